@@ -1,0 +1,1 @@
+"""Users, sessions, sign-in, invitations, roles and the access policy."""

@@ -1,0 +1,107 @@
+"""Who is making the request: a bearer token or a session cookie; and the route guards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import ASGIMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from governance.accounts.policy import CurrentUser
+from governance.accounts.sessions import SESSION_COOKIE, resolve_api_token, resolve_session
+from governance.settings import get_settings
+
+UNAUTHENTICATED_PREFIXES = ("/static/", "/health", "/favicon.ico")
+
+
+def bearer_token(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer":
+                return token.strip()
+    return None
+
+
+def session_cookie_value(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            for part in value.decode("latin-1").split(";"):
+                key, _, cookie_value = part.strip().partition("=")
+                if key == SESSION_COOKIE and cookie_value:
+                    return cookie_value
+    return None
+
+
+class AuthenticationMiddleware(ASGIMiddleware):
+    """Puts the signed-in user (or None) in scope["user"] for guards and handlers."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        user: CurrentUser | None = None
+        if not scope["path"].startswith(UNAUTHENTICATED_PREFIXES):
+            token = bearer_token(scope)
+            if token is not None:
+                # A request that brings a token is judged by the token alone.
+                user = await resolve_api_token(token) if token else None
+                scope["auth"] = "token"
+            elif cookie := session_cookie_value(scope):
+                user = await resolve_session(cookie, get_settings())
+                scope["auth"] = "session"
+        scope["user"] = user
+        await next_app(scope, receive, send)
+
+
+class BearerAwareCSRFMiddleware(CSRFMiddleware):
+    """CSRF checks for cookie-authenticated requests; a bearer token cannot be forged cross-site."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and bearer_token(scope) is not None:
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def session_cookie(token: str, max_age: int) -> Cookie:
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=token,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().secure_cookies,
+        path="/",
+    )
+
+
+def expired_session_cookie() -> Cookie:
+    return Cookie(key=SESSION_COOKIE, value="", max_age=0, expires=0, httponly=True, path="/")
+
+
+def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser:
+    user = connection.scope.get("user")
+    if user is None:
+        raise NotAuthorizedException("Sign in to continue.")
+    return user  # type: ignore[no-any-return]
+
+
+def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    current_user(connection)
+
+
+def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if not current_user(connection).is_admin:
+        raise PermissionDeniedException("Only an administrator can do this.")
+
+
+def board_or_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    user = current_user(connection)
+    if not (user.is_board or user.is_admin):
+        raise PermissionDeniedException("Only Board members and administrators can see this.")

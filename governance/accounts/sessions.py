@@ -1,0 +1,124 @@
+"""Server-side sign-in sessions kept in the database.
+
+Written here rather than with Litestar's server-side session backend because that backend
+keeps one ID for the life of the cookie (it cannot issue a new one at sign-in), has a single
+expiry rather than idle and absolute limits, and cannot end every session of one user when
+an admin deactivates them. The cookie carries a random token; the table keeps its SHA-256,
+so a copy of the database does not hand out live sessions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from governance.accounts.policy import CurrentUser
+from governance.accounts.tables import ApiToken, User, UserSession
+from governance.core.clock import utcnow
+from governance.settings import Settings
+
+SESSION_COOKIE = "governance_session"
+# last_seen_at is written at most this often, so most page views cost no write.
+TOUCH_INTERVAL = dt.timedelta(seconds=60)
+
+_USER_COLUMNS = (
+    User.id,
+    User.email,
+    User.display_name,
+    User.is_admin,
+    User.is_director,
+    User.is_board,
+    User.timezone,
+)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def start_session(
+    user_id: int, ip_address: str, user_agent: str, previous_token: str | None
+) -> str:
+    """Starts a session under a brand-new ID, ending the one the browser came with."""
+    if previous_token:
+        await UserSession.delete().where(UserSession.id == token_digest(previous_token))
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    await UserSession.insert(
+        UserSession(
+            id=token_digest(token),
+            user=user_id,
+            created_at=now,
+            last_seen_at=now,
+            ip_address=ip_address[:64],
+            user_agent=user_agent[:300],
+        )
+    )
+    return token
+
+
+async def resolve_session(token: str, settings: Settings) -> CurrentUser | None:
+    """The user behind a session cookie, if the session is live; expired ones are removed."""
+    session_id = token_digest(token)
+    row = (
+        await UserSession.select(
+            UserSession.created_at,
+            UserSession.last_seen_at,
+            UserSession.user.is_active.as_alias("is_active"),
+            *(getattr(UserSession.user, column._meta.name).as_alias(column._meta.name) for column in _USER_COLUMNS),
+        )
+        .where(UserSession.id == session_id)
+        .first()
+    )
+    if row is None:
+        return None
+    now = utcnow()
+    idle_limit = dt.timedelta(minutes=settings.session_idle_minutes)
+    absolute_limit = dt.timedelta(hours=settings.session_absolute_hours)
+    if (
+        not row["is_active"]
+        or now - row["last_seen_at"] > idle_limit
+        or now - row["created_at"] > absolute_limit
+    ):
+        await UserSession.delete().where(UserSession.id == session_id)
+        return None
+    if now - row["last_seen_at"] > TOUCH_INTERVAL:
+        await UserSession.update({UserSession.last_seen_at: now}).where(UserSession.id == session_id)
+    return CurrentUser.from_row(row, session_id=session_id)
+
+
+async def end_session(token: str) -> None:
+    await UserSession.delete().where(UserSession.id == token_digest(token))
+
+
+async def end_all_sessions(user_id: int) -> None:
+    await UserSession.delete().where(UserSession.user == user_id)
+
+
+async def resolve_api_token(token: str) -> CurrentUser | None:
+    digest = token_digest(token)
+    row = (
+        await ApiToken.select(
+            ApiToken.id.as_alias("token_id"),
+            ApiToken.last_used_at,
+            ApiToken.user.is_active.as_alias("is_active"),
+            *(getattr(ApiToken.user, column._meta.name).as_alias(column._meta.name) for column in _USER_COLUMNS),
+        )
+        .where(ApiToken.token_hash == digest)
+        .first()
+    )
+    if row is None or not row["is_active"]:
+        return None
+    now = utcnow()
+    if row["last_used_at"] is None or now - row["last_used_at"] > TOUCH_INTERVAL:
+        await ApiToken.update({ApiToken.last_used_at: now}).where(ApiToken.id == row["token_id"])
+    return CurrentUser.from_row(row)
+
+
+async def create_api_token(user_id: int, label: str) -> str:
+    token = "gov_" + secrets.token_urlsafe(32)
+    await ApiToken.insert(
+        ApiToken(user=user_id, token_hash=token_digest(token), label=label, created_at=utcnow())
+    )
+    return token

@@ -1,0 +1,118 @@
+"""create_app(): the only place where the service is wired together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Response, get
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from governance.accounts.auth import AuthenticationMiddleware, BearerAwareCSRFMiddleware
+from governance.accounts.controllers import (
+    AuditTrailController,
+    PasswordController,
+    ProfileController,
+    SessionController,
+    UserAdminController,
+)
+from governance.core.db import database_is_reachable, open_database
+from governance.core.errors import handle_exception
+from governance.core.security import SecurityHeadersMiddleware
+from governance.core.templating import TEMPLATE_DIRECTORY, add_template_helpers
+from governance.dashboard.controllers import DashboardController
+from governance.groups.api import GroupApiController, MeApiController
+from governance.groups.controllers import GroupAdminController, GroupController
+from governance.settings import Settings, get_settings
+
+STATIC_DIRECTORY = Path(__file__).parent / "static"
+
+
+@get("/health", include_in_schema=True, tags=["service"], summary="The process is up")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/ready", tags=["service"], summary="The database answers")
+async def ready() -> Response[dict[str, str]]:
+    if await database_is_reachable():
+        return Response({"status": "ready"})
+    return Response({"status": "database unreachable"}, status_code=503)
+
+
+def _configure_templates(engine: JinjaTemplateEngine) -> None:
+    add_template_helpers(engine.engine)
+    engine.engine.globals["service_name"] = "Governance"
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level)
+
+    @asynccontextmanager
+    async def database_lifespan(_: Litestar) -> AsyncIterator[None]:
+        async with open_database():
+            yield
+
+    csrf = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name="governance_csrf",
+        cookie_secure=settings.secure_cookies,
+        cookie_httponly=True,
+        cookie_samesite="lax",
+        exclude=["/health", "/ready", "/static"],
+    )
+    template_config: TemplateConfig[Any] = TemplateConfig(
+        directory=TEMPLATE_DIRECTORY,
+        engine=JinjaTemplateEngine,
+        engine_callback=_configure_templates,
+    )
+    return Litestar(
+        route_handlers=[
+            health,
+            ready,
+            DashboardController,
+            SessionController,
+            PasswordController,
+            ProfileController,
+            UserAdminController,
+            AuditTrailController,
+            GroupController,
+            GroupAdminController,
+            MeApiController,
+            GroupApiController,
+            create_static_files_router(path="/static", directories=[STATIC_DIRECTORY], include_in_schema=False),
+        ],
+        middleware=[
+            SecurityHeadersMiddleware(),
+            AuthenticationMiddleware(),
+            DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf),
+        ],
+        template_config=template_config,
+        exception_handlers={Exception: handle_exception},
+        lifespan=[database_lifespan],
+        openapi_config=OpenAPIConfig(
+            title="Governance API",
+            version="1",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="A token from `governance token create EMAIL`",
+                    )
+                }
+            ),
+        ),
+        debug=False,
+    )

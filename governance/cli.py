@@ -1,0 +1,230 @@
+"""The `governance` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import io
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+JOBS: dict[str, str] = {
+    "deliver-outbox": "governance.notifications.jobs:deliver_outbox_job",
+}
+
+
+def _run(coroutine_factory: Callable[[], Awaitable[int]]) -> int:
+    from governance.core.db import open_database
+
+    async def main() -> int:
+        async with open_database():
+            return await coroutine_factory()
+
+    return asyncio.run(main())
+
+
+async def apply_migrations(verbose: bool = False) -> None:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    output = io.StringIO()
+    with contextlib.redirect_stdout(sys.stdout if verbose else output):
+        result = await run_forwards(app_name="all")
+    if not result.success:
+        print(output.getvalue(), file=sys.stderr)
+        raise SystemExit(f"Migrations failed: {result.message}")
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    async def init() -> int:
+        from governance.groups.services import seed_default_groups
+
+        await apply_migrations(verbose=args.verbose)
+        created = await seed_default_groups()
+        print(f"Database ready; {len(created)} working group(s) created.")
+        if args.demo:
+            from governance.demo import seed_demo
+
+            accounts = await seed_demo()
+            print(f"Demo data ready; {accounts} demo account(s) created.")
+        return 0
+
+    return _run(init)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    async def migrate() -> int:
+        await apply_migrations(verbose=True)
+        return 0
+
+    return _run(migrate)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "governance.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+    return 0
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Password again: "):
+        raise SystemExit("The two passwords are not the same.")
+    return first
+
+
+def cmd_user_create(args: argparse.Namespace) -> int:
+    from governance.accounts.services import RoleChoice, create_user
+    from governance.core.errors import ServiceError
+    from governance.core.forms import EMAIL_PATTERN
+
+    email = args.email.strip().lower()
+    if not EMAIL_PATTERN.match(email):
+        print(f"{args.email!r} is not an email address.", file=sys.stderr)
+        return 2
+    password = _read_password(args.password_stdin)
+    if len(password) < 12:
+        print("The password must be at least 12 characters.", file=sys.stderr)
+        return 2
+    roles = RoleChoice(
+        is_admin=args.admin,
+        is_director="director" in (args.role or []),
+        is_board="board" in (args.role or []),
+    )
+
+    async def create() -> int:
+        try:
+            user_id = await create_user(email, args.name or email.split("@")[0], roles, password)
+        except ServiceError as error:
+            print(error.message, file=sys.stderr)
+            return 1
+        print(f"Created user {user_id}: {email}")
+        return 0
+
+    return _run(create)
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    from governance.accounts.services import issue_api_token
+    from governance.core.errors import ServiceError
+
+    async def create() -> int:
+        try:
+            print(await issue_api_token(args.email, args.label))
+        except ServiceError as error:
+            print(error.message, file=sys.stderr)
+            return 1
+        return 0
+
+    return _run(create)
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from governance.core.audit import verify_chain
+
+    async def verify() -> int:
+        verdict = await verify_chain()
+        if verdict.intact:
+            print(f"Audit chain intact: {verdict.events_checked} events checked.")
+            return 0
+        print(
+            f"Audit chain broken at sequence {verdict.first_bad_sequence}: {verdict.problem}.",
+            file=sys.stderr,
+        )
+        return 1
+
+    return _run(verify)
+
+
+def _load_job(name: str) -> Callable[[], Awaitable[Any]]:
+    import importlib
+
+    module_name, _, function_name = JOBS[name].partition(":")
+    return getattr(importlib.import_module(module_name), function_name)  # type: ignore[no-any-return]
+
+
+def cmd_jobs_list(args: argparse.Namespace) -> int:
+    for name, target in JOBS.items():
+        doc = (_load_job(name).__doc__ or "").strip().splitlines()[0]
+        print(f"{name:20} {doc}  ({target})")
+    return 0
+
+
+def cmd_jobs_run(args: argparse.Namespace) -> int:
+    if args.name not in JOBS:
+        print(f"No job named {args.name!r}. Jobs: {', '.join(JOBS)}", file=sys.stderr)
+        return 2
+    job = _load_job(args.name)
+
+    async def run() -> int:
+        result = await job()
+        print(f"{args.name}: {result}")
+        return 0
+
+    return _run(run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="governance", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    init = commands.add_parser("init", help="apply migrations and seed the working groups")
+    init.add_argument("--demo", action="store_true", help="also add demo accounts and sample activity")
+    init.add_argument("--verbose", action="store_true", help="show each migration")
+    init.set_defaults(handler=cmd_init)
+
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)
+
+    serve = commands.add_parser("serve", help="run the web service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--no-scheduler", action="store_true", help="do not run scheduled jobs in this process")
+    serve.set_defaults(handler=cmd_serve)
+
+    user = commands.add_parser("user", help="manage accounts").add_subparsers(dest="user_command", required=True)
+    create = user.add_parser("create", help="create an account")
+    create.add_argument("email")
+    create.add_argument("--name")
+    create.add_argument("--admin", action="store_true")
+    create.add_argument("--role", action="append", choices=["director", "board"])
+    create.add_argument("--password-stdin", action="store_true")
+    create.set_defaults(handler=cmd_user_create)
+
+    token = commands.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
+    token_create = token.add_parser("create", help="print a new API token for a user")
+    token_create.add_argument("email")
+    token_create.add_argument("--label", default="command line")
+    token_create.set_defaults(handler=cmd_token_create)
+
+    audit = commands.add_parser("audit", help="the audit trail").add_subparsers(dest="audit_command", required=True)
+    audit.add_parser("verify", help="check the hash chain").set_defaults(handler=cmd_audit_verify)
+
+    jobs = commands.add_parser("jobs", help="scheduled jobs").add_subparsers(dest="jobs_command", required=True)
+    jobs.add_parser("list", help="list the jobs").set_defaults(handler=cmd_jobs_list)
+    run = jobs.add_parser("run", help="run one job now")
+    run.add_argument("name")
+    run.set_defaults(handler=cmd_jobs_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

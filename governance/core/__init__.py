@@ -1,0 +1,1 @@
+"""Plumbing shared by every domain; nothing here knows a governance rule."""

@@ -1,0 +1,133 @@
+"""Errors a service can raise, and how the web layer shows any error: a page or JSON problem."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+logger = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    """A rule refused the request. Services raise these; they know nothing of HTTP."""
+
+    status_code = 400
+    title = "Request refused"
+
+    def __init__(self, message: str, field_errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field_errors = field_errors or {}
+
+
+class InvalidInput(ServiceError):
+    status_code = 422
+    title = "Some values need correcting"
+
+
+class NotFoundError(ServiceError):
+    status_code = 404
+    title = "Not found"
+
+
+class PermissionDenied(ServiceError):
+    status_code = 403
+    title = "Not allowed"
+
+
+class ConflictError(ServiceError):
+    status_code = 409
+    title = "Conflict"
+
+
+class TooManyAttempts(ServiceError):
+    status_code = 429
+    title = "Too many attempts"
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+ERROR_TITLES = {
+    400: "Bad request",
+    401: "Sign-in needed",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    422: "Some values need correcting",
+    429: "Too many attempts",
+    500: "Something went wrong",
+}
+PAGE_TEMPLATES = {403, 404, 405, 429, 500}
+
+
+def wants_json(request: Request[Any, Any, Any]) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path.startswith("/schema")
+
+
+def problem_response(status: int, detail: str, extra: dict[str, Any] | None = None) -> Response[Any]:
+    body: dict[str, Any] = {
+        "status": status,
+        "title": ERROR_TITLES.get(status, "Error"),
+        "detail": detail,
+    }
+    body.update(extra or {})
+    return Response(content=body, status_code=status, media_type="application/problem+json")
+
+
+def error_page(request: Request[Any, Any, Any], status: int, detail: str) -> Response[Any]:
+    template = f"errors/{status}.html" if status in PAGE_TEMPLATES else "errors/generic.html"
+    return Template(
+        template_name=template,
+        context={"status": status, "title": ERROR_TITLES.get(status, "Error"), "detail": detail},
+        status_code=status,
+        media_type=MediaType.HTML,
+    )
+
+
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    headers: dict[str, str] = {}
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ServiceError):
+        status, detail = exc.status_code, exc.message
+        if exc.field_errors:
+            extra["errors"] = exc.field_errors
+        if isinstance(exc, TooManyAttempts):
+            headers["Retry-After"] = str(exc.retry_after_seconds)
+    elif isinstance(exc, HTTPException):
+        status, detail = exc.status_code, str(exc.detail)
+        if exc.extra and isinstance(exc.extra, list | dict):
+            extra["errors"] = exc.extra
+        headers.update(exc.headers or {})
+        if status == 401 and not wants_json(request):
+            return Redirect(path=f"/login?next={quote(request.url.path)}")
+        if status >= 500:
+            logger.exception("Unhandled error on %s", request.url.path, exc_info=exc)
+            detail = "The service could not complete this request. It has been logged."
+    else:
+        logger.exception("Unhandled error on %s", request.url.path, exc_info=exc)
+        status = HTTP_500_INTERNAL_SERVER_ERROR
+        detail = "The service could not complete this request. It has been logged."
+    response = problem_response(status, detail, extra) if wants_json(request) else error_page(request, status, detail)
+    response.headers.update(headers)
+    return response
+
+
+__all__ = [
+    "ConflictError",
+    "InvalidInput",
+    "NotAuthorizedException",
+    "NotFoundError",
+    "PermissionDenied",
+    "ServiceError",
+    "TooManyAttempts",
+    "handle_exception",
+]

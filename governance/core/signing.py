@@ -1,0 +1,25 @@
+"""Signed, expiring tokens for links in email (set a password, unsubscribe, preferences)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from governance.settings import get_settings
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(get_settings().secret_key, salt=f"governance:{purpose}")
+
+
+def sign(purpose: str, payload: Any) -> str:
+    return _serializer(purpose).dumps(payload)
+
+
+def unsign(purpose: str, token: str, max_age_seconds: int) -> Any | None:
+    """The payload, or None when the token was altered, is for another purpose or has expired."""
+    try:
+        return _serializer(purpose).loads(token, max_age=max_age_seconds)
+    except BadSignature:
+        return None

@@ -1,0 +1,49 @@
+"""Tables of the plumbing: the audit trail and the email outbox."""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSON,
+    Integer,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.indexes import IndexMethod
+from piccolo.table import Table
+
+
+class AuditEvent(Table, tablename="audit_event"):
+    """Append-only, hash-chained record of every change to governance data."""
+
+    id = Serial(primary_key=True)
+    sequence = Integer(unique=True, index=True)
+    occurred_at = Timestamptz()
+    actor_id = Integer(null=True, default=None)
+    actor_label = Varchar(length=320)
+    action = Varchar(length=100, index=True)
+    entity_type = Varchar(length=50)
+    entity_id = Varchar(length=100)
+    # Never confidential text: titles of board or group items stay out of the trail.
+    summary = Text()
+    previous_hash = Varchar(length=64)
+    hash = Varchar(length=64)
+
+
+class OutboundEmail(Table, tablename="outbound_email"):
+    """The outbox: domain code queues rows here in its own transaction; a job sends them."""
+
+    id = Serial(primary_key=True)
+    recipient = Varchar(length=320)
+    template = Varchar(length=100)
+    context = JSON()
+    dedupe_key = Varchar(length=255, unique=True)
+    status = Varchar(length=20, default="queued", index=True, index_method=IndexMethod.btree)
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(index=True)
+    claimed_until = Timestamptz(null=True, default=None)
+    last_error = Text(default="")
+    created_at = Timestamptz()
+    sent_at = Timestamptz(null=True, default=None)
+    message_id = Varchar(length=255, default="")

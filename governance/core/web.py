@@ -1,0 +1,89 @@
+"""Small helpers controllers share: rendering a page with its flash messages, redirecting."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlparse
+
+from litestar import Request
+from litestar.datastructures import Cookie
+from litestar.response import Redirect, Template
+
+from governance.core.signing import sign, unsign
+
+FLASH_COOKIE = "governance_flash"
+
+
+def client_ip(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _read_flash(request: Request[Any, Any, Any]) -> list[dict[str, str]]:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return []
+    payload = unsign("flash", raw, max_age_seconds=300)
+    return payload if isinstance(payload, list) else []
+
+
+def page(
+    request: Request[Any, Any, Any],
+    template_name: str,
+    context: Mapping[str, Any] | None = None,
+    status_code: int = 200,
+) -> Template:
+    """A page, with any flash message left by the previous redirect (shown once)."""
+    messages = _read_flash(request)
+    cookies = [Cookie(key=FLASH_COOKIE, value="", max_age=0, path="/")] if messages else []
+    return Template(
+        template_name=template_name,
+        context={"flash_messages": messages, "errors": {}, "values": {}, **(context or {})},
+        status_code=status_code,
+        cookies=cookies,
+    )
+
+
+def form_page(
+    request: Request[Any, Any, Any],
+    template_name: str,
+    values: Mapping[str, Any],
+    errors: Mapping[str, str],
+    context: Mapping[str, Any] | None = None,
+    message: str = "Some values need correcting. Nothing has been saved.",
+) -> Template:
+    """A form shown again with what was typed and each field's error; 422, nothing saved."""
+    return page(
+        request,
+        template_name,
+        {**(context or {}), "values": values, "errors": errors, "form_error": message},
+        status_code=422,
+    )
+
+
+def redirect(path: str, message: str | None = None, category: str = "success", cookies: list[Cookie] | None = None) -> Redirect:
+    all_cookies = list(cookies or [])
+    if message:
+        token = sign("flash", [{"category": category, "message": message}])
+        all_cookies.append(Cookie(key=FLASH_COOKIE, value=token, max_age=300, httponly=True, samesite="lax", path="/"))
+    return Redirect(path=path, cookies=all_cookies)
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only same-site paths: an attacker's ?next=https://... must not bounce users away."""
+    if not target:
+        return default
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+def form_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the user typed, minus secrets, to fill a re-rendered form."""
+    return {k: v for k, v in data.items() if k not in {"password", "password_confirm", "_csrf_token"}}
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, default=str)

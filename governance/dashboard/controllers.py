@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get
+from litestar.response import Template
+
+from governance.accounts.auth import current_user, signed_in
+from governance.core.web import page
+from governance.dashboard.services import dashboard_for
+from governance.groups.services import load_viewer
+
+
+class DashboardController(Controller):
+    guards = [signed_in]
+
+    @get("/", name="dashboard")
+    async def index(self, request: Request[Any, Any, Any]) -> Template:
+        viewer = await load_viewer(current_user(request))
+        return page(request, "dashboard/index.html", {"viewer": viewer, **await dashboard_for(viewer)})

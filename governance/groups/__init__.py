@@ -1,0 +1,1 @@
+"""Working groups, memberships and reporting lines."""

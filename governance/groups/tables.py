@@ -1,0 +1,47 @@
+"""Working groups, who serves on them and for how long, and the lines they report along."""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    Date,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+from governance.accounts.tables import User
+
+
+class WorkingGroup(Table, tablename="working_group"):
+    id = Serial(primary_key=True)
+    name = Varchar(length=200, unique=True)
+    slug = Varchar(length=80, unique=True, index=True)
+    mandate = Text(default="")
+    # "majority": more than half of current members; "two_thirds"; "fixed": quorum_count.
+    quorum_rule = Varchar(length=20, default="majority")
+    quorum_count = Integer(default=0)
+    created_at = Timestamptz()
+
+
+class Membership(Table, tablename="membership"):
+    id = Serial(primary_key=True)
+    user = ForeignKey(references=User, on_delete=OnDelete.restrict, index=True)
+    group = ForeignKey(references=WorkingGroup, on_delete=OnDelete.cascade, index=True)
+    role = Varchar(length=20, default="member")
+    starts_on = Date()
+    # Access ends at the end of this day; empty means open-ended.
+    ends_on = Date(null=True, default=None)
+
+
+class ReportingLine(Table, tablename="reporting_line"):
+    id = Serial(primary_key=True)
+    group = ForeignKey(references=WorkingGroup, on_delete=OnDelete.cascade, index=True)
+    recipient = Varchar(length=20)  # "director" or "board"
+    cadence = Varchar(length=20, default="quarterly")
+    report_due_days = Integer(default=30)
+    response_days = Integer(default=30)

@@ -1,0 +1,1 @@
+"""Email: the outbox delivery job, reminders and digests."""

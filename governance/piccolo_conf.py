@@ -1,0 +1,16 @@
+"""Piccolo's configuration: the engine from settings and every domain app, in dependency order."""
+
+from piccolo.conf.apps import AppRegistry
+
+from governance.core.db import build_engine
+from governance.settings import get_settings
+
+DB = build_engine(get_settings().database_url)
+
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "governance.core.piccolo_app",
+        "governance.accounts.piccolo_app",
+        "governance.groups.piccolo_app",
+    ]
+)

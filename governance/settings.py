@@ -1,0 +1,109 @@
+"""One frozen settings object, read from GOVERNANCE_* environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    base_url: str
+    smtp_url: str | None
+    mail_from: str
+    timezone: str
+    session_idle_minutes: int
+    session_absolute_hours: int
+    login_max_attempts: int
+    login_window_minutes: int
+    secure_cookies: bool
+    log_level: str
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as error:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from error
+    if value <= 0:
+        raise SettingsError(f"{name} must be greater than zero")
+    return value
+
+
+def _secret_key(env: dict[str, str], data_dir: Path) -> str:
+    if env.get("GOVERNANCE_SECRET_KEY"):
+        return env["GOVERNANCE_SECRET_KEY"]
+    # Generated once and kept beside the data, so a default install needs no set-up
+    # and sessions and signed links survive restarts.
+    key_file = data_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get("GOVERNANCE_DATA_DIR") or "./var").resolve()
+    database_url = env.get("GOVERNANCE_DATABASE_URL") or f"sqlite:///{data_dir / 'governance.sqlite3'}"
+    scheme = urlparse(database_url).scheme
+    if scheme not in {"sqlite", "postgresql", "postgres"}:
+        raise SettingsError("GOVERNANCE_DATABASE_URL must start with sqlite:/// or postgresql://")
+    timezone = env.get("GOVERNANCE_TIMEZONE") or "Europe/London"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise SettingsError(f"GOVERNANCE_TIMEZONE {timezone!r} is not a known time zone") from error
+    smtp_url = env.get("GOVERNANCE_SMTP_URL") or None
+    if smtp_url and urlparse(smtp_url).scheme not in {"smtp", "smtps"}:
+        raise SettingsError("GOVERNANCE_SMTP_URL must start with smtp:// or smtps://")
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key=_secret_key(env, data_dir),
+        base_url=(env.get("GOVERNANCE_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        smtp_url=smtp_url,
+        mail_from=env.get("GOVERNANCE_MAIL_FROM") or "Governance <governance@localhost>",
+        timezone=timezone,
+        session_idle_minutes=_int(env, "GOVERNANCE_SESSION_IDLE_MINUTES", 60),
+        session_absolute_hours=_int(env, "GOVERNANCE_SESSION_ABSOLUTE_HOURS", 12),
+        login_max_attempts=_int(env, "GOVERNANCE_LOGIN_MAX_ATTEMPTS", 5),
+        login_window_minutes=_int(env, "GOVERNANCE_LOGIN_WINDOW_MINUTES", 15),
+        secure_cookies=(env.get("GOVERNANCE_SECURE_COOKIES", "").lower() in {"1", "true", "yes"}),
+        log_level=(env.get("GOVERNANCE_LOG_LEVEL") or "INFO").upper(),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
