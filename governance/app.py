@@ -10,10 +10,10 @@ from typing import Any
 
 from litestar import Litestar, Response, get
 from litestar.config.csrf import CSRFConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
@@ -90,7 +90,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             GroupAdminController,
             MeApiController,
             GroupApiController,
-            create_static_files_router(path="/static", directories=[STATIC_DIRECTORY], include_in_schema=False),
+            create_static_files_router(
+                path="/static", directories=[STATIC_DIRECTORY], include_in_schema=False
+            ),
         ],
         middleware=[
             SecurityHeadersMiddleware(),

@@ -182,20 +182,28 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     init = commands.add_parser("init", help="apply migrations and seed the working groups")
-    init.add_argument("--demo", action="store_true", help="also add demo accounts and sample activity")
+    init.add_argument(
+        "--demo", action="store_true", help="also add demo accounts and sample activity"
+    )
     init.add_argument("--verbose", action="store_true", help="show each migration")
     init.set_defaults(handler=cmd_init)
 
-    commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(
+        handler=cmd_migrate
+    )
 
     serve = commands.add_parser("serve", help="run the web service")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--no-scheduler", action="store_true", help="do not run scheduled jobs in this process")
+    serve.add_argument(
+        "--no-scheduler", action="store_true", help="do not run scheduled jobs in this process"
+    )
     serve.set_defaults(handler=cmd_serve)
 
-    user = commands.add_parser("user", help="manage accounts").add_subparsers(dest="user_command", required=True)
+    user = commands.add_parser("user", help="manage accounts").add_subparsers(
+        dest="user_command", required=True
+    )
     create = user.add_parser("create", help="create an account")
     create.add_argument("email")
     create.add_argument("--name")
@@ -204,16 +212,22 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password-stdin", action="store_true")
     create.set_defaults(handler=cmd_user_create)
 
-    token = commands.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
+    token = commands.add_parser("token", help="API tokens").add_subparsers(
+        dest="token_command", required=True
+    )
     token_create = token.add_parser("create", help="print a new API token for a user")
     token_create.add_argument("email")
     token_create.add_argument("--label", default="command line")
     token_create.set_defaults(handler=cmd_token_create)
 
-    audit = commands.add_parser("audit", help="the audit trail").add_subparsers(dest="audit_command", required=True)
+    audit = commands.add_parser("audit", help="the audit trail").add_subparsers(
+        dest="audit_command", required=True
+    )
     audit.add_parser("verify", help="check the hash chain").set_defaults(handler=cmd_audit_verify)
 
-    jobs = commands.add_parser("jobs", help="scheduled jobs").add_subparsers(dest="jobs_command", required=True)
+    jobs = commands.add_parser("jobs", help="scheduled jobs").add_subparsers(
+        dest="jobs_command", required=True
+    )
     jobs.add_parser("list", help="list the jobs").set_defaults(handler=cmd_jobs_list)
     run = jobs.add_parser("run", help="run one job now")
     run.add_argument("name")

@@ -7,7 +7,12 @@ import datetime as dt
 from governance.accounts.services import RoleChoice, create_user
 from governance.accounts.tables import User
 from governance.core.audit import SYSTEM
-from governance.groups.services import MembershipFields, add_membership, get_group, organisation_date
+from governance.groups.services import (
+    MembershipFields,
+    add_membership,
+    get_group,
+    organisation_date,
+)
 
 DEMO_PASSWORD = "governance-demo"  # noqa: S105 - documented demo password, demo data only
 
@@ -41,5 +46,7 @@ async def seed_demo() -> int:
         starts_on = organisation_date() - dt.timedelta(days=365)
         for slug, email, role in DEMO_MEMBERSHIPS:
             group = await get_group(slug)
-            await add_membership(group["id"], email, MembershipFields(role, starts_on, None), SYSTEM)
+            await add_membership(
+                group["id"], email, MembershipFields(role, starts_on, None), SYSTEM
+            )
     return created

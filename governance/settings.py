@@ -75,7 +75,9 @@ def _secret_key(env: dict[str, str], data_dir: Path) -> str:
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     data_dir = Path(env.get("GOVERNANCE_DATA_DIR") or "./var").resolve()
-    database_url = env.get("GOVERNANCE_DATABASE_URL") or f"sqlite:///{data_dir / 'governance.sqlite3'}"
+    database_url = (
+        env.get("GOVERNANCE_DATABASE_URL") or f"sqlite:///{data_dir / 'governance.sqlite3'}"
+    )
     scheme = urlparse(database_url).scheme
     if scheme not in {"sqlite", "postgresql", "postgres"}:
         raise SettingsError("GOVERNANCE_DATABASE_URL must start with sqlite:/// or postgresql://")

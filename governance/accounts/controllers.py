@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from governance.accounts import services
@@ -35,7 +36,9 @@ from governance.settings import get_settings
 
 class SessionController(Controller):
     @get("/login", name="login")
-    async def login_form(self, request: Request[Any, Any, Any], next: str | None = None) -> Template | Redirect:
+    async def login_form(
+        self, request: Request[Any, Any, Any], next: FromQuery[str | None] = None
+    ) -> Template | Redirect:
         if request.scope.get("user"):
             return redirect(safe_next(next))
         return page(request, "accounts/login.html", {"next": safe_next(next)})
@@ -51,9 +54,21 @@ class SessionController(Controller):
         try:
             user = await services.authenticate(form.email, form.password, client_ip(request))
         except TooManyAttempts as error:
-            return page(request, "accounts/login.html", {**context, "values": form_values(data), "form_error": error.message}, status_code=429)
+            return page(
+                request,
+                "accounts/login.html",
+                {**context, "values": form_values(data), "form_error": error.message},
+                status_code=429,
+            )
         except InvalidInput as error:
-            return form_page(request, "accounts/login.html", form_values(data), {}, context, message=error.message)
+            return form_page(
+                request,
+                "accounts/login.html",
+                form_values(data),
+                {},
+                context,
+                message=error.message,
+            )
         token = await start_session(
             user.id,
             client_ip(request),
@@ -86,7 +101,9 @@ class PasswordController(Controller):
         reader = FormReader(data)
         email = reader.email("email")
         if not reader.ok:
-            return form_page(request, "accounts/forgot_password.html", form_values(data), reader.errors)
+            return form_page(
+                request, "accounts/forgot_password.html", form_values(data), reader.errors
+            )
         await services.request_password_reset(email)
         return redirect(
             "/login",
@@ -94,21 +111,27 @@ class PasswordController(Controller):
         )
 
     @get("/set-password/{token:str}")
-    async def set_password_form(self, request: Request[Any, Any, Any], token: str) -> Template:
+    async def set_password_form(
+        self, request: Request[Any, Any, Any], token: FromPath[str]
+    ) -> Template:
         user = await services.user_for_password_token(token)
         if user is None:
             return page(request, "accounts/link_expired.html", status_code=404)
         return page(request, "accounts/set_password.html", {"account": user, "token": token})
 
     @post("/set-password/{token:str}")
-    async def set_password(self, request: Request[Any, Any, Any], token: str) -> Template | Redirect:
+    async def set_password(
+        self, request: Request[Any, Any, Any], token: FromPath[str]
+    ) -> Template | Redirect:
         user = await services.user_for_password_token(token)
         if user is None:
             return page(request, "accounts/link_expired.html", status_code=404)
         data = await request.form()
         password, errors = read_new_password(data)
         if errors:
-            return form_page(request, "accounts/set_password.html", {}, errors, {"account": user, "token": token})
+            return form_page(
+                request, "accounts/set_password.html", {}, errors, {"account": user, "token": token}
+            )
         try:
             await services.set_password_with_token(token, password)
         except ServiceError:
@@ -140,8 +163,12 @@ class ProfileController(Controller):
         data = await request.form()
         form, errors = read_profile(data)
         if errors:
-            return form_page(request, "accounts/profile.html", form_values(data), errors, _profile_context())
-        await services.update_profile(user, form.display_name, form.timezone, form.digest_frequency, form.digest_weekday)
+            return form_page(
+                request, "accounts/profile.html", form_values(data), errors, _profile_context()
+            )
+        await services.update_profile(
+            user, form.display_name, form.timezone, form.digest_frequency, form.digest_weekday
+        )
         return redirect("/profile", "Your profile is saved.")
 
 
@@ -164,7 +191,9 @@ class UserAdminController(Controller):
         form, errors = read_invitation(data)
         if not errors:
             try:
-                await services.invite_user(form.email, form.display_name, form.roles, current_user(request))
+                await services.invite_user(
+                    form.email, form.display_name, form.roles, current_user(request)
+                )
             except InvalidInput as error:
                 errors = error.field_errors or {"email": error.message}
         if errors:
@@ -172,12 +201,16 @@ class UserAdminController(Controller):
         return redirect("/admin/users", f"Invitation sent to {form.email}.")
 
     @get("/{user_id:int}")
-    async def edit_form(self, request: Request[Any, Any, Any], user_id: int) -> Template:
+    async def edit_form(self, request: Request[Any, Any, Any], user_id: FromPath[int]) -> Template:
         account = await services.get_user(user_id, current_user(request))
-        return page(request, "accounts/admin_user_edit.html", {"account": account, "values": account})
+        return page(
+            request, "accounts/admin_user_edit.html", {"account": account, "values": account}
+        )
 
     @post("/{user_id:int}")
-    async def edit(self, request: Request[Any, Any, Any], user_id: int) -> Template | Redirect:
+    async def edit(
+        self, request: Request[Any, Any, Any], user_id: FromPath[int]
+    ) -> Template | Redirect:
         actor = current_user(request)
         account = await services.get_user(user_id, actor)
         data = await request.form()
@@ -188,11 +221,17 @@ class UserAdminController(Controller):
             except InvalidInput as error:
                 errors = error.field_errors or {"display_name": error.message}
         if errors:
-            return form_page(request, "accounts/admin_user_edit.html", form_values(data), errors, {"account": account})
+            return form_page(
+                request,
+                "accounts/admin_user_edit.html",
+                form_values(data),
+                errors,
+                {"account": account},
+            )
         return redirect(f"/admin/users/{user_id}", "Account saved.")
 
     @post("/{user_id:int}/deactivate")
-    async def deactivate(self, request: Request[Any, Any, Any], user_id: int) -> Redirect:
+    async def deactivate(self, request: Request[Any, Any, Any], user_id: FromPath[int]) -> Redirect:
         try:
             await services.set_user_active(user_id, False, current_user(request))
         except InvalidInput as error:
@@ -200,12 +239,12 @@ class UserAdminController(Controller):
         return redirect(f"/admin/users/{user_id}", "Account deactivated; its sessions have ended.")
 
     @post("/{user_id:int}/reactivate")
-    async def reactivate(self, request: Request[Any, Any, Any], user_id: int) -> Redirect:
+    async def reactivate(self, request: Request[Any, Any, Any], user_id: FromPath[int]) -> Redirect:
         await services.set_user_active(user_id, True, current_user(request))
         return redirect(f"/admin/users/{user_id}", "Account reactivated.")
 
     @post("/{user_id:int}/resend-invitation")
-    async def resend(self, request: Request[Any, Any, Any], user_id: int) -> Redirect:
+    async def resend(self, request: Request[Any, Any, Any], user_id: FromPath[int]) -> Redirect:
         try:
             await services.resend_invitation(user_id, current_user(request))
         except ServiceError as error:
@@ -221,6 +260,8 @@ class AuditTrailController(Controller):
     guards = [board_or_admin]
 
     @get("/")
-    async def index(self, request: Request[Any, Any, Any], before: int | None = None) -> Template:
+    async def index(
+        self, request: Request[Any, Any, Any], before: FromQuery[int | None] = None
+    ) -> Template:
         events, older = await recent_events(before_sequence=before, limit=100)
         return page(request, "accounts/audit.html", {"events": events, "older": older})

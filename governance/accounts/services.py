@@ -121,7 +121,11 @@ async def create_user(
     async with write_transaction():
         user_id = await _insert_user(email, display_name, roles, hash_password(password))
         await record_event(
-            actor, "user.created", "user", user_id, f"Account {email} created ({describe_roles(roles)})"
+            actor,
+            "user.created",
+            "user",
+            user_id,
+            f"Account {email} created ({describe_roles(roles)})",
         )
     return user_id
 
@@ -132,13 +136,13 @@ def _password_fingerprint(password_hash: str) -> str:
 
 
 def password_link(user_id: int, password_hash: str, purpose: str) -> str:
-    token = sign("set-password", {"u": user_id, "f": _password_fingerprint(password_hash), "p": purpose})
+    token = sign(
+        "set-password", {"u": user_id, "f": _password_fingerprint(password_hash), "p": purpose}
+    )
     return f"{get_settings().base_url}/account/set-password/{token}"
 
 
-async def invite_user(
-    email: str, display_name: str, roles: RoleChoice, actor: CurrentUser
-) -> int:
+async def invite_user(email: str, display_name: str, roles: RoleChoice, actor: CurrentUser) -> int:
     if not actor.is_admin:
         raise PermissionDenied("Only an administrator can invite people.")
     email = email.strip().lower()
@@ -178,7 +182,13 @@ async def resend_invitation(user_id: int, actor: CurrentUser) -> None:
             raise ConflictError("This person has already set a password; they can reset it.")
         sent_before = await _count_events("user.invitation_resent", user_id)
         await _queue_invitation(user_id, row["email"], row["display_name"], actor, sent_before + 2)
-        await record_event(actor, "user.invitation_resent", "user", user_id, f"Invitation to {row['email']} sent again")
+        await record_event(
+            actor,
+            "user.invitation_resent",
+            "user",
+            user_id,
+            f"Invitation to {row['email']} sent again",
+        )
 
 
 async def _count_events(action: str, user_id: int) -> int:
@@ -212,7 +222,13 @@ async def request_password_reset(email: str) -> None:
             # At most one reset email per account per hour, however often it is asked for.
             dedupe_key=f"password-reset:user:{row['id']}:{hour}",
         )
-        await record_event(SYSTEM, "user.password_reset_requested", "user", row["id"], f"Password reset requested for {email}")
+        await record_event(
+            SYSTEM,
+            "user.password_reset_requested",
+            "user",
+            row["id"],
+            f"Password reset requested for {email}",
+        )
 
 
 async def user_for_password_token(token: str) -> dict[str, Any] | None:
@@ -225,9 +241,12 @@ async def user_for_password_token(token: str) -> dict[str, Any] | None:
         return None
     if payload.get("f") != _password_fingerprint(row["password_hash"]):
         return None
-    if payload.get("p") == "reset":
-        if unsign("set-password", token, PASSWORD_RESET_VALID_SECONDS) is None:
-            return None
+    reset_link_too_old = (
+        payload.get("p") == "reset"
+        and unsign("set-password", token, PASSWORD_RESET_VALID_SECONDS) is None
+    )
+    if reset_link_too_old:
+        return None
     return row  # type: ignore[no-any-return]
 
 
@@ -241,7 +260,13 @@ async def set_password_with_token(token: str, password: str) -> CurrentUser:
         await User.update({User.password_hash: hash_password(password)}).where(User.id == row["id"])
         # Whoever held a session with the old password loses it.
         await end_all_sessions(row["id"])
-        await record_event(SYSTEM, "user.password_set", "user", row["id"], f"Password set for {row['email']} by emailed link")
+        await record_event(
+            SYSTEM,
+            "user.password_set",
+            "user",
+            row["id"],
+            f"Password set for {row['email']} by emailed link",
+        )
     return CurrentUser.from_row(row)
 
 
@@ -294,7 +319,11 @@ async def update_user(
             }
         ).where(User.id == user_id)
         await record_event(
-            actor, "user.updated", "user", user_id, f"Account {row['email']} now: {describe_roles(roles)}"
+            actor,
+            "user.updated",
+            "user",
+            user_id,
+            f"Account {row['email']} now: {describe_roles(roles)}",
         )
 
 
@@ -338,5 +367,7 @@ async def issue_api_token(email: str, label: str = "command line") -> str:
         if row is None:
             raise NotFoundError(f"No account with the email {email}.")
         token = await create_api_token(row["id"], label)
-        await record_event(SYSTEM, "api_token.created", "user", row["id"], f"API token created ({label})")
+        await record_event(
+            SYSTEM, "api_token.created", "user", row["id"], f"API token created ({label})"
+        )
     return token

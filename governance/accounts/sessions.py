@@ -66,7 +66,10 @@ async def resolve_session(token: str, settings: Settings) -> CurrentUser | None:
             UserSession.created_at,
             UserSession.last_seen_at,
             UserSession.user.is_active.as_alias("is_active"),
-            *(getattr(UserSession.user, column._meta.name).as_alias(column._meta.name) for column in _USER_COLUMNS),
+            *(
+                getattr(UserSession.user, column._meta.name).as_alias(column._meta.name)
+                for column in _USER_COLUMNS
+            ),
         )
         .where(UserSession.id == session_id)
         .first()
@@ -84,7 +87,9 @@ async def resolve_session(token: str, settings: Settings) -> CurrentUser | None:
         await UserSession.delete().where(UserSession.id == session_id)
         return None
     if now - row["last_seen_at"] > TOUCH_INTERVAL:
-        await UserSession.update({UserSession.last_seen_at: now}).where(UserSession.id == session_id)
+        await UserSession.update({UserSession.last_seen_at: now}).where(
+            UserSession.id == session_id
+        )
     return CurrentUser.from_row(row, session_id=session_id)
 
 
@@ -103,7 +108,10 @@ async def resolve_api_token(token: str) -> CurrentUser | None:
             ApiToken.id.as_alias("token_id"),
             ApiToken.last_used_at,
             ApiToken.user.is_active.as_alias("is_active"),
-            *(getattr(ApiToken.user, column._meta.name).as_alias(column._meta.name) for column in _USER_COLUMNS),
+            *(
+                getattr(ApiToken.user, column._meta.name).as_alias(column._meta.name)
+                for column in _USER_COLUMNS
+            ),
         )
         .where(ApiToken.token_hash == digest)
         .first()

@@ -127,9 +127,7 @@ async def verify_chain() -> ChainVerdict:
                 False, checked, expected_sequence, f"event {expected_sequence} is missing"
             )
         if row["previous_hash"] != previous_hash:
-            return ChainVerdict(
-                False, checked, sequence, "does not follow the event before it"
-            )
+            return ChainVerdict(False, checked, sequence, "does not follow the event before it")
         if compute_hash(row) != row["hash"]:
             return ChainVerdict(False, checked, sequence, "its content does not match its hash")
         previous_hash = row["hash"]
@@ -142,15 +140,19 @@ async def recent_events(
     before_sequence: int | None = None, limit: int = 100
 ) -> tuple[list[dict[str, Any]], int | None]:
     """A page of the trail, newest first, and the sequence to continue from (or None)."""
-    query = AuditEvent.select(
-        AuditEvent.sequence,
-        AuditEvent.occurred_at,
-        AuditEvent.actor_label,
-        AuditEvent.action,
-        AuditEvent.entity_type,
-        AuditEvent.entity_id,
-        AuditEvent.summary,
-    ).order_by(AuditEvent.sequence, ascending=False).limit(limit + 1)
+    query = (
+        AuditEvent.select(
+            AuditEvent.sequence,
+            AuditEvent.occurred_at,
+            AuditEvent.actor_label,
+            AuditEvent.action,
+            AuditEvent.entity_type,
+            AuditEvent.entity_id,
+            AuditEvent.summary,
+        )
+        .order_by(AuditEvent.sequence, ascending=False)
+        .limit(limit + 1)
+    )
     if before_sequence is not None:
         query = query.where(AuditEvent.sequence < before_sequence)
     rows = await query

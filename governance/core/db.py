@@ -95,7 +95,7 @@ class PooledSQLiteEngine(QueryCountingMixin, SQLiteEngine):
         connection = await self.acquire()
         try:
             async with connection.execute(query, args or []) as cursor:
-                return list(await cursor.fetchall())
+                return [dict(row) for row in await cursor.fetchall()]
         finally:
             await self.release(connection)
 
@@ -108,7 +108,7 @@ class PooledSQLiteEngine(QueryCountingMixin, SQLiteEngine):
         table: Any = None,
     ) -> list[dict[str, Any]]:
         async with connection.execute(query, args or []) as cursor:
-            return list(await cursor.fetchall())
+            return [dict(row) for row in await cursor.fetchall()]
 
     async def run_querystring(self, querystring: QueryString, in_pool: bool = False) -> Any:
         self.count_query()

@@ -93,9 +93,7 @@ def render_email(template: str, context: Mapping[str, Any]) -> RenderedEmail:
     )
 
 
-def build_message(
-    row: Mapping[str, Any], rendered: RenderedEmail, mail_from: str
-) -> EmailMessage:
+def build_message(row: Mapping[str, Any], rendered: RenderedEmail, mail_from: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = mail_from
     message["To"] = row["recipient"]
@@ -201,7 +199,9 @@ async def _claim_due(now: dt.datetime, batch_size: int) -> list[dict[str, Any]]:
         # The claim condition is checked again by the UPDATE, so that of two processes
         # racing for the same rows only one gets each row.
         return await (
-            OutboundEmail.update({OutboundEmail.claimed_until: now + dt.timedelta(seconds=CLAIM_SECONDS)})
+            OutboundEmail.update(
+                {OutboundEmail.claimed_until: now + dt.timedelta(seconds=CLAIM_SECONDS)}
+            )
             .where(OutboundEmail.id.is_in(due_ids) & claim_condition)
             .returning(*OutboundEmail.all_columns())
         )

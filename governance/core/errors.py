@@ -73,7 +73,9 @@ def wants_json(request: Request[Any, Any, Any]) -> bool:
     return request.url.path.startswith("/api/") or request.url.path.startswith("/schema")
 
 
-def problem_response(status: int, detail: str, extra: dict[str, Any] | None = None) -> Response[Any]:
+def problem_response(
+    status: int, detail: str, extra: dict[str, Any] | None = None
+) -> Response[Any]:
     body: dict[str, Any] = {
         "status": status,
         "title": ERROR_TITLES.get(status, "Error"),
@@ -116,7 +118,11 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         logger.exception("Unhandled error on %s", request.url.path, exc_info=exc)
         status = HTTP_500_INTERNAL_SERVER_ERROR
         detail = "The service could not complete this request. It has been logged."
-    response = problem_response(status, detail, extra) if wants_json(request) else error_page(request, status, detail)
+    response = (
+        problem_response(status, detail, extra)
+        if wants_json(request)
+        else error_page(request, status, detail)
+    )
     response.headers.update(headers)
     return response
 

@@ -32,9 +32,7 @@ class FormReader:
             value = value[0] if value else ""
         return str(value).strip()
 
-    def text(
-        self, name: str, label: str, *, required: bool = True, max_length: int = 200
-    ) -> str:
+    def text(self, name: str, label: str, *, required: bool = True, max_length: int = 200) -> str:
         value = self.raw(name)
         if required and not value:
             self.error(name, f"{label} is required.")

@@ -62,11 +62,20 @@ def form_page(
     )
 
 
-def redirect(path: str, message: str | None = None, category: str = "success", cookies: list[Cookie] | None = None) -> Redirect:
+def redirect(
+    path: str,
+    message: str | None = None,
+    category: str = "success",
+    cookies: list[Cookie] | None = None,
+) -> Redirect:
     all_cookies = list(cookies or [])
     if message:
         token = sign("flash", [{"category": category, "message": message}])
-        all_cookies.append(Cookie(key=FLASH_COOKIE, value=token, max_age=300, httponly=True, samesite="lax", path="/"))
+        all_cookies.append(
+            Cookie(
+                key=FLASH_COOKIE, value=token, max_age=300, httponly=True, samesite="lax", path="/"
+            )
+        )
     return Redirect(path=path, cookies=all_cookies)
 
 
@@ -82,7 +91,9 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 def form_values(data: Mapping[str, Any]) -> dict[str, Any]:
     """What the user typed, minus secrets, to fill a re-rendered form."""
-    return {k: v for k, v in data.items() if k not in {"password", "password_confirm", "_csrf_token"}}
+    return {
+        k: v for k, v in data.items() if k not in {"password", "password_confirm", "_csrf_token"}
+    }
 
 
 def to_json(value: Any) -> str:

@@ -17,4 +17,6 @@ class DashboardController(Controller):
     @get("/", name="dashboard")
     async def index(self, request: Request[Any, Any, Any]) -> Template:
         viewer = await load_viewer(current_user(request))
-        return page(request, "dashboard/index.html", {"viewer": viewer, **await dashboard_for(viewer)})
+        return page(
+            request, "dashboard/index.html", {"viewer": viewer, **await dashboard_for(viewer)}
+        )

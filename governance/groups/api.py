@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, Request, get
+from litestar.params import FromPath
 
 from governance.accounts.auth import current_user, signed_in
 from governance.groups import services
@@ -66,7 +67,7 @@ class GroupApiController(Controller):
         ]
 
     @get("/{slug:str}", summary="One working group with its current members and reporting lines")
-    async def get_group(self, request: Request[Any, Any, Any], slug: str) -> GroupOut:
+    async def get_group(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> GroupOut:
         viewer = await services.load_viewer(current_user(request))
         context = await services.group_page(slug, viewer)
         group = context["group"]
@@ -83,7 +84,11 @@ class GroupApiController(Controller):
             ],
             reporting_lines=[
                 ReportingLineOut(
-                    line["id"], line["recipient"], line["cadence"], line["report_due_days"], line["response_days"]
+                    line["id"],
+                    line["recipient"],
+                    line["cadence"],
+                    line["report_due_days"],
+                    line["response_days"],
                 )
                 for line in context["lines"]
             ],
@@ -122,5 +127,8 @@ class MeApiController(Controller):
             display_name=user.display_name,
             timezone=user.timezone,
             organisation_roles=user.organisation_roles,
-            group_roles=[GroupRoleOut(group_id, role) for group_id, role in sorted(viewer.group_roles.items())],
+            group_roles=[
+                GroupRoleOut(group_id, role)
+                for group_id, role in sorted(viewer.group_roles.items())
+            ],
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from governance.accounts.auth import admin_only, current_user, signed_in
@@ -32,7 +33,7 @@ class GroupController(Controller):
         return page(request, "groups/index.html", {"groups": groups})
 
     @get("/{slug:str}")
-    async def show(self, request: Request[Any, Any, Any], slug: str) -> Template:
+    async def show(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
         viewer = await services.load_viewer(current_user(request))
         context = await services.group_page(slug, viewer)
         return page(request, "groups/show.html", context)
@@ -57,16 +58,27 @@ class GroupAdminController(Controller):
             except InvalidInput as error:
                 errors = error.field_errors
         if errors:
-            return form_page(request, "groups/form.html", form_values(data), errors, {**FORM_CHOICES, "group": None})
-        return redirect(f"/groups/{fields.slug}", f"{fields.name} created, with a Director line and a Board line.")
+            return form_page(
+                request,
+                "groups/form.html",
+                form_values(data),
+                errors,
+                {**FORM_CHOICES, "group": None},
+            )
+        return redirect(
+            f"/groups/{fields.slug}",
+            f"{fields.name} created, with a Director line and a Board line.",
+        )
 
     @get("/{slug:str}/edit")
-    async def edit_form(self, request: Request[Any, Any, Any], slug: str) -> Template:
+    async def edit_form(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
         group = await services.get_group(slug)
         return page(request, "groups/form.html", {**FORM_CHOICES, "values": group, "group": group})
 
     @post("/{slug:str}/edit")
-    async def edit(self, request: Request[Any, Any, Any], slug: str) -> Template | Redirect:
+    async def edit(
+        self, request: Request[Any, Any, Any], slug: FromPath[str]
+    ) -> Template | Redirect:
         group = await services.get_group(slug)
         data = await request.form()
         fields, errors = read_group(data)
@@ -76,17 +88,31 @@ class GroupAdminController(Controller):
             except InvalidInput as error:
                 errors = error.field_errors
         if errors:
-            return form_page(request, "groups/form.html", form_values(data), errors, {**FORM_CHOICES, "group": group})
+            return form_page(
+                request,
+                "groups/form.html",
+                form_values(data),
+                errors,
+                {**FORM_CHOICES, "group": group},
+            )
         return redirect(f"/groups/{fields.slug}", "Group saved.")
 
     @get("/{slug:str}/memberships/new")
-    async def new_membership_form(self, request: Request[Any, Any, Any], slug: str) -> Template:
+    async def new_membership_form(
+        self, request: Request[Any, Any, Any], slug: FromPath[str]
+    ) -> Template:
         group = await services.get_group(slug)
         values = {"role": "member", "starts_on": services.organisation_date().isoformat()}
-        return page(request, "groups/membership_form.html", {**FORM_CHOICES, "group": group, "membership": None, "values": values})
+        return page(
+            request,
+            "groups/membership_form.html",
+            {**FORM_CHOICES, "group": group, "membership": None, "values": values},
+        )
 
     @post("/{slug:str}/memberships/new")
-    async def add_membership(self, request: Request[Any, Any, Any], slug: str) -> Template | Redirect:
+    async def add_membership(
+        self, request: Request[Any, Any, Any], slug: FromPath[str]
+    ) -> Template | Redirect:
         group = await services.get_group(slug)
         data = await request.form()
         fields, errors = read_membership(data)
@@ -100,19 +126,30 @@ class GroupAdminController(Controller):
                 errors = error.field_errors
         if errors:
             return form_page(
-                request, "groups/membership_form.html", form_values(data), errors,
+                request,
+                "groups/membership_form.html",
+                form_values(data),
+                errors,
                 {**FORM_CHOICES, "group": group, "membership": None},
             )
         return redirect(f"/groups/{slug}", "Membership added.")
 
     @get("/memberships/{membership_id:int}")
-    async def edit_membership_form(self, request: Request[Any, Any, Any], membership_id: int) -> Template:
+    async def edit_membership_form(
+        self, request: Request[Any, Any, Any], membership_id: FromPath[int]
+    ) -> Template:
         membership = await services.get_membership(membership_id)
         group = await services.get_group(membership["group_slug"])
-        return page(request, "groups/membership_form.html", {**FORM_CHOICES, "group": group, "membership": membership, "values": membership})
+        return page(
+            request,
+            "groups/membership_form.html",
+            {**FORM_CHOICES, "group": group, "membership": membership, "values": membership},
+        )
 
     @post("/memberships/{membership_id:int}")
-    async def edit_membership(self, request: Request[Any, Any, Any], membership_id: int) -> Template | Redirect:
+    async def edit_membership(
+        self, request: Request[Any, Any, Any], membership_id: FromPath[int]
+    ) -> Template | Redirect:
         membership = await services.get_membership(membership_id)
         data = await request.form()
         fields, errors = read_membership(data)
@@ -124,23 +161,39 @@ class GroupAdminController(Controller):
         if errors:
             group = await services.get_group(membership["group_slug"])
             return form_page(
-                request, "groups/membership_form.html", {**form_values(data), "email": membership["email"]}, errors,
+                request,
+                "groups/membership_form.html",
+                {**form_values(data), "email": membership["email"]},
+                errors,
                 {**FORM_CHOICES, "group": group, "membership": membership},
             )
         return redirect(f"/groups/{membership['group_slug']}", "Membership saved.")
 
     @get("/lines/{line_id:int}")
-    async def edit_line_form(self, request: Request[Any, Any, Any], line_id: int) -> Template:
+    async def edit_line_form(
+        self, request: Request[Any, Any, Any], line_id: FromPath[int]
+    ) -> Template:
         line, group = await services.get_reporting_line(line_id)
-        return page(request, "groups/line_form.html", {**FORM_CHOICES, "line": line, "group": group, "values": line})
+        return page(
+            request,
+            "groups/line_form.html",
+            {**FORM_CHOICES, "line": line, "group": group, "values": line},
+        )
 
     @post("/lines/{line_id:int}")
-    async def edit_line(self, request: Request[Any, Any, Any], line_id: int) -> Template | Redirect:
+    async def edit_line(
+        self, request: Request[Any, Any, Any], line_id: FromPath[int]
+    ) -> Template | Redirect:
         line, group = await services.get_reporting_line(line_id)
         data = await request.form()
         fields, errors = read_line(data)
         if errors:
-            return form_page(request, "groups/line_form.html", form_values(data), errors, {**FORM_CHOICES, "line": line, "group": group})
+            return form_page(
+                request,
+                "groups/line_form.html",
+                form_values(data),
+                errors,
+                {**FORM_CHOICES, "line": line, "group": group},
+            )
         await services.update_reporting_line(line_id, fields, current_user(request))
         return redirect(f"/groups/{group['slug']}", "Reporting line saved.")
-

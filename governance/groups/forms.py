@@ -47,7 +47,11 @@ def read_line(data: Mapping[str, Any]) -> tuple[LineFields, dict[str, str]]:
     reader = FormReader(data)
     fields = LineFields(
         cadence=reader.choice("cadence", "Cadence", CADENCES),
-        report_due_days=reader.integer("report_due_days", "Days to submit the report", minimum=0, maximum=365),
-        response_days=reader.integer("response_days", "Days allowed for a response", minimum=1, maximum=365),
+        report_due_days=reader.integer(
+            "report_due_days", "Days to submit the report", minimum=0, maximum=365
+        ),
+        response_days=reader.integer(
+            "response_days", "Days allowed for a response", minimum=1, maximum=365
+        ),
     )
     return fields, reader.errors

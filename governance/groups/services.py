@@ -155,8 +155,14 @@ async def group_page(slug: str, viewer: Viewer) -> dict[str, Any]:
             future.append(membership)
         else:
             former.append(membership)
-    current.sort(key=lambda m: (["chair", "secretary", "member"].index(m["role"]), m["display_name"]))
-    lines = await ReportingLine.select().where(ReportingLine.group == group["id"]).order_by(ReportingLine.recipient, ascending=False)
+    current.sort(
+        key=lambda m: (["chair", "secretary", "member"].index(m["role"]), m["display_name"])
+    )
+    lines = (
+        await ReportingLine.select()
+        .where(ReportingLine.group == group["id"])
+        .order_by(ReportingLine.recipient, ascending=False)
+    )
     for line in lines:
         line["recipient_name"] = RECIPIENT_NAMES.get(line["recipient"], line["recipient"])
     return {
@@ -174,7 +180,7 @@ async def group_page(slug: str, viewer: Viewer) -> dict[str, Any]:
 async def get_reporting_line(line_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
     line = (
         await ReportingLine.select(
-            ReportingLine.all_columns(), ReportingLine.group.slug.as_alias("group_slug")
+            *ReportingLine.all_columns(), ReportingLine.group.slug.as_alias("group_slug")
         )
         .where(ReportingLine.id == line_id)
         .first()
@@ -186,14 +192,18 @@ async def get_reporting_line(line_id: int) -> tuple[dict[str, Any], dict[str, An
 
 
 async def my_memberships(user_id: int) -> list[dict[str, Any]]:
-    return await Membership.select(
-        Membership.id,
-        Membership.role,
-        Membership.starts_on,
-        Membership.ends_on,
-        Membership.group.name.as_alias("group_name"),
-        Membership.group.slug.as_alias("group_slug"),
-    ).where(Membership.user == user_id).order_by(Membership.starts_on, ascending=False)
+    return (
+        await Membership.select(
+            Membership.id,
+            Membership.role,
+            Membership.starts_on,
+            Membership.ends_on,
+            Membership.group.name.as_alias("group_name"),
+            Membership.group.slug.as_alias("group_slug"),
+        )
+        .where(Membership.user == user_id)
+        .order_by(Membership.starts_on, ascending=False)
+    )
 
 
 # --- changing ---------------------------------------------------------------------------
@@ -206,7 +216,10 @@ def _require_admin(actor: CurrentUser) -> None:
 
 async def _ensure_unique(fields: GroupFields, group_id: int | None) -> None:
     errors: dict[str, str] = {}
-    for column, name, label in ((WorkingGroup.name, "name", "name"), (WorkingGroup.slug, "slug", "short name")):
+    for column, name, label in (
+        (WorkingGroup.name, "name", "name"),
+        (WorkingGroup.slug, "slug", "short name"),
+    ):
         query = WorkingGroup.exists().where(column == getattr(fields, name))
         if group_id is not None:
             query = query.where(WorkingGroup.id != group_id)
@@ -230,7 +243,13 @@ async def create_group(fields: GroupFields, actor: Actor, line: LineFields = DEF
             await ReportingLine.insert(
                 ReportingLine(group=group_id, recipient=recipient, **vars(line))
             )
-        await record_event(actor, "group.created", "working_group", group_id, f"Group {fields.name} created with Director and Board lines")
+        await record_event(
+            actor,
+            "group.created",
+            "working_group",
+            group_id,
+            f"Group {fields.name} created with Director and Board lines",
+        )
     return group_id
 
 
@@ -240,27 +259,35 @@ async def update_group(group_id: int, fields: GroupFields, actor: CurrentUser) -
         if not await WorkingGroup.exists().where(WorkingGroup.id == group_id):
             raise NotFoundError("There is no such working group.")
         await _ensure_unique(fields, group_id)
-        await WorkingGroup.update({getattr(WorkingGroup, k): v for k, v in vars(fields).items()}).where(
-            WorkingGroup.id == group_id
+        await WorkingGroup.update(
+            {getattr(WorkingGroup, k): v for k, v in vars(fields).items()}
+        ).where(WorkingGroup.id == group_id)
+        await record_event(
+            actor, "group.updated", "working_group", group_id, f"Group {fields.name} updated"
         )
-        await record_event(actor, "group.updated", "working_group", group_id, f"Group {fields.name} updated")
 
 
 async def update_reporting_line(line_id: int, fields: LineFields, actor: CurrentUser) -> None:
     _require_admin(actor)
     async with write_transaction():
-        line = await ReportingLine.select(ReportingLine.recipient, ReportingLine.group).where(ReportingLine.id == line_id).first()
+        line = (
+            await ReportingLine.select(ReportingLine.recipient, ReportingLine.group)
+            .where(ReportingLine.id == line_id)
+            .first()
+        )
         if line is None:
             raise NotFoundError("There is no such reporting line.")
-        await ReportingLine.update({getattr(ReportingLine, k): v for k, v in vars(fields).items()}).where(
-            ReportingLine.id == line_id
-        )
+        await ReportingLine.update(
+            {getattr(ReportingLine, k): v for k, v in vars(fields).items()}
+        ).where(ReportingLine.id == line_id)
         await record_event(
             actor,
             "reporting_line.updated",
             "reporting_line",
             line_id,
-            f"{RECIPIENT_NAMES[line['recipient']]} line: {fields.cadence}, report due {fields.report_due_days} days after period, response in {fields.response_days} days",
+            f"{RECIPIENT_NAMES[line['recipient']]} line: {fields.cadence}, report due "
+            f"{fields.report_due_days} days after each period, response in "
+            f"{fields.response_days} days",
         )
 
 
@@ -273,7 +300,10 @@ class MembershipFields:
 
 def _check_term(fields: MembershipFields) -> None:
     if fields.ends_on is not None and fields.ends_on < fields.starts_on:
-        raise InvalidInput("The term ends before it starts.", {"ends_on": "The end date must be on or after the start date."})
+        raise InvalidInput(
+            "The term ends before it starts.",
+            {"ends_on": "The end date must be on or after the start date."},
+        )
 
 
 async def add_membership(
@@ -283,17 +313,28 @@ async def add_membership(
         _require_admin(actor)
     _check_term(fields)
     async with write_transaction():
-        user = await User.select(User.id, User.display_name).where(User.email == user_email.strip().lower()).first()
+        user = (
+            await User.select(User.id, User.display_name)
+            .where(User.email == user_email.strip().lower())
+            .first()
+        )
         if user is None:
-            raise InvalidInput("No account has that email.", {"email": "No account has this email. Invite the person first."})
-        group = await WorkingGroup.select(WorkingGroup.name).where(WorkingGroup.id == group_id).first()
+            raise InvalidInput(
+                "No account has that email.",
+                {"email": "No account has this email. Invite the person first."},
+            )
+        group = (
+            await WorkingGroup.select(WorkingGroup.name).where(WorkingGroup.id == group_id).first()
+        )
         if group is None:
             raise NotFoundError("There is no such working group.")
         overlapping = await Membership.select(Membership.starts_on, Membership.ends_on).where(
             (Membership.user == user["id"]) & (Membership.group == group_id)
         )
         for existing in overlapping:
-            if _terms_overlap(existing["starts_on"], existing["ends_on"], fields.starts_on, fields.ends_on):
+            if _terms_overlap(
+                existing["starts_on"], existing["ends_on"], fields.starts_on, fields.ends_on
+            ):
                 raise InvalidInput(
                     "This person already has a membership of this group in that period.",
                     {"starts_on": "Overlaps an existing term; end or change that one first."},
@@ -322,7 +363,7 @@ def _terms_overlap(
 async def get_membership(membership_id: int) -> dict[str, Any]:
     row = (
         await Membership.select(
-            Membership.all_columns(),
+            *Membership.all_columns(),
             Membership.user.display_name.as_alias("display_name"),
             Membership.user.email.as_alias("email"),
             Membership.group.slug.as_alias("group_slug"),
@@ -336,7 +377,9 @@ async def get_membership(membership_id: int) -> dict[str, Any]:
     return row  # type: ignore[no-any-return]
 
 
-async def update_membership(membership_id: int, fields: MembershipFields, actor: CurrentUser) -> None:
+async def update_membership(
+    membership_id: int, fields: MembershipFields, actor: CurrentUser
+) -> None:
     _require_admin(actor)
     _check_term(fields)
     async with write_transaction():
@@ -346,7 +389,10 @@ async def update_membership(membership_id: int, fields: MembershipFields, actor:
             & (Membership.group == existing["group"])
             & (Membership.id != membership_id)
         )
-        if any(_terms_overlap(o["starts_on"], o["ends_on"], fields.starts_on, fields.ends_on) for o in others):
+        if any(
+            _terms_overlap(o["starts_on"], o["ends_on"], fields.starts_on, fields.ends_on)
+            for o in others
+        ):
             raise InvalidInput(
                 "This person already has another membership of this group in that period.",
                 {"starts_on": "Overlaps another term of this person."},
@@ -359,7 +405,8 @@ async def update_membership(membership_id: int, fields: MembershipFields, actor:
             "membership.updated",
             "membership",
             membership_id,
-            f"{existing['display_name']} in {existing['group_name']}: {fields.role} from {fields.starts_on}"
+            f"{existing['display_name']} in {existing['group_name']}: "
+            f"{fields.role} from {fields.starts_on}"
             + (f" to {fields.ends_on}" if fields.ends_on else ", open-ended"),
         )
 

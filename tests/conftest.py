@@ -1,0 +1,96 @@
+"""Test harness: one database per run (SQLite by default, PostgreSQL when
+GOVERNANCE_TEST_DATABASE_URL is set), emptied after every test; an in-process client;
+a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+# Settings are read once, at import: fix them before anything imports governance.
+_DATA_DIR = Path(tempfile.mkdtemp(prefix="governance-test-"))
+os.environ["GOVERNANCE_DATA_DIR"] = str(_DATA_DIR)
+os.environ["GOVERNANCE_SECRET_KEY"] = "test-secret-key-not-for-production"
+os.environ["GOVERNANCE_BASE_URL"] = "http://testserver"
+os.environ["GOVERNANCE_TIMEZONE"] = "Europe/London"
+os.environ.pop("GOVERNANCE_SMTP_URL", None)
+os.environ["GOVERNANCE_DATABASE_URL"] = os.environ.get("GOVERNANCE_TEST_DATABASE_URL") or (
+    f"sqlite:///{_DATA_DIR / 'test.sqlite3'}"
+)
+
+import httpx  # noqa: E402
+import pytest  # noqa: E402
+from litestar import Litestar  # noqa: E402
+
+from governance.app import create_app  # noqa: E402
+from governance.cli import apply_migrations  # noqa: E402
+from governance.core.db import get_engine, is_postgres, open_database  # noqa: E402
+from governance.piccolo_conf import APP_REGISTRY  # noqa: E402
+from tests.helpers import QueryCounter, SmtpSink  # noqa: E402
+
+TEST_DATA_DIR = _DATA_DIR
+
+
+def _all_tables() -> list[str]:
+    names = []
+    for app_config in APP_REGISTRY.app_configs.values():
+        names.extend(table._meta.tablename for table in app_config.table_classes)
+    return names
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def database() -> AsyncIterator[None]:
+    async with open_database():
+        await apply_migrations()
+        yield
+
+
+@pytest.fixture(autouse=True)
+async def empty_database(database: None) -> AsyncIterator[None]:
+    yield
+    engine = get_engine()
+    tables = _all_tables()
+    if is_postgres(engine):
+        await engine.run_ddl(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    else:
+        await engine.run_ddl("PRAGMA foreign_keys = OFF")
+        try:
+            for table in tables:
+                await engine.run_ddl(f"DELETE FROM {table}")
+        finally:
+            await engine.run_ddl("PRAGMA foreign_keys = ON")
+
+
+@pytest.fixture(scope="session")
+def app() -> Litestar:
+    return create_app()
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser-like client: keeps cookies, does not follow redirects."""
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+def count_queries() -> QueryCounter:
+    return QueryCounter(get_engine())
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    sink.start()
+    try:
+        yield sink
+    finally:
+        sink.stop()
+
+
+@pytest.fixture
+def mail_dir() -> Path:
+    return TEST_DATA_DIR / "mail"

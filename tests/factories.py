@@ -1,0 +1,80 @@
+"""Rows for tests, made through the same services the application uses where it matters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from governance.accounts.passwords import hash_password
+from governance.accounts.tables import User
+from governance.core.audit import SYSTEM
+from governance.core.clock import utcnow
+from governance.groups.services import (
+    GroupFields,
+    MembershipFields,
+    add_membership,
+    create_group,
+    organisation_date,
+)
+
+PASSWORD = "correct horse battery staple"
+# Hashing is deliberately slow; one hash serves every test user.
+PASSWORD_HASH = hash_password(PASSWORD)
+_sequence = itertools.count(1)
+
+
+async def make_user(
+    email: str | None = None,
+    name: str | None = None,
+    *,
+    admin: bool = False,
+    director: bool = False,
+    board: bool = False,
+    active: bool = True,
+    password_hash: str = PASSWORD_HASH,
+) -> int:
+    number = next(_sequence)
+    rows = await User.insert(
+        User(
+            email=(email or f"person{number}@example.org").lower(),
+            display_name=name or f"Person {number}",
+            password_hash=password_hash,
+            is_active=active,
+            is_admin=admin,
+            is_director=director,
+            is_board=board,
+            created_at=utcnow(),
+        )
+    ).returning(User.id)
+    return int(rows[0]["id"])
+
+
+async def make_group(slug: str | None = None, name: str | None = None, mandate: str = "") -> int:
+    number = next(_sequence)
+    slug = slug or f"group-{number}"
+    return await create_group(
+        GroupFields(
+            name=name or f"Working group {number}",
+            slug=slug,
+            mandate=mandate,
+            quorum_rule="majority",
+            quorum_count=0,
+        ),
+        SYSTEM,
+    )
+
+
+async def make_membership(
+    user_id: int,
+    group_id: int,
+    role: str = "member",
+    starts_on: dt.date | None = None,
+    ends_on: dt.date | None = None,
+) -> int:
+    email = (await User.select(User.email).where(User.id == user_id).first())["email"]
+    return await add_membership(
+        group_id,
+        email,
+        MembershipFields(role, starts_on or organisation_date() - dt.timedelta(days=30), ends_on),
+        SYSTEM,
+    )

@@ -1,0 +1,123 @@
+"""Helpers for tests: signing in, posting forms with their CSRF token, counting queries,
+and a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import email
+import email.policy
+import re
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+from aiosmtpd.controller import Controller
+
+from governance.accounts.auth import session_cookie_value  # noqa: F401 - re-exported for tests
+from governance.accounts.sessions import SESSION_COOKIE, start_session
+
+CSRF_COOKIE = "governance_csrf"
+
+
+async def sign_in(client: httpx.AsyncClient, user_id: int) -> str:
+    """Gives the client a live session for the user without going through the form."""
+    token = await start_session(user_id, "203.0.113.7", "pytest", previous_token=None)
+    client.cookies.set(SESSION_COOKIE, token)
+    return token
+
+
+async def csrf_token(client: httpx.AsyncClient, page: str = "/login") -> str:
+    if CSRF_COOKIE not in client.cookies:
+        await client.get(page)
+    return client.cookies[CSRF_COOKIE]
+
+
+async def post_form(
+    client: httpx.AsyncClient, url: str, data: dict[str, Any] | None = None, with_csrf: bool = True
+) -> httpx.Response:
+    payload = dict(data or {})
+    if with_csrf:
+        payload["_csrf_token"] = await csrf_token(client)
+    return await client.post(url, data=payload)
+
+
+def field_error(html: str, name: str) -> str | None:
+    """The error message shown under a form field, if any."""
+    match = re.search(rf'<p class="error" id="{re.escape(name)}-error">([^<]*)</p>', html)
+    return match.group(1) if match else None
+
+
+class QueryCounter:
+    """Counts SQL statements sent while the block runs."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.count = 0
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[QueryCounter]:
+        before = self.engine.queries_run
+        yield self
+        self.count = self.engine.queries_run - before
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class _Handler:
+    messages: list[EmailMessage] = field(default_factory=list)
+    # A code to answer DATA with, to simulate temporary (4xx) or permanent (5xx) failure.
+    reply: str | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.reply:
+            return self.reply
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append(parsed)  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+
+class SmtpSink:
+    """An aiosmtpd server on 127.0.0.1 that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.handler = _Handler()
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return self.handler.messages
+
+    def fail_with(self, reply: str | None) -> None:
+        self.handler.reply = reply
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.controller.stop()
+
+
+def text_part(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def html_part(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("html",))
+    assert part is not None
+    return str(part.get_content())
