@@ -32,6 +32,10 @@ from governance.core.templating import TEMPLATE_DIRECTORY, add_template_helpers
 from governance.dashboard.controllers import DashboardController
 from governance.groups.api import GroupApiController, MeApiController
 from governance.groups.controllers import GroupAdminController, GroupController
+from governance.meetings.api import MeetingApiController
+from governance.meetings.calendars import CalendarController
+from governance.meetings.controllers import MeetingController, PublicMinutesController
+from governance.meetings.exports import ExportController
 from governance.settings import Settings, get_settings
 
 STATIC_DIRECTORY = Path(__file__).parent / "static"
@@ -52,6 +56,7 @@ async def ready() -> Response[dict[str, str]]:
 def _configure_templates(engine: JinjaTemplateEngine) -> None:
     add_template_helpers(engine.engine)
     engine.engine.globals["service_name"] = "Governance"
+    engine.engine.globals["organisation_timezone"] = get_settings().timezone
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -90,6 +95,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             GroupAdminController,
             MeApiController,
             GroupApiController,
+            MeetingController,
+            PublicMinutesController,
+            CalendarController,
+            ExportController,
+            MeetingApiController,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIRECTORY], include_in_schema=False
             ),

@@ -12,5 +12,6 @@ APP_REGISTRY = AppRegistry(
         "governance.core.piccolo_app",
         "governance.accounts.piccolo_app",
         "governance.groups.piccolo_app",
+        "governance.meetings.piccolo_app",
     ]
 )
