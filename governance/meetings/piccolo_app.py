@@ -5,6 +5,7 @@ from piccolo.conf.apps import AppConfig
 from governance.meetings.tables import (
     AgendaItem,
     Attendance,
+    CalendarFeed,
     ConflictOfInterest,
     Decision,
     Erratum,
@@ -27,6 +28,7 @@ APP_CONFIG = AppConfig(
         MinutesComment,
         Erratum,
         Decision,
+        CalendarFeed,
     ],
     migration_dependencies=["governance.groups.piccolo_app"],
     commands=[],

@@ -104,3 +104,12 @@ class Decision(Table, tablename="decision"):
     quorum_met = Boolean()
     recorded_by = ForeignKey(references=User, on_delete=OnDelete.restrict)
     created_at = Timestamptz()
+
+
+class CalendarFeed(Table, tablename="calendar_feed"):
+    """A person's secret calendar URL; the token's SHA-256 is kept, and resetting replaces it."""
+
+    id = Serial(primary_key=True)
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, unique=True, index=True)
+    token_hash = Varchar(length=64, unique=True, index=True)
+    created_at = Timestamptz()

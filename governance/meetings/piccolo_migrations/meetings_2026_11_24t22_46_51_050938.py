@@ -78,7 +78,7 @@ class WorkingGroup(Table, tablename="working_group", schema=None):
     )
 
 
-ID = "2026-11-24T22:43:05:148637"
+ID = "2026-11-24T22:46:51:050938"
 VERSION = "1.38.0"
 DESCRIPTION = "True"
 
@@ -89,21 +89,6 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="ConflictOfInterest",
-        tablename="conflict_of_interest",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="Meeting", tablename="meeting", schema=None, columns=None
-    )
-
-    manager.add_table(
-        class_name="Minutes", tablename="minutes", schema=None, columns=None
-    )
-
-    manager.add_table(
         class_name="MinutesComment",
         tablename="minutes_comment",
         schema=None,
@@ -111,12 +96,15 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="Decision", tablename="decision", schema=None, columns=None
+        class_name="CalendarFeed",
+        tablename="calendar_feed",
+        schema=None,
+        columns=None,
     )
 
     manager.add_table(
-        class_name="AgendaItem",
-        tablename="agenda_item",
+        class_name="ConflictOfInterest",
+        tablename="conflict_of_interest",
         schema=None,
         columns=None,
     )
@@ -127,6 +115,222 @@ async def forwards():
 
     manager.add_table(
         class_name="Erratum", tablename="erratum", schema=None, columns=None
+    )
+
+    manager.add_table(
+        class_name="AgendaItem",
+        tablename="agenda_item",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="Minutes", tablename="minutes", schema=None, columns=None
+    )
+
+    manager.add_table(
+        class_name="Decision", tablename="decision", schema=None, columns=None
+    )
+
+    manager.add_table(
+        class_name="Meeting", tablename="meeting", schema=None, columns=None
+    )
+
+    manager.add_column(
+        table_class_name="MinutesComment",
+        tablename="minutes_comment",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MinutesComment",
+        tablename="minutes_comment",
+        column_name="minutes",
+        db_column_name="minutes",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Minutes,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MinutesComment",
+        tablename="minutes_comment",
+        column_name="author",
+        db_column_name="author",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": User,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MinutesComment",
+        tablename="minutes_comment",
+        column_name="body",
+        db_column_name="body",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MinutesComment",
+        tablename="minutes_comment",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="CalendarFeed",
+        tablename="calendar_feed",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="CalendarFeed",
+        tablename="calendar_feed",
+        column_name="user",
+        db_column_name="user",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": User,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": True,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="CalendarFeed",
+        tablename="calendar_feed",
+        column_name="token_hash",
+        db_column_name="token_hash",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 64,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": True,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="CalendarFeed",
+        tablename="calendar_feed",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
     )
 
     manager.add_column(
@@ -220,8 +424,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Meeting",
-        tablename="meeting",
+        table_class_name="Attendance",
+        tablename="attendance",
         column_name="id",
         db_column_name="id",
         column_class_name="Serial",
@@ -240,14 +444,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Meeting",
-        tablename="meeting",
-        column_name="group",
-        db_column_name="group",
+        table_class_name="Attendance",
+        tablename="attendance",
+        column_name="meeting",
+        db_column_name="meeting",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
-            "references": WorkingGroup,
+            "references": Meeting,
             "on_delete": OnDelete.cascade,
             "on_update": OnUpdate.cascade,
             "target_column": None,
@@ -264,10 +468,34 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Meeting",
-        tablename="meeting",
-        column_name="title",
-        db_column_name="title",
+        table_class_name="Attendance",
+        tablename="attendance",
+        column_name="user",
+        db_column_name="user",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": User,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Attendance",
+        tablename="attendance",
+        column_name="guest_name",
+        db_column_name="guest_name",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
@@ -286,56 +514,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Meeting",
-        tablename="meeting",
-        column_name="starts_at",
-        db_column_name="starts_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Meeting",
-        tablename="meeting",
-        column_name="ends_at",
-        db_column_name="ends_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Meeting",
-        tablename="meeting",
-        column_name="location",
-        db_column_name="location",
+        table_class_name="Attendance",
+        tablename="attendance",
+        column_name="mode",
+        db_column_name="mode",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 500,
+            "length": 20,
             "default": "",
             "null": False,
             "primary_key": False,
@@ -350,16 +536,62 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Meeting",
-        tablename="meeting",
-        column_name="status",
-        db_column_name="status",
-        column_class_name="Varchar",
-        column_class=Varchar,
+        table_class_name="Erratum",
+        tablename="erratum",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
         params={
-            "length": 20,
-            "default": "scheduled",
             "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Erratum",
+        tablename="erratum",
+        column_name="minutes",
+        db_column_name="minutes",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Minutes,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Erratum",
+        tablename="erratum",
+        column_name="author",
+        db_column_name="author",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": User,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -372,10 +604,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Meeting",
-        tablename="meeting",
-        column_name="cancel_reason",
-        db_column_name="cancel_reason",
+        table_class_name="Erratum",
+        tablename="erratum",
+        column_name="body",
+        db_column_name="body",
         column_class_name="Text",
         column_class=Text,
         params={
@@ -393,29 +625,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Meeting",
-        tablename="meeting",
-        column_name="calendar_sequence",
-        db_column_name="calendar_sequence",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Meeting",
-        tablename="meeting",
+        table_class_name="Erratum",
+        tablename="erratum",
         column_name="created_at",
         db_column_name="created_at",
         column_class_name="Timestamptz",
@@ -435,15 +646,187 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Meeting",
-        tablename="meeting",
-        column_name="updated_at",
-        db_column_name="updated_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
+        table_class_name="AgendaItem",
+        tablename="agenda_item",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
         params={
-            "default": TimestamptzNow(),
             "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AgendaItem",
+        tablename="agenda_item",
+        column_name="meeting",
+        db_column_name="meeting",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Meeting,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AgendaItem",
+        tablename="agenda_item",
+        column_name="position",
+        db_column_name="position",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AgendaItem",
+        tablename="agenda_item",
+        column_name="title",
+        db_column_name="title",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 300,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AgendaItem",
+        tablename="agenda_item",
+        column_name="visibility",
+        db_column_name="visibility",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 20,
+            "default": "internal",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AgendaItem",
+        tablename="agenda_item",
+        column_name="notes",
+        db_column_name="notes",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AgendaItem",
+        tablename="agenda_item",
+        column_name="minutes_text",
+        db_column_name="minutes_text",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AgendaItem",
+        tablename="agenda_item",
+        column_name="is_open",
+        db_column_name="is_open",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={
+            "default": False,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AgendaItem",
+        tablename="agenda_item",
+        column_name="carried_from",
+        db_column_name="carried_from",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": None,
+            "null": True,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -656,116 +1039,6 @@ async def forwards():
         tablename="minutes",
         column_name="updated_at",
         db_column_name="updated_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="MinutesComment",
-        tablename="minutes_comment",
-        column_name="id",
-        db_column_name="id",
-        column_class_name="Serial",
-        column_class=Serial,
-        params={
-            "null": False,
-            "primary_key": True,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="MinutesComment",
-        tablename="minutes_comment",
-        column_name="minutes",
-        db_column_name="minutes",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Minutes,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="MinutesComment",
-        tablename="minutes_comment",
-        column_name="author",
-        db_column_name="author",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": User,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="MinutesComment",
-        tablename="minutes_comment",
-        column_name="body",
-        db_column_name="body",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="MinutesComment",
-        tablename="minutes_comment",
-        column_name="created_at",
-        db_column_name="created_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
@@ -1001,8 +1274,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="AgendaItem",
-        tablename="agenda_item",
+        table_class_name="Meeting",
+        tablename="meeting",
         column_name="id",
         db_column_name="id",
         column_class_name="Serial",
@@ -1021,14 +1294,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="AgendaItem",
-        tablename="agenda_item",
-        column_name="meeting",
-        db_column_name="meeting",
+        table_class_name="Meeting",
+        tablename="meeting",
+        column_name="group",
+        db_column_name="group",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
-            "references": Meeting,
+            "references": WorkingGroup,
             "on_delete": OnDelete.cascade,
             "on_update": OnUpdate.cascade,
             "target_column": None,
@@ -1045,227 +1318,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="AgendaItem",
-        tablename="agenda_item",
-        column_name="position",
-        db_column_name="position",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AgendaItem",
-        tablename="agenda_item",
+        table_class_name="Meeting",
+        tablename="meeting",
         column_name="title",
         db_column_name="title",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 300,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AgendaItem",
-        tablename="agenda_item",
-        column_name="visibility",
-        db_column_name="visibility",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 20,
-            "default": "internal",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AgendaItem",
-        tablename="agenda_item",
-        column_name="notes",
-        db_column_name="notes",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AgendaItem",
-        tablename="agenda_item",
-        column_name="minutes_text",
-        db_column_name="minutes_text",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AgendaItem",
-        tablename="agenda_item",
-        column_name="is_open",
-        db_column_name="is_open",
-        column_class_name="Boolean",
-        column_class=Boolean,
-        params={
-            "default": False,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AgendaItem",
-        tablename="agenda_item",
-        column_name="carried_from",
-        db_column_name="carried_from",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Attendance",
-        tablename="attendance",
-        column_name="id",
-        db_column_name="id",
-        column_class_name="Serial",
-        column_class=Serial,
-        params={
-            "null": False,
-            "primary_key": True,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Attendance",
-        tablename="attendance",
-        column_name="meeting",
-        db_column_name="meeting",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Meeting,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Attendance",
-        tablename="attendance",
-        column_name="user",
-        db_column_name="user",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": User,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Attendance",
-        tablename="attendance",
-        column_name="guest_name",
-        db_column_name="guest_name",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
@@ -1284,14 +1340,56 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Attendance",
-        tablename="attendance",
-        column_name="mode",
-        db_column_name="mode",
+        table_class_name="Meeting",
+        tablename="meeting",
+        column_name="starts_at",
+        db_column_name="starts_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Meeting",
+        tablename="meeting",
+        column_name="ends_at",
+        db_column_name="ends_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Meeting",
+        tablename="meeting",
+        column_name="location",
+        db_column_name="location",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 20,
+            "length": 500,
             "default": "",
             "null": False,
             "primary_key": False,
@@ -1306,62 +1404,16 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Erratum",
-        tablename="erratum",
-        column_name="id",
-        db_column_name="id",
-        column_class_name="Serial",
-        column_class=Serial,
+        table_class_name="Meeting",
+        tablename="meeting",
+        column_name="status",
+        db_column_name="status",
+        column_class_name="Varchar",
+        column_class=Varchar,
         params={
+            "length": 20,
+            "default": "scheduled",
             "null": False,
-            "primary_key": True,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Erratum",
-        tablename="erratum",
-        column_name="minutes",
-        db_column_name="minutes",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Minutes,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Erratum",
-        tablename="erratum",
-        column_name="author",
-        db_column_name="author",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": User,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -1374,10 +1426,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Erratum",
-        tablename="erratum",
-        column_name="body",
-        db_column_name="body",
+        table_class_name="Meeting",
+        tablename="meeting",
+        column_name="cancel_reason",
+        db_column_name="cancel_reason",
         column_class_name="Text",
         column_class=Text,
         params={
@@ -1395,10 +1447,52 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Erratum",
-        tablename="erratum",
+        table_class_name="Meeting",
+        tablename="meeting",
+        column_name="calendar_sequence",
+        db_column_name="calendar_sequence",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Meeting",
+        tablename="meeting",
         column_name="created_at",
         db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Meeting",
+        tablename="meeting",
+        column_name="updated_at",
+        db_column_name="updated_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
