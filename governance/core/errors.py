@@ -11,6 +11,8 @@ from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from governance.core.security import SECURITY_HEADERS
+
 logger = logging.getLogger(__name__)
 
 
@@ -95,8 +97,25 @@ def error_page(request: Request[Any, Any, Any], status: int, detail: str) -> Res
     )
 
 
+def is_unstorable_value(exc: Exception) -> bool:
+    """A value from the request that the database refuses as data, such as an id too large
+    for its column: SQLite's driver raises OverflowError, PostgreSQL a data exception
+    (SQLSTATE class 22). The request was bad, not the service."""
+    if isinstance(exc, OverflowError):
+        return True
+    try:
+        from asyncpg.exceptions import DataError
+    except ImportError:  # pragma: no cover - asyncpg comes with piccolo[postgres]
+        return False
+    return isinstance(exc, DataError)
+
+
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    headers: dict[str, str] = {}
+    # Errors raised before a route's middleware runs (no such path, wrong method, a CSRF
+    # failure) would otherwise leave without the security headers every response carries.
+    headers: dict[str, str] = dict(SECURITY_HEADERS)
+    if request.scope.get("user") is not None:
+        headers["cache-control"] = "no-store"
     extra: dict[str, Any] = {}
     if isinstance(exc, ServiceError):
         status, detail = exc.status_code, exc.message
@@ -110,10 +129,13 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
             extra["errors"] = exc.extra
         headers.update(exc.headers or {})
         if status == 401 and not wants_json(request):
-            return Redirect(path=f"/login?next={quote(request.url.path)}")
+            return Redirect(path=f"/login?next={quote(request.url.path)}", headers=headers)
         if status >= 500:
             logger.exception("Unhandled error on %s", request.url.path, exc_info=exc)
             detail = "The service could not complete this request. It has been logged."
+    elif is_unstorable_value(exc):
+        logger.warning("Refused a value on %s: %s", request.url.path, exc)
+        status, detail = 400, "A value in this request is out of range."
     else:
         logger.exception("Unhandled error on %s", request.url.path, exc_info=exc)
         status = HTTP_500_INTERNAL_SERVER_ERROR

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlparse
 
 from litestar import Request
 from litestar.datastructures import Cookie
+from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
 from governance.core.signing import sign, unsign
 
 FLASH_COOKIE = "governance_flash"
+# The largest id a Serial column holds (PostgreSQL int4).
+MAX_ROW_ID = 2_147_483_647
+
+# A row id in a path, e.g. /admin/groups/memberships/{membership_id:int}. A number no row can
+# have is refused with a 400 here instead of reaching the database driver, which cannot bind
+# it (SQLite: OverflowError; PostgreSQL: out of int32 range) and would answer with a 500.
+RowId = Annotated[int, PathParameter(ge=1, le=MAX_ROW_ID)]
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:

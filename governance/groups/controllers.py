@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 from governance.accounts.auth import admin_only, current_user, signed_in
 from governance.accounts.policy import GROUP_ROLES
 from governance.core.errors import InvalidInput
-from governance.core.web import form_page, form_values, page, redirect
+from governance.core.web import RowId, form_page, form_values, page, redirect
 from governance.groups import services
 from governance.groups.forms import read_group, read_line, read_membership
 
@@ -136,7 +136,7 @@ class GroupAdminController(Controller):
 
     @get("/memberships/{membership_id:int}")
     async def edit_membership_form(
-        self, request: Request[Any, Any, Any], membership_id: FromPath[int]
+        self, request: Request[Any, Any, Any], membership_id: RowId
     ) -> Template:
         membership = await services.get_membership(membership_id)
         group = await services.get_group(membership["group_slug"])
@@ -148,7 +148,7 @@ class GroupAdminController(Controller):
 
     @post("/memberships/{membership_id:int}")
     async def edit_membership(
-        self, request: Request[Any, Any, Any], membership_id: FromPath[int]
+        self, request: Request[Any, Any, Any], membership_id: RowId
     ) -> Template | Redirect:
         membership = await services.get_membership(membership_id)
         data = await request.form()
@@ -170,9 +170,7 @@ class GroupAdminController(Controller):
         return redirect(f"/groups/{membership['group_slug']}", "Membership saved.")
 
     @get("/lines/{line_id:int}")
-    async def edit_line_form(
-        self, request: Request[Any, Any, Any], line_id: FromPath[int]
-    ) -> Template:
+    async def edit_line_form(self, request: Request[Any, Any, Any], line_id: RowId) -> Template:
         line, group = await services.get_reporting_line(line_id)
         return page(
             request,
@@ -182,7 +180,7 @@ class GroupAdminController(Controller):
 
     @post("/lines/{line_id:int}")
     async def edit_line(
-        self, request: Request[Any, Any, Any], line_id: FromPath[int]
+        self, request: Request[Any, Any, Any], line_id: RowId
     ) -> Template | Redirect:
         line, group = await services.get_reporting_line(line_id)
         data = await request.form()
