@@ -78,3 +78,27 @@ async def make_membership(
         MembershipFields(role, starts_on or organisation_date() - dt.timedelta(days=30), ends_on),
         SYSTEM,
     )
+
+
+async def viewer_for(user_id: int):  # type: ignore[no-untyped-def]
+    """The Viewer the application would build for this user today."""
+    from governance.accounts.policy import CurrentUser
+    from governance.groups.services import load_viewer
+
+    row = await User.select().where(User.id == user_id).first()
+    return await load_viewer(CurrentUser.from_row(row))
+
+
+async def make_meeting(
+    group_slug: str,
+    chair_id: int,
+    *,
+    title: str = "Monthly meeting",
+    starts_at: dt.datetime | None = None,
+    hours: int = 2,
+) -> int:
+    from governance.meetings.services import MeetingFields, schedule_meeting
+
+    starts_at = starts_at or (utcnow() + dt.timedelta(days=7)).replace(microsecond=0)
+    fields = MeetingFields(title, starts_at, starts_at + dt.timedelta(hours=hours), "Room 1")
+    return await schedule_meeting(group_slug, fields, await viewer_for(chair_id))

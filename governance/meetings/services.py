@@ -649,7 +649,9 @@ async def record_attendance(
                 errors[f"mode_{entry.user_id}"] = "Choose present, remote, apologies or absent."
         if errors:
             raise InvalidInput(
-                "Attendance can only be recorded for members on the meeting date.", errors
+                "Only people who were members of the group on the meeting date can be recorded;"
+                " add anyone else as a guest.",
+                errors,
             )
         await Attendance.delete().where(Attendance.meeting == meeting_id)
         for entry in entries:
