@@ -25,6 +25,10 @@ QUORUM_RULES = ("majority", "two_thirds", "fixed")
 CADENCES = ("monthly", "quarterly", "half_yearly", "yearly")
 RECIPIENTS = ("director", "board")
 RECIPIENT_NAMES = {"director": "Executive Director", "board": "Board"}
+# Words the admin addresses use next to a group's slug (/admin/groups/lines/{id},
+# /admin/groups/memberships/{id}, /admin/groups/new): a group with one of these as its slug
+# could not be reached at /admin/groups/{slug}/edit.
+RESERVED_SLUGS = frozenset({"new", "edit", "lines", "memberships"})
 
 
 @dataclass(frozen=True)
@@ -214,8 +218,10 @@ def _require_admin(actor: CurrentUser) -> None:
         raise PermissionDenied("Only an administrator can change groups and memberships.")
 
 
-async def _ensure_unique(fields: GroupFields, group_id: int | None) -> None:
+async def _check_name_and_slug(fields: GroupFields, group_id: int | None) -> None:
     errors: dict[str, str] = {}
+    if fields.slug in RESERVED_SLUGS:
+        errors["slug"] = "This short name is used by the service's own addresses; choose another."
     for column, name, label in (
         (WorkingGroup.name, "name", "name"),
         (WorkingGroup.slug, "slug", "short name"),
@@ -223,7 +229,7 @@ async def _ensure_unique(fields: GroupFields, group_id: int | None) -> None:
         query = WorkingGroup.exists().where(column == getattr(fields, name))
         if group_id is not None:
             query = query.where(WorkingGroup.id != group_id)
-        if await query:
+        if name not in errors and await query:
             errors[name] = f"Another group already has this {label}."
     if errors:
         raise InvalidInput("Some values need correcting.", errors)
@@ -234,7 +240,7 @@ async def create_group(fields: GroupFields, actor: Actor, line: LineFields = DEF
     if isinstance(actor, CurrentUser):
         _require_admin(actor)
     async with write_transaction():
-        await _ensure_unique(fields, None)
+        await _check_name_and_slug(fields, None)
         rows = await WorkingGroup.insert(
             WorkingGroup(**vars(fields), created_at=utcnow())
         ).returning(WorkingGroup.id)
@@ -258,7 +264,7 @@ async def update_group(group_id: int, fields: GroupFields, actor: CurrentUser) -
     async with write_transaction():
         if not await WorkingGroup.exists().where(WorkingGroup.id == group_id):
             raise NotFoundError("There is no such working group.")
-        await _ensure_unique(fields, group_id)
+        await _check_name_and_slug(fields, group_id)
         await WorkingGroup.update(
             {getattr(WorkingGroup, k): v for k, v in vars(fields).items()}
         ).where(WorkingGroup.id == group_id)
