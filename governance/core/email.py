@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import hashlib
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -223,21 +224,40 @@ async def deliver_outbox(
             return report
 
 
+def _context_of(row: Mapping[str, Any]) -> dict[str, Any]:
+    # Piccolo hands JSON columns back as text unless asked to load them.
+    context = row["context"]
+    if isinstance(context, str | bytes):
+        context = json.loads(context or "{}")
+    if not isinstance(context, dict):
+        raise TypeError(f"email context must be a JSON object, not {type(context).__name__}")
+    return context
+
+
+def _prepare(row: Mapping[str, Any], mail_from: str) -> EmailMessage:
+    """The message for a row; any failure here is permanent, since a retry renders the same."""
+    try:
+        row = {**row, "context": _context_of(row)}
+        return build_message(row, render_email(row["template"], row["context"]), mail_from)
+    except Exception as error:
+        raise PermanentFailure(f"cannot render {row['template']!r}: {error}") from error
+
+
 async def _deliver_one(
     row: dict[str, Any], transport: MailTransport, mail_from: str, report: DeliveryReport
 ) -> None:
     attempts = row["attempts"] + 1
     try:
-        rendered = render_email(row["template"], row["context"])
-        message = build_message(row, rendered, mail_from)
+        message = _prepare(row, mail_from)
         await transport.send(message)
-    except (PermanentFailure, jinja2.TemplateError) as error:
+    except PermanentFailure as error:
         await _finish(row["id"], status=STATUS_PARKED, attempts=attempts, last_error=str(error))
         report.parked += 1
         report.errors.append(f"{row['recipient']}: {error}")
         logger.error("Parked email %s to %s: %s", row["id"], row["recipient"], error)
         return
-    except (OSError, TimeoutError, aiosmtplib.SMTPException) as error:
+    except Exception as error:
+        # Anything else (server down, timeout, 4xx, an unexpected error) may pass: retry.
         if attempts >= MAX_TEMPORARY_ATTEMPTS:
             await _finish(row["id"], status=STATUS_PARKED, attempts=attempts, last_error=str(error))
             report.parked += 1
