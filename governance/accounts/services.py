@@ -7,7 +7,11 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from governance.accounts.passwords import hash_password, needs_rehash, verify_password
+from governance.accounts.passwords import (
+    hash_password_off_loop,
+    needs_rehash,
+    verify_password_off_loop,
+)
 from governance.accounts.policy import CurrentUser
 from governance.accounts.sessions import create_api_token, end_all_sessions
 from governance.accounts.tables import LoginAttempt, User
@@ -66,14 +70,17 @@ async def authenticate(email: str, password: str, ip_address: str) -> CurrentUse
             retry_after_seconds=int(window.total_seconds()),
         )
     row = await User.select().where(User.email == email).first()
-    if row is None or not row["is_active"] or not verify_password(row["password_hash"], password):
+    # Always verify one hash (a dummy one for an unknown email), so that the answer takes
+    # as long whether or not the account exists.
+    password_matches = await verify_password_off_loop(row["password_hash"] if row else "", password)
+    if row is None or not row["is_active"] or not password_matches:
         await LoginAttempt.insert(
             LoginAttempt(email=email, ip_address=ip_address[:64], attempted_at=utcnow())
         )
         raise InvalidInput("That email and password do not match an active account.")
     changes: dict[Any, Any] = {User.last_login_at: utcnow()}
     if needs_rehash(row["password_hash"]):
-        changes[User.password_hash] = hash_password(password)
+        changes[User.password_hash] = await hash_password_off_loop(password)
     await User.update(changes).where(User.id == row["id"])
     await LoginAttempt.delete().where(LoginAttempt.email == email)
     return CurrentUser.from_row(row)
@@ -118,8 +125,9 @@ async def create_user(
     actor: Actor = SYSTEM,
 ) -> int:
     email = email.strip().lower()
+    password_hash = await hash_password_off_loop(password)
     async with write_transaction():
-        user_id = await _insert_user(email, display_name, roles, hash_password(password))
+        user_id = await _insert_user(email, display_name, roles, password_hash)
         await record_event(
             actor,
             "user.created",
@@ -251,13 +259,22 @@ async def user_for_password_token(token: str) -> dict[str, Any] | None:
 
 
 async def set_password_with_token(token: str, password: str) -> CurrentUser:
+    expired = "This link has expired or has already been used. Ask for a new one."
+    # Hashed before the transaction, so the write lock is not held while the CPU works.
+    new_hash = await hash_password_off_loop(password)
     async with write_transaction():
         row = await user_for_password_token(token)
         if row is None:
-            raise NotFoundError(
-                "This link has expired or has already been used. Ask for a new one."
-            )
-        await User.update({User.password_hash: hash_password(password)}).where(User.id == row["id"])
+            raise NotFoundError(expired)
+        # Only if the password is still the one the link was made for: of two uses of one
+        # link racing each other, the second finds the hash changed and is refused.
+        changed = (
+            await User.update({User.password_hash: new_hash})
+            .where((User.id == row["id"]) & (User.password_hash == row["password_hash"]))
+            .returning(User.id)
+        )
+        if not changed:
+            raise NotFoundError(expired)
         # Whoever held a session with the old password loses it.
         await end_all_sessions(row["id"])
         await record_event(
