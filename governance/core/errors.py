@@ -68,6 +68,8 @@ ERROR_TITLES = {
     429: "Too many attempts",
     500: "Something went wrong",
 }
+# A JSON client asked for a resource, not a page.
+PROBLEM_TITLES = {**ERROR_TITLES, 404: "Not found"}
 PAGE_TEMPLATES = {403, 404, 405, 429, 500}
 
 
@@ -80,7 +82,7 @@ def problem_response(
 ) -> Response[Any]:
     body: dict[str, Any] = {
         "status": status,
-        "title": ERROR_TITLES.get(status, "Error"),
+        "title": PROBLEM_TITLES.get(status, "Error"),
         "detail": detail,
     }
     body.update(extra or {})

@@ -13,6 +13,7 @@ from governance.groups.services import load_viewer
 
 class DashboardController(Controller):
     guards = [signed_in]
+    include_in_schema = False  # a page for people; the API is described at /schema
 
     @get("/", name="dashboard")
     async def index(self, request: Request[Any, Any, Any]) -> Template:

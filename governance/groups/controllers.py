@@ -25,6 +25,7 @@ FORM_CHOICES = {
 class GroupController(Controller):
     path = "/groups"
     guards = [signed_in]
+    include_in_schema = False  # pages for people; the API is described at /schema
 
     @get("/")
     async def index(self, request: Request[Any, Any, Any]) -> Template:
@@ -42,6 +43,7 @@ class GroupController(Controller):
 class GroupAdminController(Controller):
     path = "/admin/groups"
     guards = [admin_only]
+    include_in_schema = False
 
     @get("/new")
     async def new_form(self, request: Request[Any, Any, Any]) -> Template:
