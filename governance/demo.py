@@ -10,6 +10,7 @@ from governance.accounts.services import RoleChoice, create_user
 from governance.accounts.tables import User
 from governance.core.audit import SYSTEM
 from governance.core.clock import utcnow
+from governance.core.db import write_transaction
 from governance.groups.services import (
     MembershipFields,
     add_membership,
@@ -23,14 +24,14 @@ from governance.meetings.tables import Meeting
 DEMO_PASSWORD = "governance-demo"  # noqa: S105 - documented demo password, demo data only
 
 DEMO_ACCOUNTS = (
-    ("admin@example.org", "Ada Admin", RoleChoice(is_admin=True)),
-    ("director@example.org", "Dana Director", RoleChoice(is_director=True)),
-    ("board@example.org", "Bao Board", RoleChoice(is_board=True)),
-    ("board2@example.org", "Beatriz Board", RoleChoice(is_board=True)),
-    ("chair.wellbeing@example.org", "Wren Wellbeing (chair)", RoleChoice()),
-    ("member.wellbeing@example.org", "Milo Wellbeing", RoleChoice()),
-    ("chair.ndi@example.org", "Nia Inclusion (chair)", RoleChoice()),
-    ("member.ndi@example.org", "Noor Inclusion", RoleChoice()),
+    ("admin@example.org", "Ada Lindqvist", RoleChoice(is_admin=True)),
+    ("director@example.org", "Dana Mensah", RoleChoice(is_director=True)),
+    ("board@example.org", "Bao Tran", RoleChoice(is_board=True)),
+    ("board2@example.org", "Beatriz Silva", RoleChoice(is_board=True)),
+    ("chair.wellbeing@example.org", "Wren Okafor", RoleChoice()),
+    ("member.wellbeing@example.org", "Milo Haddad", RoleChoice()),
+    ("chair.ndi@example.org", "Nia Castillo", RoleChoice()),
+    ("member.ndi@example.org", "Noor Rahman", RoleChoice()),
 )
 
 DEMO_MEMBERSHIPS = (
@@ -42,7 +43,16 @@ DEMO_MEMBERSHIPS = (
 
 
 async def seed_demo() -> int:
-    """Creates whatever demo accounts and memberships are missing; returns how many accounts."""
+    """Creates whatever demo accounts, memberships and activity are missing.
+
+    Returns how many accounts it created. One transaction: a demo is all there or not at all,
+    and a single commit is much quicker than one per record.
+    """
+    async with write_transaction():
+        return await _seed_demo()
+
+
+async def _seed_demo() -> int:
     created = 0
     for email, name, roles in DEMO_ACCOUNTS:
         if not await User.exists().where(User.email == email):
