@@ -1,0 +1,137 @@
+"""A page costs a fixed, small number of queries however much data there is: each page is
+counted with a little data and again with ten times more."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import httpx
+import pytest
+
+from governance.accounts.tables import User
+from governance.core.clock import utcnow
+from governance.groups.services import organisation_date
+from governance.groups.tables import Membership
+from tests.factories import PASSWORD_HASH, make_group, make_membership, make_user
+from tests.helpers import QueryCounter, sign_in
+
+TODAY = organisation_date()
+PAGES = ("/", "/groups", "/groups/group-0")
+MOST_QUERIES_A_PAGE = 8
+_numbers = itertools.count(1)
+
+
+async def add_users(count: int) -> list[int]:
+    rows = []
+    for _ in range(count):
+        number = next(_numbers)
+        rows.append(
+            User(
+                email=f"bulk{number}@example.org",
+                display_name=f"Bulk person {number}",
+                password_hash=PASSWORD_HASH,
+                created_at=utcnow(),
+            )
+        )
+    inserted = await User.insert(*rows).returning(User.id)
+    return [int(row["id"]) for row in inserted]
+
+
+async def add_memberships(group_id: int, user_ids: list[int], former: int = 0) -> None:
+    """Current members, the first `former` of whom left last month."""
+    rows = []
+    for index, user_id in enumerate(user_ids):
+        ended = index < former
+        rows.append(
+            Membership(
+                user=user_id,
+                group=group_id,
+                role="chair" if index == former else "member",
+                starts_on=TODAY - dt.timedelta(days=400 if ended else 100),
+                ends_on=TODAY - dt.timedelta(days=30) if ended else None,
+            )
+        )
+    await Membership.insert(*rows)
+
+
+async def small_world() -> tuple[int, list[int]]:
+    """2 groups of 3 members; the reader is one of the first group's."""
+    groups = [await make_group(slug=f"group-{n}", name=f"Group {n:02}") for n in range(2)]
+    reader = await make_user(name="Reader")
+    await make_membership(reader, groups[0], "member")
+    await add_memberships(groups[0], await add_users(2))
+    await add_memberships(groups[1], await add_users(3))
+    return reader, groups
+
+
+async def grow_tenfold(reader: int, groups: list[int]) -> None:
+    """20 groups; 30 current members and several former ones in the reader's group; 300
+    memberships in all; the reader also serves on other groups, and once served on one."""
+    groups += [await make_group(slug=f"group-{n}", name=f"Group {n:02}") for n in range(2, 20)]
+    await add_memberships(groups[0], await add_users(27 + 6), former=6)
+    for group_id in groups[1:]:
+        await add_memberships(group_id, await add_users(14), former=2)
+    await make_membership(reader, groups[1], "secretary")
+    await make_membership(reader, groups[2], "chair")
+    await make_membership(
+        reader, groups[3], "member", TODAY - dt.timedelta(days=300), TODAY - dt.timedelta(days=1)
+    )
+    assert await Membership.count() >= 300
+    current = await Membership.count().where(
+        (Membership.group == groups[0]) & Membership.ends_on.is_null()
+    )
+    assert current == 30
+
+
+async def queries_for(client: httpx.AsyncClient, counter: QueryCounter, url: str) -> int:
+    with counter():
+        response = await client.get(url)
+    assert response.status_code == 200, url
+    return counter.count
+
+
+async def test_page_queries_do_not_grow_with_the_data(
+    client: httpx.AsyncClient, count_queries: QueryCounter
+) -> None:
+    reader, groups = await small_world()
+    await sign_in(client, reader)
+    for url in PAGES:
+        await client.get(url)  # anything done once per process is done before counting
+    small = {url: await queries_for(client, count_queries, url) for url in PAGES}
+
+    await grow_tenfold(reader, groups)
+    large = {url: await queries_for(client, count_queries, url) for url in PAGES}
+
+    assert large == small
+    for url, count in small.items():
+        assert 1 <= count <= MOST_QUERIES_A_PAGE, (url, count)
+
+
+@pytest.mark.parametrize("role", ["admin", "director", "board"])
+async def test_page_queries_are_fixed_for_organisation_roles(
+    client: httpx.AsyncClient, count_queries: QueryCounter, role: str
+) -> None:
+    _, groups = await small_world()
+    user_id = await make_user(**{role: True})
+    await sign_in(client, user_id)
+    small = {url: await queries_for(client, count_queries, url) for url in PAGES}
+    await grow_tenfold(await make_user(), groups)
+    large = {url: await queries_for(client, count_queries, url) for url in PAGES}
+    assert large == small
+    assert max(small.values()) <= MOST_QUERIES_A_PAGE
+
+
+async def test_the_large_pages_show_what_they_count(client: httpx.AsyncClient) -> None:
+    reader, groups = await small_world()
+    await grow_tenfold(reader, groups)
+    await sign_in(client, reader)
+    listing = (await client.get("/groups")).text
+    assert listing.count('<li>\n    <h2><a href="/groups/') == 20
+    first = listing.split("Group 00")[1].split("</li>")[0]
+    assert "30 current members · you are member" in first
+    page = (await client.get("/groups/group-0")).text
+    assert "Former members (6)" in page
+    dashboard = (await client.get("/")).text
+    assert dashboard.count("My terms of membership") == 1
+    assert "Secretary" in dashboard and "Chair" in dashboard
