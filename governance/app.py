@@ -25,6 +25,8 @@ from governance.accounts.controllers import (
     SessionController,
     UserAdminController,
 )
+from governance.actions.api import ActionApiController
+from governance.actions.controllers import ActionController
 from governance.core.db import database_is_reachable, open_database
 from governance.core.errors import handle_exception
 from governance.core.security import SecurityHeadersMiddleware
@@ -36,6 +38,8 @@ from governance.meetings.api import MeetingApiController
 from governance.meetings.calendars import CalendarController
 from governance.meetings.controllers import MeetingController, PublicMinutesController
 from governance.meetings.exports import ExportController
+from governance.reports.api import ReportApiController
+from governance.reports.controllers import ReportController
 from governance.settings import Settings, get_settings
 
 STATIC_DIRECTORY = Path(__file__).parent / "static"
@@ -100,6 +104,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CalendarController,
             ExportController,
             MeetingApiController,
+            ActionController,
+            ActionApiController,
+            ReportController,
+            ReportApiController,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIRECTORY], include_in_schema=False
             ),

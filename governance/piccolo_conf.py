@@ -13,5 +13,7 @@ APP_REGISTRY = AppRegistry(
         "governance.accounts.piccolo_app",
         "governance.groups.piccolo_app",
         "governance.meetings.piccolo_app",
+        "governance.actions.piccolo_app",
+        "governance.reports.piccolo_app",
     ]
 )

@@ -1,0 +1,1 @@
+"""Action items: who will do what by when, and their progress."""

@@ -1,0 +1,1 @@
+"""Reports and recommendations, their deliveries along both lines, and each line's response."""

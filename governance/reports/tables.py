@@ -1,0 +1,64 @@
+"""Reports and recommendations, and one delivery per reporting line they are addressed to."""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+from governance.accounts.tables import User
+from governance.groups.tables import ReportingLine, WorkingGroup
+
+
+class Report(Table, tablename="report"):
+    id = Serial(primary_key=True)
+    group = ForeignKey(references=WorkingGroup, on_delete=OnDelete.restrict, index=True)
+    kind = Varchar(length=20)  # periodic, recommendation
+    period = Varchar(length=10, default="", index=True)  # e.g. 2026-Q4, for periodic reports
+    title = Varchar(length=300)
+    body = Text(default="")
+    visibility = Varchar(length=20, default="internal")
+    to_director = Boolean(default=True)
+    to_board = Boolean(default=True)
+    status = Varchar(length=20, default="draft", index=True)  # draft, submitted
+    # A follow-up names the report it follows; submitted reports never change.
+    follows_up = Integer(null=True, default=None)
+    created_by = ForeignKey(references=User, on_delete=OnDelete.restrict)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    submitted_at = Timestamptz(null=True, default=None, index=True)
+    submitted_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True, default=None)
+    content_hash = Varchar(length=64, default="")
+
+
+class Delivery(Table, tablename="delivery"):
+    """A submitted report as one reporting line received it, with that line's own state."""
+
+    id = Serial(primary_key=True)
+    report = ForeignKey(references=Report, on_delete=OnDelete.restrict, index=True)
+    line = ForeignKey(references=ReportingLine, on_delete=OnDelete.restrict, index=True)
+    recipient = Varchar(length=20, index=True)  # director, board
+    state = Varchar(
+        length=20, default="delivered", index=True
+    )  # delivered, read, acknowledged, responded
+    delivered_at = Timestamptz()
+    response_due_on = Date(index=True)
+    read_at = Timestamptz(null=True, default=None)
+    read_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True, default=None)
+    acknowledged_at = Timestamptz(null=True, default=None)
+    acknowledged_by = ForeignKey(
+        references=User, on_delete=OnDelete.restrict, null=True, default=None
+    )
+    responded_at = Timestamptz(null=True, default=None)
+    responded_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True, default=None)
+    response = Varchar(length=30, default="")  # accepted, partially_accepted, declined, noted
+    rationale = Text(default="")
