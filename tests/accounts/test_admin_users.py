@@ -1,0 +1,160 @@
+"""Account administration: deactivation ends sessions at once; only admins may administer."""
+
+from __future__ import annotations
+
+import pytest
+
+from governance.accounts.tables import User
+from governance.core.tables import AuditEvent
+from tests.accounts.support import (
+    browser,
+    counts,
+    get_with_session,
+    log_in,
+    session_exists,
+    sessions_of,
+)
+from tests.factories import PASSWORD, make_user
+from tests.helpers import field_error, post_form, sign_in
+
+
+async def test_deactivation_ends_that_users_sessions_immediately(client, app):
+    admin_id = await make_user(admin=True)
+    target_id = await make_user(email="target@example.org")
+    async with browser(app, address="198.51.100.30") as target_browser:
+        target_token = await sign_in(target_browser, target_id)
+        other_device = await sign_in(client, target_id)
+        client.cookies.clear()
+        assert (await target_browser.get("/profile")).status_code == 200
+        await sign_in(client, admin_id)
+
+        response = await post_form(client, f"/admin/users/{target_id}/deactivate")
+
+        assert response.status_code == 302
+        assert response.headers["location"] == f"/admin/users/{target_id}"
+        assert await sessions_of(target_id) == 0
+        assert not await session_exists(target_token)
+        assert not await session_exists(other_device)
+        next_request = await target_browser.get("/profile")
+        assert next_request.status_code == 302
+        assert next_request.headers["location"].startswith("/login")
+
+    assert (await log_in(client, "target@example.org", PASSWORD)).status_code == 422
+    row = await User.select(User.is_active).where(User.id == target_id).first()
+    assert row["is_active"] is False
+    events = await AuditEvent.select().where(AuditEvent.action == "user.deactivated")
+    assert len(events) == 1
+    assert events[0]["actor_id"] == admin_id
+    assert events[0]["entity_id"] == str(target_id)
+    assert await AuditEvent.count() == 1
+
+
+async def test_reactivated_user_can_sign_in_again(client):
+    admin_id = await make_user(admin=True)
+    target_id = await make_user(email="target@example.org", active=False)
+    await sign_in(client, admin_id)
+
+    response = await post_form(client, f"/admin/users/{target_id}/reactivate")
+
+    assert response.status_code == 302
+    client.cookies.clear()
+    assert (await log_in(client, "target@example.org", PASSWORD)).status_code == 302
+    assert await AuditEvent.count().where(AuditEvent.action == "user.reactivated") == 1
+
+
+async def test_admin_cannot_deactivate_themselves(client):
+    admin_id = await make_user(admin=True)
+    token = await sign_in(client, admin_id)
+    before = await counts()
+
+    response = await post_form(client, f"/admin/users/{admin_id}/deactivate")
+
+    assert response.status_code == 302
+    row = await User.select(User.is_active).where(User.id == admin_id).first()
+    assert row["is_active"] is True
+    assert await session_exists(token)
+    assert await counts() == before
+
+
+async def test_admin_edit_form_errors_change_nothing(client):
+    admin_id = await make_user(admin=True, name="Admin")
+    target_id = await make_user(name="Target")
+    await sign_in(client, admin_id)
+    before = await counts()
+
+    blank = await post_form(client, f"/admin/users/{target_id}", {"display_name": ""})
+    own_role = await post_form(client, f"/admin/users/{admin_id}", {"display_name": "Admin"})
+
+    assert blank.status_code == 422
+    assert field_error(blank.text, "display_name") == "Name is required."
+    assert own_role.status_code == 422
+    assert await counts() == before
+    row = await User.select(User.is_admin).where(User.id == admin_id).first()
+    assert row["is_admin"] is True
+
+
+async def test_admin_edit_changes_roles_with_one_audit_event(client):
+    admin_id = await make_user(admin=True)
+    target_id = await make_user(name="Target")
+    await sign_in(client, admin_id)
+
+    response = await post_form(
+        client, f"/admin/users/{target_id}", {"display_name": "Target B", "is_director": "on"}
+    )
+
+    assert response.status_code == 302
+    row = await User.select().where(User.id == target_id).first()
+    assert (row["display_name"], row["is_director"], row["is_admin"]) == ("Target B", True, False)
+    events = await AuditEvent.select().where(AuditEvent.action == "user.updated")
+    assert len(events) == 1 and "director" in events[0]["summary"]
+    assert await AuditEvent.count() == 1
+
+
+@pytest.mark.parametrize("role", [{}, {"director": True}, {"board": True}])
+async def test_non_admins_are_refused_account_administration(client, role):
+    user_id = await make_user(**role)
+    target_id = await make_user(name="Target")
+    target_token = await sign_in(client, target_id)
+    client.cookies.clear()
+    await sign_in(client, user_id)
+    before = await counts()
+
+    for path in ("/admin/users", "/admin/users/invite", f"/admin/users/{target_id}"):
+        response = await client.get(path)
+        assert response.status_code == 403, path
+        assert "Target" not in response.text
+    deactivate = await post_form(client, f"/admin/users/{target_id}/deactivate")
+
+    assert deactivate.status_code == 403
+    assert await session_exists(target_token)
+    assert await counts() == before
+
+
+async def test_anonymous_visitor_is_sent_to_sign_in_from_admin_pages(client):
+    response = await client.get("/admin/users")
+    assert response.status_code == 302
+    assert response.headers["location"] == "/login?next=/admin/users"
+
+
+async def test_admin_sees_the_people_list(client):
+    admin_id = await make_user(admin=True)
+    await make_user(email="listed@example.org", name="Listed Person")
+    await sign_in(client, admin_id)
+
+    response = await client.get("/admin/users")
+
+    assert response.status_code == 200
+    assert "listed@example.org" in response.text
+    assert "Listed Person" in response.text
+
+
+async def test_stale_session_of_deactivated_user_is_removed_when_used(client):
+    """Even a session that escaped deletion stops working once the account is inactive."""
+    user_id = await make_user()
+    token = await sign_in(client, user_id)
+    await User.update({User.is_active: False}).where(User.id == user_id)
+
+    response = await get_with_session(client, "/profile", token)
+
+    assert response.status_code == 302
+    assert not await session_exists(token)
