@@ -517,10 +517,11 @@ class MeetingController(Controller):
     ) -> Template | Redirect:
         data = await request.form()
         body = str(data.get("body", ""))
+        visibility = str(data.get("visibility", "internal"))
         return await _act(
             request,
             meeting_id,
-            lambda v: services.add_erratum(meeting_id, body, v),
+            lambda v: services.add_erratum(meeting_id, body, v, visibility),
             "Erratum appended to the approved minutes.",
             form="erratum",
             values=form_values(data),

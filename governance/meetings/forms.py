@@ -29,6 +29,9 @@ def _local_datetime(reader: FormReader, name: str, label: str, timezone: str) ->
     except ValueError:
         reader.error(name, f"{label} must be a date and time (YYYY-MM-DDTHH:MM).")
         return None
+    if not 1900 <= naive.year <= 2999:
+        reader.error(name, f"{label} must be a date between the years 1900 and 2999.")
+        return None
     if naive.tzinfo is not None:
         return naive.astimezone(dt.UTC)
     return naive.replace(tzinfo=ZoneInfo(timezone)).astimezone(dt.UTC)

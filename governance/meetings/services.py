@@ -204,7 +204,8 @@ async def meeting_page(meeting_id: int, viewer: Viewer) -> dict[str, Any]:
     minutes = await Minutes.select().where(Minutes.meeting == meeting_id).first()
     comments: list[dict[str, Any]] = []
     errata: list[dict[str, Any]] = []
-    if minutes:
+    if minutes and viewer.is_member_of(meeting["group"]):
+        # Comments on a draft are the members' own deliberation, about any of its items.
         comments = (
             await MinutesComment.select(
                 MinutesComment.body,
@@ -214,18 +215,17 @@ async def meeting_page(meeting_id: int, viewer: Viewer) -> dict[str, Any]:
             .where(MinutesComment.minutes == minutes["id"])
             .order_by(MinutesComment.created_at)
         )
+    if minutes:
         errata = (
             await Erratum.select(
                 Erratum.body,
+                Erratum.visibility,
                 Erratum.created_at,
                 Erratum.author.display_name.as_alias("author_name"),
             )
-            .where(Erratum.minutes == minutes["id"])
+            .where((Erratum.minutes == minutes["id"]) & Erratum.visibility.is_in(readable))
             .order_by(Erratum.created_at)
         )
-    hidden_items = await AgendaItem.count().where(
-        (AgendaItem.meeting == meeting_id) & AgendaItem.visibility.not_in(readable)
-    )
     attendance_by_user = {a["user"]: a["mode"] for a in attendance if a["user"] is not None}
     later_held = (
         await Meeting.select(Meeting.id, Meeting.title, Meeting.starts_at)
@@ -250,7 +250,6 @@ async def meeting_page(meeting_id: int, viewer: Viewer) -> dict[str, Any]:
         "errata": errata,
         "can_manage": viewer.leads(meeting["group"]),
         "is_member": viewer.is_member_of(meeting["group"]),
-        "hidden_item_count": hidden_items,
     }
 
 
@@ -640,7 +639,11 @@ async def record_attendance(
             for m in await members_on(meeting["group"], meeting_date(meeting["starts_at"]))
         }
         errors = {}
+        seen: set[int] = set()
         for entry in entries:
+            if entry.user_id in seen:
+                errors[f"mode_{entry.user_id}"] = "This person is listed more than once."
+            seen.add(entry.user_id)
             if entry.user_id not in members:
                 errors[f"mode_{entry.user_id}"] = (
                     "This person was not a member of the group on the meeting date."
@@ -873,9 +876,13 @@ async def approve_minutes(
         )
 
 
-async def add_erratum(meeting_id: int, body: str, viewer: Viewer) -> None:
+async def add_erratum(
+    meeting_id: int, body: str, viewer: Viewer, visibility: str = "internal"
+) -> None:
     if not body.strip():
         raise InvalidInput("Describe the correction.", {"body": "An erratum cannot be empty."})
+    if visibility not in VISIBILITIES:
+        raise InvalidInput("Unknown visibility.", {"visibility": "Choose who can read it."})
     async with write_transaction():
         await _managed_meeting(meeting_id, viewer)
         minutes = await _minutes_of(meeting_id)
@@ -883,7 +890,11 @@ async def add_erratum(meeting_id: int, body: str, viewer: Viewer) -> None:
             raise ConflictError("Errata are for approved minutes; edit the draft instead.")
         await Erratum.insert(
             Erratum(
-                minutes=minutes["id"], author=viewer.user.id, body=body.strip(), created_at=utcnow()
+                minutes=minutes["id"],
+                author=viewer.user.id,
+                body=body.strip(),
+                visibility=visibility,
+                created_at=utcnow(),
             )
         )
         await record_event(
@@ -891,7 +902,7 @@ async def add_erratum(meeting_id: int, body: str, viewer: Viewer) -> None:
             "minutes.erratum_added",
             "minutes",
             minutes["id"],
-            f"Erratum appended to the minutes of meeting {meeting_id}",
+            f"Erratum ({visibility}) appended to the minutes of meeting {meeting_id}",
         )
 
 
@@ -993,7 +1004,7 @@ async def public_minutes(meeting_id: int) -> dict[str, Any]:
         item["decisions"] = [d for d in decisions if d["agenda_item"] == item["id"]]
     errata = (
         await Erratum.select(Erratum.body, Erratum.created_at)
-        .where(Erratum.minutes == minutes["id"])
+        .where((Erratum.minutes == minutes["id"]) & (Erratum.visibility == "public"))
         .order_by(Erratum.created_at)
     )
     return {

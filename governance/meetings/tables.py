@@ -90,6 +90,8 @@ class Erratum(Table, tablename="erratum"):
     minutes = ForeignKey(references=Minutes, on_delete=OnDelete.cascade, index=True)
     author = ForeignKey(references=User, on_delete=OnDelete.restrict)
     body = Text()
+    # A correction can concern a confidential item, so it has a visibility of its own.
+    visibility = Varchar(length=20, default="internal")
     created_at = Timestamptz()
 
 
