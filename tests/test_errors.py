@@ -130,6 +130,31 @@ async def test_too_many_attempts_raised_anywhere_is_a_429_page(app: Litestar) ->
     assert "Slow down: wait 15 minutes." in body
 
 
+# --- signing in on the way ---------------------------------------------------------------
+
+
+async def test_sign_in_redirect_keeps_the_query_string(client: httpx.AsyncClient) -> None:
+    response = await client.get("/audit?before=5")
+    assert response.status_code == 302
+    assert response.headers["location"] == "/login?next=/audit%3Fbefore%3D5"
+    login = await client.get(response.headers["location"])
+    assert 'name="next" value="/audit?before=5"' in login.text
+
+
+async def test_a_form_posted_without_a_session_returns_to_its_page(
+    client: httpx.AsyncClient,
+) -> None:
+    # After signing in the browser GETs `next`; GET /logout would be a 405.
+    response = await post_form(client, "/logout", {})
+    assert response.headers["location"] == "/login?next=/"
+    client.headers["referer"] = "http://testserver/groups/alpha?tab=members"
+    response = await post_form(client, "/admin/groups/alpha/edit", {})
+    assert response.headers["location"] == "/login?next=/groups/alpha%3Ftab%3Dmembers"
+    client.headers["referer"] = "https://evil.example/groups/alpha"
+    response = await post_form(client, "/profile", {})
+    assert response.headers["location"] == "/login?next=/"
+
+
 # --- bad path and query values ----------------------------------------------------------
 
 BAD_NUMBERS = ("abc", "0", "-1", "1.5", "2147483648", "99999999999999999999")

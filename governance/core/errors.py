@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
@@ -99,6 +99,19 @@ def error_page(request: Request[Any, Any, Any], status: int, detail: str) -> Res
     )
 
 
+def sign_in_target(request: Request[Any, Any, Any]) -> str:
+    """Where to send someone after they sign in. The browser will GET it, so a form posted
+    without a session goes back to the page the form was on (a POST-only address such as
+    /logout would answer 405), and a page keeps its query string."""
+    if request.method in {"GET", "HEAD"}:
+        query = request.url.query
+        return request.url.path + (f"?{query}" if query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc == request.url.netloc and referer.path.startswith("/"):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return "/"
+
+
 def is_unstorable_value(exc: Exception) -> bool:
     """A value from the request that the database refuses as data, such as an id too large
     for its column: SQLite's driver raises OverflowError, PostgreSQL a data exception
@@ -131,7 +144,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
             extra["errors"] = exc.extra
         headers.update(exc.headers or {})
         if status == 401 and not wants_json(request):
-            return Redirect(path=f"/login?next={quote(request.url.path)}", headers=headers)
+            return Redirect(path=f"/login?next={quote(sign_in_target(request))}", headers=headers)
         if status >= 500:
             logger.exception("Unhandled error on %s", request.url.path, exc_info=exc)
             detail = "The service could not complete this request. It has been logged."
