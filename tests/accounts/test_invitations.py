@@ -17,8 +17,8 @@ from governance.core.db import is_postgres
 from governance.core.email import SmtpTransport, deliver_outbox
 from governance.core.errors import NotFoundError
 from governance.core.tables import AuditEvent, OutboundEmail
-from governance.settings import get_settings
 from tests.accounts.support import counts, issued_session, log_in, password_hash_of
+from tests.core.locking import rows_held
 from tests.factories import make_user
 from tests.helpers import field_error, html_part, post_form, sign_in, text_part
 
@@ -214,20 +214,6 @@ async def test_resending_an_invitation_queues_a_new_email_each_time(client):
     assert await AuditEvent.count().where(AuditEvent.action == "user.invitation_resent") == 2
 
 
-async def _wait_until_blocked(connection, waiting: int) -> None:
-    for _ in range(500):
-        # Statistics views keep one snapshot per transaction unless told to take a new one.
-        await connection.execute("SELECT pg_stat_clear_snapshot()")
-        blocked = await connection.fetchval(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        if blocked >= waiting:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"expected {waiting} sessions waiting for a lock")
-
-
 async def test_a_link_used_twice_at_once_sets_the_password_once():
     """Two submissions of the same link racing each other: only one may win.
 
@@ -246,19 +232,10 @@ async def test_a_link_used_twice_at_once_sets_the_password_once():
         ]
 
     if is_postgres():
-        import asyncpg
-
-        holder = await asyncpg.connect(get_settings().database_url)
-        try:
-            hold = holder.transaction()
-            await hold.start()
-            await holder.execute("SELECT id FROM app_user WHERE id = $1 FOR UPDATE", user_id)
+        async with rows_held("SELECT id FROM app_user WHERE id = $1 FOR UPDATE", user_id) as held:
             tasks = race()
-            await _wait_until_blocked(holder, waiting=2)
-            await hold.rollback()
+            await held.release_when_waiting(racers=2)
             results = await asyncio.gather(*tasks, return_exceptions=True)
-        finally:
-            await holder.close()
     else:
         results = await asyncio.gather(*race(), return_exceptions=True)
 

@@ -1,0 +1,366 @@
+"""The audit chain: one event per change, in its transaction; tampering found; no forks."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from governance.accounts import services
+from governance.accounts.policy import CurrentUser
+from governance.accounts.services import RoleChoice
+from governance.accounts.tables import User
+from governance.core import audit
+from governance.core.audit import (
+    GENESIS_HASH,
+    SYSTEM,
+    compute_hash,
+    recent_events,
+    record_event,
+    verify_chain,
+)
+from governance.core.db import write_transaction
+from governance.core.errors import InvalidInput, NotFoundError, PermissionDenied
+from governance.core.tables import AuditEvent, OutboundEmail
+from tests.factories import make_user
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+async def append(count: int, start: int = 1) -> None:
+    for n in range(start, start + count):
+        async with write_transaction():
+            await record_event(SYSTEM, "test.event", "thing", n, f"Event number {n}")
+
+
+async def events() -> list[dict]:
+    return await AuditEvent.select().order_by(AuditEvent.sequence)
+
+
+async def actor(admin: bool = True) -> CurrentUser:
+    user_id = await make_user(admin=admin)
+    row = await User.select().where(User.id == user_id).first()
+    return CurrentUser.from_row(row)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own command, fixed arguments
+        [sys.executable, "-m", "governance.cli", *args],
+        cwd=REPO_ROOT,
+        env=dict(os.environ),  # the same database as this test process
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+# --- the chain -----------------------------------------------------------------------------
+
+
+async def test_events_form_a_hash_chain():
+    await append(5)
+
+    rows = await events()
+
+    assert [row["sequence"] for row in rows] == [1, 2, 3, 4, 5]
+    assert rows[0]["previous_hash"] == GENESIS_HASH
+    for before, after in itertools.pairwise(rows):
+        assert after["previous_hash"] == before["hash"]
+    for row in rows:
+        assert row["hash"] == compute_hash(row)
+        assert len(row["hash"]) == 64
+    assert len({row["hash"] for row in rows}) == 5
+    verdict = await verify_chain()
+    assert verdict.intact
+    assert verdict.events_checked == 5
+    assert verdict.first_bad_sequence is None
+
+
+async def test_empty_chain_is_intact():
+    verdict = await verify_chain()
+    assert verdict.intact and verdict.events_checked == 0
+
+
+async def test_an_event_outside_a_transaction_is_refused():
+    with pytest.raises(RuntimeError, match="inside the transaction"):
+        await record_event(SYSTEM, "test.event", "thing", 1, "no transaction")
+    assert await AuditEvent.count() == 0
+
+
+async def test_an_event_is_rolled_back_with_its_change():
+    class Abandoned(Exception):
+        pass
+
+    with pytest.raises(Abandoned):
+        async with write_transaction():
+            await record_event(SYSTEM, "test.event", "thing", 1, "kept only with its change")
+            raise Abandoned
+
+    assert await AuditEvent.count() == 0
+    await append(1)
+    assert [row["sequence"] for row in await events()] == [1]
+
+
+async def test_long_summaries_are_cut_and_still_verify():
+    async with write_transaction():
+        await record_event(SYSTEM, "test.event", "thing", 1, "ü" * 800)
+    (row,) = await events()
+    assert len(row["summary"]) == 500
+    assert (await verify_chain()).intact
+
+
+# --- tampering ------------------------------------------------------------------------------
+
+
+async def test_altered_summary_is_found():
+    await append(5)
+    await AuditEvent.update({AuditEvent.summary: "Nothing happened"}).where(
+        AuditEvent.sequence == 3
+    )
+
+    verdict = await verify_chain()
+
+    assert not verdict.intact
+    assert verdict.first_bad_sequence == 3
+    assert verdict.events_checked == 2
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("actor_label", "someone-else@example.org"),
+        ("actor_id", 999),
+        ("action", "user.created"),
+        ("entity_id", "77"),
+    ],
+)
+async def test_any_altered_field_is_found(column, value):
+    await append(4)
+    await AuditEvent.update({getattr(AuditEvent, column): value}).where(AuditEvent.sequence == 2)
+
+    verdict = await verify_chain()
+
+    assert (verdict.intact, verdict.first_bad_sequence) == (False, 2)
+
+
+async def test_altered_time_is_found():
+    await append(3)
+    (row,) = await AuditEvent.select().where(AuditEvent.sequence == 2)
+    earlier = row["occurred_at"].replace(year=row["occurred_at"].year - 1)
+    await AuditEvent.update({AuditEvent.occurred_at: earlier}).where(AuditEvent.sequence == 2)
+
+    verdict = await verify_chain()
+
+    assert (verdict.intact, verdict.first_bad_sequence) == (False, 2)
+
+
+async def test_deleted_middle_event_is_found():
+    await append(5)
+    await AuditEvent.delete().where(AuditEvent.sequence == 3)
+
+    verdict = await verify_chain()
+
+    assert not verdict.intact
+    assert verdict.first_bad_sequence == 3
+    assert "missing" in verdict.problem
+
+
+async def test_deleted_first_event_is_found():
+    await append(3)
+    await AuditEvent.delete().where(AuditEvent.sequence == 1)
+
+    verdict = await verify_chain()
+
+    assert (verdict.intact, verdict.first_bad_sequence) == (False, 1)
+
+
+async def test_swapped_sequence_numbers_are_found():
+    await append(5)
+    # Through a free number, since sequence numbers are unique.
+    await AuditEvent.update({AuditEvent.sequence: 1000}).where(AuditEvent.sequence == 2)
+    await AuditEvent.update({AuditEvent.sequence: 2}).where(AuditEvent.sequence == 4)
+    await AuditEvent.update({AuditEvent.sequence: 4}).where(AuditEvent.sequence == 1000)
+
+    verdict = await verify_chain()
+
+    assert not verdict.intact
+    assert verdict.first_bad_sequence == 2
+
+
+async def test_altered_hash_is_found():
+    await append(5)
+    await AuditEvent.update({AuditEvent.hash: "f" * 64}).where(AuditEvent.sequence == 4)
+
+    verdict = await verify_chain()
+
+    assert (verdict.intact, verdict.first_bad_sequence) == (False, 4)
+
+
+async def test_rewritten_event_with_a_recomputed_hash_breaks_the_next_link():
+    """A forger who recomputes the altered event's own hash is caught by the next event."""
+    await append(5)
+    (row,) = await AuditEvent.select().where(AuditEvent.sequence == 3)
+    row["summary"] = "Nothing happened"
+    await AuditEvent.update(
+        {AuditEvent.summary: row["summary"], AuditEvent.hash: compute_hash(row)}
+    ).where(AuditEvent.sequence == 3)
+
+    verdict = await verify_chain()
+
+    assert (verdict.intact, verdict.first_bad_sequence) == (False, 4)
+
+
+async def test_verification_reads_past_its_batch_size(monkeypatch):
+    await append(5)
+    await AuditEvent.update({AuditEvent.summary: "x"}).where(AuditEvent.sequence == 4)
+    # The chain is read in batches; a break after the first batch must still be found.
+    original = audit._events_in_order
+    monkeypatch.setattr(audit, "_events_in_order", lambda: original(batch_size=2))
+
+    verdict = await verify_chain()
+
+    assert (verdict.intact, verdict.first_bad_sequence) == (False, 4)
+
+
+# --- the command line -----------------------------------------------------------------------
+
+
+async def test_audit_verify_command_exit_codes():
+    await append(4)
+
+    intact = await asyncio.to_thread(run_cli, "audit", "verify")
+
+    assert intact.returncode == 0, intact.stderr
+    assert "4 events" in intact.stdout
+
+    await AuditEvent.update({AuditEvent.summary: "Nothing happened"}).where(
+        AuditEvent.sequence == 3
+    )
+    broken = await asyncio.to_thread(run_cli, "audit", "verify")
+
+    assert broken.returncode == 1
+    assert "sequence 3" in broken.stderr
+    assert broken.stdout == ""
+
+
+# --- concurrent writers ---------------------------------------------------------------------
+
+
+async def test_concurrent_appends_do_not_fork_the_chain():
+    async def one(n: int) -> None:
+        async with write_transaction():
+            await record_event(SYSTEM, "test.event", "thing", n, f"Concurrent {n}")
+
+    await asyncio.gather(*(one(n) for n in range(20)))
+
+    rows = await events()
+    assert [row["sequence"] for row in rows] == list(range(1, 21))
+    assert sorted(row["entity_id"] for row in rows) == sorted(str(n) for n in range(20))
+    verdict = await verify_chain()
+    assert verdict.intact and verdict.events_checked == 20
+
+
+# --- one event per change, in its transaction -----------------------------------------------
+
+
+async def test_each_account_service_writes_exactly_one_event():
+    admin = await actor()
+
+    async def new_events(action_call) -> list[str]:
+        before = await AuditEvent.count()
+        await action_call
+        rows = await AuditEvent.select(AuditEvent.action).where(AuditEvent.sequence > before)
+        return [row["action"] for row in rows]
+
+    created = await new_events(
+        services.create_user("c@example.org", "C", RoleChoice(), "a long enough password")
+    )
+    assert created == ["user.created"]
+    invited_id_holder: list[int] = []
+
+    async def invite() -> None:
+        invited_id_holder.append(
+            await services.invite_user("i@example.org", "I", RoleChoice(is_board=True), admin)
+        )
+
+    assert await new_events(invite()) == ["user.invited"]
+    invited_id = invited_id_holder[0]
+    assert await new_events(services.resend_invitation(invited_id, admin)) == [
+        "user.invitation_resent"
+    ]
+    assert await new_events(
+        services.update_user(invited_id, "I2", RoleChoice(is_director=True), admin)
+    ) == ["user.updated"]
+    assert await new_events(services.set_user_active(invited_id, False, admin)) == [
+        "user.deactivated"
+    ]
+    assert await new_events(services.set_user_active(invited_id, True, admin)) == [
+        "user.reactivated"
+    ]
+    assert await new_events(
+        services.update_profile(admin, "Admin", "Europe/Paris", "off", "monday")
+    ) == ["user.profile_updated"]
+    assert await new_events(services.request_password_reset("c@example.org")) == [
+        "user.password_reset_requested"
+    ]
+    token = services.password_link(invited_id, "", "invitation").rsplit("/", 1)[1]
+    assert await new_events(services.set_password_with_token(token, "the invitee's password")) == [
+        "user.password_set"
+    ]
+    assert await new_events(services.issue_api_token("c@example.org")) == ["api_token.created"]
+    assert (await verify_chain()).intact
+
+
+async def test_refused_changes_write_no_event_and_change_nothing():
+    admin = await actor()
+    member = await actor(admin=False)
+    await make_user(email="taken@example.org")
+    before_users = await User.count()
+
+    refusals = [
+        (services.invite_user("taken@example.org", "Dup", RoleChoice(), admin), InvalidInput),
+        (services.invite_user("new@example.org", "New", RoleChoice(), member), PermissionDenied),
+        (services.set_user_active(admin.id, False, admin), InvalidInput),
+        (services.update_user(admin.id, "Admin", RoleChoice(), admin), InvalidInput),
+        (services.resend_invitation(9999, admin), NotFoundError),
+        (services.set_password_with_token("forged", "some password here"), NotFoundError),
+        (services.issue_api_token("nobody@example.org"), NotFoundError),
+    ]
+    for call, error in refusals:
+        with pytest.raises(error):
+            await call
+    await services.request_password_reset("nobody@example.org")
+
+    assert await AuditEvent.count() == 0
+    assert await OutboundEmail.count() == 0
+    assert await User.count() == before_users
+
+
+async def test_summaries_name_the_change_and_the_actor():
+    admin = await actor()
+    await services.invite_user("i@example.org", "I", RoleChoice(is_board=True), admin)
+
+    (row,) = await AuditEvent.select()
+
+    assert row["actor_id"] == admin.id
+    assert row["actor_label"] == admin.email
+    assert row["entity_type"] == "user"
+    assert "i@example.org" in row["summary"] and "board" in row["summary"]
+
+
+async def test_recent_events_pages_newest_first():
+    await append(7)
+
+    first_page, older = await recent_events(limit=3)
+    second_page, older_still = await recent_events(before_sequence=older, limit=3)
+    last_page, end = await recent_events(before_sequence=older_still, limit=3)
+
+    assert [row["sequence"] for row in first_page] == [7, 6, 5]
+    assert [row["sequence"] for row in second_page] == [4, 3, 2]
+    assert [row["sequence"] for row in last_page] == [1]
+    assert end is None
