@@ -15,7 +15,12 @@ from governance.groups.services import organisation_date
 from tests.factories import make_group, make_membership, make_user
 from tests.helpers import sign_in
 
-TODAY = organisation_date()
+
+def today() -> dt.date:
+    return organisation_date()
+
+
+START = today() - dt.timedelta(days=200)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -35,7 +40,7 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
 async def member_of_alpha() -> tuple[int, int]:
     group_id = await make_group(slug="alpha", name="Alpha group", mandate="Do **good**.")
     user_id = await make_user(email="milo@example.org", name="Milo", board=True)
-    await make_membership(user_id, group_id, "chair", dt.date(2026, 1, 1))
+    await make_membership(user_id, group_id, "chair", START)
     return user_id, group_id
 
 
@@ -73,9 +78,9 @@ async def test_me_lists_only_roles_held_today(client: httpx.AsyncClient) -> None
     ended = await make_group()
     future = await make_group()
     await make_membership(
-        user_id, ended, "chair", TODAY - dt.timedelta(days=90), TODAY - dt.timedelta(days=1)
+        user_id, ended, "chair", today() - dt.timedelta(days=90), today() - dt.timedelta(days=1)
     )
-    await make_membership(user_id, future, "member", TODAY + dt.timedelta(days=1))
+    await make_membership(user_id, future, "member", today() + dt.timedelta(days=1))
     token = await issue_api_token("ria@example.org")
     body = (await client.get("/api/v1/me", headers=bearer(token))).json()
     assert body["group_roles"] == []
@@ -156,10 +161,10 @@ async def test_one_group_with_current_members_and_both_lines(client: httpx.Async
     user_id, group_id = await member_of_alpha()
     former = await make_user(name="Former")
     await make_membership(
-        former, group_id, "member", TODAY - dt.timedelta(days=90), TODAY - dt.timedelta(days=1)
+        former, group_id, "member", today() - dt.timedelta(days=90), today() - dt.timedelta(days=1)
     )
     leaving = await make_user(name="Leaving")
-    await make_membership(leaving, group_id, "secretary", dt.date(2026, 1, 1), TODAY)
+    await make_membership(leaving, group_id, "secretary", START, today())
     await sign_in(client, user_id)
     response = await client.get("/api/v1/groups/alpha")
     assert response.status_code == 200
@@ -177,15 +182,15 @@ async def test_one_group_with_current_members_and_both_lines(client: httpx.Async
             "user_id": user_id,
             "display_name": "Milo",
             "role": "chair",
-            "starts_on": "2026-01-01",
+            "starts_on": START.isoformat(),
             "ends_on": None,
         },
         {
             "user_id": leaving,
             "display_name": "Leaving",
             "role": "secretary",
-            "starts_on": "2026-01-01",
-            "ends_on": TODAY.isoformat(),
+            "starts_on": START.isoformat(),
+            "ends_on": today().isoformat(),
         },
     ]
     lines = body["reporting_lines"]

@@ -16,7 +16,11 @@ from governance.groups.tables import Membership
 from tests.factories import PASSWORD_HASH, make_group, make_membership, make_user
 from tests.helpers import QueryCounter, sign_in
 
-TODAY = organisation_date()
+
+def today() -> dt.date:
+    return organisation_date()
+
+
 PAGES = ("/", "/groups", "/groups/group-0")
 MOST_QUERIES_A_PAGE = 8
 _numbers = itertools.count(1)
@@ -48,8 +52,8 @@ async def add_memberships(group_id: int, user_ids: list[int], former: int = 0) -
                 user=user_id,
                 group=group_id,
                 role="chair" if index == former else "member",
-                starts_on=TODAY - dt.timedelta(days=400 if ended else 100),
-                ends_on=TODAY - dt.timedelta(days=30) if ended else None,
+                starts_on=today() - dt.timedelta(days=400 if ended else 100),
+                ends_on=today() - dt.timedelta(days=30) if ended else None,
             )
         )
     await Membership.insert(*rows)
@@ -75,7 +79,11 @@ async def grow_tenfold(reader: int, groups: list[int]) -> None:
     await make_membership(reader, groups[1], "secretary")
     await make_membership(reader, groups[2], "chair")
     await make_membership(
-        reader, groups[3], "member", TODAY - dt.timedelta(days=300), TODAY - dt.timedelta(days=1)
+        reader,
+        groups[3],
+        "member",
+        today() - dt.timedelta(days=300),
+        today() - dt.timedelta(days=1),
     )
     assert await Membership.count() >= 300
     current = await Membership.count().where(

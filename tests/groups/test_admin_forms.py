@@ -14,7 +14,9 @@ from governance.groups.tables import Membership, ReportingLine, WorkingGroup
 from tests.factories import make_group, make_membership, make_user
 from tests.helpers import field_error, post_form, sign_in
 
-TODAY = organisation_date()
+
+def today() -> dt.date:
+    return organisation_date()
 
 
 async def sign_in_admin(client: httpx.AsyncClient) -> int:
@@ -189,7 +191,7 @@ async def test_add_membership(client: httpx.AsyncClient) -> None:
     await sign_in_admin(client)
     form = await client.get("/admin/groups/alpha/memberships/new")
     assert form.status_code == 200
-    assert f'value="{TODAY.isoformat()}"' in form.text
+    assert f'value="{today().isoformat()}"' in form.text
 
     response = await post_form(
         client,
