@@ -219,9 +219,30 @@ async def deliver_outbox(
         if not claimed:
             return report
         for row in claimed:
-            await _deliver_one(row, transport, mail_from, report)
+            # A batch can outlast its claim when the server is slow; by then another worker
+            # may have claimed the rest. Each row's claim is renewed just before it is sent,
+            # and a row whose claim is no longer ours is left to whoever holds it.
+            if await _renew_claim(row):
+                await _deliver_one(row, transport, mail_from, report)
         if len(claimed) < batch_size:
             return report
+
+
+async def _renew_claim(row: dict[str, Any]) -> bool:
+    renewed_until = utcnow() + dt.timedelta(seconds=CLAIM_SECONDS)
+    renewed = (
+        await OutboundEmail.update({OutboundEmail.claimed_until: renewed_until})
+        .where(
+            (OutboundEmail.id == row["id"])
+            & (OutboundEmail.status == STATUS_QUEUED)
+            & (OutboundEmail.claimed_until == row["claimed_until"])
+        )
+        .returning(OutboundEmail.id)
+    )
+    if not renewed:
+        return False
+    row["claimed_until"] = renewed_until
+    return True
 
 
 def _context_of(row: Mapping[str, Any]) -> dict[str, Any]:

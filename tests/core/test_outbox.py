@@ -343,3 +343,42 @@ async def test_the_command_line_runs_the_delivery_job(mail_dir):
     assert "sent=1" in process.stdout
     assert len(set(mail_dir.glob("*.eml")) - before) == 1
     assert (await only_row())["status"] == "sent"
+
+
+class SlowServer:
+    """A real SMTP server that takes ten seconds per message (time travels, nobody waits).
+
+    Part way through, a second delivery worker runs, as the next scheduler tick or a
+    `governance jobs run deliver-outbox` would while this one is still busy.
+    """
+
+    def __init__(self, url: str, traveller, other_worker_after: int) -> None:
+        self.inner = SmtpTransport(url)
+        self.traveller = traveller
+        self.other_worker_after = other_worker_after
+        self.sent = 0
+        self.other_report = None
+
+    async def send(self, message) -> None:
+        self.traveller.shift(dt.timedelta(seconds=10))
+        await self.inner.send(message)
+        self.sent += 1
+        if self.sent == self.other_worker_after:
+            self.other_report = await deliver_outbox(self.inner, MAIL_FROM)
+
+
+async def test_a_slow_batch_is_not_sent_twice_by_a_second_worker(smtp_sink):
+    """After five minutes a batch's claim has lapsed for the rows not yet sent; another
+    worker may take them then, and the first must not send them again."""
+    recipients = [f"person{n}@example.org" for n in range(40)]
+    with time_machine.travel(utcnow(), tick=False) as traveller:
+        for n, recipient in enumerate(recipients):
+            await queue(f"k:{n}", recipient)
+        slow = SlowServer(smtp_sink.url, traveller, other_worker_after=32)
+
+        report = await deliver_outbox(slow, MAIL_FROM, batch_size=50)
+
+    assert slow.other_report is not None and slow.other_report.sent > 0
+    assert report.sent + slow.other_report.sent == 40
+    assert sorted(m["To"] for m in smtp_sink.messages) == sorted(recipients)
+    assert await OutboundEmail.count().where(OutboundEmail.status == "sent") == 40
