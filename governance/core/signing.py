@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 from governance.settings import get_settings
 
@@ -21,5 +21,5 @@ def unsign(purpose: str, token: str, max_age_seconds: int) -> Any | None:
     """The payload, or None when the token was altered, is for another purpose or has expired."""
     try:
         return _serializer(purpose).loads(token, max_age=max_age_seconds)
-    except BadSignature:
+    except BadData:
         return None

@@ -71,6 +71,19 @@ async def test_next_only_goes_to_same_site_paths(client, next_path):
     assert response.headers["location"] == "/"
 
 
+@pytest.mark.parametrize("next_path", ["/\\evil.example", "/\t/evil.example", "\\\\evil.example"])
+async def test_next_cannot_be_bent_into_another_host(client, next_path):
+    """Browsers read a backslash as a slash and drop tabs: "/\\evil" would become "//evil"."""
+    await make_user(email="ada@example.org")
+
+    response = await log_in(client, "ada@example.org", PASSWORD, next_path=next_path)
+
+    location = response.headers["location"]
+    cleaned = location.replace("\\", "/").replace("\t", "")
+    assert location.startswith("/")
+    assert not cleaned.startswith("//")
+
+
 async def test_sign_in_form_keeps_only_a_safe_next(client):
     page = await client.get("/login", params={"next": "https://evil.example"})
     assert page.status_code == 200
@@ -129,6 +142,15 @@ async def test_deactivated_user_cannot_sign_in(client):
     assert alert(response.text) == NO_MATCH
     assert issued_session(response) is None
     assert await UserSession.count() == 0
+
+
+async def test_invited_person_without_a_password_cannot_sign_in(client):
+    await make_user(email="invited@example.org", password_hash="")
+
+    for password in ("", " ", "governance: no such account", PASSWORD):
+        response = await log_in(client, "invited@example.org", password)
+        assert response.status_code == 422
+        assert issued_session(response) is None
 
 
 async def test_missing_fields_re_render_with_field_errors(client):
