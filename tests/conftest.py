@@ -4,9 +4,11 @@ a real SMTP server on loopback."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 # Settings are read once, at import: fix them before anything imports governance.
@@ -28,6 +30,8 @@ from governance.app import create_app  # noqa: E402
 from governance.cli import apply_migrations  # noqa: E402
 from governance.core.db import get_engine, is_postgres, open_database  # noqa: E402
 from governance.piccolo_conf import APP_REGISTRY  # noqa: E402
+from governance.groups.services import organisation_date  # noqa: E402
+from tests.factories import make_group, make_membership, make_user  # noqa: E402
 from tests.helpers import QueryCounter, SmtpSink  # noqa: E402
 
 TEST_DATA_DIR = _DATA_DIR
@@ -94,3 +98,59 @@ def smtp_sink() -> Iterator[SmtpSink]:
 @pytest.fixture
 def mail_dir() -> Path:
     return TEST_DATA_DIR / "mail"
+
+
+# A group with a chair, a secretary, two members, a former member, a Director, a Board
+# member, a stranger and a member of another group: the people most rules are about.
+@dataclass
+class Cast:
+    group_id: int
+    slug: str
+    chair: int
+    secretary: int
+    member: int
+    member2: int
+    former: int
+    director: int
+    board: int
+    board2: int
+    stranger: int
+    other_group_member: int
+
+
+@pytest.fixture
+async def cast() -> Cast:
+    group_id = await make_group(slug="wellbeing", name="Working Group on Wellbeing")
+    other_group = await make_group(slug="ndi", name="Working Group on NDI")
+    today = organisation_date()
+    chair = await make_user("chair@example.org", "Chair Person")
+    secretary = await make_user("secretary@example.org", "Secretary Person")
+    member = await make_user("member@example.org", "Member One")
+    member2 = await make_user("member2@example.org", "Member Two")
+    former = await make_user("former@example.org", "Former Member")
+    director = await make_user("director@example.org", "The Director", director=True)
+    board = await make_user("board@example.org", "Board Member", board=True)
+    board2 = await make_user("board2@example.org", "Second Board Member", board=True)
+    stranger = await make_user("stranger@example.org", "Stranger")
+    other = await make_user("other@example.org", "Other Group Member")
+    start = today - dt.timedelta(days=200)
+    await make_membership(chair, group_id, "chair", start)
+    await make_membership(secretary, group_id, "secretary", start)
+    await make_membership(member, group_id, "member", start)
+    await make_membership(member2, group_id, "member", start)
+    await make_membership(former, group_id, "member", start, today - dt.timedelta(days=100))
+    await make_membership(other, other_group, "member", start)
+    return Cast(
+        group_id,
+        "wellbeing",
+        chair,
+        secretary,
+        member,
+        member2,
+        former,
+        director,
+        board,
+        board2,
+        stranger,
+        other,
+    )

@@ -1,17 +1,36 @@
-"""What the dashboard shows each person."""
+"""What the dashboard shows each person: their groups, their actions, meetings ahead, and
+what each reporting line is waiting for."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from governance.accounts.policy import Viewer
+from governance.actions.services import my_actions
+from governance.core.clock import utcnow
 from governance.groups.services import list_groups, my_memberships
+from governance.meetings.services import readable_meetings_for_user
+from governance.reports.services import inbox, reporting_overview_for_leads
+
+DASHBOARD_ROWS = 8
 
 
 async def dashboard_for(viewer: Viewer) -> dict[str, Any]:
     groups = await list_groups(viewer)
+    actions = [a for a in await my_actions(viewer) if a["status"] in ("open", "in_progress")]
+    meetings = [
+        m
+        for m in await readable_meetings_for_user(viewer, since=utcnow())
+        if m["status"] == "scheduled"
+    ]
+    lines = await inbox(viewer) if (viewer.user.is_director or viewer.user.is_board) else None
     return {
         "my_groups": [group for group in groups if group["my_role"]],
         "other_groups": [group for group in groups if not group["my_role"]],
         "memberships": await my_memberships(viewer.user.id),
+        "open_actions": actions[:DASHBOARD_ROWS],
+        "open_action_count": len(actions),
+        "meetings_ahead": meetings[:DASHBOARD_ROWS],
+        "lines": lines,
+        "reporting": await reporting_overview_for_leads(viewer),
     }

@@ -18,7 +18,13 @@ from governance.reports.schedule import (
     ("cadence", "day", "label", "starts", "ends"),
     [
         ("monthly", dt.date(2026, 2, 14), "2026-02", dt.date(2026, 2, 1), dt.date(2026, 2, 28)),
-        ("quarterly", dt.date(2026, 11, 24), "2026-Q4", dt.date(2026, 10, 1), dt.date(2026, 12, 31)),
+        (
+            "quarterly",
+            dt.date(2026, 11, 24),
+            "2026-Q4",
+            dt.date(2026, 10, 1),
+            dt.date(2026, 12, 31),
+        ),
         ("quarterly", dt.date(2026, 3, 31), "2026-Q1", dt.date(2026, 1, 1), dt.date(2026, 3, 31)),
         ("half_yearly", dt.date(2026, 7, 1), "2026-H2", dt.date(2026, 7, 1), dt.date(2026, 12, 31)),
         ("yearly", dt.date(2028, 2, 29), "2028", dt.date(2028, 1, 1), dt.date(2028, 12, 31)),
@@ -31,7 +37,13 @@ def test_period_containing(cadence, day, label, starts, ends):
 
 @pytest.mark.parametrize(
     ("label", "cadence"),
-    [("2026-Q4", "quarterly"), ("2026-q1", "quarterly"), ("2026-H2", "half_yearly"), ("2026-11", "monthly"), ("2026", "yearly")],
+    [
+        ("2026-Q4", "quarterly"),
+        ("2026-q1", "quarterly"),
+        ("2026-H2", "half_yearly"),
+        ("2026-11", "monthly"),
+        ("2026", "yearly"),
+    ],
 )
 def test_parse_period_names_the_cadence(label, cadence):
     parsed = parse_period(label)
@@ -39,13 +51,17 @@ def test_parse_period_names_the_cadence(label, cadence):
     assert parsed[1].label == label.upper()
 
 
-@pytest.mark.parametrize("label", ["", "2026-Q5", "2026-13", "2026-1", "26-Q1", "Q4-2026", "2026-H3", "nonsense"])
+@pytest.mark.parametrize(
+    "label", ["", "2026-Q5", "2026-13", "2026-1", "26-Q1", "Q4-2026", "2026-H3", "nonsense"]
+)
 def test_parse_period_refuses_what_names_no_period(label):
     assert parse_period(label) is None
 
 
 def test_periods_between_spans_the_year_boundary():
-    labels = [p.label for p in periods_between("quarterly", dt.date(2025, 11, 3), dt.date(2026, 4, 1))]
+    labels = [
+        p.label for p in periods_between("quarterly", dt.date(2025, 11, 3), dt.date(2026, 4, 1))
+    ]
     assert labels == ["2025-Q4", "2026-Q1", "2026-Q2"]
 
 
