@@ -11,8 +11,8 @@ import time_machine
 
 from governance.actions.services import ActionFields
 from governance.actions.tables import ActionItem
-from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
 from governance.core.email import render_email
+from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
 from governance.core.tables import AuditEvent, OutboundEmail
 from governance.groups.services import organisation_date
 from governance.groups.tables import WorkingGroup
@@ -369,7 +369,8 @@ async def test_schedule_records_on_time_late_and_missed_per_line(cast):
             }
             assert (
                 services.describe_next_due(entry)
-                == f"The 2026-Q3 report to the {entry['line_name']} is due on 30 Oct 2026, 25 days ago."
+                == f"The 2026-Q3 report to the {entry['line_name']} is due on 30 Oct 2026, "
+                "25 days ago."
             )
     with time_machine.travel(dt.datetime(2027, 1, 31, 12, tzinfo=dt.UTC), tick=False):
         schedules = await services.line_schedules(group, organisation_date())
