@@ -47,23 +47,45 @@ class RoleChoice:
 # --- sign-in ----------------------------------------------------------------------------
 
 
-async def _recent_failures(column: Any, value: str, since: dt.datetime) -> int:
+async def _attempts_before(column: Any, value: str, since: dt.datetime, attempt_id: int) -> int:
+    """Attempts in the window up to this one: of guesses sent at once, the first ones in
+    are heard, and those beyond the limit are refused."""
     return int(
-        await LoginAttempt.count().where((column == value) & (LoginAttempt.attempted_at > since))
+        await LoginAttempt.count().where(
+            (column == value)
+            & (LoginAttempt.attempted_at > since)
+            & (LoginAttempt.id <= attempt_id)
+        )
     )
 
 
 async def authenticate(email: str, password: str, ip_address: str) -> CurrentUser:
-    """Checks a sign-in; raises TooManyAttempts while the account or address is throttled."""
+    """Checks a sign-in; raises TooManyAttempts while the account or address is throttled.
+
+    The attempt is recorded before the count is taken and before the password is checked,
+    so that guesses sent all at once each see the ones before them. It is kept if the
+    password is wrong, removed if the attempt is refused unheard, and a sign-in that
+    succeeds clears the account's record.
+    """
     settings = get_settings()
     email = email.strip().lower()
+    ip_address = ip_address[:64]
+    now = utcnow()
     window = dt.timedelta(minutes=settings.login_window_minutes)
-    since = utcnow() - window
+    since = now - window
+    # Attempts older than the window no longer count for anything.
+    await LoginAttempt.delete().where(LoginAttempt.attempted_at <= since)
+    attempt = await LoginAttempt.insert(
+        LoginAttempt(email=email, ip_address=ip_address, attempted_at=now)
+    ).returning(LoginAttempt.id)
+    attempt_id = attempt[0]["id"]
     if (
-        await _recent_failures(LoginAttempt.email, email, since) >= settings.login_max_attempts
-        or await _recent_failures(LoginAttempt.ip_address, ip_address, since)
-        >= settings.login_max_attempts * ADDRESS_ATTEMPTS_FACTOR
+        await _attempts_before(LoginAttempt.email, email, since, attempt_id)
+        > settings.login_max_attempts
+        or await _attempts_before(LoginAttempt.ip_address, ip_address, since, attempt_id)
+        > settings.login_max_attempts * ADDRESS_ATTEMPTS_FACTOR
     ):
+        await LoginAttempt.delete().where(LoginAttempt.id == attempt_id)
         raise TooManyAttempts(
             f"Too many failed sign-ins. Wait {settings.login_window_minutes} minutes and try again,"
             " or ask for a password reset link.",
@@ -74,9 +96,6 @@ async def authenticate(email: str, password: str, ip_address: str) -> CurrentUse
     # as long whether or not the account exists.
     password_matches = await verify_password_off_loop(row["password_hash"] if row else "", password)
     if row is None or not row["is_active"] or not password_matches:
-        await LoginAttempt.insert(
-            LoginAttempt(email=email, ip_address=ip_address[:64], attempted_at=utcnow())
-        )
         raise InvalidInput("That email and password do not match an active account.")
     changes: dict[Any, Any] = {User.last_login_at: utcnow()}
     if needs_rehash(row["password_hash"]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import time_machine
@@ -110,3 +111,37 @@ async def test_throttled_sign_in_creates_no_session(client):
 
     assert_throttled(response)
     assert await UserSession.count().where(UserSession.user == user_id) == 0
+
+
+async def test_guesses_sent_all_at_once_are_throttled_too(client):
+    """An attacker firing many guesses in parallel must not get past the limit because each
+    was checked before the others were recorded."""
+    limit = get_settings().login_max_attempts
+    await make_user(email="target@example.org")
+
+    responses = await asyncio.gather(
+        *(log_in(client, "target@example.org", f"guess number {n}") for n in range(limit * 2))
+    )
+
+    heard = [response for response in responses if response.status_code == 422]
+    refused = [response for response in responses if response.status_code == 429]
+    assert 1 <= len(heard) <= limit
+    assert len(heard) + len(refused) == len(responses)
+    assert_throttled(await log_in(client, "target@example.org", PASSWORD))
+
+
+async def test_attempts_older_than_the_window_are_cleared_away(client):
+    now = utcnow()
+    window = dt.timedelta(minutes=get_settings().login_window_minutes)
+    await LoginAttempt.insert(
+        *(
+            LoginAttempt(email=f"old{n}@example.org", ip_address=ADDRESS, attempted_at=now - age)
+            for n, age in enumerate([window + dt.timedelta(minutes=1), dt.timedelta(days=30)])
+        ),
+        LoginAttempt(email="recent@example.org", ip_address=ADDRESS, attempted_at=now),
+    )
+
+    await fail(client, "someone@example.org", 1)
+
+    remaining = sorted(row["email"] for row in await LoginAttempt.select(LoginAttempt.email))
+    assert remaining == ["recent@example.org", "someone@example.org"]
