@@ -238,7 +238,7 @@ async def request_password_reset(email: str) -> None:
         if row is None:
             return
         hour = utcnow().strftime("%Y-%m-%dT%H")
-        await queue_email(
+        queued = await queue_email(
             email,
             "password_reset",
             {
@@ -249,6 +249,10 @@ async def request_password_reset(email: str) -> None:
             # At most one reset email per account per hour, however often it is asked for.
             dedupe_key=f"password-reset:user:{row['id']}:{hour}",
         )
+        if not queued:
+            # Already sent this hour: nothing changed, so nothing to record. Anyone can ask,
+            # and asking again must not fill the audit trail.
+            return
         await record_event(
             SYSTEM,
             "user.password_reset_requested",

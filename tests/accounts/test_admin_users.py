@@ -158,3 +158,21 @@ async def test_stale_session_of_deactivated_user_is_removed_when_used(client):
 
     assert response.status_code == 302
     assert not await session_exists(token)
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [({"board": True}, 200), ({"admin": True}, 200), ({"director": True}, 403), ({}, 403)],
+)
+async def test_audit_trail_page_is_for_the_board_and_admins(client, role, status):
+    admin_id = await make_user(admin=True)
+    await sign_in(client, admin_id)
+    await post_form(client, "/admin/users/invite", {"email": "n@example.org", "display_name": "N"})
+    client.cookies.clear()
+    viewer_id = await make_user(**role)
+    await sign_in(client, viewer_id)
+
+    response = await client.get("/audit")
+
+    assert response.status_code == status
+    assert ("Invited n@example.org" in response.text) is (status == 200)

@@ -86,11 +86,19 @@ async def test_bad_email_re_renders_the_form(client):
     assert await counts() == before
 
 
-async def test_asking_twice_in_an_hour_sends_one_email(client):
+async def test_asking_repeatedly_in_an_hour_sends_one_email_and_records_one_event(client):
     await make_user(email="ada@example.org")
-    await ask_for_reset(client, "ada@example.org")
-    await ask_for_reset(client, "ada@example.org")
-    assert await OutboundEmail.count() == 1
+    with time_machine.travel(utcnow().replace(minute=5), tick=False) as traveller:
+        for _ in range(3):
+            await ask_for_reset(client, "ada@example.org")
+        assert await OutboundEmail.count() == 1
+        assert await AuditEvent.count() == 1
+
+        traveller.shift(dt.timedelta(hours=1))
+        await ask_for_reset(client, "ada@example.org")
+
+    assert await OutboundEmail.count() == 2
+    assert await AuditEvent.count() == 2
 
 
 async def test_reset_email_is_delivered_with_the_link(client, tmp_path):
