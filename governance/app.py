@@ -31,7 +31,7 @@ from governance.core.db import database_is_reachable, open_database
 from governance.core.errors import handle_exception
 from governance.core.security import SecurityHeadersMiddleware
 from governance.core.templating import TEMPLATE_DIRECTORY, add_template_helpers
-from governance.dashboard.controllers import DashboardController
+from governance.dashboard.controllers import DashboardController, GroupOverviewController
 from governance.groups.api import GroupApiController, MeApiController
 from governance.groups.controllers import GroupAdminController, GroupController
 from governance.meetings.api import MeetingApiController
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             health,
             ready,
             DashboardController,
+            GroupOverviewController,
             SessionController,
             PasswordController,
             ProfileController,

@@ -8,9 +8,14 @@ from typing import Any
 from governance.accounts.policy import Viewer
 from governance.actions.services import my_actions
 from governance.core.clock import utcnow
-from governance.groups.services import list_groups, my_memberships
-from governance.meetings.services import readable_meetings_for_user
-from governance.reports.services import inbox, reporting_overview_for_leads
+from governance.groups.services import group_page, list_groups, my_memberships, organisation_date
+from governance.meetings.services import list_meetings, readable_meetings_for_user
+from governance.reports.services import (
+    describe_next_due,
+    inbox,
+    line_schedules,
+    reporting_overview_for_leads,
+)
 
 DASHBOARD_ROWS = 8
 
@@ -33,4 +38,22 @@ async def dashboard_for(viewer: Viewer) -> dict[str, Any]:
         "meetings_ahead": meetings[:DASHBOARD_ROWS],
         "lines": lines,
         "reporting": await reporting_overview_for_leads(viewer),
+    }
+
+
+RECENT_MEETINGS = 6
+
+
+async def group_overview(slug: str, viewer: Viewer) -> dict[str, Any]:
+    """The group page: mandate, members and lines, its meetings, and what each line is owed."""
+    context = await group_page(slug, viewer)
+    meetings = await list_meetings(slug, viewer)
+    schedules = await line_schedules(context["group"], organisation_date())
+    return {
+        **context,
+        "upcoming_meetings": meetings["upcoming"],
+        "past_meetings": meetings["past"][:RECENT_MEETINGS],
+        "past_meeting_count": len(meetings["past"]),
+        "can_read_meetings": meetings["can_read"],
+        "next_due_sentences": [describe_next_due(entry) for entry in schedules],
     }

@@ -33,12 +33,6 @@ class GroupController(Controller):
         groups = await services.list_groups(viewer)
         return page(request, "groups/index.html", {"groups": groups})
 
-    @get("/{slug:str}")
-    async def show(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
-        viewer = await services.load_viewer(current_user(request))
-        context = await services.group_page(slug, viewer)
-        return page(request, "groups/show.html", context)
-
 
 class GroupAdminController(Controller):
     path = "/admin/groups"
