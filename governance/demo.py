@@ -8,6 +8,8 @@ import itertools
 from governance.accounts.policy import CurrentUser, Viewer
 from governance.accounts.services import RoleChoice, create_user
 from governance.accounts.tables import User
+from governance.actions import services as actions
+from governance.actions.tables import ActionItem
 from governance.core.audit import SYSTEM
 from governance.core.clock import utcnow
 from governance.core.db import write_transaction
@@ -18,8 +20,11 @@ from governance.groups.services import (
     load_viewer,
     organisation_date,
 )
+from governance.groups.tables import WorkingGroup
 from governance.meetings import services as meetings
 from governance.meetings.tables import Meeting
+from governance.reports import services as reports
+from governance.reports.tables import Delivery, Report
 
 DEMO_PASSWORD = "governance-demo"  # noqa: S105 - documented demo password, demo data only
 
@@ -70,6 +75,7 @@ async def _seed_demo() -> int:
         ("ndi", "chair.ndi@example.org", "member.ndi@example.org"),
     ):
         await seed_demo_meetings(slug, chair_email, member_email)
+        await seed_demo_reporting(slug, chair_email, member_email)
     return created
 
 
@@ -91,7 +97,18 @@ DEMO_TOPICS = {
 
 async def _viewer_by_email(email: str) -> Viewer:
     row = await User.select().where(User.email == email).first()
+    assert row is not None, f"demo account {email} is missing"
     return await load_viewer(CurrentUser.from_row(row))
+
+
+async def _delivery_id(report_id: int, recipient: str) -> int:
+    row = (
+        await Delivery.select(Delivery.id)
+        .where((Delivery.report == report_id) & (Delivery.recipient == recipient))
+        .first()
+    )
+    assert row is not None, f"report {report_id} has no {recipient} delivery"
+    return int(row["id"])
 
 
 async def seed_demo_meetings(slug: str, chair_email: str, member_email: str) -> None:
@@ -163,4 +180,192 @@ async def seed_demo_meetings(slug: str, chair_email: str, member_email: str) -> 
     meeting_id = await meetings.schedule_meeting(slug, upcoming, chair)
     await meetings.add_agenda_item(
         meeting_id, meetings.AgendaItemFields("Review of actions", "internal", ""), chair
+    )
+
+
+async def _backdate_report(
+    report_id: int, submitted_at: dt.datetime, response_days: int = 30
+) -> None:
+    """Demo history only: moves a freshly submitted report and its deliveries into the past."""
+    await Report.update({Report.submitted_at: submitted_at, Report.created_at: submitted_at}).where(
+        Report.id == report_id
+    )
+    await Delivery.update(
+        {
+            Delivery.delivered_at: submitted_at,
+            Delivery.response_due_on: submitted_at.date() + dt.timedelta(days=response_days),
+        }
+    ).where(Delivery.report == report_id)
+
+
+async def seed_demo_reporting(slug: str, chair_email: str, member_email: str) -> None:
+    """A year of periodic reports (on time, late, one missed) and recommendations answered in
+    every way, one to the Board only, one still awaiting the Director; and their actions."""
+    group = await get_group(slug)
+    if await Report.exists().where(Report.group == group["id"]):
+        return
+    year_ago = utcnow() - dt.timedelta(days=365)
+    await WorkingGroup.update({WorkingGroup.created_at: year_ago}).where(
+        WorkingGroup.id == group["id"]
+    )
+    chair = await _viewer_by_email(chair_email)
+    member = await _viewer_by_email(member_email)
+    director = await _viewer_by_email("director@example.org")
+    board = await _viewer_by_email("board@example.org")
+    board2 = await _viewer_by_email("board2@example.org")
+    name = group["name"]
+
+    # Periodic reports: each quarter since the group began, except one recorded as missed.
+    today = organisation_date()
+    quarters = reports.schedule.periods_between("quarterly", year_ago.date(), today)
+    for index, quarter in enumerate(quarters[:-1]):
+        if index == 1:
+            continue  # missed
+        late = index == 2
+        submitted_on = quarter.ends_on + dt.timedelta(days=45 if late else 20)
+        if submitted_on >= today:
+            continue
+        report_id = await reports.create_report(
+            slug,
+            reports.ReportFields(
+                "periodic",
+                quarter.label,
+                f"{name}: report for {quarter.label}",
+                f"## Activity in {quarter.label}\n\n- Monthly meetings held\n"
+                "- Survey work continued",
+                "both",
+            ),
+            chair,
+        )
+        await reports.submit_report(report_id, chair)
+        await _backdate_report(
+            report_id, dt.datetime.combine(submitted_on, dt.time(11), tzinfo=dt.UTC)
+        )
+        for line_viewer, recipient in ((director, "director"), (board, "board")):
+            delivery_id = await _delivery_id(report_id, recipient)
+            await reports.acknowledge_delivery(delivery_id, line_viewer)
+            await reports.respond_to_delivery(
+                delivery_id, reports.ResponseFields("noted", ""), line_viewer
+            )
+
+    # Recommendations, answered differently by each line.
+    due = today + dt.timedelta(days=45)
+    answered = await reports.create_report(
+        slug,
+        reports.ReportFields(
+            "recommendation",
+            "",
+            "Flexible working hours for all teams",
+            "We recommend a written flexible-hours policy, reviewed after six months.",
+            "both",
+        ),
+        chair,
+    )
+    await reports.submit_report(answered, chair)
+    await _backdate_report(answered, utcnow() - dt.timedelta(days=120))
+    deliveries = {
+        row["recipient"]: row["id"]
+        for row in await Delivery.select(Delivery.id, Delivery.recipient).where(
+            Delivery.report == answered
+        )
+    }
+    await reports.acknowledge_delivery(deliveries["director"], director)
+    await reports.respond_to_delivery(
+        deliveries["director"],
+        reports.ResponseFields(
+            "partially_accepted",
+            "Agreed for office-based teams now; field teams after the review.",
+            [
+                actions.ActionFields(
+                    "Draft the flexible-hours policy", "", due, "internal", [director.user.id]
+                )
+            ],
+        ),
+        director,
+    )
+    await reports.respond_to_delivery(
+        deliveries["board"],
+        reports.ResponseFields(
+            "accepted",
+            "The Board supports the recommendation in full.",
+            [
+                actions.ActionFields(
+                    "Board to review the policy at its next meeting",
+                    "",
+                    due,
+                    "internal",
+                    [board2.user.id],
+                )
+            ],
+        ),
+        board2,
+    )
+    declined = await reports.create_report(
+        slug,
+        reports.ReportFields(
+            "recommendation",
+            "",
+            "A fourth well-being day",
+            "An extra paid well-being day each year.",
+            "director",
+        ),
+        chair,
+    )
+    await reports.submit_report(declined, chair)
+    await _backdate_report(declined, utcnow() - dt.timedelta(days=80))
+    await reports.respond_to_delivery(
+        await _delivery_id(declined, "director"),
+        reports.ResponseFields(
+            "declined", "Not affordable this financial year; to be reconsidered next year."
+        ),
+        director,
+    )
+    awaiting = await reports.create_report(
+        slug,
+        reports.ReportFields(
+            "recommendation",
+            "",
+            "Independent channel for grievances",
+            "Staff should be able to raise grievances outside their line management.",
+            "both",
+        ),
+        chair,
+    )
+    await reports.submit_report(awaiting, chair)
+    await _backdate_report(awaiting, utcnow() - dt.timedelta(days=50))  # Director line past due
+    if slug == "wellbeing":
+        board_only = await reports.create_report(
+            slug,
+            reports.ReportFields(
+                "recommendation",
+                "",
+                "Concerns about senior management conduct",
+                "Raised with the Board only, as the matter concerns management.",
+                "board",
+            ),
+            chair,
+        )
+        await reports.submit_report(board_only, chair)
+        await _backdate_report(board_only, utcnow() - dt.timedelta(days=20))
+        await reports.acknowledge_delivery(await _delivery_id(board_only, "board"), board)
+
+    # Group actions: one done, one in progress, one overdue.
+    for title, status, days in (
+        ("Publish the survey summary", "done", 30),
+        ("Organise a workload workshop", "in_progress", 20),
+        ("Update the buddy scheme guide", "open", 10),
+    ):
+        action_id = await actions.create_action(
+            group["id"],
+            actions.ActionFields(
+                title, "", today + dt.timedelta(days=days), "internal", [member.user.id]
+            ),
+            chair,
+        )
+        if status in ("in_progress", "done"):
+            await actions.update_status(action_id, "in_progress", "Started.", member)
+        if status == "done":
+            await actions.update_status(action_id, "done", "Published on the intranet.", member)
+    await ActionItem.update({ActionItem.due_on: today - dt.timedelta(days=5)}).where(
+        (ActionItem.group == group["id"]) & (ActionItem.title == "Update the buddy scheme guide")
     )
