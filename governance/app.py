@@ -41,6 +41,8 @@ from governance.meetings.exports import ExportController
 from governance.reports.api import ReportApiController
 from governance.reports.controllers import ReportController
 from governance.settings import Settings, get_settings
+from governance.transparency.api import TransparencyApiController
+from governance.transparency.controllers import TransparencyController
 
 STATIC_DIRECTORY = Path(__file__).parent / "static"
 
@@ -109,6 +111,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ActionApiController,
             ReportController,
             ReportApiController,
+            TransparencyController,
+            TransparencyApiController,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIRECTORY], include_in_schema=False
             ),

@@ -15,5 +15,6 @@ APP_REGISTRY = AppRegistry(
         "governance.meetings.piccolo_app",
         "governance.actions.piccolo_app",
         "governance.reports.piccolo_app",
+        "governance.transparency.piccolo_app",
     ]
 )

@@ -1,0 +1,1 @@
+"""Periodic transparency reports: figures from the records, two editions, approved and published."""

@@ -1,0 +1,85 @@
+"""The figures a transparency report holds: the contract between the metrics (which compute
+them from the records) and the editions, formats and pages (which show them).
+
+Every figure is a plain number (or None when there is nothing to measure, e.g. a median of
+no values). Suppression for the public edition happens when figures are presented, never
+here, so the same figures can be checked against the records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+EDITIONS = ("board", "public")
+# Records of these visibilities are counted in each edition. The Board may read public,
+# internal and board records; the public edition counts no board or group record at all,
+# so that nothing of the Board-only channel, not even a count, reaches the Director.
+COUNTED_VISIBILITIES = {
+    "board": ("public", "internal", "board"),
+    "public": ("public", "internal"),
+}
+PUBLIC_THRESHOLD = 5  # a public count drawn from fewer people or items is "fewer than 5"
+
+
+@dataclass
+class Period:
+    label: str  # 2026-Q3 or 2026
+    starts_on: dt.date
+    ends_on: dt.date  # inclusive, in the organisation's time zone
+
+
+@dataclass
+class LineFigures:
+    recipient: str  # "director" or "board"
+    periodic_due: int = 0
+    periodic_on_time: int = 0
+    periodic_late: int = 0
+    periodic_missed: int = 0
+    recommendations: int = 0
+    accepted: int = 0
+    partially_accepted: int = 0
+    declined: int = 0
+    noted: int = 0
+    pending: int = 0
+    overdue_responses: int = 0  # pending and past their response due date at period end
+    median_days_to_acknowledge: float | None = None
+    median_days_to_respond: float | None = None
+
+
+@dataclass
+class GroupFigures:
+    group_slug: str
+    group_name: str
+    chair_names: list[str] = field(default_factory=list)
+    meetings_held: int = 0
+    meetings_cancelled: int = 0
+    attendance_rate: float | None = (
+        None  # members present or remote / members expected, held meetings
+    )
+    attendance_people: int = 0  # distinct members the rate is drawn from
+    meetings_with_quorum: int = 0
+    decisions: int = 0
+    decisions_with_quorum: int = 0
+    actions_opened: int = 0
+    actions_completed: int = 0
+    actions_dropped: int = 0
+    actions_overdue_at_end: int = 0
+    median_days_to_complete: float | None = None
+    confidential_matters: int = 0  # non-public agenda items considered at held meetings
+    lines: list[LineFigures] = field(default_factory=list)
+    # Actions completed per month of the period, for the trend chart: [("2026-07", 4), ...]
+    actions_completed_by_month: list[tuple[str, int]] = field(default_factory=list)
+
+
+@dataclass
+class TransparencyFigures:
+    scope: str  # a group's slug, or "organisation"
+    period: Period
+    edition: str
+    generated_at: dt.datetime
+    groups: list[GroupFigures] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
