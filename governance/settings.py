@@ -57,6 +57,14 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
     return value
 
 
+def _secure_cookies(env: dict[str, str]) -> bool:
+    """Secure cookies when asked, and by default whenever the service is reached over HTTPS."""
+    explicit = env.get("GOVERNANCE_SECURE_COOKIES", "").lower()
+    if explicit:
+        return explicit in {"1", "true", "yes"}
+    return (env.get("GOVERNANCE_BASE_URL") or "").lower().startswith("https://")
+
+
 def _secret_key(env: dict[str, str], data_dir: Path) -> str:
     if env.get("GOVERNANCE_SECRET_KEY"):
         return env["GOVERNANCE_SECRET_KEY"]
@@ -101,7 +109,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         session_absolute_hours=_int(env, "GOVERNANCE_SESSION_ABSOLUTE_HOURS", 12),
         login_max_attempts=_int(env, "GOVERNANCE_LOGIN_MAX_ATTEMPTS", 5),
         login_window_minutes=_int(env, "GOVERNANCE_LOGIN_WINDOW_MINUTES", 15),
-        secure_cookies=(env.get("GOVERNANCE_SECURE_COOKIES", "").lower() in {"1", "true", "yes"}),
+        secure_cookies=_secure_cookies(env),
         log_level=(env.get("GOVERNANCE_LOG_LEVEL") or "INFO").upper(),
     )
 

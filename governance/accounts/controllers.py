@@ -30,11 +30,13 @@ from governance.accounts.sessions import end_session, start_session
 from governance.core.audit import recent_events
 from governance.core.errors import InvalidInput, ServiceError, TooManyAttempts
 from governance.core.forms import TIMEZONES
-from governance.core.web import client_ip, form_page, form_values, page, redirect, safe_next
+from governance.core.web import RowId, client_ip, form_page, form_values, page, redirect, safe_next
 from governance.settings import get_settings
 
 
 class SessionController(Controller):
+    include_in_schema = False  # pages for people; the API is described at /schema
+
     @get("/login", name="login")
     async def login_form(
         self, request: Request[Any, Any, Any], next: FromQuery[str | None] = None
@@ -54,12 +56,14 @@ class SessionController(Controller):
         try:
             user = await services.authenticate(form.email, form.password, client_ip(request))
         except TooManyAttempts as error:
-            return page(
+            refused = page(
                 request,
                 "accounts/login.html",
                 {**context, "values": form_values(data), "form_error": error.message},
                 status_code=429,
             )
+            refused.headers["Retry-After"] = str(error.retry_after_seconds)
+            return refused
         except InvalidInput as error:
             return form_page(
                 request,
@@ -87,6 +91,7 @@ class SessionController(Controller):
 
 
 class PasswordController(Controller):
+    include_in_schema = False  # pages for people; the API is described at /schema
     path = "/account"
 
     @get("/forgot-password")
@@ -148,6 +153,7 @@ def _profile_context() -> dict[str, Any]:
 
 
 class ProfileController(Controller):
+    include_in_schema = False  # pages for people; the API is described at /schema
     path = "/profile"
     guards = [signed_in]
 
@@ -173,6 +179,7 @@ class ProfileController(Controller):
 
 
 class UserAdminController(Controller):
+    include_in_schema = False  # pages for people; the API is described at /schema
     path = "/admin/users"
     guards = [admin_only]
 
@@ -201,16 +208,14 @@ class UserAdminController(Controller):
         return redirect("/admin/users", f"Invitation sent to {form.email}.")
 
     @get("/{user_id:int}")
-    async def edit_form(self, request: Request[Any, Any, Any], user_id: FromPath[int]) -> Template:
+    async def edit_form(self, request: Request[Any, Any, Any], user_id: RowId) -> Template:
         account = await services.get_user(user_id, current_user(request))
         return page(
             request, "accounts/admin_user_edit.html", {"account": account, "values": account}
         )
 
     @post("/{user_id:int}")
-    async def edit(
-        self, request: Request[Any, Any, Any], user_id: FromPath[int]
-    ) -> Template | Redirect:
+    async def edit(self, request: Request[Any, Any, Any], user_id: RowId) -> Template | Redirect:
         actor = current_user(request)
         account = await services.get_user(user_id, actor)
         data = await request.form()
@@ -231,7 +236,7 @@ class UserAdminController(Controller):
         return redirect(f"/admin/users/{user_id}", "Account saved.")
 
     @post("/{user_id:int}/deactivate")
-    async def deactivate(self, request: Request[Any, Any, Any], user_id: FromPath[int]) -> Redirect:
+    async def deactivate(self, request: Request[Any, Any, Any], user_id: RowId) -> Redirect:
         try:
             await services.set_user_active(user_id, False, current_user(request))
         except InvalidInput as error:
@@ -239,12 +244,12 @@ class UserAdminController(Controller):
         return redirect(f"/admin/users/{user_id}", "Account deactivated; its sessions have ended.")
 
     @post("/{user_id:int}/reactivate")
-    async def reactivate(self, request: Request[Any, Any, Any], user_id: FromPath[int]) -> Redirect:
+    async def reactivate(self, request: Request[Any, Any, Any], user_id: RowId) -> Redirect:
         await services.set_user_active(user_id, True, current_user(request))
         return redirect(f"/admin/users/{user_id}", "Account reactivated.")
 
     @post("/{user_id:int}/resend-invitation")
-    async def resend(self, request: Request[Any, Any, Any], user_id: FromPath[int]) -> Redirect:
+    async def resend(self, request: Request[Any, Any, Any], user_id: RowId) -> Redirect:
         try:
             await services.resend_invitation(user_id, current_user(request))
         except ServiceError as error:
@@ -255,6 +260,7 @@ class UserAdminController(Controller):
 class AuditTrailController(Controller):
     """The audit trail's metadata, for the Board and administrators."""
 
+    include_in_schema = False  # pages for people; the API is described at /schema
     path = "/audit"
 
     guards = [board_or_admin]

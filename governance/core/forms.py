@@ -38,6 +38,9 @@ class FormReader:
             self.error(name, f"{label} is required.")
         elif len(value) > max_length:
             self.error(name, f"{label} must be at most {max_length} characters.")
+        elif "\x00" in value:
+            # PostgreSQL refuses NUL in text; refuse it here, clearly, on every database.
+            self.error(name, f"{label} contains a character that cannot be stored.")
         return value
 
     def email(self, name: str, label: str = "Email") -> str:

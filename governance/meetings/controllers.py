@@ -98,6 +98,7 @@ async def _act(
 
 
 class MeetingController(Controller):
+    include_in_schema = False  # pages for people; the API is described at /schema
     guards = [signed_in]
 
     @get("/groups/{slug:str}/meetings")
@@ -559,6 +560,8 @@ class MeetingController(Controller):
 
 class PublicMinutesController(Controller):
     """Approved minutes as anyone may read them, with no sign-in."""
+
+    include_in_schema = False  # pages for people; the API is described at /schema
 
     @get("/public/meetings/{meeting_id:int}")
     async def show(self, request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template:

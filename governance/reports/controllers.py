@@ -74,6 +74,7 @@ async def _trail(
 
 
 class ReportController(Controller):
+    include_in_schema = False  # pages for people; the API is described at /schema
     guards = [signed_in]
 
     @get("/groups/{slug:str}/reports")
