@@ -16,5 +16,6 @@ APP_REGISTRY = AppRegistry(
         "governance.actions.piccolo_app",
         "governance.reports.piccolo_app",
         "governance.transparency.piccolo_app",
+        "governance.notifications.piccolo_app",
     ]
 )
