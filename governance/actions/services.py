@@ -25,7 +25,7 @@ from governance.accounts.tables import User
 from governance.actions.tables import ActionItem, ActionOwner, ActionUpdate
 from governance.core.audit import record_event
 from governance.core.clock import utcnow
-from governance.core.db import write_transaction
+from governance.core.db import is_postgres, write_transaction
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
 from governance.groups.services import get_group, organisation_date
 from governance.groups.tables import Membership, WorkingGroup
@@ -558,7 +558,16 @@ async def create_action(
 # --- changing ---------------------------------------------------------------------------
 
 
+async def _lock(action_id: int) -> None:
+    """Holds the action's row until the change commits, so that two changes of one action
+    queue instead of both working from what they read first. SQLite's write transactions
+    are IMMEDIATE and already queue."""
+    if is_postgres():
+        await ActionItem.select(ActionItem.id).where(ActionItem.id == action_id).lock_rows()
+
+
 async def _updatable(action_id: int, viewer: Viewer) -> dict[str, Any]:
+    await _lock(action_id)
     action = await get_action(action_id, viewer)
     if not action["can_update"]:
         raise PermissionDenied(
@@ -683,6 +692,7 @@ async def change_owners_and_due(
     """
     owners = _unique(owner_ids)
     async with write_transaction():
+        await _lock(action_id)
         action = await get_action(action_id, viewer)
         if not action["can_manage"]:
             raise PermissionDenied(

@@ -3,6 +3,7 @@ machine with every refused transition; due dates; visibility in every read; the 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -596,3 +597,33 @@ async def test_no_event_for_a_refused_change(cast):
         with pytest.raises((ConflictError, PermissionDenied, InvalidInput)):
             await attempt
     assert await _events() == before
+
+
+# --- changes at the same moment ---------------------------------------------------------
+
+
+async def test_two_changes_at_once_are_made_one_after_the_other(cast):
+    action_id = await make_action(cast)
+    owner = await viewer_for(cast.member)
+    chair = await viewer_for(cast.chair)
+    results = await asyncio.gather(
+        services.update_status(action_id, "done", "", owner),
+        services.update_status(action_id, "dropped", "Not needed", chair),
+        return_exceptions=True,
+    )
+    assert sorted(type(r).__name__ for r in results) == ["ConflictError", "NoneType"]
+    assert await _events("action.status_changed") == 1
+    assert await ActionUpdate.count() == 1
+
+    second = await make_action(cast)
+    due = organisation_date() + dt.timedelta(days=30)
+    await asyncio.gather(
+        services.change_owners_and_due(second, [cast.member2], due, chair),
+        services.change_owners_and_due(
+            second, [cast.secretary], due, await viewer_for(cast.secretary)
+        ),
+        return_exceptions=True,
+    )
+    owners = await ActionOwner.select(ActionOwner.user).where(ActionOwner.action == second)
+    # One reassignment or the other, never a mixture of both.
+    assert [o["user"] for o in owners] in ([cast.member2], [cast.secretary])
