@@ -41,7 +41,10 @@ BARE_APP = textwrap.dedent(
         rows = [{"name": f"Member {n}", "role": "member"} for n in range(10)]
         return Template(template_name="page.html", context={"title": "Working group", "rows": rows})
 
-    app = Litestar([page_without_database], template_config=TemplateConfig(engine=JinjaTemplateEngine, directory=Path(".")))
+    app = Litestar(
+        [page_without_database],
+        template_config=TemplateConfig(engine=JinjaTemplateEngine, directory=Path(".")),
+    )
     """
 )
 
