@@ -167,7 +167,8 @@ async def main() -> None:
                 rate, median_ms = await hammer(client, url, args.requests, args.concurrency)
                 rows.append((label, rate, median_ms))
         print(
-            f"{args.requests} requests each, concurrency {args.concurrency}, one worker process, SQLite"
+            f"{args.requests} requests each, concurrency {args.concurrency}, "
+            "one worker process, SQLite"
         )
         for label, rate, median_ms in rows:
             print(f"  {label:40} {rate:8.0f} req/s   median {median_ms:6.1f} ms")
