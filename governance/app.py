@@ -38,8 +38,13 @@ from governance.meetings.api import MeetingApiController
 from governance.meetings.calendars import CalendarController
 from governance.meetings.controllers import MeetingController, PublicMinutesController
 from governance.meetings.exports import ExportController
+from governance.notifications.controllers import (
+    EmailPreferencesController,
+    OutboxAdminController,
+)
 from governance.reports.api import ReportApiController
 from governance.reports.controllers import ReportController
+from governance.scheduler import in_process_scheduler
 from governance.settings import Settings, get_settings
 from governance.transparency.api import TransparencyApiController
 from governance.transparency.controllers import TransparencyController
@@ -111,6 +116,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ActionApiController,
             ReportController,
             ReportApiController,
+            EmailPreferencesController,
+            OutboxAdminController,
             TransparencyController,
             TransparencyApiController,
             create_static_files_router(
@@ -124,7 +131,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         template_config=template_config,
         exception_handlers={Exception: handle_exception},
-        lifespan=[database_lifespan],
+        lifespan=[database_lifespan, in_process_scheduler],
         openapi_config=OpenAPIConfig(
             title="Governance API",
             version="1",

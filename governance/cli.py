@@ -9,11 +9,6 @@ import getpass
 import io
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
-
-JOBS: dict[str, str] = {
-    "deliver-outbox": "governance.notifications.jobs:deliver_outbox_job",
-}
 
 
 def _run(coroutine_factory: Callable[[], Awaitable[int]]) -> int:
@@ -63,8 +58,15 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
     import uvicorn
 
+    from governance.scheduler import IN_PROCESS_ENV
+
+    # Each web process runs the scheduler unless told not to; the lease lets only one of
+    # them (or a separate `governance scheduler`) run jobs at a time.
+    os.environ[IN_PROCESS_ENV] = "0" if args.no_scheduler else "1"
     uvicorn.run(
         "governance.app:create_app",
         factory=True,
@@ -149,28 +151,60 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return _run(verify)
 
 
-def _load_job(name: str) -> Callable[[], Awaitable[Any]]:
-    import importlib
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    import logging
 
-    module_name, _, function_name = JOBS[name].partition(":")
-    return getattr(importlib.import_module(module_name), function_name)  # type: ignore[no-any-return]
+    from governance.scheduler import run_until_signalled
+    from governance.settings import get_settings
+
+    logging.basicConfig(
+        level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    async def run() -> int:
+        await run_until_signalled()
+        return 0
+
+    return _run(run)
 
 
 def cmd_jobs_list(args: argparse.Namespace) -> int:
-    for name, target in JOBS.items():
-        doc = (_load_job(name).__doc__ or "").strip().splitlines()[0]
-        print(f"{name:20} {doc}  ({target})")
-    return 0
+    from governance.core.clock import utcnow
+    from governance.core.templating import format_datetime
+    from governance.scheduler import lease_status, next_runs
+    from governance.settings import get_settings
+
+    zone = get_settings().timezone
+
+    async def show() -> int:
+        print(f"{'job':16} {'trigger':18} {'next run (' + zone + ')':26} what it does")
+        for job, next_run in next_runs():
+            when = format_datetime(next_run, zone) if next_run else "never"
+            print(f"{job.name:16} {job.trigger!s:18} {when:26} {job.does}")
+        lease = await lease_status()
+        if not lease or not lease["holder"]:
+            print("\nLease: no scheduler has held it yet.")
+        elif lease["expires_at"] <= utcnow():
+            print(f"\nLease: free (last held by {lease['holder']}).")
+        else:
+            until = format_datetime(lease["expires_at"], zone)
+            print(f"\nLease: held by {lease['holder']} until {until}.")
+        return 0
+
+    return _run(show)
 
 
 def cmd_jobs_run(args: argparse.Namespace) -> int:
+    from governance.scheduler import JOBS
+
     if args.name not in JOBS:
         print(f"No job named {args.name!r}. Jobs: {', '.join(JOBS)}", file=sys.stderr)
         return 2
-    job = _load_job(args.name)
+    job = JOBS[args.name]
 
     async def run() -> int:
-        result = await job()
+        # Every job is idempotent, so running one by hand beside a scheduler is safe.
+        result = await job.run()
         print(f"{args.name}: {result}")
         return 0
 
@@ -224,6 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
         dest="audit_command", required=True
     )
     audit.add_parser("verify", help="check the hash chain").set_defaults(handler=cmd_audit_verify)
+
+    commands.add_parser(
+        "scheduler", help="run the scheduled jobs alone (until SIGTERM or SIGINT)"
+    ).set_defaults(handler=cmd_scheduler)
 
     jobs = commands.add_parser("jobs", help="scheduled jobs").add_subparsers(
         dest="jobs_command", required=True
