@@ -94,8 +94,8 @@ class PooledSQLiteEngine(QueryCountingMixin, SQLiteEngine):
     ) -> list[dict[str, Any]]:
         connection = await self.acquire()
         try:
-            async with connection.execute(query, args or []) as cursor:
-                return [dict(row) for row in await cursor.fetchall()]
+            # One hop to the connection's thread for the statement and its rows.
+            return list(await connection.execute_fetchall(query, args or []))  # type: ignore[arg-type]
         finally:
             await self.release(connection)
 
@@ -107,8 +107,7 @@ class PooledSQLiteEngine(QueryCountingMixin, SQLiteEngine):
         query_type: str = "generic",
         table: Any = None,
     ) -> list[dict[str, Any]]:
-        async with connection.execute(query, args or []) as cursor:
-            return [dict(row) for row in await cursor.fetchall()]
+        return list(await connection.execute_fetchall(query, args or []))  # type: ignore[arg-type]
 
     async def run_querystring(self, querystring: QueryString, in_pool: bool = False) -> Any:
         self.count_query()

@@ -455,10 +455,10 @@ async def _viewer(request: Request[Any, Any, Any]) -> Viewer:
     return await load_viewer(current_user(request))
 
 
-async def _report_view(report_id: int, viewer: Viewer) -> ReportOut:
+async def _report_view(report_id: int, viewer: Viewer, *, record_read: bool = True) -> ReportOut:
     """The report's trail; opening it as someone on a line records that line's read
-    receipt, as the page does."""
-    context = await services.report_page(report_id, viewer)
+    receipt, as the page does (not when it merely answers a submission)."""
+    context = await services.report_page(report_id, viewer, record_read=record_read)
     follows_up = context["report"]["follows_up"]
     if follows_up is not None:
         try:
@@ -483,7 +483,7 @@ def _as_missing_delivery() -> Iterator[None]:
 async def _delivery_view(delivery_id: int, viewer: Viewer) -> DeliveryOut:
     with _as_missing_delivery():
         report_id = await services.report_id_of_delivery(delivery_id, viewer)
-    context = await services.report_page(report_id, viewer)
+    context = await services.report_page(report_id, viewer, record_read=False)
     for delivery in context["deliveries"]:
         if delivery["id"] == delivery_id:
             return _delivery(delivery)
@@ -691,7 +691,7 @@ class ReportApiController(Controller):
             raise PermissionDenied("Only the group's chair or secretary can draft reports.")
         report_id = await services.create_report(slug, _report_fields(data), viewer)
         return Response(
-            await _report_view(report_id, viewer),
+            await _report_view(report_id, viewer, record_read=False),
             status_code=201,
             headers={"Location": f"/api/v1/reports/{report_id}"},
         )
@@ -718,7 +718,7 @@ class ReportApiController(Controller):
     ) -> ReportOut:
         viewer = await _viewer(request)
         await services.submit_report(report_id, viewer)
-        return await _report_view(report_id, viewer)
+        return await _report_view(report_id, viewer, record_read=False)
 
     @get(
         "/deliveries",

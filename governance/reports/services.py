@@ -155,10 +155,15 @@ def _annotate_delivery(delivery: dict[str, Any], today: dt.date) -> dict[str, An
     return delivery
 
 
-async def report_page(report_id: int, viewer: Viewer) -> dict[str, Any]:
-    """The trail: the report, both lines side by side, the actions that came of each response."""
+async def report_page(
+    report_id: int, viewer: Viewer, *, record_read: bool = True
+) -> dict[str, Any]:
+    """The trail: the report, both lines side by side, the actions that came of each response.
+
+    Opening it counts as reading it for the viewer's line, unless record_read is False (as
+    when an answer to a submission or a response shows the report again)."""
     report = await _report(report_id, viewer)
-    if report["status"] == "submitted":
+    if record_read and report["status"] == "submitted":
         await _record_read_receipt(report, viewer)
     today = organisation_date()
     deliveries = [_annotate_delivery(d, today) for d in await _deliveries_of([report_id])]
@@ -365,7 +370,7 @@ async def _validate(
             errors["route"] = "A periodic report always goes to both lines."
     if fields.follows_up is not None:
         earlier = (
-            await Report.select(Report.group, Report.status)
+            await Report.select(Report.group, Report.status, Report.visibility)
             .where(Report.id == fields.follows_up)
             .first()
         )
@@ -376,6 +381,9 @@ async def _validate(
             or earlier["group"] not in viewer.group_roles
         ):
             errors["follows_up"] = "A follow-up refers to a submitted report of the same group."
+        elif earlier["visibility"] == "board" and _line_flags(fields)[2] != "board":
+            # Otherwise the follow-up would point the Director at the Board-only channel.
+            errors["follows_up"] = "A follow-up of a Board-only report goes to the Board only."
         if report_id is not None and fields.follows_up == report_id:
             errors["follows_up"] = "A report cannot follow up itself."
     if errors:
@@ -578,13 +586,28 @@ async def submit_report(report_id: int, viewer: Viewer) -> list[int]:
 # --- each line's delivery ---------------------------------------------------------------
 
 
+DELIVERY_NOT_FOUND = "There is no such delivery, or you cannot see it."
+
+
+async def _readable_delivery(
+    delivery_id: int, viewer: Viewer
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A delivery and its report; "not found", worded the same, whether the delivery does not
+    exist or its report may not be read, so that nothing tells the two apart."""
+    delivery = await Delivery.select().where(Delivery.id == delivery_id).first()
+    if delivery is None:
+        raise NotFoundError(DELIVERY_NOT_FOUND)
+    try:
+        report = await _report(delivery["report"], viewer)
+    except NotFoundError:
+        raise NotFoundError(DELIVERY_NOT_FOUND) from None
+    return delivery, report
+
+
 async def _delivery_for_action(
     delivery_id: int, viewer: Viewer
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    delivery = await Delivery.select().where(Delivery.id == delivery_id).first()
-    if delivery is None:
-        raise NotFoundError("There is no such delivery, or you cannot see it.")
-    report = await _report(delivery["report"], viewer)  # 404 when the report is unreadable
+    delivery, report = await _readable_delivery(delivery_id, viewer)
     if not acts_for(viewer, delivery["recipient"]):
         raise PermissionDenied(
             f"Only the {RECIPIENT_NAMES[delivery['recipient']]} can act on this line's delivery."
@@ -781,8 +804,5 @@ async def reporting_overview_for_leads(viewer: Viewer) -> list[dict[str, Any]]:
 
 async def report_id_of_delivery(delivery_id: int, viewer: Viewer) -> int:
     """The report a delivery belongs to, if the viewer may read that report."""
-    delivery = await Delivery.select(Delivery.report).where(Delivery.id == delivery_id).first()
-    if delivery is None:
-        raise NotFoundError("There is no such delivery, or you cannot see it.")
-    report = await _report(delivery["report"], viewer)
+    _, report = await _readable_delivery(delivery_id, viewer)
     return int(report["id"])

@@ -886,15 +886,23 @@ async def test_group_reports_list_each_lines_schedule(client, people):
     )
 
 
-async def test_a_follow_up_does_not_name_a_report_the_reader_cannot_see(client, people):
+async def test_a_follow_up_of_a_board_only_report_stays_on_the_board_line(client, people):
     hidden = await submitted(client, people, recommendation("SECRET-BOARD", "board"))
-    follow_up = await submitted(
-        client, people, {**recommendation("Open follow-up"), "follows_up": hidden["id"]}
+    # Sent to the Director too, it would point the Director at the Board-only channel.
+    refused = await client.post(
+        "/api/v1/groups/wellbeing/reports",
+        json={**recommendation("Open follow-up"), "follows_up": hidden["id"]},
+        headers=people.auth("chair"),
     )
-    as_director = (
-        await client.get(f"/api/v1/reports/{follow_up['id']}", headers=people.auth("director"))
-    ).json()
-    assert as_director["follows_up"] is None
+    assert refused.status_code == 422
+    assert "follows_up" in refused.json()["errors"]
+    follow_up = await submitted(
+        client, people, {**recommendation("Board follow-up", "board"), "follows_up": hidden["id"]}
+    )
+    missing = await client.get(
+        f"/api/v1/reports/{follow_up['id']}", headers=people.auth("director")
+    )
+    assert missing.status_code == 404
     as_board = (
         await client.get(f"/api/v1/reports/{follow_up['id']}", headers=people.auth("board"))
     ).json()
