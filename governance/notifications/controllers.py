@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import FormMultiDict
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from governance.accounts.auth import admin_only, current_user, signed_in
@@ -82,7 +83,7 @@ class EmailPreferencesController(Controller):
         return await _save(request, current_user(request).id, "/email/preferences")
 
     @get("/preferences/{token:str}")
-    async def by_link(self, request: Request[Any, Any, Any], token: str) -> Template:
+    async def by_link(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
         """My email choices from the signed link in any email; no sign-in needed."""
         user_id = services.user_of_preferences_token(token)
         if user_id is None:
@@ -91,7 +92,7 @@ class EmailPreferencesController(Controller):
 
     @post("/preferences/{token:str}")
     async def save_by_link(
-        self, request: Request[Any, Any, Any], token: str
+        self, request: Request[Any, Any, Any], token: FromPath[str]
     ) -> Template | Redirect:
         user_id = services.user_of_preferences_token(token)
         if user_id is None:
@@ -99,7 +100,9 @@ class EmailPreferencesController(Controller):
         return await _save(request, user_id, f"/email/preferences/{token}")
 
     @get("/unsubscribe/{token:str}")
-    async def confirm_unsubscribe(self, request: Request[Any, Any, Any], token: str) -> Template:
+    async def confirm_unsubscribe(
+        self, request: Request[Any, Any, Any], token: FromPath[str]
+    ) -> Template:
         """Asks before turning anything off: mail scanners open links, people press buttons."""
         payload = services.read_unsubscribe_token(token)
         if payload is None:
@@ -121,7 +124,7 @@ class EmailPreferencesController(Controller):
     # One-click unsubscribe (RFC 8058): mail clients POST here with no cookie and no CSRF
     # token. The signed token is the authority, and all it can do is turn email off.
     @post("/unsubscribe/{token:str}", exclude_from_csrf=True, status_code=200)
-    async def unsubscribe(self, request: Request[Any, Any, Any], token: str) -> Template:
+    async def unsubscribe(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
         payload = services.read_unsubscribe_token(token)
         if payload is None:
             return _invalid_link(request)
