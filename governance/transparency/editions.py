@@ -1,0 +1,685 @@
+"""What each edition shows: the one place where figures become what a reader sees.
+
+`present(content, edition)` turns stored figures (`TransparencyFigures.to_dict()`) into a
+`Presented` report. Every format (the page, the printable document and its PDF, CSV, JSON,
+the API and the charts) is made from a `Presented` report and never from the stored
+figures, so no format can show a figure its edition suppresses.
+
+The board edition shows every figure. The public edition, whose figures count only public
+and internal records (figures.COUNTED_VISIBILITIES), also suppresses small numbers:
+
+- a count from 1 to 4 is shown as "fewer than 5" (0 is shown: it identifies nobody);
+- a rate or median drawn from fewer than 5 people or items is shown as "fewer than 5"
+  (the attendance rate when it comes from fewer than 5 people, a median of fewer than 5
+  values), and so is a share whose numerator or denominator is suppressed;
+- a count that, with the others shown, would give away a suppressed one is "withheld":
+  the parts of a total (a line's recommendations by outcome, its periodic reports by
+  outcome, actions completed by month) and the organisation's totals across groups are
+  checked until no relation has exactly one unknown cell;
+- no names of people appear except the chairs'.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from governance.transparency.figures import EDITIONS, PUBLIC_THRESHOLD
+
+FEWER = f"fewer than {PUBLIC_THRESHOLD}"
+WITHHELD = "withheld"
+NOT_MEASURED = "—"
+SUPPRESSION_NOTE = (
+    f"In this edition a figure drawn from fewer than {PUBLIC_THRESHOLD} people or items is "
+    f'shown as "{FEWER}", and a figure from which one of those could be worked out is '
+    f'"{WITHHELD}".'
+)
+ORGANISATION = "organisation"
+TOTALS_SLUG = ORGANISATION  # the organisation's totals across groups, in CSV and JSON
+LINE_NAMES = {"director": "Executive Director", "board": "Board"}
+EDITION_NAMES = {"board": "Board edition", "public": "Public edition"}
+
+# (metric, label, kind). Kinds: count, rate (a fraction shown as a percentage), median (days),
+# share (derived here: numerator / denominator, both counts).
+GROUP_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("meetings_held", "Meetings held", "count"),
+    ("meetings_cancelled", "Meetings cancelled", "count"),
+    ("attendance_rate", "Attendance rate at meetings held", "rate"),
+    ("attendance_people", "Members the attendance rate is drawn from", "count"),
+    ("meetings_with_quorum", "Meetings held with quorum", "count"),
+    ("meetings_quorum_share", "Share of meetings held with quorum", "share"),
+    ("decisions", "Decisions taken", "count"),
+    ("decisions_with_quorum", "Decisions taken with quorum", "count"),
+    ("decisions_quorum_share", "Share of decisions taken with quorum", "share"),
+    ("actions_opened", "Actions opened", "count"),
+    ("actions_completed", "Actions completed", "count"),
+    ("actions_dropped", "Actions dropped", "count"),
+    ("actions_overdue_at_end", "Actions overdue at the end of the period", "count"),
+    ("median_days_to_complete", "Median days to complete an action", "median"),
+    ("confidential_matters", "Confidential matters considered (never their content)", "count"),
+)
+LINE_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("periodic_due", "Periodic reports due", "count"),
+    ("periodic_on_time", "Periodic reports on time", "count"),
+    ("periodic_late", "Periodic reports late", "count"),
+    ("periodic_missed", "Periodic reports missed", "count"),
+    ("recommendations", "Recommendations", "count"),
+    ("accepted", "Accepted", "count"),
+    ("partially_accepted", "Partially accepted", "count"),
+    ("declined", "Declined", "count"),
+    ("noted", "Noted", "count"),
+    ("pending", "Pending a response", "count"),
+    ("overdue_responses", "Responses overdue at the end of the period", "count"),
+    ("median_days_to_acknowledge", "Median days to acknowledge", "median"),
+    ("median_days_to_respond", "Median days to respond", "median"),
+)
+METRIC_LABELS = {name: label for name, label, _ in GROUP_METRICS + LINE_METRICS}
+SHARES = {
+    "meetings_quorum_share": ("meetings_with_quorum", "meetings_held"),
+    "decisions_quorum_share": ("decisions_with_quorum", "decisions"),
+}
+RESPONDED = ("accepted", "partially_accepted", "declined", "noted")
+# Parts that add up to (or, conservatively taken as adding up to) a total.
+LINE_RELATIONS = (
+    ("recommendations", ("accepted", "partially_accepted", "declined", "noted", "pending")),
+    ("periodic_due", ("periodic_on_time", "periodic_late", "periodic_missed")),
+)
+MONTH_METRIC = "actions_completed_by_month"
+HEADLINE_METRICS = (
+    "meetings_held",
+    "attendance_rate",
+    "decisions",
+    "actions_opened",
+    "actions_completed",
+    "actions_overdue_at_end",
+    "median_days_to_complete",
+    "confidential_matters",
+)
+HEADLINE_LINE_METRICS = ("recommendations", "pending", "overdue_responses")
+
+
+@dataclass
+class Figure:
+    metric: str
+    label: str
+    kind: str  # count, rate, median, share
+    value: int | float | None  # None when suppressed or when there is nothing to measure
+    display: str
+    suppressed: str = ""  # "", FEWER or WITHHELD
+
+    @property
+    def public_value(self) -> int | float | str | None:
+        """The value as the formats carry it: a number, None, or the suppression words."""
+        return self.suppressed or self.value
+
+
+@dataclass
+class PresentedLine:
+    recipient: str
+    name: str
+    figures: list[Figure]
+
+    def get(self, metric: str) -> Figure:
+        return next(f for f in self.figures if f.metric == metric)
+
+
+@dataclass
+class PresentedGroup:
+    slug: str
+    name: str
+    chair_names: list[str]
+    figures: list[Figure]
+    lines: list[PresentedLine]
+    months: list[Figure]  # actions completed per month; metric is the month "2026-07"
+    is_total: bool = False
+
+    def get(self, metric: str) -> Figure:
+        return next(f for f in self.figures if f.metric == metric)
+
+    def line(self, recipient: str) -> PresentedLine | None:
+        return next((line for line in self.lines if line.recipient == recipient), None)
+
+
+@dataclass
+class Presented:
+    scope: str
+    scope_name: str
+    period_label: str
+    starts_on: str
+    ends_on: str
+    edition: str
+    generated_at: str
+    groups: list[PresentedGroup]
+    totals: PresentedGroup | None = None  # the organisation's totals, organisation scope only
+    any_suppressed: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def sections(self) -> list[PresentedGroup]:
+        """The totals first (organisation scope), then each group."""
+        return ([self.totals] if self.totals else []) + self.groups
+
+    @property
+    def edition_name(self) -> str:
+        return EDITION_NAMES[self.edition]
+
+    @property
+    def generated_text(self) -> str:
+        """When the figures were counted, in UTC to the minute."""
+        try:
+            moment = dt.datetime.fromisoformat(self.generated_at)
+        except ValueError:
+            return self.generated_at
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        return moment.astimezone(dt.UTC).strftime("%-d %b %Y, %H:%M UTC")
+
+
+# --- the suppression --------------------------------------------------------------------
+
+CellKey = tuple[str, str, str]  # (section slug, line recipient or "", metric or month)
+
+
+@dataclass
+class _Cell:
+    value: int
+    hidden: str = ""
+
+
+def _primary(value: int, public: bool) -> str:
+    return FEWER if public and 0 < value < PUBLIC_THRESHOLD else ""
+
+
+def _bounds(cell: _Cell) -> tuple[float, float]:
+    """What a reader knows of a cell: its value if shown; 1 to 4 if "fewer than 5" (0 is
+    shown, so a suppressed count is at least 1); anything from 0 if withheld."""
+    if not cell.hidden:
+        return cell.value, cell.value
+    if cell.hidden == FEWER:
+        return 1, PUBLIC_THRESHOLD - 1
+    return 0, math.inf
+
+
+def _pinned(cells: dict[CellKey, _Cell], relations: list[list[CellKey]]) -> list[CellKey]:
+    """Hidden cells a reader could work out exactly from the shown ones, by narrowing each
+    hidden cell's range through every relation (total = sum of parts) until nothing
+    changes, as anyone with the published figures could."""
+    low: dict[CellKey, float] = {}
+    high: dict[CellKey, float] = {}
+    for key, cell in cells.items():
+        low[key], high[key] = _bounds(cell)
+    hidden_relations = [r for r in relations if any(cells[key].hidden for key in r)]
+    for _ in range(100):
+        changed = False
+        for relation in hidden_relations:
+            total, parts = relation[0], relation[1:]
+            parts_low = sum(low[p] for p in parts)
+            finite_high = sum(high[p] for p in parts if high[p] != math.inf)
+            infinite_highs = sum(1 for p in parts if high[p] == math.inf)
+            for key in relation:
+                if not cells[key].hidden:
+                    continue
+                if key == total:
+                    new_low = parts_low
+                    new_high = math.inf if infinite_highs else finite_high
+                else:
+                    # The other parts' highest sum, without this part's own high.
+                    others_infinite = infinite_highs - (1 if high[key] == math.inf else 0)
+                    others_high = (
+                        math.inf
+                        if others_infinite
+                        else finite_high - (high[key] if high[key] != math.inf else 0)
+                    )
+                    new_low = low[total] - others_high
+                    new_high = high[total] - (parts_low - low[key])
+                if new_low > low[key]:
+                    low[key], changed = new_low, True
+                if new_high < high[key]:
+                    high[key], changed = new_high, True
+        if not changed:
+            break
+    return [key for key, cell in cells.items() if cell.hidden and low[key] >= high[key]]
+
+
+def _secondary_suppression(cells: dict[CellKey, _Cell], relations: list[list[CellKey]]) -> None:
+    """Withholds more cells until no suppressed cell can be worked out from the others:
+    for each cell that could be, one more cell of a relation it is in is withheld, the
+    smallest positive part first, then any part, then the total, and failing those a cell
+    shown as "fewer than 5" is withheld instead."""
+    relations = [[key for key in relation if key in cells] for relation in relations]
+    relations = [relation for relation in relations if len(relation) > 1]
+    while True:
+        pinned = _pinned(cells, relations)
+        chosen: set[CellKey] = set()
+        for key in pinned:
+            candidates: list[tuple[int, int, CellKey]] = []
+            for relation in relations:
+                if key not in relation:
+                    continue
+                for position, other in enumerate(relation):
+                    if cells[other].hidden == WITHHELD or other in chosen:
+                        continue
+                    value = cells[other].value
+                    # Rank: a positive part, then a zero part, then the total; smallest
+                    # first. Only when every cell is hidden already, one shown as "fewer
+                    # than 5" becomes "withheld" (the total first), which says less.
+                    if cells[other].hidden:
+                        rank = 3 if position == 0 else 4
+                    else:
+                        rank = 2 if position == 0 else (0 if value > 0 else 1)
+                    candidates.append((rank, value, other))
+            if candidates and not any(
+                other in chosen for relation in relations if key in relation for other in relation
+            ):
+                chosen.add(min(candidates)[2])
+        if not chosen:
+            return
+        for key in chosen:
+            cells[key].hidden = WITHHELD
+
+
+def _as_int(value: Any) -> int:
+    return int(value or 0)
+
+
+def _display_count(value: int) -> str:
+    return f"{value:,}"
+
+
+def _display_rate(value: float | None) -> str:
+    return NOT_MEASURED if value is None else f"{round(value * 100)}%"
+
+
+def _display_median(value: float | None) -> str:
+    if value is None:
+        return NOT_MEASURED
+    number = round(float(value), 1)
+    text = f"{number:g}"
+    return f"{text} day" if number == 1 else f"{text} days"
+
+
+def _responded(line: dict[str, Any]) -> int:
+    return sum(_as_int(line.get(name)) for name in RESPONDED)
+
+
+def _section_cells(
+    slug: str, group: dict[str, Any], public: bool, cells: dict[CellKey, _Cell]
+) -> None:
+    for metric, _, kind in GROUP_METRICS:
+        if kind == "count":
+            value = _as_int(group.get(metric))
+            cells[(slug, "", metric)] = _Cell(value, _primary(value, public))
+    for line in group.get("lines", []):
+        for metric, _, kind in LINE_METRICS:
+            if kind == "count":
+                value = _as_int(line.get(metric))
+                cells[(slug, line["recipient"], metric)] = _Cell(value, _primary(value, public))
+    for month, count in group.get(MONTH_METRIC, []):
+        cells[(slug, "", f"month:{month}")] = _Cell(_as_int(count), _primary(count, public))
+
+
+def _section_relations(slug: str, group: dict[str, Any]) -> list[list[CellKey]]:
+    relations = []
+    for line in group.get("lines", []):
+        recipient = line["recipient"]
+        for total, parts in LINE_RELATIONS:
+            relations.append([(slug, recipient, total)] + [(slug, recipient, p) for p in parts])
+    months = [(slug, "", f"month:{month}") for month, _ in group.get(MONTH_METRIC, [])]
+    if months:
+        relations.append([(slug, "", "actions_completed"), *months])
+    return relations
+
+
+def _totals(groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """The organisation's counts across its groups (no rates or medians: those do not add)."""
+    total: dict[str, Any] = {"group_slug": TOTALS_SLUG, "group_name": "All groups"}
+    for metric, _, kind in GROUP_METRICS:
+        if kind == "count":
+            total[metric] = sum(_as_int(group.get(metric)) for group in groups)
+    recipients: list[str] = []
+    for group in groups:
+        for line in group.get("lines", []):
+            if line["recipient"] not in recipients:
+                recipients.append(line["recipient"])
+    total["lines"] = [
+        {
+            "recipient": recipient,
+            **{
+                metric: sum(
+                    _as_int(line.get(metric))
+                    for group in groups
+                    for line in group.get("lines", [])
+                    if line["recipient"] == recipient
+                )
+                for metric, _, kind in LINE_METRICS
+                if kind == "count"
+            },
+        }
+        for recipient in recipients
+    ]
+    months: dict[str, int] = {}
+    for group in groups:
+        for month, count in group.get(MONTH_METRIC, []):
+            months[month] = months.get(month, 0) + _as_int(count)
+    total[MONTH_METRIC] = sorted(months.items())
+    return total
+
+
+def _total_relations(groups: list[dict[str, Any]], total: dict[str, Any]) -> list[list[CellKey]]:
+    slugs = [group["group_slug"] for group in groups]
+    relations = []
+    for metric, _, kind in GROUP_METRICS:
+        if kind == "count":
+            relations.append([(TOTALS_SLUG, "", metric)] + [(s, "", metric) for s in slugs])
+    for line in total["lines"]:
+        recipient = line["recipient"]
+        for metric, _, kind in LINE_METRICS:
+            if kind == "count":
+                relations.append(
+                    [(TOTALS_SLUG, recipient, metric)] + [(s, recipient, metric) for s in slugs]
+                )
+    for month, _ in total[MONTH_METRIC]:
+        key = f"month:{month}"
+        relations.append([(TOTALS_SLUG, "", key)] + [(s, "", key) for s in slugs])
+    return relations
+
+
+def _count_figure(metric: str, label: str, cell: _Cell) -> Figure:
+    if cell.hidden:
+        return Figure(metric, label, "count", None, cell.hidden, cell.hidden)
+    return Figure(metric, label, "count", cell.value, _display_count(cell.value))
+
+
+def _measured_figure(
+    metric: str, label: str, kind: str, value: Any, base: int, public: bool
+) -> Figure:
+    """A rate or median: suppressed in the public edition when drawn from fewer than the
+    threshold's people or items."""
+    if value is None:
+        return Figure(metric, label, kind, None, NOT_MEASURED)
+    if public and base < PUBLIC_THRESHOLD:
+        return Figure(metric, label, kind, None, FEWER, FEWER)
+    number = float(value)
+    display = _display_rate(number) if kind == "rate" else _display_median(number)
+    return Figure(metric, label, kind, round(number, 4), display)
+
+
+def _share_figure(metric: str, label: str, numerator: _Cell, denominator: _Cell) -> Figure:
+    if numerator.hidden or denominator.hidden:
+        return Figure(metric, label, "share", None, FEWER, FEWER)
+    if denominator.value == 0:
+        return Figure(metric, label, "share", None, NOT_MEASURED)
+    share = numerator.value / denominator.value
+    return Figure(metric, label, "share", round(share, 4), _display_rate(share))
+
+
+def _section(
+    slug: str, group: dict[str, Any], cells: dict[CellKey, _Cell], public: bool, is_total: bool
+) -> PresentedGroup:
+    figures = []
+    for metric, label, kind in GROUP_METRICS:
+        if kind == "count":
+            figures.append(_count_figure(metric, label, cells[(slug, "", metric)]))
+        elif kind == "share":
+            numerator, denominator = SHARES[metric]
+            figures.append(
+                _share_figure(
+                    metric, label, cells[(slug, "", numerator)], cells[(slug, "", denominator)]
+                )
+            )
+        elif is_total:
+            continue  # rates and medians do not add up across groups
+        elif metric == "attendance_rate":
+            people = cells[(slug, "", "attendance_people")]
+            figures.append(
+                _measured_figure(
+                    metric,
+                    label,
+                    kind,
+                    group.get(metric),
+                    people.value,
+                    public,
+                )
+            )
+        else:  # median_days_to_complete, drawn from the actions completed
+            completed = cells[(slug, "", "actions_completed")]
+            figures.append(
+                _measured_figure(
+                    metric,
+                    label,
+                    kind,
+                    group.get(metric),
+                    completed.value,
+                    public,
+                )
+            )
+    lines = []
+    for line in group.get("lines", []):
+        recipient = line["recipient"]
+        line_figures = []
+        responded = sum(cells[(slug, recipient, name)].value for name in RESPONDED)
+        for metric, label, kind in LINE_METRICS:
+            if kind == "count":
+                line_figures.append(_count_figure(metric, label, cells[(slug, recipient, metric)]))
+            elif not is_total:
+                # The number of values behind a line's medians is not among the figures;
+                # the responses recorded are the fewest it can be drawn from.
+                line_figures.append(
+                    _measured_figure(
+                        metric,
+                        label,
+                        kind,
+                        line.get(metric),
+                        responded,
+                        public,
+                    )
+                )
+        lines.append(PresentedLine(recipient, LINE_NAMES.get(recipient, recipient), line_figures))
+    months = [
+        _count_figure(month, month, cells[(slug, "", f"month:{month}")])
+        for month, _ in group.get(MONTH_METRIC, [])
+    ]
+    return PresentedGroup(
+        slug=slug,
+        name=str(group.get("group_name", slug)),
+        # Chairs are the only people a report names, in either edition.
+        chair_names=[str(name) for name in group.get("chair_names", [])],
+        figures=figures,
+        lines=lines,
+        months=months,
+        is_total=is_total,
+    )
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def present(content: dict[str, Any], edition: str) -> Presented:
+    """The figures as the edition shows them. The only function that decides what is shown."""
+    if edition not in EDITIONS:
+        raise ValueError(f"unknown edition {edition!r}")
+    public = edition == "public"
+    groups = list(content.get("groups", []))
+    scope = str(content.get("scope", ""))
+    cells: dict[CellKey, _Cell] = {}
+    relations: list[list[CellKey]] = []
+    for group in groups:
+        _section_cells(group["group_slug"], group, public, cells)
+        relations += _section_relations(group["group_slug"], group)
+    total = _totals(groups) if scope == ORGANISATION else None
+    if total is not None:
+        # Totals are counted from the groups' stored figures, then suppressed like them.
+        _section_cells(TOTALS_SLUG, total, public, cells)
+        relations += _section_relations(TOTALS_SLUG, total)
+        relations += _total_relations(groups, total)
+    if public:
+        _secondary_suppression(cells, relations)
+    sections = [_section(g["group_slug"], g, cells, public, False) for g in groups]
+    totals_section = _section(TOTALS_SLUG, total, cells, public, True) if total else None
+    period = content.get("period", {})
+    presented = Presented(
+        scope=scope,
+        scope_name=(
+            "The organisation"
+            if scope == ORGANISATION
+            else (sections[0].name if sections else scope)
+        ),
+        period_label=str(period.get("label", "")),
+        starts_on=_text(period.get("starts_on", "")),
+        ends_on=_text(period.get("ends_on", "")),
+        edition=edition,
+        generated_at=_text(content.get("generated_at", "")),
+        groups=sections,
+        totals=totals_section,
+    )
+    presented.any_suppressed = any(figure.suppressed for figure in all_figures(presented))
+    if public:
+        presented.notes.append(SUPPRESSION_NOTE)
+    return presented
+
+
+# --- the shapes every format is made from -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class FigureRow:
+    """One figure: the CSV's row, and the unit the tests check in every format."""
+
+    scope: str
+    period: str
+    metric: str
+    line: str
+    value: int | float | str | None
+
+
+def all_figures(presented: Presented) -> Iterable[Figure]:
+    for section in presented.sections:
+        yield from section.figures
+        for line in section.lines:
+            yield from line.figures
+        yield from section.months
+
+
+def figure_rows(presented: Presented) -> list[FigureRow]:
+    rows = []
+    for section in presented.sections:
+        for figure in section.figures:
+            rows.append(
+                FigureRow(
+                    section.slug, presented.period_label, figure.metric, "", figure.public_value
+                )
+            )
+        for line in section.lines:
+            for figure in line.figures:
+                rows.append(
+                    FigureRow(
+                        section.slug,
+                        presented.period_label,
+                        figure.metric,
+                        line.recipient,
+                        figure.public_value,
+                    )
+                )
+        for figure in section.months:
+            rows.append(
+                FigureRow(
+                    section.slug,
+                    presented.period_label,
+                    f"{MONTH_METRIC}:{figure.metric}",
+                    "",
+                    figure.public_value,
+                )
+            )
+    return rows
+
+
+def _section_document(section: PresentedGroup) -> dict[str, Any]:
+    return {
+        "slug": section.slug,
+        "name": section.name,
+        "chairs": section.chair_names,
+        "figures": {figure.metric: figure.public_value for figure in section.figures},
+        "lines": [
+            {
+                "recipient": line.recipient,
+                "figures": {figure.metric: figure.public_value for figure in line.figures},
+            }
+            for line in section.lines
+        ],
+        MONTH_METRIC: [
+            {"month": figure.metric, "value": figure.public_value} for figure in section.months
+        ],
+    }
+
+
+def document(
+    presented: Presented,
+    *,
+    version: int = 1,
+    supersedes_version: int | None = None,
+    narrative: str = "",
+) -> dict[str, Any]:
+    """The report as the edition publishes it: what the JSON format carries and what the
+    SHA-256 is computed over. Nothing suppressed is in it, so publishing its hash cannot
+    help anyone to work out a suppressed figure."""
+    return {
+        "scope": presented.scope,
+        "scope_name": presented.scope_name,
+        "period": {
+            "label": presented.period_label,
+            "starts_on": presented.starts_on,
+            "ends_on": presented.ends_on,
+        },
+        "edition": presented.edition,
+        "version": version,
+        "supersedes_version": supersedes_version,
+        "generated_at": presented.generated_at,
+        "narrative": narrative,
+        "notes": presented.notes,
+        "totals": _section_document(presented.totals) if presented.totals else None,
+        "groups": [_section_document(section) for section in presented.groups],
+    }
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def document_hash(doc: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON encoding (sorted keys, no spaces, UTF-8)."""
+    return hashlib.sha256(canonical_json(doc)).hexdigest()
+
+
+def headline(section: PresentedGroup) -> list[Figure]:
+    """The figures the Board page compares from one period to the next."""
+    figures = [f for f in section.figures if f.metric in HEADLINE_METRICS]
+    for line in section.lines:
+        for metric in HEADLINE_LINE_METRICS:
+            figure = line.get(metric)
+            figures.append(
+                Figure(
+                    f"{line.recipient}:{metric}",
+                    f"{figure.label} ({line.name} line)",
+                    figure.kind,
+                    figure.value,
+                    figure.display,
+                    figure.suppressed,
+                )
+            )
+    return figures
+
+
+def normalise_content(content: dict[str, Any]) -> dict[str, Any]:
+    """Stored figures as plain JSON values (dates as ISO text, month pairs as lists)."""
+    result: dict[str, Any] = json.loads(json.dumps(content, default=_text))
+    return result

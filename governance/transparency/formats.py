@@ -1,0 +1,196 @@
+"""The formats of a transparency report: the printable document and its PDF, CSV and JSON.
+
+Every format is made from a `Rendition`: the presented figures of one edition
+(`editions.present`, the only place that suppresses) and the report's facts. The site's
+HTML page uses the same macros as the printable document, so all of them show the same
+figures.
+
+The SHA-256 of a report is computed over the canonical JSON encoding of its published
+document (`editions.document`): what the JSON format carries under "report". Anyone can
+check it: take "report", encode it with sorted keys, no spaces and UTF-8, hash it.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+
+from governance.core.security import CONTENT_SECURITY_POLICY
+from governance.core.templating import TEMPLATE_DIRECTORY, add_template_helpers
+from governance.meetings.exports import csv_bytes
+from governance.meetings.exports import render_pdf as render_html_to_pdf
+from governance.transparency import charts as chart_module
+from governance.transparency.editions import (
+    Presented,
+    canonical_json,
+    document,
+    document_hash,
+    figure_rows,
+)
+
+DOCUMENT_TEMPLATE = "transparency/document.html"
+STYLESHEET_PATH = TEMPLATE_DIRECTORY / "transparency" / "document.css"
+CSV_HEADER = ("scope", "period", "metric", "line", "value")
+CSV_MEDIA_TYPE = "text/csv"
+JSON_MEDIA_TYPE = "application/json"
+FORMATS = ("html", "pdf", "csv", "json")
+HASH_NOTE = (
+    "sha256 is the SHA-256 of the canonical JSON encoding of `report` "
+    "(keys sorted, no spaces, UTF-8)."
+)
+
+
+@dataclass
+class ReportFacts:
+    """What a report is beyond its figures. A report built by the CLI has no id."""
+
+    report_id: int | None = None
+    status: str = "built"  # draft, approved, published; "built" when not stored
+    version: int = 1
+    supersedes_version: int | None = None
+    superseded_by_version: int | None = None
+    narrative: str = ""
+    stored_hash: str = ""  # set once published
+    approved_at: str = ""
+    approved_by_name: str = ""
+    published_at: str = ""
+    published_by_name: str = ""
+
+
+@dataclass
+class Rendition:
+    presented: Presented
+    facts: ReportFacts
+    document: dict[str, Any]
+    computed_hash: str
+
+    @property
+    def sha256(self) -> str:
+        """The frozen hash once published; the hash of the current content before."""
+        return self.facts.stored_hash or self.computed_hash
+
+    @property
+    def is_published(self) -> bool:
+        return self.facts.status == "published"
+
+    @property
+    def public(self) -> bool:
+        return self.presented.edition == "public"
+
+    def filename(self, extension: str) -> str:
+        version = f"-v{self.facts.version}" if self.facts.version > 1 else ""
+        return (
+            f"transparency-{self.presented.scope}-{self.presented.period_label}-"
+            f"{self.presented.edition}{version}.{extension}"
+        )
+
+
+def rendition(presented: Presented, facts: ReportFacts) -> Rendition:
+    doc = document(
+        presented,
+        version=facts.version,
+        supersedes_version=facts.supersedes_version,
+        narrative=facts.narrative,
+    )
+    return Rendition(presented, facts, doc, document_hash(doc))
+
+
+# --- the printable document and its PDF -------------------------------------------------
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIRECTORY),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    add_template_helpers(environment)
+    environment.globals["service_name"] = "Governance"
+    return environment
+
+
+@functools.cache
+def print_stylesheet() -> tuple[str, str]:
+    """The document's stylesheet and the Content-Security-Policy that lets it apply inline."""
+    css = STYLESHEET_PATH.read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode()
+    policy = CONTENT_SECURITY_POLICY.replace(
+        "style-src 'self'", f"style-src 'self' 'sha256-{digest}'"
+    )
+    return css, policy
+
+
+def document_html(item: Rendition, *, for_print: bool = True) -> str:
+    """The self-contained document the PDF is made from: inline stylesheet, charts as data:
+    URIs, the hash in the text and in every page's footer."""
+    css, _ = print_stylesheet()
+    charts = chart_module.charts(item.presented)
+    template = _environment().get_template(DOCUMENT_TEMPLATE)
+    return template.render(
+        item=item,
+        presented=item.presented,
+        facts=item.facts,
+        charts=charts,
+        chart_sources={chart.name: chart.data_uri() for chart in charts},
+        stylesheet=css,
+        for_print=for_print,
+    )
+
+
+def pdf_bytes(html: str, base_url: str) -> bytes:
+    """Blocking: call it in a worker thread. Shares the minutes' WeasyPrint lock."""
+    return render_html_to_pdf(html, base_url)
+
+
+# --- CSV and JSON -----------------------------------------------------------------------
+
+
+def csv_content(item: Rendition) -> bytes:
+    """One figure per row: scope, period, metric, line, value (a suppressed value is in
+    words; a figure with nothing to measure is empty)."""
+    rows = [
+        [row.scope, row.period, row.metric, row.line, "" if row.value is None else row.value]
+        for row in figure_rows(item.presented)
+    ]
+    return csv_bytes(CSV_HEADER, rows)
+
+
+def json_document(item: Rendition) -> dict[str, Any]:
+    return {
+        "id": item.facts.report_id,
+        "status": item.facts.status,
+        "published_at": item.facts.published_at or None,
+        "superseded_by_version": item.facts.superseded_by_version,
+        "report": item.document,
+        "sha256": item.sha256,
+        "sha256_note": HASH_NOTE,
+    }
+
+
+def json_content(item: Rendition) -> bytes:
+    return json.dumps(json_document(item), ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def verify(doc: dict[str, Any], sha256: str) -> bool:
+    """Whether a report document (the JSON's "report") has this SHA-256."""
+    return hashlib.sha256(canonical_json(doc)).hexdigest() == sha256
+
+
+def render(item: Rendition, format_name: str, base_url: str = "http://localhost/") -> bytes:
+    """Any format as bytes (the CLI's entry point; pages use the pieces above)."""
+    if format_name == "html":
+        return document_html(item).encode("utf-8")
+    if format_name == "pdf":
+        return pdf_bytes(document_html(item), base_url)
+    if format_name == "csv":
+        return csv_content(item)
+    if format_name == "json":
+        return json_content(item)
+    raise ValueError(f"unknown format {format_name!r}")
