@@ -211,6 +211,33 @@ def cmd_jobs_run(args: argparse.Namespace) -> int:
     return _run(run)
 
 
+def cmd_report_build(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from governance.core.errors import ServiceError
+    from governance.transparency.services import build_report_file
+
+    built: list[bytes] = []
+
+    async def build() -> int:
+        scope = "organisation" if args.all else args.group
+        try:
+            built.append(await build_report_file(scope, args.period, args.edition, args.format))
+        except ServiceError as error:
+            print(error.message, file=sys.stderr)
+            return 1
+        return 0
+
+    if _run(build) != 0:
+        return 1
+    if args.output == "-":
+        sys.stdout.buffer.write(built[0])
+    else:
+        Path(args.output).write_bytes(built[0])
+        print(f"Wrote {args.output} ({len(built[0]):,} bytes).", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="governance", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -270,6 +297,23 @@ def build_parser() -> argparse.ArgumentParser:
     run = jobs.add_parser("run", help="run one job now")
     run.add_argument("name")
     run.set_defaults(handler=cmd_jobs_run)
+
+    report = commands.add_parser("report", help="transparency reports").add_subparsers(
+        dest="report_command", required=True
+    )
+    report_build = report.add_parser(
+        "build", help="compute and render a transparency report now, without storing it"
+    )
+    report_scope = report_build.add_mutually_exclusive_group(required=True)
+    report_scope.add_argument("--group", metavar="SLUG", help="one working group")
+    report_scope.add_argument(
+        "--all", action="store_true", help="the organisation, with a section per group"
+    )
+    report_build.add_argument("--period", required=True, help="a quarter (2026-Q3) or a year")
+    report_build.add_argument("--edition", required=True, choices=["board", "public"])
+    report_build.add_argument("--format", required=True, choices=["html", "pdf", "csv", "json"])
+    report_build.add_argument("-o", "--output", required=True, help="a file, or - for stdout")
+    report_build.set_defaults(handler=cmd_report_build)
     return parser
 
 
