@@ -32,7 +32,6 @@ from governance.accounts.tables import User
 from governance.actions.tables import ActionOwner
 from governance.core.clock import utcnow
 from governance.core.db import write_transaction
-from governance.core.email import queue_email
 from governance.core.templating import format_date, format_datetime
 from governance.groups.services import RECIPIENT_NAMES, organisation_date
 from governance.groups.tables import Membership
@@ -43,6 +42,7 @@ from governance.notifications.services import (
     WEEKDAYS,
     PendingEmail,
     Recipient,
+    insert_emails,
     link,
     recipients_from_rows,
     zone_of,
@@ -438,11 +438,7 @@ async def _queue_batch(
         )
         sent.append(recipient.id)
     async with write_transaction():
-        for email in pending:
-            if await queue_email(
-                email.recipient.email, email.template, email.full_context(), email.dedupe_key
-            ):
-                report.digests_queued += 1
+        report.digests_queued += len(await insert_emails(pending))
         if sent:
             await _record(sent, batch, shared.now, with_sent=True)
         if quiet:

@@ -25,7 +25,7 @@ from governance.accounts.tables import User
 from governance.core.audit import Actor, record_event
 from governance.core.clock import utcnow
 from governance.core.db import write_transaction
-from governance.core.email import STATUS_PARKED, STATUS_QUEUED, queue_email, retry_parked
+from governance.core.email import STATUS_PARKED, STATUS_QUEUED, retry_parked
 from governance.core.errors import InvalidInput, NotFoundError
 from governance.core.signing import sign, unsign
 from governance.core.tables import OutboundEmail
@@ -268,6 +268,37 @@ async def existing_keys(keys: Sequence[str]) -> set[str]:
     return found
 
 
+async def insert_emails(emails: Sequence[PendingEmail]) -> list[PendingEmail]:
+    """Queues these emails in one statement; returns those added.
+
+    The rows are exactly those `queue_email` would insert, with the same ON CONFLICT DO
+    NOTHING on the dedupe key, so a key already queued is skipped. Call inside a write
+    transaction, at most KEY_CHUNK emails at a time.
+    """
+    if not emails:
+        return []
+    now = utcnow()
+    rows = [
+        OutboundEmail(
+            recipient=email.recipient.email,
+            template=email.template,
+            context=email.full_context(),
+            dedupe_key=email.dedupe_key,
+            status=STATUS_QUEUED,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for email in emails
+    ]
+    added = {
+        row["dedupe_key"]
+        for row in await OutboundEmail.insert(*rows)
+        .on_conflict(target=OutboundEmail.dedupe_key, action="DO NOTHING")
+        .returning(OutboundEmail.dedupe_key)
+    }
+    return [email for email in emails if email.dedupe_key in added]
+
+
 async def queue_new(emails: Sequence[PendingEmail]) -> QueueReport:
     """Queues each email not turned off and not queued before, in one transaction per chunk.
 
@@ -283,24 +314,16 @@ async def queue_new(emails: Sequence[PendingEmail]) -> QueueReport:
             continue
         wanted.setdefault(pending.dedupe_key, pending)
     done = await existing_keys(list(wanted))
-    report.already_queued = len(done)
     fresh = [pending for key, pending in wanted.items() if key not in done]
+    report.already_queued = len(done)
     for start in range(0, len(fresh), KEY_CHUNK):
+        chunk = fresh[start : start + KEY_CHUNK]
         async with write_transaction():
-            for pending in fresh[start : start + KEY_CHUNK]:
-                added = await queue_email(
-                    pending.recipient.email,
-                    pending.template,
-                    pending.full_context(),
-                    pending.dedupe_key,
-                )
-                if added:
-                    report.queued += 1
-                    report.by_template[pending.template] = (
-                        report.by_template.get(pending.template, 0) + 1
-                    )
-                else:
-                    report.already_queued += 1
+            added = await insert_emails(chunk)
+        report.queued += len(added)
+        report.already_queued += len(chunk) - len(added)
+        for pending in added:
+            report.by_template[pending.template] = report.by_template.get(pending.template, 0) + 1
     return report
 
 
