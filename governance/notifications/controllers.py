@@ -82,29 +82,31 @@ class EmailPreferencesController(Controller):
     async def save_mine(self, request: Request[Any, Any, Any]) -> Template | Redirect:
         return await _save(request, current_user(request).id, "/email/preferences")
 
-    @get("/preferences/{token:str}")
-    async def by_link(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
+    @get("/preferences/{preferences_token:str}")
+    async def by_link(
+        self, request: Request[Any, Any, Any], preferences_token: FromPath[str]
+    ) -> Template:
         """My email choices from the signed link in any email; no sign-in needed."""
-        user_id = services.user_of_preferences_token(token)
+        user_id = services.user_of_preferences_token(preferences_token)
         if user_id is None:
             return _invalid_link(request)
-        return await _show(request, user_id, f"/email/preferences/{token}")
+        return await _show(request, user_id, f"/email/preferences/{preferences_token}")
 
-    @post("/preferences/{token:str}")
+    @post("/preferences/{preferences_token:str}")
     async def save_by_link(
-        self, request: Request[Any, Any, Any], token: FromPath[str]
+        self, request: Request[Any, Any, Any], preferences_token: FromPath[str]
     ) -> Template | Redirect:
-        user_id = services.user_of_preferences_token(token)
+        user_id = services.user_of_preferences_token(preferences_token)
         if user_id is None:
             return _invalid_link(request)
-        return await _save(request, user_id, f"/email/preferences/{token}")
+        return await _save(request, user_id, f"/email/preferences/{preferences_token}")
 
-    @get("/unsubscribe/{token:str}")
+    @get("/unsubscribe/{unsubscribe_token:str}")
     async def confirm_unsubscribe(
-        self, request: Request[Any, Any, Any], token: FromPath[str]
+        self, request: Request[Any, Any, Any], unsubscribe_token: FromPath[str]
     ) -> Template:
         """Asks before turning anything off: mail scanners open links, people press buttons."""
-        payload = services.read_unsubscribe_token(token)
+        payload = services.read_unsubscribe_token(unsubscribe_token)
         if payload is None:
             return _invalid_link(request)
         user_id, category = payload
@@ -115,7 +117,7 @@ class EmailPreferencesController(Controller):
             {
                 "preferences": preferences,
                 "category_label": services.category_label(category),
-                "token": token,
+                "token": unsubscribe_token,
                 "preferences_url": services.preferences_url(user_id),
                 "done": False,
             },
@@ -123,9 +125,11 @@ class EmailPreferencesController(Controller):
 
     # One-click unsubscribe (RFC 8058): mail clients POST here with no cookie and no CSRF
     # token. The signed token is the authority, and all it can do is turn email off.
-    @post("/unsubscribe/{token:str}", exclude_from_csrf=True, status_code=200)
-    async def unsubscribe(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
-        payload = services.read_unsubscribe_token(token)
+    @post("/unsubscribe/{unsubscribe_token:str}", exclude_from_csrf=True, status_code=200)
+    async def unsubscribe(
+        self, request: Request[Any, Any, Any], unsubscribe_token: FromPath[str]
+    ) -> Template:
+        payload = services.read_unsubscribe_token(unsubscribe_token)
         if payload is None:
             return _invalid_link(request)
         user_id, category = payload
@@ -136,7 +140,7 @@ class EmailPreferencesController(Controller):
             {
                 "preferences": preferences,
                 "category_label": services.category_label(category),
-                "token": token,
+                "token": unsubscribe_token,
                 "preferences_url": services.preferences_url(user_id),
                 "done": True,
                 "is_digest": category == DIGEST,
