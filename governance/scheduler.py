@@ -146,9 +146,9 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob("reminders",      every(minutes=5), reminder_sweep_job, "queue reminders now due"),
     ScheduledJob("digests",        at(minute=0),     digest_job,         "digests of 07:00 local"),
     ScheduledJob("deliver-outbox", every(minutes=1), deliver_outbox_job, "send queued email"),
-    # Issue 6: transparency reports, once each quarter has ended.
-    # ScheduledJob("transparency", at(month="jan,apr,jul,oct", day=1, hour=6),
-    #              transparency_job, "draft last quarter's transparency reports"),
+    # Issue 6, once enabled (import transparency_job from governance.transparency.jobs); it
+    # drafts each ended period's reports once, so a daily tick catches up after any downtime:
+    # ScheduledJob("transparency", at(hour=6, minute=15), transparency_job, "draft ended periods"),
 )
 # fmt: on
 JOBS: dict[str, ScheduledJob] = {job.name: job for job in SCHEDULE}
