@@ -18,14 +18,15 @@ import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 
-from governance.accounts.auth import current_user, signed_in
+from governance.accounts.auth import signed_in
 from governance.accounts.policy import VISIBILITIES, Viewer
 from governance.actions import services
 from governance.actions.services import ACTION_STATUSES, GROUP_SOURCE_TYPES, ActionFields
 from governance.core.db import write_transaction
 from governance.core.errors import InvalidInput
 from governance.core.web import MAX_ROW_ID
-from governance.groups.services import get_group, load_viewer
+from governance.groups.dependencies import current_viewer
+from governance.groups.services import get_group
 
 RowId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ROW_ID)]
 # A path id no row can have is a 400 here, on SQLite as on PostgreSQL, instead of a number
@@ -205,10 +206,6 @@ def _action_out(action: dict[str, Any]) -> ActionOut:
     )
 
 
-async def _viewer(request: Request[Any, Any, Any]) -> Viewer:
-    return await load_viewer(current_user(request))
-
-
 async def _action_view(action_id: int, viewer: Viewer) -> ActionOut:
     return _action_out(await services.get_action(action_id, viewer))
 
@@ -235,7 +232,7 @@ class ActionApiController(Controller):
         status: FromQuery[str | None] = None,
         owner_id: Annotated[int | None, QueryParameter(ge=1, le=MAX_ROW_ID)] = None,
     ) -> ActionListOut:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         context = await services.list_group_actions(slug, viewer, status or None, owner_id)
         group = context["group"]
         return ActionListOut(
@@ -253,7 +250,7 @@ class ActionApiController(Controller):
     async def create_action(
         self, request: Request[Any, Any, Any], slug: FromPath[str], data: JSONBody[ActionIn]
     ) -> Response[ActionOut]:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         group = await get_group(slug)
         fields = ActionFields(
             title=data.title,
@@ -276,7 +273,7 @@ class ActionApiController(Controller):
         summary="An action with its owners and its progress",
     )
     async def get_action(self, request: Request[Any, Any, Any], action_id: ActionId) -> ActionOut:
-        return await _action_view(action_id, await _viewer(request))
+        return await _action_view(action_id, await current_viewer(request))
 
     @patch(
         "/actions/{action_id:int}",
@@ -285,7 +282,7 @@ class ActionApiController(Controller):
     async def update_action(
         self, request: Request[Any, Any, Any], action_id: ActionId, data: JSONBody[ActionPatch]
     ) -> ActionOut:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         # One transaction: a refused status change leaves a change of owners unmade too.
         async with write_transaction():
             action = await services.get_action(action_id, viewer)
@@ -314,6 +311,6 @@ class ActionApiController(Controller):
     async def add_update(
         self, request: Request[Any, Any, Any], action_id: ActionId, data: JSONBody[ProgressIn]
     ) -> ActionOut:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         await services.add_progress(action_id, data.body, viewer)
         return await _action_view(action_id, viewer)

@@ -12,7 +12,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from governance.accounts.auth import current_user, signed_in
+from governance.accounts.auth import signed_in
 from governance.accounts.policy import VISIBILITIES, Viewer
 from governance.actions import services
 from governance.actions.forms import (
@@ -26,7 +26,8 @@ from governance.actions.forms import (
 )
 from governance.core.errors import ConflictError, InvalidInput, PermissionDenied, ServiceError
 from governance.core.web import form_page, form_values, page, redirect
-from governance.groups.services import get_group, load_viewer, organisation_date
+from governance.groups.dependencies import current_viewer
+from governance.groups.services import get_group, organisation_date
 from governance.meetings.exports import CSV_MEDIA_TYPE, attachment, csv_bytes
 from governance.meetings.services import members_on
 
@@ -37,10 +38,6 @@ VISIBILITY_LABELS = {
     "group": "Group: current members only",
 }
 CSV_HEADER = ["title", "status", "owners", "due", "completed (UTC)", "source"]
-
-
-async def _viewer(request: Request[Any, Any, Any]) -> Viewer:
-    return await load_viewer(current_user(request))
 
 
 def _values_with_owners(data: Mapping[str, Any], owner_ids: list[int]) -> dict[str, Any]:
@@ -122,7 +119,7 @@ async def _act(
     values: Mapping[str, Any],
 ) -> Template | Redirect:
     """Runs one change; on a refused change shows the action page again with the reason."""
-    viewer = await _viewer(request)
+    viewer = await current_viewer(request)
     try:
         await action(viewer)
     except (InvalidInput, ConflictError) as error:
@@ -160,7 +157,7 @@ class ActionController(Controller):
 
     @get("/actions")
     async def mine(self, request: Request[Any, Any, Any]) -> Template:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         status, group_slug, errors = read_my_filters(request.query_params)
         actions = await services.my_actions(viewer, status, group_slug)
         context = {
@@ -184,7 +181,7 @@ class ActionController(Controller):
 
     @get("/groups/{slug:str}/actions")
     async def index(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         status, owner_id, errors = read_group_filters(request.query_params)
         context = await services.list_group_actions(slug, viewer, status, owner_id)
         members = await members_on(context["group"]["id"], organisation_date())
@@ -209,7 +206,7 @@ class ActionController(Controller):
 
     @get("/groups/{slug:str}/actions.csv")
     async def export(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Response[bytes]:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         status, owner_id, errors = read_group_filters(request.query_params)
         if errors:
             raise InvalidInput("A filter was not understood.", errors)
@@ -220,7 +217,7 @@ class ActionController(Controller):
 
     @get("/groups/{slug:str}/actions/new")
     async def new_form(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         group = await get_group(slug)
         _require_leader(viewer, group)
         source_type, source_id, errors = read_source(request.query_params)
@@ -241,7 +238,7 @@ class ActionController(Controller):
     async def create(
         self, request: Request[Any, Any, Any], slug: FromPath[str]
     ) -> Template | Redirect:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         group = await get_group(slug)
         _require_leader(viewer, group)
         data = await request.form()
@@ -271,7 +268,7 @@ class ActionController(Controller):
 
     @get("/actions/{action_id:int}")
     async def show(self, request: Request[Any, Any, Any], action_id: FromPath[int]) -> Template:
-        return await _action_page(request, action_id, await _viewer(request))
+        return await _action_page(request, action_id, await current_viewer(request))
 
     @post("/actions/{action_id:int}/status")
     async def change_status(
@@ -280,7 +277,7 @@ class ActionController(Controller):
         data = await request.form()
         status, note, errors = read_status_change(data)
         if errors:
-            viewer = await _viewer(request)
+            viewer = await current_viewer(request)
             # Someone who may not change the action learns nothing from the form's errors.
             if not (await services.get_action(action_id, viewer))["can_update"]:
                 raise PermissionDenied(
@@ -329,7 +326,7 @@ class ActionController(Controller):
         owner_ids, due_on, errors = read_owners_and_due(data)
         values = _values_with_owners(data, owner_ids)
         if errors:
-            viewer = await _viewer(request)
+            viewer = await current_viewer(request)
             if not (await services.get_action(action_id, viewer))["can_manage"]:
                 raise PermissionDenied(
                     "Only the group's chair or secretary can change owners or the due date."

@@ -18,12 +18,12 @@ import msgspec
 from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.params import FromPath, JSONBody, PathParameter
 
-from governance.accounts.auth import current_user, signed_in
+from governance.accounts.auth import signed_in
 from governance.accounts.policy import VISIBILITIES, Viewer
 from governance.core.db import write_transaction
 from governance.core.errors import ConflictError, InvalidInput, PermissionDenied
 from governance.core.forms import FormReader
-from governance.groups.services import load_viewer
+from governance.groups.dependencies import current_viewer
 from governance.meetings import services
 from governance.meetings.forms import read_agenda_item, read_approval, read_decision, read_minutes
 from governance.meetings.services import (
@@ -355,10 +355,6 @@ def _meeting_out(context: dict[str, Any]) -> MeetingOut:
 # --- checks shared by the routes --------------------------------------------------------
 
 
-async def _viewer(request: Request[Any, Any, Any]) -> Viewer:
-    return await load_viewer(current_user(request))
-
-
 async def _meeting_view(meeting_id: int, viewer: Viewer) -> MeetingOut:
     return _meeting_out(await services.meeting_page(meeting_id, viewer))
 
@@ -473,7 +469,7 @@ class MeetingApiController(Controller):
     async def list_meetings(
         self, request: Request[Any, Any, Any], slug: FromPath[str]
     ) -> MeetingListOut:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         context = await services.list_meetings(slug, viewer)
         group = context["group"]
         return MeetingListOut(
@@ -492,7 +488,7 @@ class MeetingApiController(Controller):
     async def schedule_meeting(
         self, request: Request[Any, Any, Any], slug: FromPath[str], data: JSONBody[MeetingIn]
     ) -> Response[MeetingOut]:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         group = (await services.list_meetings(slug, viewer))["group"]
         if not viewer.leads(group["id"]):
             raise PermissionDenied("Only the group's chair or secretary can schedule meetings.")
@@ -512,7 +508,7 @@ class MeetingApiController(Controller):
     async def get_meeting(
         self, request: Request[Any, Any, Any], meeting_id: MeetingId
     ) -> MeetingOut:
-        return await _meeting_view(meeting_id, await _viewer(request))
+        return await _meeting_view(meeting_id, await current_viewer(request))
 
     @patch(
         "/meetings/{meeting_id:int}",
@@ -521,7 +517,7 @@ class MeetingApiController(Controller):
     async def update_meeting(
         self, request: Request[Any, Any, Any], meeting_id: MeetingId, data: JSONBody[MeetingPatch]
     ) -> MeetingOut:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         meeting = await _managed_meeting(meeting_id, viewer)
         changes_fields = any(
             value is not None for value in (data.title, data.starts_at, data.ends_at, data.location)
@@ -579,7 +575,7 @@ class MeetingApiController(Controller):
     async def replace_agenda(
         self, request: Request[Any, Any, Any], meeting_id: MeetingId, data: JSONBody[AgendaIn]
     ) -> MeetingOut:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         async with write_transaction():
             meeting = await _managed_meeting(meeting_id, viewer)
             if meeting["status"] != "scheduled":
@@ -630,7 +626,7 @@ class MeetingApiController(Controller):
     async def record_attendance(
         self, request: Request[Any, Any, Any], meeting_id: MeetingId, data: JSONBody[AttendanceIn]
     ) -> MeetingOut:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         await _managed_meeting(meeting_id, viewer)
         errors: dict[str, str] = {}
         seen: set[int] = set()
@@ -657,7 +653,7 @@ class MeetingApiController(Controller):
     async def save_minutes(
         self, request: Request[Any, Any, Any], meeting_id: MeetingId, data: JSONBody[MinutesIn]
     ) -> MeetingOut:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         await _managed_meeting(meeting_id, viewer)
         values = {"summary": data.summary}
         values.update({f"item_{item_id}": text for item_id, text in data.items.items()})
@@ -678,7 +674,7 @@ class MeetingApiController(Controller):
     async def circulate_minutes(
         self, request: Request[Any, Any, Any], meeting_id: MeetingId
     ) -> CirculatedOut:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         notified = await services.circulate_minutes(meeting_id, viewer)
         return CirculatedOut(await _meeting_view(meeting_id, viewer), notified)
 
@@ -690,7 +686,7 @@ class MeetingApiController(Controller):
     async def approve_minutes(
         self, request: Request[Any, Any, Any], meeting_id: MeetingId, data: JSONBody[ApprovalIn]
     ) -> MeetingOut:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         await _managed_meeting(meeting_id, viewer)
         values: dict[str, Any] = {"method": data.method}
         if data.approving_meeting_id is not None:
@@ -708,7 +704,7 @@ class MeetingApiController(Controller):
     async def record_decision(
         self, request: Request[Any, Any, Any], meeting_id: MeetingId, data: JSONBody[DecisionIn]
     ) -> DecisionOut:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         await _managed_meeting(meeting_id, viewer)
         values = {
             "agenda_item_id": data.agenda_item_id,

@@ -30,6 +30,7 @@ from governance.core.clock import utcnow
 from governance.core.db import write_transaction
 from governance.core.errors import NotFoundError
 from governance.core.web import page
+from governance.groups.dependencies import current_viewer
 from governance.groups.services import load_viewer
 from governance.groups.tables import WorkingGroup
 from governance.meetings import services
@@ -286,10 +287,6 @@ def ics_response(body: bytes, filename: str, *, attachment: bool = False) -> Res
 # --- routes -----------------------------------------------------------------------------
 
 
-async def _viewer(request: Request[Any, Any, Any]) -> Viewer:
-    return await load_viewer(current_user(request))
-
-
 class CalendarController(Controller):
     path = "/calendar"
 
@@ -315,7 +312,7 @@ class CalendarController(Controller):
         raw_id = _strip_suffix(filename)
         if not raw_id.isdigit():
             raise NotFoundError("There is no meeting at this address, or you cannot see it.")
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         meeting = await services.get_meeting(int(raw_id), viewer)
         titles = await readable_item_titles([meeting], viewer)
         body = build_calendar(f"{meeting['group_name']}: {meeting['title']}", [meeting], titles)
@@ -326,7 +323,7 @@ class CalendarController(Controller):
         self, request: Request[Any, Any, Any], filename: FromPath[str]
     ) -> Response[bytes]:
         slug = _strip_suffix(filename)
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         group, meetings = await group_meetings(slug, viewer)
         titles = await readable_item_titles(meetings, viewer)
         body = build_calendar(group["name"], meetings, titles)

@@ -11,11 +11,11 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from governance.accounts.auth import current_user, signed_in
+from governance.accounts.auth import signed_in
 from governance.accounts.policy import VISIBILITIES, Viewer
 from governance.core.errors import ConflictError, InvalidInput, PermissionDenied, ServiceError
 from governance.core.web import form_page, form_values, page, redirect
-from governance.groups.services import load_viewer
+from governance.groups.dependencies import current_viewer
 from governance.meetings import services
 from governance.meetings.forms import (
     read_agenda_item,
@@ -33,10 +33,6 @@ VISIBILITY_LABELS = {
     "board": "Board: members and the Board, never the Director",
     "group": "Group: current members only",
 }
-
-
-async def _viewer(request: Request[Any, Any, Any]) -> Viewer:
-    return await load_viewer(current_user(request))
 
 
 def _local_input(value: Any, timezone: str) -> str:
@@ -79,7 +75,7 @@ async def _act(
     values: Mapping[str, Any] | None = None,
 ) -> Template | Redirect:
     """Runs one change; on a refused change shows the meeting page again with the reason."""
-    viewer = await _viewer(request)
+    viewer = await current_viewer(request)
     try:
         await action(viewer)
     except (InvalidInput, ConflictError) as error:
@@ -103,14 +99,14 @@ class MeetingController(Controller):
 
     @get("/groups/{slug:str}/meetings")
     async def index(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         context = await services.list_meetings(slug, viewer)
         context["can_manage"] = viewer.leads(context["group"]["id"])
         return page(request, "meetings/index.html", context)
 
     @get("/groups/{slug:str}/meetings/new")
     async def new_form(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         group = (await services.list_meetings(slug, viewer))["group"]
         if not viewer.leads(group["id"]):
             raise PermissionDenied("Only the group's chair or secretary can schedule meetings.")
@@ -120,7 +116,7 @@ class MeetingController(Controller):
     async def create(
         self, request: Request[Any, Any, Any], slug: FromPath[str]
     ) -> Template | Redirect:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         group = (await services.list_meetings(slug, viewer))["group"]
         if not viewer.leads(group["id"]):
             raise PermissionDenied("Only the group's chair or secretary can schedule meetings.")
@@ -139,13 +135,13 @@ class MeetingController(Controller):
 
     @get("/meetings/{meeting_id:int}")
     async def show(self, request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template:
-        return await _meeting_page(request, meeting_id, await _viewer(request))
+        return await _meeting_page(request, meeting_id, await current_viewer(request))
 
     @get("/meetings/{meeting_id:int}/edit")
     async def edit_form(
         self, request: Request[Any, Any, Any], meeting_id: FromPath[int]
     ) -> Template:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         meeting = await services.get_meeting(meeting_id, viewer)
         if not viewer.leads(meeting["group"]):
             raise PermissionDenied("Only the group's chair or secretary can change a meeting.")
@@ -164,7 +160,7 @@ class MeetingController(Controller):
     async def edit(
         self, request: Request[Any, Any, Any], meeting_id: FromPath[int]
     ) -> Template | Redirect:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         meeting = await services.get_meeting(meeting_id, viewer)
         data = await request.form()
         fields, errors = read_meeting(data, viewer.user.timezone)
@@ -223,7 +219,7 @@ class MeetingController(Controller):
         data = await request.form()
         fields, errors = read_agenda_item(data)
         if errors:
-            viewer = await _viewer(request)
+            viewer = await current_viewer(request)
             return await _meeting_page(
                 request,
                 meeting_id,
@@ -247,7 +243,7 @@ class MeetingController(Controller):
     async def edit_item_form(
         self, request: Request[Any, Any, Any], item_id: FromPath[int]
     ) -> Template:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         item, meeting = await services.get_agenda_item(item_id, viewer)
         if not viewer.leads(meeting["group"]):
             raise PermissionDenied("Only the group's chair or secretary can change the agenda.")
@@ -267,7 +263,7 @@ class MeetingController(Controller):
     async def edit_item(
         self, request: Request[Any, Any, Any], item_id: FromPath[int]
     ) -> Template | Redirect:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         item, meeting = await services.get_agenda_item(item_id, viewer)
         data = await request.form()
         fields, errors = read_agenda_item(data)
@@ -295,7 +291,7 @@ class MeetingController(Controller):
     async def move_item(
         self, request: Request[Any, Any, Any], item_id: FromPath[int]
     ) -> Template | Redirect:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         _, meeting = await services.get_agenda_item(item_id, viewer)
         data = await request.form()
         position, errors = read_position(data)
@@ -321,7 +317,7 @@ class MeetingController(Controller):
     async def remove_item(
         self, request: Request[Any, Any, Any], item_id: FromPath[int]
     ) -> Template | Redirect:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         _, meeting = await services.get_agenda_item(item_id, viewer)
         return await _act(
             request,
@@ -334,7 +330,7 @@ class MeetingController(Controller):
     async def toggle_open(
         self, request: Request[Any, Any, Any], item_id: FromPath[int]
     ) -> Template | Redirect:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         item, meeting = await services.get_agenda_item(item_id, viewer)
         is_open = not item["is_open"]
         message = (
@@ -350,7 +346,7 @@ class MeetingController(Controller):
     async def carry(
         self, request: Request[Any, Any, Any], item_id: FromPath[int]
     ) -> Template | Redirect:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         _, meeting = await services.get_agenda_item(item_id, viewer)
         return await _act(
             request,
@@ -363,7 +359,7 @@ class MeetingController(Controller):
     async def declare(
         self, request: Request[Any, Any, Any], item_id: FromPath[int]
     ) -> Template | Redirect:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         _, meeting = await services.get_agenda_item(item_id, viewer)
         data = await request.form()
         raw_user = str(data.get("user_id", "")).strip()
@@ -383,7 +379,7 @@ class MeetingController(Controller):
     async def attendance(
         self, request: Request[Any, Any, Any], meeting_id: FromPath[int]
     ) -> Template | Redirect:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         context = await services.meeting_page(meeting_id, viewer)
         data = await request.form()
         entries, guests, errors = read_attendance(data, [m["user"] for m in context["members"]])
@@ -413,7 +409,7 @@ class MeetingController(Controller):
     async def minutes_form(
         self, request: Request[Any, Any, Any], meeting_id: FromPath[int]
     ) -> Template:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         context = await services.meeting_page(meeting_id, viewer)
         if not context["can_manage"]:
             raise PermissionDenied("Only the group's chair or secretary can write the minutes.")
@@ -429,7 +425,7 @@ class MeetingController(Controller):
     async def save_minutes(
         self, request: Request[Any, Any, Any], meeting_id: FromPath[int]
     ) -> Template | Redirect:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         data = await request.form()
         summary, item_texts, errors = read_minutes(data)
         if not errors:
@@ -477,7 +473,7 @@ class MeetingController(Controller):
         data = await request.form()
         method, approving, errors = read_approval(data)
         if errors:
-            viewer = await _viewer(request)
+            viewer = await current_viewer(request)
             return await _meeting_page(
                 request,
                 meeting_id,
@@ -537,7 +533,7 @@ class MeetingController(Controller):
         data = await request.form()
         fields, errors = read_decision(data)
         if errors:
-            viewer = await _viewer(request)
+            viewer = await current_viewer(request)
             return await _meeting_page(
                 request,
                 meeting_id,

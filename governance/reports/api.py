@@ -24,7 +24,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
-from governance.accounts.auth import current_user, signed_in
+from governance.accounts.auth import signed_in
 from governance.accounts.policy import Viewer
 from governance.actions.services import (
     DESCRIPTION_MAX_LENGTH,
@@ -36,7 +36,8 @@ from governance.core.errors import ConflictError, InvalidInput, NotFoundError, P
 from governance.core.forms import FormReader
 from governance.core.markdown import render_markdown
 from governance.core.web import MAX_ROW_ID
-from governance.groups.services import RECIPIENT_NAMES, get_group, load_viewer, organisation_date
+from governance.groups.dependencies import current_viewer
+from governance.groups.services import RECIPIENT_NAMES, get_group, organisation_date
 from governance.meetings.services import members_on
 from governance.reports import schedule, services
 from governance.reports.forms import MAX_ACTIONS_PER_RESPONSE, read_report, read_response
@@ -451,10 +452,6 @@ def _report_summary(report: dict[str, Any]) -> ReportSummaryOut:
 # --- checks shared by the routes --------------------------------------------------------
 
 
-async def _viewer(request: Request[Any, Any, Any]) -> Viewer:
-    return await load_viewer(current_user(request))
-
-
 async def _report_view(report_id: int, viewer: Viewer, *, record_read: bool = True) -> ReportOut:
     """The report's trail; opening it as someone on a line records that line's read
     receipt, as the page does (not when it merely answers a submission)."""
@@ -666,7 +663,7 @@ class ReportApiController(Controller):
     async def list_reports(
         self, request: Request[Any, Any, Any], slug: FromPath[str]
     ) -> ReportListOut:
-        context = await services.group_reports(slug, await _viewer(request))
+        context = await services.group_reports(slug, await current_viewer(request))
         group = context["group"]
         return ReportListOut(
             group_slug=group["slug"],
@@ -685,7 +682,7 @@ class ReportApiController(Controller):
     async def draft_report(
         self, request: Request[Any, Any, Any], slug: FromPath[str], data: JSONBody[ReportIn]
     ) -> Response[ReportOut]:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         group = await get_group(slug)
         if not viewer.leads(group["id"]):
             raise PermissionDenied("Only the group's chair or secretary can draft reports.")
@@ -704,7 +701,7 @@ class ReportApiController(Controller):
         "records that line's read receipt the first time, as the page does.",
     )
     async def get_report(self, request: Request[Any, Any, Any], report_id: ReportId) -> ReportOut:
-        return await _report_view(report_id, await _viewer(request))
+        return await _report_view(report_id, await current_viewer(request))
 
     @post(
         "/reports/{report_id:int}/submit",
@@ -716,7 +713,7 @@ class ReportApiController(Controller):
     async def submit_report(
         self, request: Request[Any, Any, Any], report_id: ReportId
     ) -> ReportOut:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         await services.submit_report(report_id, viewer)
         return await _report_view(report_id, viewer, record_read=False)
 
@@ -734,7 +731,7 @@ class ReportApiController(Controller):
     ) -> DeliveryListOut:
         state = delivery_state
         _check_filters(line, state)
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         today = organisation_date()
         items = [
             _delivery_item(row, today, viewer) for row in await _readable_deliveries(viewer, line)
@@ -758,7 +755,7 @@ class ReportApiController(Controller):
     async def acknowledge(
         self, request: Request[Any, Any, Any], delivery_id: DeliveryId
     ) -> DeliveryOut:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         with _as_missing_delivery():
             await services.acknowledge_delivery(delivery_id, viewer)
         return await _delivery_view(delivery_id, viewer)
@@ -773,7 +770,7 @@ class ReportApiController(Controller):
     async def respond(
         self, request: Request[Any, Any, Any], delivery_id: DeliveryId, data: JSONBody[ResponseIn]
     ) -> DeliveryOut:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         delivery = await _line_delivery(delivery_id, viewer)
         fields = await _response_fields(data, delivery["report_id"], viewer)
         with _as_missing_delivery():

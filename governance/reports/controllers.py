@@ -8,11 +8,12 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from governance.accounts.auth import current_user, signed_in
+from governance.accounts.auth import signed_in
 from governance.accounts.policy import Viewer
 from governance.core.errors import ConflictError, InvalidInput, PermissionDenied
 from governance.core.web import form_page, form_values, page, redirect
-from governance.groups.services import load_viewer, organisation_date
+from governance.groups.dependencies import current_viewer
+from governance.groups.services import organisation_date
 from governance.meetings.services import members_on
 from governance.reports import services
 from governance.reports.forms import MAX_ACTIONS_PER_RESPONSE, read_report, read_response
@@ -28,10 +29,6 @@ RESPONSE_LABELS = {
     "declined": "Declined",
     "noted": "Noted",
 }
-
-
-async def _viewer(request: Request[Any, Any, Any]) -> Viewer:
-    return await load_viewer(current_user(request))
 
 
 async def _owner_choices(report: dict[str, Any], viewer: Viewer) -> list[dict[str, Any]]:
@@ -79,7 +76,7 @@ class ReportController(Controller):
 
     @get("/groups/{slug:str}/reports")
     async def index(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
-        context = await services.group_reports(slug, await _viewer(request))
+        context = await services.group_reports(slug, await current_viewer(request))
         context["next_due_sentences"] = [
             services.describe_next_due(entry) for entry in context["schedules"]
         ]
@@ -92,7 +89,7 @@ class ReportController(Controller):
         slug: FromPath[str],
         follows_up: FromQuery[int | None] = None,
     ) -> Template:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         context = await services.group_reports(slug, viewer)
         if not context["can_draft"]:
             raise PermissionDenied("Only the group's chair or secretary can draft reports.")
@@ -107,7 +104,7 @@ class ReportController(Controller):
     async def create(
         self, request: Request[Any, Any, Any], slug: FromPath[str]
     ) -> Template | Redirect:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         context = await services.group_reports(slug, viewer)
         if not context["can_draft"]:
             raise PermissionDenied("Only the group's chair or secretary can draft reports.")
@@ -133,13 +130,13 @@ class ReportController(Controller):
 
     @get("/reports/{report_id:int}")
     async def show(self, request: Request[Any, Any, Any], report_id: FromPath[int]) -> Template:
-        return await _trail(request, report_id, await _viewer(request))
+        return await _trail(request, report_id, await current_viewer(request))
 
     @get("/reports/{report_id:int}/edit")
     async def edit_form(
         self, request: Request[Any, Any, Any], report_id: FromPath[int]
     ) -> Template:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         report = await services.get_report(report_id, viewer)
         if report["status"] != "draft":
             raise ConflictError(
@@ -159,7 +156,7 @@ class ReportController(Controller):
     async def edit(
         self, request: Request[Any, Any, Any], report_id: FromPath[int]
     ) -> Template | Redirect:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         report = await services.get_report(report_id, viewer)
         data = await request.form()
         fields, errors = read_report(data)
@@ -183,7 +180,7 @@ class ReportController(Controller):
     async def submit(
         self, request: Request[Any, Any, Any], report_id: FromPath[int]
     ) -> Template | Redirect:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         try:
             delivery_ids = await services.submit_report(report_id, viewer)
         except (InvalidInput, ConflictError) as error:
@@ -203,7 +200,7 @@ class ReportController(Controller):
 
     @post("/reports/{report_id:int}/discard")
     async def discard(self, request: Request[Any, Any, Any], report_id: FromPath[int]) -> Redirect:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         report = await services.get_report(report_id, viewer)
         await services.discard_draft(report_id, viewer)
         return redirect(f"/groups/{report['group_slug']}/reports", "Draft discarded.")
@@ -212,7 +209,7 @@ class ReportController(Controller):
     async def acknowledge(
         self, request: Request[Any, Any, Any], delivery_id: FromPath[int]
     ) -> Template | Redirect:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         report_id = await services.report_id_of_delivery(delivery_id, viewer)
         try:
             await services.acknowledge_delivery(delivery_id, viewer)
@@ -226,7 +223,7 @@ class ReportController(Controller):
     async def respond(
         self, request: Request[Any, Any, Any], delivery_id: FromPath[int]
     ) -> Template | Redirect:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         report_id = await services.report_id_of_delivery(delivery_id, viewer)
         report = await services.get_report(report_id, viewer)
         data = await request.form()
@@ -256,7 +253,7 @@ class ReportController(Controller):
 
     @get("/deliveries")
     async def inbox(self, request: Request[Any, Any, Any]) -> Template:
-        viewer = await _viewer(request)
+        viewer = await current_viewer(request)
         if not (viewer.user.is_director or viewer.user.is_board):
             raise PermissionDenied("This page is for the Executive Director and the Board.")
         return page(
