@@ -4,12 +4,14 @@ Builds a throwaway database by bulk inserts: 10,000 users in six time zones (65%
 digest, 25% weekly on a weekday of their own, 10% none; --everyone-daily for the worst case),
 50 working groups of about 200 members each with both reporting lines, two years of monthly
 meetings (agenda items of every visibility, attendance, decisions, minutes approved and
-circulated) and two meetings ahead per group, 6,000 actions with two owners each, and 600
-reports with a delivery per line, some awaiting a response past their due date. Then, at 16:00
-UTC on a Monday (07:00 or later in every zone used), it runs the digest job once and prints
+circulated) and two meetings ahead per group (one tomorrow), 6,000 actions with two owners
+each, and 600 reports with a delivery per line, some awaiting a response past their due date.
+Then, at 16:00 UTC on a Monday (07:00 or later in every zone used), it runs the digest job once
+and prints
 users processed, digests queued, elapsed seconds, queries and peak memory; then empties the
 outbox and the digest records and runs it again under tracemalloc for the peak of Python
-allocations during the job.
+allocations during the job. The reminder sweep is timed too, twice (the second run finds
+everything already queued).
 
     .venv/bin/python scripts/bench_digest.py                     # SQLite file in a temp dir
     .venv/bin/python scripts/bench_digest.py \\
@@ -163,6 +165,16 @@ async def measure(args: argparse.Namespace, now: dt.datetime) -> None:
     again = await run_digests(batch_size=args.batch_size)
     print(f"run again at once: {again.users_processed} users processed, nothing queued")
 
+    from governance.notifications.reminders import run_reminder_sweep
+
+    for label in ("reminder sweep", "reminder sweep again"):
+        started = time.perf_counter()
+        sweep = await run_reminder_sweep()
+        print(
+            f"{label}: {sweep.queued:,} reminders queued, {sweep.already_queued:,} already"
+            f" queued, {sweep.muted:,} turned off; {time.perf_counter() - started:.2f} s"
+        )
+
     await OutboundEmail.delete(force=True)
     await DigestRecord.delete(force=True)
     tracemalloc.start()
@@ -267,7 +279,7 @@ async def build(args: argparse.Namespace, now: dt.datetime) -> dict[str, int]:
     for group in range(1, args.groups + 1):
         for month in range(24, -3, -1):
             if month < 0:
-                starts = now + dt.timedelta(days=3 if month == -1 else 10, hours=group % 5)
+                starts = now + dt.timedelta(days=1 if month == -1 else 10, hours=group % 5)
                 status, minutes_status = "scheduled", "draft"
             else:
                 starts = now - dt.timedelta(days=30 * month + 5, hours=group % 5)

@@ -196,16 +196,19 @@ async def meeting_reminders(at: Moment) -> list[PendingEmail]:
     agenda: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for item in items:
         agenda[item["meeting"]].append(item)
+    by_group: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in memberships:
+        by_group[row["group"]].append(row)
     recipients = await load_recipients(row["user"] for row in memberships)
     emails = []
     for meeting in meetings:
         day = meeting_date(meeting["starts_at"])
         invited = {
             row["user"]
-            for row in memberships
-            if row["group"] == meeting["group"]
-            and (row["ends_on"] is None or row["ends_on"] >= day)
+            for row in by_group[meeting["group"]]
+            if row["ends_on"] is None or row["ends_on"] >= day
         }
+        calendars: dict[tuple[str, ...], str] = {}
         for user_id in sorted(invited):
             recipient = recipients.get(user_id)
             if recipient is None or not recipient.viewer.is_member_of(meeting["group"]):
@@ -215,9 +218,14 @@ async def meeting_reminders(at: Moment) -> list[PendingEmail]:
                 for item in agenda[meeting["id"]]
                 if recipient.may_read(meeting["group"], item["visibility"])
             ]
-            ics = build_calendar(
-                f"{meeting['group_name']}: {meeting['title']}", [meeting], {meeting["id"]: titles}
-            ).decode()
+            ics = calendars.get(tuple(titles))
+            if ics is None:
+                # Members all read the same titles: one calendar file per meeting, in practice.
+                ics = calendars[tuple(titles)] = build_calendar(
+                    f"{meeting['group_name']}: {meeting['title']}",
+                    [meeting],
+                    {meeting["id"]: titles},
+                ).decode()
             starts = meeting["starts_at"]
             emails.append(
                 PendingEmail(
@@ -323,13 +331,15 @@ async def minutes_review_reminders(at: Moment) -> list[PendingEmail]:
         )
     }
     recipients = await load_recipients(row["user"] for row in attendees)
+    attendees_of: dict[int, list[int]] = defaultdict(list)
+    for attendee in attendees:
+        attendees_of[attendee["meeting"]].append(attendee["user"])
     emails = []
     for row in rows:
-        for attendee in attendees:
-            recipient = recipients.get(attendee["user"])
+        for user_id in attendees_of[row["meeting_id"]]:
+            recipient = recipients.get(user_id)
             if (
-                attendee["meeting"] != row["meeting_id"]
-                or recipient is None
+                recipient is None
                 or not recipient.viewer.is_member_of(row["group_id"])
                 or (row["id"], recipient.id) in commented
             ):
