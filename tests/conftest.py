@@ -57,7 +57,19 @@ async def empty_database(database: None) -> AsyncIterator[None]:
     engine = get_engine()
     tables = _all_tables()
     if is_postgres(engine):
-        await engine.run_ddl(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        # TRUNCATE costs most of a second for this many tables; deleting with the foreign-key
+        # triggers off and restarting the id sequences does the same in a few milliseconds.
+        statements = [
+            "SET session_replication_role = replica",
+            *(f"DELETE FROM {table}" for table in tables),
+            "SET session_replication_role = DEFAULT",
+            *(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 1, false)"
+                for table in tables
+            ),
+        ]
+        async with engine.pool.acquire() as connection:
+            await connection.execute("; ".join(statements))
     else:
         await engine.run_ddl("PRAGMA foreign_keys = OFF")
         try:
