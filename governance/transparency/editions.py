@@ -24,15 +24,21 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from governance.transparency.figures import EDITIONS, PUBLIC_THRESHOLD
+from governance.transparency.suppression import (
+    FEWER,
+    WITHHELD,
+    Cell,
+    Key,
+    Relation,
+    primary,
+    suppress,
+)
 
-FEWER = f"fewer than {PUBLIC_THRESHOLD}"
-WITHHELD = "withheld"
 NOT_MEASURED = "—"
 SUPPRESSION_NOTE = (
     f"In this edition a figure drawn from fewer than {PUBLIC_THRESHOLD} people or items is "
@@ -84,10 +90,16 @@ SHARES = {
     "decisions_quorum_share": ("decisions_with_quorum", "decisions"),
 }
 RESPONDED = ("accepted", "partially_accepted", "declined", "noted")
-# Parts that add up to (or, conservatively taken as adding up to) a total.
+# (total, parts, exact): parts that add up to a total, or (not exact) to at most it.
 LINE_RELATIONS = (
-    ("recommendations", ("accepted", "partially_accepted", "declined", "noted", "pending")),
-    ("periodic_due", ("periodic_on_time", "periodic_late", "periodic_missed")),
+    ("recommendations", ("accepted", "partially_accepted", "declined", "noted", "pending"), True),
+    # Periods still owed are due but neither on time, late nor missed.
+    ("periodic_due", ("periodic_on_time", "periodic_late", "periodic_missed"), False),
+    ("pending", ("overdue_responses",), False),
+)
+GROUP_RELATIONS = (
+    ("meetings_held", ("meetings_with_quorum",), False),
+    ("decisions", ("decisions_with_quorum",), False),
 )
 MONTH_METRIC = "actions_completed_by_month"
 HEADLINE_METRICS = (
@@ -182,105 +194,11 @@ class Presented:
 
 # --- the suppression --------------------------------------------------------------------
 
-CellKey = tuple[str, str, str]  # (section slug, line recipient or "", metric or month)
-
-
-@dataclass
-class _Cell:
-    value: int
-    hidden: str = ""
+CellKey = Key
 
 
 def _primary(value: int, public: bool) -> str:
-    return FEWER if public and 0 < value < PUBLIC_THRESHOLD else ""
-
-
-def _bounds(cell: _Cell) -> tuple[float, float]:
-    """What a reader knows of a cell: its value if shown; 1 to 4 if "fewer than 5" (0 is
-    shown, so a suppressed count is at least 1); anything from 0 if withheld."""
-    if not cell.hidden:
-        return cell.value, cell.value
-    if cell.hidden == FEWER:
-        return 1, PUBLIC_THRESHOLD - 1
-    return 0, math.inf
-
-
-def _pinned(cells: dict[CellKey, _Cell], relations: list[list[CellKey]]) -> list[CellKey]:
-    """Hidden cells a reader could work out exactly from the shown ones, by narrowing each
-    hidden cell's range through every relation (total = sum of parts) until nothing
-    changes, as anyone with the published figures could."""
-    low: dict[CellKey, float] = {}
-    high: dict[CellKey, float] = {}
-    for key, cell in cells.items():
-        low[key], high[key] = _bounds(cell)
-    hidden_relations = [r for r in relations if any(cells[key].hidden for key in r)]
-    for _ in range(100):
-        changed = False
-        for relation in hidden_relations:
-            total, parts = relation[0], relation[1:]
-            parts_low = sum(low[p] for p in parts)
-            finite_high = sum(high[p] for p in parts if high[p] != math.inf)
-            infinite_highs = sum(1 for p in parts if high[p] == math.inf)
-            for key in relation:
-                if not cells[key].hidden:
-                    continue
-                if key == total:
-                    new_low = parts_low
-                    new_high = math.inf if infinite_highs else finite_high
-                else:
-                    # The other parts' highest sum, without this part's own high.
-                    others_infinite = infinite_highs - (1 if high[key] == math.inf else 0)
-                    others_high = (
-                        math.inf
-                        if others_infinite
-                        else finite_high - (high[key] if high[key] != math.inf else 0)
-                    )
-                    new_low = low[total] - others_high
-                    new_high = high[total] - (parts_low - low[key])
-                if new_low > low[key]:
-                    low[key], changed = new_low, True
-                if new_high < high[key]:
-                    high[key], changed = new_high, True
-        if not changed:
-            break
-    return [key for key, cell in cells.items() if cell.hidden and low[key] >= high[key]]
-
-
-def _secondary_suppression(cells: dict[CellKey, _Cell], relations: list[list[CellKey]]) -> None:
-    """Withholds more cells until no suppressed cell can be worked out from the others:
-    for each cell that could be, one more cell of a relation it is in is withheld, the
-    smallest positive part first, then any part, then the total, and failing those a cell
-    shown as "fewer than 5" is withheld instead."""
-    relations = [[key for key in relation if key in cells] for relation in relations]
-    relations = [relation for relation in relations if len(relation) > 1]
-    while True:
-        pinned = _pinned(cells, relations)
-        chosen: set[CellKey] = set()
-        for key in pinned:
-            candidates: list[tuple[int, int, CellKey]] = []
-            for relation in relations:
-                if key not in relation:
-                    continue
-                for position, other in enumerate(relation):
-                    if cells[other].hidden == WITHHELD or other in chosen:
-                        continue
-                    value = cells[other].value
-                    # Rank: a positive part, then a zero part, then the total; smallest
-                    # first. Only when every cell is hidden already, one shown as "fewer
-                    # than 5" becomes "withheld" (the total first), which says less.
-                    if cells[other].hidden:
-                        rank = 3 if position == 0 else 4
-                    else:
-                        rank = 2 if position == 0 else (0 if value > 0 else 1)
-                    candidates.append((rank, value, other))
-            if candidates and not any(
-                other in chosen for relation in relations if key in relation for other in relation
-            ):
-                chosen.add(min(candidates)[2])
-        if not chosen:
-            return
-        for key in chosen:
-            cells[key].hidden = WITHHELD
+    return primary(value) if public else ""
 
 
 def _as_int(value: Any) -> int:
@@ -308,30 +226,35 @@ def _responded(line: dict[str, Any]) -> int:
 
 
 def _section_cells(
-    slug: str, group: dict[str, Any], public: bool, cells: dict[CellKey, _Cell]
+    slug: str, group: dict[str, Any], public: bool, cells: dict[CellKey, Cell]
 ) -> None:
     for metric, _, kind in GROUP_METRICS:
         if kind == "count":
             value = _as_int(group.get(metric))
-            cells[(slug, "", metric)] = _Cell(value, _primary(value, public))
+            cells[(slug, "", metric)] = Cell(value, _primary(value, public))
     for line in group.get("lines", []):
         for metric, _, kind in LINE_METRICS:
             if kind == "count":
                 value = _as_int(line.get(metric))
-                cells[(slug, line["recipient"], metric)] = _Cell(value, _primary(value, public))
+                cells[(slug, line["recipient"], metric)] = Cell(value, _primary(value, public))
     for month, count in group.get(MONTH_METRIC, []):
-        cells[(slug, "", f"month:{month}")] = _Cell(_as_int(count), _primary(count, public))
+        count = _as_int(count)
+        cells[(slug, "", f"month:{month}")] = Cell(count, _primary(count, public))
 
 
-def _section_relations(slug: str, group: dict[str, Any]) -> list[list[CellKey]]:
-    relations = []
+def _section_relations(slug: str, group: dict[str, Any]) -> list[Relation]:
+    relations = [
+        Relation(((slug, "", total), *[(slug, "", p) for p in parts]), exact)
+        for total, parts, exact in GROUP_RELATIONS
+    ]
     for line in group.get("lines", []):
         recipient = line["recipient"]
-        for total, parts in LINE_RELATIONS:
-            relations.append([(slug, recipient, total)] + [(slug, recipient, p) for p in parts])
+        for total, parts, exact in LINE_RELATIONS:
+            keys = ((slug, recipient, total), *[(slug, recipient, p) for p in parts])
+            relations.append(Relation(keys, exact))
     months = [(slug, "", f"month:{month}") for month, _ in group.get(MONTH_METRIC, [])]
     if months:
-        relations.append([(slug, "", "actions_completed"), *months])
+        relations.append(Relation(((slug, "", "actions_completed"), *months)))
     return relations
 
 
@@ -370,26 +293,25 @@ def _totals(groups: list[dict[str, Any]]) -> dict[str, Any]:
     return total
 
 
-def _total_relations(groups: list[dict[str, Any]], total: dict[str, Any]) -> list[list[CellKey]]:
+def _total_relations(groups: list[dict[str, Any]], total: dict[str, Any]) -> list[Relation]:
     slugs = [group["group_slug"] for group in groups]
-    relations = []
-    for metric, _, kind in GROUP_METRICS:
-        if kind == "count":
-            relations.append([(TOTALS_SLUG, "", metric)] + [(s, "", metric) for s in slugs])
-    for line in total["lines"]:
-        recipient = line["recipient"]
-        for metric, _, kind in LINE_METRICS:
-            if kind == "count":
-                relations.append(
-                    [(TOTALS_SLUG, recipient, metric)] + [(s, recipient, metric) for s in slugs]
-                )
-    for month, _ in total[MONTH_METRIC]:
-        key = f"month:{month}"
-        relations.append([(TOTALS_SLUG, "", key)] + [(s, "", key) for s in slugs])
-    return relations
+    keys: list[tuple[str, str]] = [
+        ("", metric) for metric, _, kind in GROUP_METRICS if kind == "count"
+    ]
+    keys += [
+        (line["recipient"], metric)
+        for line in total["lines"]
+        for metric, _, kind in LINE_METRICS
+        if kind == "count"
+    ]
+    keys += [("", f"month:{month}") for month, _ in total[MONTH_METRIC]]
+    return [
+        Relation(((TOTALS_SLUG, line, metric), *[(slug, line, metric) for slug in slugs]))
+        for line, metric in keys
+    ]
 
 
-def _count_figure(metric: str, label: str, cell: _Cell) -> Figure:
+def _count_figure(metric: str, label: str, cell: Cell) -> Figure:
     if cell.hidden:
         return Figure(metric, label, "count", None, cell.hidden, cell.hidden)
     return Figure(metric, label, "count", cell.value, _display_count(cell.value))
@@ -409,7 +331,7 @@ def _measured_figure(
     return Figure(metric, label, kind, round(number, 4), display)
 
 
-def _share_figure(metric: str, label: str, numerator: _Cell, denominator: _Cell) -> Figure:
+def _share_figure(metric: str, label: str, numerator: Cell, denominator: Cell) -> Figure:
     if numerator.hidden or denominator.hidden:
         return Figure(metric, label, "share", None, FEWER, FEWER)
     if denominator.value == 0:
@@ -419,7 +341,7 @@ def _share_figure(metric: str, label: str, numerator: _Cell, denominator: _Cell)
 
 
 def _section(
-    slug: str, group: dict[str, Any], cells: dict[CellKey, _Cell], public: bool, is_total: bool
+    slug: str, group: dict[str, Any], cells: dict[CellKey, Cell], public: bool, is_total: bool
 ) -> PresentedGroup:
     figures = []
     for metric, label, kind in GROUP_METRICS:
@@ -509,8 +431,8 @@ def present(content: dict[str, Any], edition: str) -> Presented:
     public = edition == "public"
     groups = list(content.get("groups", []))
     scope = str(content.get("scope", ""))
-    cells: dict[CellKey, _Cell] = {}
-    relations: list[list[CellKey]] = []
+    cells: dict[CellKey, Cell] = {}
+    relations: list[Relation] = []
     for group in groups:
         _section_cells(group["group_slug"], group, public, cells)
         relations += _section_relations(group["group_slug"], group)
@@ -521,7 +443,7 @@ def present(content: dict[str, Any], edition: str) -> Presented:
         relations += _section_relations(TOTALS_SLUG, total)
         relations += _total_relations(groups, total)
     if public:
-        _secondary_suppression(cells, relations)
+        suppress(cells, relations)
     sections = [_section(g["group_slug"], g, cells, public, False) for g in groups]
     totals_section = _section(TOTALS_SLUG, total, cells, public, True) if total else None
     period = content.get("period", {})

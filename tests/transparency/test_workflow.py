@@ -92,7 +92,9 @@ async def test_who_may_generate(record: Record) -> None:
             await services.generate_report(
                 "organisation", "2026-Q3", "public", await viewer_for(person)
             )
-    await services.generate_report("organisation", "2026-Q3", "public", await viewer_for(record.board))
+    await services.generate_report(
+        "organisation", "2026-Q3", "public", await viewer_for(record.board)
+    )
     admin_made = await services.generate_report(
         "organisation", "2026-Q3", "board", await viewer_for(record.admin)
     )

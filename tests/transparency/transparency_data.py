@@ -142,7 +142,9 @@ async def _meetings(group_id: int, people: list[int]) -> None:
             titles += [("Members-only matter", "group")]
         for position, (title, visibility) in enumerate(titles):
             item = await AgendaItem.insert(
-                AgendaItem(meeting=meeting_id, position=position, title=title, visibility=visibility)
+                AgendaItem(
+                    meeting=meeting_id, position=position, title=title, visibility=visibility
+                )
             ).returning(AgendaItem.id)
             text = CONFIDENTIAL_DECISION if title == CONFIDENTIAL_ITEM else f"Adopt item {number}"
             if visibility in ("public", "board"):

@@ -1,0 +1,401 @@
+"""The public edition in every format: the page, the printable document the PDF is made
+from, the PDF, CSV, JSON, the API and the charts. No non-public text, no name but the
+chairs', and no suppressed figure anywhere.
+
+The checks do not trust the suppression function: each reads the format back and compares
+it with the stored figures, so a count from 1 to 4 found as a number in any format fails,
+whatever the presentation code decided.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import re
+import xml.etree.ElementTree as ElementTree
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from governance.transparency import charts, formats, services
+from governance.transparency.editions import FEWER, WITHHELD
+from tests.factories import viewer_for
+from tests.helpers import sign_in
+from tests.transparency.transparency_data import (
+    CHAIR_NAME,
+    NON_CHAIR_NAMES,
+    SECRET_TEXTS,
+    Record,
+    build_record,
+    clock,
+)
+
+__all__ = ["clock"]
+
+SUPPRESSED = {FEWER, WITHHELD}
+SVG = "{http://www.w3.org/2000/svg}"
+# Counts in GroupFigures and LineFigures; the rest are rates, medians or names.
+GROUP_COUNTS = (
+    "meetings_held",
+    "meetings_cancelled",
+    "attendance_people",
+    "meetings_with_quorum",
+    "decisions",
+    "decisions_with_quorum",
+    "actions_opened",
+    "actions_completed",
+    "actions_dropped",
+    "actions_overdue_at_end",
+    "confidential_matters",
+)
+LINE_COUNTS = (
+    "periodic_due",
+    "periodic_on_time",
+    "periodic_late",
+    "periodic_missed",
+    "recommendations",
+    "accepted",
+    "partially_accepted",
+    "declined",
+    "noted",
+    "pending",
+    "overdue_responses",
+)
+LINE_MEDIANS = ("median_days_to_acknowledge", "median_days_to_respond")
+
+
+@pytest.fixture
+async def published(clock: None) -> dict[str, Any]:
+    """The record, with the group's and the organisation's public editions published."""
+    record = await build_record()
+    chair = await viewer_for(record.chair)
+    board = await viewer_for(record.board)
+    ids = {}
+    for scope, viewer in (("wellbeing", chair), ("organisation", board)):
+        generated = await services.generate_report(scope, "2026-Q3", "public", viewer)
+        await services.update_narrative(generated.report_id, "We met **six** times.", viewer)
+        await services.approve_report(generated.report_id, viewer)
+        await services.publish_report(generated.report_id, viewer)
+        ids[scope] = generated.report_id
+    ids["board"] = (
+        await services.generate_report("wellbeing", "2026-Q3", "board", chair)
+    ).report_id
+    return {"record": record, "ids": ids}
+
+
+# --- what the stored figures say, independently of the presentation --------------------
+
+
+def stored_cells(content: dict[str, Any]) -> dict[tuple[str, str, str], int]:
+    """Every stored count, keyed (section, line, metric); the organisation's totals are
+    summed here from the groups."""
+    cells: dict[tuple[str, str, str], int] = {}
+    for group in content["groups"]:
+        slug = group["group_slug"]
+        for metric in GROUP_COUNTS:
+            cells[(slug, "", metric)] = group[metric]
+        for line in group["lines"]:
+            for metric in LINE_COUNTS:
+                cells[(slug, line["recipient"], metric)] = line[metric]
+        for month, count in group["actions_completed_by_month"]:
+            cells[(slug, "month", month)] = count
+    if content["scope"] == "organisation":
+        for (_slug, line, metric), value in list(cells.items()):
+            key = ("organisation", line, metric)
+            cells[key] = cells.get(key, 0) + value
+    return cells
+
+
+def small(cells: dict[tuple[str, str, str], int]) -> dict[tuple[str, str, str], int]:
+    return {key: value for key, value in cells.items() if 0 < value < 5}
+
+
+def medians_from_few(content: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """Line medians drawn from fewer than 5 responses, and group figures drawn from fewer
+    than 5 people or items: none may be shown as a number."""
+    keys = set()
+    for group in content["groups"]:
+        slug = group["group_slug"]
+        if group["attendance_people"] < 5:
+            keys.add((slug, "", "attendance_rate"))
+        if group["actions_completed"] < 5:
+            keys.add((slug, "", "median_days_to_complete"))
+        for line in group["lines"]:
+            responded = sum(
+                line[k] for k in ("accepted", "partially_accepted", "declined", "noted")
+            )
+            if responded < 5:
+                keys.update((slug, line["recipient"], metric) for metric in LINE_MEDIANS)
+    return keys
+
+
+def is_number(value: Any) -> bool:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return True
+    return (
+        isinstance(value, str) and re.fullmatch(r"-?[\d,]+(\.\d+)?( days?|%)?", value) is not None
+    )
+
+
+def assert_nothing_suppressed_shown(
+    shown: dict[tuple[str, str, str], Any], content: dict[str, Any], where: str
+) -> None:
+    cells = stored_cells(content)
+    # The test data has small counts to hide, so the check below checks something.
+    assert small(cells), where
+    for key in small(cells):
+        assert key in shown, (where, key)
+        assert shown[key] in SUPPRESSED, (where, key, shown[key])
+    for key in medians_from_few(content):
+        if key in shown:
+            assert not is_number(shown[key]), (where, key, shown[key])
+    for key, value in shown.items():
+        if key in cells and is_number(value):
+            number = float(str(value).replace(",", "").split()[0].rstrip("%"))
+            assert number == cells[key], (where, key, value)
+            assert not 0 < number < 5, (where, key, value)
+
+
+def assert_no_private_text(text: str, where: str) -> None:
+    for secret in SECRET_TEXTS:
+        assert secret not in text, (where, secret)
+        assert secret.split()[0] not in text, (where, secret)
+    for name in NON_CHAIR_NAMES:
+        assert name not in text, (where, name)
+
+
+# --- reading each format back -----------------------------------------------------------
+
+
+def cells_from_html(html: str) -> dict[tuple[str, str, str], str]:
+    cells = {}
+    for slug, line, metric, text in re.findall(
+        r'<td data-figure="([^"|]*)\|([^"|]*)\|([^"]*)"[^>]*>([^<]*)</td>', html
+    ):
+        cells[(slug, line, metric)] = text.strip()
+    return cells
+
+
+def cells_from_csv(body: bytes) -> dict[tuple[str, str, str], str]:
+    text = body.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["scope", "period", "metric", "line", "value"]
+    cells = {}
+    for scope, period, metric, line, value in rows[1:]:
+        assert period == "2026-Q3"
+        if metric.startswith("actions_completed_by_month:"):
+            cells[(scope, "month", metric.split(":", 1)[1])] = value
+        else:
+            cells[(scope, line, metric)] = value
+    return cells
+
+
+def cells_from_document(doc: dict[str, Any]) -> dict[tuple[str, str, str], Any]:
+    cells: dict[tuple[str, str, str], Any] = {}
+    sections = ([doc["totals"]] if doc["totals"] else []) + doc["groups"]
+    for section in sections:
+        slug = section["slug"]
+        for metric, value in section["figures"].items():
+            cells[(slug, "", metric)] = value
+        for line in section["lines"]:
+            for metric, value in line["figures"].items():
+                cells[(slug, line["recipient"], metric)] = value
+        for month in section["actions_completed_by_month"]:
+            cells[(slug, "month", month["month"])] = month["value"]
+    return cells
+
+
+def svg_values(svg: str) -> list[str]:
+    root = ElementTree.fromstring(svg)  # noqa: S314 - our own output
+    return [
+        (element.text or "").strip()
+        for element in root.iter(f"{SVG}desc")
+        if element.get("class") == "value"
+    ]
+
+
+def assert_clean_svg(svg: str) -> ElementTree.Element:
+    root = ElementTree.fromstring(svg)  # noqa: S314 - our own output, well-formed XML
+    assert root.tag == f"{SVG}svg"
+    assert not [element for element in root.iter() if str(element.tag).endswith("script")]
+    assert "<script" not in svg and "javascript:" not in svg
+    assert "<!--" not in svg
+    hrefs = [
+        value
+        for element in root.iter()
+        for name, value in element.attrib.items()
+        if name.endswith("href")
+    ]
+    assert all(not href.startswith(("http:", "https:", "//")) for href in hrefs)
+    return root
+
+
+def pdf_strings(pdf: bytes) -> Iterator[bytes]:
+    yield pdf
+    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            yield zlib.decompress(match.group(1))
+        except zlib.error:
+            continue
+
+
+async def _content(report_id: int) -> dict[str, Any]:
+    return (await services.get_report(report_id, None))["content"]
+
+
+# --- the tests --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scope", ["wellbeing", "organisation"])
+async def test_the_public_page_hides_every_suppressed_figure_and_private_text(
+    published: dict[str, Any], client: httpx.AsyncClient, scope: str
+) -> None:
+    report_id = published["ids"][scope]
+    content = await _content(report_id)
+    response = await client.get(f"/transparency/reports/{report_id}")
+    assert response.status_code == 200
+    assert_nothing_suppressed_shown(cells_from_html(response.text), content, "page")
+    assert_no_private_text(response.text, "page")
+    assert CHAIR_NAME in response.text  # chairs are named
+    assert "fewer than 5" in response.text
+    # The charts are images served by the site, each with its text alternative.
+    for name in charts.CHART_NAMES:
+        assert f'src="/transparency/reports/{report_id}/charts/{name}.svg"' in response.text
+    assert response.text.count('alt="Bar chart') == 3
+
+
+@pytest.mark.parametrize("scope", ["wellbeing", "organisation"])
+async def test_the_pdf_and_the_document_it_is_made_from(
+    published: dict[str, Any], client: httpx.AsyncClient, scope: str
+) -> None:
+    report_id = published["ids"][scope]
+    content = await _content(report_id)
+    item = await services.report_rendition(report_id, None)
+    # The HTML handed to WeasyPrint is the printable page.
+    source = formats.document_html(item)
+    printable = await client.get(f"/transparency/reports/{report_id}/print")
+    assert printable.status_code == 200 and printable.text == source
+    assert_nothing_suppressed_shown(cells_from_html(source), content, "pdf source")
+    assert_no_private_text(source, "pdf source")
+    assert f"SHA-256 {item.sha256}" in source
+    assert 'class="hash-footer"' in source  # carried into every page's footer
+    assert "counter(page)" in formats.print_stylesheet()[0]
+    # Its charts are the same SVGs, as data: URIs.
+    images = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', source)
+    assert len(images) == 3
+    for encoded in images:
+        svg = base64.b64decode(encoded).decode("utf-8")
+        assert_clean_svg(svg)
+        assert_no_private_text(svg, "pdf chart")
+
+    response = await client.get(f"/transparency/reports/{report_id}/pdf")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    assert "attachment" in response.headers["content-disposition"]
+    pieces = list(pdf_strings(response.content))
+    assert any(item.sha256.encode() in piece for piece in pieces)
+    for piece in pieces:
+        for secret in SECRET_TEXTS:
+            assert secret.encode() not in piece
+
+
+@pytest.mark.parametrize("scope", ["wellbeing", "organisation"])
+async def test_csv_json_and_the_api(
+    published: dict[str, Any], client: httpx.AsyncClient, scope: str
+) -> None:
+    report_id = published["ids"][scope]
+    content = await _content(report_id)
+
+    csv_response = await client.get(f"/transparency/reports/{report_id}/csv")
+    assert csv_response.status_code == 200
+    assert csv_response.headers["content-type"].startswith("text/csv")
+    assert_nothing_suppressed_shown(cells_from_csv(csv_response.content), content, "csv")
+    assert_no_private_text(csv_response.content.decode("utf-8-sig"), "csv")
+
+    json_response = await client.get(f"/transparency/reports/{report_id}/json")
+    assert json_response.status_code == 200
+    body = json_response.json()
+    assert_nothing_suppressed_shown(cells_from_document(body["report"]), content, "json")
+    assert_no_private_text(json_response.text, "json")
+    assert formats.verify(body["report"], body["sha256"])
+
+    api = await client.get(f"/api/v1/transparency-reports/{report_id}")
+    assert api.status_code == 200
+    api_body = api.json()
+    assert api_body["report"] == body["report"]
+    assert api_body["sha256"] == body["sha256"]
+    assert_nothing_suppressed_shown(cells_from_document(api_body["report"]), content, "api")
+    assert_no_private_text(api.text, "api")
+    listed = await client.get("/api/v1/transparency-reports")
+    assert_no_private_text(listed.text, "api list")
+
+
+async def test_charts_are_clean_svg_with_nothing_suppressed(
+    published: dict[str, Any], client: httpx.AsyncClient
+) -> None:
+    report_id = published["ids"]["wellbeing"]
+    content = await _content(report_id)
+    raw_months = dict(map(tuple, content["groups"][0]["actions_completed_by_month"]))
+    assert {raw_months["2026-07"], raw_months["2026-08"]} == {3, 4}
+    for name in charts.CHART_NAMES:
+        response = await client.get(f"/transparency/reports/{report_id}/charts/{name}.svg")
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("image/svg+xml")
+        policy = response.headers["content-security-policy"]
+        assert "script-src 'none'" in policy and "default-src 'none'" in policy
+        assert_clean_svg(response.text)
+        assert_no_private_text(response.text, name)
+    actions = await client.get(f"/transparency/reports/{report_id}/charts/actions.svg")
+    # July (3) and August (4) are fewer than 5: drawn as gaps, never as values.
+    assert set(svg_values(actions.text)) <= {"0"}
+    attendance = await client.get(f"/transparency/reports/{report_id}/charts/attendance.svg")
+    assert svg_values(attendance.text) == ["100", "100"]
+    assert (
+        await client.get(f"/transparency/reports/{report_id}/charts/other.svg")
+    ).status_code == 404
+    assert (
+        await client.get(f"/transparency/reports/{report_id}/charts/actions.png")
+    ).status_code == 404
+
+
+async def test_the_board_edition_shows_every_figure(
+    published: dict[str, Any], client: httpx.AsyncClient
+) -> None:
+    record: Record = published["record"]
+    report_id = published["ids"]["board"]
+    await sign_in(client, record.board)
+    content = (await services.get_report(report_id, await viewer_for(record.board)))["content"]
+    cells = cells_from_csv((await client.get(f"/transparency/reports/{report_id}/csv")).content)
+    for key, value in stored_cells(content).items():
+        assert cells[key] == str(value), key
+    page = await client.get(f"/transparency/reports/{report_id}")
+    assert page.status_code == 200
+    assert cells_from_html(page.text)[("wellbeing", "month", "2026-07")] == "3"
+
+
+async def test_the_email_to_the_board_carries_only_the_editions_figures(
+    published: dict[str, Any],
+) -> None:
+    from governance.core.email import render_email
+    from governance.core.tables import OutboundEmail
+
+    rows = (
+        await OutboundEmail.select()
+        .where(OutboundEmail.template == "transparency_published")
+        .output(load_json=True)
+    )
+    assert rows
+    for row in rows:
+        rendered = render_email(row["template"], row["context"])
+        for part in (rendered.subject, rendered.text, rendered.html):
+            assert_no_private_text(part.replace("Bea Board", ""), "email")
+        values = {entry["label"]: entry["value"] for entry in row["context"]["headline"]}
+        assert all(
+            not (is_number(v) and 0 < float(v.split()[0].rstrip("%")) < 5) for v in values.values()
+        )
+        assert row["context"]["sha256"] in rendered.text
