@@ -437,12 +437,15 @@ async def add_agenda_item(meeting_id: int, fields: AgendaItemFields, viewer: Vie
 
 
 async def _readable_item(item_id: int, viewer: Viewer) -> tuple[dict[str, Any], dict[str, Any]]:
+    # Worded the same whether the item is missing, its meeting unreadable or the item hidden,
+    # so that the answer never tells that it exists.
+    not_found = NotFoundError("There is no such agenda item, or you cannot see it.")
     item = await AgendaItem.select().where(AgendaItem.id == item_id).first()
     if item is None:
-        raise NotFoundError("There is no such agenda item, or you cannot see it.")
-    meeting = await get_meeting(item["meeting"], viewer)
+        raise not_found
+    meeting = await _meeting_row(item["meeting"])
     if item["visibility"] not in viewer.readable_visibilities(meeting["group"]):
-        raise NotFoundError("There is no such agenda item, or you cannot see it.")
+        raise not_found
     return item, meeting
 
 
