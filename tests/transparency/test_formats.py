@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import hashlib
 import io
 import re
 import xml.etree.ElementTree as ElementTree
@@ -266,6 +267,10 @@ async def test_the_public_page_hides_every_suppressed_figure_and_private_text(
     for name in charts.CHART_NAMES:
         assert f'src="/transparency/reports/{report_id}/charts/{name}.svg"' in response.text
     assert response.text.count('alt="Bar chart') == 3
+    # Nothing inline that the site's Content-Security-Policy would block.
+    assert "style-src 'self'" in response.headers["content-security-policy"]
+    assert "<style" not in response.text and " style=" not in response.text
+    assert "<script" not in response.text and "data:image" not in response.text
 
 
 @pytest.mark.parametrize("scope", ["wellbeing", "organisation"])
@@ -279,6 +284,11 @@ async def test_the_pdf_and_the_document_it_is_made_from(
     source = formats.document_html(item)
     printable = await client.get(f"/transparency/reports/{report_id}/print")
     assert printable.status_code == 200 and printable.text == source
+    # Its one inline stylesheet is allowed by its hash, and nothing else inline is.
+    (style,) = re.findall(r"<style>(.*?)</style>", source, re.S)
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in printable.headers["content-security-policy"]
+    assert "<script" not in source and " style=" not in source
     assert_nothing_suppressed_shown(cells_from_html(source), content, "pdf source")
     assert_no_private_text(source, "pdf source")
     assert f"SHA-256 {item.sha256}" in source
