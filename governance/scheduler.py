@@ -39,6 +39,7 @@ from governance.core.db import write_transaction
 from governance.notifications.jobs import deliver_outbox_job, digest_job, reminder_sweep_job
 from governance.notifications.tables import SchedulerLease
 from governance.settings import get_settings
+from governance.transparency.jobs import transparency_job
 
 logger = logging.getLogger(__name__)
 
@@ -146,9 +147,8 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob("reminders",      every(minutes=5), reminder_sweep_job, "queue reminders now due"),
     ScheduledJob("digests",        at(minute=0),     digest_job,         "digests of 07:00 local"),
     ScheduledJob("deliver-outbox", every(minutes=1), deliver_outbox_job, "send queued email"),
-    # Issue 6, once enabled (import transparency_job from governance.transparency.jobs); it
-    # drafts each ended period's reports once, so a daily tick catches up after any downtime:
-    # ScheduledJob("transparency", at(hour=6, minute=15), transparency_job, "draft ended periods"),
+    # Drafts each ended period's transparency reports once; daily, so it catches up after downtime.
+    ScheduledJob("transparency",   at(hour=6, minute=15), transparency_job, "draft ended periods"),
 )
 # fmt: on
 JOBS: dict[str, ScheduledJob] = {job.name: job for job in SCHEDULE}

@@ -30,7 +30,8 @@ RECIPIENT_NAMES = {"director": "Executive Director", "board": "Board"}
 # Words the admin addresses use next to a group's slug (/admin/groups/lines/{id},
 # /admin/groups/memberships/{id}, /admin/groups/new): a group with one of these as its slug
 # could not be reached at /admin/groups/{slug}/edit.
-RESERVED_SLUGS = frozenset({"new", "edit", "lines", "memberships"})
+# Words used in addresses next to a group's slug, and the organisation-wide scope.
+RESERVED_SLUGS = frozenset({"new", "edit", "lines", "memberships", "organisation"})
 
 
 @dataclass(frozen=True)

@@ -41,12 +41,16 @@ SECONDS = dt.timedelta(seconds=1)
 
 def test_the_schedule_has_the_reminder_sweep_delivery_and_digests():
     # What falls due is queued before the outbox is sent, when jobs run one after another.
-    assert [job.name for job in SCHEDULE] == ["reminders", "digests", "deliver-outbox"]
+    assert [job.name for job in SCHEDULE] == [
+        "reminders",
+        "digests",
+        "deliver-outbox",
+        "transparency",
+    ]
     assert str(JOBS["reminders"].trigger) == "every 5 minutes"
     assert str(JOBS["deliver-outbox"].trigger) == "every 1 minute"
     assert str(JOBS["digests"].trigger) == "at minute=0"
-    source = (REPO_ROOT / "governance" / "scheduler.py").read_text()
-    assert 'ScheduledJob("transparency"' in source  # the slot kept for issue 6
+    assert str(JOBS["transparency"].trigger) == "at hour=6 minute=15"
 
 
 def test_weekdays_are_names_never_numbers():
