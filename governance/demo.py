@@ -25,6 +25,8 @@ from governance.meetings import services as meetings
 from governance.meetings.tables import Meeting
 from governance.reports import services as reports
 from governance.reports.tables import Delivery, Report
+from governance.transparency import services as transparency
+from governance.transparency.tables import TransparencyReport
 
 DEMO_PASSWORD = "governance-demo"  # noqa: S105 - documented demo password, demo data only
 
@@ -76,6 +78,7 @@ async def _seed_demo() -> int:
     ):
         await seed_demo_meetings(slug, chair_email, member_email)
         await seed_demo_reporting(slug, chair_email, member_email)
+    await seed_demo_transparency()
     return created
 
 
@@ -369,3 +372,31 @@ async def seed_demo_reporting(slug: str, chair_email: str, member_email: str) ->
     await ActionItem.update({ActionItem.due_on: today - dt.timedelta(days=5)}).where(
         (ActionItem.group == group["id"]) & (ActionItem.title == "Update the buddy scheme guide")
     )
+
+
+async def seed_demo_transparency() -> None:
+    """The last ended quarter's reports published, both editions, for each group and the
+    organisation; and this year's annual reports as drafts, still gathering figures."""
+    if await TransparencyReport.exists():
+        return
+    today = organisation_date()
+    quarter = transparency.last_ended_quarter(today).label
+    year = str(today.year)
+    board = await _viewer_by_email("board@example.org")
+    for scope, manager_email in (
+        ("wellbeing", "chair.wellbeing@example.org"),
+        ("ndi", "chair.ndi@example.org"),
+        ("organisation", "board@example.org"),
+    ):
+        manager = board if scope == "organisation" else await _viewer_by_email(manager_email)
+        for edition in ("board", "public"):
+            generated = await transparency.generate_report(scope, quarter, edition, manager)
+            await transparency.update_narrative(
+                generated.report_id,
+                f"A quarter of steady work. Figures for {quarter} are drawn from the records;"
+                " the group's commentary follows in the annual report.",
+                manager,
+            )
+            await transparency.approve_report(generated.report_id, manager)
+            await transparency.publish_report(generated.report_id, manager)
+            await transparency.generate_report(scope, year, edition, manager)
