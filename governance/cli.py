@@ -177,10 +177,10 @@ def cmd_jobs_list(args: argparse.Namespace) -> int:
     zone = get_settings().timezone
 
     async def show() -> int:
-        print(f"{'job':16} {'trigger':18} {'next run (' + zone + ')':26} what it does")
+        print(f"{'job':16} {'trigger':22} {'next run (' + zone + ')':26} what it does")
         for job, next_run in next_runs():
             when = format_datetime(next_run, zone) if next_run else "never"
-            print(f"{job.name:16} {job.trigger!s:18} {when:26} {job.does}")
+            print(f"{job.name:16} {job.trigger!s:22} {when:26} {job.does}")
         lease = await lease_status()
         if not lease or not lease["holder"]:
             print("\nLease: no scheduler has held it yet.")
