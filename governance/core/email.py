@@ -110,6 +110,16 @@ def build_message(row: Mapping[str, Any], rendered: RenderedEmail, mail_from: st
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
+    calendar = row["context"].get("ics")
+    if calendar:
+        # A meeting invitation rides along as a calendar file that mail clients offer to add.
+        message.add_attachment(
+            str(calendar).encode(),
+            maintype="text",
+            subtype="calendar",
+            filename=str(row["context"].get("ics_filename") or "invitation.ics"),
+            params={"method": "PUBLISH"},
+        )
     return message
 
 
