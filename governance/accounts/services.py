@@ -26,7 +26,7 @@ from governance.core.errors import (
     PermissionDenied,
     TooManyAttempts,
 )
-from governance.core.signing import sign, unsign
+from governance.core.signing import email_preferences_url, sign, unsign
 from governance.settings import get_settings
 
 INVITATION_VALID_SECONDS = 7 * 24 * 3600
@@ -193,6 +193,7 @@ async def _queue_invitation(
             "invited_by": actor.display_name,
             "link": password_link(user_id, "", "invitation"),
             "valid_days": INVITATION_VALID_SECONDS // 86400,
+            "preferences_url": email_preferences_url(user_id),
         },
         dedupe_key=f"invitation:user:{user_id}:{attempt}",
     )
@@ -245,6 +246,7 @@ async def request_password_reset(email: str) -> None:
                 "display_name": row["display_name"],
                 "link": password_link(row["id"], row["password_hash"], "reset"),
                 "valid_hours": PASSWORD_RESET_VALID_SECONDS // 3600,
+                "preferences_url": email_preferences_url(row["id"]),
             },
             # At most one reset email per account per hour, however often it is asked for.
             dedupe_key=f"password-reset:user:{row['id']}:{hour}",

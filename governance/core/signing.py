@@ -23,3 +23,12 @@ def unsign(purpose: str, token: str, max_age_seconds: int) -> Any | None:
         return _serializer(purpose).loads(token, max_age=max_age_seconds)
     except BadData:
         return None
+
+
+EMAIL_PREFERENCES_PURPOSE = "email-preferences"
+
+
+def email_preferences_url(user_id: int) -> str:
+    """The signed link, in every email, to that person's email choices (no sign-in needed)."""
+    token = sign(EMAIL_PREFERENCES_PURPOSE, user_id)
+    return f"{get_settings().base_url}/email/preferences/{token}"

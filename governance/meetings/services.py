@@ -20,6 +20,7 @@ from governance.core.clock import utcnow
 from governance.core.db import write_transaction
 from governance.core.email import queue_email
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
+from governance.core.signing import email_preferences_url
 from governance.groups.services import quorum_needed
 from governance.groups.tables import Membership, WorkingGroup
 from governance.meetings.tables import (
@@ -770,6 +771,7 @@ async def circulate_minutes(meeting_id: int, viewer: Viewer) -> int:
                     "meeting_title": meeting["title"],
                     "meeting_date": meeting_date(meeting["starts_at"]).isoformat(),
                     "link": link,
+                    "preferences_url": email_preferences_url(recipient["user_id"]),
                 },
                 dedupe_key=f"minutes:{minutes['id']}:circulated:{now:%Y%m%dT%H%M%S}:user:{recipient['user_id']}",
             )

@@ -27,7 +27,7 @@ from governance.core.clock import utcnow
 from governance.core.db import write_transaction
 from governance.core.email import STATUS_PARKED, STATUS_QUEUED, retry_parked
 from governance.core.errors import InvalidInput, NotFoundError
-from governance.core.signing import sign, unsign
+from governance.core.signing import EMAIL_PREFERENCES_PURPOSE, email_preferences_url, sign, unsign
 from governance.core.tables import OutboundEmail
 from governance.groups.services import organisation_date
 from governance.groups.tables import Membership
@@ -47,7 +47,7 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 # Signed links in email stay valid this long; a newer email always carries a fresh one.
 LINK_MAX_AGE_SECONDS = 365 * 24 * 3600
 UNSUBSCRIBE_PURPOSE = "unsubscribe"
-PREFERENCES_PURPOSE = "email-preferences"
+PREFERENCES_PURPOSE = EMAIL_PREFERENCES_PURPOSE
 # Keys looked up at once when checking which emails were queued already.
 KEY_CHUNK = 500
 
@@ -185,7 +185,7 @@ def preferences_token(user_id: int) -> str:
 
 
 def preferences_url(user_id: int) -> str:
-    return link(f"/email/preferences/{preferences_token(user_id)}")
+    return email_preferences_url(user_id)
 
 
 def unsubscribe_token(user_id: int, category: str) -> str:

@@ -29,6 +29,7 @@ from governance.core.clock import utcnow
 from governance.core.db import write_transaction
 from governance.core.email import queue_email
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
+from governance.core.signing import email_preferences_url
 from governance.groups.services import RECIPIENT_NAMES, organisation_date
 from governance.groups.tables import Membership, ReportingLine, WorkingGroup
 from governance.reports import schedule
@@ -568,6 +569,7 @@ async def submit_report(report_id: int, viewer: Viewer) -> list[int]:
                         "line_name": RECIPIENT_NAMES[line["recipient"]],
                         "due_on": (today + dt.timedelta(days=line["response_days"])).isoformat(),
                         "link": f"{get_settings().base_url}/reports/{report_id}",
+                        "preferences_url": email_preferences_url(person["id"]),
                     },
                     dedupe_key=f"delivery:{delivery_id}:delivered:user:{person['id']}",
                 )
@@ -739,6 +741,7 @@ async def _tell_group_leads(
                 "line_name": line_name,
                 "response": response.replace("_", " "),
                 "link": f"{get_settings().base_url}/reports/{report['id']}",
+                "preferences_url": email_preferences_url(lead["user_id"]),
             },
             dedupe_key=f"delivery:{delivery_id}:responded:user:{lead['user_id']}",
         )

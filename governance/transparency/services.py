@@ -40,6 +40,7 @@ from governance.core.clock import utcnow
 from governance.core.db import get_engine, is_postgres, write_transaction
 from governance.core.email import queue_email
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
+from governance.core.signing import email_preferences_url
 from governance.core.templating import format_datetime
 from governance.groups.services import organisation_date
 from governance.groups.tables import WorkingGroup
@@ -727,6 +728,7 @@ async def publish_report(report_id: int, viewer: Viewer) -> str:
                     "sha256": digest,
                     "headline": _headline_rows(presented),
                     "link": link,
+                    "preferences_url": email_preferences_url(person["id"]),
                 },
                 dedupe_key=f"transparency:{report_id}:published:user:{person['id']}",
             )
