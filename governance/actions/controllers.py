@@ -25,7 +25,14 @@ from governance.actions.forms import (
     read_status_change,
 )
 from governance.core.errors import ConflictError, InvalidInput, PermissionDenied, ServiceError
-from governance.core.web import form_page, form_values, page, redirect
+from governance.core.web import (
+    FormFailure,
+    form_page,
+    form_values,
+    page,
+    page_with_forms,
+    redirect,
+)
 from governance.groups.dependencies import current_viewer
 from governance.groups.services import get_group, organisation_date
 from governance.meetings.exports import CSV_MEDIA_TYPE, attachment, csv_bytes
@@ -89,25 +96,11 @@ async def _action_page(
     request: Request[Any, Any, Any],
     action_id: int,
     viewer: Viewer,
-    *,
-    errors: Mapping[str, str] | None = None,
-    values: Mapping[str, Any] | None = None,
-    form: str = "",
-    message: str = "",
-    status_code: int = 200,
+    failure: FormFailure | None = None,
 ) -> Template:
     context = await services.action_page(action_id, viewer)
-    context.update(
-        {
-            "visibility_labels": VISIBILITY_LABELS,
-            "errors": errors or {},
-            "values": values or {},
-            "failed_form": form,
-        }
-    )
-    if message:
-        context["form_error"] = message
-    return page(request, "actions/show.html", context, status_code=status_code)
+    context["visibility_labels"] = VISIBILITY_LABELS
+    return page_with_forms(request, "actions/show.html", context, failure)
 
 
 async def _act(
@@ -123,16 +116,7 @@ async def _act(
     try:
         await action(viewer)
     except (InvalidInput, ConflictError) as error:
-        return await _action_page(
-            request,
-            action_id,
-            viewer,
-            errors=error.field_errors,
-            values=values,
-            form=form,
-            message=error.message,
-            status_code=422 if isinstance(error, InvalidInput) else 409,
-        )
+        return await _action_page(request, action_id, viewer, FormFailure.of(error, form, values))
     return redirect(f"/actions/{action_id}", success)
 
 
@@ -287,11 +271,13 @@ class ActionController(Controller):
                 request,
                 action_id,
                 viewer,
-                errors=errors,
-                values=form_values(data),
-                form="status",
-                message="The change of status needs correcting. Nothing has been saved.",
-                status_code=422,
+                failure=FormFailure(
+                    errors=errors,
+                    values=form_values(data),
+                    form="status",
+                    message="The change of status needs correcting. Nothing has been saved.",
+                    status_code=422,
+                ),
             )
         return await _act(
             request,
@@ -335,11 +321,13 @@ class ActionController(Controller):
                 request,
                 action_id,
                 viewer,
-                errors=errors,
-                values=values,
-                form="owners",
-                message="The change needs correcting. Nothing has been saved.",
-                status_code=422,
+                failure=FormFailure(
+                    errors=errors,
+                    values=values,
+                    form="owners",
+                    message="The change needs correcting. Nothing has been saved.",
+                    status_code=422,
+                ),
             )
         return await _act(
             request,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import urlparse
 
@@ -12,6 +13,7 @@ from litestar.datastructures import Cookie
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
+from governance.core.errors import InvalidInput, ServiceError
 from governance.core.signing import sign, unsign
 
 FLASH_COOKIE = "governance_flash"
@@ -68,6 +70,45 @@ def form_page(
         {**(context or {}), "values": values, "errors": errors, "form_error": message},
         status_code=422,
     )
+
+
+@dataclass(frozen=True)
+class FormFailure:
+    """A refused form on a page that holds several: each field's error, what was typed,
+    which form it was (so only that one shows them), why, and the status to answer with."""
+
+    errors: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, Any] = field(default_factory=dict)
+    form: str = ""
+    message: str = ""
+    status_code: int = 422
+
+    @classmethod
+    def of(
+        cls, error: ServiceError, form: str = "", values: Mapping[str, Any] | None = None
+    ) -> FormFailure:
+        """A service's refusal: bad input is 422, a refused state change 409."""
+        status = 422 if isinstance(error, InvalidInput) else 409
+        return cls(error.field_errors, values or {}, form, error.message, status)
+
+
+def page_with_forms(
+    request: Request[Any, Any, Any],
+    template_name: str,
+    context: Mapping[str, Any],
+    failure: FormFailure | None = None,
+) -> Template:
+    """A page holding several forms, shown again with the failed one's errors, if any."""
+    failure = failure or FormFailure(status_code=200)
+    full_context = {
+        **context,
+        "errors": dict(failure.errors),
+        "values": dict(failure.values),
+        "failed_form": failure.form,
+    }
+    if failure.message:
+        full_context["form_error"] = failure.message
+    return page(request, template_name, full_context, status_code=failure.status_code)
 
 
 def redirect(

@@ -14,7 +14,14 @@ from litestar.response import Redirect, Template
 from governance.accounts.auth import signed_in
 from governance.accounts.policy import VISIBILITIES, Viewer
 from governance.core.errors import ConflictError, InvalidInput, PermissionDenied, ServiceError
-from governance.core.web import form_page, form_values, page, redirect
+from governance.core.web import (
+    FormFailure,
+    form_page,
+    form_values,
+    page,
+    page_with_forms,
+    redirect,
+)
 from governance.groups.dependencies import current_viewer
 from governance.meetings import services
 from governance.meetings.forms import (
@@ -43,12 +50,7 @@ async def _meeting_page(
     request: Request[Any, Any, Any],
     meeting_id: int,
     viewer: Viewer,
-    *,
-    errors: Mapping[str, str] | None = None,
-    values: Mapping[str, Any] | None = None,
-    form: str = "",
-    message: str = "",
-    status_code: int = 200,
+    failure: FormFailure | None = None,
 ) -> Template:
     context = await services.meeting_page(meeting_id, viewer)
     context.update(
@@ -56,14 +58,9 @@ async def _meeting_page(
             "visibilities": VISIBILITIES,
             "visibility_labels": VISIBILITY_LABELS,
             "modes": services.ATTENDANCE_MODES,
-            "errors": errors or {},
-            "values": values or {},
-            "failed_form": form,
         }
     )
-    if message:
-        context["form_error"] = message
-    return page(request, "meetings/show.html", context, status_code=status_code)
+    return page_with_forms(request, "meetings/show.html", context, failure)
 
 
 async def _act(
@@ -79,17 +76,7 @@ async def _act(
     try:
         await action(viewer)
     except (InvalidInput, ConflictError) as error:
-        status = 422 if isinstance(error, InvalidInput) else 409
-        return await _meeting_page(
-            request,
-            meeting_id,
-            viewer,
-            errors=error.field_errors,
-            values=values,
-            form=form,
-            message=error.message,
-            status_code=status,
-        )
+        return await _meeting_page(request, meeting_id, viewer, FormFailure.of(error, form, values))
     return redirect(f"/meetings/{meeting_id}", success)
 
 
@@ -224,11 +211,13 @@ class MeetingController(Controller):
                 request,
                 meeting_id,
                 viewer,
-                errors=errors,
-                values=form_values(data),
-                form="agenda",
-                message="The agenda item needs correcting. Nothing has been saved.",
-                status_code=422,
+                failure=FormFailure(
+                    errors=errors,
+                    values=form_values(data),
+                    form="agenda",
+                    message="The agenda item needs correcting. Nothing has been saved.",
+                    status_code=422,
+                ),
             )
         return await _act(
             request,
@@ -300,10 +289,9 @@ class MeetingController(Controller):
                 request,
                 meeting["id"],
                 viewer,
-                errors=errors,
-                form="move",
-                message=errors["position"],
-                status_code=422,
+                failure=FormFailure(
+                    errors=errors, form="move", message=errors["position"], status_code=422
+                ),
             )
         return await _act(
             request,
@@ -388,11 +376,13 @@ class MeetingController(Controller):
                 request,
                 meeting_id,
                 viewer,
-                errors=errors,
-                values=form_values(data),
-                form="attendance",
-                message="Attendance needs correcting. Nothing has been saved.",
-                status_code=422,
+                failure=FormFailure(
+                    errors=errors,
+                    values=form_values(data),
+                    form="attendance",
+                    message="Attendance needs correcting. Nothing has been saved.",
+                    status_code=422,
+                ),
             )
         return await _act(
             request,
@@ -478,11 +468,13 @@ class MeetingController(Controller):
                 request,
                 meeting_id,
                 viewer,
-                errors=errors,
-                values=form_values(data),
-                form="approve",
-                message="Say how the minutes were approved.",
-                status_code=422,
+                failure=FormFailure(
+                    errors=errors,
+                    values=form_values(data),
+                    form="approve",
+                    message="Say how the minutes were approved.",
+                    status_code=422,
+                ),
             )
         return await _act(
             request,
@@ -538,11 +530,13 @@ class MeetingController(Controller):
                 request,
                 meeting_id,
                 viewer,
-                errors=errors,
-                values=form_values(data),
-                form="decision",
-                message="The decision needs correcting. Nothing has been saved.",
-                status_code=422,
+                failure=FormFailure(
+                    errors=errors,
+                    values=form_values(data),
+                    form="decision",
+                    message="The decision needs correcting. Nothing has been saved.",
+                    status_code=422,
+                ),
             )
         return await _act(
             request,

@@ -11,7 +11,14 @@ from litestar.response import Redirect, Template
 from governance.accounts.auth import signed_in
 from governance.accounts.policy import Viewer
 from governance.core.errors import ConflictError, InvalidInput, PermissionDenied
-from governance.core.web import form_page, form_values, page, redirect
+from governance.core.web import (
+    FormFailure,
+    form_page,
+    form_values,
+    page,
+    page_with_forms,
+    redirect,
+)
 from governance.groups.dependencies import current_viewer
 from governance.groups.services import organisation_date
 from governance.meetings.services import members_on
@@ -43,12 +50,9 @@ async def _trail(
     request: Request[Any, Any, Any],
     report_id: int,
     viewer: Viewer,
+    failure: FormFailure | None = None,
     *,
-    errors: dict[str, str] | None = None,
-    values: dict[str, Any] | None = None,
     failed_delivery: int | None = None,
-    message: str = "",
-    status_code: int = 200,
 ) -> Template:
     context = await services.report_page(report_id, viewer)
     context.update(
@@ -59,15 +63,11 @@ async def _trail(
             if any(d["can_act"] for d in context["deliveries"])
             else [],
             "action_slots": range(1, MAX_ACTIONS_PER_RESPONSE + 1),
-            "errors": errors or {},
-            "values": values or {},
             "failed_delivery": failed_delivery,
             "today": organisation_date(),
         }
     )
-    if message:
-        context["form_error"] = message
-    return page(request, "reports/show.html", context, status_code=status_code)
+    return page_with_forms(request, "reports/show.html", context, failure)
 
 
 class ReportController(Controller):
@@ -184,15 +184,7 @@ class ReportController(Controller):
         try:
             delivery_ids = await services.submit_report(report_id, viewer)
         except (InvalidInput, ConflictError) as error:
-            status = 422 if isinstance(error, InvalidInput) else 409
-            return await _trail(
-                request,
-                report_id,
-                viewer,
-                errors=error.field_errors,
-                message=error.message,
-                status_code=status,
-            )
+            return await _trail(request, report_id, viewer, FormFailure.of(error))
         lines = "both lines" if len(delivery_ids) == 2 else "its line"
         return redirect(
             f"/reports/{report_id}", f"Submitted and delivered to {lines}. The text is now frozen."
@@ -214,7 +206,12 @@ class ReportController(Controller):
         try:
             await services.acknowledge_delivery(delivery_id, viewer)
         except ConflictError as error:
-            return await _trail(request, report_id, viewer, message=error.message, status_code=409)
+            return await _trail(
+                request,
+                report_id,
+                viewer,
+                failure=FormFailure(message=error.message, status_code=409),
+            )
         return redirect(
             f"/reports/{report_id}", "Acknowledged. The group can see that you have it."
         )
@@ -235,7 +232,10 @@ class ReportController(Controller):
             except (InvalidInput, ConflictError) as error:
                 if isinstance(error, ConflictError):
                     return await _trail(
-                        request, report_id, viewer, message=error.message, status_code=409
+                        request,
+                        report_id,
+                        viewer,
+                        failure=FormFailure(message=error.message, status_code=409),
                     )
                 errors = error.field_errors or {"response": error.message}
         if errors:
@@ -243,11 +243,13 @@ class ReportController(Controller):
                 request,
                 report_id,
                 viewer,
-                errors=errors,
-                values=form_values(data),
+                failure=FormFailure(
+                    errors=errors,
+                    values=form_values(data),
+                    message="The response needs correcting. Nothing has been recorded.",
+                    status_code=422,
+                ),
                 failed_delivery=delivery_id,
-                message="The response needs correcting. Nothing has been recorded.",
-                status_code=422,
             )
         return redirect(f"/reports/{report_id}", "Response recorded. The group has been told.")
 
