@@ -10,6 +10,7 @@ from typing import Any
 
 from litestar import Litestar, Response, get
 from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -31,17 +32,16 @@ from governance.core.db import database_is_reachable, open_database
 from governance.core.errors import handle_exception
 from governance.core.security import SecurityHeadersMiddleware
 from governance.core.templating import TEMPLATE_DIRECTORY, add_template_helpers
+from governance.core.urls import use_application
 from governance.dashboard.controllers import DashboardController, GroupOverviewController
 from governance.groups.api import GroupApiController, MeApiController
 from governance.groups.controllers import GroupAdminController, GroupController
+from governance.groups.dependencies import provide_viewer
 from governance.meetings.api import MeetingApiController
 from governance.meetings.calendars import CalendarController
 from governance.meetings.controllers import MeetingController, PublicMinutesController
 from governance.meetings.exports import ExportController
-from governance.notifications.controllers import (
-    EmailPreferencesController,
-    OutboxAdminController,
-)
+from governance.notifications.controllers import EmailPreferencesController, OutboxAdminController
 from governance.reports.api import ReportApiController
 from governance.reports.controllers import ReportController
 from governance.scheduler import in_process_scheduler
@@ -92,7 +92,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         engine=JinjaTemplateEngine,
         engine_callback=_configure_templates,
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             ready,
@@ -130,6 +130,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf),
         ],
         template_config=template_config,
+        # Every handler that declares `viewer: Viewer` gets the signed-in person with the
+        # group roles they hold today.
+        dependencies={"viewer": Provide(provide_viewer)},
         exception_handlers={Exception: handle_exception},
         lifespan=[database_lifespan, in_process_scheduler],
         openapi_config=OpenAPIConfig(
@@ -148,3 +151,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         debug=False,
     )
+    use_application(app)
+    return app

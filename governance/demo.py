@@ -11,15 +11,10 @@ from governance.accounts.tables import User
 from governance.actions import services as actions
 from governance.actions.tables import ActionItem
 from governance.core.audit import SYSTEM
-from governance.core.clock import utcnow
+from governance.core.clock import organisation_today, utcnow
 from governance.core.db import write_transaction
-from governance.groups.services import (
-    MembershipFields,
-    add_membership,
-    get_group,
-    load_viewer,
-    organisation_date,
-)
+from governance.groups.queries import get_group, load_viewer
+from governance.groups.services import MembershipFields, add_membership
 from governance.groups.tables import WorkingGroup
 from governance.meetings import services as meetings
 from governance.meetings.tables import Meeting
@@ -66,7 +61,7 @@ async def _seed_demo() -> int:
             await create_user(email, name, roles, DEMO_PASSWORD, SYSTEM)
             created += 1
     if created:
-        starts_on = organisation_date() - dt.timedelta(days=365)
+        starts_on = organisation_today() - dt.timedelta(days=365)
         for slug, email, role in DEMO_MEMBERSHIPS:
             group = await get_group(slug)
             await add_membership(
@@ -219,7 +214,7 @@ async def seed_demo_reporting(slug: str, chair_email: str, member_email: str) ->
     name = group["name"]
 
     # Periodic reports: each quarter since the group began, except one recorded as missed.
-    today = organisation_date()
+    today = organisation_today()
     quarters = reports.schedule.periods_between("quarterly", year_ago.date(), today)
     for index, quarter in enumerate(quarters[:-1]):
         if index == 1:
@@ -379,7 +374,7 @@ async def seed_demo_transparency() -> None:
     organisation; and this year's annual reports as drafts, still gathering figures."""
     if await TransparencyReport.exists():
         return
-    today = organisation_date()
+    today = organisation_today()
     quarter = transparency.last_ended_quarter(today).label
     year = str(today.year)
     board = await _viewer_by_email("board@example.org")

@@ -36,8 +36,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from governance.core.clock import utcnow
 from governance.core.db import write_transaction
+from governance.core.tables import SchedulerLease
 from governance.notifications.jobs import deliver_outbox_job, digest_job, reminder_sweep_job
-from governance.notifications.tables import SchedulerLease
 from governance.settings import get_settings
 from governance.transparency.jobs import transparency_job
 

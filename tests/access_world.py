@@ -25,11 +25,10 @@ from piccolo.table import Table, sort_table_classes
 from governance.accounts.services import password_link
 from governance.accounts.tables import UserSession
 from governance.actions.services import ActionFields, create_action
-from governance.core.clock import utcnow
+from governance.core.clock import organisation_today, utcnow
 from governance.core.db import get_engine, is_postgres, write_transaction
 from governance.core.email import STATUS_PARKED
 from governance.core.tables import OutboundEmail
-from governance.groups.services import organisation_date
 from governance.groups.tables import ReportingLine
 from governance.meetings import services as meetings
 from governance.meetings.calendars import reset_feed
@@ -115,7 +114,7 @@ async def build_world() -> World:
     line = await ReportingLine.select(ReportingLine.id).where(ReportingLine.group == alpha).first()
     leader = await viewer_for(chair)
     now = utcnow().replace(microsecond=0)
-    today = organisation_date()
+    today = organisation_today()
 
     # Meetings of the alpha group at each stage: scheduled ahead; started but not yet marked
     # held; held with draft minutes; with minutes circulated; with minutes approved.

@@ -29,7 +29,7 @@ from litestar import Litestar  # noqa: E402
 from governance.app import create_app  # noqa: E402
 from governance.cli import apply_migrations  # noqa: E402
 from governance.core.db import get_engine, is_postgres, open_database  # noqa: E402
-from governance.groups.services import organisation_date  # noqa: E402
+from governance.core.clock import organisation_today  # noqa: E402
 from governance.piccolo_conf import APP_REGISTRY  # noqa: E402
 from tests.factories import make_group, make_membership, make_user  # noqa: E402
 from tests.helpers import QueryCounter, SmtpSink  # noqa: E402
@@ -134,7 +134,7 @@ class Cast:
 async def cast() -> Cast:
     group_id = await make_group(slug="wellbeing", name="Working Group on Wellbeing")
     other_group = await make_group(slug="ndi", name="Working Group on NDI")
-    today = organisation_date()
+    today = organisation_today()
     chair = await make_user("chair@example.org", "Chair Person")
     secretary = await make_user("secretary@example.org", "Secretary Person")
     member = await make_user("member@example.org", "Member One")

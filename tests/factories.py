@@ -8,14 +8,8 @@ import itertools
 from governance.accounts.passwords import hash_password
 from governance.accounts.tables import User
 from governance.core.audit import SYSTEM
-from governance.core.clock import utcnow
-from governance.groups.services import (
-    GroupFields,
-    MembershipFields,
-    add_membership,
-    create_group,
-    organisation_date,
-)
+from governance.core.clock import organisation_today, utcnow
+from governance.groups.services import GroupFields, MembershipFields, add_membership, create_group
 
 PASSWORD = "correct horse battery staple"
 # Hashing is deliberately slow; one hash serves every test user.
@@ -75,7 +69,7 @@ async def make_membership(
     return await add_membership(
         group_id,
         email,
-        MembershipFields(role, starts_on or organisation_date() - dt.timedelta(days=30), ends_on),
+        MembershipFields(role, starts_on or organisation_today() - dt.timedelta(days=30), ends_on),
         SYSTEM,
     )
 
@@ -83,7 +77,7 @@ async def make_membership(
 async def viewer_for(user_id: int):  # type: ignore[no-untyped-def]
     """The Viewer the application would build for this user today."""
     from governance.accounts.policy import CurrentUser
-    from governance.groups.services import load_viewer
+    from governance.groups.queries import load_viewer
 
     row = await User.select().where(User.id == user_id).first()
     return await load_viewer(CurrentUser.from_row(row))

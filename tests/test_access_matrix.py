@@ -22,7 +22,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from governance.groups.services import organisation_date
+from governance.core.clock import organisation_today
 from governance.meetings import exports
 from governance.transparency import formats
 from tests.access_world import (
@@ -152,7 +152,7 @@ def case(
 
 
 def days_ahead(days: int) -> str:
-    return (organisation_date() + dt.timedelta(days=days)).isoformat()
+    return (organisation_today() + dt.timedelta(days=days)).isoformat()
 
 
 # --- bodies -------------------------------------------------------------------------------

@@ -11,13 +11,13 @@ import pytest
 from governance.accounts.policy import CurrentUser
 from governance.accounts.services import issue_api_token, set_user_active
 from governance.accounts.tables import User
-from governance.groups.services import organisation_date
+from governance.core.clock import organisation_today
 from tests.factories import make_group, make_membership, make_user
 from tests.helpers import sign_in
 
 
 def today() -> dt.date:
-    return organisation_date()
+    return organisation_today()
 
 
 START = today() - dt.timedelta(days=200)

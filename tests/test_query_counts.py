@@ -10,15 +10,14 @@ import httpx
 import pytest
 
 from governance.accounts.tables import User
-from governance.core.clock import utcnow
-from governance.groups.services import organisation_date
+from governance.core.clock import organisation_today, utcnow
 from governance.groups.tables import Membership
 from tests.factories import PASSWORD_HASH, make_group, make_membership, make_user
 from tests.helpers import QueryCounter, sign_in
 
 
 def today() -> dt.date:
-    return organisation_date()
+    return organisation_today()
 
 
 PAGES = ("/", "/groups", "/groups/group-0")

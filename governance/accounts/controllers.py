@@ -30,7 +30,7 @@ from governance.accounts.sessions import end_session, start_session
 from governance.core.audit import recent_events
 from governance.core.errors import InvalidInput, ServiceError, TooManyAttempts
 from governance.core.forms import TIMEZONES
-from governance.core.web import RowId, client_ip, form_page, form_values, page, redirect, safe_next
+from governance.core.http import RowId, client_ip, form_page, form_values, page, redirect, safe_next
 from governance.settings import get_settings
 
 
@@ -115,7 +115,7 @@ class PasswordController(Controller):
             "If an active account has that email, a link to set a new password is on its way.",
         )
 
-    @get("/set-password/{token:str}")
+    @get("/set-password/{token:str}", name="accounts:set-password")
     async def set_password_form(
         self, request: Request[Any, Any, Any], token: FromPath[str]
     ) -> Template:

@@ -1,22 +1,79 @@
-"""The access policy of DESIGN.md §1, in one place.
+"""The access policy of DESIGN.md §1, in one place: the vocabulary and the decisions.
 
 Who is signed in (`CurrentUser`), what they hold in each group (`Viewer`), and which
-visibilities they may read. Services build their queries with these so that a list never
-fetches a row its reader may not see.
+visibilities they may read. The query conditions built from these decisions are written
+once, in `accounts/scopes.py`, so that a list never fetches a row its reader may not see.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from governance.core.clock import today_in
 
-VISIBILITIES = ("public", "internal", "board", "group")
-GROUP_ROLES = ("chair", "secretary", "member")
-ORGANISATION_ROLES = ("admin", "director", "board")
-LEADING_ROLES = frozenset({"chair", "secretary"})
+class Visibility(StrEnum):
+    """Who may read a piece of group content."""
+
+    PUBLIC = "public"  # anyone, once the minutes or report holding it are published
+    INTERNAL = "internal"  # the group's members, the Director and the Board
+    BOARD = "board"  # the group's members and the Board; never the Director
+    GROUP = "group"  # the group's current members only
+
+    @property
+    def label(self) -> str:
+        return VISIBILITY_LABELS[self]
+
+
+VISIBILITY_LABELS: Mapping[Visibility, str] = {
+    Visibility.PUBLIC: "Public: may be published",
+    Visibility.INTERNAL: "Internal: members, the Director and the Board",
+    Visibility.BOARD: "Board: members and the Board, never the Director",
+    Visibility.GROUP: "Group: current members only",
+}
+
+
+class GroupRole(StrEnum):
+    CHAIR = "chair"
+    SECRETARY = "secretary"
+    MEMBER = "member"
+
+
+class OrganisationRole(StrEnum):
+    ADMIN = "admin"  # manages accounts and groups, not content
+    DIRECTOR = "director"
+    BOARD = "board"
+
+
+class Line(StrEnum):
+    """A reporting line's recipient body: each group reports to both."""
+
+    DIRECTOR = "director"
+    BOARD = "board"
+
+    @property
+    def label(self) -> str:
+        return LINE_LABELS[self]
+
+
+LINE_LABELS: Mapping[Line, str] = {Line.DIRECTOR: "Executive Director", Line.BOARD: "Board"}
+
+# Plain tuples of the values, for choices in forms, schemas and migrations.
+VISIBILITIES: tuple[str, ...] = tuple(Visibility)
+GROUP_ROLES: tuple[str, ...] = tuple(GroupRole)
+ORGANISATION_ROLES: tuple[str, ...] = tuple(OrganisationRole)
+LINES: tuple[str, ...] = tuple(Line)
+LEADING_ROLES = frozenset({GroupRole.CHAIR, GroupRole.SECRETARY})
+ROLE_RANK: Mapping[str, int] = {GroupRole.CHAIR: 0, GroupRole.SECRETARY: 1, GroupRole.MEMBER: 2}
+
+# What the Director and the Board read of a group they are not members of. The Director
+# never reads "board": the Board's independence channel.
+DIRECTOR_READS = frozenset({Visibility.PUBLIC, Visibility.INTERNAL})
+BOARD_READS = frozenset({Visibility.PUBLIC, Visibility.INTERNAL, Visibility.BOARD})
+MEMBER_READS = frozenset(Visibility)
+NOTHING: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -40,11 +97,21 @@ class CurrentUser:
 
     @property
     def organisation_roles(self) -> list[str]:
-        held = [("admin", self.is_admin), ("director", self.is_director), ("board", self.is_board)]
-        return [role for role, holds in held if holds]
+        held = [
+            (OrganisationRole.ADMIN, self.is_admin),
+            (OrganisationRole.DIRECTOR, self.is_director),
+            (OrganisationRole.BOARD, self.is_board),
+        ]
+        return [str(role) for role, holds in held if holds]
+
+    def acts_for(self, line: str) -> bool:
+        """Whether this person answers for that reporting line."""
+        return (line == Line.DIRECTOR and self.is_director) or (
+            line == Line.BOARD and self.is_board
+        )
 
     @classmethod
-    def from_row(cls, row: dict[str, Any], session_id: str | None = None) -> CurrentUser:
+    def from_row(cls, row: Mapping[str, Any], session_id: str | None = None) -> CurrentUser:
         return cls(
             id=row["id"],
             email=row["email"],
@@ -73,13 +140,16 @@ class Viewer:
     def readable_visibilities(self, group_id: int) -> frozenset[str]:
         """Visibilities of a group's content this viewer may read (published public aside)."""
         if self.is_member_of(group_id):
-            return frozenset(VISIBILITIES)
+            return MEMBER_READS
+        return self.outsider_visibilities()
+
+    def outsider_visibilities(self) -> frozenset[str]:
+        """What this viewer reads of a group they are not a member of."""
         if self.user.is_board:
-            return frozenset({"public", "internal", "board"})
+            return BOARD_READS
         if self.user.is_director:
-            # Never "board": the Director learns nothing of the independence channel.
-            return frozenset({"public", "internal"})
-        return frozenset()
+            return DIRECTOR_READS
+        return NOTHING
 
 
 def membership_is_current(starts_on: dt.date, ends_on: dt.date | None, on: dt.date) -> bool:
@@ -87,11 +157,8 @@ def membership_is_current(starts_on: dt.date, ends_on: dt.date | None, on: dt.da
     return starts_on <= on and (ends_on is None or on <= ends_on)
 
 
-ROLE_RANK = {"chair": 0, "secretary": 1, "member": 2}
-
-
-def strongest_roles(memberships: list[dict[str, Any]], on: dt.date) -> dict[int, str]:
-    """The highest role held today in each group, from membership rows."""
+def strongest_roles(memberships: Iterable[Mapping[str, Any]], on: dt.date) -> dict[int, str]:
+    """The highest role held on that day in each group, from membership rows."""
     roles: dict[int, str] = {}
     for membership in memberships:
         if not membership_is_current(membership["starts_on"], membership["ends_on"], on):
@@ -101,7 +168,3 @@ def strongest_roles(memberships: list[dict[str, Any]], on: dt.date) -> dict[int,
         if held is None or ROLE_RANK[membership["role"]] < ROLE_RANK[held]:
             roles[group_id] = membership["role"]
     return roles
-
-
-def organisation_today(timezone: str) -> dt.date:
-    return today_in(timezone)

@@ -18,7 +18,6 @@ from governance.accounts.tables import LoginAttempt, User
 from governance.core.audit import SYSTEM, Actor, record_event
 from governance.core.clock import utcnow
 from governance.core.db import write_transaction
-from governance.core.email import queue_email
 from governance.core.errors import (
     ConflictError,
     InvalidInput,
@@ -26,7 +25,10 @@ from governance.core.errors import (
     PermissionDenied,
     TooManyAttempts,
 )
-from governance.core.signing import email_preferences_url, sign, unsign
+from governance.core.signing import sign, unsign
+from governance.core.urls import absolute_url
+from governance.notifications import emails
+from governance.notifications.emails import Recipient
 from governance.settings import get_settings
 
 INVITATION_VALID_SECONDS = 7 * 24 * 3600
@@ -166,7 +168,7 @@ def password_link(user_id: int, password_hash: str, purpose: str) -> str:
     token = sign(
         "set-password", {"u": user_id, "f": _password_fingerprint(password_hash), "p": purpose}
     )
-    return f"{get_settings().base_url}/account/set-password/{token}"
+    return absolute_url("accounts:set-password", token=token)
 
 
 async def invite_user(email: str, display_name: str, roles: RoleChoice, actor: CurrentUser) -> int:
@@ -185,17 +187,12 @@ async def invite_user(email: str, display_name: str, roles: RoleChoice, actor: C
 async def _queue_invitation(
     user_id: int, email: str, display_name: str, actor: CurrentUser, attempt: int
 ) -> None:
-    await queue_email(
-        email,
-        "invitation",
-        {
-            "display_name": display_name,
-            "invited_by": actor.display_name,
-            "link": password_link(user_id, "", "invitation"),
-            "valid_days": INVITATION_VALID_SECONDS // 86400,
-            "preferences_url": email_preferences_url(user_id),
-        },
-        dedupe_key=f"invitation:user:{user_id}:{attempt}",
+    await emails.invitation(
+        Recipient(user_id, email, display_name),
+        invited_by=actor.display_name,
+        link=password_link(user_id, "", "invitation"),
+        valid_days=INVITATION_VALID_SECONDS // 86400,
+        attempt=attempt,
     )
 
 
@@ -238,18 +235,11 @@ async def request_password_reset(email: str) -> None:
         row = await User.select().where((User.email == email) & (User.is_active == True)).first()  # noqa: E712
         if row is None:
             return
-        hour = utcnow().strftime("%Y-%m-%dT%H")
-        queued = await queue_email(
-            email,
-            "password_reset",
-            {
-                "display_name": row["display_name"],
-                "link": password_link(row["id"], row["password_hash"], "reset"),
-                "valid_hours": PASSWORD_RESET_VALID_SECONDS // 3600,
-                "preferences_url": email_preferences_url(row["id"]),
-            },
-            # At most one reset email per account per hour, however often it is asked for.
-            dedupe_key=f"password-reset:user:{row['id']}:{hour}",
+        queued = await emails.password_reset(
+            Recipient.of(row, "id"),
+            link=password_link(row["id"], row["password_hash"], "reset"),
+            valid_hours=PASSWORD_RESET_VALID_SECONDS // 3600,
+            now=utcnow(),
         )
         if not queued:
             # Already sent this hour: nothing changed, so nothing to record. Anyone can ask,

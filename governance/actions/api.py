@@ -24,9 +24,9 @@ from governance.actions import services
 from governance.actions.services import ACTION_STATUSES, GROUP_SOURCE_TYPES, ActionFields
 from governance.core.db import write_transaction
 from governance.core.errors import InvalidInput
-from governance.core.web import MAX_ROW_ID
+from governance.core.http import MAX_ROW_ID
 from governance.groups.dependencies import current_viewer
-from governance.groups.services import get_group
+from governance.groups.queries import get_group
 
 RowId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ROW_ID)]
 # A path id no row can have is a 400 here, on SQLite as on PostgreSQL, instead of a number

@@ -24,8 +24,10 @@ from governance.actions.forms import (
     read_source,
     read_status_change,
 )
+from governance.core.clock import organisation_today
 from governance.core.errors import ConflictError, InvalidInput, PermissionDenied, ServiceError
-from governance.core.web import (
+from governance.core.exports import CSV_MEDIA_TYPE, attachment, csv_bytes
+from governance.core.http import (
     FormFailure,
     form_page,
     form_values,
@@ -34,9 +36,7 @@ from governance.core.web import (
     redirect,
 )
 from governance.groups.dependencies import current_viewer
-from governance.groups.services import get_group, organisation_date
-from governance.meetings.exports import CSV_MEDIA_TYPE, attachment, csv_bytes
-from governance.meetings.services import members_on
+from governance.groups.queries import get_group, members_on
 
 VISIBILITY_LABELS = {
     "public": "Public: may be published",
@@ -124,10 +124,10 @@ async def _form_context(group: dict[str, Any], source: dict[str, Any] | None) ->
     return {
         "group": group,
         "source": source,
-        "members": await members_on(group["id"], organisation_date()),
+        "members": await members_on(group["id"], organisation_today()),
         "visibilities": VISIBILITIES,
         "visibility_labels": VISIBILITY_LABELS,
-        "today": organisation_date(),
+        "today": organisation_today(),
     }
 
 
@@ -168,7 +168,7 @@ class ActionController(Controller):
         viewer = await current_viewer(request)
         status, owner_id, errors = read_group_filters(request.query_params)
         context = await services.list_group_actions(slug, viewer, status, owner_id)
-        members = await members_on(context["group"]["id"], organisation_date())
+        members = await members_on(context["group"]["id"], organisation_today())
         context.update(
             {
                 "owner_choices": _owner_choices(members, context["actions"]),
@@ -196,7 +196,7 @@ class ActionController(Controller):
             raise InvalidInput("A filter was not understood.", errors)
         context = await services.list_group_actions(slug, viewer, status, owner_id)
         body = csv_bytes(CSV_HEADER, csv_rows(context["actions"]))
-        filename = f"actions-{context['group']['slug']}-{organisation_date().isoformat()}.csv"
+        filename = f"actions-{context['group']['slug']}-{organisation_today().isoformat()}.csv"
         return attachment(body, CSV_MEDIA_TYPE, filename)
 
     @get("/groups/{slug:str}/actions/new")

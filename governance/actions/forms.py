@@ -17,7 +17,7 @@ from governance.actions.services import (
     ActionFields,
 )
 from governance.core.forms import FormReader
-from governance.core.web import MAX_ROW_ID
+from governance.core.http import MAX_ROW_ID
 
 
 def _all_values(data: Mapping[str, Any], name: str) -> list[str]:

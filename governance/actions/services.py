@@ -24,12 +24,11 @@ from governance.accounts.policy import VISIBILITIES, CurrentUser, Viewer, strong
 from governance.accounts.tables import User
 from governance.actions.tables import ActionItem, ActionOwner, ActionUpdate
 from governance.core.audit import record_event
-from governance.core.clock import utcnow
+from governance.core.clock import organisation_today, utcnow
 from governance.core.db import is_postgres, write_transaction
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
-from governance.groups.services import get_group, organisation_date
+from governance.groups.queries import get_group, members_on
 from governance.groups.tables import Membership, WorkingGroup
-from governance.meetings.services import members_on
 from governance.meetings.tables import Decision, Meeting
 
 ACTION_STATUSES = ("open", "in_progress", "done", "dropped")
@@ -106,7 +105,9 @@ def _columns() -> tuple[Any, ...]:
 
 
 def is_overdue(action: dict[str, Any], today: dt.date | None = None) -> bool:
-    return action["status"] in ACTIVE_STATUSES and action["due_on"] < (today or organisation_date())
+    return action["status"] in ACTIVE_STATUSES and action["due_on"] < (
+        today or organisation_today()
+    )
 
 
 async def _with_owners(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -127,7 +128,7 @@ async def _with_owners(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         by_action[owner["action"]].append(
             {"user_id": owner["user"], "display_name": owner["display_name"]}
         )
-    today = organisation_date()
+    today = organisation_today()
     for row in rows:
         row_owners = sorted(by_action[row["id"]], key=lambda o: o["display_name"].lower())
         row["owners"] = row_owners
@@ -195,7 +196,7 @@ async def action_page(action_id: int, viewer: Viewer) -> dict[str, Any]:
         source = {"label": "A reporting line's response to a report", "link": None}
     owner_choices: list[dict[str, Any]] = []
     if action["can_manage"] and action["status"] in ACTIVE_STATUSES:
-        members = await members_on(action["group"], organisation_date())
+        members = await members_on(action["group"], organisation_today())
         owner_choices = [{"user_id": m["user"], "display_name": m["display_name"]} for m in members]
         member_ids = {m["user"] for m in members}
         owner_choices += [o for o in action["owners"] if o["user_id"] not in member_ids]
@@ -397,7 +398,7 @@ async def _owners(owner_ids: list[int], group_id: int) -> dict[int, dict[str, An
     memberships = await Membership.select(
         Membership.user, Membership.group, Membership.role, Membership.starts_on, Membership.ends_on
     ).where((Membership.group == group_id) & Membership.user.is_in(owner_ids))
-    today = organisation_date()
+    today = organisation_today()
     found = {}
     for user in users:
         held = [m for m in memberships if m["user"] == user["id"]]
@@ -454,7 +455,7 @@ async def _insert(
     allowed_sources: tuple[str, ...],
     members_only: bool,
 ) -> int:
-    errors = _field_errors(fields, organisation_date())
+    errors = _field_errors(fields, organisation_today())
     source_errors = _source_errors(source_type, source_id, allowed_sources)
     errors.update(source_errors)
     owner_ids = _unique(fields.owner_ids)
@@ -702,7 +703,7 @@ async def change_owners_and_due(
             raise ConflictError(
                 f"This action is {action['status']}; its owners and due date no longer change."
             )
-        today = organisation_date()
+        today = organisation_today()
         errors: dict[str, str] = {}
         users: dict[int, dict[str, Any]] = {}
         if not owners:

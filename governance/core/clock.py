@@ -1,15 +1,54 @@
-"""The current time, always timezone-aware UTC, in one place so tests can travel in time."""
+"""The current time and the organisation's calendar, in one place so tests can travel in time.
+
+Times are stored and compared as timezone-aware UTC. A "date" in the organisation (a due
+date, the day a membership ends, the day a meeting took place) is read in the organisation's
+time zone, `GOVERNANCE_TIMEZONE`, unless a person's own zone is asked for.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from governance.settings import get_settings
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def today_in(timezone: str) -> dt.date:
-    from zoneinfo import ZoneInfo
+@lru_cache(maxsize=64)
+def zone(name: str) -> ZoneInfo:
+    """The zone of this IANA name (cached: ZoneInfo reads a file the first time)."""
+    return ZoneInfo(name)
 
-    return utcnow().astimezone(ZoneInfo(timezone)).date()
+
+def organisation_zone() -> ZoneInfo:
+    return zone(get_settings().timezone)
+
+
+def today_in(timezone: str) -> dt.date:
+    """Today's date in this time zone."""
+    return utcnow().astimezone(zone(timezone)).date()
+
+
+def organisation_today() -> dt.date:
+    """Today's date in the organisation's time zone."""
+    return today_in(get_settings().timezone)
+
+
+def date_in_zone(moment: dt.datetime, timezone: str | None = None) -> dt.date:
+    """The calendar date of a moment in this zone (the organisation's if none is given)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(zone(timezone or get_settings().timezone)).date()
+
+
+def utc_text(moment: dt.datetime | None) -> str:
+    """A moment as ISO 8601 UTC with a Z, for files and feeds; empty for none."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -30,5 +30,7 @@ EMAIL_PREFERENCES_PURPOSE = "email-preferences"
 
 def email_preferences_url(user_id: int) -> str:
     """The signed link, in every email, to that person's email choices (no sign-in needed)."""
+    from governance.core.urls import absolute_url  # urls reads the app, which reads this
+
     token = sign(EMAIL_PREFERENCES_PURPOSE, user_id)
-    return f"{get_settings().base_url}/email/preferences/{token}"
+    return absolute_url("notifications:preferences-by-link", preferences_token=token)

@@ -1,4 +1,4 @@
-"""Tables of the plumbing: the audit trail and the email outbox."""
+"""Tables of the plumbing: the audit trail, the email outbox and the scheduler's lease."""
 
 from __future__ import annotations
 
@@ -47,3 +47,17 @@ class OutboundEmail(Table, tablename="outbound_email"):
     created_at = Timestamptz()
     sent_at = Timestamptz(null=True, default=None)
     message_id = Varchar(length=255, default="")
+
+
+class SchedulerLease(Table, tablename="scheduler_lease"):
+    """Who may run scheduled jobs: one row per lease name, held until `expires_at`.
+
+    A scheduler takes the row when it is free or expired and keeps renewing it; any other
+    scheduler waits until the holder stops renewing. See governance/scheduler.py.
+    """
+
+    id = Serial(primary_key=True)
+    name = Varchar(length=50, unique=True)
+    holder = Varchar(length=200, default="")
+    acquired_at = Timestamptz()
+    expires_at = Timestamptz()

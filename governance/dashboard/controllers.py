@@ -7,9 +7,9 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from governance.accounts.auth import current_user, signed_in
-from governance.core.web import page
+from governance.core.http import page
 from governance.dashboard.services import dashboard_for, group_overview
-from governance.groups.services import load_viewer
+from governance.groups.queries import load_viewer
 
 
 class DashboardController(Controller):

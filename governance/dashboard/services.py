@@ -7,8 +7,8 @@ from typing import Any
 
 from governance.accounts.policy import Viewer
 from governance.actions.services import my_actions
-from governance.core.clock import utcnow
-from governance.groups.services import group_page, list_groups, my_memberships, organisation_date
+from governance.core.clock import organisation_today, utcnow
+from governance.groups.services import group_page, list_groups, my_memberships
 from governance.meetings.services import list_meetings, readable_meetings_for_user
 from governance.reports.services import (
     describe_next_due,
@@ -48,7 +48,7 @@ async def group_overview(slug: str, viewer: Viewer) -> dict[str, Any]:
     """The group page: mandate, members and lines, its meetings, and what each line is owed."""
     context = await group_page(slug, viewer)
     meetings = await list_meetings(slug, viewer)
-    schedules = await line_schedules(context["group"], organisation_date())
+    schedules = await line_schedules(context["group"], organisation_today())
     return {
         **context,
         "upcoming_meetings": meetings["upcoming"],

@@ -10,8 +10,8 @@ from litestar import Controller, Request, get
 from litestar.params import FromPath
 
 from governance.accounts.auth import current_user, signed_in
-from governance.groups import services
-from governance.groups.services import load_viewer
+from governance.groups import queries, services
+from governance.groups.queries import load_viewer
 
 
 @dataclass
@@ -60,7 +60,7 @@ class GroupApiController(Controller):
 
     @get("/", summary="Working groups")
     async def list_groups(self, request: Request[Any, Any, Any]) -> list[GroupSummaryOut]:
-        viewer = await services.load_viewer(current_user(request))
+        viewer = await queries.load_viewer(current_user(request))
         return [
             GroupSummaryOut(g["slug"], g["name"], g["member_count"], g["my_role"])
             for g in await services.list_groups(viewer)
@@ -68,7 +68,7 @@ class GroupApiController(Controller):
 
     @get("/{slug:str}", summary="One working group with its current members and reporting lines")
     async def get_group(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> GroupOut:
-        viewer = await services.load_viewer(current_user(request))
+        viewer = await queries.load_viewer(current_user(request))
         context = await services.group_page(slug, viewer)
         group = context["group"]
         return GroupOut(

@@ -10,9 +10,10 @@ from litestar.response import Redirect, Template
 
 from governance.accounts.auth import admin_only, current_user, signed_in
 from governance.accounts.policy import GROUP_ROLES
+from governance.core.clock import organisation_today
 from governance.core.errors import InvalidInput
-from governance.core.web import RowId, form_page, form_values, page, redirect
-from governance.groups import services
+from governance.core.http import RowId, form_page, form_values, page, redirect
+from governance.groups import queries, services
 from governance.groups.forms import read_group, read_line, read_membership
 
 FORM_CHOICES = {
@@ -29,7 +30,7 @@ class GroupController(Controller):
 
     @get("/")
     async def index(self, request: Request[Any, Any, Any]) -> Template:
-        viewer = await services.load_viewer(current_user(request))
+        viewer = await queries.load_viewer(current_user(request))
         groups = await services.list_groups(viewer)
         return page(request, "groups/index.html", {"groups": groups})
 
@@ -68,14 +69,14 @@ class GroupAdminController(Controller):
 
     @get("/{slug:str}/edit")
     async def edit_form(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
-        group = await services.get_group(slug)
+        group = await queries.get_group(slug)
         return page(request, "groups/form.html", {**FORM_CHOICES, "values": group, "group": group})
 
     @post("/{slug:str}/edit")
     async def edit(
         self, request: Request[Any, Any, Any], slug: FromPath[str]
     ) -> Template | Redirect:
-        group = await services.get_group(slug)
+        group = await queries.get_group(slug)
         data = await request.form()
         fields, errors = read_group(data)
         if not errors:
@@ -97,8 +98,8 @@ class GroupAdminController(Controller):
     async def new_membership_form(
         self, request: Request[Any, Any, Any], slug: FromPath[str]
     ) -> Template:
-        group = await services.get_group(slug)
-        values = {"role": "member", "starts_on": services.organisation_date().isoformat()}
+        group = await queries.get_group(slug)
+        values = {"role": "member", "starts_on": organisation_today().isoformat()}
         return page(
             request,
             "groups/membership_form.html",
@@ -109,7 +110,7 @@ class GroupAdminController(Controller):
     async def add_membership(
         self, request: Request[Any, Any, Any], slug: FromPath[str]
     ) -> Template | Redirect:
-        group = await services.get_group(slug)
+        group = await queries.get_group(slug)
         data = await request.form()
         fields, errors = read_membership(data)
         email = str(data.get("email", "")).strip()
@@ -135,7 +136,7 @@ class GroupAdminController(Controller):
         self, request: Request[Any, Any, Any], membership_id: RowId
     ) -> Template:
         membership = await services.get_membership(membership_id)
-        group = await services.get_group(membership["group_slug"])
+        group = await queries.get_group(membership["group_slug"])
         return page(
             request,
             "groups/membership_form.html",
@@ -155,7 +156,7 @@ class GroupAdminController(Controller):
             except InvalidInput as error:
                 errors = error.field_errors
         if errors:
-            group = await services.get_group(membership["group_slug"])
+            group = await queries.get_group(membership["group_slug"])
             return form_page(
                 request,
                 "groups/membership_form.html",

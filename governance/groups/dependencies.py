@@ -1,16 +1,25 @@
-"""What route handlers of every domain need from groups: the viewer of the request."""
+"""What route handlers of every domain need from groups: the viewer of the request.
+
+`provide_viewer` is registered in `app.py` as the `viewer` dependency (Litestar's `Provide`),
+so a handler declares `viewer: Viewer` instead of building it. It lives here, not in core,
+because a viewer's group roles are read from the memberships."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar.connection import ASGIConnection
+from litestar import Request
 
 from governance.accounts.auth import current_user
 from governance.accounts.policy import Viewer
-from governance.groups.services import load_viewer
+from governance.groups.queries import load_viewer
 
 
-async def current_viewer(connection: ASGIConnection[Any, Any, Any, Any]) -> Viewer:
-    """The signed-in user with the group roles they hold today (one query)."""
-    return await load_viewer(current_user(connection))
+async def provide_viewer(request: Request[Any, Any, Any]) -> Viewer:
+    """The signed-in user with the group roles they hold today (one query); a request
+    without one is answered 401 (pages: a redirect to sign in)."""
+    return await load_viewer(current_user(request))
+
+
+# Handlers not yet moved to the injected `viewer` call this directly.
+current_viewer = provide_viewer

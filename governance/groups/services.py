@@ -8,20 +8,14 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
-from governance.accounts.policy import (
-    CurrentUser,
-    Viewer,
-    membership_is_current,
-    organisation_today,
-    strongest_roles,
-)
+from governance.accounts.policy import CurrentUser, Viewer, membership_is_current
 from governance.accounts.tables import User
 from governance.core.audit import SYSTEM, Actor, record_event
-from governance.core.clock import utcnow
+from governance.core.clock import organisation_today, utcnow
 from governance.core.db import write_transaction
 from governance.core.errors import InvalidInput, NotFoundError, PermissionDenied
+from governance.groups.queries import current_on, get_group
 from governance.groups.tables import Membership, ReportingLine, WorkingGroup
-from governance.settings import get_settings
 
 QUORUM_RULES = ("majority", "two_thirds", "fixed")
 CADENCES = ("monthly", "quarterly", "half_yearly", "yearly")
@@ -80,18 +74,6 @@ DEFAULT_LINE = LineFields(cadence="quarterly", report_due_days=30, response_days
 # --- who holds what ---------------------------------------------------------------------
 
 
-def organisation_date() -> dt.date:
-    return organisation_today(get_settings().timezone)
-
-
-async def load_viewer(user: CurrentUser) -> Viewer:
-    """The user with the roles they hold today in each group: one query."""
-    rows = await Membership.select(
-        Membership.group, Membership.role, Membership.starts_on, Membership.ends_on
-    ).where(Membership.user == user.id)
-    return Viewer(user=user, group_roles=strongest_roles(rows, organisation_date()))
-
-
 def quorum_needed(rule: str, fixed_count: int, members: int) -> int:
     if rule == "fixed":
         return fixed_count
@@ -111,14 +93,6 @@ def describe_quorum(rule: str, fixed_count: int) -> str:
 # --- reading ----------------------------------------------------------------------------
 
 
-def current_on(day: dt.date) -> Any:
-    """The SQL condition for a membership current on `day`: the query form of
-    policy.membership_is_current (from its first day to the end of its last)."""
-    return (Membership.starts_on <= day) & (
-        Membership.ends_on.is_null() | (Membership.ends_on >= day)
-    )
-
-
 async def list_groups(viewer: Viewer) -> list[dict[str, Any]]:
     """Every group with its number of current members: two queries whatever the number of
     groups or memberships, counted by the database rather than fetched and counted here."""
@@ -127,7 +101,7 @@ async def list_groups(viewer: Viewer) -> list[dict[str, Any]]:
     ).order_by(WorkingGroup.name)
     counts = await (
         Membership.select(Membership.group, Count(distinct=[Membership.user], alias="members"))
-        .where(current_on(organisation_date()))
+        .where(current_on(organisation_today()))
         .group_by(Membership.group)
     )
     members = {row["group"]: int(row["members"]) for row in counts}
@@ -137,17 +111,10 @@ async def list_groups(viewer: Viewer) -> list[dict[str, Any]]:
     return groups
 
 
-async def get_group(slug: str) -> dict[str, Any]:
-    row = await WorkingGroup.select().where(WorkingGroup.slug == slug).first()
-    if row is None:
-        raise NotFoundError("There is no working group at this address.")
-    return row  # type: ignore[no-any-return]
-
-
 async def group_page(slug: str, viewer: Viewer) -> dict[str, Any]:
     """Everything the group page shows, in a fixed number of queries."""
     group = await get_group(slug)
-    today = organisation_date()
+    today = organisation_today()
     memberships = (
         await Membership.select(
             Membership.id,

@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import (
-    Date,
-    ForeignKey,
-    Integer,
-    OnDelete,
-    Serial,
-    Text,
-    Timestamptz,
-    Varchar,
-)
+from piccolo.columns import Date, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from governance.accounts.tables import User

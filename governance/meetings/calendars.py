@@ -29,9 +29,9 @@ from governance.core.audit import record_event
 from governance.core.clock import utcnow
 from governance.core.db import write_transaction
 from governance.core.errors import NotFoundError
-from governance.core.web import page
+from governance.core.http import page
 from governance.groups.dependencies import current_viewer
-from governance.groups.services import load_viewer
+from governance.groups.queries import load_viewer
 from governance.groups.tables import WorkingGroup
 from governance.meetings import services
 from governance.meetings.tables import AgendaItem, CalendarFeed, Meeting

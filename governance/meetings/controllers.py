@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from governance.accounts.auth import signed_in
 from governance.accounts.policy import VISIBILITIES, Viewer
 from governance.core.errors import ConflictError, InvalidInput, PermissionDenied, ServiceError
-from governance.core.web import (
+from governance.core.http import (
     FormFailure,
     form_page,
     form_values,
@@ -120,7 +120,7 @@ class MeetingController(Controller):
         meeting_id = await services.schedule_meeting(slug, fields, viewer)
         return redirect(f"/meetings/{meeting_id}", "Meeting scheduled. Add its agenda below.")
 
-    @get("/meetings/{meeting_id:int}")
+    @get("/meetings/{meeting_id:int}", name="meetings:show")
     async def show(self, request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template:
         return await _meeting_page(request, meeting_id, await current_viewer(request))
 

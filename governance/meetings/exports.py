@@ -25,7 +25,7 @@ from governance.accounts.auth import current_user, signed_in
 from governance.core.clock import utcnow
 from governance.core.security import CONTENT_SECURITY_POLICY
 from governance.core.templating import TEMPLATE_DIRECTORY
-from governance.groups.services import load_viewer
+from governance.groups.queries import load_viewer
 from governance.meetings import services
 from governance.settings import get_settings
 

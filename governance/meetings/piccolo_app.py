@@ -1,35 +1,15 @@
 import os
 
-from piccolo.conf.apps import AppConfig
-
-from governance.meetings.tables import (
-    AgendaItem,
-    Attendance,
-    CalendarFeed,
-    ConflictOfInterest,
-    Decision,
-    Erratum,
-    Meeting,
-    Minutes,
-    MinutesComment,
-)
+from piccolo.conf.apps import AppConfig, table_finder
 
 CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
 
 APP_CONFIG = AppConfig(
     app_name="meetings",
     migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
-    table_classes=[
-        Meeting,
-        AgendaItem,
-        ConflictOfInterest,
-        Attendance,
-        Minutes,
-        MinutesComment,
-        Erratum,
-        Decision,
-        CalendarFeed,
-    ],
+    # Every table defined in this domain's tables.py; tables it imports from other domains
+    # (for foreign keys) belong to their own apps.
+    table_classes=table_finder(["governance.meetings.tables"], exclude_imported=True),
     migration_dependencies=["governance.groups.piccolo_app"],
     commands=[],
 )

@@ -13,16 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from governance.accounts.policy import VISIBILITIES, Viewer, membership_is_current
+from governance.accounts.policy import VISIBILITIES, Viewer
 from governance.accounts.tables import User
 from governance.core.audit import record_event
 from governance.core.clock import utcnow
 from governance.core.db import write_transaction
-from governance.core.email import queue_email
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
-from governance.core.signing import email_preferences_url
+from governance.groups.queries import members_on
 from governance.groups.services import quorum_needed
-from governance.groups.tables import Membership, WorkingGroup
+from governance.groups.tables import WorkingGroup
 from governance.meetings.tables import (
     AgendaItem,
     Attendance,
@@ -33,6 +32,8 @@ from governance.meetings.tables import (
     Minutes,
     MinutesComment,
 )
+from governance.notifications import emails
+from governance.notifications.emails import Recipient
 from governance.settings import get_settings
 
 MEETING_STATUSES = ("scheduled", "held", "cancelled")
@@ -117,26 +118,6 @@ async def list_meetings(slug: str, viewer: Viewer) -> dict[str, Any]:
     upcoming.reverse()
     past = [m for m in rows if not (m["ends_at"] >= now and m["status"] == "scheduled")]
     return {"group": group, "upcoming": upcoming, "past": past, "can_read": True}
-
-
-async def members_on(group_id: int, on: dt.date) -> list[dict[str, Any]]:
-    """Memberships current on a day, with the member's name: one query."""
-    rows = await Membership.select(
-        Membership.user,
-        Membership.role,
-        Membership.starts_on,
-        Membership.ends_on,
-        Membership.user.display_name.as_alias("display_name"),
-    ).where(
-        (Membership.group == group_id)
-        & (Membership.starts_on <= on)
-        & (Membership.ends_on.is_null() | (Membership.ends_on >= on))
-    )
-    by_user: dict[int, dict[str, Any]] = {}
-    for row in rows:
-        if membership_is_current(row["starts_on"], row["ends_on"], on):
-            by_user.setdefault(row["user"], row)
-    return sorted(by_user.values(), key=lambda m: m["display_name"])
 
 
 @dataclass(frozen=True)
@@ -758,22 +739,15 @@ async def circulate_minutes(meeting_id: int, viewer: Viewer) -> int:
             & Attendance.user.is_not_null()
             & (Attendance.user.is_active == True)  # noqa: E712 - SQL comparison
         )
-        link = f"{get_settings().base_url}/meetings/{meeting_id}"
         for recipient in recipients:
-            # The email names the meeting and links to it; item text stays behind sign-in,
-            # where each reader sees only the items their role allows.
-            await queue_email(
-                recipient["email"],
-                "minutes_circulated",
-                {
-                    "display_name": recipient["display_name"],
-                    "group_name": meeting["group_name"],
-                    "meeting_title": meeting["title"],
-                    "meeting_date": meeting_date(meeting["starts_at"]).isoformat(),
-                    "link": link,
-                    "preferences_url": email_preferences_url(recipient["user_id"]),
-                },
-                dedupe_key=f"minutes:{minutes['id']}:circulated:{now:%Y%m%dT%H%M%S}:user:{recipient['user_id']}",
+            await emails.minutes_circulated(
+                Recipient.of(recipient),
+                minutes_id=minutes["id"],
+                meeting_id=meeting_id,
+                group_name=meeting["group_name"],
+                meeting_title=meeting["title"],
+                meeting_date=meeting_date(meeting["starts_at"]),
+                circulated_at=now,
             )
         await record_event(
             viewer.user,

@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 
 from governance.accounts.auth import admin_only, current_user, signed_in
 from governance.core.errors import InvalidInput
-from governance.core.web import RowId, page, redirect
+from governance.core.http import RowId, page, redirect
 from governance.notifications import services
 from governance.notifications.services import (
     CATEGORIES,
@@ -82,7 +82,7 @@ class EmailPreferencesController(Controller):
     async def save_mine(self, request: Request[Any, Any, Any]) -> Template | Redirect:
         return await _save(request, current_user(request).id, "/email/preferences")
 
-    @get("/preferences/{preferences_token:str}")
+    @get("/preferences/{preferences_token:str}", name="notifications:preferences-by-link")
     async def by_link(
         self, request: Request[Any, Any, Any], preferences_token: FromPath[str]
     ) -> Template:
@@ -101,7 +101,7 @@ class EmailPreferencesController(Controller):
             return _invalid_link(request)
         return await _save(request, user_id, f"/email/preferences/{preferences_token}")
 
-    @get("/unsubscribe/{unsubscribe_token:str}")
+    @get("/unsubscribe/{unsubscribe_token:str}", name="notifications:unsubscribe")
     async def confirm_unsubscribe(
         self, request: Request[Any, Any, Any], unsubscribe_token: FromPath[str]
     ) -> Template:

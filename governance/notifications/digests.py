@@ -30,10 +30,10 @@ from typing import Any
 
 from governance.accounts.tables import User
 from governance.actions.tables import ActionOwner
-from governance.core.clock import utcnow
+from governance.core.clock import organisation_today, utcnow
 from governance.core.db import write_transaction
 from governance.core.templating import format_date, format_datetime
-from governance.groups.services import RECIPIENT_NAMES, organisation_date
+from governance.groups.services import RECIPIENT_NAMES
 from governance.groups.tables import Membership
 from governance.meetings.tables import Attendance, Decision, Meeting, Minutes
 from governance.notifications.services import (
@@ -146,7 +146,7 @@ class Shared:
             .where(Delivery.state != "responded")
             .order_by(Delivery.delivered_at, ascending=False)
         )
-        return cls(now, organisation_date(), meetings, circulated, unanswered)
+        return cls(now, organisation_today(), meetings, circulated, unanswered)
 
 
 def _delivery_columns() -> tuple[Any, ...]:

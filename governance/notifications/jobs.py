@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from governance.core.email import (
-    DeliveryReport,
-    deliver_outbox,
-    transport_from_settings,
-)
+from governance.core.email import DeliveryReport, deliver_outbox, transport_from_settings
 from governance.notifications.digests import DigestReport, run_digests
 from governance.notifications.reminders import run_reminder_sweep
 from governance.notifications.services import QueueReport

@@ -38,9 +38,9 @@ from typing import Any
 
 from governance.accounts.tables import User
 from governance.actions.tables import ActionOwner
-from governance.core.clock import utcnow
+from governance.core.clock import organisation_today, utcnow
 from governance.core.templating import format_date, format_datetime
-from governance.groups.services import RECIPIENT_NAMES, organisation_date
+from governance.groups.services import RECIPIENT_NAMES
 from governance.groups.tables import Membership, ReportingLine
 from governance.meetings.calendars import build_calendar
 from governance.meetings.services import meeting_date
@@ -80,7 +80,7 @@ class Moment:
 
     @classmethod
     def current(cls) -> Moment:
-        return cls(utcnow(), organisation_date())
+        return cls(utcnow(), organisation_today())
 
 
 def _in_window(days_late: int, first_day: int = 0) -> bool:

@@ -23,13 +23,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from governance.accounts.policy import CurrentUser, Viewer, strongest_roles
 from governance.accounts.tables import User
 from governance.core.audit import Actor, record_event
-from governance.core.clock import utcnow
+from governance.core.clock import organisation_today, utcnow
 from governance.core.db import write_transaction
 from governance.core.email import STATUS_PARKED, STATUS_QUEUED, retry_parked
 from governance.core.errors import InvalidInput, NotFoundError
 from governance.core.signing import EMAIL_PREFERENCES_PURPOSE, email_preferences_url, sign, unsign
 from governance.core.tables import OutboundEmail
-from governance.groups.services import organisation_date
 from governance.groups.tables import Membership
 from governance.settings import get_settings
 
@@ -150,7 +149,7 @@ async def load_recipients(user_ids: Iterable[int]) -> dict[int, Recipient]:
     memberships = await Membership.select(
         Membership.user, Membership.group, Membership.role, Membership.starts_on, Membership.ends_on
     ).where(Membership.user.is_in(wanted))
-    return recipients_from_rows(users, memberships, organisation_date())
+    return recipients_from_rows(users, memberships, organisation_today())
 
 
 async def current_leads(group_ids: Iterable[int], roles: Sequence[str]) -> dict[int, list[int]]:
@@ -158,7 +157,7 @@ async def current_leads(group_ids: Iterable[int], roles: Sequence[str]) -> dict[
     wanted = sorted(set(group_ids))
     if not wanted:
         return {}
-    today = organisation_date()
+    today = organisation_today()
     rows = await Membership.select(Membership.group, Membership.user).where(
         Membership.group.is_in(wanted)
         & Membership.role.is_in(list(roles))

@@ -1,4 +1,4 @@
-"""Tables of the notifications domain: the scheduler's lease and each user's digest record."""
+"""Tables of the notifications domain: each user's digest record."""
 
 from __future__ import annotations
 
@@ -6,20 +6,6 @@ from piccolo.columns import ForeignKey, OnDelete, Serial, Timestamptz, Varchar
 from piccolo.table import Table
 
 from governance.accounts.tables import User
-
-
-class SchedulerLease(Table, tablename="scheduler_lease"):
-    """Who may run scheduled jobs: one row per lease name, held until `expires_at`.
-
-    A scheduler takes the row when it is free or expired and keeps renewing it; any other
-    scheduler waits until the holder stops renewing. See governance/scheduler.py.
-    """
-
-    id = Serial(primary_key=True)
-    name = Varchar(length=50, unique=True)
-    holder = Varchar(length=200, default="")
-    acquired_at = Timestamptz()
-    expires_at = Timestamptz()
 
 
 class DigestRecord(Table, tablename="digest_record"):

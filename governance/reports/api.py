@@ -32,13 +32,14 @@ from governance.actions.services import (
     TITLE_MAX_LENGTH,
     ActionFields,
 )
+from governance.core.clock import organisation_today
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
 from governance.core.forms import FormReader
+from governance.core.http import MAX_ROW_ID
 from governance.core.markdown import render_markdown
-from governance.core.web import MAX_ROW_ID
 from governance.groups.dependencies import current_viewer
-from governance.groups.services import RECIPIENT_NAMES, get_group, organisation_date
-from governance.meetings.services import members_on
+from governance.groups.queries import get_group, members_on
+from governance.groups.services import RECIPIENT_NAMES
 from governance.reports import schedule, services
 from governance.reports.forms import MAX_ACTIONS_PER_RESPONSE, read_report, read_response
 from governance.reports.services import (
@@ -552,7 +553,7 @@ async def _response_fields(data: ResponseIn, report_id: int, viewer: Viewer) -> 
     if len(data.actions) > MAX_ACTIONS_PER_RESPONSE:
         errors["actions"] = f"A response creates at most {MAX_ACTIONS_PER_RESPONSE} actions."
     report = await services.get_report(report_id, viewer)
-    today = organisation_date()
+    today = organisation_today()
     owners = {viewer.user.id} | {m["user"] for m in await members_on(report["group"], today)}
     actions = []
     for index, action in enumerate(data.actions):
@@ -732,7 +733,7 @@ class ReportApiController(Controller):
         state = delivery_state
         _check_filters(line, state)
         viewer = await current_viewer(request)
-        today = organisation_date()
+        today = organisation_today()
         items = [
             _delivery_item(row, today, viewer) for row in await _readable_deliveries(viewer, line)
         ]

@@ -10,8 +10,9 @@ from litestar.response import Redirect, Template
 
 from governance.accounts.auth import signed_in
 from governance.accounts.policy import Viewer
+from governance.core.clock import organisation_today
 from governance.core.errors import ConflictError, InvalidInput, PermissionDenied
-from governance.core.web import (
+from governance.core.http import (
     FormFailure,
     form_page,
     form_values,
@@ -20,8 +21,7 @@ from governance.core.web import (
     redirect,
 )
 from governance.groups.dependencies import current_viewer
-from governance.groups.services import organisation_date
-from governance.meetings.services import members_on
+from governance.groups.queries import members_on
 from governance.reports import services
 from governance.reports.forms import MAX_ACTIONS_PER_RESPONSE, read_report, read_response
 
@@ -40,7 +40,7 @@ RESPONSE_LABELS = {
 
 async def _owner_choices(report: dict[str, Any], viewer: Viewer) -> list[dict[str, Any]]:
     """Who can own an action that comes of a response: the responder, or a group member."""
-    members = await members_on(report["group"], organisation_date())
+    members = await members_on(report["group"], organisation_today())
     choices = [{"user": viewer.user.id, "display_name": f"{viewer.user.display_name} (me)"}]
     choices += [m for m in members if m["user"] != viewer.user.id]
     return choices
@@ -64,7 +64,7 @@ async def _trail(
             else [],
             "action_slots": range(1, MAX_ACTIONS_PER_RESPONSE + 1),
             "failed_delivery": failed_delivery,
-            "today": organisation_date(),
+            "today": organisation_today(),
         }
     )
     return page_with_forms(request, "reports/show.html", context, failure)
@@ -128,7 +128,7 @@ class ReportController(Controller):
             f"/reports/{report_id}", "Draft saved. Read it through, then submit it when ready."
         )
 
-    @get("/reports/{report_id:int}")
+    @get("/reports/{report_id:int}", name="reports:show")
     async def show(self, request: Request[Any, Any, Any], report_id: FromPath[int]) -> Template:
         return await _trail(request, report_id, await current_viewer(request))
 

@@ -25,13 +25,13 @@ from governance.accounts.policy import Viewer
 from governance.accounts.tables import User
 from governance.actions.services import ActionFields, actions_for_sources, insert_action
 from governance.core.audit import record_event
-from governance.core.clock import utcnow
+from governance.core.clock import organisation_today, utcnow
 from governance.core.db import write_transaction
-from governance.core.email import queue_email
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
-from governance.core.signing import email_preferences_url
-from governance.groups.services import RECIPIENT_NAMES, organisation_date
+from governance.groups.services import RECIPIENT_NAMES
 from governance.groups.tables import Membership, ReportingLine, WorkingGroup
+from governance.notifications import emails
+from governance.notifications.emails import Recipient
 from governance.reports import schedule
 from governance.reports.tables import Delivery, Report
 from governance.settings import get_settings
@@ -166,7 +166,7 @@ async def report_page(
     report = await _report(report_id, viewer)
     if record_read and report["status"] == "submitted":
         await _record_read_receipt(report, viewer)
-    today = organisation_date()
+    today = organisation_today()
     deliveries = [_annotate_delivery(d, today) for d in await _deliveries_of([report_id])]
     actions = await actions_for_sources("response", [d["id"] for d in deliveries], viewer)
     for delivery in deliveries:
@@ -240,7 +240,7 @@ async def group_reports(slug: str, viewer: Viewer) -> dict[str, Any]:
         .where((Report.group == group["id"]) & readable_reports_clause(viewer))
         .order_by(Report.created_at, ascending=False)
     )
-    today = organisation_date()
+    today = organisation_today()
     deliveries = [
         _annotate_delivery(d, today) for d in await _deliveries_of([r["id"] for r in reports])
     ]
@@ -540,7 +540,7 @@ async def submit_report(report_id: int, viewer: Viewer) -> list[int]:
             raise ConflictError("This report has already been submitted.")
         lines = await ReportingLine.select().where(ReportingLine.group == report["group"])
         wanted = {"director": report["to_director"], "board": report["to_board"]}
-        today = organisation_date()
+        today = organisation_today()
         delivery_ids = []
         for line in lines:
             if not wanted.get(line["recipient"]):
@@ -558,20 +558,15 @@ async def submit_report(report_id: int, viewer: Viewer) -> list[int]:
             delivery_id = int(rows[0]["id"])
             delivery_ids.append(delivery_id)
             for person in await _line_recipients(line["recipient"]):
-                await queue_email(
-                    person["email"],
-                    "report_delivered",
-                    {
-                        "display_name": person["display_name"],
-                        "group_name": report["group_name"],
-                        "report_title": report["title"],
-                        "kind": report["kind"],
-                        "line_name": RECIPIENT_NAMES[line["recipient"]],
-                        "due_on": (today + dt.timedelta(days=line["response_days"])).isoformat(),
-                        "link": f"{get_settings().base_url}/reports/{report_id}",
-                        "preferences_url": email_preferences_url(person["id"]),
-                    },
-                    dedupe_key=f"delivery:{delivery_id}:delivered:user:{person['id']}",
+                await emails.report_delivered(
+                    Recipient.of(person, "id"),
+                    delivery_id=delivery_id,
+                    report_id=report_id,
+                    group_name=report["group_name"],
+                    report_title=report["title"],
+                    kind=report["kind"],
+                    line=line["recipient"],
+                    due_on=today + dt.timedelta(days=line["response_days"]),
                 )
         await record_event(
             viewer.user,
@@ -713,14 +708,14 @@ async def respond_to_delivery(
             f"Report {report['id']}: {line_name} line responded '{fields.response}' "
             f"with {len(action_ids)} action(s)",
         )
-        await _tell_group_leads(report, delivery_id, line_name, fields.response)
+        await _tell_group_leads(report, delivery_id, delivery["recipient"], fields.response)
     return action_ids
 
 
 async def _tell_group_leads(
-    report: dict[str, Any], delivery_id: int, line_name: str, response: str
+    report: dict[str, Any], delivery_id: int, line: str, response: str
 ) -> None:
-    today = organisation_date()
+    today = organisation_today()
     leads = await Membership.select(
         Membership.user.id.as_alias("user_id"),
         Membership.user.email.as_alias("email"),
@@ -732,18 +727,13 @@ async def _tell_group_leads(
         & (Membership.ends_on.is_null() | (Membership.ends_on >= today))
     )
     for lead in leads:
-        await queue_email(
-            lead["email"],
-            "delivery_responded",
-            {
-                "display_name": lead["display_name"],
-                "report_title": report["title"],
-                "line_name": line_name,
-                "response": response.replace("_", " "),
-                "link": f"{get_settings().base_url}/reports/{report['id']}",
-                "preferences_url": email_preferences_url(lead["user_id"]),
-            },
-            dedupe_key=f"delivery:{delivery_id}:responded:user:{lead['user_id']}",
+        await emails.delivery_responded(
+            Recipient.of(lead),
+            delivery_id=delivery_id,
+            report_id=report["id"],
+            report_title=report["title"],
+            line=line,
+            response=response,
         )
 
 
@@ -752,7 +742,7 @@ async def _tell_group_leads(
 
 async def inbox(viewer: Viewer) -> dict[str, Any]:
     """What awaits this person on their line, and, for the Board, the Director line's state."""
-    today = organisation_date()
+    today = organisation_today()
     lines = [r for r in ("director", "board") if acts_for(viewer, r)]
     report_ids = [
         row["id"]
@@ -798,7 +788,7 @@ async def reporting_overview_for_leads(viewer: Viewer) -> list[dict[str, Any]]:
         .where(WorkingGroup.id.is_in(led or [-1]))
         .order_by(WorkingGroup.name)
     )
-    schedules = await schedules_for_groups(groups, organisation_date())
+    schedules = await schedules_for_groups(groups, organisation_today())
     return [
         {"group": group, "next_due": [describe_next_due(entry) for entry in schedules[group["id"]]]}
         for group in groups

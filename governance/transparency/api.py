@@ -28,8 +28,8 @@ from governance.accounts.auth import current_user, signed_in
 from governance.accounts.policy import Viewer
 from governance.core.errors import InvalidInput, NotFoundError
 from governance.core.forms import FormReader
-from governance.core.web import MAX_ROW_ID
-from governance.groups.services import load_viewer
+from governance.core.http import MAX_ROW_ID
+from governance.groups.queries import load_viewer
 from governance.transparency import services
 from governance.transparency.figures import EDITIONS
 from governance.transparency.forms import read_generate

@@ -20,9 +20,9 @@ from litestar.response import Redirect, Template
 from governance.accounts.auth import current_user, signed_in
 from governance.accounts.policy import Viewer
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
-from governance.core.web import RowId, form_page, form_values, page, redirect
-from governance.groups.services import load_viewer
-from governance.meetings.exports import attachment
+from governance.core.exports import attachment
+from governance.core.http import RowId, form_page, form_values, page, redirect
+from governance.groups.queries import load_viewer
 from governance.settings import get_settings
 from governance.transparency import charts, formats, services
 from governance.transparency.editions import ORGANISATION
@@ -102,7 +102,7 @@ class TransparencyController(Controller):
             request, "transparency/public_index.html", {"reports": await services.public_reports()}
         )
 
-    @get("/transparency/reports/{report_id:int}")
+    @get("/transparency/reports/{report_id:int}", name="transparency:show")
     async def show(self, request: Request[Any, Any, Any], report_id: RowId) -> Template:
         return await _report_page(request, report_id)
 

@@ -21,10 +21,10 @@ from typing import Any
 
 import jinja2
 
+from governance.core.exports import csv_bytes
+from governance.core.exports import render_pdf as render_html_to_pdf
 from governance.core.security import CONTENT_SECURITY_POLICY
 from governance.core.templating import TEMPLATE_DIRECTORY, add_template_helpers
-from governance.meetings.exports import csv_bytes
-from governance.meetings.exports import render_pdf as render_html_to_pdf
 from governance.transparency import charts as chart_module
 from governance.transparency.editions import (
     Presented,

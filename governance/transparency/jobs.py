@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from governance.core.audit import SYSTEM
-from governance.groups.services import organisation_date
+from governance.core.clock import organisation_today
 from governance.groups.tables import WorkingGroup
 from governance.settings import get_settings
 from governance.transparency import metrics
@@ -45,7 +45,7 @@ def periods_due(today: dt.date) -> list[Period]:
 
 
 async def create_transparency_drafts(today: dt.date | None = None) -> DraftsReport:
-    today = today or organisation_date()
+    today = today or organisation_today()
     zone = ZoneInfo(get_settings().timezone)
     report = DraftsReport()
     groups = await WorkingGroup.select(

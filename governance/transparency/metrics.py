@@ -83,9 +83,9 @@ from piccolo.query.functions.aggregate import Count
 
 from governance.accounts.policy import membership_is_current
 from governance.actions.tables import ActionItem, ActionUpdate
-from governance.core.clock import utcnow
+from governance.core.clock import organisation_today, utcnow
 from governance.core.errors import InvalidInput, NotFoundError
-from governance.groups.services import current_on, organisation_date
+from governance.groups.queries import current_on
 from governance.groups.tables import Membership, ReportingLine, WorkingGroup
 from governance.meetings.services import COUNTS_TOWARDS_QUORUM, compute_quorum
 from governance.meetings.tables import AgendaItem, Attendance, Decision, Meeting
@@ -155,7 +155,7 @@ async def compute_figures(scope: str, period_label: str, edition: str) -> Transp
             "The edition is board or public.", {"edition": "Choose board or public."}
         )
     period = parse_report_period(period_label)
-    today = organisation_date()
+    today = organisation_today()
     if period.starts_on > today:
         raise InvalidInput(
             "That period has not begun.", {"period": "Choose a period that has begun."}

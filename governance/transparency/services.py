@@ -36,14 +36,13 @@ from zoneinfo import ZoneInfo
 from governance.accounts.policy import Viewer
 from governance.accounts.tables import User
 from governance.core.audit import Actor, record_event
-from governance.core.clock import utcnow
+from governance.core.clock import organisation_today, utcnow
 from governance.core.db import get_engine, is_postgres, write_transaction
-from governance.core.email import queue_email
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
-from governance.core.signing import email_preferences_url
 from governance.core.templating import format_datetime
-from governance.groups.services import organisation_date
 from governance.groups.tables import WorkingGroup
+from governance.notifications import emails
+from governance.notifications.emails import Recipient
 from governance.settings import get_settings
 from governance.transparency import metrics
 from governance.transparency.editions import (
@@ -360,7 +359,7 @@ async def scope_page(scope: str, viewer: Viewer) -> dict[str, Any]:
         "reports": reports,
         "can_generate": can_manage(viewer, group_id),
         "editions": EDITIONS,
-        "suggested_period": last_ended_quarter(organisation_date()).label,
+        "suggested_period": last_ended_quarter(organisation_today()).label,
     }
 
 
@@ -378,7 +377,7 @@ def last_ended_year(today: dt.date) -> Period:
 
 
 def period_has_ended(period: Period, today: dt.date | None = None) -> bool:
-    return period.ends_on < (today or organisation_date())
+    return period.ends_on < (today or organisation_today())
 
 
 def _generated_after_period(report: dict[str, Any], period: Period) -> bool:
@@ -713,24 +712,17 @@ async def publish_report(report_id: int, viewer: Viewer) -> str:
             report_id,
             f"Transparency report {report_id} ({description}) published; sha256 {digest}",
         )
-        link = f"{get_settings().base_url}/transparency/reports/{report_id}"
         for person in await _board_members():
-            await queue_email(
-                person["email"],
-                "transparency_published",
-                {
-                    "display_name": person["display_name"],
-                    "scope_name": report["scope_name"],
-                    "period": report["period"],
-                    "edition_name": report["edition_name"],
-                    "version": report["version"],
-                    "supersedes_version": supersedes_version,
-                    "sha256": digest,
-                    "headline": _headline_rows(presented),
-                    "link": link,
-                    "preferences_url": email_preferences_url(person["id"]),
-                },
-                dedupe_key=f"transparency:{report_id}:published:user:{person['id']}",
+            await emails.transparency_published(
+                Recipient.of(person, "id"),
+                report_id=report_id,
+                scope_name=report["scope_name"],
+                period=report["period"],
+                edition_name=report["edition_name"],
+                version=report["version"],
+                supersedes_version=supersedes_version,
+                sha256=digest,
+                headline=_headline_rows(presented),
             )
     return digest
 

@@ -11,7 +11,7 @@ import pytest
 from governance.actions import services
 from governance.actions.services import ActionFields
 from governance.actions.tables import ActionItem
-from governance.groups.services import organisation_date
+from governance.core.clock import organisation_today
 from tests.factories import make_group, make_membership, make_user, viewer_for
 
 
@@ -35,7 +35,7 @@ class Cast:
 async def cast() -> Cast:
     group_id = await make_group(slug="wellbeing", name="Working Group on Wellbeing")
     other_group = await make_group(slug="ndi", name="Working Group on NDI")
-    today = organisation_date()
+    today = organisation_today()
     chair = await make_user("chair@example.org", "Chair Person")
     secretary = await make_user("secretary@example.org", "Secretary Person")
     member = await make_user("member@example.org", "Member One")
@@ -79,7 +79,7 @@ def fields(
     return ActionFields(
         title=title,
         description=description,
-        due_on=organisation_date() + dt.timedelta(days=due_in_days),
+        due_on=organisation_today() + dt.timedelta(days=due_in_days),
         visibility=visibility,
         owner_ids=owners,
     )
@@ -110,5 +110,5 @@ async def make_action(
 async def make_overdue(action_id: int, days: int = 3) -> None:
     """Moves the due date into the past, as time passing would."""
     await ActionItem.update(
-        {ActionItem.due_on: organisation_date() - dt.timedelta(days=days)}
+        {ActionItem.due_on: organisation_today() - dt.timedelta(days=days)}
     ).where(ActionItem.id == action_id)

@@ -11,8 +11,8 @@ import pytest
 
 from governance.accounts.services import issue_api_token
 from governance.actions.tables import ActionItem, ActionOwner, ActionUpdate
+from governance.core.clock import organisation_today
 from governance.core.tables import AuditEvent
-from governance.groups.services import organisation_date
 from tests.actions.conftest import make_action, make_overdue
 from tests.factories import make_meeting
 from tests.helpers import sign_in
@@ -31,7 +31,7 @@ async def tokens(cast) -> dict[str, dict[str, str]]:
 
 
 def _day(days: int) -> str:
-    return (organisation_date() + dt.timedelta(days=days)).isoformat()
+    return (organisation_today() + dt.timedelta(days=days)).isoformat()
 
 
 def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:

@@ -12,15 +12,15 @@ import pytest
 
 from governance.actions import services
 from governance.actions.tables import ActionItem, ActionOwner, ActionUpdate
+from governance.core.clock import organisation_today
 from governance.core.tables import AuditEvent
-from governance.groups.services import organisation_date
 from tests.actions.conftest import make_action, make_overdue
 from tests.factories import make_meeting, make_membership, make_user, viewer_for
 from tests.helpers import field_error, post_form, sign_in
 
 
 def _day(days: int) -> str:
-    return (organisation_date() + dt.timedelta(days=days)).isoformat()
+    return (organisation_today() + dt.timedelta(days=days)).isoformat()
 
 
 async def _one_of_each(cast) -> dict[str, int]:
@@ -361,7 +361,7 @@ async def test_chair_reassigns_and_moves_the_due_date(client, cast):
     assert response.status_code == 302
     action = await services.get_action(action_id, await viewer_for(cast.chair))
     assert action["owner_ids"] == [cast.member2]
-    assert action["due_on"] == organisation_date() + dt.timedelta(days=45)
+    assert action["due_on"] == organisation_today() + dt.timedelta(days=45)
 
 
 # --- CSV --------------------------------------------------------------------------------

@@ -11,11 +11,10 @@ import pytest
 from governance.actions import services
 from governance.actions.services import ActionFields
 from governance.actions.tables import ActionItem, ActionOwner, ActionUpdate
-from governance.core.clock import utcnow
+from governance.core.clock import organisation_today, utcnow
 from governance.core.db import write_transaction
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
 from governance.core.tables import AuditEvent
-from governance.groups.services import organisation_date
 from governance.meetings import services as meetings
 from governance.meetings.services import AgendaItemFields, DecisionFields
 from tests.actions.conftest import fields, make_action, make_overdue
@@ -87,7 +86,7 @@ async def test_every_bad_field_is_named_and_nothing_is_saved(cast):
     bad = ActionFields(
         title="   ",
         description="",
-        due_on=organisation_date() - dt.timedelta(days=3),
+        due_on=organisation_today() - dt.timedelta(days=3),
         visibility="secret",
         owner_ids=[],
     )
@@ -358,7 +357,7 @@ async def test_no_one_else_updates(cast, who, error):
         await services.add_progress(action_id, "Mine", viewer)
     with pytest.raises(error):
         await services.change_owners_and_due(
-            action_id, [cast.member2], organisation_date() + dt.timedelta(days=30), viewer
+            action_id, [cast.member2], organisation_today() + dt.timedelta(days=30), viewer
         )
     assert await _snapshot() == before
 
@@ -387,7 +386,7 @@ async def test_progress_needs_text_and_an_open_action(cast):
 async def test_only_chairs_and_secretaries_reassign_or_move_the_due_date(cast):
     action_id = await make_action(cast)
     owner = await viewer_for(cast.member)
-    later = organisation_date() + dt.timedelta(days=40)
+    later = organisation_today() + dt.timedelta(days=40)
     before = await _snapshot()
     with pytest.raises(PermissionDenied):
         await services.change_owners_and_due(action_id, [cast.member], later, owner)
@@ -415,7 +414,7 @@ async def test_reassignment_rules(cast):
         ([], due, "owner_ids"),
         ([cast.stranger], due, "owner_ids"),
         ([cast.former], due, "owner_ids"),
-        ([cast.member], organisation_date() - dt.timedelta(days=1), "due_on"),
+        ([cast.member], organisation_today() - dt.timedelta(days=1), "due_on"),
         ([cast.member], due, "owner_ids"),  # nothing to change
     ]
     for owners, due_on, field in cases:
@@ -426,12 +425,12 @@ async def test_reassignment_rules(cast):
     # An overdue action can be reassigned without moving its date.
     await make_overdue(action_id)
     await services.change_owners_and_due(
-        action_id, [cast.member2], organisation_date() - dt.timedelta(days=3), chair
+        action_id, [cast.member2], organisation_today() - dt.timedelta(days=3), chair
     )
     await services.update_status(action_id, "done", "", chair)
     with pytest.raises(ConflictError):
         await services.change_owners_and_due(
-            action_id, [cast.member], organisation_date() + dt.timedelta(days=3), chair
+            action_id, [cast.member], organisation_today() + dt.timedelta(days=3), chair
         )
 
 
@@ -562,7 +561,7 @@ async def test_each_change_is_audited_without_the_title(cast):
     owner = await viewer_for(cast.member)
     await services.add_progress(action_id, "SECRET-NOTE", owner)
     await services.change_owners_and_due(
-        action_id, [cast.member2], organisation_date() + dt.timedelta(days=20), chair
+        action_id, [cast.member2], organisation_today() + dt.timedelta(days=20), chair
     )
     await services.update_status(action_id, "dropped", "SECRET-REASON", chair)
     events = await AuditEvent.select().order_by(AuditEvent.sequence)
@@ -616,7 +615,7 @@ async def test_two_changes_at_once_are_made_one_after_the_other(cast):
     assert await ActionUpdate.count() == 1
 
     second = await make_action(cast)
-    due = organisation_date() + dt.timedelta(days=30)
+    due = organisation_today() + dt.timedelta(days=30)
     await asyncio.gather(
         services.change_owners_and_due(second, [cast.member2], due, chair),
         services.change_owners_and_due(

@@ -9,7 +9,7 @@ import re
 
 from playwright.async_api import Page, expect
 
-from governance.groups.services import organisation_date
+from governance.core.clock import organisation_today
 from tests.browser.conftest import sign_in_through_form
 from tests.factories import PASSWORD, make_group, make_membership, make_user
 
@@ -29,7 +29,7 @@ async def test_chair_records_a_meeting_and_each_reader_sees_what_they_may(
 ):
     page = browser_page
     group_id = await make_group(slug="wellbeing", name="Working Group on Wellbeing")
-    start = organisation_date() - dt.timedelta(days=200)
+    start = organisation_today() - dt.timedelta(days=200)
     chair = await make_user("chair@example.org", "Wren Okafor")
     member = await make_user("member@example.org", "Milo Haddad")
     await make_user("director@example.org", "Dana Mensah", director=True)
@@ -40,7 +40,7 @@ async def test_chair_records_a_meeting_and_each_reader_sees_what_they_may(
     await sign_in_through_form(page, live_server, "chair@example.org", PASSWORD)
     await page.goto(f"{live_server}/groups/wellbeing/meetings")
     await page.get_by_role("link", name="Schedule a meeting").click()
-    yesterday = organisation_date() - dt.timedelta(days=1)
+    yesterday = organisation_today() - dt.timedelta(days=1)
     await page.get_by_label("Title").fill("November meeting")
     await page.get_by_label("Starts").fill(f"{yesterday.isoformat()}T10:00")
     await page.get_by_label("Ends").fill(f"{yesterday.isoformat()}T12:00")

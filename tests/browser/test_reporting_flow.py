@@ -8,7 +8,7 @@ import datetime as dt
 
 from playwright.async_api import Page, expect
 
-from governance.groups.services import organisation_date
+from governance.core.clock import organisation_today
 from tests.browser.conftest import sign_in_through_form
 from tests.factories import PASSWORD, make_group, make_membership, make_user
 
@@ -27,12 +27,12 @@ async def test_recommendation_travels_both_lines_and_each_answers_on_its_own(
 ):
     page = browser_page
     group_id = await make_group(slug="ndi", name="Working Group on Non-Discrimination")
-    start = organisation_date() - dt.timedelta(days=100)
+    start = organisation_today() - dt.timedelta(days=100)
     chair = await make_user("chair@example.org", "Nia Castillo")
     await make_membership(chair, group_id, "chair", start)
     await make_user("director@example.org", "Dana Mensah", director=True)
     await make_user("board@example.org", "Bao Tran", board=True)
-    due = (organisation_date() + dt.timedelta(days=30)).isoformat()
+    due = (organisation_today() + dt.timedelta(days=30)).isoformat()
 
     # The chair drafts and submits a recommendation to both lines.
     await sign_in_through_form(page, live_server, "chair@example.org", PASSWORD)

@@ -8,15 +8,16 @@ from typing import Any
 
 import httpx
 
+from governance.core.clock import organisation_today
 from governance.core.tables import AuditEvent
-from governance.groups.services import organisation_date, seed_default_groups
+from governance.groups.services import seed_default_groups
 from governance.groups.tables import Membership, ReportingLine, WorkingGroup
 from tests.factories import make_group, make_membership, make_user
 from tests.helpers import field_error, post_form, sign_in
 
 
 def today() -> dt.date:
-    return organisation_date()
+    return organisation_today()
 
 
 async def sign_in_admin(client: httpx.AsyncClient) -> int:

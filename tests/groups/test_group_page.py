@@ -10,7 +10,8 @@ import pytest
 
 from governance.accounts.policy import CurrentUser
 from governance.accounts.tables import User
-from governance.groups.services import load_viewer, organisation_date
+from governance.core.clock import organisation_today
+from governance.groups.queries import load_viewer
 from tests.factories import make_group, make_membership, make_user
 from tests.helpers import sign_in
 
@@ -131,7 +132,7 @@ async def test_admin_sees_edit_links_and_a_member_does_not(client: httpx.AsyncCl
 async def test_term_ended_yesterday_is_former_and_gives_no_role(
     client: httpx.AsyncClient,
 ) -> None:
-    today = organisation_date()
+    today = organisation_today()
     group_id = await make_group(slug="alpha")
     former = await make_user(name="Fiona Former")
     await make_membership(
@@ -150,7 +151,7 @@ async def test_term_ended_yesterday_is_former_and_gives_no_role(
 
 
 async def test_term_ending_today_still_counts(client: httpx.AsyncClient) -> None:
-    today = organisation_date()
+    today = organisation_today()
     group_id = await make_group(slug="alpha")
     leaving = await make_user(name="Lena Leaving")
     await make_membership(leaving, group_id, "secretary", today - dt.timedelta(days=100), today)
@@ -165,7 +166,7 @@ async def test_term_ending_today_still_counts(client: httpx.AsyncClient) -> None
 
 
 async def test_future_term_is_not_current(client: httpx.AsyncClient) -> None:
-    today = organisation_date()
+    today = organisation_today()
     group_id = await make_group(slug="alpha")
     starting = await make_user(name="Sam Starting")
     await make_membership(starting, group_id, "member", today + dt.timedelta(days=1))
@@ -181,7 +182,7 @@ async def test_future_term_is_not_current(client: httpx.AsyncClient) -> None:
 
 
 async def test_strongest_current_role_wins(client: httpx.AsyncClient) -> None:
-    today = organisation_date()
+    today = organisation_today()
     group_id = await make_group(slug="alpha")
     user_id = await make_user()
     # A past chair term, then a current member term: today they are a member.
@@ -195,7 +196,7 @@ async def test_strongest_current_role_wins(client: httpx.AsyncClient) -> None:
 
 
 async def test_groups_list_counts_current_members_only(client: httpx.AsyncClient) -> None:
-    today = organisation_date()
+    today = organisation_today()
     alpha = await make_group(slug="alpha", name="Alpha group")
     await make_group(slug="beta", name="Beta group")
     reader = await signed_in_member(client, alpha)

@@ -13,9 +13,8 @@ import httpx
 import pytest
 
 from governance.accounts.services import issue_api_token
-from governance.core.clock import utcnow
+from governance.core.clock import organisation_today, utcnow
 from governance.core.tables import AuditEvent, OutboundEmail
-from governance.groups.services import organisation_date
 from governance.meetings.tables import (
     AgendaItem,
     Attendance,
@@ -47,7 +46,7 @@ class People:
 async def people() -> People:
     group_id = await make_group(slug="wellbeing", name="Working Group on Wellbeing")
     other_group = await make_group(slug="ndi", name="Working Group on NDI")
-    today = organisation_date()
+    today = organisation_today()
     start = today - dt.timedelta(days=200)
     ids = {
         "chair": await make_user("chair@example.org", "Chair Person"),

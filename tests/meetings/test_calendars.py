@@ -13,9 +13,9 @@ from icalendar import Calendar
 
 from governance.accounts.policy import CurrentUser, Viewer
 from governance.accounts.tables import User
-from governance.core.clock import utcnow
+from governance.core.clock import organisation_today, utcnow
 from governance.core.tables import AuditEvent
-from governance.groups.services import load_viewer, organisation_date
+from governance.groups.queries import load_viewer
 from governance.meetings import services
 from governance.meetings.calendars import hash_token
 from governance.meetings.tables import CalendarFeed
@@ -47,7 +47,7 @@ class People:
 async def people() -> People:
     group_id = await make_group(slug="wellbeing", name="Working Group on Wellbeing")
     other_group = await make_group(slug="ndi", name="Working Group on NDI")
-    today = organisation_date()
+    today = organisation_today()
     start = today - dt.timedelta(days=200)
     chair = await make_user("cal-chair@example.org", "Calendar Chair")
     member = await make_user("cal-member@example.org", "Calendar Member")

@@ -16,10 +16,10 @@ import pytest
 
 from governance.accounts.policy import CurrentUser, Viewer
 from governance.accounts.tables import User
-from governance.core.clock import utcnow
-from governance.groups.services import load_viewer, organisation_date
+from governance.core.clock import organisation_today, utcnow
+from governance.core.exports import safe_cell
+from governance.groups.queries import load_viewer
 from governance.meetings import services
-from governance.meetings.exports import safe_cell
 from tests.factories import make_group, make_membership, make_user
 from tests.helpers import sign_in
 
@@ -58,7 +58,7 @@ async def record() -> Record:
     circulation, a decision on every item and an erratum."""
     group_id = await make_group(slug="wellbeing", name="Working Group on Wellbeing")
     other_group = await make_group(slug="ndi", name="Working Group on NDI")
-    start = organisation_date() - dt.timedelta(days=200)
+    start = organisation_today() - dt.timedelta(days=200)
     chair = await make_user("exp-chair@example.org", "Chloé Chair")
     member = await make_user("exp-member@example.org", "Max Member")
     member2 = await make_user("exp-member2@example.org", "Mira Member")

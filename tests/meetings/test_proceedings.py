@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 
-from governance.core.clock import utcnow
+from governance.core.clock import organisation_today, utcnow
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
 from governance.core.tables import AuditEvent
-from governance.groups.services import organisation_date
+from governance.groups.queries import members_on
 from governance.meetings import services
 from governance.meetings.services import (
     AgendaItemFields,
@@ -42,7 +42,7 @@ async def _events(action: str) -> int:
 
 
 async def test_quorum_counts_members_current_on_the_meeting_date(cast):
-    meeting_day = organisation_date() - dt.timedelta(days=10)
+    meeting_day = organisation_today() - dt.timedelta(days=10)
     # One membership ended the day before the meeting, one on the meeting day itself.
     ended_before = await make_user("ended-before@example.org")
     ended_on_day = await make_user("ended-on-day@example.org")
@@ -59,7 +59,7 @@ async def test_quorum_counts_members_current_on_the_meeting_date(cast):
     starts_at = dt.datetime.combine(meeting_day, dt.time(10, 0), tzinfo=dt.UTC)
     meeting_id = await make_meeting(cast.slug, cast.chair, starts_at=starts_at)
     meeting = await Meeting.select(Meeting.starts_at).where(Meeting.id == meeting_id).first()
-    members = await services.members_on(cast.group_id, services.meeting_date(meeting["starts_at"]))
+    members = await members_on(cast.group_id, services.meeting_date(meeting["starts_at"]))
     member_ids = {m["user"] for m in members}
     assert ended_on_day in member_ids
     assert ended_before not in member_ids

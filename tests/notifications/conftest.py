@@ -17,9 +17,8 @@ import time_machine
 
 from governance.accounts.tables import User
 from governance.actions.tables import ActionItem, ActionOwner
-from governance.core.clock import utcnow
+from governance.core.clock import organisation_today, utcnow
 from governance.core.tables import OutboundEmail
-from governance.groups.services import organisation_date
 from governance.groups.tables import ReportingLine
 from governance.meetings.tables import AgendaItem, Attendance, Decision, Meeting, Minutes
 from governance.notifications import jobs
@@ -63,7 +62,7 @@ async def people(clock: time_machine.Coordinates) -> People:
     Board members, a stranger and a member of another group."""
     group_id = await make_group(slug="wellbeing", name="Working Group on Wellbeing")
     other_group = await make_group(slug="ndi", name="Working Group on NDI")
-    today = organisation_date()
+    today = organisation_today()
     chair = await make_user("chair@example.org", "Chair Person")
     secretary = await make_user("secretary@example.org", "Secretary Person")
     member = await make_user("member@example.org", "Member One")

@@ -16,8 +16,7 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 
 from governance.accounts.tables import User
-from governance.core.tables import OutboundEmail
-from governance.notifications.tables import SchedulerLease
+from governance.core.tables import OutboundEmail, SchedulerLease
 from governance.scheduler import (
     IN_PROCESS_ENV,
     JOBS,

@@ -18,8 +18,8 @@ from governance.accounts.services import issue_api_token
 from governance.accounts.tables import User
 from governance.actions import services as actions
 from governance.actions.tables import ActionItem, ActionOwner
+from governance.core.clock import organisation_today
 from governance.core.tables import AuditEvent, OutboundEmail
-from governance.groups.services import organisation_date
 from governance.reports.tables import Delivery, Report
 from tests.factories import make_group, make_membership, make_user, viewer_for
 from tests.helpers import CSRF_COOKIE, csrf_token, sign_in
@@ -63,7 +63,7 @@ def recommendation(
 
 
 def due(days: int = 14) -> str:
-    return (organisation_date() + dt.timedelta(days=days)).isoformat()
+    return (organisation_today() + dt.timedelta(days=days)).isoformat()
 
 
 async def draft(

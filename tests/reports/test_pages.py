@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from governance.groups.services import organisation_date
+from governance.core.clock import organisation_today
 from governance.reports import services
 from governance.reports.services import ReportFields, ResponseFields
 from governance.reports.tables import Delivery, Report
@@ -125,7 +125,7 @@ async def test_response_form_refuses_decline_without_rationale(client, cast):
     assert (await Delivery.select(Delivery.state).where(Delivery.id == delivery_id).first())[
         "state"
     ] == "read"
-    due = (organisation_date() + dt.timedelta(days=10)).isoformat()
+    due = (organisation_today() + dt.timedelta(days=10)).isoformat()
     response = await post_form(
         client,
         f"/deliveries/{delivery_id}/respond",

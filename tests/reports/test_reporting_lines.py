@@ -11,10 +11,10 @@ import time_machine
 
 from governance.actions.services import ActionFields
 from governance.actions.tables import ActionItem
+from governance.core.clock import organisation_today
 from governance.core.email import render_email
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
 from governance.core.tables import AuditEvent, OutboundEmail
-from governance.groups.services import organisation_date
 from governance.groups.tables import WorkingGroup
 from governance.reports import services
 from governance.reports.services import ReportFields, ResponseFields
@@ -63,7 +63,7 @@ async def test_submission_freezes_the_text_and_delivers_along_both_lines_at_once
         ("director", "delivered"),
     ]
     assert all(
-        d["response_due_on"] == organisation_date() + dt.timedelta(days=30) for d in deliveries
+        d["response_due_on"] == organisation_today() + dt.timedelta(days=30) for d in deliveries
     )
     recipients = sorted(
         r["recipient"]
@@ -223,7 +223,7 @@ async def test_a_response_creates_actions_linked_back_to_it(cast):
     report_id = await submitted(cast)
     director = await viewer_for(cast.director)
     director_delivery = (await delivery_of(report_id, "director"))["id"]
-    due = organisation_date() + dt.timedelta(days=20)
+    due = organisation_today() + dt.timedelta(days=20)
     action_ids = await services.respond_to_delivery(
         director_delivery,
         ResponseFields(
@@ -257,7 +257,7 @@ async def test_a_response_creates_actions_linked_back_to_it(cast):
 async def test_a_response_with_a_past_due_action_records_nothing(cast):
     report_id = await submitted(cast)
     director_delivery = (await delivery_of(report_id, "director"))["id"]
-    past = organisation_date() - dt.timedelta(days=1)
+    past = organisation_today() - dt.timedelta(days=1)
     with pytest.raises(InvalidInput):
         await services.respond_to_delivery(
             director_delivery,
@@ -358,7 +358,7 @@ async def test_schedule_records_on_time_late_and_missed_per_line(cast):
     # 2026-Q3 never arrives; on 24 Nov 2026 it is past due, and on 31 Jan 2027 it is missed.
     with time_machine.travel(dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC), tick=False):
         group = await WorkingGroup.select().where(WorkingGroup.id == cast.group_id).first()
-        schedules = await services.line_schedules(group, organisation_date())
+        schedules = await services.line_schedules(group, organisation_today())
         for entry in schedules:
             states = {s.period.label: s.state for s in entry["periods"]}
             assert states == {
@@ -373,7 +373,7 @@ async def test_schedule_records_on_time_late_and_missed_per_line(cast):
                 "25 days ago."
             )
     with time_machine.travel(dt.datetime(2027, 1, 31, 12, tzinfo=dt.UTC), tick=False):
-        schedules = await services.line_schedules(group, organisation_date())
+        schedules = await services.line_schedules(group, organisation_today())
         assert {s.period.label: s.state for s in schedules[0]["periods"]}["2026-Q3"] == "missed"
 
 

@@ -24,7 +24,7 @@ import time_machine
 
 from governance.accounts.tables import User
 from governance.actions.tables import ActionItem, ActionUpdate
-from governance.groups.services import organisation_date
+from governance.core.clock import organisation_today
 from governance.groups.tables import Membership, ReportingLine, WorkingGroup
 from governance.meetings.tables import AgendaItem, Attendance, Decision, Meeting
 from governance.reports.tables import Delivery, Report
@@ -858,7 +858,7 @@ async def test_every_figure_agrees_with_the_records(clock: None) -> None:
     assert get_settings().timezone == "Europe/London"
     dataset = await build_dataset(seed=11, groups=4, scale=1)
     records = await load_records()
-    today = organisation_date()
+    today = organisation_today()
     assert today == NOW.date()
     for label in ("2026-Q3", "2026", "2025-Q4", "2026-Q4"):
         for edition in ("board", "public"):

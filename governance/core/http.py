@@ -1,9 +1,15 @@
-"""Small helpers controllers share: rendering a page with its flash messages, redirecting."""
+"""What every domain's adapters (controllers.py, api.py) share: a row id in a path, one parser
+for choices in a query string, a page with its flash messages, a form shown again with every
+field's error, redirects after POST.
+
+The signed-in `viewer` is injected by Litestar's dependency injection (`Provide`, wired in
+`app.py` from `groups/dependencies.py`, since building it reads memberships): a handler
+declares `viewer: Viewer` and gets it."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import urlparse
@@ -13,17 +19,31 @@ from litestar.datastructures import Cookie
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
+from governance.core.contracts import MAX_ROW_ID
 from governance.core.errors import InvalidInput, ServiceError
 from governance.core.signing import sign, unsign
 
 FLASH_COOKIE = "governance_flash"
-# The largest id a Serial column holds (PostgreSQL int4).
-MAX_ROW_ID = 2_147_483_647
 
 # A row id in a path, e.g. /admin/groups/memberships/{membership_id:int}. A number no row can
 # have is refused with a 400 here instead of reaching the database driver, which cannot bind
 # it (SQLite: OverflowError; PostgreSQL: out of int32 range) and would answer with a 500.
 RowId = Annotated[int, PathParameter(ge=1, le=MAX_ROW_ID)]
+
+
+def query_choice(
+    value: str | None, choices: Iterable[str], name: str, message: str = ""
+) -> str | None:
+    """A filter from a query string: empty means "any"; anything not in `choices` is a 422
+    naming the field."""
+    if not value:
+        return None
+    allowed = [str(choice) for choice in choices]
+    if value not in allowed:
+        raise InvalidInput(
+            "Unknown filter.", {name: message or f"Choose one of: {', '.join(allowed)}."}
+        )
+    return value
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:

@@ -1,0 +1,174 @@
+"""Visibility as query conditions: the only place where they are written.
+
+Each function answers "which rows of this kind may this viewer read?" as a Piccolo
+condition, built from the decisions in `accounts/policy.py`, so that a query never fetches
+a row its reader may not see, and a row its reader may not see is "not found", exactly like
+one that does not exist, at the cost of the same single query. A few checks on one record
+already in hand (may this person own this action?) are here too, as plain functions, so
+that no other module compares visibilities itself.
+
+The shape of every condition is one OR-clause per set of visibilities: the groups the
+viewer is a member of (grouped by what they may read there), then every other group (what
+the viewer reads as Director or Board member, nothing for anyone else).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from governance.accounts.policy import BOARD_READS, DIRECTOR_READS, Viewer, Visibility
+
+# Serial ids start at 1: a list with this id in it matches no group, which keeps
+# `not_in([])` (invalid SQL on some engines) out of the queries.
+NO_GROUP = 0
+
+# What each transparency edition counts, by the records' own visibility. The public
+# edition counts what the Director may read, so that no figure the Director reads is
+# drawn from Board-only records.
+EDITION_COUNTS: dict[str, frozenset[str]] = {
+    "board": BOARD_READS,
+    "public": DIRECTOR_READS,
+}
+
+
+def _groups_by_visibilities(viewer: Viewer) -> dict[frozenset[str], list[int]]:
+    by_visibilities: dict[frozenset[str], list[int]] = defaultdict(list)
+    for group_id in viewer.group_roles:
+        by_visibilities[viewer.readable_visibilities(group_id)].append(group_id)
+    return by_visibilities
+
+
+def _none(column: Any) -> Any:
+    """A condition no row meets, in the column's own terms."""
+    return column.is_in([NO_GROUP])
+
+
+def readable(
+    viewer: Viewer,
+    group_column: Any,
+    visibility_column: Any,
+    *,
+    outsiders_also: Any = None,
+) -> Any:
+    """The rows whose group and visibility this viewer may read.
+
+    `outsiders_also` narrows what the viewer reads of groups they are not a member of
+    (for example: reports only once submitted).
+    """
+    condition: Any = None
+    for visibilities, group_ids in _groups_by_visibilities(viewer).items():
+        if visibilities:
+            clause = group_column.is_in(sorted(group_ids)) & visibility_column.is_in(
+                sorted(visibilities)
+            )
+            condition = clause if condition is None else condition | clause
+    outside = viewer.outsider_visibilities()
+    if outside:
+        clause = group_column.not_in(sorted(viewer.group_roles) or [NO_GROUP])
+        clause = clause & visibility_column.is_in(sorted(outside))
+        if outsiders_also is not None:
+            clause = clause & outsiders_also
+        condition = clause if condition is None else condition | clause
+    return condition if condition is not None else _none(group_column)
+
+
+def readable_in_group(viewer: Viewer, group_id: int, visibility_column: Any) -> Any:
+    """The rows of one group's content this viewer may read (an agenda, its errata)."""
+    visibilities = viewer.readable_visibilities(group_id)
+    return visibility_column.is_in(sorted(visibilities) or [""])
+
+
+def public_only(visibility_column: Any) -> Any:
+    """The rows that may be published (public versions of approved minutes)."""
+    return visibility_column == Visibility.PUBLIC
+
+
+def not_public(visibility_column: Any) -> Any:
+    return visibility_column != Visibility.PUBLIC
+
+
+def counted_in_edition(visibility_column: Any, edition: str) -> Any:
+    """The rows a transparency edition counts."""
+    return visibility_column.is_in(sorted(EDITION_COUNTS[edition]))
+
+
+def edition_visibilities(edition: str) -> list[str]:
+    return sorted(EDITION_COUNTS[edition])
+
+
+# --- one kind of record each ------------------------------------------------------------
+# Each imports its tables when called: accounts sits below every other domain, and these
+# conditions are about their rows, so the import points from the call, not the module.
+
+
+def actions(viewer: Viewer) -> Any:
+    """Action items: by group and visibility, and whatever the viewer owns."""
+    from governance.actions.tables import ActionItem, ActionOwner
+
+    owned = ActionItem.id.is_in(
+        ActionOwner.select(ActionOwner.action).where(ActionOwner.user == viewer.user.id)
+    )
+    return owned | readable(viewer, ActionItem.group, ActionItem.visibility)
+
+
+def agenda_items(viewer: Viewer) -> Any:
+    """Agenda items of any group's meetings (calendars, digests, search)."""
+    from governance.meetings.tables import AgendaItem
+
+    return readable(viewer, AgendaItem.meeting.group, AgendaItem.visibility)
+
+
+def reports(viewer: Viewer) -> Any:
+    """Reports: all of their own groups' (drafts too); other groups' once submitted, at the
+    visibilities the viewer's organisation role reads."""
+    from governance.reports.tables import Report
+
+    return readable(
+        viewer, Report.group, Report.visibility, outsiders_also=Report.status == "submitted"
+    )
+
+
+def deliveries(viewer: Viewer) -> Any:
+    """Deliveries whose report this viewer may read."""
+    from governance.reports.tables import Delivery
+
+    return readable(
+        viewer,
+        Delivery.report.group,
+        Delivery.report.visibility,
+        outsiders_also=Delivery.report.status == "submitted",
+    )
+
+
+# --- checks on one record in hand -------------------------------------------------------
+
+
+def may_read(viewer: Viewer, group_id: int, visibility: str) -> bool:
+    """Whether this viewer may read content of that group at that visibility."""
+    return visibility in viewer.readable_visibilities(group_id)
+
+
+def may_read_report(viewer: Viewer, group_id: int, visibility: str, status: str) -> bool:
+    if viewer.is_member_of(group_id):
+        return True
+    return status == "submitted" and visibility in viewer.outsider_visibilities()
+
+
+def narrows(outer: str, inner: str) -> bool:
+    """Whether `inner` is at most as widely read as `outer` (a paper of an agenda item, a
+    follow-up of a report): whoever may read `inner` may read `outer`."""
+    return _READERS[Visibility(inner)] <= _READERS[Visibility(outer)]
+
+
+def is_board_only(visibility: str) -> bool:
+    return visibility == Visibility.BOARD
+
+
+# Who reads each visibility, as a set of kinds of reader; used to compare two visibilities.
+_READERS: dict[Visibility, frozenset[str]] = {
+    Visibility.PUBLIC: frozenset({"public", "member", "director", "board"}),
+    Visibility.INTERNAL: frozenset({"member", "director", "board"}),
+    Visibility.BOARD: frozenset({"member", "board"}),
+    Visibility.GROUP: frozenset({"member"}),
+}
