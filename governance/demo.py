@@ -9,6 +9,7 @@ from governance.accounts.policy import CurrentUser, Viewer
 from governance.accounts.services import RoleChoice, create_user
 from governance.accounts.tables import User
 from governance.actions import services as actions
+from governance.actions.schemas import NewAction, StatusChange
 from governance.actions.tables import ActionItem
 from governance.core.audit import SYSTEM
 from governance.core.clock import organisation_today, utcnow
@@ -274,8 +275,10 @@ async def seed_demo_reporting(slug: str, chair_email: str, member_email: str) ->
             "partially_accepted",
             "Agreed for office-based teams now; field teams after the review.",
             [
-                actions.ActionFields(
-                    "Draft the flexible-hours policy", "", due, "internal", [director.user.id]
+                NewAction(
+                    title="Draft the flexible-hours policy",
+                    due_on=due,
+                    owner_ids=[director.user.id],
                 )
             ],
         ),
@@ -287,12 +290,10 @@ async def seed_demo_reporting(slug: str, chair_email: str, member_email: str) ->
             "accepted",
             "The Board supports the recommendation in full.",
             [
-                actions.ActionFields(
-                    "Board to review the policy at its next meeting",
-                    "",
-                    due,
-                    "internal",
-                    [board2.user.id],
+                NewAction(
+                    title="Board to review the policy at its next meeting",
+                    due_on=due,
+                    owner_ids=[board2.user.id],
                 )
             ],
         ),
@@ -355,15 +356,19 @@ async def seed_demo_reporting(slug: str, chair_email: str, member_email: str) ->
     ):
         action_id = await actions.create_action(
             group["id"],
-            actions.ActionFields(
-                title, "", today + dt.timedelta(days=days), "internal", [member.user.id]
+            NewAction(
+                title=title, due_on=today + dt.timedelta(days=days), owner_ids=[member.user.id]
             ),
             chair,
         )
         if status in ("in_progress", "done"):
-            await actions.update_status(action_id, "in_progress", "Started.", member)
+            await actions.update_status(
+                action_id, StatusChange(status="in_progress", note="Started."), member
+            )
         if status == "done":
-            await actions.update_status(action_id, "done", "Published on the intranet.", member)
+            await actions.update_status(
+                action_id, StatusChange(status="done", note="Published on the intranet."), member
+            )
     await ActionItem.update({ActionItem.due_on: today - dt.timedelta(days=5)}).where(
         (ActionItem.group == group["id"]) & (ActionItem.title == "Update the buddy scheme guide")
     )

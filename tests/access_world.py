@@ -24,7 +24,8 @@ from piccolo.table import Table, sort_table_classes
 
 from governance.accounts.services import password_link
 from governance.accounts.tables import UserSession
-from governance.actions.services import ActionFields, create_action
+from governance.actions.schemas import NewAction
+from governance.actions.services import create_action
 from governance.core.clock import organisation_today, utcnow
 from governance.core.db import get_engine, is_postgres, write_transaction
 from governance.core.email import STATUS_PARKED
@@ -158,16 +159,28 @@ async def build_world() -> World:
     # An internal action owned by the member, from the held meeting's decision.
     action = await create_action(
         alpha,
-        ActionFields("Write the policy", "", today + dt.timedelta(days=10), "internal", [member]),
+        NewAction(
+            title="Write the policy",
+            description="",
+            due_on=today + dt.timedelta(days=10),
+            visibility="internal",
+            owner_ids=[member],
+            source_type="decision",
+            source_id=decision,
+        ),
         leader,
-        source_type="decision",
-        source_id=decision,
     )
 
     # The same at `board` visibility: never the Director's to read.
     board_action = await create_action(
         alpha,
-        ActionFields("Raise with the Board", "", today + dt.timedelta(days=10), "board", [member]),
+        NewAction(
+            title="Raise with the Board",
+            description="",
+            due_on=today + dt.timedelta(days=10),
+            visibility="board",
+            owner_ids=[member],
+        ),
         leader,
     )
 

@@ -149,6 +149,11 @@ def may_read(viewer: Viewer, group_id: int, visibility: str) -> bool:
     return visibility in viewer.readable_visibilities(group_id)
 
 
+def reads_group_content(viewer: Viewer, group_id: int) -> bool:
+    """Whether this viewer may read any of the group's content (members, Director, Board)."""
+    return bool(viewer.readable_visibilities(group_id))
+
+
 def may_read_report(viewer: Viewer, group_id: int, visibility: str, status: str) -> bool:
     if viewer.is_member_of(group_id):
         return True

@@ -19,7 +19,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, TypeVar
+from types import MappingProxyType
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -30,8 +31,15 @@ from governance.core.errors import InvalidInput
 # The largest id a Serial column holds (PostgreSQL int4).
 MAX_ROW_ID = 2_147_483_647
 DEFAULT_MESSAGE = "Some values need correcting. Nothing has been saved."
+# No field errors: the default of a service's `unreadable` (the fields an adapter could not
+# read from a form, reported by the service with every other error, after it authorises).
+NO_ERRORS: Mapping[str, str] = MappingProxyType({})
 
 CommandT = TypeVar("CommandT", bound=msgspec.Struct)
+
+# A row id in a body: a number no row can have is a shape error (400), like a path id that
+# the database driver could not bind.
+RowIdValue = Annotated[int, msgspec.Meta(ge=1, le=MAX_ROW_ID)]
 
 
 @dataclass(frozen=True)
@@ -87,11 +95,17 @@ def number(label: str, *, minimum: int, maximum: int, description: str = "") -> 
 
 
 def choice(
-    label: str, choices: Iterable[str], *, description: str = "", required: bool = True
+    label: str,
+    choices: Iterable[str],
+    *,
+    description: str = "",
+    required: bool = True,
+    message: str = "",
 ) -> msgspec.Meta:
-    """One of a fixed list of strings (a StrEnum's values)."""
+    """One of a fixed list of strings (a StrEnum's values); with `required=False`, also
+    empty (a filter meaning "any"). `message` replaces "Choose one of: …"."""
     values = tuple(str(value) for value in choices)
-    rule = Rule(label, choices=values, required=required)
+    rule = Rule(label, choices=values, required=required, required_message=message)
     return _meta(rule, description, {"enum": list(values)})
 
 
@@ -166,7 +180,9 @@ def value_error(value: Any, rule: Rule) -> str | None:
     if value is None:
         return rule.required_message or f"{rule.label} is required."
     if rule.choices:
-        return None if value in rule.choices else f"Choose one of: {', '.join(rule.choices)}."
+        if value in rule.choices or (value == "" and not rule.required):
+            return None
+        return rule.required_message or f"Choose one of: {', '.join(rule.choices)}."
     if isinstance(value, str):
         return text_error(value, rule)
     if isinstance(value, bool):

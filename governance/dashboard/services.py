@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from governance.accounts.policy import Viewer
-from governance.actions.services import my_actions
+from governance.actions.queries import my_actions
 from governance.core.clock import organisation_today, utcnow
 from governance.groups.services import group_page, list_groups, my_memberships
 from governance.meetings.services import list_meetings, readable_meetings_for_user
@@ -22,7 +22,7 @@ DASHBOARD_ROWS = 8
 
 async def dashboard_for(viewer: Viewer) -> dict[str, Any]:
     groups = await list_groups(viewer)
-    actions = [a for a in await my_actions(viewer) if a["status"] in ("open", "in_progress")]
+    actions = [a for a in await my_actions(viewer) if a.is_active]
     meetings = [
         m
         for m in await readable_meetings_for_user(viewer, since=utcnow())

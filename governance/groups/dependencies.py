@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
+from litestar.di import NamedDependency
 
 from governance.accounts.auth import current_user
 from governance.accounts.policy import Viewer
@@ -23,3 +24,7 @@ async def provide_viewer(request: Request[Any, Any, Any]) -> Viewer:
 
 # Handlers not yet moved to the injected `viewer` call this directly.
 current_viewer = provide_viewer
+
+
+# The annotation for a handler's `viewer` parameter: the named dependency above.
+RequestViewer = NamedDependency[Viewer]

@@ -26,11 +26,12 @@ from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from governance.accounts.auth import signed_in
 from governance.accounts.policy import Viewer
-from governance.actions.services import (
+from governance.actions.schemas import (
     DESCRIPTION_MAX_LENGTH,
     MAX_OWNERS,
     TITLE_MAX_LENGTH,
-    ActionFields,
+    ActionSummaryView,
+    NewAction,
 )
 from governance.core.clock import organisation_today
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
@@ -328,15 +329,15 @@ def _person(user_id: int | None, name: str | None) -> PersonOut | None:
     return None if user_id is None else PersonOut(user_id, name or "")
 
 
-def _action(action: dict[str, Any]) -> ActionOut:
+def _action(action: ActionSummaryView) -> ActionOut:
     return ActionOut(
-        id=action["id"],
-        title=action["title"],
-        status=action["status"],
-        due_on=action["due_on"],
-        is_overdue=action["is_overdue"],
-        owners=[PersonOut(o["user_id"], o["display_name"]) for o in action["owners"]],
-        completed_at=action["completed_at"],
+        id=action.id,
+        title=action.title,
+        status=action.status,
+        due_on=action.due_on,
+        is_overdue=action.is_overdue,
+        owners=[PersonOut(o.user_id, o.display_name) for o in action.owners],
+        completed_at=action.completed_at,
     )
 
 
@@ -579,7 +580,7 @@ async def _response_fields(data: ResponseIn, report_id: int, viewer: Viewer) -> 
         for name, message in action_reader.errors.items():
             errors.setdefault(f"{prefix}{name}", message)
         actions.append(
-            ActionFields(
+            NewAction(
                 title=title,
                 description=description,
                 due_on=action.due_on,

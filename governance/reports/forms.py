@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from governance.actions.services import ActionFields
+from governance.actions.schemas import NewAction
 from governance.core.forms import FormReader
 from governance.reports import schedule
 from governance.reports.services import KINDS, RESPONSES, ROUTES, ReportFields, ResponseFields
@@ -55,7 +55,7 @@ def read_response(
             reader.error(f"action_owner_{number}", "Choose an owner from the list.")
         if due_on is not None:
             actions.append(
-                ActionFields(
+                NewAction(
                     title=title,
                     description="",
                     due_on=due_on,

@@ -23,7 +23,9 @@ from piccolo.columns.combination import Or, Where
 
 from governance.accounts.policy import Viewer
 from governance.accounts.tables import User
-from governance.actions.services import ActionFields, actions_for_sources, insert_action
+from governance.actions.queries import actions_for_sources
+from governance.actions.schemas import NewAction
+from governance.actions.services import insert_action
 from governance.core.audit import record_event
 from governance.core.clock import organisation_today, utcnow
 from governance.core.db import write_transaction
@@ -179,7 +181,7 @@ async def report_page(
     closed = (
         bool(deliveries)
         and all(d["state"] == "responded" for d in deliveries)
-        and all(a["status"] in ("done", "dropped") for a in all_actions)
+        and all(a.status in ("done", "dropped") for a in all_actions)
     )
     return {
         "report": report,
@@ -642,7 +644,7 @@ async def acknowledge_delivery(delivery_id: int, viewer: Viewer) -> None:
 class ResponseFields:
     response: str
     rationale: str
-    actions: list[ActionFields] = field(default_factory=list)
+    actions: list[NewAction] = field(default_factory=list)
 
 
 async def respond_to_delivery(
@@ -687,16 +689,16 @@ async def respond_to_delivery(
             action_ids.append(
                 await insert_action(
                     report["group"],
-                    ActionFields(
+                    NewAction(
                         title=action.title,
                         description=action.description,
                         due_on=action.due_on,
                         visibility=report["visibility"],
                         owner_ids=action.owner_ids,
+                        source_type="response",
+                        source_id=delivery_id,
                     ),
                     viewer.user,
-                    source_type="response",
-                    source_id=delivery_id,
                 )
             )
         line_name = RECIPIENT_NAMES[delivery["recipient"]]

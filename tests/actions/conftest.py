@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from governance.actions import services
-from governance.actions.services import ActionFields
+from governance.actions.schemas import NewAction
 from governance.actions.tables import ActionItem
 from governance.core.clock import organisation_today
 from tests.factories import make_group, make_membership, make_user, viewer_for
@@ -75,13 +75,17 @@ def fields(
     visibility: str = "internal",
     due_in_days: int = 14,
     description: str = "",
-) -> ActionFields:
-    return ActionFields(
+    source_type: str = "group",
+    source_id: int | None = None,
+) -> NewAction:
+    return NewAction(
         title=title,
         description=description,
         due_on=organisation_today() + dt.timedelta(days=due_in_days),
         visibility=visibility,
         owner_ids=owners,
+        source_type=source_type,
+        source_id=source_id,
     )
 
 
@@ -100,10 +104,13 @@ async def make_action(
     return await services.create_action(
         cast.group_id,
         fields(
-            title, owners=owners or [cast.member], visibility=visibility, due_in_days=due_in_days
+            title,
+            owners=owners or [cast.member],
+            visibility=visibility,
+            due_in_days=due_in_days,
+            **source,  # type: ignore[arg-type]
         ),
         viewer,
-        **source,  # type: ignore[arg-type]
     )
 
 

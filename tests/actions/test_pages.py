@@ -10,7 +10,8 @@ import io
 
 import pytest
 
-from governance.actions import services
+from governance.actions import queries, schemas, services
+from governance.actions.schemas import ProgressNote, StatusChange
 from governance.actions.tables import ActionItem, ActionOwner, ActionUpdate
 from governance.core.clock import organisation_today
 from governance.core.tables import AuditEvent
@@ -61,7 +62,9 @@ async def test_my_actions_lists_overdue_first_and_marks_them(client, cast):
 async def test_my_actions_filters_by_status_and_group(client, cast):
     first = await make_action(cast, "FIRST-ACTION")
     await make_action(cast, "SECOND-ACTION")
-    await services.update_status(first, "in_progress", "", await viewer_for(cast.member))
+    await services.update_status(
+        first, StatusChange(status="in_progress", note=""), await viewer_for(cast.member)
+    )
     await sign_in(client, cast.member)
     html = (await client.get("/actions?status=in_progress")).text
     assert "FIRST-ACTION" in html and "SECOND-ACTION" not in html
@@ -110,7 +113,9 @@ async def test_group_list_shows_each_role_what_it_may_read(client, cast, who, vi
 async def test_group_list_filters_by_status_and_owner(client, cast):
     await make_action(cast, "MEMBER-ACTION", owners=[cast.member])
     second = await make_action(cast, "MEMBER2-ACTION", owners=[cast.member2])
-    await services.update_status(second, "done", "", await viewer_for(cast.chair))
+    await services.update_status(
+        second, StatusChange(status="done", note=""), await viewer_for(cast.chair)
+    )
     await sign_in(client, cast.director)
     html = (await client.get(f"/groups/{cast.slug}/actions?owner={cast.member2}")).text
     assert "MEMBER2-ACTION" in html and "MEMBER-ACTION<" not in html
@@ -128,7 +133,9 @@ async def test_group_list_filters_by_status_and_owner(client, cast):
 
 async def test_action_page_shows_owners_due_status_and_the_timeline(client, cast):
     action_id = await make_action(cast, "SURVEY", owners=[cast.member, cast.member2])
-    await services.add_progress(action_id, "Questions drafted", await viewer_for(cast.member))
+    await services.add_progress(
+        action_id, ProgressNote(body="Questions drafted"), await viewer_for(cast.member)
+    )
     await sign_in(client, cast.member)
     html = (await client.get(f"/actions/{action_id}")).text
     assert "SURVEY" in html and "Member One, Member Two" in html
@@ -290,7 +297,9 @@ async def test_refused_status_changes_show_the_reason_and_change_nothing(client,
     assert response.status_code == 422
     assert field_error(response.text, "status").startswith("Choose one of")
     assert await _snapshot() == before
-    await services.update_status(action_id, "done", "", await viewer_for(cast.member))
+    await services.update_status(
+        action_id, StatusChange(status="done", note=""), await viewer_for(cast.member)
+    )
     response = await post_form(client, f"/actions/{action_id}/status", {"status": "open"})
     assert response.status_code == 409
     assert "its status is final" in response.text
@@ -359,9 +368,9 @@ async def test_chair_reassigns_and_moves_the_due_date(client, cast):
         {"owner_ids": [str(cast.member2)], "due_on": _day(45)},
     )
     assert response.status_code == 302
-    action = await services.get_action(action_id, await viewer_for(cast.chair))
-    assert action["owner_ids"] == [cast.member2]
-    assert action["due_on"] == organisation_today() + dt.timedelta(days=45)
+    action = await queries.get_action(action_id, await viewer_for(cast.chair))
+    assert action.owner_ids == [cast.member2]
+    assert action.due_on == organisation_today() + dt.timedelta(days=45)
 
 
 # --- CSV --------------------------------------------------------------------------------
@@ -377,7 +386,9 @@ def _csv(response) -> list[list[str]]:
 async def test_csv_export_of_the_readable_actions(client, cast):
     ids = await _one_of_each(cast)
     formula = await make_action(cast, "=HYPERLINK(1)", owners=[cast.member, cast.member2])
-    await services.update_status(ids["public"], "done", "", await viewer_for(cast.chair))
+    await services.update_status(
+        ids["public"], StatusChange(status="done", note=""), await viewer_for(cast.chair)
+    )
     meeting_id = await make_meeting(cast.slug, cast.chair)
     from_meeting = await make_action(
         cast, "+FROM-MEETING", source_type="meeting", source_id=meeting_id
@@ -454,7 +465,7 @@ async def test_action_page_costs_a_fixed_number_of_queries(client, cast, count_q
     large = await make_action(cast, owners=[cast.member, cast.member2, cast.secretary])
     chair = await viewer_for(cast.chair)
     for number in range(20):
-        await services.add_progress(large, f"Note {number}", chair)
+        await services.add_progress(large, ProgressNote(body=f"Note {number}"), chair)
     await sign_in(client, cast.chair)
     counts = []
     for action_id in (small, large):

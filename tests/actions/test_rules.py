@@ -8,8 +8,8 @@ import datetime as dt
 
 import pytest
 
-from governance.actions import services
-from governance.actions.services import ActionFields
+from governance.actions import queries, schemas, services
+from governance.actions.schemas import NewAction, ProgressNote, Reassignment, StatusChange
 from governance.actions.tables import ActionItem, ActionOwner, ActionUpdate
 from governance.core.clock import organisation_today, utcnow
 from governance.core.db import write_transaction
@@ -49,11 +49,11 @@ async def _snapshot() -> dict[str, object]:
 @pytest.mark.parametrize("who", ["chair", "secretary"])
 async def test_chair_and_secretary_create_actions(cast, who):
     action_id = await make_action(cast, by=getattr(cast, who), owners=[cast.member, cast.member2])
-    action = await services.get_action(action_id, await viewer_for(cast.member))
-    assert action["status"] == "open"
-    assert action["owner_names"] == ["Member One", "Member Two"]
-    assert action["created_by"] == getattr(cast, who)
-    assert action["source_type"] == "group" and action["source_id"] is None
+    action = await queries.get_action(action_id, await viewer_for(cast.member))
+    assert action.status == "open"
+    assert action.owner_names == ["Member One", "Member Two"]
+    assert action.created_by == getattr(cast, who)
+    assert action.source_type == "group" and action.source_id is None
     assert await _events("action.created") == 1
 
 
@@ -83,7 +83,7 @@ async def test_a_due_date_in_the_past_is_refused_on_creation(cast):
 async def test_every_bad_field_is_named_and_nothing_is_saved(cast):
     chair = await viewer_for(cast.chair)
     events = await _events()
-    bad = ActionFields(
+    bad = NewAction(
         title="   ",
         description="",
         due_on=organisation_today() - dt.timedelta(days=3),
@@ -136,13 +136,13 @@ async def test_an_action_comes_from_a_meeting_or_decision_of_its_own_group(cast)
     )
     from_meeting = await make_action(cast, source_type="meeting", source_id=meeting_id)
     from_decision = await make_action(cast, source_type="decision", source_id=decision_id)
-    found = await services.actions_for_sources("meeting", [meeting_id], chair)
-    assert [a["id"] for a in found[meeting_id]] == [from_meeting]
-    found = await services.actions_for_sources("decision", [decision_id, 99], chair)
-    assert [a["id"] for a in found[decision_id]] == [from_decision] and found[99] == []
+    found = await queries.actions_for_sources("meeting", [meeting_id], chair)
+    assert [a.id for a in found[meeting_id]] == [from_meeting]
+    found = await queries.actions_for_sources("decision", [decision_id, 99], chair)
+    assert [a.id for a in found[decision_id]] == [from_decision] and found[99] == []
     # The decision's item is `board`: the form suggests that visibility.
-    source = await services.describe_source(cast.group_id, "decision", decision_id)
-    assert source is not None and source["visibility"] == "board"
+    source = await queries.describe_source(cast.group_id, "decision", decision_id)
+    assert source is not None and source.visibility == "board"
     # Another group's meeting, a missing decision, a response, a group action with a source.
     other_chair = await make_user("other-chair@example.org")
     await make_membership(other_chair, cast.other_group_id, "chair")
@@ -161,26 +161,29 @@ async def test_an_action_comes_from_a_meeting_or_decision_of_its_own_group(cast)
         assert field in refused.value.field_errors, source_args
     assert await ActionItem.count() == 2
     with pytest.raises(NotFoundError):
-        await services.describe_source(cast.group_id, "meeting", other_meeting)
+        await queries.describe_source(cast.group_id, "meeting", other_meeting)
 
 
 async def test_insert_action_for_a_response_has_no_permission_check_and_any_active_owner(cast):
     director = await viewer_for(cast.director)
     action_id = await services.insert_action(
         cast.group_id,
-        fields("Review the workload policy", owners=[cast.director, cast.chair]),
+        fields(
+            "Review the workload policy",
+            owners=[cast.director, cast.chair],
+            source_type="response",
+            source_id=7,
+        ),
         director.user,
-        source_type="response",
-        source_id=7,
     )
-    action = await services.get_action(action_id, director)
-    assert action["source_type"] == "response" and action["source_id"] == 7
-    assert action["created_by"] == cast.director
-    assert action["is_owner"] and not action["can_manage"] and action["can_update"]
+    action = await queries.get_action(action_id, director)
+    assert action.source_type == "response" and action.source_id == 7
+    assert action.created_by == cast.director
+    assert action.is_owner and not action.can_manage and action.can_update
     event = await AuditEvent.select().where(AuditEvent.action == "action.created").first()
     assert event["actor_id"] == cast.director and event["entity_id"] == str(action_id)
-    found = await services.actions_for_sources("response", [7, 8], director)
-    assert [a["id"] for a in found[7]] == [action_id] and found[8] == []
+    found = await queries.actions_for_sources("response", [7, 8], director)
+    assert [a.id for a in found[7]] == [action_id] and found[8] == []
 
 
 async def test_insert_action_never_gives_a_board_action_to_the_director(cast):
@@ -189,18 +192,14 @@ async def test_insert_action_never_gives_a_board_action_to_the_director(cast):
         with pytest.raises(InvalidInput) as refused:
             await services.insert_action(
                 cast.group_id,
-                fields(owners=[owner], visibility=visibility),
+                fields(owners=[owner], visibility=visibility, source_type="response", source_id=3),
                 board.user,
-                source_type="response",
-                source_id=3,
             )
         assert "may not read" in refused.value.field_errors["owner_ids"]
     await services.insert_action(
         cast.group_id,
-        fields(owners=[cast.board], visibility="board"),
+        fields(owners=[cast.board], visibility="board", source_type="response", source_id=3),
         board.user,
-        source_type="response",
-        source_id=3,
     )
     assert await ActionItem.count() == 1
 
@@ -216,10 +215,8 @@ async def test_insert_action_joins_the_callers_transaction(cast):
         async with write_transaction():
             await services.insert_action(
                 cast.group_id,
-                fields(owners=[cast.member]),
+                fields(owners=[cast.member], source_type="response", source_id=1),
                 actor,
-                source_type="response",
-                source_id=1,
             )
             assert await ActionItem.count() == 1
             raise Boom
@@ -228,10 +225,10 @@ async def test_insert_action_joins_the_callers_transaction(cast):
     assert await _events() == events
     async with write_transaction():
         first = await services.insert_action(
-            cast.group_id, fields(owners=[cast.member]), actor, source_type="response", source_id=1
+            cast.group_id, fields(owners=[cast.member], source_type="response", source_id=1), actor
         )
         second = await services.insert_action(
-            cast.group_id, fields(owners=[cast.member2]), actor, source_type="response", source_id=1
+            cast.group_id, fields(owners=[cast.member2], source_type="response", source_id=1), actor
         )
     assert second == first + 1 and await _events("action.created") == 2
 
@@ -242,7 +239,7 @@ async def test_insert_action_checks_the_group_and_the_source(cast):
         await services.insert_action(9999, fields(owners=[cast.member]), actor)
     with pytest.raises(InvalidInput):
         await services.insert_action(
-            cast.group_id, fields(owners=[cast.member]), actor, source_type="response"
+            cast.group_id, fields(owners=[cast.member], source_type="response"), actor
         )
     assert await ActionItem.count() == 0
 
@@ -261,8 +258,8 @@ REFUSED = [
     ("open", "open"),
     ("in_progress", "open"),
     ("in_progress", "in_progress"),
-    *[("done", to) for to in services.ACTION_STATUSES],
-    *[("dropped", to) for to in services.ACTION_STATUSES],
+    *[("done", to) for to in schemas.ACTION_STATUSES],
+    *[("dropped", to) for to in schemas.ACTION_STATUSES],
 ]
 
 
@@ -270,9 +267,11 @@ async def _action_in(cast, status: str) -> int:
     action_id = await make_action(cast)
     owner = await viewer_for(cast.member)
     if status in ("in_progress", "done", "dropped"):
-        await services.update_status(action_id, "in_progress", "", owner)
+        await services.update_status(action_id, StatusChange(status="in_progress", note=""), owner)
     if status in ("done", "dropped"):
-        await services.update_status(action_id, status, "Reason enough", owner)
+        await services.update_status(
+            action_id, StatusChange(status=status, note="Reason enough"), owner
+        )
     assert await _status(action_id) == status
     return action_id
 
@@ -281,7 +280,9 @@ async def _action_in(cast, status: str) -> int:
 async def test_allowed_transitions(cast, start, to):
     action_id = await _action_in(cast, start)
     before = await _events("action.status_changed")
-    await services.update_status(action_id, to, "Because", await viewer_for(cast.member))
+    await services.update_status(
+        action_id, StatusChange(status=to, note="Because"), await viewer_for(cast.member)
+    )
     row = await ActionItem.select().where(ActionItem.id == action_id).first()
     assert row["status"] == to
     assert (row["completed_at"] is not None) == (to == "done")
@@ -302,7 +303,9 @@ async def test_refused_transitions_change_nothing(cast, start, to):
     action_id = await _action_in(cast, start)
     before = await _snapshot()
     with pytest.raises(ConflictError) as refused:
-        await services.update_status(action_id, to, "Try", await viewer_for(cast.chair))
+        await services.update_status(
+            action_id, StatusChange(status=to, note="Try"), await viewer_for(cast.chair)
+        )
     if start in ("done", "dropped"):
         assert refused.value.message == f"This action is {start}; its status is final."
     assert await _snapshot() == before
@@ -312,10 +315,14 @@ async def test_dropping_needs_a_reason(cast):
     action_id = await make_action(cast)
     before = await _snapshot()
     with pytest.raises(InvalidInput) as refused:
-        await services.update_status(action_id, "dropped", "   ", await viewer_for(cast.member))
+        await services.update_status(
+            action_id, StatusChange(status="dropped", note="   "), await viewer_for(cast.member)
+        )
     assert refused.value.field_errors == {"note": "Give the reason for dropping this action."}
     with pytest.raises(InvalidInput) as refused:
-        await services.update_status(action_id, "finished", "", await viewer_for(cast.member))
+        await services.update_status(
+            action_id, StatusChange(status="finished", note=""), await viewer_for(cast.member)
+        )
     assert "status" in refused.value.field_errors
     assert await _snapshot() == before
 
@@ -327,12 +334,12 @@ async def test_dropping_needs_a_reason(cast):
 async def test_owners_chairs_and_secretaries_update_status_and_progress(cast, who):
     action_id = await make_action(cast)
     viewer = await viewer_for(getattr(cast, who))
-    await services.add_progress(action_id, "Questions drafted", viewer)
-    await services.update_status(action_id, "in_progress", "", viewer)
-    action = await services.get_action(action_id, viewer)
-    assert action["status"] == "in_progress"
-    assert [u["body"] for u in action["updates"]] == ["Questions drafted", ""]
-    assert action["updates"][0]["author_name"] == action["updates"][1]["author_name"]
+    await services.add_progress(action_id, ProgressNote(body="Questions drafted"), viewer)
+    await services.update_status(action_id, StatusChange(status="in_progress", note=""), viewer)
+    action = await queries.get_action(action_id, viewer)
+    assert action.status == "in_progress"
+    assert [u.body for u in action.updates] == ["Questions drafted", ""]
+    assert action.updates[0].author_name == action.updates[1].author_name
     assert await _events("action.progress_added") == 1
 
 
@@ -352,12 +359,16 @@ async def test_no_one_else_updates(cast, who, error):
     viewer = await viewer_for(getattr(cast, who))
     before = await _snapshot()
     with pytest.raises(error):
-        await services.update_status(action_id, "done", "", viewer)
+        await services.update_status(action_id, StatusChange(status="done", note=""), viewer)
     with pytest.raises(error):
-        await services.add_progress(action_id, "Mine", viewer)
+        await services.add_progress(action_id, ProgressNote(body="Mine"), viewer)
     with pytest.raises(error):
         await services.change_owners_and_due(
-            action_id, [cast.member2], organisation_today() + dt.timedelta(days=30), viewer
+            action_id,
+            Reassignment(
+                owner_ids=[cast.member2], due_on=organisation_today() + dt.timedelta(days=30)
+            ),
+            viewer,
         )
     assert await _snapshot() == before
 
@@ -366,7 +377,7 @@ async def test_an_owner_who_left_the_group_still_updates_what_they_own(cast):
     action_id = await make_action(cast)
     await ActionOwner.insert(ActionOwner(action=action_id, user=cast.former))
     former = await viewer_for(cast.former)
-    await services.update_status(action_id, "done", "Handed over", former)
+    await services.update_status(action_id, StatusChange(status="done", note="Handed over"), former)
     assert await _status(action_id) == "done"
 
 
@@ -374,12 +385,12 @@ async def test_progress_needs_text_and_an_open_action(cast):
     action_id = await make_action(cast)
     owner = await viewer_for(cast.member)
     with pytest.raises(InvalidInput) as refused:
-        await services.add_progress(action_id, "  ", owner)
+        await services.add_progress(action_id, ProgressNote(body="  "), owner)
     assert refused.value.field_errors == {"body": "A progress note cannot be empty."}
-    await services.update_status(action_id, "done", "", owner)
+    await services.update_status(action_id, StatusChange(status="done", note=""), owner)
     before = await _snapshot()
     with pytest.raises(ConflictError):
-        await services.add_progress(action_id, "After the fact", owner)
+        await services.add_progress(action_id, ProgressNote(body="After the fact"), owner)
     assert await _snapshot() == before
 
 
@@ -389,26 +400,32 @@ async def test_only_chairs_and_secretaries_reassign_or_move_the_due_date(cast):
     later = organisation_today() + dt.timedelta(days=40)
     before = await _snapshot()
     with pytest.raises(PermissionDenied):
-        await services.change_owners_and_due(action_id, [cast.member], later, owner)
+        await services.change_owners_and_due(
+            action_id, Reassignment(owner_ids=[cast.member], due_on=later), owner
+        )
     with pytest.raises(PermissionDenied):
-        await services.change_owners_and_due(action_id, [cast.member2], later, owner)
+        await services.change_owners_and_due(
+            action_id, Reassignment(owner_ids=[cast.member2], due_on=later), owner
+        )
     assert await _snapshot() == before
     await services.change_owners_and_due(
-        action_id, [cast.member2, cast.secretary], later, await viewer_for(cast.chair)
+        action_id,
+        Reassignment(owner_ids=[cast.member2, cast.secretary], due_on=later),
+        await viewer_for(cast.chair),
     )
-    action = await services.get_action(action_id, await viewer_for(cast.chair))
-    assert set(action["owner_ids"]) == {cast.member2, cast.secretary}
-    assert action["due_on"] == later
-    assert "Owners: Member One → Member Two, Secretary Person." in action["updates"][-1]["body"]
+    action = await queries.get_action(action_id, await viewer_for(cast.chair))
+    assert set(action.owner_ids) == {cast.member2, cast.secretary}
+    assert action.due_on == later
+    assert "Owners: Member One → Member Two, Secretary Person." in action.updates[-1].body
     assert await _events("action.reassigned") == 1
     # No longer the owner, the member no longer finds it in My actions.
-    assert await services.my_actions(owner) == []
+    assert await queries.my_actions(owner) == []
 
 
 async def test_reassignment_rules(cast):
     action_id = await make_action(cast)
     chair = await viewer_for(cast.chair)
-    due = (await services.get_action(action_id, chair))["due_on"]
+    due = (await queries.get_action(action_id, chair)).due_on
     before = await _snapshot()
     cases = [
         ([], due, "owner_ids"),
@@ -419,18 +436,26 @@ async def test_reassignment_rules(cast):
     ]
     for owners, due_on, field in cases:
         with pytest.raises(InvalidInput) as refused:
-            await services.change_owners_and_due(action_id, owners, due_on, chair)
+            await services.change_owners_and_due(
+                action_id, Reassignment(owner_ids=owners, due_on=due_on), chair
+            )
         assert field in refused.value.field_errors, (owners, due_on)
     assert await _snapshot() == before
     # An overdue action can be reassigned without moving its date.
     await make_overdue(action_id)
     await services.change_owners_and_due(
-        action_id, [cast.member2], organisation_today() - dt.timedelta(days=3), chair
+        action_id,
+        Reassignment(owner_ids=[cast.member2], due_on=organisation_today() - dt.timedelta(days=3)),
+        chair,
     )
-    await services.update_status(action_id, "done", "", chair)
+    await services.update_status(action_id, StatusChange(status="done", note=""), chair)
     with pytest.raises(ConflictError):
         await services.change_owners_and_due(
-            action_id, [cast.member], organisation_today() + dt.timedelta(days=3), chair
+            action_id,
+            Reassignment(
+                owner_ids=[cast.member], due_on=organisation_today() + dt.timedelta(days=3)
+            ),
+            chair,
         )
 
 
@@ -461,18 +486,18 @@ async def _one_of_each(cast) -> dict[str, int]:
 async def test_visibility_matrix(cast, who):
     ids = await _one_of_each(cast)
     viewer = await viewer_for(getattr(cast, who))
-    listed = await services.list_group_actions(cast.slug, viewer)
-    assert {a["visibility"] for a in listed["actions"]} == READERS[who]
+    listed = await queries.list_group_actions(cast.slug, viewer)
+    assert {a.visibility for a in listed.actions} == READERS[who]
     for visibility, action_id in ids.items():
         if visibility in READERS[who]:
-            assert (await services.get_action(action_id, viewer))["id"] == action_id
+            assert (await queries.get_action(action_id, viewer)).id == action_id
         else:
             with pytest.raises(NotFoundError):
-                await services.get_action(action_id, viewer)
-    found = await services.actions_for_sources("group", [], viewer)
+                await queries.get_action(action_id, viewer)
+    found = await queries.actions_for_sources("group", [], viewer)
     assert found == {}
     # My actions holds only what they own or created: the chair created all four.
-    mine = await services.my_actions(viewer)
+    mine = await queries.my_actions(viewer)
     assert len(mine) == (4 if who == "chair" else 0)
 
 
@@ -484,43 +509,43 @@ async def test_owners_always_see_what_they_own(cast):
         *[ActionOwner(action=action_id, user=cast.former) for action_id in ids.values()]
     )
     former = await viewer_for(cast.former)
-    listed = await services.list_group_actions(cast.slug, former)
-    assert len(listed["actions"]) == 4 and not listed["can_read"]
-    assert len(await services.my_actions(former)) == 4
+    listed = await queries.list_group_actions(cast.slug, former)
+    assert len(listed.actions) == 4 and not listed.can_read
+    assert len(await queries.my_actions(former)) == 4
 
 
 async def test_board_action_is_invisible_to_the_director_everywhere(cast):
     ids = await _one_of_each(cast)
     director = await viewer_for(cast.director)
-    listed = await services.list_group_actions(cast.slug, director, owner_id=cast.member)
-    assert "BOARD-ACTION" not in {a["title"] for a in listed["actions"]}
-    assert await services.my_actions(director) == []
-    found = await services.actions_for_sources("group", [0], director)
+    listed = await queries.list_group_actions(cast.slug, director, owner_id=cast.member)
+    assert "BOARD-ACTION" not in {a.title for a in listed.actions}
+    assert await queries.my_actions(director) == []
+    found = await queries.actions_for_sources("group", [0], director)
     assert found == {0: []}
     with pytest.raises(NotFoundError):
-        await services.get_action(ids["board"], director)
+        await queries.get_action(ids["board"], director)
     board = await viewer_for(cast.board)
     with pytest.raises(NotFoundError):
-        await services.get_action(ids["group"], board)
+        await queries.get_action(ids["group"], board)
 
 
 async def test_filters(cast):
     first = await make_action(cast, "First", owners=[cast.member])
     second = await make_action(cast, "Second", owners=[cast.member2])
     chair = await viewer_for(cast.chair)
-    await services.update_status(second, "in_progress", "", chair)
-    by_owner = await services.list_group_actions(cast.slug, chair, owner_id=cast.member2)
-    assert [a["id"] for a in by_owner["actions"]] == [second]
-    by_status = await services.list_group_actions(cast.slug, chair, status="open")
-    assert [a["id"] for a in by_status["actions"]] == [first]
+    await services.update_status(second, StatusChange(status="in_progress", note=""), chair)
+    by_owner = await queries.list_group_actions(cast.slug, chair, owner_id=cast.member2)
+    assert [a.id for a in by_owner.actions] == [second]
+    by_status = await queries.list_group_actions(cast.slug, chair, status="open")
+    assert [a.id for a in by_status.actions] == [first]
     with pytest.raises(InvalidInput):
-        await services.list_group_actions(cast.slug, chair, status="late")
+        await queries.list_group_actions(cast.slug, chair, status="late")
     with pytest.raises(NotFoundError):
-        await services.list_group_actions("nowhere", chair)
-    created = await services.my_actions(chair, status="in_progress")
-    assert [a["id"] for a in created] == [second]
-    assert await services.my_actions(chair, group_slug="ndi") == []
-    assert len(await services.my_actions(chair, group_slug=cast.slug)) == 2
+        await queries.list_group_actions("nowhere", chair)
+    created = await queries.my_actions(chair, status="in_progress")
+    assert [a.id for a in created] == [second]
+    assert await queries.my_actions(chair, group_slug="ndi") == []
+    assert len(await queries.my_actions(chair, group_slug=cast.slug)) == 2
 
 
 async def test_my_actions_are_assigned_or_created_and_overdue_first(cast):
@@ -534,22 +559,22 @@ async def test_my_actions_are_assigned_or_created_and_overdue_first(cast):
     await make_overdue(overdue_short, days=2)
     await make_overdue(done_late, days=20)
     owner = await viewer_for(cast.member)
-    await services.update_status(done_late, "done", "", owner)
-    mine = await services.my_actions(owner)
-    assert [a["id"] for a in mine] == [overdue_long, overdue_short, done_late, soon, later]
-    assert [a["is_overdue"] for a in mine] == [True, True, False, False, False]
-    assert not_mine not in [a["id"] for a in mine]
+    await services.update_status(done_late, StatusChange(status="done", note=""), owner)
+    mine = await queries.my_actions(owner)
+    assert [a.id for a in mine] == [overdue_long, overdue_short, done_late, soon, later]
+    assert [a.is_overdue for a in mine] == [True, True, False, False, False]
+    assert not_mine not in [a.id for a in mine]
     # The chair created them all.
-    assert len(await services.my_actions(await viewer_for(cast.chair))) == 6
+    assert len(await queries.my_actions(await viewer_for(cast.chair))) == 6
 
 
 async def test_a_row_carries_owners_names_and_the_overdue_flag(cast):
     action_id = await make_action(cast, owners=[cast.member2, cast.member])
     await make_overdue(action_id)
-    [row] = (await services.list_group_actions(cast.slug, await viewer_for(cast.board)))["actions"]
-    assert row["owner_names"] == ["Member One", "Member Two"]
-    assert row["is_overdue"] is True
-    assert row["group_slug"] == cast.slug and row["created_by_name"] == "Chair Person"
+    [row] = (await queries.list_group_actions(cast.slug, await viewer_for(cast.board))).actions
+    assert row.owner_names == ["Member One", "Member Two"]
+    assert row.is_overdue is True
+    assert row.group_slug == cast.slug and row.created_by_name == "Chair Person"
 
 
 # --- the audit trail --------------------------------------------------------------------
@@ -559,11 +584,15 @@ async def test_each_change_is_audited_without_the_title(cast):
     action_id = await make_action(cast, "SECRET-TITLE", visibility="board")
     chair = await viewer_for(cast.chair)
     owner = await viewer_for(cast.member)
-    await services.add_progress(action_id, "SECRET-NOTE", owner)
+    await services.add_progress(action_id, ProgressNote(body="SECRET-NOTE"), owner)
     await services.change_owners_and_due(
-        action_id, [cast.member2], organisation_today() + dt.timedelta(days=20), chair
+        action_id,
+        Reassignment(owner_ids=[cast.member2], due_on=organisation_today() + dt.timedelta(days=20)),
+        chair,
     )
-    await services.update_status(action_id, "dropped", "SECRET-REASON", chair)
+    await services.update_status(
+        action_id, StatusChange(status="dropped", note="SECRET-REASON"), chair
+    )
     events = await AuditEvent.select().order_by(AuditEvent.sequence)
     actions = [e["action"] for e in events if e["entity_type"] == "action"]
     assert actions == [
@@ -585,11 +614,17 @@ async def test_no_event_for_a_refused_change(cast):
     action_id = await make_action(cast)
     before = await _events()
     attempts = [
-        services.update_status(action_id, "open", "", await viewer_for(cast.member)),
-        services.update_status(action_id, "done", "", await viewer_for(cast.member2)),
-        services.add_progress(action_id, "", await viewer_for(cast.member)),
+        services.update_status(
+            action_id, StatusChange(status="open", note=""), await viewer_for(cast.member)
+        ),
+        services.update_status(
+            action_id, StatusChange(status="done", note=""), await viewer_for(cast.member2)
+        ),
+        services.add_progress(action_id, ProgressNote(body=""), await viewer_for(cast.member)),
         services.change_owners_and_due(
-            action_id, [cast.member], utcnow().date(), await viewer_for(cast.member)
+            action_id,
+            Reassignment(owner_ids=[cast.member], due_on=utcnow().date()),
+            await viewer_for(cast.member),
         ),
     ]
     for attempt in attempts:
@@ -606,8 +641,8 @@ async def test_two_changes_at_once_are_made_one_after_the_other(cast):
     owner = await viewer_for(cast.member)
     chair = await viewer_for(cast.chair)
     results = await asyncio.gather(
-        services.update_status(action_id, "done", "", owner),
-        services.update_status(action_id, "dropped", "Not needed", chair),
+        services.update_status(action_id, StatusChange(status="done", note=""), owner),
+        services.update_status(action_id, StatusChange(status="dropped", note="Not needed"), chair),
         return_exceptions=True,
     )
     assert sorted(type(r).__name__ for r in results) == ["ConflictError", "NoneType"]
@@ -617,9 +652,13 @@ async def test_two_changes_at_once_are_made_one_after_the_other(cast):
     second = await make_action(cast)
     due = organisation_today() + dt.timedelta(days=30)
     await asyncio.gather(
-        services.change_owners_and_due(second, [cast.member2], due, chair),
         services.change_owners_and_due(
-            second, [cast.secretary], due, await viewer_for(cast.secretary)
+            second, Reassignment(owner_ids=[cast.member2], due_on=due), chair
+        ),
+        services.change_owners_and_due(
+            second,
+            Reassignment(owner_ids=[cast.secretary], due_on=due),
+            await viewer_for(cast.secretary),
         ),
         return_exceptions=True,
     )

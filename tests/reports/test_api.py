@@ -17,6 +17,7 @@ import time_machine
 from governance.accounts.services import issue_api_token
 from governance.accounts.tables import User
 from governance.actions import services as actions
+from governance.actions.schemas import StatusChange
 from governance.actions.tables import ActionItem, ActionOwner
 from governance.core.clock import organisation_today
 from governance.core.tables import AuditEvent, OutboundEmail
@@ -289,14 +290,12 @@ async def test_a_recommendation_from_draft_to_both_responses_by_token(client, pe
     # Closed when every action is done or dropped.
     await actions.update_status(
         by_line["director"]["actions"][0]["id"],
-        "done",
-        "",
+        StatusChange(status="done", note=""),
         await viewer_for(people.ids["director"]),
     )
     await actions.update_status(
         by_line["board"]["actions"][0]["id"],
-        "dropped",
-        "Not needed",
+        StatusChange(status="dropped", note="Not needed"),
         await viewer_for(people.ids["chair"]),
     )
     trail = (await client.get(f"/api/v1/reports/{report_id}", headers=people.auth("chair"))).json()

@@ -9,7 +9,7 @@ import json
 import pytest
 import time_machine
 
-from governance.actions.services import ActionFields
+from governance.actions.schemas import NewAction
 from governance.actions.tables import ActionItem
 from governance.core.clock import organisation_today
 from governance.core.email import render_email
@@ -229,7 +229,7 @@ async def test_a_response_creates_actions_linked_back_to_it(cast):
         ResponseFields(
             "accepted",
             "We will pilot it.",
-            [ActionFields("Pilot flexible hours", "", due, "internal", [cast.director])],
+            [NewAction(title="Pilot flexible hours", due_on=due, owner_ids=[cast.director])],
         ),
         director,
     )
@@ -241,7 +241,7 @@ async def test_a_response_creates_actions_linked_back_to_it(cast):
     )
     page = await services.report_page(report_id, await viewer_for(cast.chair))
     by_line = {d["recipient"]: d for d in page["deliveries"]}
-    assert [a["title"] for a in by_line["director"]["actions"]] == ["Pilot flexible hours"]
+    assert [a.title for a in by_line["director"]["actions"]] == ["Pilot flexible hours"]
     assert by_line["board"]["actions"] == []
     assert page["closed"] is False
     # The group leads are told of the response.
@@ -262,7 +262,9 @@ async def test_a_response_with_a_past_due_action_records_nothing(cast):
         await services.respond_to_delivery(
             director_delivery,
             ResponseFields(
-                "accepted", "Yes", [ActionFields("Too late", "", past, "internal", [cast.director])]
+                "accepted",
+                "Yes",
+                [NewAction(title="Too late", due_on=past, owner_ids=[cast.director])],
             ),
             await viewer_for(cast.director),
         )

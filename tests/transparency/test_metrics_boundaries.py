@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from governance.actions.services import ActionFields, create_action, update_status
+from governance.actions.schemas import NewAction, StatusChange
+from governance.actions.services import create_action, update_status
 from governance.core.errors import InvalidInput, NotFoundError
 from governance.reports.services import (
     ReportFields,
@@ -60,11 +61,19 @@ async def test_an_action_completed_at_2359_local_on_the_last_day_counts_in_that_
             viewer = await viewer_for(chair)
             action_id = await create_action(
                 group_id,
-                ActionFields(title, "", dt.date(2026, 12, 1), "public", [chair]),
+                NewAction(
+                    title=title,
+                    description="",
+                    due_on=dt.date(2026, 12, 1),
+                    visibility="public",
+                    owner_ids=[chair],
+                ),
                 viewer,
             )
         with time_machine.travel(moment, tick=False):
-            await update_status(action_id, "done", "Finished.", await viewer_for(chair))
+            await update_status(
+                action_id, StatusChange(status="done", note="Finished."), await viewer_for(chair)
+            )
 
     with time_machine.travel(NOW, tick=True):
         for edition in ("board", "public"):
@@ -96,15 +105,33 @@ async def test_overdue_at_period_end_reads_due_dates_on_the_last_day() -> None:
             ("due 30 Sep", dt.date(2026, 9, 30)),
         ):
             await create_action(
-                group_id, ActionFields(title, "", due_on, "internal", [chair]), viewer
+                group_id,
+                NewAction(
+                    title=title,
+                    description="",
+                    due_on=due_on,
+                    visibility="internal",
+                    owner_ids=[chair],
+                ),
+                viewer,
             )
         dropped = await create_action(
             group_id,
-            ActionFields("dropped in Q4", "", dt.date(2026, 9, 2), "internal", [chair]),
+            NewAction(
+                title="dropped in Q4",
+                description="",
+                due_on=dt.date(2026, 9, 2),
+                visibility="internal",
+                owner_ids=[chair],
+            ),
             viewer,
         )
     with time_machine.travel(london(2026, 10, 1, 0, 0), tick=False):
-        await update_status(dropped, "dropped", "Overtaken by events.", await viewer_for(chair))
+        await update_status(
+            dropped,
+            StatusChange(status="dropped", note="Overtaken by events."),
+            await viewer_for(chair),
+        )
     with time_machine.travel(NOW, tick=True):
         board = (await compute_figures("edges", "2026-Q3", "board")).groups[0]
         public = (await compute_figures("edges", "2026-Q3", "public")).groups[0]

@@ -1,0 +1,344 @@
+"""Reads of action items, returning views, with visibility applied in the query.
+
+Who may read an action: whoever may read the group's content at the action's visibility,
+and its owners whatever their role (`accounts.scopes.actions`). An action its reader may
+not see is "not found", exactly like one that does not exist, in the same single query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from governance.accounts import scopes
+from governance.accounts.policy import Viewer
+from governance.actions.schemas import (
+    ACTION_STATUSES,
+    ACTIVE_STATUSES,
+    GROUP_SOURCE_TYPES,
+    ActionListView,
+    ActionPage,
+    ActionSummaryView,
+    ActionUpdateView,
+    ActionView,
+    OwnerView,
+    SourceType,
+    SourceView,
+)
+from governance.actions.tables import ActionItem, ActionOwner, ActionUpdate
+from governance.core.clock import organisation_today
+from governance.core.errors import InvalidInput, NotFoundError
+from governance.core.http import query_choice
+from governance.core.urls import path_for
+from governance.groups.queries import get_group, members_on
+from governance.groups.tables import WorkingGroup
+from governance.meetings.tables import Decision, Meeting
+
+NOT_FOUND = "There is no action at this address, or you cannot see it."
+STATUS_MESSAGE = "Choose open, in progress, done or dropped."
+
+
+def _columns() -> tuple[Any, ...]:
+    return (
+        *ActionItem.all_columns(),
+        ActionItem.group.name.as_alias("group_name"),
+        ActionItem.group.slug.as_alias("group_slug"),
+        ActionItem.created_by.display_name.as_alias("created_by_name"),
+    )
+
+
+def is_overdue(status: str, due_on: dt.date, today: dt.date | None = None) -> bool:
+    """Past its due date and still open or in progress."""
+    return status in ACTIVE_STATUSES and due_on < (today or organisation_today())
+
+
+def status_filter(status: str | None) -> str | None:
+    """A status to filter by; empty means any."""
+    return query_choice(status, ACTION_STATUSES, "status", STATUS_MESSAGE)
+
+
+async def _owners_of(action_ids: list[int]) -> dict[int, list[OwnerView]]:
+    """Each action's owners, sorted by name: one query for all of them."""
+    by_action: dict[int, list[OwnerView]] = defaultdict(list)
+    if not action_ids:
+        return by_action
+    rows = await ActionOwner.select(
+        ActionOwner.action,
+        ActionOwner.user,
+        ActionOwner.user.display_name.as_alias("display_name"),
+    ).where(ActionOwner.action.is_in(action_ids))
+    for row in rows:
+        by_action[row["action"]].append(OwnerView(row["user"], row["display_name"]))
+    for owners in by_action.values():
+        owners.sort(key=lambda owner: (owner.display_name.lower(), owner.user_id))
+    return by_action
+
+
+def _summary(row: dict[str, Any], owners: list[OwnerView], today: dt.date) -> ActionSummaryView:
+    return ActionSummaryView(
+        id=row["id"],
+        group_slug=row["group_slug"],
+        group_name=row["group_name"],
+        title=row["title"],
+        status=row["status"],
+        visibility=row["visibility"],
+        due_on=row["due_on"],
+        is_overdue=is_overdue(row["status"], row["due_on"], today),
+        owners=owners,
+        source_type=row["source_type"],
+        source_id=row["source_id"],
+        created_by=row["created_by"],
+        created_by_name=row["created_by_name"],
+        completed_at=row["completed_at"],
+    )
+
+
+async def _summaries(rows: list[dict[str, Any]]) -> list[ActionSummaryView]:
+    owners = await _owners_of([row["id"] for row in rows])
+    today = organisation_today()
+    return [_summary(row, owners[row["id"]], today) for row in rows]
+
+
+def _overdue_first(actions: list[ActionSummaryView]) -> list[ActionSummaryView]:
+    return sorted(actions, key=lambda a: (not a.is_overdue, a.due_on, a.id))
+
+
+async def readable_row(action_id: int, viewer: Viewer) -> dict[str, Any]:
+    """The action's row if this viewer may read it; not found otherwise (one query)."""
+    row = (
+        await ActionItem.select(*_columns())
+        .where((ActionItem.id == action_id) & scopes.actions(viewer))
+        .first()
+    )
+    if row is None:
+        raise NotFoundError(NOT_FOUND)
+    return row  # type: ignore[no-any-return]
+
+
+async def _updates(action_id: int) -> list[ActionUpdateView]:
+    rows = (
+        await ActionUpdate.select(
+            *ActionUpdate.all_columns(), ActionUpdate.author.display_name.as_alias("author_name")
+        )
+        .where(ActionUpdate.action == action_id)
+        .order_by(ActionUpdate.created_at)
+        .order_by(ActionUpdate.id)
+    )
+    return [
+        ActionUpdateView(
+            id=u["id"],
+            author_name=u["author_name"],
+            body=u["body"],
+            status_from=u["status_from"],
+            status_to=u["status_to"],
+            created_at=u["created_at"],
+        )
+        for u in rows
+    ]
+
+
+async def get_action(action_id: int, viewer: Viewer) -> ActionView:
+    """One action with its owners and its updates, oldest first; not found if unreadable."""
+    return await _view(await readable_row(action_id, viewer), viewer)
+
+
+async def _view(row: dict[str, Any], viewer: Viewer) -> ActionView:
+    action_id = row["id"]
+    owners = (await _owners_of([action_id]))[action_id]
+    can_manage = viewer.leads(row["group"])
+    is_owner = viewer.user.id in {owner.user_id for owner in owners}
+    return ActionView(
+        id=row["id"],
+        group_slug=row["group_slug"],
+        group_name=row["group_name"],
+        title=row["title"],
+        description=row["description"],
+        status=row["status"],
+        visibility=row["visibility"],
+        due_on=row["due_on"],
+        is_overdue=is_overdue(row["status"], row["due_on"]),
+        drop_reason=row["drop_reason"],
+        owners=owners,
+        source_type=row["source_type"],
+        source_id=row["source_id"],
+        created_by=row["created_by"],
+        created_by_name=row["created_by_name"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        completed_at=row["completed_at"],
+        can_update=can_manage or is_owner,
+        can_manage=can_manage,
+        is_owner=is_owner,
+        updates=await _updates(action_id),
+    )
+
+
+async def _source_of(action: dict[str, Any]) -> SourceView:
+    if action["source_type"] == SourceType.MEETING:
+        link = path_for("meetings:show", meeting_id=action["source_id"])
+        return SourceView(label="A meeting", link=link)
+    if action["source_type"] == SourceType.DECISION:
+        decision = (
+            await Decision.select(Decision.meeting)
+            .where(Decision.id == action["source_id"])
+            .first()
+        )
+        if decision is None:
+            return SourceView(label="A decision of a meeting")
+        link = path_for("meetings:show", meeting_id=decision["meeting"])
+        return SourceView(label="A decision of a meeting", link=link)
+    if action["source_type"] == SourceType.RESPONSE:
+        return SourceView(label="A reporting line's response to a report")
+    return SourceView(label="Created directly on the group")
+
+
+async def owner_choices(group_id: int, current: Iterable[OwnerView] = ()) -> list[OwnerView]:
+    """The group's current members, and anyone else who already owns the action(s)."""
+    members = await members_on(group_id, organisation_today())
+    choices = {m["user"]: m["display_name"] for m in members}
+    for owner in current:
+        choices.setdefault(owner.user_id, owner.display_name)
+    return [
+        OwnerView(user_id, name)
+        for user_id, name in sorted(choices.items(), key=lambda c: (c[1].lower(), c[0]))
+    ]
+
+
+async def action_page(action_id: int, viewer: Viewer) -> ActionPage:
+    """Everything the action page shows, in a fixed number of queries."""
+    row = await readable_row(action_id, viewer)
+    action = await _view(row, viewer)
+    choices: list[OwnerView] = []
+    if action.can_manage and action.status in ACTIVE_STATUSES:
+        choices = await owner_choices(row["group"], action.owners)
+    return ActionPage(action=action, source=await _source_of(row), owner_choices=choices)
+
+
+async def list_group_actions(
+    slug: str, viewer: Viewer, status: str | None = None, owner_id: int | None = None
+) -> ActionListView:
+    """A group's actions this viewer may read, overdue first then by due date."""
+    status = status_filter(status)
+    group = await get_group(slug)
+    query = ActionItem.select(*_columns()).where(
+        (ActionItem.group == group["id"]) & scopes.actions(viewer)
+    )
+    if status is not None:
+        query = query.where(ActionItem.status == status)
+    if owner_id is not None:
+        query = query.where(
+            ActionItem.id.is_in(
+                ActionOwner.select(ActionOwner.action).where(ActionOwner.user == owner_id)
+            )
+        )
+    return ActionListView(
+        group_slug=group["slug"],
+        group_name=group["name"],
+        can_manage=viewer.leads(group["id"]),
+        can_read=scopes.reads_group_content(viewer, group["id"]),
+        actions=_overdue_first(await _summaries(await query)),
+    )
+
+
+async def my_actions(
+    viewer: Viewer, status: str | None = None, group_slug: str | None = None
+) -> list[ActionSummaryView]:
+    """Actions assigned to me or created by me that I may still read, overdue first."""
+    status = status_filter(status)
+    owned = ActionItem.id.is_in(
+        ActionOwner.select(ActionOwner.action).where(ActionOwner.user == viewer.user.id)
+    )
+    mine = owned | (ActionItem.created_by == viewer.user.id)
+    query = ActionItem.select(*_columns()).where(mine & scopes.actions(viewer))
+    if status is not None:
+        query = query.where(ActionItem.status == status)
+    if group_slug:
+        query = query.where(ActionItem.group.slug == group_slug)
+    return _overdue_first(await _summaries(await query))
+
+
+async def actions_for_sources(
+    source_type: str, source_ids: Iterable[int], viewer: Viewer
+) -> dict[int, list[ActionSummaryView]]:
+    """The readable actions that came from each of these sources, by source id, in order of
+    due date; every id asked about is a key. Two queries whatever the number of sources."""
+    ids = sorted(set(source_ids))
+    found: dict[int, list[ActionSummaryView]] = {source_id: [] for source_id in ids}
+    if not ids:
+        return found
+    rows = (
+        await ActionItem.select(*_columns())
+        .where(
+            (ActionItem.source_type == source_type)
+            & ActionItem.source_id.is_in(ids)
+            & scopes.actions(viewer)
+        )
+        .order_by(ActionItem.due_on)
+        .order_by(ActionItem.id)
+    )
+    for action in await _summaries(rows):
+        if action.source_id is not None:
+            found[action.source_id].append(action)
+    return found
+
+
+async def group_choices() -> list[dict[str, Any]]:
+    """Every group's name and slug, for filters."""
+    return await WorkingGroup.select(WorkingGroup.name, WorkingGroup.slug).order_by(  # type: ignore[no-any-return]
+        WorkingGroup.name
+    )
+
+
+def source_errors(
+    source_type: str, source_id: int | None, allowed: Iterable[str] = GROUP_SOURCE_TYPES
+) -> dict[str, str]:
+    """Why this pair does not name where an action comes from, if it does not."""
+    allowed = tuple(allowed)
+    if source_type not in allowed:
+        return {"source_type": f"Choose one of: {', '.join(allowed)}."}
+    if source_type == SourceType.GROUP and source_id is not None:
+        return {"source_id": "An action made directly on the group has no source."}
+    if source_type != SourceType.GROUP and source_id is None:
+        return {"source_id": f"Say which {source_type} the action comes from."}
+    return {}
+
+
+async def describe_source(
+    group_id: int, source_type: str, source_id: int | None
+) -> SourceView | None:
+    """What an action of this group would come from, for the new-action form: a label, a
+    link and the visibility to suggest; None for an action made directly on the group."""
+    errors = source_errors(source_type, source_id)
+    if errors:
+        raise InvalidInput("An action comes from a meeting or a decision of its group.", errors)
+    if source_type == SourceType.GROUP or source_id is None:
+        return None
+    if source_type == SourceType.MEETING:
+        meeting = (
+            await Meeting.select(Meeting.id, Meeting.title)
+            .where((Meeting.id == source_id) & (Meeting.group == group_id))
+            .first()
+        )
+        if meeting is None:
+            raise NotFoundError("There is no such meeting in this group.")
+        link = path_for("meetings:show", meeting_id=meeting["id"])
+        return SourceView(label=f"Meeting: {meeting['title']}", link=link)
+    decision = (
+        await Decision.select(
+            Decision.id,
+            Decision.meeting,
+            Decision.agenda_item.visibility.as_alias("visibility"),
+            Decision.meeting.title.as_alias("meeting_title"),
+        )
+        .where((Decision.id == source_id) & (Decision.meeting.group == group_id))
+        .first()
+    )
+    if decision is None:
+        raise NotFoundError("There is no such decision in this group.")
+    return SourceView(
+        label=f"A decision of the meeting: {decision['meeting_title']}",
+        link=path_for("meetings:show", meeting_id=decision["meeting"]),
+        visibility=decision["visibility"],
+    )
