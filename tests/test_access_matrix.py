@@ -22,8 +22,8 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from governance.core import exports
 from governance.core.clock import organisation_today
-from governance.meetings import exports
 from governance.transparency import formats
 from tests.access_world import (
     PERSONAS,

@@ -9,7 +9,7 @@ from governance.accounts.policy import Viewer
 from governance.actions.queries import my_actions
 from governance.core.clock import organisation_today, utcnow
 from governance.groups.services import group_page, list_groups, my_memberships
-from governance.meetings.services import list_meetings, readable_meetings_for_user
+from governance.meetings.queries import list_meetings, readable_meetings_for_user
 from governance.reports.services import (
     describe_next_due,
     inbox,
@@ -51,9 +51,9 @@ async def group_overview(slug: str, viewer: Viewer) -> dict[str, Any]:
     schedules = await line_schedules(context["group"], organisation_today())
     return {
         **context,
-        "upcoming_meetings": meetings["upcoming"],
-        "past_meetings": meetings["past"][:RECENT_MEETINGS],
-        "past_meeting_count": len(meetings["past"]),
-        "can_read_meetings": meetings["can_read"],
+        "upcoming_meetings": meetings.upcoming,
+        "past_meetings": meetings.past[:RECENT_MEETINGS],
+        "past_meeting_count": len(meetings.past),
+        "can_read_meetings": meetings.can_read,
         "next_due_sentences": [describe_next_due(entry) for entry in schedules],
     }

@@ -43,7 +43,7 @@ from governance.core.templating import format_date, format_datetime
 from governance.groups.services import RECIPIENT_NAMES
 from governance.groups.tables import Membership, ReportingLine
 from governance.meetings.calendars import build_calendar
-from governance.meetings.services import meeting_date
+from governance.meetings.queries import meeting_date
 from governance.meetings.tables import AgendaItem, Attendance, Meeting, Minutes, MinutesComment
 from governance.notifications.services import (
     PendingEmail,

@@ -87,7 +87,8 @@ from governance.core.clock import organisation_today, utcnow
 from governance.core.errors import InvalidInput, NotFoundError
 from governance.groups.queries import current_on
 from governance.groups.tables import Membership, ReportingLine, WorkingGroup
-from governance.meetings.services import COUNTS_TOWARDS_QUORUM, compute_quorum
+from governance.meetings.queries import compute_quorum
+from governance.meetings.schemas import COUNTS_TOWARDS_QUORUM
 from governance.meetings.tables import AgendaItem, Attendance, Decision, Meeting
 from governance.reports import schedule
 from governance.reports.services import RESPONSES
