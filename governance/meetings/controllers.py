@@ -70,7 +70,7 @@ async def _act(
     request: Request[Any, Any, Any],
     viewer: Viewer,
     meeting_id: int,
-    change: Callable[[Mapping[str, Any]], Awaitable[Any]],
+    change: Change,
     success: str,
     form: str = "",
 ) -> Template | Redirect:
@@ -83,6 +83,33 @@ async def _act(
         failure = FormFailure.of(error, form, form_values(data))
         return await _meeting_page(request, meeting_id, viewer, failure)
     return _to_meeting(meeting_id, success)
+
+
+Change = Callable[[Mapping[str, Any]], Awaitable[Any]]
+
+
+def _filled(
+    command_type: type[Any], use_case: Callable[..., Awaitable[Any]], target_id: int, viewer: Viewer
+) -> Change:
+    """The change a form asks for: its command, read from the form, given to the use case
+    with the fields it could not read."""
+
+    async def change(data: Mapping[str, Any]) -> None:
+        command, unreadable = read_form(command_type, data)
+        await use_case(target_id, command, viewer, unreadable=unreadable)
+
+    return change
+
+
+def _plain(
+    use_case: Callable[[int, Viewer], Awaitable[Any]], target_id: int, viewer: Viewer
+) -> Change:
+    """A change that takes no values (a button)."""
+
+    async def change(data: Mapping[str, Any]) -> None:
+        await use_case(target_id, viewer)
+
+    return change
 
 
 def _meeting_form(
@@ -176,19 +203,14 @@ class MeetingController(Controller):
     async def held(
         self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
-        async def change(data: Mapping[str, Any]) -> None:
-            await services.mark_meeting_held(meeting_id, viewer)
-
+        change = _plain(services.mark_meeting_held, meeting_id, viewer)
         return await _act(request, viewer, meeting_id, change, "Meeting marked as held.")
 
     @post("/meetings/{meeting_id:int}/cancel", name="meetings:cancel")
     async def cancel(
         self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
-        async def change(data: Mapping[str, Any]) -> None:
-            command, errors = read_form(Cancellation, data)
-            await services.cancel_meeting(meeting_id, command, viewer, unreadable=errors)
-
+        change = _filled(Cancellation, services.cancel_meeting, meeting_id, viewer)
         success = "Meeting cancelled; calendars will show it as cancelled."
         return await _act(request, viewer, meeting_id, change, success, "cancel")
 
@@ -198,10 +220,7 @@ class MeetingController(Controller):
     async def add_item(
         self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
-        async def change(data: Mapping[str, Any]) -> None:
-            command, errors = read_form(AgendaItemDetails, data)
-            await services.add_agenda_item(meeting_id, command, viewer, unreadable=errors)
-
+        change = _filled(AgendaItemDetails, services.add_agenda_item, meeting_id, viewer)
         return await _act(request, viewer, meeting_id, change, "Agenda item added.", "agenda")
 
     @get("/agenda-items/{item_id:int}/edit", name="meetings:edit-item-form")
@@ -239,10 +258,7 @@ class MeetingController(Controller):
     ) -> Template | Redirect:
         item = await queries.get_agenda_item(item_id, viewer)
 
-        async def change(data: Mapping[str, Any]) -> None:
-            command, errors = read_form(AgendaMove, data)
-            await services.move_agenda_item(item_id, command, viewer, unreadable=errors)
-
+        change = _filled(AgendaMove, services.move_agenda_item, item_id, viewer)
         return await _act(request, viewer, item.meeting.id, change, "Agenda reordered.", "move")
 
     @post("/agenda-items/{item_id:int}/remove", name="meetings:remove-item")
@@ -251,9 +267,7 @@ class MeetingController(Controller):
     ) -> Template | Redirect:
         item = await queries.get_agenda_item(item_id, viewer)
 
-        async def change(data: Mapping[str, Any]) -> None:
-            await services.remove_agenda_item(item_id, viewer)
-
+        change = _plain(services.remove_agenda_item, item_id, viewer)
         return await _act(request, viewer, item.meeting.id, change, "Agenda item removed.")
 
     @post("/agenda-items/{item_id:int}/open", name="meetings:toggle-open")
@@ -279,9 +293,7 @@ class MeetingController(Controller):
     ) -> Template | Redirect:
         item = await queries.get_agenda_item(item_id, viewer)
 
-        async def change(data: Mapping[str, Any]) -> None:
-            await services.carry_item_forward(item_id, viewer)
-
+        change = _plain(services.carry_item_forward, item_id, viewer)
         success = "Item carried to the next meeting's agenda."
         return await _act(request, viewer, item.meeting.id, change, success)
 
@@ -291,10 +303,7 @@ class MeetingController(Controller):
     ) -> Template | Redirect:
         item = await queries.get_agenda_item(item_id, viewer)
 
-        async def change(data: Mapping[str, Any]) -> None:
-            command, errors = read_form(ConflictDeclaration, data)
-            await services.declare_conflict(item_id, command, viewer, unreadable=errors)
-
+        change = _filled(ConflictDeclaration, services.declare_conflict, item_id, viewer)
         success = "Conflict of interest recorded."
         return await _act(request, viewer, item.meeting.id, change, success, "conflict")
 
@@ -345,9 +354,7 @@ class MeetingController(Controller):
     async def circulate(
         self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
-        async def change(data: Mapping[str, Any]) -> None:
-            await services.circulate_minutes(meeting_id, viewer)
-
+        change = _plain(services.circulate_minutes, meeting_id, viewer)
         success = "Minutes circulated; attendees have been told and can comment."
         return await _act(request, viewer, meeting_id, change, success)
 
@@ -355,9 +362,7 @@ class MeetingController(Controller):
     async def back_to_draft(
         self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
-        async def change(data: Mapping[str, Any]) -> None:
-            await services.return_minutes_to_draft(meeting_id, viewer)
-
+        change = _plain(services.return_minutes_to_draft, meeting_id, viewer)
         success = "Minutes returned to draft for editing."
         return await _act(request, viewer, meeting_id, change, success)
 
@@ -365,10 +370,7 @@ class MeetingController(Controller):
     async def approve(
         self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
-        async def change(data: Mapping[str, Any]) -> None:
-            command, errors = read_form(Approval, data)
-            await services.approve_minutes(meeting_id, command, viewer, unreadable=errors)
-
+        change = _filled(Approval, services.approve_minutes, meeting_id, viewer)
         success = "Minutes approved and locked."
         return await _act(request, viewer, meeting_id, change, success, "approve")
 
@@ -376,20 +378,14 @@ class MeetingController(Controller):
     async def comment(
         self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
-        async def change(data: Mapping[str, Any]) -> None:
-            command, errors = read_form(NewComment, data)
-            await services.comment_on_minutes(meeting_id, command, viewer, unreadable=errors)
-
+        change = _filled(NewComment, services.comment_on_minutes, meeting_id, viewer)
         return await _act(request, viewer, meeting_id, change, "Comment added.", "comment")
 
     @post("/meetings/{meeting_id:int}/minutes/errata", name="meetings:erratum")
     async def erratum(
         self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
-        async def change(data: Mapping[str, Any]) -> None:
-            command, errors = read_form(NewErratum, data)
-            await services.add_erratum(meeting_id, command, viewer, unreadable=errors)
-
+        change = _filled(NewErratum, services.add_erratum, meeting_id, viewer)
         success = "Erratum appended to the approved minutes."
         return await _act(request, viewer, meeting_id, change, success, "erratum")
 
@@ -399,10 +395,7 @@ class MeetingController(Controller):
     async def decide(
         self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
-        async def change(data: Mapping[str, Any]) -> None:
-            command, errors = read_form(NewDecision, data)
-            await services.record_decision(meeting_id, command, viewer, unreadable=errors)
-
+        change = _filled(NewDecision, services.record_decision, meeting_id, viewer)
         return await _act(request, viewer, meeting_id, change, "Decision recorded.", "decision")
 
 
