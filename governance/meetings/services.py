@@ -215,11 +215,14 @@ async def schedule_meeting(
     return meeting_id
 
 
+def _require_not_cancelled(meeting: Mapping[str, Any]) -> None:
+    if meeting["status"] == MeetingStatus.CANCELLED:
+        raise ConflictError("This meeting was cancelled; schedule a new one instead.")
+
+
 async def _write_details(
     meeting: Mapping[str, Any], command: MeetingDetails, viewer: Viewer
 ) -> None:
-    if meeting["status"] == MeetingStatus.CANCELLED:
-        raise ConflictError("This meeting was cancelled; schedule a new one instead.")
     command = _in_utc(command)
     await Meeting.update(
         {
@@ -251,6 +254,7 @@ async def update_meeting(
     command = trimmed(command)
     async with write_transaction():
         meeting = await _managed_meeting(meeting_id, viewer)
+        _require_not_cancelled(meeting)
         refuse(_details_errors(command, unreadable), MEETING_NEEDS_CORRECTING)
         await _write_details(meeting, command, viewer)
 
@@ -293,6 +297,8 @@ async def patch_meeting(meeting_id: int, command: MeetingPatch, viewer: Viewer) 
     async with write_transaction():
         meeting = await _managed_meeting(meeting_id, viewer)
         details = _patched(meeting, command)
+        if details is not None:
+            _require_not_cancelled(meeting)
         refuse(_patch_errors(command, details), MEETING_NEEDS_CORRECTING)
         if details is not None:
             await _write_details(meeting, details, viewer)

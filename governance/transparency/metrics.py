@@ -32,7 +32,7 @@ The figures, per group:
 - attendance_people: the distinct members expected at one or more of those meetings (the
   people the rate is drawn from).
 - meetings_with_quorum: held meetings of the period whose quorum, by
-  governance.meetings.services.compute_quorum on those members and that attendance, was met.
+  governance.meetings.queries.compute_quorum on those members and that attendance, was met.
 - decisions: decisions recorded at meetings of the period that were not cancelled, on agenda
   items of a counted visibility; decisions_with_quorum: those recorded with quorum_met.
 - confidential_matters: agenda items whose visibility is not `public`, at held meetings of
