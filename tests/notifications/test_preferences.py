@@ -8,7 +8,8 @@ import re
 
 from governance.accounts.tables import User
 from governance.core.audit import verify_chain
-from governance.notifications.services import muted_categories, preferences_url, unsubscribe_url
+from governance.notifications.links import preferences_url, unsubscribe_url
+from governance.notifications.queries import muted_categories
 from tests.helpers import csrf_token, sign_in
 from tests.notifications.conftest import (
     START,
