@@ -4,7 +4,8 @@ renders or redirects; a refused form is shown again with every field's error."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import msgspec
 from litestar import Controller, Request, get, post
@@ -31,6 +32,7 @@ PREFERENCES_TEMPLATE = "notifications/preferences.html"
 UNSUBSCRIBE_TEMPLATE = "notifications/unsubscribe.html"
 INVALID_LINK_TEMPLATE = "notifications/link_invalid.html"
 SAVED = "Your email choices are saved."
+T = TypeVar("T")
 
 
 def _form_context(preferences: PreferencesView, action: str) -> dict[str, Any]:
@@ -74,14 +76,30 @@ async def _save(request: Request[Any, Any, Any], user_id: int, action: str) -> T
     return redirect(action, SAVED)
 
 
-def _unsubscribe_page(
+async def _by_link(
     request: Request[Any, Any, Any],
-    preferences: PreferencesView,
-    category: str,
     token: str,
-    *,
-    done: bool,
-) -> Template:
+    handle: Callable[[Request[Any, Any, Any], int, str], Awaitable[T]],
+) -> T | Template:
+    """Shows or saves the email choices whose signed link this is (the link is the form's
+    address too); an altered or expired link opens nothing."""
+    user_id = links.user_of_preferences_token(token)
+    if user_id is None:
+        return _invalid_link(request)
+    action = path_for("notifications:preferences-by-link", preferences_token=token)
+    return await handle(request, user_id, action)
+
+
+async def _unsubscribe_page(request: Request[Any, Any, Any], token: str, *, done: bool) -> Template:
+    """The unsubscribe link's page: asking first, or (`done`) once the category is off."""
+    payload = links.read_unsubscribe_token(token)
+    if payload is None:
+        return _invalid_link(request)
+    user_id, category = payload
+    if done:
+        preferences = await services.unsubscribe(user_id, category)
+    else:
+        preferences = await queries.get_preferences(user_id)
     return page(
         request,
         UNSUBSCRIBE_TEMPLATE,
@@ -114,33 +132,20 @@ class EmailPreferencesController(Controller):
         self, request: Request[Any, Any, Any], preferences_token: FromPath[str]
     ) -> Template:
         """My email choices from the signed link in any email; no sign-in needed."""
-        user_id = links.user_of_preferences_token(preferences_token)
-        if user_id is None:
-            return _invalid_link(request)
-        action = path_for("notifications:preferences-by-link", preferences_token=preferences_token)
-        return await _show(request, user_id, action)
+        return await _by_link(request, preferences_token, _show)
 
     @post("/preferences/{preferences_token:str}", name="notifications:save-preferences-by-link")
     async def save_by_link(
         self, request: Request[Any, Any, Any], preferences_token: FromPath[str]
     ) -> Template | Redirect:
-        user_id = links.user_of_preferences_token(preferences_token)
-        if user_id is None:
-            return _invalid_link(request)
-        action = path_for("notifications:preferences-by-link", preferences_token=preferences_token)
-        return await _save(request, user_id, action)
+        return await _by_link(request, preferences_token, _save)
 
     @get("/unsubscribe/{unsubscribe_token:str}", name="notifications:unsubscribe")
     async def confirm_unsubscribe(
         self, request: Request[Any, Any, Any], unsubscribe_token: FromPath[str]
     ) -> Template:
         """Asks before turning anything off: mail scanners open links, people press buttons."""
-        payload = links.read_unsubscribe_token(unsubscribe_token)
-        if payload is None:
-            return _invalid_link(request)
-        user_id, category = payload
-        preferences = await queries.get_preferences(user_id)
-        return _unsubscribe_page(request, preferences, category, unsubscribe_token, done=False)
+        return await _unsubscribe_page(request, unsubscribe_token, done=False)
 
     # One-click unsubscribe (RFC 8058): mail clients POST here with no cookie and no CSRF
     # token. The signed token is the authority, and all it can do is turn email off.
@@ -153,12 +158,7 @@ class EmailPreferencesController(Controller):
     async def unsubscribe(
         self, request: Request[Any, Any, Any], unsubscribe_token: FromPath[str]
     ) -> Template:
-        payload = links.read_unsubscribe_token(unsubscribe_token)
-        if payload is None:
-            return _invalid_link(request)
-        user_id, category = payload
-        preferences = await services.unsubscribe(user_id, category)
-        return _unsubscribe_page(request, preferences, category, unsubscribe_token, done=True)
+        return await _unsubscribe_page(request, unsubscribe_token, done=True)
 
 
 class OutboxAdminController(Controller):

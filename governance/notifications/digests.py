@@ -39,17 +39,20 @@ from governance.meetings.tables import Attendance, Decision, Meeting, Minutes
 from governance.notifications import emails
 from governance.notifications.emails import (
     DecisionNews,
-    DeliveryNews,
+    DeliveryRef,
     DigestContent,
     MeetingAhead,
-    MinutesToReview,
+    MinutesRef,
     OwnedAction,
     PendingEmail,
 )
 from governance.notifications.queries import (
     USER_COLUMNS,
     Subscriber,
+    as_ref,
+    delivery_columns,
     memberships_of,
+    minutes_columns,
     subscribers_from_rows,
 )
 from governance.notifications.schemas import WEEKDAYS
@@ -118,29 +121,10 @@ def _due_condition(days: dict[dt.date, list[str]]) -> Any:
 # --- what the organisation shares, read once per run ------------------------------------
 
 
-def _delivery_columns() -> tuple[Any, ...]:
-    return (
-        Delivery.id,
-        Delivery.recipient,
-        Delivery.state,
-        Delivery.delivered_at,
-        Delivery.response_due_on,
-        Delivery.responded_at,
-        Delivery.response,
-        Delivery.report.id.as_alias("report_id"),
-        Delivery.report.title.as_alias("report_title"),
-        Delivery.report.kind.as_alias("report_kind"),
-        Delivery.report.visibility.as_alias("visibility"),
-        Delivery.report.status.as_alias("report_status"),
-        Delivery.report._.group._.id.as_alias("group_id"),
-        Delivery.report._.group._.name.as_alias("group_name"),
-    )
-
-
 async def _meetings_ahead(now: dt.datetime) -> list[dict[str, Any]]:
     return await (  # type: ignore[no-any-return]
         Meeting.select(
-            Meeting.id,
+            Meeting.id.as_alias("meeting_id"),
             Meeting.group,
             Meeting.title,
             Meeting.starts_at,
@@ -158,15 +142,7 @@ async def _meetings_ahead(now: dt.datetime) -> list[dict[str, Any]]:
 
 async def _circulated_minutes() -> list[dict[str, Any]]:
     return await (  # type: ignore[no-any-return]
-        Minutes.select(
-            Minutes.id,
-            Minutes.circulated_at,
-            Minutes.meeting.id.as_alias("meeting_id"),
-            Minutes.meeting.title.as_alias("meeting_title"),
-            Minutes.meeting.starts_at.as_alias("starts_at"),
-            Minutes.meeting._.group._.id.as_alias("group_id"),
-            Minutes.meeting._.group._.name.as_alias("group_name"),
-        )
+        Minutes.select(*minutes_columns())
         .where(Minutes.status == "circulated")
         .order_by(Minutes.circulated_at, ascending=False)
     )
@@ -174,7 +150,7 @@ async def _circulated_minutes() -> list[dict[str, Any]]:
 
 async def _unanswered_deliveries() -> list[dict[str, Any]]:
     return await (  # type: ignore[no-any-return]
-        Delivery.select(*_delivery_columns())
+        Delivery.select(*delivery_columns())
         .where(Delivery.state != "responded")
         .order_by(Delivery.delivered_at, ascending=False)
     )
@@ -239,7 +215,7 @@ async def _owned_actions(user_ids: list[int]) -> dict[int, list[dict[str, Any]]]
     rows = (
         await ActionOwner.select(
             ActionOwner.user,
-            ActionOwner.action.id.as_alias("id"),
+            ActionOwner.action.id.as_alias("action_id"),
             ActionOwner.action.title.as_alias("title"),
             ActionOwner.action.due_on.as_alias("due_on"),
             ActionOwner.action._.group._.name.as_alias("group_name"),
@@ -273,7 +249,7 @@ async def _decisions_since(earliest: dt.datetime) -> list[dict[str, Any]]:
         Decision.select(
             Decision.id,
             Decision.text,
-            Decision.created_at,
+            Decision.created_at.as_alias("decided_at"),
             Decision.meeting.id.as_alias("meeting_id"),
             Decision.meeting.title.as_alias("meeting_title"),
             Decision.meeting.group.as_alias("group_id"),
@@ -291,7 +267,7 @@ async def _deliveries_since(
     """Deliveries made since `earliest` (newest first), and those answered since then
     (most recently answered first)."""
     rows = (
-        await Delivery.select(*_delivery_columns())
+        await Delivery.select(*delivery_columns())
         .where((Delivery.delivered_at >= earliest) | (Delivery.responded_at >= earliest))
         .order_by(Delivery.delivered_at, ascending=False)
     )
@@ -332,43 +308,29 @@ def _reads_report(reader: Subscriber, delivery: dict[str, Any]) -> bool:
     )
 
 
-def _news(delivery: dict[str, Any]) -> DeliveryNews:
-    return DeliveryNews(
-        report_id=delivery["report_id"],
-        report_title=delivery["report_title"],
-        group_name=delivery["group_name"],
-        line=delivery["recipient"],
-        state=delivery["state"],
-        response=delivery["response"] or "",
-        response_due_on=delivery["response_due_on"],
-    )
-
-
 def _my_actions(reader: Subscriber, batch: Batch, today: dt.date) -> list[OwnedAction]:
     """The actions I own and that are still active, overdue first, then by due date."""
     rows = sorted(
         batch.actions.get(reader.id, []),
-        key=lambda row: (row["due_on"] >= today, row["due_on"], -row["id"]),
+        key=lambda row: (row["due_on"] >= today, row["due_on"], -row["action_id"]),
     )
-    return [OwnedAction(row["id"], row["title"], row["group_name"], row["due_on"]) for row in rows]
+    return [as_ref(OwnedAction, row) for row in rows]
 
 
 def _meetings(reader: Subscriber, shared: Shared) -> list[MeetingAhead]:
     """My groups' meetings ahead, as far as my digest looks."""
     horizon = shared.now + LOOKAHEAD.get(reader.digest_frequency, LOOKAHEAD["weekly"])
     return [
-        MeetingAhead(row["id"], row["title"], row["group_name"], row["starts_at"], row["location"])
+        as_ref(MeetingAhead, row)
         for row in shared.meetings
         if reader.viewer.is_member_of(row["group"]) and row["starts_at"] <= horizon
     ]
 
 
-def _minutes(reader: Subscriber, batch: Batch, shared: Shared) -> list[MinutesToReview]:
+def _minutes(reader: Subscriber, batch: Batch, shared: Shared) -> list[MinutesRef]:
     """Minutes in circulation of meetings of my groups that I attended."""
     return [
-        MinutesToReview(
-            row["meeting_id"], row["meeting_title"], row["group_name"], row["starts_at"]
-        )
+        as_ref(MinutesRef, row)
         for row in shared.circulated
         if reader.viewer.is_member_of(row["group_id"])
         and (row["meeting_id"], reader.id) in batch.attended
@@ -381,7 +343,7 @@ def _received(reader: Subscriber, batch: Batch) -> list[dict[str, Any]]:
     return [
         row
         for row in batch.delivered
-        if reader.viewer.user.acts_for(row["recipient"])
+        if reader.viewer.user.acts_for(row["line"])
         and row["delivered_at"] >= since
         and _reads_report(reader, row)
     ]
@@ -389,36 +351,36 @@ def _received(reader: Subscriber, batch: Batch) -> list[dict[str, Any]]:
 
 def _awaiting(
     reader: Subscriber, shared: Shared, received: list[dict[str, Any]]
-) -> list[DeliveryNews]:
+) -> list[DeliveryRef]:
     """Reports awaiting my line's response (those just received are listed as received)."""
-    received_ids = {row["id"] for row in received}
+    received_ids = {row["delivery_id"] for row in received}
     return [
-        _news(row)
+        as_ref(DeliveryRef, row)
         for row in shared.unanswered
-        if reader.viewer.user.acts_for(row["recipient"])
-        and row["id"] not in received_ids
+        if reader.viewer.user.acts_for(row["line"])
+        and row["delivery_id"] not in received_ids
         and _reads_report(reader, row)
     ]
 
 
-def _awaiting_management(reader: Subscriber, shared: Shared) -> list[DeliveryNews]:
+def _awaiting_management(reader: Subscriber, shared: Shared) -> list[DeliveryRef]:
     """For the Board: reports whose Director's response is past its date."""
     if not reader.viewer.user.is_board:
         return []
     return [
-        _news(row)
+        as_ref(DeliveryRef, row)
         for row in shared.unanswered
-        if row["recipient"] == "director"
+        if row["line"] == "director"
         and row["response_due_on"] < shared.today
         and _reads_report(reader, row)
     ]
 
 
-def _responses(reader: Subscriber, batch: Batch) -> list[DeliveryNews]:
+def _responses(reader: Subscriber, batch: Batch) -> list[DeliveryRef]:
     """Responses to reports of the groups I lead, since my last digest."""
     since = batch.since[reader.id]
     return [
-        _news(row)
+        as_ref(DeliveryRef, row)
         for row in batch.responded
         if reader.viewer.leads(row["group_id"])
         and row["responded_at"] >= since
@@ -431,15 +393,9 @@ def _decisions(reader: Subscriber, batch: Batch) -> list[DecisionNews]:
     the Board every group's, each as far as the policy lets me read it."""
     since = batch.since[reader.id]
     return [
-        DecisionNews(
-            row["meeting_id"],
-            row["meeting_title"],
-            row["item_title"],
-            row["text"],
-            row["created_at"],
-        )
+        as_ref(DecisionNews, row)
         for row in batch.decisions
-        if row["created_at"] >= since
+        if row["decided_at"] >= since
         and scopes.may_read(reader.viewer, row["group_id"], row["visibility"])
     ]
 
@@ -453,7 +409,7 @@ def build_digest(reader: Subscriber, batch: Batch, shared: Shared) -> DigestCont
         minutes=_minutes(reader, batch, shared),
         awaiting=_awaiting(reader, shared, received),
         awaiting_management=_awaiting_management(reader, shared),
-        received=[_news(row) for row in received],
+        received=[as_ref(DeliveryRef, row) for row in received],
         responses=_responses(reader, batch),
         decisions=_decisions(reader, batch),
     )

@@ -369,106 +369,110 @@ def meeting_reminder(
     )
 
 
+@dataclass(frozen=True)
+class MinutesRef:
+    """The minutes of one meeting, as their reminders and digest lines name them."""
+
+    minutes_id: int
+    meeting_id: int
+    meeting_title: str
+    group_name: str
+    starts_at: dt.datetime
+
+
 def minutes_draft_reminder(
-    recipient: Recipient,
-    *,
-    minutes_id: int,
-    meeting_id: int,
-    meeting_title: str,
-    group_name: str,
-    starts_at: dt.datetime,
-    today: dt.date,
+    recipient: Recipient, minutes: MinutesRef, *, today: dt.date
 ) -> PendingEmail:
     """A held meeting's minutes are still in draft, to its group's chair and secretary."""
-    held_on = date_in_zone(starts_at)
+    held_on = date_in_zone(minutes.starts_at)
     return PendingEmail(
         recipient,
         "minutes_draft_reminder",
         {
-            "meeting_title": meeting_title,
-            "group_name": group_name,
+            "meeting_title": minutes.meeting_title,
+            "group_name": minutes.group_name,
             "meeting_date": format_date(held_on),
             "days": (today - held_on).days,
-            "link": absolute_url("meetings:show", meeting_id=meeting_id),
+            "link": absolute_url("meetings:show", meeting_id=minutes.meeting_id),
         },
-        f"reminder:minutes:{minutes_id}:draft:user:{recipient.user_id}",
+        f"reminder:minutes:{minutes.minutes_id}:draft:user:{recipient.user_id}",
         Category.MINUTES,
     )
 
 
 def minutes_review_reminder(
-    recipient: Recipient,
-    *,
-    minutes_id: int,
-    meeting_id: int,
-    meeting_title: str,
-    group_name: str,
-    starts_at: dt.datetime,
-    circulated_at: dt.datetime,
-    timezone: str,
+    recipient: Recipient, minutes: MinutesRef, *, circulated_at: dt.datetime, timezone: str
 ) -> PendingEmail:
     """Circulated minutes await the review of an attendee who has not commented; each
     circulation is a new reminder."""
+    circulated = _key_moment(circulated_at, "%Y%m%dT%H%M%S")
     return PendingEmail(
         recipient,
         "minutes_review_reminder",
         {
-            "meeting_title": meeting_title,
-            "group_name": group_name,
-            "meeting_date": _organisation_date(starts_at),
+            "meeting_title": minutes.meeting_title,
+            "group_name": minutes.group_name,
+            "meeting_date": _organisation_date(minutes.starts_at),
             "circulated_on": _local_date(circulated_at, timezone),
-            "link": absolute_url("meetings:show", meeting_id=meeting_id),
+            "link": absolute_url("meetings:show", meeting_id=minutes.meeting_id),
         },
-        f"reminder:minutes:{minutes_id}:review:{_key_moment(circulated_at, '%Y%m%dT%H%M%S')}"
-        f":user:{recipient.user_id}",
+        f"reminder:minutes:{minutes.minutes_id}:review:{circulated}:user:{recipient.user_id}",
         Category.MINUTES,
     )
 
 
-def report_due_reminder(
-    recipient: Recipient,
-    *,
-    group_id: int,
-    group_slug: str,
-    group_name: str,
-    period: str,
-    due_on: dt.date,
-    stage: str,
-    lines: Sequence[str],
-    today: dt.date,
-) -> PendingEmail:
-    """A group's periodic report falls due soon, today or is past due (`stage`), to its
-    chair and secretary; `lines` are the reporting lines it goes to."""
-    line_names = sorted({Line(line).label for line in lines}, reverse=True)
+@dataclass
+class ReportDue:
+    """A group's periodic report for a period, due on a date, at one stage of its
+    reminders; `lines` are the reporting lines it goes to."""
+
+    group_id: int
+    group_name: str
+    group_slug: str
+    period: str
+    due_on: dt.date
+    stage: str
+    lines: list[str] = field(default_factory=list)
+
+
+def report_due_reminder(recipient: Recipient, report: ReportDue, *, today: dt.date) -> PendingEmail:
+    """A group's periodic report falls due soon, today or is past due (its stage), to its
+    chair and secretary."""
+    line_names = sorted({Line(line).label for line in report.lines}, reverse=True)
     return PendingEmail(
         recipient,
         "report_due_reminder",
         {
-            "stage": stage,
-            "group_name": group_name,
-            "period": period,
-            "due_on": format_date(due_on),
-            "days_left": (due_on - today).days,
+            "stage": report.stage,
+            "group_name": report.group_name,
+            "period": report.period,
+            "due_on": format_date(report.due_on),
+            "days_left": (report.due_on - today).days,
             "lines": " and ".join(line_names),
-            "link": absolute_url("reports:group", slug=group_slug),
+            "link": absolute_url("reports:group", slug=report.group_slug),
         },
-        f"reminder:report:group:{group_id}:{period}:{stage}:{due_on.isoformat()}"
-        f":user:{recipient.user_id}",
+        f"reminder:report:group:{report.group_id}:{report.period}:{report.stage}:"
+        f"{report.due_on.isoformat()}:user:{recipient.user_id}",
         Category.REPORTS,
     )
 
 
+@dataclass(frozen=True)
+class DeliveryRef:
+    """A delivery of a report along a line, and where it stands."""
+
+    delivery_id: int
+    report_id: int
+    report_title: str
+    group_name: str
+    line: str
+    state: str
+    response: str | None
+    response_due_on: dt.date
+
+
 def delivery_overdue(
-    recipient: Recipient,
-    *,
-    delivery_id: int,
-    report_id: int,
-    report_title: str,
-    group_name: str,
-    line: str,
-    state: str,
-    response_due_on: dt.date,
-    for_line: bool,
+    recipient: Recipient, delivery: DeliveryRef, *, for_line: bool
 ) -> PendingEmail:
     """A delivery not answered by its due date: to the people of that line (`for_line`, a
     notice governance requires, which cannot be turned off) and to the group's chair."""
@@ -477,48 +481,51 @@ def delivery_overdue(
         "delivery_overdue",
         {
             "for_line": for_line,
-            "line_name": Line(line).label,
-            "report_title": report_title,
-            "group_name": group_name,
-            "acknowledged": state == "acknowledged",
-            "due_on": format_date(response_due_on),
-            "link": absolute_url("reports:show", report_id=report_id),
+            "line_name": Line(delivery.line).label,
+            "report_title": delivery.report_title,
+            "group_name": delivery.group_name,
+            "acknowledged": delivery.state == "acknowledged",
+            "due_on": format_date(delivery.response_due_on),
+            "link": absolute_url("reports:show", report_id=delivery.report_id),
         },
-        f"reminder:delivery:{delivery_id}:overdue:{response_due_on.isoformat()}"
-        f":user:{recipient.user_id}",
+        f"reminder:delivery:{delivery.delivery_id}:overdue:"
+        f"{delivery.response_due_on.isoformat()}:user:{recipient.user_id}",
         None if for_line else Category.REPORTS,
     )
 
 
+@dataclass(frozen=True)
+class MembershipRef:
+    """One membership term of a person in a group."""
+
+    membership_id: int
+    user_id: int
+    member_name: str
+    group_slug: str
+    group_name: str
+    role: str
+    ends_on: dt.date
+
+
 def membership_ending(
-    recipient: Recipient,
-    *,
-    membership_id: int,
-    member_name: str,
-    group_slug: str,
-    group_name: str,
-    role: str,
-    ends_on: dt.date,
-    notice: int,
-    is_own: bool,
-    today: dt.date,
+    recipient: Recipient, membership: MembershipRef, *, notice: int, today: dt.date
 ) -> PendingEmail:
-    """A membership ends in `notice` (60 or 30) days: to the member (`is_own`) and to the
-    group's chair."""
+    """A membership ends in `notice` (60 or 30) days: to the member and to the group's
+    chair."""
     return PendingEmail(
         recipient,
         "membership_ending",
         {
-            "is_own": is_own,
-            "member_name": member_name,
-            "group_name": group_name,
-            "role": role,
-            "ends_on": format_date(ends_on),
-            "days_left": (ends_on - today).days,
-            "link": absolute_url("dashboard:group", slug=group_slug),
+            "is_own": recipient.user_id == membership.user_id,
+            "member_name": membership.member_name,
+            "group_name": membership.group_name,
+            "role": membership.role,
+            "ends_on": format_date(membership.ends_on),
+            "days_left": (membership.ends_on - today).days,
+            "link": absolute_url("dashboard:group", slug=membership.group_slug),
         },
-        f"reminder:membership:{membership_id}:ends:{ends_on.isoformat()}:{notice}"
-        f":user:{recipient.user_id}",
+        f"reminder:membership:{membership.membership_id}:ends:{membership.ends_on.isoformat()}"
+        f":{notice}:user:{recipient.user_id}",
         Category.MEMBERSHIP,
     )
 
@@ -548,27 +555,6 @@ class MeetingAhead:
 
 
 @dataclass(frozen=True)
-class MinutesToReview:
-    meeting_id: int
-    meeting_title: str
-    group_name: str
-    starts_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class DeliveryNews:
-    """A delivery of a report along a line (received, awaiting a response, answered)."""
-
-    report_id: int
-    report_title: str
-    group_name: str
-    line: str
-    state: str
-    response: str
-    response_due_on: dt.date
-
-
-@dataclass(frozen=True)
 class DecisionNews:
     meeting_id: int
     meeting_title: str
@@ -584,11 +570,11 @@ class DigestContent:
 
     actions: Sequence[OwnedAction] = ()
     meetings: Sequence[MeetingAhead] = ()
-    minutes: Sequence[MinutesToReview] = ()
-    awaiting: Sequence[DeliveryNews] = ()
-    awaiting_management: Sequence[DeliveryNews] = ()
-    received: Sequence[DeliveryNews] = ()
-    responses: Sequence[DeliveryNews] = ()
+    minutes: Sequence[MinutesRef] = ()
+    awaiting: Sequence[DeliveryRef] = ()
+    awaiting_management: Sequence[DeliveryRef] = ()
+    received: Sequence[DeliveryRef] = ()
+    responses: Sequence[DeliveryRef] = ()
     decisions: Sequence[DecisionNews] = ()
 
     def is_empty(self) -> bool:
@@ -638,7 +624,7 @@ def _meeting_item(meeting: MeetingAhead, timezone: str) -> dict[str, Any]:
     }
 
 
-def _minutes_item(minutes: MinutesToReview, timezone: str) -> dict[str, Any]:
+def _minutes_item(minutes: MinutesRef, timezone: str) -> dict[str, Any]:
     return {
         "title": minutes.meeting_title,
         "group_name": minutes.group_name,
@@ -647,13 +633,13 @@ def _minutes_item(minutes: MinutesToReview, timezone: str) -> dict[str, Any]:
     }
 
 
-def _delivery_item(delivery: DeliveryNews, today: dt.date) -> dict[str, Any]:
+def _delivery_item(delivery: DeliveryRef, today: dt.date) -> dict[str, Any]:
     return {
         "title": delivery.report_title,
         "group_name": delivery.group_name,
         "line_name": Line(delivery.line).label,
         "state": delivery.state,
-        "response": delivery.response.replace("_", " "),
+        "response": (delivery.response or "").replace("_", " "),
         "due_on": format_date(delivery.response_due_on),
         "past_due": delivery.state != "responded" and delivery.response_due_on < today,
         "link": absolute_url("reports:show", report_id=delivery.report_id),
@@ -671,7 +657,7 @@ def _decision_item(decision: DecisionNews, timezone: str) -> dict[str, Any]:
 
 
 def _digest_sections(content: DigestContent, today: dt.date, timezone: str) -> dict[str, Any]:
-    def deliveries(items: Sequence[DeliveryNews]) -> dict[str, Any]:
+    def deliveries(items: Sequence[DeliveryRef]) -> dict[str, Any]:
         return _capped([_delivery_item(delivery, today) for delivery in items])
 
     return {

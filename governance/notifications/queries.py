@@ -7,11 +7,12 @@ The reminder sweep and the digests read what is due through their own queries
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from piccolo.query.functions.aggregate import Count
 
@@ -23,8 +24,10 @@ from governance.core.errors import NotFoundError
 from governance.core.tables import OutboundEmail
 from governance.groups.queries import current_on
 from governance.groups.tables import Membership
+from governance.meetings.tables import Minutes
 from governance.notifications.emails import Recipient
 from governance.notifications.schemas import CATEGORIES, OutboxRowView, OutboxView, PreferencesView
+from governance.reports.tables import Delivery
 
 NO_SUCH_ACCOUNT = "This link is for an account that no longer exists."
 
@@ -145,6 +148,63 @@ async def current_holders(group_ids: Iterable[int], roles: Sequence[str]) -> dic
         if row["user"] not in users:
             users.append(row["user"])
     return holders
+
+
+# --- rows the reminders and the digests both read --------------------------------------
+
+
+RefT = TypeVar("RefT")
+
+
+def as_ref(kind: type[RefT], row: Mapping[str, Any]) -> RefT:
+    """A row as one of the emails' typed arguments (a dataclass of `emails.py`): the
+    query aliases its columns to the fields' names, as `delivery_columns` does."""
+    names = [item.name for item in dataclasses.fields(cast(Any, kind))]
+    return kind(**{name: row[name] for name in names})
+
+
+def aliased(**columns: Any) -> tuple[Any, ...]:
+    """Columns selected under these names (the fields of an email's argument)."""
+    return tuple(column.as_alias(name) for name, column in columns.items())
+
+
+def delivery_columns() -> tuple[Any, ...]:
+    """A delivery (`emails.DeliveryRef`) with its report's visibility and status, its
+    group, and when it was delivered and answered."""
+    report = Delivery.report
+    return (
+        Delivery.state,
+        Delivery.delivered_at,
+        Delivery.response_due_on,
+        Delivery.responded_at,
+        Delivery.response,
+        *aliased(
+            delivery_id=Delivery.id,
+            line=Delivery.recipient,
+            report_id=report.id,
+            report_title=report.title,
+            visibility=report.visibility,
+            report_status=report.status,
+            group_id=report._.group._.id,
+            group_name=report._.group._.name,
+        ),
+    )
+
+
+def minutes_columns() -> tuple[Any, ...]:
+    """Minutes (`emails.MinutesRef`) with their group and when they were circulated."""
+    meeting = Minutes.meeting
+    return (
+        Minutes.circulated_at,
+        *aliased(
+            minutes_id=Minutes.id,
+            meeting_id=meeting.id,
+            meeting_title=meeting.title,
+            starts_at=meeting.starts_at,
+            group_id=meeting._.group._.id,
+            group_name=meeting._.group._.name,
+        ),
+    )
 
 
 # --- a person's email choices -----------------------------------------------------------

@@ -36,9 +36,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from governance.accounts import scopes
 from governance.accounts.policy import GroupRole
@@ -50,8 +50,22 @@ from governance.groups.tables import Membership, ReportingLine
 from governance.meetings.calendars import build_calendar
 from governance.meetings.tables import AgendaItem, Attendance, Meeting, Minutes, MinutesComment
 from governance.notifications import emails
-from governance.notifications.emails import PendingEmail, QueueReport
-from governance.notifications.queries import Subscriber, current_holders, load_subscribers
+from governance.notifications.emails import (
+    DeliveryRef,
+    MembershipRef,
+    MinutesRef,
+    PendingEmail,
+    QueueReport,
+    ReportDue,
+)
+from governance.notifications.queries import (
+    Subscriber,
+    as_ref,
+    current_holders,
+    delivery_columns,
+    load_subscribers,
+    minutes_columns,
+)
 from governance.reports import schedule
 from governance.reports.tables import Delivery, Report
 
@@ -96,6 +110,26 @@ def _days_since(moment: dt.datetime, today: dt.date) -> int:
     return (today - date_in_zone(moment)).days
 
 
+Item = TypeVar("Item")
+
+
+def _each_reader(
+    audiences: Iterable[tuple[Item, Iterable[int]]],
+    readers: Mapping[int, Subscriber],
+    build: Callable[[Item, Subscriber], PendingEmail | None],
+) -> list[PendingEmail]:
+    """One email per item due and person of its audience who is an active user; `build`
+    may still find nothing to say to that person (None)."""
+    found = []
+    for item, user_ids in audiences:
+        for user_id in user_ids:
+            reader = readers.get(user_id)
+            email = build(item, reader) if reader is not None else None
+            if email is not None:
+                found.append(email)
+    return found
+
+
 # --- actions ----------------------------------------------------------------------------
 
 
@@ -134,27 +168,25 @@ async def _owned_actions_due(today: dt.date) -> list[dict[str, Any]]:
 async def action_reminders(at: Moment) -> list[PendingEmail]:
     rows = await _owned_actions_due(at.today)
     readers = await load_subscribers(row["user"] for row in rows)
-    found = []
-    for row in rows:
-        reader = readers.get(row["user"])
+
+    # An action's owners may always read it (scopes.actions).
+    def build(row: dict[str, Any], reader: Subscriber) -> PendingEmail | None:
         stage = action_stage(row["due_on"], at.today)
-        # An action's owners may always read it (scopes.actions).
-        if reader is None or stage is None:
-            continue
-        found.append(
-            emails.action_reminder(
-                reader.recipient,
-                action_id=row["action_id"],
-                title=row["title"],
-                group_name=row["group_name"],
-                due_on=row["due_on"],
-                status=row["status"],
-                stage=stage[0],
-                stage_key=stage[1],
-                today=at.today,
-            )
+        if stage is None:
+            return None
+        return emails.action_reminder(
+            reader.recipient,
+            action_id=row["action_id"],
+            title=row["title"],
+            group_name=row["group_name"],
+            due_on=row["due_on"],
+            status=row["status"],
+            stage=stage[0],
+            stage_key=stage[1],
+            today=at.today,
         )
-    return found
+
+    return _each_reader(((row, [row["user"]]) for row in rows), readers, build)
 
 
 # --- meetings ---------------------------------------------------------------------------
@@ -221,7 +253,10 @@ class _Calendars:
 
 def _meeting_email(
     meeting: dict[str, Any], agenda: list[dict[str, Any]], reader: Subscriber, calendars: _Calendars
-) -> PendingEmail:
+) -> PendingEmail | None:
+    """The reminder of a meeting to a member of its group, with the agenda titles they read."""
+    if not reader.viewer.is_member_of(meeting["group"]):
+        return None
     titles = [
         item["title"]
         for item in agenda
@@ -250,36 +285,21 @@ async def meeting_reminders(at: Moment) -> list[PendingEmail]:
     agendas = await _agendas([meeting["id"] for meeting in meetings])
     readers = await load_subscribers(row["user"] for row in memberships)
     calendars = _Calendars()
-    found = []
-    for meeting in meetings:
-        for user_id in _invited(meeting, memberships):
-            reader = readers.get(user_id)
-            if reader is None or not reader.viewer.is_member_of(meeting["group"]):
-                continue
-            found.append(_meeting_email(meeting, agendas[meeting["id"]], reader, calendars))
-    return found
+    return _each_reader(
+        ((meeting, _invited(meeting, memberships)) for meeting in meetings),
+        readers,
+        lambda meeting, reader: _meeting_email(meeting, agendas[meeting["id"]], reader, calendars),
+    )
 
 
 # --- minutes ----------------------------------------------------------------------------
-
-
-def _minutes_columns() -> tuple[Any, ...]:
-    return (
-        Minutes.id,
-        Minutes.circulated_at,
-        Minutes.meeting.id.as_alias("meeting_id"),
-        Minutes.meeting.title.as_alias("meeting_title"),
-        Minutes.meeting.starts_at.as_alias("starts_at"),
-        Minutes.meeting._.group._.id.as_alias("group_id"),
-        Minutes.meeting._.group._.name.as_alias("group_name"),
-    )
 
 
 async def _minutes_in_draft(at: Moment) -> list[dict[str, Any]]:
     """Draft minutes of meetings held MINUTES_DRAFT_DAYS ago (up to CATCH_UP_DAYS more)."""
     earliest = at.now - dt.timedelta(days=MINUTES_DRAFT_DAYS + CATCH_UP_DAYS + 1)
     latest = at.now - dt.timedelta(days=MINUTES_DRAFT_DAYS - 1)
-    rows = await Minutes.select(*_minutes_columns()).where(
+    rows = await Minutes.select(*minutes_columns()).where(
         (Minutes.status == "draft")
         & (Minutes.meeting.status == "held")
         & (Minutes.meeting.starts_at >= earliest)
@@ -296,31 +316,20 @@ async def minutes_draft_reminders(at: Moment) -> list[PendingEmail]:
     due = await _minutes_in_draft(at)
     leads = await current_holders([row["group_id"] for row in due], LEADS)
     readers = await load_subscribers(user for users in leads.values() for user in users)
-    found = []
-    for row in due:
-        for user_id in leads.get(row["group_id"], []):
-            reader = readers.get(user_id)
-            if reader is None:
-                continue
-            found.append(
-                emails.minutes_draft_reminder(
-                    reader.recipient,
-                    minutes_id=row["id"],
-                    meeting_id=row["meeting_id"],
-                    meeting_title=row["meeting_title"],
-                    group_name=row["group_name"],
-                    starts_at=row["starts_at"],
-                    today=at.today,
-                )
-            )
-    return found
+    return _each_reader(
+        ((row, leads.get(row["group_id"], [])) for row in due),
+        readers,
+        lambda row, reader: emails.minutes_draft_reminder(
+            reader.recipient, as_ref(MinutesRef, row), today=at.today
+        ),
+    )
 
 
 async def _minutes_in_review(at: Moment) -> list[dict[str, Any]]:
     """Minutes circulated MINUTES_REVIEW_DAYS ago (up to CATCH_UP_DAYS more)."""
     earliest = at.now - dt.timedelta(days=MINUTES_REVIEW_DAYS + CATCH_UP_DAYS)
     latest = at.now - dt.timedelta(days=MINUTES_REVIEW_DAYS)
-    return await Minutes.select(*_minutes_columns()).where(  # type: ignore[no-any-return]
+    return await Minutes.select(*minutes_columns()).where(  # type: ignore[no-any-return]
         (Minutes.status == "circulated")
         & (Minutes.circulated_at > earliest)
         & (Minutes.circulated_at <= latest)
@@ -337,18 +346,31 @@ async def _reviewers(rows: list[dict[str, Any]]) -> dict[int, list[int]]:
     commented = {
         (row["minutes"], row["author"])
         for row in await MinutesComment.select(MinutesComment.minutes, MinutesComment.author).where(
-            MinutesComment.minutes.is_in([row["id"] for row in rows])
+            MinutesComment.minutes.is_in([row["minutes_id"] for row in rows])
         )
     }
     attendees_of: dict[int, list[int]] = defaultdict(list)
     for attendee in attendees:
         attendees_of[attendee["meeting"]].append(attendee["user"])
     return {
-        row["id"]: [
-            user for user in attendees_of[row["meeting_id"]] if (row["id"], user) not in commented
+        row["minutes_id"]: [
+            user
+            for user in attendees_of[row["meeting_id"]]
+            if (row["minutes_id"], user) not in commented
         ]
         for row in rows
     }
+
+
+def _review_email(row: dict[str, Any], reader: Subscriber) -> PendingEmail | None:
+    if not reader.viewer.is_member_of(row["group_id"]):
+        return None
+    return emails.minutes_review_reminder(
+        reader.recipient,
+        as_ref(MinutesRef, row),
+        circulated_at=row["circulated_at"],
+        timezone=reader.timezone,
+    )
 
 
 async def minutes_review_reminders(at: Moment) -> list[PendingEmail]:
@@ -357,39 +379,12 @@ async def minutes_review_reminders(at: Moment) -> list[PendingEmail]:
         return []
     reviewers = await _reviewers(rows)
     readers = await load_subscribers(user for users in reviewers.values() for user in users)
-    found = []
-    for row in rows:
-        for user_id in reviewers[row["id"]]:
-            reader = readers.get(user_id)
-            if reader is None or not reader.viewer.is_member_of(row["group_id"]):
-                continue
-            found.append(
-                emails.minutes_review_reminder(
-                    reader.recipient,
-                    minutes_id=row["id"],
-                    meeting_id=row["meeting_id"],
-                    meeting_title=row["meeting_title"],
-                    group_name=row["group_name"],
-                    starts_at=row["starts_at"],
-                    circulated_at=row["circulated_at"],
-                    timezone=reader.timezone,
-                )
-            )
-    return found
+    return _each_reader(
+        ((row, reviewers[row["minutes_id"]]) for row in rows), readers, _review_email
+    )
 
 
 # --- periodic reports -------------------------------------------------------------------
-
-
-@dataclass
-class ReportDue:
-    group_id: int
-    group_name: str
-    group_slug: str
-    period: str
-    due_on: dt.date
-    stage: str
-    lines: list[str] = field(default_factory=list)
 
 
 def report_stage(due_on: dt.date, today: dt.date) -> str | None:
@@ -466,44 +461,18 @@ async def report_reminders(at: Moment) -> list[PendingEmail]:
     due = await reports_due(at.today)
     leads = await current_holders([entry.group_id for entry in due], LEADS)
     readers = await load_subscribers(user for users in leads.values() for user in users)
-    found = []
-    for entry in due:
-        for user_id in leads.get(entry.group_id, []):
-            reader = readers.get(user_id)
-            if reader is None:
-                continue
-            found.append(
-                emails.report_due_reminder(
-                    reader.recipient,
-                    group_id=entry.group_id,
-                    group_slug=entry.group_slug,
-                    group_name=entry.group_name,
-                    period=entry.period,
-                    due_on=entry.due_on,
-                    stage=entry.stage,
-                    lines=entry.lines,
-                    today=at.today,
-                )
-            )
-    return found
+    return _each_reader(
+        ((entry, leads.get(entry.group_id, [])) for entry in due),
+        readers,
+        lambda entry, reader: emails.report_due_reminder(reader.recipient, entry, today=at.today),
+    )
 
 
 # --- deliveries -------------------------------------------------------------------------
 
 
 async def _deliveries_past_due(today: dt.date) -> list[dict[str, Any]]:
-    return await Delivery.select(  # type: ignore[no-any-return]
-        Delivery.id,
-        Delivery.recipient,
-        Delivery.state,
-        Delivery.response_due_on,
-        Delivery.report.id.as_alias("report_id"),
-        Delivery.report.title.as_alias("report_title"),
-        Delivery.report.visibility.as_alias("visibility"),
-        Delivery.report.status.as_alias("report_status"),
-        Delivery.report._.group._.id.as_alias("group_id"),
-        Delivery.report._.group._.name.as_alias("group_name"),
-    ).where(
+    return await Delivery.select(*delivery_columns()).where(  # type: ignore[no-any-return]
         (Delivery.state != "responded")
         & (Delivery.response_due_on < today)
         & (Delivery.response_due_on >= today - dt.timedelta(days=CATCH_UP_DAYS))
@@ -521,18 +490,15 @@ async def _people_on_lines() -> dict[str, list[int]]:
     }
 
 
-def _delivery_email(row: dict[str, Any], reader: Subscriber, for_line: bool) -> PendingEmail:
-    return emails.delivery_overdue(
-        reader.recipient,
-        delivery_id=row["id"],
-        report_id=row["report_id"],
-        report_title=row["report_title"],
-        group_name=row["group_name"],
-        line=row["recipient"],
-        state=row["state"],
-        response_due_on=row["response_due_on"],
-        for_line=for_line,
-    )
+def _delivery_email(due: tuple[dict[str, Any], bool], reader: Subscriber) -> PendingEmail | None:
+    """To a person of the line (`for_line`) or the group's chair, if they may read the
+    report."""
+    row, for_line = due
+    if not scopes.may_read_report(
+        reader.viewer, row["group_id"], row["visibility"], row["report_status"]
+    ):
+        return None
+    return emails.delivery_overdue(reader.recipient, as_ref(DeliveryRef, row), for_line=for_line)
 
 
 async def delivery_reminders(at: Moment) -> list[PendingEmail]:
@@ -547,18 +513,11 @@ async def delivery_reminders(at: Moment) -> list[PendingEmail]:
         [user for users in on_line.values() for user in users]
         + [user for users in chairs.values() for user in users]
     )
-    found = []
+    audiences: list[tuple[tuple[dict[str, Any], bool], list[int]]] = []
     for row in rows:
-        audience = [(user, True) for user in on_line.get(row["recipient"], [])]
-        audience += [(user, False) for user in chairs.get(row["group_id"], [])]
-        for user_id, for_line in audience:
-            reader = readers.get(user_id)
-            if reader is None or not scopes.may_read_report(
-                reader.viewer, row["group_id"], row["visibility"], row["report_status"]
-            ):
-                continue
-            found.append(_delivery_email(row, reader, for_line))
-    return found
+        audiences.append(((row, True), on_line.get(row["line"], [])))
+        audiences.append(((row, False), chairs.get(row["group_id"], [])))
+    return _each_reader(audiences, readers, _delivery_email)
 
 
 # --- memberships ------------------------------------------------------------------------
@@ -580,8 +539,8 @@ def membership_stage(ends_on: dt.date, today: dt.date) -> int | None:
 async def _memberships_ending(today: dt.date) -> list[dict[str, Any]]:
     horizon = today + dt.timedelta(days=max(MEMBERSHIP_NOTICE_DAYS))
     return await Membership.select(  # type: ignore[no-any-return]
-        Membership.id,
-        Membership.user,
+        Membership.id.as_alias("membership_id"),
+        Membership.user.as_alias("user_id"),
         Membership.group,
         Membership.role,
         Membership.starts_on,
@@ -600,10 +559,13 @@ async def _memberships_ending(today: dt.date) -> list[dict[str, Any]]:
 async def _terms_of(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every term of these members in these groups (to see which ending has a successor)."""
     return await Membership.select(  # type: ignore[no-any-return]
-        Membership.user, Membership.group, Membership.starts_on, Membership.ends_on
+        Membership.user.as_alias("user_id"),
+        Membership.group,
+        Membership.starts_on,
+        Membership.ends_on,
     ).where(
         Membership.group.is_in(sorted({row["group"] for row in rows}))
-        & Membership.user.is_in(sorted({row["user"] for row in rows}))
+        & Membership.user.is_in(sorted({row["user_id"] for row in rows}))
     )
 
 
@@ -611,28 +573,11 @@ def _continues(term: dict[str, Any], others: Iterable[dict[str, Any]]) -> bool:
     """Whether another term in the same group follows straight on: not an ending."""
     next_day = term["ends_on"] + dt.timedelta(days=1)
     return any(
-        other["user"] == term["user"]
+        other["user_id"] == term["user_id"]
         and other["group"] == term["group"]
         and other["starts_on"] <= next_day
         and (other["ends_on"] is None or other["ends_on"] > term["ends_on"])
         for other in others
-    )
-
-
-def _membership_email(
-    row: dict[str, Any], reader: Subscriber, notice: int, today: dt.date
-) -> PendingEmail:
-    return emails.membership_ending(
-        reader.recipient,
-        membership_id=row["id"],
-        member_name=row["member_name"],
-        group_slug=row["group_slug"],
-        group_name=row["group_name"],
-        role=row["role"],
-        ends_on=row["ends_on"],
-        notice=notice,
-        is_own=reader.id == row["user"],
-        today=today,
     )
 
 
@@ -643,18 +588,21 @@ async def membership_reminders(at: Moment) -> list[PendingEmail]:
     terms = await _terms_of(rows)
     chairs = await current_holders([row["group"] for row in rows], CHAIRS)
     readers = await load_subscribers(
-        [row["user"] for row in rows] + [u for users in chairs.values() for u in users]
+        [row["user_id"] for row in rows] + [u for users in chairs.values() for u in users]
     )
-    found = []
+    audiences = []
     for row in rows:
         notice = membership_stage(row["ends_on"], at.today)
-        if notice is None or _continues(row, terms):
-            continue
-        for user_id in dict.fromkeys([row["user"], *chairs.get(row["group"], [])]):
-            reader = readers.get(user_id)
-            if reader is not None:
-                found.append(_membership_email(row, reader, notice, at.today))
-    return found
+        if notice is not None and not _continues(row, terms):
+            audience = dict.fromkeys([row["user_id"], *chairs.get(row["group"], [])])
+            audiences.append(((as_ref(MembershipRef, row), notice), list(audience)))
+    return _each_reader(
+        audiences,
+        readers,
+        lambda due, reader: emails.membership_ending(
+            reader.recipient, due[0], notice=due[1], today=at.today
+        ),
+    )
 
 
 # --- the sweep --------------------------------------------------------------------------
