@@ -34,11 +34,10 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from governance.core.clock import utcnow
+from governance.core.clock import organisation_zone, utcnow
 from governance.core.db import write_transaction
 from governance.core.tables import SchedulerLease
 from governance.notifications.jobs import deliver_outbox_job, digest_job, reminder_sweep_job
-from governance.settings import get_settings
 from governance.transparency.jobs import transparency_job
 
 logger = logging.getLogger(__name__)
@@ -152,10 +151,6 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
 )
 # fmt: on
 JOBS: dict[str, ScheduledJob] = {job.name: job for job in SCHEDULE}
-
-
-def organisation_zone() -> ZoneInfo:
-    return ZoneInfo(get_settings().timezone)
 
 
 def next_runs(now: dt.datetime | None = None) -> list[tuple[ScheduledJob, dt.datetime | None]]:

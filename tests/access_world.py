@@ -34,7 +34,7 @@ from governance.groups.tables import ReportingLine
 from governance.meetings import services as meetings
 from governance.meetings.calendars import reset_feed
 from governance.meetings.services import AgendaItemFields, AttendanceEntry, DecisionFields
-from governance.notifications.services import preferences_token, unsubscribe_token
+from governance.notifications.links import preferences_token, unsubscribe_token
 from governance.piccolo_conf import APP_REGISTRY
 from governance.reports import services as reports
 from governance.reports.services import ReportFields

@@ -1,8 +1,9 @@
 """The outbox: queue email inside a change's transaction, render and send it later.
 
-Domain code never talks SMTP. It calls `queue_email` in its own transaction; the
-delivery job claims due rows, renders them from `templates/email/<name>/` and sends them,
-retrying temporary failures with growing delays and parking permanent ones.
+Domain code never talks SMTP. The one module that writes emails calls `queue_email` (one
+email) or `queue_emails` (a batch: reminders, digests) inside the transaction of the change
+it tells of; the delivery job claims due rows, renders them from `templates/email/<name>/`
+and sends them, retrying temporary failures with growing delays and parking permanent ones.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import email.utils
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -36,6 +37,20 @@ STATUS_SENT = "sent"
 STATUS_PARKED = "parked"
 
 
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """One row for the outbox: to whom, which template, what it reads, and its dedupe key."""
+
+    recipient: str
+    template: str
+    context: Mapping[str, Any]
+    dedupe_key: str
+
+
+# Keys looked up, or rows inserted, in one statement.
+CHUNK = 500
+
+
 async def queue_email(
     recipient: str, template: str, context: Mapping[str, Any], dedupe_key: str
 ) -> bool:
@@ -43,23 +58,49 @@ async def queue_email(
 
     Returns whether a row was added. The caller's transaction decides whether it is kept.
     """
+    added = await queue_emails([OutgoingEmail(recipient, template, context, dedupe_key)])
+    return bool(added)
+
+
+async def queue_emails(emails: Sequence[OutgoingEmail]) -> set[str]:
+    """Queues these emails in one statement; returns the dedupe keys added.
+
+    A key already queued is skipped (ON CONFLICT DO NOTHING), so the same email is never
+    queued twice. Call inside a write transaction, at most CHUNK emails at a time.
+    """
+    if not emails:
+        return set()
     now = utcnow()
-    inserted = (
-        await OutboundEmail.insert(
-            OutboundEmail(
-                recipient=recipient,
-                template=template,
-                context=dict(context),
-                dedupe_key=dedupe_key,
-                status=STATUS_QUEUED,
-                next_attempt_at=now,
-                created_at=now,
-            )
+    rows = [
+        OutboundEmail(
+            recipient=outgoing.recipient,
+            template=outgoing.template,
+            context=dict(outgoing.context),
+            dedupe_key=outgoing.dedupe_key,
+            status=STATUS_QUEUED,
+            next_attempt_at=now,
+            created_at=now,
         )
+        for outgoing in emails
+    ]
+    inserted = (
+        await OutboundEmail.insert(*rows)
         .on_conflict(target=OutboundEmail.dedupe_key, action="DO NOTHING")
-        .returning(OutboundEmail.id)
+        .returning(OutboundEmail.dedupe_key)
     )
-    return bool(inserted)
+    return {row["dedupe_key"] for row in inserted}
+
+
+async def queued_keys(keys: Sequence[str]) -> set[str]:
+    """Which of these dedupe keys are in the outbox already (in any status)."""
+    found: set[str] = set()
+    for start in range(0, len(keys), CHUNK):
+        chunk = list(keys[start : start + CHUNK])
+        rows = await OutboundEmail.select(OutboundEmail.dedupe_key).where(
+            OutboundEmail.dedupe_key.is_in(chunk)
+        )
+        found.update(row["dedupe_key"] for row in rows)
+    return found
 
 
 # Two environments: the text part must not be HTML-escaped, the HTML part must be.

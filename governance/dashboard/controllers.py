@@ -30,7 +30,7 @@ class GroupOverviewController(Controller):
     guards = [signed_in]
     include_in_schema = False
 
-    @get("/groups/{slug:str}")
+    @get("/groups/{slug:str}", name="dashboard:group")
     async def show(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
         viewer = await load_viewer(current_user(request))
         return page(request, "groups/show.html", await group_overview(slug, viewer))

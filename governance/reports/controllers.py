@@ -74,7 +74,7 @@ class ReportController(Controller):
     include_in_schema = False  # pages for people; the API is described at /schema
     guards = [signed_in]
 
-    @get("/groups/{slug:str}/reports")
+    @get("/groups/{slug:str}/reports", name="reports:group")
     async def index(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
         context = await services.group_reports(slug, await current_viewer(request))
         context["next_due_sentences"] = [
