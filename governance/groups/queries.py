@@ -1,17 +1,42 @@
-"""Reads of groups and memberships that every domain shares: who is a member on a day, the
-viewer of a request, a group by its address."""
+"""Reads of groups and memberships, returning views: those every domain shares (who is a
+member on a day, the viewer of a request, a group by its address), and the groups' own pages
+(the list of groups, a group with its members and lines, a membership, a line)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from governance.accounts.policy import CurrentUser, Viewer, membership_is_current, strongest_roles
+from piccolo.query.functions.aggregate import Count
+
+from governance.accounts.policy import (
+    ROLE_RANK,
+    CurrentUser,
+    Viewer,
+    membership_is_current,
+    strongest_roles,
+)
 from governance.core.clock import organisation_today
 from governance.core.errors import NotFoundError
-from governance.groups.tables import Membership, WorkingGroup
+from governance.groups.schemas import (
+    GroupPage,
+    GroupRecord,
+    GroupRoleView,
+    GroupSummaryView,
+    GroupView,
+    LinePage,
+    MembershipView,
+    MemberView,
+    MeView,
+    QuorumRule,
+    ReportingLineView,
+    TermView,
+)
+from governance.groups.tables import Membership, ReportingLine, WorkingGroup
 
 NO_SUCH_GROUP = "There is no working group at this address."
+NO_SUCH_LINE = "There is no such reporting line."
+NO_SUCH_MEMBERSHIP = "There is no such membership."
 
 
 def current_on(day: dt.date) -> Any:
@@ -53,3 +78,225 @@ async def get_group(slug: str) -> dict[str, Any]:
     if row is None:
         raise NotFoundError(NO_SUCH_GROUP)
     return row  # type: ignore[no-any-return]
+
+
+def _record(row: dict[str, Any]) -> GroupRecord:
+    return GroupRecord(
+        id=row["id"],
+        name=row["name"],
+        slug=row["slug"],
+        mandate=row["mandate"],
+        quorum_rule=row["quorum_rule"],
+        quorum_count=row["quorum_count"],
+        created_at=row["created_at"],
+    )
+
+
+async def group_record(slug: str) -> GroupRecord:
+    """A group's own details by its slug; not found if there is none."""
+    return _record(await get_group(slug))
+
+
+async def list_groups(viewer: Viewer) -> list[GroupSummaryView]:
+    """Every group with its number of current members: two queries whatever the number of
+    groups or memberships, counted by the database rather than fetched and counted here."""
+    groups = await WorkingGroup.select(
+        WorkingGroup.id, WorkingGroup.name, WorkingGroup.slug
+    ).order_by(WorkingGroup.name)
+    counts = await (
+        Membership.select(Membership.group, Count(distinct=[Membership.user], alias="members"))
+        .where(current_on(organisation_today()))
+        .group_by(Membership.group)
+    )
+    members = {row["group"]: int(row["members"]) for row in counts}
+    return [
+        GroupSummaryView(
+            slug=group["slug"],
+            name=group["name"],
+            member_count=members.get(group["id"], 0),
+            my_role=viewer.group_roles.get(group["id"]),
+        )
+        for group in groups
+    ]
+
+
+def _membership_columns() -> tuple[Any, ...]:
+    return (
+        Membership.id,
+        Membership.role,
+        Membership.starts_on,
+        Membership.ends_on,
+        Membership.user.id.as_alias("user_id"),
+        Membership.user.display_name.as_alias("display_name"),
+        Membership.user.email.as_alias("email"),
+    )
+
+
+def _membership(row: dict[str, Any]) -> MembershipView:
+    return MembershipView(
+        id=row["id"],
+        user_id=row["user_id"],
+        display_name=row["display_name"],
+        email=row["email"],
+        role=row["role"],
+        starts_on=row["starts_on"],
+        ends_on=row["ends_on"],
+        group_slug=row.get("group_slug", ""),
+        group_name=row.get("group_name", ""),
+    )
+
+
+def _line(row: dict[str, Any]) -> ReportingLineView:
+    return ReportingLineView(
+        id=row["id"],
+        recipient=row["recipient"],
+        cadence=row["cadence"],
+        report_due_days=row["report_due_days"],
+        response_days=row["response_days"],
+    )
+
+
+def _by_term(memberships: list[MembershipView], today: dt.date) -> dict[str, list[MembershipView]]:
+    """Current terms (leads first, then by name), terms starting later, and former ones."""
+    terms: dict[str, list[MembershipView]] = {"current": [], "future": [], "former": []}
+    for membership in memberships:
+        if membership_is_current(membership.starts_on, membership.ends_on, today):
+            terms["current"].append(membership)
+        elif membership.starts_on > today:
+            terms["future"].append(membership)
+        else:
+            terms["former"].append(membership)
+    terms["current"].sort(key=lambda m: (ROLE_RANK[m.role], m.display_name))
+    return terms
+
+
+async def group_page(slug: str, viewer: Viewer) -> GroupPage:
+    """Everything the group page shows of the group itself, in three queries."""
+    group = _record(await get_group(slug))
+    rows = (
+        await Membership.select(*_membership_columns())
+        .where(Membership.group == group.id)
+        .order_by(Membership.starts_on, ascending=False)
+    )
+    terms = _by_term([_membership(row) for row in rows], organisation_today())
+    lines = (
+        await ReportingLine.select()
+        .where(ReportingLine.group == group.id)
+        .order_by(ReportingLine.recipient, ascending=False)
+    )
+    rule = QuorumRule(group.quorum_rule)
+    return GroupPage(
+        group=group,
+        current_members=terms["current"],
+        future_members=terms["future"],
+        former_members=terms["former"],
+        lines=[_line(line) for line in lines],
+        quorum=rule.describe(group.quorum_count),
+        quorum_needed=rule.needed(group.quorum_count, len(terms["current"])),
+        my_role=viewer.group_roles.get(group.id),
+    )
+
+
+async def group_view(slug: str, viewer: Viewer) -> GroupView:
+    """One group with its current members and both reporting lines, for the API."""
+    page = await group_page(slug, viewer)
+    group = page.group
+    return GroupView(
+        slug=group.slug,
+        name=group.name,
+        mandate=group.mandate,
+        quorum_rule=group.quorum_rule,
+        quorum_count=group.quorum_count,
+        my_role=page.my_role,
+        members=[
+            MemberView(
+                user_id=m.user_id,
+                display_name=m.display_name,
+                role=m.role,
+                starts_on=m.starts_on,
+                ends_on=m.ends_on,
+            )
+            for m in page.current_members
+        ],
+        reporting_lines=page.lines,
+    )
+
+
+def about_me(viewer: Viewer) -> MeView:
+    """The signed-in user and the roles they hold today (no query: the viewer has them)."""
+    user = viewer.user
+    return MeView(
+        id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        timezone=user.timezone,
+        organisation_roles=user.organisation_roles,
+        group_roles=[
+            GroupRoleView(group_id=group_id, role=role)
+            for group_id, role in sorted(viewer.group_roles.items())
+        ],
+    )
+
+
+async def line_page(line_id: int) -> LinePage:
+    """A reporting line and its group; not found if there is no such line."""
+    row = (
+        await ReportingLine.select(
+            *ReportingLine.all_columns(), ReportingLine.group.slug.as_alias("group_slug")
+        )
+        .where(ReportingLine.id == line_id)
+        .first()
+    )
+    if row is None:
+        raise NotFoundError(NO_SUCH_LINE)
+    return LinePage(line=_line(row), group=_record(await get_group(row["group_slug"])))
+
+
+async def membership_row(membership_id: int) -> dict[str, Any]:
+    """A membership with its person's and group's names; not found if there is none."""
+    row = (
+        await Membership.select(
+            *Membership.all_columns(),
+            Membership.user.display_name.as_alias("display_name"),
+            Membership.user.email.as_alias("email"),
+            Membership.group.slug.as_alias("group_slug"),
+            Membership.group.name.as_alias("group_name"),
+        )
+        .where(Membership.id == membership_id)
+        .first()
+    )
+    if row is None:
+        raise NotFoundError(NO_SUCH_MEMBERSHIP)
+    return row  # type: ignore[no-any-return]
+
+
+async def get_membership(membership_id: int) -> MembershipView:
+    row = await membership_row(membership_id)
+    return _membership({**row, "user_id": row["user"]})
+
+
+async def my_terms(user_id: int) -> list[TermView]:
+    """Every term this person has served or will serve, newest first."""
+    rows = (
+        await Membership.select(
+            Membership.id,
+            Membership.role,
+            Membership.starts_on,
+            Membership.ends_on,
+            Membership.group.name.as_alias("group_name"),
+            Membership.group.slug.as_alias("group_slug"),
+        )
+        .where(Membership.user == user_id)
+        .order_by(Membership.starts_on, ascending=False)
+    )
+    return [
+        TermView(
+            id=row["id"],
+            role=row["role"],
+            starts_on=row["starts_on"],
+            ends_on=row["ends_on"],
+            group_name=row["group_name"],
+            group_slug=row["group_slug"],
+        )
+        for row in rows
+    ]

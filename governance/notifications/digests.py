@@ -28,12 +28,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from governance.accounts.policy import Line
 from governance.accounts.tables import User
 from governance.actions.tables import ActionOwner
 from governance.core.clock import organisation_today, utcnow
 from governance.core.db import write_transaction
 from governance.core.templating import format_date, format_datetime
-from governance.groups.services import RECIPIENT_NAMES
 from governance.groups.tables import Membership
 from governance.meetings.tables import Attendance, Decision, Meeting, Minutes
 from governance.notifications.services import (
@@ -271,7 +271,7 @@ def _delivery_item(row: dict[str, Any], today: dt.date) -> dict[str, Any]:
     return {
         "title": row["report_title"],
         "group_name": row["group_name"],
-        "line_name": RECIPIENT_NAMES.get(row["recipient"], row["recipient"]),
+        "line_name": Line(row["recipient"]).label,
         "state": row["state"],
         "response": (row["response"] or "").replace("_", " "),
         "due_on": format_date(row["response_due_on"]),

@@ -36,11 +36,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from governance.accounts.policy import Line
 from governance.accounts.tables import User
 from governance.actions.tables import ActionOwner
 from governance.core.clock import organisation_today, utcnow
 from governance.core.templating import format_date, format_datetime
-from governance.groups.services import RECIPIENT_NAMES
 from governance.groups.tables import Membership, ReportingLine
 from governance.meetings.calendars import build_calendar
 from governance.meetings.services import meeting_date
@@ -436,7 +436,7 @@ async def reports_due(today: dt.date) -> list[ReportDue]:
                     stage,
                 ),
             )
-            entry.lines.append(RECIPIENT_NAMES.get(line["recipient"], line["recipient"]))
+            entry.lines.append(Line(line["recipient"]).label)
     return list(found.values())
 
 
@@ -507,7 +507,7 @@ async def delivery_reminders(at: Moment) -> list[PendingEmail]:
     )
     emails = []
     for row in rows:
-        line_name = RECIPIENT_NAMES.get(row["recipient"], row["recipient"])
+        line_name = Line(row["recipient"]).label
         audience = [(user, True) for user in on_line.get(row["recipient"], [])]
         audience += [(user, False) for user in chairs.get(row["group_id"], [])]
         for user_id, for_line in audience:
