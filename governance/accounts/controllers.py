@@ -6,6 +6,7 @@ finds every field's error at once; a refused form is shown again with all of the
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -16,6 +17,7 @@ from litestar.response import Redirect, Template
 from governance.accounts import queries, services
 from governance.accounts.auth import (
     admin_only,
+    as_signed_in,
     board_or_admin,
     current_user,
     expired_session_cookie,
@@ -24,21 +26,31 @@ from governance.accounts.auth import (
     signed_in,
 )
 from governance.accounts.schemas import (
-    DIGEST_FREQUENCIES,
-    WEEKDAYS,
     AccountChange,
+    AccountView,
+    DigestFrequency,
     Invitation,
     Login,
     NewPassword,
     PasswordResetRequest,
     ProfileChange,
+    Weekday,
 )
 from governance.accounts.sessions import end_session, start_session
 from governance.core.audit import recent_events
 from governance.core.contracts import read_form
 from governance.core.errors import InvalidInput, NotFoundError, ServiceError, TooManyAttempts
 from governance.core.forms import TIMEZONES
-from governance.core.http import RowId, client_ip, form_page, form_values, page, redirect, safe_next
+from governance.core.http import (
+    RowId,
+    client_ip,
+    form_page,
+    form_values,
+    page,
+    redirect,
+    safe_next,
+    submit_form,
+)
 from governance.core.urls import path_for
 from governance.settings import get_settings
 
@@ -56,6 +68,13 @@ def _refused(
     """The form again, with what was typed (never a password) and every field's error."""
     return form_page(
         request, template, form_values(data), error.field_errors, context, message=error.message
+    )
+
+
+def _link_on_its_way(_: None) -> Redirect:
+    return redirect(
+        path_for("login"),
+        "If an active account has that email, a link to set a new password is on its way.",
     )
 
 
@@ -121,15 +140,11 @@ class PasswordController(Controller):
 
     @post("/forgot-password", name="accounts:forgot-password")
     async def forgot(self, request: Request[Any, Any, Any]) -> Template | Redirect:
-        data = await request.form()
-        command, unreadable = read_form(PasswordResetRequest, data)
-        try:
+        async def act(command: PasswordResetRequest, unreadable: dict[str, str]) -> None:
             await services.request_password_reset(command, unreadable=unreadable)
-        except InvalidInput as error:
-            return _refused(request, "accounts/forgot_password.html", data, error)
-        return redirect(
-            path_for("login"),
-            "If an active account has that email, a link to set a new password is on its way.",
+
+        return await submit_form(
+            request, PasswordResetRequest, act, _link_on_its_way, "accounts/forgot_password.html"
         )
 
     @get("/set-password/{token:str}", name="accounts:set-password")
@@ -162,8 +177,8 @@ class PasswordController(Controller):
 def _profile_context() -> dict[str, Any]:
     return {
         "timezones": sorted(TIMEZONES),
-        "digest_frequencies": DIGEST_FREQUENCIES,
-        "weekdays": WEEKDAYS,
+        "digest_frequencies": list(DigestFrequency),
+        "weekdays": list(Weekday),
     }
 
 
@@ -180,13 +195,13 @@ class ProfileController(Controller):
 
     @post("/", name="accounts:profile-save")
     async def update(self, request: Request[Any, Any, Any]) -> Template | Redirect:
-        data = await request.form()
-        command, unreadable = read_form(ProfileChange, data)
-        try:
-            await services.update_profile(command, current_user(request), unreadable=unreadable)
-        except InvalidInput as error:
-            return _refused(request, "accounts/profile.html", data, error, _profile_context())
-        return redirect(path_for("accounts:profile"), "Your profile is saved.")
+        act = as_signed_in(request, services.update_profile)
+
+        def done(_: None) -> Redirect:
+            return redirect(path_for("accounts:profile"), "Your profile is saved.")
+
+        template = "accounts/profile.html"
+        return await submit_form(request, ProfileChange, act, done, template, _profile_context())
 
 
 class UserAdminController(Controller):
@@ -205,13 +220,12 @@ class UserAdminController(Controller):
 
     @post("/invite", name="accounts:invite")
     async def invite(self, request: Request[Any, Any, Any]) -> Template | Redirect:
-        data = await request.form()
-        command, unreadable = read_form(Invitation, data)
-        try:
-            await services.invite_user(command, current_user(request), unreadable=unreadable)
-        except InvalidInput as error:
-            return _refused(request, "accounts/admin_invite.html", data, error)
-        return redirect(path_for("accounts:users"), f"Invitation sent to {command.email.lower()}.")
+        act = as_signed_in(request, services.invite_user)
+
+        def done(account: AccountView) -> Redirect:
+            return redirect(path_for("accounts:users"), f"Invitation sent to {account.email}.")
+
+        return await submit_form(request, Invitation, act, done, "accounts/admin_invite.html")
 
     @get("/{user_id:int}", name="accounts:user")
     async def edit_form(self, request: Request[Any, Any, Any], user_id: RowId) -> Template:
@@ -221,16 +235,15 @@ class UserAdminController(Controller):
 
     @post("/{user_id:int}", name="accounts:user-save")
     async def edit(self, request: Request[Any, Any, Any], user_id: RowId) -> Template | Redirect:
-        actor = current_user(request)
-        account = await queries.get_account(user_id, actor)
-        data = await request.form()
-        command, unreadable = read_form(AccountChange, data)
-        try:
-            await services.update_user(user_id, command, actor, unreadable=unreadable)
-        except InvalidInput as error:
-            context = {"account": account}
-            return _refused(request, "accounts/admin_user_edit.html", data, error, context)
-        return _to_account(user_id, "Account saved.")
+        account = await queries.get_account(user_id, current_user(request))
+        return await submit_form(
+            request,
+            AccountChange,
+            as_signed_in(request, partial(services.update_user, user_id)),
+            lambda _: _to_account(user_id, "Account saved."),
+            "accounts/admin_user_edit.html",
+            {"account": account},
+        )
 
     @post("/{user_id:int}/deactivate", name="accounts:deactivate")
     async def deactivate(self, request: Request[Any, Any, Any], user_id: RowId) -> Redirect:

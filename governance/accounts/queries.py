@@ -6,10 +6,13 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import msgspec
+
 from governance.accounts.policy import CurrentUser
 from governance.accounts.schemas import AccountView, LinkHolder, ProfileView
 from governance.accounts.tables import User
-from governance.core.errors import NotFoundError, PermissionDenied
+from governance.core.db import one_row
+from governance.core.errors import PermissionDenied
 from governance.core.signing import unsign
 
 INVITATION_VALID_SECONDS = 7 * 24 * 3600
@@ -18,17 +21,7 @@ NO_SUCH_ACCOUNT = "No such account."
 
 
 def _account(row: dict[str, Any]) -> AccountView:
-    return AccountView(
-        id=row["id"],
-        email=row["email"],
-        display_name=row["display_name"],
-        is_active=row["is_active"],
-        is_admin=row["is_admin"],
-        is_director=row["is_director"],
-        is_board=row["is_board"],
-        has_password=bool(row["password_hash"]),
-        last_login_at=row["last_login_at"],
-    )
+    return msgspec.convert({**row, "has_password": bool(row["password_hash"])}, AccountView)
 
 
 async def list_users(actor: CurrentUser) -> list[AccountView]:
@@ -52,10 +45,7 @@ async def account_row(user_id: int, actor: CurrentUser) -> dict[str, Any]:
     """An account's row, for an administrator or the person themselves."""
     if not actor.is_admin and actor.id != user_id:
         raise PermissionDenied("Only an administrator can see other accounts.")
-    row = await User.select().where(User.id == user_id).first()
-    if row is None:
-        raise NotFoundError(NO_SUCH_ACCOUNT)
-    return row  # type: ignore[no-any-return]
+    return await one_row(User.select().where(User.id == user_id), NO_SUCH_ACCOUNT)
 
 
 async def get_account(user_id: int, actor: CurrentUser) -> AccountView:
@@ -63,13 +53,7 @@ async def get_account(user_id: int, actor: CurrentUser) -> AccountView:
 
 
 async def get_profile(user: CurrentUser) -> ProfileView:
-    row = await account_row(user.id, user)
-    return ProfileView(
-        display_name=row["display_name"],
-        timezone=row["timezone"],
-        digest_frequency=row["digest_frequency"],
-        digest_weekday=row["digest_weekday"],
-    )
+    return msgspec.convert(await account_row(user.id, user), ProfileView)
 
 
 def password_fingerprint(password_hash: str) -> str:
@@ -94,9 +78,4 @@ async def link_holder(token: str) -> LinkHolder | None:
     )
     if reset_link_too_old:
         return None
-    return LinkHolder(
-        id=row["id"],
-        email=row["email"],
-        display_name=row["display_name"],
-        password_hash=row["password_hash"],
-    )
+    return msgspec.convert(row, LinkHolder)

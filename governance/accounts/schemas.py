@@ -32,28 +32,20 @@ class Weekday(StrEnum):
     SUNDAY = "sunday"
 
 
-DIGEST_FREQUENCIES: tuple[str, ...] = tuple(DigestFrequency)
-WEEKDAYS: tuple[str, ...] = tuple(Weekday)
-
-EMAIL_MAX_LENGTH = 320
-NAME_MAX_LENGTH = 200
-TIMEZONE_MAX_LENGTH = 64
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 1024
 
-Email = Annotated[str, contracts.text("Email", max_length=EMAIL_MAX_LENGTH)]
-DisplayName = Annotated[str, contracts.text("Name", max_length=NAME_MAX_LENGTH)]
+Email = Annotated[str, contracts.text("Email", max_length=320)]
+DisplayName = Annotated[str, contracts.text("Name", max_length=200)]
 # A password is taken exactly as typed (spaces count), and only its length is checked:
 # at least PASSWORD_MIN_LENGTH characters to set one, at most PASSWORD_MAX_LENGTH.
 Password = Annotated[str, msgspec.Meta(description="The password, exactly as typed")]
 TimeZone = Annotated[
     str,
-    contracts.text(
-        "Time zone", max_length=TIMEZONE_MAX_LENGTH, description="An IANA zone: Europe/London"
-    ),
+    contracts.text("Time zone", max_length=64, description="An IANA zone: Europe/London"),
 ]
-FrequencyChoice = Annotated[str, contracts.choice("Digest", DIGEST_FREQUENCIES)]
-WeekdayChoice = Annotated[str, contracts.choice("Weekday", WEEKDAYS)]
+FrequencyChoice = Annotated[str, contracts.choice("Digest", DigestFrequency)]
+WeekdayChoice = Annotated[str, contracts.choice("Weekday", Weekday)]
 Flag = Annotated[bool, contracts.labelled("Role", required=False)]
 
 
@@ -90,35 +82,31 @@ class NewPassword(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     password_confirm: Password = ""
 
 
-class Invitation(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class RoleFlags(msgspec.Struct, kw_only=True):
+    """The organisation roles a form ticks (every box left empty: none)."""
+
+    is_admin: Flag = False
+    is_director: Flag = False
+    is_board: Flag = False
+
+    @property
+    def roles(self) -> RoleChoice:
+        return RoleChoice(
+            is_admin=self.is_admin, is_director=self.is_director, is_board=self.is_board
+        )
+
+
+class Invitation(RoleFlags, forbid_unknown_fields=True, kw_only=True):
     """A new account, invited by email to set its password; roles are optional."""
 
     email: Email
     display_name: DisplayName
-    is_admin: Flag = False
-    is_director: Flag = False
-    is_board: Flag = False
-
-    @property
-    def roles(self) -> RoleChoice:
-        return RoleChoice(
-            is_admin=self.is_admin, is_director=self.is_director, is_board=self.is_board
-        )
 
 
-class AccountChange(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class AccountChange(RoleFlags, forbid_unknown_fields=True, kw_only=True):
     """An administrator's change of someone's name and organisation roles."""
 
     display_name: DisplayName
-    is_admin: Flag = False
-    is_director: Flag = False
-    is_board: Flag = False
-
-    @property
-    def roles(self) -> RoleChoice:
-        return RoleChoice(
-            is_admin=self.is_admin, is_director=self.is_director, is_board=self.is_board
-        )
 
 
 class ProfileChange(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -35,6 +35,7 @@ from governance.accounts.schemas import (
     PASSWORD_MAX_LENGTH,
     PASSWORD_MIN_LENGTH,
     AccountChange,
+    AccountView,
     Invitation,
     Login,
     NewPassword,
@@ -47,7 +48,7 @@ from governance.accounts.tables import LoginAttempt, User
 from governance.core.audit import SYSTEM, Actor, record_event
 from governance.core.clock import utcnow
 from governance.core.contracts import DEFAULT_MESSAGE, NO_ERRORS, field_errors, refuse, trimmed
-from governance.core.db import write_transaction
+from governance.core.db import columns_from, write_transaction
 from governance.core.errors import (
     ConflictError,
     InvalidInput,
@@ -246,7 +247,7 @@ def _require_admin(actor: CurrentUser, message: str = NOT_AN_ADMIN) -> None:
 
 async def invite_user(
     command: Invitation, actor: CurrentUser, *, unreadable: Mapping[str, str] = NO_ERRORS
-) -> int:
+) -> AccountView:
     """A new account without a password, and an email inviting the person to set one."""
     _require_admin(actor, "Only an administrator can invite people.")
     command = _lowered(command)
@@ -264,7 +265,8 @@ async def invite_user(
             user_id,
             f"Invited {command.email} ({command.roles.describe()})",
         )
-    return user_id
+    fields = {"id": user_id, "is_active": True, "has_password": False, "last_login_at": None}
+    return msgspec.convert({**msgspec.structs.asdict(command), **fields}, AccountView)
 
 
 async def _queue_invitation(
@@ -397,14 +399,7 @@ async def update_user(
         if user_id == actor.id and not command.is_admin:
             errors["is_admin"] = "Ask another administrator to remove it."
         refuse(errors, OWN_ADMIN_ROLE if "is_admin" in errors else DEFAULT_MESSAGE)
-        await User.update(
-            {
-                User.display_name: command.display_name,
-                User.is_admin: command.is_admin,
-                User.is_director: command.is_director,
-                User.is_board: command.is_board,
-            }
-        ).where(User.id == user_id)
+        await User.update(columns_from(User, command)).where(User.id == user_id)
         await record_event(
             actor,
             "user.updated",
@@ -438,14 +433,7 @@ async def update_profile(
         errors["timezone"] = "Time zone must be a time zone such as Europe/London."
     refuse(errors)
     async with write_transaction():
-        await User.update(
-            {
-                User.display_name: command.display_name,
-                User.timezone: command.timezone,
-                User.digest_frequency: command.digest_frequency,
-                User.digest_weekday: command.digest_weekday,
-            }
-        ).where(User.id == actor.id)
+        await User.update(columns_from(User, command)).where(User.id == actor.id)
         await record_event(actor, "user.profile_updated", "user", actor.id, "Profile updated")
 
 

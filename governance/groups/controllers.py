@@ -5,7 +5,8 @@ finds every field's error at once; a refused form is shown again with all of the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -13,29 +14,28 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from governance.accounts.auth import admin_only, current_user, signed_in
+from governance.accounts.auth import admin_only, as_signed_in, signed_in
 from governance.accounts.policy import GROUP_ROLES
 from governance.core.clock import organisation_today
-from governance.core.contracts import read_form
-from governance.core.errors import InvalidInput
-from governance.core.http import RowId, form_page, form_values, page, redirect
+from governance.core.http import CommandT, ResultT, RowId, page, redirect, submit_form
 from governance.core.urls import path_for
 from governance.groups import queries, services
 from governance.groups.dependencies import RequestViewer
 from governance.groups.schemas import (
-    CADENCES,
     QUORUM_LABELS,
-    QUORUM_RULES,
+    Cadence,
     GroupDetails,
+    GroupRecord,
     LineSettings,
     MembershipTerm,
     NewMembership,
+    QuorumRule,
 )
 
 FORM_CHOICES = {
-    "quorum_rules": QUORUM_RULES,
+    "quorum_rules": list(QuorumRule),
     "quorum_labels": QUORUM_LABELS,
-    "cadences": CADENCES,
+    "cadences": list(Cadence),
     "roles": GROUP_ROLES,
 }
 GROUP_FORM = "groups/form.html"
@@ -52,17 +52,30 @@ def _group_page(slug: str, message: str) -> Redirect:
     return redirect(path_for("groups:show", slug=slug), message)
 
 
-def _refused(
+async def _submit(
     request: Request[Any, Any, Any],
+    command_type: type[CommandT],
+    change: Callable[..., Awaitable[ResultT]],
+    done: Callable[[ResultT], Redirect],
     template: str,
-    data: Mapping[str, Any],
-    error: InvalidInput,
-    context: Mapping[str, Any],
-) -> Template:
-    """The form again, with what was typed and every field's error; nothing saved."""
-    return form_page(
-        request, template, form_values(data), error.field_errors, {**FORM_CHOICES, **context}
-    )
+    context: dict[str, Any],
+) -> Template | Redirect:
+    """The form handed to one service as the signed-in administrator."""
+    act = as_signed_in(request, change)
+    return await submit_form(request, command_type, act, done, template, context)
+
+
+async def _membership_context(membership_id: int) -> dict[str, Any]:
+    """The membership's form: the term, and its group's name and address."""
+    membership = await queries.get_membership(membership_id)
+    group = {"name": membership.group_name, "slug": membership.group_slug}
+    return {**FORM_CHOICES, "group": group, "membership": membership}
+
+
+async def _line_context(line_id: int) -> dict[str, Any]:
+    """The line's form: the line and its group."""
+    line_page = await queries.line_page(line_id)
+    return {**FORM_CHOICES, "line": line_page.line, "group": line_page.group}
 
 
 class GroupController(Controller):
@@ -88,16 +101,14 @@ class GroupAdminController(Controller):
 
     @post("/new", name="groups:create")
     async def create(self, request: Request[Any, Any, Any]) -> Template | Redirect:
-        data = await request.form()
-        command, unreadable = read_form(GroupDetails, data)
-        try:
-            group = await services.create_group(
-                command, current_user(request), unreadable=unreadable
+        def done(group: GroupRecord) -> Redirect:
+            return _group_page(
+                group.slug, f"{group.name} created, with a Director line and a Board line."
             )
-        except InvalidInput as error:
-            return _refused(request, GROUP_FORM, data, error, {"group": None})
-        return _group_page(
-            group.slug, f"{group.name} created, with a Director line and a Board line."
+
+        context = {**FORM_CHOICES, "group": None}
+        return await _submit(
+            request, GroupDetails, services.create_group, done, GROUP_FORM, context
         )
 
     @get("/{slug:str}/edit", name="groups:edit-form")
@@ -111,15 +122,13 @@ class GroupAdminController(Controller):
         self, request: Request[Any, Any, Any], slug: FromPath[str]
     ) -> Template | Redirect:
         group = await queries.group_record(slug)
-        data = await request.form()
-        command, unreadable = read_form(GroupDetails, data)
-        try:
-            saved = await services.update_group(
-                group.id, command, current_user(request), unreadable=unreadable
-            )
-        except InvalidInput as error:
-            return _refused(request, GROUP_FORM, data, error, {"group": group})
-        return _group_page(saved.slug, "Group saved.")
+        change = partial(services.update_group, group.id)
+        context = {**FORM_CHOICES, "group": group}
+
+        def done(saved: GroupRecord) -> Redirect:
+            return _group_page(saved.slug, "Group saved.")
+
+        return await _submit(request, GroupDetails, change, done, GROUP_FORM, context)
 
     @get("/{slug:str}/memberships/new", name="groups:membership-new")
     async def new_membership_form(
@@ -135,63 +144,49 @@ class GroupAdminController(Controller):
         self, request: Request[Any, Any, Any], slug: FromPath[str]
     ) -> Template | Redirect:
         group = await queries.group_record(slug)
-        data = await request.form()
-        command, unreadable = read_form(NewMembership, data)
-        try:
-            await services.add_membership(
-                group.id, command, current_user(request), unreadable=unreadable
-            )
-        except InvalidInput as error:
-            context = {"group": group, "membership": None}
-            return _refused(request, MEMBERSHIP_FORM, data, error, context)
-        return _group_page(group.slug, "Membership added.")
+        change = partial(services.add_membership, group.id)
+        context = {**FORM_CHOICES, "group": group, "membership": None}
+
+        def done(_: object) -> Redirect:
+            return _group_page(group.slug, "Membership added.")
+
+        return await _submit(request, NewMembership, change, done, MEMBERSHIP_FORM, context)
 
     @get("/memberships/{membership_id:int}", name="groups:membership-edit-form")
     async def edit_membership_form(
         self, request: Request[Any, Any, Any], membership_id: RowId
     ) -> Template:
-        membership = await queries.get_membership(membership_id)
-        group = await queries.group_record(membership.group_slug)
-        context = {"group": group, "membership": membership, "values": _values(membership)}
-        return page(request, MEMBERSHIP_FORM, {**FORM_CHOICES, **context})
+        context = await _membership_context(membership_id)
+        values = _values(context["membership"])
+        return page(request, MEMBERSHIP_FORM, {**context, "values": values})
 
     @post("/memberships/{membership_id:int}", name="groups:membership-edit")
     async def edit_membership(
         self, request: Request[Any, Any, Any], membership_id: RowId
     ) -> Template | Redirect:
-        membership = await queries.get_membership(membership_id)
-        data = await request.form()
-        command, unreadable = read_form(MembershipTerm, data)
-        try:
-            await services.update_membership(
-                membership_id, command, current_user(request), unreadable=unreadable
-            )
-        except InvalidInput as error:
-            group = await queries.group_record(membership.group_slug)
-            context = {"group": group, "membership": membership}
-            return _refused(request, MEMBERSHIP_FORM, data, error, context)
-        return _group_page(membership.group_slug, "Membership saved.")
+        context = await _membership_context(membership_id)
+        change = partial(services.update_membership, membership_id)
+        slug = context["group"]["slug"]
+
+        def done(_: object) -> Redirect:
+            return _group_page(slug, "Membership saved.")
+
+        return await _submit(request, MembershipTerm, change, done, MEMBERSHIP_FORM, context)
 
     @get("/lines/{line_id:int}", name="groups:line-edit-form")
     async def edit_line_form(self, request: Request[Any, Any, Any], line_id: RowId) -> Template:
-        line_page = await queries.line_page(line_id)
-        context = {"line": line_page.line, "group": line_page.group}
-        return page(
-            request, LINE_FORM, {**FORM_CHOICES, **context, "values": _values(line_page.line)}
-        )
+        context = await _line_context(line_id)
+        return page(request, LINE_FORM, {**context, "values": _values(context["line"])})
 
     @post("/lines/{line_id:int}", name="groups:line-edit")
     async def edit_line(
         self, request: Request[Any, Any, Any], line_id: RowId
     ) -> Template | Redirect:
-        line_page = await queries.line_page(line_id)
-        data = await request.form()
-        command, unreadable = read_form(LineSettings, data)
-        try:
-            await services.update_reporting_line(
-                line_id, command, current_user(request), unreadable=unreadable
-            )
-        except InvalidInput as error:
-            context = {"line": line_page.line, "group": line_page.group}
-            return _refused(request, LINE_FORM, data, error, context)
-        return _group_page(line_page.group.slug, "Reporting line saved.")
+        context = await _line_context(line_id)
+        change = partial(services.update_reporting_line, line_id)
+        slug = context["group"].slug
+
+        def done(_: object) -> Redirect:
+            return _group_page(slug, "Reporting line saved.")
+
+        return await _submit(request, LineSettings, change, done, LINE_FORM, context)

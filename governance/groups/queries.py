@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import msgspec
 from piccolo.query.functions.aggregate import Count
 
 from governance.accounts.policy import (
@@ -17,7 +18,7 @@ from governance.accounts.policy import (
     strongest_roles,
 )
 from governance.core.clock import organisation_today
-from governance.core.errors import NotFoundError
+from governance.core.db import one_row
 from governance.groups.schemas import (
     GroupPage,
     GroupRecord,
@@ -26,7 +27,6 @@ from governance.groups.schemas import (
     GroupView,
     LinePage,
     MembershipView,
-    MemberView,
     MeView,
     QuorumRule,
     ReportingLineView,
@@ -74,22 +74,11 @@ async def load_viewer(user: CurrentUser) -> Viewer:
 
 async def get_group(slug: str) -> dict[str, Any]:
     """A group by its slug; not found if there is none."""
-    row = await WorkingGroup.select().where(WorkingGroup.slug == slug).first()
-    if row is None:
-        raise NotFoundError(NO_SUCH_GROUP)
-    return row  # type: ignore[no-any-return]
+    return await one_row(WorkingGroup.select().where(WorkingGroup.slug == slug), NO_SUCH_GROUP)
 
 
 def _record(row: dict[str, Any]) -> GroupRecord:
-    return GroupRecord(
-        id=row["id"],
-        name=row["name"],
-        slug=row["slug"],
-        mandate=row["mandate"],
-        quorum_rule=row["quorum_rule"],
-        quorum_count=row["quorum_count"],
-        created_at=row["created_at"],
-    )
+    return msgspec.convert(row, GroupRecord)
 
 
 async def group_record(slug: str) -> GroupRecord:
@@ -121,39 +110,23 @@ async def list_groups(viewer: Viewer) -> list[GroupSummaryView]:
 
 
 def _membership_columns() -> tuple[Any, ...]:
-    return (
-        Membership.id,
-        Membership.role,
-        Membership.starts_on,
-        Membership.ends_on,
-        Membership.user.id.as_alias("user_id"),
-        Membership.user.display_name.as_alias("display_name"),
-        Membership.user.email.as_alias("email"),
-    )
+    """A membership with its person's and its group's names (the names its view uses)."""
+    joined = {
+        "user_id": Membership.user.id,
+        "display_name": Membership.user.display_name,
+        "email": Membership.user.email,
+        "group_slug": Membership.group.slug,
+        "group_name": Membership.group.name,
+    }
+    return (*Membership.all_columns(), *(column.as_alias(name) for name, column in joined.items()))
 
 
 def _membership(row: dict[str, Any]) -> MembershipView:
-    return MembershipView(
-        id=row["id"],
-        user_id=row["user_id"],
-        display_name=row["display_name"],
-        email=row["email"],
-        role=row["role"],
-        starts_on=row["starts_on"],
-        ends_on=row["ends_on"],
-        group_slug=row.get("group_slug", ""),
-        group_name=row.get("group_name", ""),
-    )
+    return msgspec.convert(row, MembershipView)
 
 
 def _line(row: dict[str, Any]) -> ReportingLineView:
-    return ReportingLineView(
-        id=row["id"],
-        recipient=row["recipient"],
-        cadence=row["cadence"],
-        report_due_days=row["report_due_days"],
-        response_days=row["response_days"],
-    )
+    return msgspec.convert(row, ReportingLineView)
 
 
 def _by_term(memberships: list[MembershipView], today: dt.date) -> dict[str, list[MembershipView]]:
@@ -200,103 +173,52 @@ async def group_page(slug: str, viewer: Viewer) -> GroupPage:
 async def group_view(slug: str, viewer: Viewer) -> GroupView:
     """One group with its current members and both reporting lines, for the API."""
     page = await group_page(slug, viewer)
-    group = page.group
-    return GroupView(
-        slug=group.slug,
-        name=group.name,
-        mandate=group.mandate,
-        quorum_rule=group.quorum_rule,
-        quorum_count=group.quorum_count,
-        my_role=page.my_role,
-        members=[
-            MemberView(
-                user_id=m.user_id,
-                display_name=m.display_name,
-                role=m.role,
-                starts_on=m.starts_on,
-                ends_on=m.ends_on,
-            )
-            for m in page.current_members
-        ],
-        reporting_lines=page.lines,
+    return msgspec.convert(
+        {
+            **msgspec.structs.asdict(page.group),
+            "my_role": page.my_role,
+            "members": page.current_members,
+            "reporting_lines": page.lines,
+        },
+        GroupView,
+        from_attributes=True,
     )
 
 
 def about_me(viewer: Viewer) -> MeView:
     """The signed-in user and the roles they hold today (no query: the viewer has them)."""
-    user = viewer.user
-    return MeView(
-        id=user.id,
-        email=user.email,
-        display_name=user.display_name,
-        timezone=user.timezone,
-        organisation_roles=user.organisation_roles,
-        group_roles=[
-            GroupRoleView(group_id=group_id, role=role)
-            for group_id, role in sorted(viewer.group_roles.items())
-        ],
-    )
+    roles = [
+        GroupRoleView(group_id=group_id, role=role)
+        for group_id, role in sorted(viewer.group_roles.items())
+    ]
+    me = msgspec.convert(viewer.user, MeView, from_attributes=True)
+    return msgspec.structs.replace(me, group_roles=roles)
 
 
 async def line_page(line_id: int) -> LinePage:
     """A reporting line and its group; not found if there is no such line."""
-    row = (
-        await ReportingLine.select(
-            *ReportingLine.all_columns(), ReportingLine.group.slug.as_alias("group_slug")
-        )
-        .where(ReportingLine.id == line_id)
-        .first()
-    )
-    if row is None:
-        raise NotFoundError(NO_SUCH_LINE)
+    query = ReportingLine.select(
+        *ReportingLine.all_columns(), ReportingLine.group.slug.as_alias("group_slug")
+    ).where(ReportingLine.id == line_id)
+    row = await one_row(query, NO_SUCH_LINE)
     return LinePage(line=_line(row), group=_record(await get_group(row["group_slug"])))
 
 
 async def membership_row(membership_id: int) -> dict[str, Any]:
     """A membership with its person's and group's names; not found if there is none."""
-    row = (
-        await Membership.select(
-            *Membership.all_columns(),
-            Membership.user.display_name.as_alias("display_name"),
-            Membership.user.email.as_alias("email"),
-            Membership.group.slug.as_alias("group_slug"),
-            Membership.group.name.as_alias("group_name"),
-        )
-        .where(Membership.id == membership_id)
-        .first()
-    )
-    if row is None:
-        raise NotFoundError(NO_SUCH_MEMBERSHIP)
-    return row  # type: ignore[no-any-return]
+    query = Membership.select(*_membership_columns()).where(Membership.id == membership_id)
+    return await one_row(query, NO_SUCH_MEMBERSHIP)
 
 
 async def get_membership(membership_id: int) -> MembershipView:
-    row = await membership_row(membership_id)
-    return _membership({**row, "user_id": row["user"]})
+    return _membership(await membership_row(membership_id))
 
 
 async def my_terms(user_id: int) -> list[TermView]:
     """Every term this person has served or will serve, newest first."""
     rows = (
-        await Membership.select(
-            Membership.id,
-            Membership.role,
-            Membership.starts_on,
-            Membership.ends_on,
-            Membership.group.name.as_alias("group_name"),
-            Membership.group.slug.as_alias("group_slug"),
-        )
+        await Membership.select(*_membership_columns())
         .where(Membership.user == user_id)
         .order_by(Membership.starts_on, ascending=False)
     )
-    return [
-        TermView(
-            id=row["id"],
-            role=row["role"],
-            starts_on=row["starts_on"],
-            ends_on=row["ends_on"],
-            group_name=row["group_name"],
-            group_slug=row["group_slug"],
-        )
-        for row in rows
-    ]
+    return msgspec.convert(rows, list[TermView])

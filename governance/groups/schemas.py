@@ -16,6 +16,7 @@ from typing import Annotated
 import msgspec
 
 from governance.accounts.policy import GROUP_ROLES, GroupRole, Line
+from governance.accounts.schemas import Email
 from governance.core import contracts
 
 
@@ -63,51 +64,34 @@ class Cadence(StrEnum):
     YEARLY = "yearly"
 
 
-QUORUM_RULES: tuple[str, ...] = tuple(QuorumRule)
-CADENCES: tuple[str, ...] = tuple(Cadence)
-
-NAME_MAX_LENGTH = 200
-SLUG_MAX_LENGTH = 80
-MANDATE_MAX_LENGTH = 20000
-EMAIL_MAX_LENGTH = 320
-MAX_FIXED_QUORUM = 500
-MAX_REPORT_DUE_DAYS = 365
-MAX_RESPONSE_DAYS = 365
-
-Name = Annotated[str, contracts.text("Name", max_length=NAME_MAX_LENGTH)]
+Name = Annotated[str, contracts.text("Name", max_length=200)]
 Slug = Annotated[
     str,
     contracts.text(
         "Short name",
-        max_length=SLUG_MAX_LENGTH,
+        max_length=80,
         description="Used in addresses: lower-case letters, digits and single hyphens",
     ),
 ]
 Mandate = Annotated[
     str,
-    contracts.text("Mandate", max_length=MANDATE_MAX_LENGTH, required=False, one_line=False),
+    contracts.text("Mandate", max_length=20000, required=False, one_line=False),
 ]
-QuorumRuleChoice = Annotated[str, contracts.choice("Quorum rule", QUORUM_RULES)]
-QuorumCount = Annotated[int, contracts.number("Fixed quorum", minimum=0, maximum=MAX_FIXED_QUORUM)]
-CadenceChoice = Annotated[str, contracts.choice("Cadence", CADENCES)]
+QuorumRuleChoice = Annotated[str, contracts.choice("Quorum rule", QuorumRule)]
+QuorumCount = Annotated[int, contracts.number("Fixed quorum", minimum=0, maximum=500)]
+CadenceChoice = Annotated[str, contracts.choice("Cadence", Cadence)]
 ReportDueDays = Annotated[
     int,
     contracts.number(
         "Days to submit the report",
         minimum=0,
-        maximum=MAX_REPORT_DUE_DAYS,
+        maximum=365,
         description="Days after each period ends by which the report is due",
     ),
 ]
 ResponseDays = Annotated[
     int,
-    contracts.number("Days allowed for a response", minimum=1, maximum=MAX_RESPONSE_DAYS),
-]
-MemberEmail = Annotated[
-    str,
-    contracts.text(
-        "Email", max_length=EMAIL_MAX_LENGTH, description="The email of the person's account"
-    ),
+    contracts.number("Days allowed for a response", minimum=1, maximum=365),
 ]
 RoleChoice = Annotated[str, contracts.choice("Role", GROUP_ROLES)]
 StartsOn = Annotated[dt.date, contracts.labelled("Start date")]
@@ -150,7 +134,7 @@ class MembershipTerm(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class NewMembership(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A person, by the email of their account, joins the group for a term."""
 
-    email: MemberEmail
+    email: Email  # of the person's account
     role: RoleChoice = GroupRole.MEMBER.value
     starts_on: StartsOn
     ends_on: EndsOn | None = None
@@ -267,7 +251,7 @@ class MeView(msgspec.Struct, kw_only=True):
     display_name: str
     timezone: str
     organisation_roles: list[str]
-    group_roles: list[GroupRoleView]
+    group_roles: list[GroupRoleView] = msgspec.field(default_factory=list)
 
 
 class TermView(msgspec.Struct, kw_only=True):

@@ -23,7 +23,7 @@ from governance.accounts.tables import User
 from governance.core.audit import SYSTEM, Actor, record_event
 from governance.core.clock import utcnow
 from governance.core.contracts import NO_ERRORS, field_errors, refuse, trimmed
-from governance.core.db import write_transaction
+from governance.core.db import columns_from, one_row, write_transaction
 from governance.core.errors import NotFoundError, PermissionDenied
 from governance.core.forms import SLUG_PATTERN
 from governance.groups.queries import membership_row
@@ -114,26 +114,9 @@ async def _group_errors(
     return errors
 
 
-def _group_columns(command: GroupDetails) -> dict[Any, Any]:
-    return {
-        WorkingGroup.name: command.name,
-        WorkingGroup.slug: command.slug,
-        WorkingGroup.mandate: command.mandate,
-        WorkingGroup.quorum_rule: command.quorum_rule,
-        WorkingGroup.quorum_count: command.quorum_count,
-    }
-
-
 def _record(group_id: int, command: GroupDetails, created_at: dt.datetime) -> GroupRecord:
-    return GroupRecord(
-        id=group_id,
-        name=command.name,
-        slug=command.slug,
-        mandate=command.mandate,
-        quorum_rule=command.quorum_rule,
-        quorum_count=command.quorum_count,
-        created_at=created_at,
-    )
+    fields = {**msgspec.structs.asdict(command), "id": group_id, "created_at": created_at}
+    return msgspec.convert(fields, GroupRecord)
 
 
 async def create_group(
@@ -151,12 +134,14 @@ async def create_group(
         refuse(await _group_errors(command, None, unreadable))
         created_at = utcnow()
         rows = await WorkingGroup.insert(
-            WorkingGroup(_group_columns(command), created_at=created_at)
+            WorkingGroup(columns_from(WorkingGroup, command), created_at=created_at)
         ).returning(WorkingGroup.id)
         group_id = int(rows[0]["id"])
         await ReportingLine.insert(
             *[
-                ReportingLine(_line_columns(line), group=group_id, recipient=recipient)
+                ReportingLine(
+                    columns_from(ReportingLine, line), group=group_id, recipient=recipient
+                )
                 for recipient in LINES
             ]
         )
@@ -177,19 +162,17 @@ async def update_group(
     *,
     unreadable: Mapping[str, str] = NO_ERRORS,
 ) -> GroupRecord:
-    """New details of a group; its short name may change, and with it its address."""
+    """New details of a group. Its short name may change, and with it its address; its
+    reporting lines stay as they are."""
     _authorise(actor)
     command = _normalised(command)
     async with write_transaction():
-        found = (
-            await WorkingGroup.select(WorkingGroup.created_at)
-            .where(WorkingGroup.id == group_id)
-            .first()
-        )
-        if found is None:
-            raise NotFoundError(NO_SUCH_GROUP)
+        query = WorkingGroup.select(WorkingGroup.created_at).where(WorkingGroup.id == group_id)
+        found = await one_row(query, NO_SUCH_GROUP)
         refuse(await _group_errors(command, group_id, unreadable))
-        await WorkingGroup.update(_group_columns(command)).where(WorkingGroup.id == group_id)
+        await WorkingGroup.update(columns_from(WorkingGroup, command)).where(
+            WorkingGroup.id == group_id
+        )
         await record_event(
             actor, "group.updated", "working_group", group_id, f"Group {command.name} updated"
         )
@@ -206,14 +189,6 @@ async def seed_default_groups() -> list[int]:
 
 
 # --- reporting lines --------------------------------------------------------------------
-
-
-def _line_columns(command: LineSettings) -> dict[Any, Any]:
-    return {
-        ReportingLine.cadence: command.cadence,
-        ReportingLine.report_due_days: command.report_due_days,
-        ReportingLine.response_days: command.response_days,
-    }
 
 
 async def update_reporting_line(
@@ -233,7 +208,9 @@ async def update_reporting_line(
         if line is None:
             raise NotFoundError("There is no such reporting line.")
         refuse({**field_errors(command), **unreadable})
-        await ReportingLine.update(_line_columns(command)).where(ReportingLine.id == line_id)
+        await ReportingLine.update(columns_from(ReportingLine, command)).where(
+            ReportingLine.id == line_id
+        )
         await record_event(
             actor,
             "reporting_line.updated",
@@ -326,13 +303,7 @@ async def add_membership(
     async with write_transaction():
         user, group = await _joining(group_id, command, unreadable)
         rows = await Membership.insert(
-            Membership(
-                user=user["id"],
-                group=group_id,
-                role=command.role,
-                starts_on=command.starts_on,
-                ends_on=command.ends_on,
-            )
+            Membership(columns_from(Membership, command.term), user=user["id"], group=group_id)
         ).returning(Membership.id)
         membership_id = int(rows[0]["id"])
         await record_event(
@@ -362,13 +333,9 @@ async def update_membership(
         ):
             errors["starts_on"] = "Overlaps another term of this person."
         refuse(errors)
-        await Membership.update(
-            {
-                Membership.role: command.role,
-                Membership.starts_on: command.starts_on,
-                Membership.ends_on: command.ends_on,
-            }
-        ).where(Membership.id == membership_id)
+        await Membership.update(columns_from(Membership, command)).where(
+            Membership.id == membership_id
+        )
         await record_event(
             actor,
             "membership.updated",

@@ -15,6 +15,7 @@ from governance.accounts import services
 from governance.accounts.policy import CurrentUser
 from governance.accounts.schemas import (
     AccountChange,
+    AccountView,
     Invitation,
     NewPassword,
     PasswordResetRequest,
@@ -292,7 +293,7 @@ async def test_each_account_service_writes_exactly_one_event():
         services.create_user("c@example.org", "C", RoleChoice(), "a long enough password")
     )
     assert created == ["user.created"]
-    invited_id_holder: list[int] = []
+    invited_id_holder: list[AccountView] = []
 
     async def invite() -> None:
         invited_id_holder.append(
@@ -302,7 +303,7 @@ async def test_each_account_service_writes_exactly_one_event():
         )
 
     assert await new_events(invite()) == ["user.invited"]
-    invited_id = invited_id_holder[0]
+    invited_id = invited_id_holder[0].id
     assert await new_events(services.resend_invitation(invited_id, admin)) == [
         "user.invitation_resent"
     ]
