@@ -24,9 +24,9 @@ from governance.core.audit import SYSTEM, Actor, record_event
 from governance.core.clock import utcnow
 from governance.core.contracts import NO_ERRORS, field_errors, refuse, trimmed
 from governance.core.db import columns_from, one_row, write_transaction
-from governance.core.errors import NotFoundError, PermissionDenied
+from governance.core.errors import PermissionDenied
 from governance.core.forms import SLUG_PATTERN
-from governance.groups.queries import membership_row
+from governance.groups.queries import NO_SUCH_LINE, membership_row
 from governance.groups.schemas import (
     GroupDetails,
     GroupRecord,
@@ -198,15 +198,11 @@ async def update_reporting_line(
     *,
     unreadable: Mapping[str, str] = NO_ERRORS,
 ) -> None:
+    """A line's cadence and its days; the group's other line keeps its own."""
     _authorise(actor)
     async with write_transaction():
-        line = (
-            await ReportingLine.select(ReportingLine.recipient)
-            .where(ReportingLine.id == line_id)
-            .first()
-        )
-        if line is None:
-            raise NotFoundError("There is no such reporting line.")
+        query = ReportingLine.select(ReportingLine.recipient).where(ReportingLine.id == line_id)
+        line = await one_row(query, NO_SUCH_LINE)
         refuse({**field_errors(command), **unreadable})
         await ReportingLine.update(columns_from(ReportingLine, command)).where(
             ReportingLine.id == line_id
@@ -266,9 +262,8 @@ async def _joining(
     group_id: int, command: NewMembership, unreadable: Mapping[str, str]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The person and the group of a new membership, or one error with every field's."""
-    group = await WorkingGroup.select(WorkingGroup.name).where(WorkingGroup.id == group_id).first()
-    if group is None:
-        raise NotFoundError(NO_SUCH_GROUP)
+    query = WorkingGroup.select(WorkingGroup.name).where(WorkingGroup.id == group_id)
+    group = await one_row(query, NO_SUCH_GROUP)
     errors = _term_errors(command, unreadable)
     user = None
     if "email" not in errors:
