@@ -52,6 +52,11 @@ def _group_page(slug: str, message: str) -> Redirect:
     return redirect(path_for("groups:show", slug=slug), message)
 
 
+def _back_to_group(slug: str, message: str) -> Callable[[object], Redirect]:
+    """What a saved form does: back to the group's page, with this message."""
+    return lambda _: _group_page(slug, message)
+
+
 async def _submit(
     request: Request[Any, Any, Any],
     command_type: type[CommandT],
@@ -144,12 +149,9 @@ class GroupAdminController(Controller):
         self, request: Request[Any, Any, Any], slug: FromPath[str]
     ) -> Template | Redirect:
         group = await queries.group_record(slug)
-        change = partial(services.add_membership, group.id)
         context = {**FORM_CHOICES, "group": group, "membership": None}
-
-        def done(_: object) -> Redirect:
-            return _group_page(group.slug, "Membership added.")
-
+        done = _back_to_group(group.slug, "Membership added.")
+        change = partial(services.add_membership, group.id)
         return await _submit(request, NewMembership, change, done, MEMBERSHIP_FORM, context)
 
     @get("/memberships/{membership_id:int}", name="groups:membership-edit-form")
@@ -166,11 +168,7 @@ class GroupAdminController(Controller):
     ) -> Template | Redirect:
         context = await _membership_context(membership_id)
         change = partial(services.update_membership, membership_id)
-        slug = context["group"]["slug"]
-
-        def done(_: object) -> Redirect:
-            return _group_page(slug, "Membership saved.")
-
+        done = _back_to_group(context["group"]["slug"], "Membership saved.")
         return await _submit(request, MembershipTerm, change, done, MEMBERSHIP_FORM, context)
 
     @get("/lines/{line_id:int}", name="groups:line-edit-form")
@@ -184,9 +182,5 @@ class GroupAdminController(Controller):
     ) -> Template | Redirect:
         context = await _line_context(line_id)
         change = partial(services.update_reporting_line, line_id)
-        slug = context["group"].slug
-
-        def done(_: object) -> Redirect:
-            return _group_page(slug, "Reporting line saved.")
-
+        done = _back_to_group(context["group"].slug, "Reporting line saved.")
         return await _submit(request, LineSettings, change, done, LINE_FORM, context)
