@@ -15,7 +15,8 @@ from governance.core.audit import SYSTEM
 from governance.core.clock import organisation_today, utcnow
 from governance.core.db import write_transaction
 from governance.groups.queries import get_group, load_viewer
-from governance.groups.services import MembershipFields, add_membership
+from governance.groups.schemas import NewMembership
+from governance.groups.services import add_membership
 from governance.groups.tables import WorkingGroup
 from governance.meetings import services as meetings
 from governance.meetings.tables import Meeting
@@ -66,7 +67,7 @@ async def _seed_demo() -> int:
         for slug, email, role in DEMO_MEMBERSHIPS:
             group = await get_group(slug)
             await add_membership(
-                group["id"], email, MembershipFields(role, starts_on, None), SYSTEM
+                group["id"], NewMembership(email=email, role=role, starts_on=starts_on), SYSTEM
             )
     for slug, chair_email, member_email in (
         ("wellbeing", "chair.wellbeing@example.org", "member.wellbeing@example.org"),

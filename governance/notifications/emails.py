@@ -522,7 +522,7 @@ def membership_ending(
             "role": membership.role,
             "ends_on": format_date(membership.ends_on),
             "days_left": (membership.ends_on - today).days,
-            "link": absolute_url("dashboard:group", slug=membership.group_slug),
+            "link": absolute_url("groups:show", slug=membership.group_slug),
         },
         f"reminder:membership:{membership.membership_id}:ends:{membership.ends_on.isoformat()}"
         f":{notice}:user:{recipient.user_id}",

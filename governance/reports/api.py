@@ -25,7 +25,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from governance.accounts.auth import signed_in
-from governance.accounts.policy import Viewer
+from governance.accounts.policy import Line, Viewer
 from governance.actions.schemas import (
     DESCRIPTION_MAX_LENGTH,
     MAX_OWNERS,
@@ -40,7 +40,6 @@ from governance.core.http import MAX_ROW_ID
 from governance.core.markdown import render_markdown
 from governance.groups.dependencies import current_viewer
 from governance.groups.queries import get_group, members_on
-from governance.groups.services import RECIPIENT_NAMES
 from governance.reports import schedule, services
 from governance.reports.forms import MAX_ACTIONS_PER_RESPONSE, read_report, read_response
 from governance.reports.services import (
@@ -507,7 +506,7 @@ async def _line_delivery(delivery_id: int, viewer: Viewer) -> dict[str, Any]:
         raise NotFoundError(NO_SUCH_DELIVERY)
     if not services.acts_for(viewer, delivery["recipient"]):
         raise PermissionDenied(
-            f"Only the {RECIPIENT_NAMES[delivery['recipient']]} can act on this line's delivery."
+            f"Only the {Line(delivery['recipient']).label} can act on this line's delivery."
         )
     if delivery["state"] == "responded":
         raise ConflictError("This line has already responded; a response cannot be changed.")
@@ -635,7 +634,7 @@ def _delivery_item(row: dict[str, Any], today: dt.date, viewer: Viewer) -> Deliv
         group_slug=row["group_slug"],
         group_name=row["group_name"],
         recipient=row["recipient"],
-        line_name=RECIPIENT_NAMES[row["recipient"]],
+        line_name=Line(row["recipient"]).label,
         state=row["state"],
         delivered_at=row["delivered_at"],
         response_due_on=row["response_due_on"],

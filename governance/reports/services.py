@@ -21,7 +21,7 @@ from typing import Any
 
 from piccolo.columns.combination import Or, Where
 
-from governance.accounts.policy import Viewer
+from governance.accounts.policy import Line, Viewer
 from governance.accounts.tables import User
 from governance.actions.queries import actions_for_sources
 from governance.actions.schemas import NewAction
@@ -30,7 +30,6 @@ from governance.core.audit import record_event
 from governance.core.clock import organisation_today, utcnow
 from governance.core.db import write_transaction
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
-from governance.groups.services import RECIPIENT_NAMES
 from governance.groups.tables import Membership, ReportingLine, WorkingGroup
 from governance.notifications import emails
 from governance.notifications.emails import Recipient
@@ -150,7 +149,7 @@ async def _deliveries_of(report_ids: list[int]) -> list[dict[str, Any]]:
 
 
 def _annotate_delivery(delivery: dict[str, Any], today: dt.date) -> dict[str, Any]:
-    delivery["line_name"] = RECIPIENT_NAMES[delivery["recipient"]]
+    delivery["line_name"] = Line(delivery["recipient"]).label
     delivery["days_left"] = (delivery["response_due_on"] - today).days
     delivery["is_overdue"] = (
         delivery["state"] != "responded" and delivery["response_due_on"] < today
@@ -217,8 +216,7 @@ async def _record_read_receipt(report: dict[str, Any], viewer: Viewer) -> None:
                 "delivery.read",
                 "delivery",
                 delivery["id"],
-                f"Report {report['id']} opened on the "
-                f"{RECIPIENT_NAMES[delivery['recipient']]} line",
+                f"Report {report['id']} opened on the {Line(delivery['recipient']).label} line",
             )
 
 
@@ -300,7 +298,7 @@ async def schedules_for_groups(
             result[group["id"]].append(
                 {
                     "line": line,
-                    "line_name": RECIPIENT_NAMES[line["recipient"]],
+                    "line_name": Line(line["recipient"]).label,
                     "periods": list(reversed(statuses)),
                     "next_due": pending[0] if pending else None,
                     "today": today,
@@ -576,7 +574,7 @@ async def submit_report(report_id: int, viewer: Viewer) -> list[int]:
             "report",
             report_id,
             f"Report {report_id} submitted to "
-            f"{' and '.join(RECIPIENT_NAMES[r] for r, on in wanted.items() if on)}; "
+            f"{' and '.join(Line(r).label for r, on in wanted.items() if on)}; "
             f"sha256 {digest}",
         )
     return delivery_ids
@@ -609,7 +607,7 @@ async def _delivery_for_action(
     delivery, report = await _readable_delivery(delivery_id, viewer)
     if not acts_for(viewer, delivery["recipient"]):
         raise PermissionDenied(
-            f"Only the {RECIPIENT_NAMES[delivery['recipient']]} can act on this line's delivery."
+            f"Only the {Line(delivery['recipient']).label} can act on this line's delivery."
         )
     return delivery, report
 
@@ -635,8 +633,7 @@ async def acknowledge_delivery(delivery_id: int, viewer: Viewer) -> None:
             "delivery.acknowledged",
             "delivery",
             delivery_id,
-            f"Report {report['id']} acknowledged on the "
-            f"{RECIPIENT_NAMES[delivery['recipient']]} line",
+            f"Report {report['id']} acknowledged on the {Line(delivery['recipient']).label} line",
         )
 
 
@@ -701,7 +698,7 @@ async def respond_to_delivery(
                     viewer.user,
                 )
             )
-        line_name = RECIPIENT_NAMES[delivery["recipient"]]
+        line_name = Line(delivery["recipient"]).label
         await record_event(
             viewer.user,
             "delivery.responded",

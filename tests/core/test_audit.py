@@ -13,7 +13,15 @@ import pytest
 
 from governance.accounts import services
 from governance.accounts.policy import CurrentUser
-from governance.accounts.services import RoleChoice
+from governance.accounts.schemas import (
+    AccountChange,
+    AccountView,
+    Invitation,
+    NewPassword,
+    PasswordResetRequest,
+    ProfileChange,
+    RoleChoice,
+)
 from governance.accounts.tables import User
 from governance.core import audit
 from governance.core.audit import (
@@ -268,6 +276,10 @@ async def test_concurrent_appends_do_not_fork_the_chain():
 # --- one event per change, in its transaction -----------------------------------------------
 
 
+def new_password(password: str) -> NewPassword:
+    return NewPassword(password=password, password_confirm=password)
+
+
 async def test_each_account_service_writes_exactly_one_event():
     admin = await actor()
 
@@ -281,20 +293,22 @@ async def test_each_account_service_writes_exactly_one_event():
         services.create_user("c@example.org", "C", RoleChoice(), "a long enough password")
     )
     assert created == ["user.created"]
-    invited_id_holder: list[int] = []
+    invited_id_holder: list[AccountView] = []
 
     async def invite() -> None:
         invited_id_holder.append(
-            await services.invite_user("i@example.org", "I", RoleChoice(is_board=True), admin)
+            await services.invite_user(
+                Invitation(email="i@example.org", display_name="I", is_board=True), admin
+            )
         )
 
     assert await new_events(invite()) == ["user.invited"]
-    invited_id = invited_id_holder[0]
+    invited_id = invited_id_holder[0].id
     assert await new_events(services.resend_invitation(invited_id, admin)) == [
         "user.invitation_resent"
     ]
     assert await new_events(
-        services.update_user(invited_id, "I2", RoleChoice(is_director=True), admin)
+        services.update_user(invited_id, AccountChange(display_name="I2", is_director=True), admin)
     ) == ["user.updated"]
     assert await new_events(services.set_user_active(invited_id, False, admin)) == [
         "user.deactivated"
@@ -303,15 +317,23 @@ async def test_each_account_service_writes_exactly_one_event():
         "user.reactivated"
     ]
     assert await new_events(
-        services.update_profile(admin, "Admin", "Europe/Paris", "off", "monday")
+        services.update_profile(
+            ProfileChange(
+                display_name="Admin",
+                timezone="Europe/Paris",
+                digest_frequency="off",
+                digest_weekday="monday",
+            ),
+            admin,
+        )
     ) == ["user.profile_updated"]
-    assert await new_events(services.request_password_reset("c@example.org")) == [
-        "user.password_reset_requested"
-    ]
+    assert await new_events(
+        services.request_password_reset(PasswordResetRequest(email="c@example.org"))
+    ) == ["user.password_reset_requested"]
     token = services.password_link(invited_id, "", "invitation").rsplit("/", 1)[1]
-    assert await new_events(services.set_password_with_token(token, "the invitee's password")) == [
-        "user.password_set"
-    ]
+    assert await new_events(
+        services.set_password_with_token(token, new_password("the invitee's password"))
+    ) == ["user.password_set"]
     assert await new_events(services.issue_api_token("c@example.org")) == ["api_token.created"]
     assert (await verify_chain()).intact
 
@@ -323,18 +345,27 @@ async def test_refused_changes_write_no_event_and_change_nothing():
     before_users = await User.count()
 
     refusals = [
-        (services.invite_user("taken@example.org", "Dup", RoleChoice(), admin), InvalidInput),
-        (services.invite_user("new@example.org", "New", RoleChoice(), member), PermissionDenied),
+        (
+            services.invite_user(Invitation(email="taken@example.org", display_name="Dup"), admin),
+            InvalidInput,
+        ),
+        (
+            services.invite_user(Invitation(email="new@example.org", display_name="New"), member),
+            PermissionDenied,
+        ),
         (services.set_user_active(admin.id, False, admin), InvalidInput),
-        (services.update_user(admin.id, "Admin", RoleChoice(), admin), InvalidInput),
+        (services.update_user(admin.id, AccountChange(display_name="Admin"), admin), InvalidInput),
         (services.resend_invitation(9999, admin), NotFoundError),
-        (services.set_password_with_token("forged", "some password here"), NotFoundError),
+        (
+            services.set_password_with_token("forged", new_password("some password here")),
+            NotFoundError,
+        ),
         (services.issue_api_token("nobody@example.org"), NotFoundError),
     ]
     for call, error in refusals:
         with pytest.raises(error):
             await call
-    await services.request_password_reset("nobody@example.org")
+    await services.request_password_reset(PasswordResetRequest(email="nobody@example.org"))
 
     assert await AuditEvent.count() == 0
     assert await OutboundEmail.count() == 0
@@ -343,7 +374,9 @@ async def test_refused_changes_write_no_event_and_change_nothing():
 
 async def test_summaries_name_the_change_and_the_actor():
     admin = await actor()
-    await services.invite_user("i@example.org", "I", RoleChoice(is_board=True), admin)
+    await services.invite_user(
+        Invitation(email="i@example.org", display_name="I", is_board=True), admin
+    )
 
     (row,) = await AuditEvent.select()
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from governance.accounts.services import RoleChoice, invite_user
+from governance.accounts.schemas import Invitation
+from governance.accounts.services import invite_user
 from governance.core.email import render_email
 from governance.core.tables import OutboundEmail
 from governance.reports import services as reports
@@ -25,7 +26,7 @@ async def _rendered_rows() -> list[tuple[str, str, str]]:
 async def test_invitations_and_report_notices_link_to_the_recipients_email_choices(cast):
     chair = await viewer_for(cast.chair)
     administrator = dataclasses.replace(chair.user, is_admin=True)
-    await invite_user("new@example.org", "New Person", RoleChoice(), administrator)
+    await invite_user(Invitation(email="new@example.org", display_name="New Person"), administrator)
     report_id = await reports.create_report(
         cast.slug, ReportFields("recommendation", "", "Quiet rooms", "We need them.", "both"), chair
     )
