@@ -20,7 +20,9 @@ from governance.groups.services import add_membership
 from governance.groups.tables import WorkingGroup
 from governance.meetings import services as meetings
 from governance.meetings.tables import Meeting
+from governance.reports import schedule
 from governance.reports import services as reports
+from governance.reports.schemas import LineResponse, ReportDraft, ResponseAction
 from governance.reports.tables import Delivery, Report
 from governance.transparency import services as transparency
 from governance.transparency.tables import TransparencyReport
@@ -217,7 +219,7 @@ async def seed_demo_reporting(slug: str, chair_email: str, member_email: str) ->
 
     # Periodic reports: each quarter since the group began, except one recorded as missed.
     today = organisation_today()
-    quarters = reports.schedule.periods_between("quarterly", year_ago.date(), today)
+    quarters = schedule.periods_between("quarterly", year_ago.date(), today)
     for index, quarter in enumerate(quarters[:-1]):
         if index == 1:
             continue  # missed
@@ -227,13 +229,13 @@ async def seed_demo_reporting(slug: str, chair_email: str, member_email: str) ->
             continue
         report_id = await reports.create_report(
             slug,
-            reports.ReportFields(
-                "periodic",
-                quarter.label,
-                f"{name}: report for {quarter.label}",
-                f"## Activity in {quarter.label}\n\n- Monthly meetings held\n"
+            ReportDraft(
+                kind="periodic",
+                period=quarter.label,
+                title=f"{name}: report for {quarter.label}",
+                body=f"## Activity in {quarter.label}\n\n- Monthly meetings held\n"
                 "- Survey work continued",
-                "both",
+                route="both",
             ),
             chair,
         )
@@ -245,19 +247,19 @@ async def seed_demo_reporting(slug: str, chair_email: str, member_email: str) ->
             delivery_id = await _delivery_id(report_id, recipient)
             await reports.acknowledge_delivery(delivery_id, line_viewer)
             await reports.respond_to_delivery(
-                delivery_id, reports.ResponseFields("noted", ""), line_viewer
+                delivery_id, LineResponse(response="noted", rationale=""), line_viewer
             )
 
     # Recommendations, answered differently by each line.
     due = today + dt.timedelta(days=45)
     answered = await reports.create_report(
         slug,
-        reports.ReportFields(
-            "recommendation",
-            "",
-            "Flexible working hours for all teams",
-            "We recommend a written flexible-hours policy, reviewed after six months.",
-            "both",
+        ReportDraft(
+            kind="recommendation",
+            period="",
+            title="Flexible working hours for all teams",
+            body="We recommend a written flexible-hours policy, reviewed after six months.",
+            route="both",
         ),
         chair,
     )
@@ -272,11 +274,11 @@ async def seed_demo_reporting(slug: str, chair_email: str, member_email: str) ->
     await reports.acknowledge_delivery(deliveries["director"], director)
     await reports.respond_to_delivery(
         deliveries["director"],
-        reports.ResponseFields(
-            "partially_accepted",
-            "Agreed for office-based teams now; field teams after the review.",
-            [
-                NewAction(
+        LineResponse(
+            response="partially_accepted",
+            rationale="Agreed for office-based teams now; field teams after the review.",
+            actions=[
+                ResponseAction(
                     title="Draft the flexible-hours policy",
                     due_on=due,
                     owner_ids=[director.user.id],
@@ -287,11 +289,11 @@ async def seed_demo_reporting(slug: str, chair_email: str, member_email: str) ->
     )
     await reports.respond_to_delivery(
         deliveries["board"],
-        reports.ResponseFields(
-            "accepted",
-            "The Board supports the recommendation in full.",
-            [
-                NewAction(
+        LineResponse(
+            response="accepted",
+            rationale="The Board supports the recommendation in full.",
+            actions=[
+                ResponseAction(
                     title="Board to review the policy at its next meeting",
                     due_on=due,
                     owner_ids=[board2.user.id],
@@ -302,12 +304,12 @@ async def seed_demo_reporting(slug: str, chair_email: str, member_email: str) ->
     )
     declined = await reports.create_report(
         slug,
-        reports.ReportFields(
-            "recommendation",
-            "",
-            "A fourth well-being day",
-            "An extra paid well-being day each year.",
-            "director",
+        ReportDraft(
+            kind="recommendation",
+            period="",
+            title="A fourth well-being day",
+            body="An extra paid well-being day each year.",
+            route="director",
         ),
         chair,
     )
@@ -315,19 +317,20 @@ async def seed_demo_reporting(slug: str, chair_email: str, member_email: str) ->
     await _backdate_report(declined, utcnow() - dt.timedelta(days=80))
     await reports.respond_to_delivery(
         await _delivery_id(declined, "director"),
-        reports.ResponseFields(
-            "declined", "Not affordable this financial year; to be reconsidered next year."
+        LineResponse(
+            response="declined",
+            rationale="Not affordable this financial year; to be reconsidered next year.",
         ),
         director,
     )
     awaiting = await reports.create_report(
         slug,
-        reports.ReportFields(
-            "recommendation",
-            "",
-            "Independent channel for grievances",
-            "Staff should be able to raise grievances outside their line management.",
-            "both",
+        ReportDraft(
+            kind="recommendation",
+            period="",
+            title="Independent channel for grievances",
+            body="Staff should be able to raise grievances outside their line management.",
+            route="both",
         ),
         chair,
     )
@@ -336,12 +339,12 @@ async def seed_demo_reporting(slug: str, chair_email: str, member_email: str) ->
     if slug == "wellbeing":
         board_only = await reports.create_report(
             slug,
-            reports.ReportFields(
-                "recommendation",
-                "",
-                "Concerns about senior management conduct",
-                "Raised with the Board only, as the matter concerns management.",
-                "board",
+            ReportDraft(
+                kind="recommendation",
+                period="",
+                title="Concerns about senior management conduct",
+                body="Raised with the Board only, as the matter concerns management.",
+                route="board",
             ),
             chair,
         )
