@@ -4,8 +4,9 @@ The request bodies are the commands of `reports/schemas.py` and the answers its 
 body of the wrong shape or type is answered 400 before a handler runs; values of the right
 type that break a rule (an empty title, an unknown line, a due date in the past) are
 answered 422 with every field's error, in the words the forms use, and nothing is changed.
-A report or delivery the caller may not read is 404, the same as one that does not exist:
-the Director never learns of a Board-only report, not even as a count.
+A path id no row can have is a 400 (`core.http.RowId`). A report or delivery the caller may
+not read is 404, the same as one that does not exist: the Director never learns of a
+Board-only report, not even as a count.
 
 A submitted report never changes: there is no route that edits, withdraws or deletes one
 (PATCH, PUT or DELETE on a report is answered 405), and submitting it again is 409.
@@ -16,11 +17,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from governance.accounts.auth import signed_in
 from governance.accounts.policy import LINES
-from governance.core.contracts import MAX_ROW_ID
+from governance.core.http import RowId
 from governance.core.urls import path_for
 from governance.groups.dependencies import RequestViewer
 from governance.reports import queries, services
@@ -35,15 +36,6 @@ from governance.reports.schemas import (
     ReportView,
 )
 
-# A path id no row can have is a 400 here, on SQLite as on PostgreSQL, instead of a number
-# the database driver cannot bind.
-ReportId = Annotated[
-    int, PathParameter(ge=1, le=MAX_ROW_ID, description="The report's id", title="Report id")
-]
-DeliveryId = Annotated[
-    int,
-    PathParameter(ge=1, le=MAX_ROW_ID, description="The delivery's id", title="Delivery id"),
-]
 LineParameter = Annotated[
     str | None,
     QueryParameter(
@@ -102,7 +94,7 @@ class ReportApiController(Controller):
         description="Opening a submitted report as the Director, or as a Board member, "
         "records that line's read receipt the first time, as the page does.",
     )
-    async def get_report(self, viewer: RequestViewer, report_id: ReportId) -> ReportView:
+    async def get_report(self, viewer: RequestViewer, report_id: RowId) -> ReportView:
         return await services.open_report(report_id, viewer)
 
     @post(
@@ -113,7 +105,7 @@ class ReportApiController(Controller):
         "A submitted report can never be edited, withdrawn or deleted.",
         status_code=200,
     )
-    async def submit_report(self, viewer: RequestViewer, report_id: ReportId) -> ReportView:
+    async def submit_report(self, viewer: RequestViewer, report_id: RowId) -> ReportView:
         await services.submit_report(report_id, viewer)
         return await queries.get_report(report_id, viewer)
 
@@ -139,7 +131,7 @@ class ReportApiController(Controller):
         summary="Acknowledge a delivery on the caller's line",
         status_code=200,
     )
-    async def acknowledge(self, viewer: RequestViewer, delivery_id: DeliveryId) -> DeliveryView:
+    async def acknowledge(self, viewer: RequestViewer, delivery_id: RowId) -> DeliveryView:
         await services.acknowledge_delivery(delivery_id, viewer)
         return await queries.get_delivery(delivery_id, viewer)
 
@@ -152,7 +144,7 @@ class ReportApiController(Controller):
         status_code=201,
     )
     async def respond(
-        self, viewer: RequestViewer, delivery_id: DeliveryId, data: JSONBody[LineResponse]
+        self, viewer: RequestViewer, delivery_id: RowId, data: JSONBody[LineResponse]
     ) -> DeliveryView:
         await services.respond_to_delivery(delivery_id, data, viewer)
         return await queries.get_delivery(delivery_id, viewer)

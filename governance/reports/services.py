@@ -91,6 +91,11 @@ def _columns(command: ReportDraft) -> dict[str, Any]:
     }
 
 
+async def _audit(viewer: Viewer, action: str, entity_id: int, summary: str) -> None:
+    """One audit event of a report or a delivery (`action` is "report.…" or "delivery.…")."""
+    await record_event(viewer.user, action, action.partition(".")[0], entity_id, summary)
+
+
 # --- drafting ---------------------------------------------------------------------------
 
 
@@ -202,10 +207,9 @@ async def create_report(
             )
         ).returning(Report.id)
         report_id = int(rows[0]["id"])
-        await record_event(
-            viewer.user,
+        await _audit(
+            viewer,
             "report.drafted",
-            "report",
             report_id,
             f"{command.kind.capitalize()} report {report_id} drafted",
         )
@@ -231,13 +235,7 @@ async def update_report(
         await Report.update(changes).where(
             (Report.id == report_id) & (Report.status == ReportStatus.DRAFT)
         )
-        await record_event(
-            viewer.user,
-            "report.draft_updated",
-            "report",
-            report_id,
-            f"Draft report {report_id} updated",
-        )
+        await _audit(viewer, "report.draft_updated", report_id, f"Draft report {report_id} updated")
 
 
 async def discard_draft(report_id: int, viewer: Viewer) -> str:
@@ -247,12 +245,8 @@ async def discard_draft(report_id: int, viewer: Viewer) -> str:
         await Report.delete().where(
             (Report.id == report_id) & (Report.status == ReportStatus.DRAFT)
         )
-        await record_event(
-            viewer.user,
-            "report.draft_discarded",
-            "report",
-            report_id,
-            f"Draft report {report_id} discarded",
+        await _audit(
+            viewer, "report.draft_discarded", report_id, f"Draft report {report_id} discarded"
         )
     return str(report["group_slug"])
 
@@ -350,10 +344,9 @@ async def submit_report(report_id: int, viewer: Viewer) -> list[int]:
         delivery_ids = [
             await _deliver(report, line, now) for line in lines if wanted.get(line["recipient"])
         ]
-        await record_event(
-            viewer.user,
+        await _audit(
+            viewer,
             "report.submitted",
-            "report",
             report_id,
             f"Report {report_id} submitted to "
             f"{' and '.join(line.label for line, on in wanted.items() if on)}; sha256 {digest}",
@@ -383,10 +376,9 @@ async def _record_read_receipt(report_id: int, viewer: Viewer) -> None:
                     Delivery.read_by: viewer.user.id,
                 }
             ).where((Delivery.id == delivery["id"]) & (Delivery.state == DeliveryState.DELIVERED))
-            await record_event(
-                viewer.user,
+            await _audit(
+                viewer,
                 "delivery.read",
-                "delivery",
                 delivery["id"],
                 f"Report {report_id} opened on the {Line(delivery['recipient']).label} line",
             )
@@ -429,10 +421,9 @@ async def acknowledge_delivery(delivery_id: int, viewer: Viewer) -> int:
         await Delivery.update(changes).where(
             (Delivery.id == delivery_id) & Delivery.state.is_in(list(UNACKNOWLEDGED))
         )
-        await record_event(
-            viewer.user,
+        await _audit(
+            viewer,
             "delivery.acknowledged",
-            "delivery",
             delivery_id,
             f"Report {delivery['report']} acknowledged on the "
             f"{Line(delivery['recipient']).label} line",
@@ -540,10 +531,9 @@ async def respond_to_delivery(
         refuse(errors, RESPONSE_NEEDS_CORRECTING)
         await _record_response(delivery, command, viewer)
         action_ids = await _insert_actions(command.actions, delivery, viewer)
-        await record_event(
-            viewer.user,
+        await _audit(
+            viewer,
             "delivery.responded",
-            "delivery",
             delivery_id,
             f"Report {delivery['report']}: {Line(delivery['recipient']).label} line responded "
             f"'{command.response}' with {len(action_ids)} action(s)",
