@@ -217,13 +217,7 @@ def draft_of(report: Mapping[str, Any]) -> ReportDraft:
 
 
 def draft_view(report: Mapping[str, Any]) -> DraftView:
-    return DraftView(
-        id=report["id"],
-        title=report["title"],
-        group_slug=report["group_slug"],
-        group_name=report["group_name"],
-        draft=draft_of(report),
-    )
+    return msgspec.convert({**report, "draft": draft_of(report)}, DraftView)
 
 
 # --- deliveries -------------------------------------------------------------------------
@@ -441,17 +435,8 @@ async def group_reports(slug: str, viewer: Viewer) -> ReportListView:
     """A group's reports the viewer may read, newest first, and each line's schedule."""
     group = await get_group(slug)
     reports = (
-        await Report.select(
-            Report.id,
-            Report.kind,
-            Report.period,
-            Report.title,
-            Report.status,
-            Report.visibility,
-            Report.to_director,
-            Report.to_board,
-            Report.submitted_at,
-        )
+        # Everything but the text, which may be long and is not listed.
+        await Report.select(*Report.all_columns(exclude=[Report.body]))
         .where((Report.group == group["id"]) & scopes.reports(viewer))
         .order_by(Report.created_at, ascending=False)
     )

@@ -214,31 +214,36 @@ class PersonView(msgspec.Struct):
     display_name: str
 
 
-class DeliveryView(msgspec.Struct, kw_only=True):
-    """One line's delivery of a report: its state, its response and the actions that
-    came of it."""
+class DeliveryStateView(msgspec.Struct, kw_only=True):
+    """One line's delivery of a report: where it stands (in a list of reports)."""
 
     id: int
-    report_id: int
     # director or board
     recipient: str
     line_name: str
     # delivered, read, acknowledged, responded
     state: str
-    delivered_at: dt.datetime
     response_due_on: dt.date
     # Days until the response is due; negative once past it.
     days_left: int
     # Past its due date without a response.
     is_overdue: bool
+    # accepted, partially_accepted, declined or noted; null until the line responds.
+    response: str | None
+
+
+class DeliveryView(DeliveryStateView, kw_only=True):
+    """One line's delivery of a report: its state, its response and the actions that
+    came of it."""
+
+    report_id: int
+    delivered_at: dt.datetime
     read_at: dt.datetime | None
     read_by: PersonView | None
     acknowledged_at: dt.datetime | None
     acknowledged_by: PersonView | None
     responded_at: dt.datetime | None
     responded_by: PersonView | None
-    # accepted, partially_accepted, declined or noted; null until the line responds.
-    response: str | None
     rationale: str
     # Whether the caller acts for this line (the Director, or any Board member).
     can_act: bool
@@ -319,19 +324,6 @@ class DraftView(msgspec.Struct, kw_only=True):
     draft: ReportDraft
 
 
-class DeliveryStateView(msgspec.Struct, kw_only=True):
-    """One line's delivery of a report in a list of reports."""
-
-    id: int
-    recipient: str
-    line_name: str
-    state: str
-    response_due_on: dt.date
-    days_left: int
-    is_overdue: bool
-    response: str | None
-
-
 class ReportSummaryView(msgspec.Struct, kw_only=True):
     id: int
     kind: str
@@ -382,23 +374,15 @@ class ReportListView(msgspec.Struct, kw_only=True):
     schedules: list[LineScheduleView]
 
 
-class DeliveryItemView(msgspec.Struct, kw_only=True):
-    """One delivery in a list of deliveries."""
+class DeliveryItemView(DeliveryStateView, kw_only=True):
+    """One delivery in a list of deliveries, with its report's title and group."""
 
-    id: int
     report_id: int
     report_title: str
     report_kind: str
     group_slug: str
     group_name: str
-    recipient: str
-    line_name: str
-    state: str
     delivered_at: dt.datetime
-    response_due_on: dt.date
-    days_left: int
-    is_overdue: bool
-    response: str | None
     responded_at: dt.datetime | None
     responded_by_name: str | None
     can_act: bool
