@@ -12,12 +12,7 @@ from governance.core.clock import organisation_today, utcnow
 from governance.dashboard.schemas import DashboardView, GroupOverview
 from governance.groups.queries import group_page, list_groups, my_terms
 from governance.meetings.services import list_meetings, readable_meetings_for_user
-from governance.reports.services import (
-    describe_next_due,
-    inbox,
-    line_schedules,
-    reporting_overview_for_leads,
-)
+from governance.reports.queries import inbox, line_schedules, reporting_overview_for_leads
 
 DASHBOARD_ROWS = 8
 RECENT_MEETINGS = 6
@@ -55,5 +50,5 @@ async def group_overview(slug: str, viewer: Viewer) -> GroupOverview:
         past_meetings=meetings["past"][:RECENT_MEETINGS],
         past_meeting_count=len(meetings["past"]),
         can_read_meetings=meetings["can_read"],
-        next_due_sentences=[describe_next_due(entry) for entry in schedules],
+        next_due_sentences=[entry.next_due_text for entry in schedules],
     )

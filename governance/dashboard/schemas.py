@@ -1,7 +1,7 @@
 """The views of the dashboard and of the group page, which gather several domains' reads.
 
-The parts read from meetings and reports are those domains' own rows as they return them
-today; the parts read from groups and actions are their views."""
+The parts read from meetings are that domain's own rows as it returns them today; the parts
+read from groups, actions and reports are their views."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import msgspec
 
 from governance.actions.schemas import ActionSummaryView
 from governance.groups.schemas import GroupPage, GroupSummaryView, TermView
+from governance.reports.schemas import InboxView, LeadReportingView
 
 
 class DashboardView(msgspec.Struct, kw_only=True):
@@ -24,9 +25,9 @@ class DashboardView(msgspec.Struct, kw_only=True):
     open_action_count: int
     meetings_ahead: list[dict[str, Any]]
     # What awaits the reader's line (the Director and the Board only).
-    lines: dict[str, Any] | None
+    lines: InboxView | None
     # What is due from each group the reader leads.
-    reporting: list[dict[str, Any]]
+    reporting: list[LeadReportingView]
 
 
 class GroupOverview(msgspec.Struct, kw_only=True):

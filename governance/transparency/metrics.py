@@ -90,7 +90,7 @@ from governance.groups.tables import Membership, ReportingLine, WorkingGroup
 from governance.meetings.services import COUNTS_TOWARDS_QUORUM, compute_quorum
 from governance.meetings.tables import AgendaItem, Attendance, Decision, Meeting
 from governance.reports import schedule
-from governance.reports.services import RESPONSES
+from governance.reports.schemas import RESPONSES
 from governance.reports.tables import Delivery, Report
 from governance.settings import get_settings
 from governance.transparency.figures import (

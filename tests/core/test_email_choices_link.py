@@ -10,7 +10,7 @@ from governance.accounts.services import invite_user
 from governance.core.email import render_email
 from governance.core.tables import OutboundEmail
 from governance.reports import services as reports
-from governance.reports.services import ReportFields
+from governance.reports.schemas import ReportDraft
 from tests.factories import viewer_for
 
 
@@ -28,7 +28,15 @@ async def test_invitations_and_report_notices_link_to_the_recipients_email_choic
     administrator = dataclasses.replace(chair.user, is_admin=True)
     await invite_user(Invitation(email="new@example.org", display_name="New Person"), administrator)
     report_id = await reports.create_report(
-        cast.slug, ReportFields("recommendation", "", "Quiet rooms", "We need them.", "both"), chair
+        cast.slug,
+        ReportDraft(
+            kind="recommendation",
+            period="",
+            title="Quiet rooms",
+            body="We need them.",
+            route="both",
+        ),
+        chair,
     )
     await reports.submit_report(report_id, chair)
     rows = await _rendered_rows()
