@@ -142,6 +142,9 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         verdict = await verify_chain()
         if verdict.intact:
             print(f"Audit chain intact: {verdict.events_checked} events checked.")
+            # Written down outside the system, the head shows later whether events were
+            # removed from the end together with the head row.
+            print(f"Head: event {verdict.head_sequence}, hash {verdict.head_hash or '-'}")
             return 0
         print(
             f"Audit chain broken at sequence {verdict.first_bad_sequence}: {verdict.problem}.",

@@ -9,6 +9,7 @@ and sends them, retrying temporary failures with growing delays and parking perm
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
 import email.utils
 import hashlib
 import json
@@ -135,8 +136,14 @@ def render_email(template: str, context: Mapping[str, Any]) -> RenderedEmail:
     )
 
 
+# Headers are folded only where RFC 5322's hard limit requires: the default 78-character
+# limit makes the email package write a long unbroken value (a List-Unsubscribe URL) as
+# RFC 2047 encoded words, which mail clients then do not read as an address (RFC 8058).
+MESSAGE_POLICY = email.policy.default.clone(max_line_length=998)
+
+
 def build_message(row: Mapping[str, Any], rendered: RenderedEmail, mail_from: str) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=MESSAGE_POLICY)
     message["From"] = mail_from
     message["To"] = row["recipient"]
     message["Subject"] = rendered.subject
@@ -184,9 +191,15 @@ class SmtpTransport:
         query = parse_qs(parsed.query)
         use_tls = parsed.scheme == "smtps"
         start_tls = query.get("starttls", ["false"])[0].lower() == "true"
+        # Flattened here with our own policy: aiosmtplib's would fold long headers again.
+        raw = message.as_bytes(policy=MESSAGE_POLICY.clone(linesep="\r\n"))
+        sender = email.utils.parseaddr(str(message["From"]))[1]
+        recipients = [address for _, address in email.utils.getaddresses([str(message["To"])])]
         try:
             await aiosmtplib.send(
-                message,
+                raw,
+                sender=sender,
+                recipients=recipients,
                 hostname=parsed.hostname or "localhost",
                 port=parsed.port or (465 if use_tls else 25),
                 username=unquote(parsed.username) if parsed.username else None,

@@ -112,6 +112,24 @@ async def test_an_action_reminder_reaches_the_owner_by_smtp(clock, people: Peopl
     assert "http://testserver/email/preferences/" in mail.everything(message)
 
 
+async def test_list_unsubscribe_reaches_the_server_as_a_plain_address(
+    clock, people: People, mail: Mail
+):
+    """Issue 10, defect 9: RFC 8058 one-click needs `<https://...>` as is, not RFC 2047
+    encoded words, or mail clients never offer it."""
+    await make_action(people.group_id, [people.member], START.date(), title="Book the venue")
+    await sweep()
+    await mail.deliver()
+
+    [raw] = mail.sink.raw
+    headers = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    unfolded = headers.replace("\r\n ", " ").replace("\r\n\t", " ")
+    [line] = [h for h in unfolded.split("\r\n") if h.startswith("List-Unsubscribe:")]
+    assert line.startswith("List-Unsubscribe: <http://testserver/email/unsubscribe/")
+    assert line.endswith(">") and "=?" not in line
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in unfolded
+
+
 # --- meetings -----------------------------------------------------------------------------
 
 
