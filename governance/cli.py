@@ -332,8 +332,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from governance.settings import SettingsError
+
     args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except SettingsError as error:
+        # A setting the service cannot use, or a data folder it cannot create: one line
+        # that names it, not a traceback.
+        print(f"governance: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionTy
 from piccolo.querystring import QueryString
 
 from governance.core.errors import NotFoundError
+from governance.settings import get_settings, prepare_data_dir
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 10.0
 
@@ -164,6 +165,7 @@ def write_transaction() -> Any:
 @contextlib.asynccontextmanager
 async def open_database() -> AsyncIterator[Engine]:
     """Opens the pool for the life of the app or a command, and closes it after."""
+    prepare_data_dir(get_settings())
     engine = get_engine()
     if isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(min_size=1, max_size=10)

@@ -14,6 +14,7 @@ import email.utils
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -229,7 +230,11 @@ class FileTransport:
         self.directory.mkdir(parents=True, exist_ok=True)
         stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
         message_id = str(message["Message-ID"]).strip("<>").replace("/", "_")
-        (self.directory / f"{stamp}-{message_id}.eml").write_bytes(message.as_bytes())
+        path = self.directory / f"{stamp}-{message_id}.eml"
+        # Private from the first byte: the message may hold confidential text.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(message.as_bytes())
 
 
 def retry_delay(attempts: int) -> dt.timedelta:

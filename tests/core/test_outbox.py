@@ -7,6 +7,7 @@ import datetime as dt
 import email
 import email.policy
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -323,6 +324,8 @@ async def test_without_smtp_each_message_becomes_an_eml_file(tmp_path):
     assert report.sent == 2
     files = sorted((tmp_path / "mail").glob("*.eml"))
     assert len(files) == 2
+    # Mail holds confidential text: only the service's account may read it.
+    assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
     parsed = [email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in files]
     assert sorted(m["To"] for m in parsed) == ["ada@example.org", "bob@example.org"]
     sent_ids = {row["message_id"] for row in await OutboundEmail.select()}
