@@ -41,7 +41,7 @@ async def test_links_in_email_follow_the_port_scripts_run_serves(tmp_path: Path)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVERNANCE_")}
     env |= {"GOVERNANCE_PORT": str(port), "GOVERNANCE_DATA_DIR": str(tmp_path)}
-    process = subprocess.Popen(  # noqa: S603, ASYNC220 - our own script, on loopback
+    process = subprocess.Popen(  # noqa: ASYNC220 - our own script, on loopback
         ["bash", "scripts/run"],  # noqa: S607
         cwd=REPO_ROOT,
         env=env,
