@@ -158,6 +158,7 @@ async def delivery_responded(
     delivery_id: int,
     report_id: int,
     report_title: str,
+    group_name: str,
     line: str,
     response: str,
 ) -> bool:
@@ -167,6 +168,7 @@ async def delivery_responded(
         "delivery_responded",
         {
             "report_title": report_title,
+            "group_name": group_name,
             "line_name": Line(line).label,
             "response": response.replace("_", " "),
             "link": absolute_url("reports:show", report_id=report_id),
@@ -472,10 +474,11 @@ class DeliveryRef:
 
 
 def delivery_overdue(
-    recipient: Recipient, delivery: DeliveryRef, *, for_line: bool
+    recipient: Recipient, delivery: DeliveryRef, *, for_line: bool, week: str
 ) -> PendingEmail:
     """A delivery not answered by its due date: to the people of that line (`for_line`, a
-    notice governance requires, which cannot be turned off) and to the group's chair."""
+    notice governance requires, which cannot be turned off) and to the group's chair;
+    once in each overdue `week` (2026-W49) until it is answered."""
     return PendingEmail(
         recipient,
         "delivery_overdue",
@@ -488,8 +491,7 @@ def delivery_overdue(
             "due_on": format_date(delivery.response_due_on),
             "link": absolute_url("reports:show", report_id=delivery.report_id),
         },
-        f"reminder:delivery:{delivery.delivery_id}:overdue:"
-        f"{delivery.response_due_on.isoformat()}:user:{recipient.user_id}",
+        f"reminder:delivery:{delivery.delivery_id}:overdue:{week}:user:{recipient.user_id}",
         None if for_line else Category.REPORTS,
     )
 

@@ -20,7 +20,7 @@ minutes to review          3 days after circulation, no comment    member attend
 periodic report due soon   1 to 14 days before its due date        chair, secretary    reports
 periodic report due        on its due date                         chair, secretary    reports
 periodic report past due   the day after its due date              chair, secretary    reports
-delivery past its date     the day after response_due_on           the line            (required)
+delivery past its date     the day after, then every 7 days        the line            (required)
                                                                    the group's chair   reports
 membership ending          60 days before ends_on, then 30         member, chair       membership
 
@@ -141,13 +141,18 @@ def action_stage(due_on: dt.date, today: dt.date) -> tuple[str, str] | None:
     if days_left == 0:
         return "today", f"today:{due_on.isoformat()}"
     if days_left < 0:
-        # Weekly while overdue: the day after the due date, then every seven days. A sweep
-        # on any day of that week sends the week's reminder if it has not gone yet.
-        days_late = -days_left
-        repeat = (days_late - 1) // OVERDUE_REPEAT_DAYS
-        anniversary = due_on + dt.timedelta(days=1 + repeat * OVERDUE_REPEAT_DAYS)
-        return "overdue", f"overdue:{_iso_week(anniversary)}"
+        return "overdue", f"overdue:{overdue_week(due_on, today)}"
     return None
+
+
+def overdue_week(due_on: dt.date, today: dt.date) -> str:
+    """The week of the overdue reminder due by `today`: the day after the due date, then
+    every seven days. A sweep on any day of that week sends the week's reminder if it has
+    not gone yet, so a sweep that was down catches up once, not once per missed day."""
+    days_late = (today - due_on).days
+    repeat = (days_late - 1) // OVERDUE_REPEAT_DAYS
+    anniversary = due_on + dt.timedelta(days=1 + repeat * OVERDUE_REPEAT_DAYS)
+    return _iso_week(anniversary)
 
 
 async def _owned_actions_due(today: dt.date) -> list[dict[str, Any]]:
@@ -472,10 +477,9 @@ async def report_reminders(at: Moment) -> list[PendingEmail]:
 
 
 async def _deliveries_past_due(today: dt.date) -> list[dict[str, Any]]:
+    """Every delivery still unanswered after its due date: reminded weekly until answered."""
     return await Delivery.select(*delivery_columns()).where(  # type: ignore[no-any-return]
-        (Delivery.state != "responded")
-        & (Delivery.response_due_on < today)
-        & (Delivery.response_due_on >= today - dt.timedelta(days=CATCH_UP_DAYS))
+        (Delivery.state != "responded") & (Delivery.response_due_on < today)
     )
 
 
@@ -490,15 +494,19 @@ async def _people_on_lines() -> dict[str, list[int]]:
     }
 
 
-def _delivery_email(due: tuple[dict[str, Any], bool], reader: Subscriber) -> PendingEmail | None:
+def _delivery_email(
+    due: tuple[dict[str, Any], bool, dt.date], reader: Subscriber
+) -> PendingEmail | None:
     """To a person of the line (`for_line`) or the group's chair, if they may read the
-    report."""
-    row, for_line = due
+    report; once a week while it stays unanswered."""
+    row, for_line, today = due
     if not scopes.may_read_report(
         reader.viewer, row["group_id"], row["visibility"], row["report_status"]
     ):
         return None
-    return emails.delivery_overdue(reader.recipient, as_ref(DeliveryRef, row), for_line=for_line)
+    week = overdue_week(row["response_due_on"], today)
+    delivery = as_ref(DeliveryRef, row)
+    return emails.delivery_overdue(reader.recipient, delivery, for_line=for_line, week=week)
 
 
 async def delivery_reminders(at: Moment) -> list[PendingEmail]:
@@ -513,10 +521,10 @@ async def delivery_reminders(at: Moment) -> list[PendingEmail]:
         [user for users in on_line.values() for user in users]
         + [user for users in chairs.values() for user in users]
     )
-    audiences: list[tuple[tuple[dict[str, Any], bool], list[int]]] = []
+    audiences: list[tuple[tuple[dict[str, Any], bool, dt.date], list[int]]] = []
     for row in rows:
-        audiences.append(((row, True), on_line.get(row["line"], [])))
-        audiences.append(((row, False), chairs.get(row["group_id"], [])))
+        audiences.append(((row, True, at.today), on_line.get(row["line"], [])))
+        audiences.append(((row, False, at.today), chairs.get(row["group_id"], [])))
     return _each_reader(audiences, readers, _delivery_email)
 
 

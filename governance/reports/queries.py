@@ -229,6 +229,7 @@ async def delivery_row(delivery_id: int, viewer: Viewer) -> dict[str, Any]:
     query = Delivery.select(
         *Delivery.all_columns(),
         Delivery.report.group.as_alias("group_id"),
+        Delivery.report.group.name.as_alias("group_name"),  # type: ignore[union-attr]
         Delivery.report.title.as_alias("report_title"),
         Delivery.report.visibility.as_alias("report_visibility"),
     ).where((Delivery.id == delivery_id) & scopes.deliveries(viewer))

@@ -558,6 +558,7 @@ async def _tell_group_leads(delivery: Mapping[str, Any], response: str) -> None:
             delivery_id=delivery["id"],
             report_id=delivery["report"],
             report_title=delivery["report_title"],
+            group_name=delivery["group_name"],
             line=delivery["recipient"],
             response=response,
         )

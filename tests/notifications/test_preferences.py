@@ -214,7 +214,8 @@ async def test_a_delivery_awaiting_response_cannot_be_muted(clock, people: Peopl
         response_due_on=START.date() - dt.timedelta(days=1),
     )
     keys = await sweep()
-    assert keys == [f"reminder:delivery:1:overdue:2026-11-01:user:{people.director}"]
+    # The overdue week of a response due on 1 November (issue 10, defect 14: weekly).
+    assert keys == [f"reminder:delivery:1:overdue:2026-W45:user:{people.director}"]
     await mail.deliver()
     [message] = mail.to("director@example.org")
     assert message["List-Unsubscribe"] is None
