@@ -14,7 +14,7 @@ queues email in one write transaction.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import msgspec
@@ -409,6 +409,18 @@ async def update_user(
         )
 
 
+# What else a deactivation changes, in its transaction: domains above accounts register a
+# step here (groups ends the person's memberships), so the dependency still points from
+# them to accounts. Each step returns a phrase for the audit summary, or "".
+DeactivationStep = Callable[[int, CurrentUser], Awaitable[str]]
+DEACTIVATION_STEPS: list[DeactivationStep] = []
+
+
+def on_deactivation(step: DeactivationStep) -> DeactivationStep:
+    DEACTIVATION_STEPS.append(step)
+    return step
+
+
 async def set_user_active(user_id: int, active: bool, actor: CurrentUser) -> None:
     _require_admin(actor, "Only an administrator can deactivate accounts.")
     if user_id == actor.id and not active:
@@ -416,10 +428,12 @@ async def set_user_active(user_id: int, active: bool, actor: CurrentUser) -> Non
     async with write_transaction():
         row = await queries.account_row(user_id, actor)
         await User.update({User.is_active: active}).where(User.id == user_id)
+        verb = "reactivated"
         if not active:
             await end_all_sessions(user_id)
+            done = [await step(user_id, actor) for step in DEACTIVATION_STEPS]
+            verb = "; ".join(["deactivated", "sessions ended", *filter(None, done)])
         action = "user.reactivated" if active else "user.deactivated"
-        verb = "reactivated" if active else "deactivated; sessions ended"
         await record_event(actor, action, "user", user_id, f"Account {row['email']} {verb}")
 
 

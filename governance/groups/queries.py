@@ -129,13 +129,18 @@ def _line(row: dict[str, Any]) -> ReportingLineView:
     return msgspec.convert(row, ReportingLineView)
 
 
+def _never_begins(membership: MembershipView) -> bool:
+    """A term ended before it began (the person's account was deactivated first)."""
+    return membership.ends_on is not None and membership.ends_on < membership.starts_on
+
+
 def _by_term(memberships: list[MembershipView], today: dt.date) -> dict[str, list[MembershipView]]:
     """Current terms (leads first, then by name), terms starting later, and former ones."""
     terms: dict[str, list[MembershipView]] = {"current": [], "future": [], "former": []}
     for membership in memberships:
         if membership_is_current(membership.starts_on, membership.ends_on, today):
             terms["current"].append(membership)
-        elif membership.starts_on > today:
+        elif membership.starts_on > today and not _never_begins(membership):
             terms["future"].append(membership)
         else:
             terms["former"].append(membership)

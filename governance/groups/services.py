@@ -19,9 +19,10 @@ from typing import Any
 import msgspec
 
 from governance.accounts.policy import LINES, CurrentUser, Line
+from governance.accounts.services import on_deactivation
 from governance.accounts.tables import User
 from governance.core.audit import SYSTEM, Actor, record_event
-from governance.core.clock import utcnow
+from governance.core.clock import organisation_today, utcnow
 from governance.core.contracts import NO_ERRORS, field_errors, refuse, trimmed
 from governance.core.db import columns_from, one_row, write_transaction
 from governance.core.errors import PermissionDenied
@@ -339,3 +340,24 @@ async def update_membership(
             f"{existing['display_name']} in {existing['group_name']}: "
             + _describe_term(command, ", open-ended"),
         )
+
+
+@on_deactivation
+async def end_memberships_of_deactivated(user_id: int, actor: CurrentUser) -> str:
+    """A deactivated account is no member from the day it is deactivated: its current
+    terms end the day before, and terms that have not begun never start. Recorded in the
+    deactivation's audit event; quorum and rosters follow from the memberships."""
+    today = organisation_today()
+    yesterday = today - dt.timedelta(days=1)
+    rows = await Membership.select(Membership.id, Membership.starts_on, Membership.ends_on).where(
+        (Membership.user == user_id)
+        & (Membership.ends_on.is_null() | (Membership.ends_on >= today))
+    )
+    for row in rows:
+        # A term not yet begun ends the day before it would have started: never current.
+        ends_on = yesterday if row["starts_on"] < today else row["starts_on"] - dt.timedelta(days=1)
+        await Membership.update({Membership.ends_on: ends_on}).where(Membership.id == row["id"])
+    if not rows:
+        return ""
+    ids = ", ".join(str(row["id"]) for row in rows)
+    return f"memberships {ids} ended on {yesterday.isoformat()}"
