@@ -70,6 +70,69 @@ def _configure_templates(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals["organisation_timezone"] = get_settings().timezone
 
 
+def _route_handlers() -> list[Any]:
+    """Every page, API route and static file of the service."""
+    return [
+        health,
+        ready,
+        DashboardController,
+        GroupOverviewController,
+        SessionController,
+        PasswordController,
+        ProfileController,
+        UserAdminController,
+        AuditTrailController,
+        GroupController,
+        GroupAdminController,
+        MeApiController,
+        GroupApiController,
+        MeetingController,
+        PublicMinutesController,
+        CalendarController,
+        ExportController,
+        MeetingApiController,
+        ActionController,
+        ActionApiController,
+        ReportController,
+        ReportApiController,
+        EmailPreferencesController,
+        OutboxAdminController,
+        TransparencyController,
+        TransparencyApiController,
+        create_static_files_router(
+            path="/static", directories=[STATIC_DIRECTORY], include_in_schema=False
+        ),
+    ]
+
+
+def _openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Governance API",
+        version="1",
+        path="/schema",
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="A token from `governance token create EMAIL`",
+                )
+            }
+        ),
+    )
+
+
+def _csrf_config(settings: Settings) -> CSRFConfig:
+    return CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name="governance_csrf",
+        cookie_secure=settings.secure_cookies,
+        cookie_httponly=True,
+        cookie_samesite="lax",
+        exclude=["/health", "/ready", "/static"],
+    )
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level)
@@ -79,51 +142,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         async with open_database():
             yield
 
-    csrf = CSRFConfig(
-        secret=settings.secret_key,
-        cookie_name="governance_csrf",
-        cookie_secure=settings.secure_cookies,
-        cookie_httponly=True,
-        cookie_samesite="lax",
-        exclude=["/health", "/ready", "/static"],
-    )
+    csrf = _csrf_config(settings)
     template_config: TemplateConfig[Any] = TemplateConfig(
         directory=TEMPLATE_DIRECTORY,
         engine=JinjaTemplateEngine,
         engine_callback=_configure_templates,
     )
     app = Litestar(
-        route_handlers=[
-            health,
-            ready,
-            DashboardController,
-            GroupOverviewController,
-            SessionController,
-            PasswordController,
-            ProfileController,
-            UserAdminController,
-            AuditTrailController,
-            GroupController,
-            GroupAdminController,
-            MeApiController,
-            GroupApiController,
-            MeetingController,
-            PublicMinutesController,
-            CalendarController,
-            ExportController,
-            MeetingApiController,
-            ActionController,
-            ActionApiController,
-            ReportController,
-            ReportApiController,
-            EmailPreferencesController,
-            OutboxAdminController,
-            TransparencyController,
-            TransparencyApiController,
-            create_static_files_router(
-                path="/static", directories=[STATIC_DIRECTORY], include_in_schema=False
-            ),
-        ],
+        route_handlers=_route_handlers(),
         middleware=[
             SecurityHeadersMiddleware(),
             AuthenticationMiddleware(),
@@ -135,20 +161,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"viewer": Provide(provide_viewer)},
         exception_handlers={Exception: handle_exception},
         lifespan=[database_lifespan, in_process_scheduler],
-        openapi_config=OpenAPIConfig(
-            title="Governance API",
-            version="1",
-            path="/schema",
-            components=Components(
-                security_schemes={
-                    "bearer": SecurityScheme(
-                        type="http",
-                        scheme="bearer",
-                        description="A token from `governance token create EMAIL`",
-                    )
-                }
-            ),
-        ),
+        openapi_config=_openapi_config(),
         debug=False,
     )
     use_application(app)

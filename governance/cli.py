@@ -9,6 +9,7 @@ import getpass
 import io
 import sys
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 
 def _run(coroutine_factory: Callable[[], Awaitable[int]]) -> int:
@@ -141,6 +142,9 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         verdict = await verify_chain()
         if verdict.intact:
             print(f"Audit chain intact: {verdict.events_checked} events checked.")
+            # Written down outside the system, the head shows later whether events were
+            # removed from the end together with the head row.
+            print(f"Head: event {verdict.head_sequence}, hash {verdict.head_hash or '-'}")
             return 0
         print(
             f"Audit chain broken at sequence {verdict.first_bad_sequence}: {verdict.problem}.",
@@ -238,10 +242,7 @@ def cmd_report_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="governance", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-
+def _add_database_commands(commands: Any) -> None:
     init = commands.add_parser("init", help="apply migrations and seed the working groups")
     init.add_argument(
         "--demo", action="store_true", help="also add demo accounts and sample activity"
@@ -253,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
         handler=cmd_migrate
     )
 
+
+def _add_service_commands(commands: Any) -> None:
     serve = commands.add_parser("serve", help="run the web service")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -261,7 +264,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-scheduler", action="store_true", help="do not run scheduled jobs in this process"
     )
     serve.set_defaults(handler=cmd_serve)
+    commands.add_parser(
+        "scheduler", help="run the scheduled jobs alone (until SIGTERM or SIGINT)"
+    ).set_defaults(handler=cmd_scheduler)
 
+    jobs = commands.add_parser("jobs", help="scheduled jobs").add_subparsers(
+        dest="jobs_command", required=True
+    )
+    jobs.add_parser("list", help="list the jobs").set_defaults(handler=cmd_jobs_list)
+    run = jobs.add_parser("run", help="run one job now")
+    run.add_argument("name")
+    run.set_defaults(handler=cmd_jobs_run)
+
+
+def _add_account_commands(commands: Any) -> None:
     user = commands.add_parser("user", help="manage accounts").add_subparsers(
         dest="user_command", required=True
     )
@@ -281,23 +297,12 @@ def build_parser() -> argparse.ArgumentParser:
     token_create.add_argument("--label", default="command line")
     token_create.set_defaults(handler=cmd_token_create)
 
+
+def _add_record_commands(commands: Any) -> None:
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(
         dest="audit_command", required=True
     )
     audit.add_parser("verify", help="check the hash chain").set_defaults(handler=cmd_audit_verify)
-
-    commands.add_parser(
-        "scheduler", help="run the scheduled jobs alone (until SIGTERM or SIGINT)"
-    ).set_defaults(handler=cmd_scheduler)
-
-    jobs = commands.add_parser("jobs", help="scheduled jobs").add_subparsers(
-        dest="jobs_command", required=True
-    )
-    jobs.add_parser("list", help="list the jobs").set_defaults(handler=cmd_jobs_list)
-    run = jobs.add_parser("run", help="run one job now")
-    run.add_argument("name")
-    run.set_defaults(handler=cmd_jobs_run)
-
     report = commands.add_parser("report", help="transparency reports").add_subparsers(
         dest="report_command", required=True
     )
@@ -314,12 +319,29 @@ def build_parser() -> argparse.ArgumentParser:
     report_build.add_argument("--format", required=True, choices=["html", "pdf", "csv", "json"])
     report_build.add_argument("-o", "--output", required=True, help="a file, or - for stdout")
     report_build.set_defaults(handler=cmd_report_build)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="governance", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_database_commands(commands)
+    _add_service_commands(commands)
+    _add_account_commands(commands)
+    _add_record_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from governance.settings import SettingsError
+
     args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except SettingsError as error:
+        # A setting the service cannot use, or a data folder it cannot create: one line
+        # that names it, not a traceback.
+        print(f"governance: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from typing import Any
 
 from governance.accounts.policy import CurrentUser, Viewer
 from governance.accounts.services import RoleChoice, create_user
@@ -15,7 +16,8 @@ from governance.core.audit import SYSTEM
 from governance.core.clock import organisation_today, utcnow
 from governance.core.db import write_transaction
 from governance.groups.queries import get_group, load_viewer
-from governance.groups.services import MembershipFields, add_membership
+from governance.groups.schemas import NewMembership
+from governance.groups.services import add_membership
 from governance.groups.tables import WorkingGroup
 from governance.meetings import services as meetings
 from governance.meetings.schemas import (
@@ -29,7 +31,9 @@ from governance.meetings.schemas import (
     NewDecision,
 )
 from governance.meetings.tables import Meeting
+from governance.reports import schedule
 from governance.reports import services as reports
+from governance.reports.schemas import LineResponse, ReportDraft, ResponseAction
 from governance.reports.tables import Delivery, Report
 from governance.transparency import services as transparency
 from governance.transparency.tables import TransparencyReport
@@ -76,7 +80,7 @@ async def _seed_demo() -> int:
         for slug, email, role in DEMO_MEMBERSHIPS:
             group = await get_group(slug)
             await add_membership(
-                group["id"], email, MembershipFields(role, starts_on, None), SYSTEM
+                group["id"], NewMembership(email=email, role=role, starts_on=starts_on), SYSTEM
             )
     for slug, chair_email, member_email in (
         ("wellbeing", "chair.wellbeing@example.org", "member.wellbeing@example.org"),
@@ -228,15 +232,18 @@ async def seed_demo_reporting(slug: str, chair_email: str, member_email: str) ->
         WorkingGroup.id == group["id"]
     )
     chair = await _viewer_by_email(chair_email)
-    member = await _viewer_by_email(member_email)
+    await _seed_periodic_reports(group, chair, year_ago.date())
+    await _seed_recommendations(slug, chair)
+    await _seed_group_actions(group["id"], chair, await _viewer_by_email(member_email))
+
+
+async def _seed_periodic_reports(group: dict[str, Any], chair: Viewer, start: dt.date) -> None:
+    """Each quarter since the group began, except one recorded as missed and one late; both
+    lines note each."""
     director = await _viewer_by_email("director@example.org")
     board = await _viewer_by_email("board@example.org")
-    board2 = await _viewer_by_email("board2@example.org")
-    name = group["name"]
-
-    # Periodic reports: each quarter since the group began, except one recorded as missed.
     today = organisation_today()
-    quarters = reports.schedule.periods_between("quarterly", year_ago.date(), today)
+    quarters = schedule.periods_between("quarterly", start, today)
     for index, quarter in enumerate(quarters[:-1]):
         if index == 1:
             continue  # missed
@@ -244,18 +251,14 @@ async def seed_demo_reporting(slug: str, chair_email: str, member_email: str) ->
         submitted_on = quarter.ends_on + dt.timedelta(days=45 if late else 20)
         if submitted_on >= today:
             continue
-        report_id = await reports.create_report(
-            slug,
-            reports.ReportFields(
-                "periodic",
-                quarter.label,
-                f"{name}: report for {quarter.label}",
-                f"## Activity in {quarter.label}\n\n- Monthly meetings held\n"
-                "- Survey work continued",
-                "both",
-            ),
-            chair,
+        draft = ReportDraft(
+            kind="periodic",
+            period=quarter.label,
+            title=f"{group['name']}: report for {quarter.label}",
+            body=f"## Activity in {quarter.label}\n\n- Monthly meetings held\n"
+            "- Survey work continued",
         )
+        report_id = await reports.create_report(group["slug"], draft, chair)
         await reports.submit_report(report_id, chair)
         await _backdate_report(
             report_id, dt.datetime.combine(submitted_on, dt.time(11), tzinfo=dt.UTC)
@@ -264,118 +267,87 @@ async def seed_demo_reporting(slug: str, chair_email: str, member_email: str) ->
             delivery_id = await _delivery_id(report_id, recipient)
             await reports.acknowledge_delivery(delivery_id, line_viewer)
             await reports.respond_to_delivery(
-                delivery_id, reports.ResponseFields("noted", ""), line_viewer
+                delivery_id, LineResponse(response="noted"), line_viewer
             )
 
-    # Recommendations, answered differently by each line.
-    due = today + dt.timedelta(days=45)
-    answered = await reports.create_report(
+
+async def _recommendation(
+    slug: str, chair: Viewer, title: str, body: str, route: str, days_ago: int
+) -> int:
+    """A recommendation submitted `days_ago` days ago."""
+    draft = ReportDraft(kind="recommendation", title=title, body=body, route=route)
+    report_id = await reports.create_report(slug, draft, chair)
+    await reports.submit_report(report_id, chair)
+    await _backdate_report(report_id, utcnow() - dt.timedelta(days=days_ago))
+    return report_id
+
+
+def _answer(
+    response: str, rationale: str, action: str = "", owner: Viewer | None = None
+) -> LineResponse:
+    """A line's response, with one action due in 45 days if `action` names one."""
+    due = organisation_today() + dt.timedelta(days=45)
+    actions = [ResponseAction(title=action, due_on=due, owner_ids=[owner.user.id])] if owner else []
+    return LineResponse(response=response, rationale=rationale, actions=actions)
+
+
+async def _seed_recommendations(slug: str, chair: Viewer) -> None:
+    """Recommendations answered differently by each line, one to the Board only, and one
+    whose Director line is past due."""
+    director = await _viewer_by_email("director@example.org")
+    board = await _viewer_by_email("board@example.org")
+    board2 = await _viewer_by_email("board2@example.org")
+    answered = await _recommendation(
         slug,
-        reports.ReportFields(
-            "recommendation",
-            "",
-            "Flexible working hours for all teams",
-            "We recommend a written flexible-hours policy, reviewed after six months.",
-            "both",
-        ),
         chair,
+        "Flexible working hours for all teams",
+        "We recommend a written flexible-hours policy, reviewed after six months.",
+        "both",
+        120,
     )
-    await reports.submit_report(answered, chair)
-    await _backdate_report(answered, utcnow() - dt.timedelta(days=120))
-    deliveries = {
-        row["recipient"]: row["id"]
-        for row in await Delivery.select(Delivery.id, Delivery.recipient).where(
-            Delivery.report == answered
-        )
-    }
-    await reports.acknowledge_delivery(deliveries["director"], director)
-    await reports.respond_to_delivery(
-        deliveries["director"],
-        reports.ResponseFields(
-            "partially_accepted",
-            "Agreed for office-based teams now; field teams after the review.",
-            [
-                NewAction(
-                    title="Draft the flexible-hours policy",
-                    due_on=due,
-                    owner_ids=[director.user.id],
-                )
-            ],
-        ),
-        director,
+    to_director = await _delivery_id(answered, "director")
+    await reports.acknowledge_delivery(to_director, director)
+    rationale = "Agreed for office-based teams now; field teams after the review."
+    action = "Draft the flexible-hours policy"
+    answer = _answer("partially_accepted", rationale, action, director)
+    await reports.respond_to_delivery(to_director, answer, director)
+    rationale = "The Board supports the recommendation in full."
+    answer = _answer(
+        "accepted", rationale, "Board to review the policy at its next meeting", board2
     )
-    await reports.respond_to_delivery(
-        deliveries["board"],
-        reports.ResponseFields(
-            "accepted",
-            "The Board supports the recommendation in full.",
-            [
-                NewAction(
-                    title="Board to review the policy at its next meeting",
-                    due_on=due,
-                    owner_ids=[board2.user.id],
-                )
-            ],
-        ),
-        board2,
-    )
-    declined = await reports.create_report(
+    await reports.respond_to_delivery(await _delivery_id(answered, "board"), answer, board2)
+    declined = await _recommendation(
         slug,
-        reports.ReportFields(
-            "recommendation",
-            "",
-            "A fourth well-being day",
-            "An extra paid well-being day each year.",
-            "director",
-        ),
         chair,
+        "A fourth well-being day",
+        "An extra paid well-being day each year.",
+        "director",
+        80,
     )
-    await reports.submit_report(declined, chair)
-    await _backdate_report(declined, utcnow() - dt.timedelta(days=80))
+    rationale = "Not affordable this financial year; to be reconsidered next year."
     await reports.respond_to_delivery(
-        await _delivery_id(declined, "director"),
-        reports.ResponseFields(
-            "declined", "Not affordable this financial year; to be reconsidered next year."
-        ),
-        director,
+        await _delivery_id(declined, "director"), _answer("declined", rationale), director
     )
-    awaiting = await reports.create_report(
-        slug,
-        reports.ReportFields(
-            "recommendation",
-            "",
-            "Independent channel for grievances",
-            "Staff should be able to raise grievances outside their line management.",
-            "both",
-        ),
-        chair,
-    )
-    await reports.submit_report(awaiting, chair)
-    await _backdate_report(awaiting, utcnow() - dt.timedelta(days=50))  # Director line past due
+    body = "Staff should be able to raise grievances outside their line management."
+    # The Director line is past due.
+    await _recommendation(slug, chair, "Independent channel for grievances", body, "both", 50)
     if slug == "wellbeing":
-        board_only = await reports.create_report(
-            slug,
-            reports.ReportFields(
-                "recommendation",
-                "",
-                "Concerns about senior management conduct",
-                "Raised with the Board only, as the matter concerns management.",
-                "board",
-            ),
-            chair,
-        )
-        await reports.submit_report(board_only, chair)
-        await _backdate_report(board_only, utcnow() - dt.timedelta(days=20))
+        body = "Raised with the Board only, as the matter concerns management."
+        title = "Concerns about senior management conduct"
+        board_only = await _recommendation(slug, chair, title, body, "board", 20)
         await reports.acknowledge_delivery(await _delivery_id(board_only, "board"), board)
 
-    # Group actions: one done, one in progress, one overdue.
+
+async def _seed_group_actions(group_id: int, chair: Viewer, member: Viewer) -> None:
+    """Group actions: one done, one in progress, one overdue."""
+    today = organisation_today()
     for title, status, days in (
         ("Publish the survey summary", "done", 30),
         ("Organise a workload workshop", "in_progress", 20),
         ("Update the buddy scheme guide", "open", 10),
     ):
         action_id = await actions.create_action(
-            group["id"],
+            group_id,
             NewAction(
                 title=title, due_on=today + dt.timedelta(days=days), owner_ids=[member.user.id]
             ),
@@ -390,7 +362,7 @@ async def seed_demo_reporting(slug: str, chair_email: str, member_email: str) ->
                 action_id, StatusChange(status="done", note="Published on the intranet."), member
             )
     await ActionItem.update({ActionItem.due_on: today - dt.timedelta(days=5)}).where(
-        (ActionItem.group == group["id"]) & (ActionItem.title == "Update the buddy scheme guide")
+        (ActionItem.group == group_id) & (ActionItem.title == "Update the buddy scheme guide")
     )
 
 

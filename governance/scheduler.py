@@ -34,11 +34,10 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from governance.core.clock import utcnow
+from governance.core.clock import organisation_zone, utcnow
 from governance.core.db import write_transaction
 from governance.core.tables import SchedulerLease
 from governance.notifications.jobs import deliver_outbox_job, digest_job, reminder_sweep_job
-from governance.settings import get_settings
 from governance.transparency.jobs import transparency_job
 
 logger = logging.getLogger(__name__)
@@ -154,10 +153,6 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
 JOBS: dict[str, ScheduledJob] = {job.name: job for job in SCHEDULE}
 
 
-def organisation_zone() -> ZoneInfo:
-    return ZoneInfo(get_settings().timezone)
-
-
 def next_runs(now: dt.datetime | None = None) -> list[tuple[ScheduledJob, dt.datetime | None]]:
     """Each job with the next time its trigger fires, counting from now."""
     zone = organisation_zone()
@@ -270,6 +265,9 @@ class GovernanceScheduler:
         self.zone = organisation_zone()
         self._scheduler: AsyncIOScheduler | None = None
         self._running: set[asyncio.Task[Any]] = set()
+        # Set when the catch-up run after taking the lease has finished (tests and
+        # operators wait for this event instead of for a time).
+        self.caught_up = asyncio.Event()
 
     @property
     def holder(self) -> str:
@@ -325,7 +323,15 @@ class GovernanceScheduler:
         queued before the outbox is sent), in the background."""
         if self._scheduler is None or not self._scheduler.running:
             return
-        asyncio.get_running_loop().create_task(self._tracked(self.run_all))
+        self.caught_up.clear()
+        asyncio.get_running_loop().create_task(self._tracked(self._catch_up))
+
+    async def _catch_up(self) -> None:
+        try:
+            await self.run_all()
+        finally:
+            self.caught_up.set()
+            logger.info("Scheduler %s caught up", self.holder)
 
     async def _tracked(self, work: Callable[[], Awaitable[Any]]) -> Any:
         task = asyncio.current_task()
@@ -363,6 +369,15 @@ class GovernanceScheduler:
 
     async def stop(self) -> None:
         """Stops ticking, lets running jobs finish for a moment, then lets the lease go."""
+        try:
+            await self._stop_jobs()
+            await self.lease.release()
+        except Exception:
+            logger.exception("Scheduler %s could not release the lease", self.holder)
+        finally:
+            logger.info("Scheduler %s stopped", self.holder)
+
+    async def _stop_jobs(self) -> None:
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=False)
@@ -374,11 +389,6 @@ class GovernanceScheduler:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=1)
-        try:
-            await self.lease.release()
-        except Exception:
-            logger.exception("Scheduler %s could not release the lease", self.holder)
-        logger.info("Scheduler %s stopped", self.holder)
 
 
 async def run_until_signalled(scheduler: GovernanceScheduler | None = None) -> None:

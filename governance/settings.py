@@ -65,6 +65,37 @@ def _secure_cookies(env: dict[str, str]) -> bool:
     return (env.get("GOVERNANCE_BASE_URL") or "").lower().startswith("https://")
 
 
+PRIVATE_DIRECTORY = 0o700
+PRIVATE_FILE = 0o600
+
+
+def prepare_data_dir(settings: Settings) -> None:
+    """Creates the data folder and its mail folder, readable by this account only (they
+    hold the database, mail and keys), and makes the database files private too. Files the
+    process creates later are private as well (umask). A folder that cannot be made is a
+    SettingsError naming it."""
+    os.umask(0o077)
+    folders = [settings.data_dir, settings.mail_dir]
+    if settings.is_sqlite:
+        folders.insert(1, settings.sqlite_path.parent)
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIRECTORY)
+            if folder in (settings.data_dir, settings.mail_dir):
+                folder.chmod(PRIVATE_DIRECTORY)
+        except OSError as error:
+            raise SettingsError(
+                f"cannot create the data folder {folder}: {error.strerror or error}"
+            ) from error
+    private = [settings.data_dir / "secret_key", *settings.mail_dir.glob("*.eml")]
+    if settings.is_sqlite:
+        base = settings.sqlite_path
+        private += [base, base.with_name(base.name + "-wal"), base.with_name(base.name + "-shm")]
+    for path in private:
+        if path.exists():
+            path.chmod(PRIVATE_FILE)
+
+
 def _secret_key(env: dict[str, str], data_dir: Path) -> str:
     if env.get("GOVERNANCE_SECRET_KEY"):
         return env["GOVERNANCE_SECRET_KEY"]
@@ -73,10 +104,16 @@ def _secret_key(env: dict[str, str], data_dir: Path) -> str:
     key_file = data_dir / "secret_key"
     if key_file.exists():
         return key_file.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIRECTORY)
+    except OSError as error:
+        raise SettingsError(
+            f"cannot create the data folder {data_dir}: {error.strerror or error}"
+        ) from error
     key = secrets.token_urlsafe(48)
+    key_file.touch(mode=PRIVATE_FILE)
     key_file.write_text(key)
-    key_file.chmod(0o600)
+    key_file.chmod(PRIVATE_FILE)
     return key
 
 

@@ -42,10 +42,10 @@ from governance.meetings.schemas import (
     NewErratum,
 )
 from governance.meetings.services import reset_feed
-from governance.notifications.services import preferences_token, unsubscribe_token
+from governance.notifications.links import preferences_token, unsubscribe_token
 from governance.piccolo_conf import APP_REGISTRY
 from governance.reports import services as reports
-from governance.reports.services import ReportFields
+from governance.reports.schemas import ReportDraft
 from governance.reports.tables import Delivery
 from governance.transparency import services as transparency
 from tests.factories import make_group, make_meeting, make_membership, make_user, viewer_for
@@ -221,18 +221,34 @@ async def build_world() -> World:
     # Reports: a recommendation submitted to both lines, one to the Board only, and a draft.
     both = await reports.create_report(
         "alpha",
-        ReportFields("recommendation", "", "Flexitime recommendation", "We recommend.", "both"),
+        ReportDraft(
+            kind="recommendation",
+            period="",
+            title="Flexitime recommendation",
+            body="We recommend.",
+            route="both",
+        ),
         leader,
     )
     await reports.submit_report(both, leader)
     board_only = await reports.create_report(
         "alpha",
-        ReportFields("recommendation", "", "Independence channel", "About management.", "board"),
+        ReportDraft(
+            kind="recommendation",
+            period="",
+            title="Independence channel",
+            body="About management.",
+            route="board",
+        ),
         leader,
     )
     await reports.submit_report(board_only, leader)
     draft = await reports.create_report(
-        "alpha", ReportFields("recommendation", "", "Unsent draft", "Not yet.", "both"), leader
+        "alpha",
+        ReportDraft(
+            kind="recommendation", period="", title="Unsent draft", body="Not yet.", route="both"
+        ),
+        leader,
     )
     deliveries = {
         (row["report"], row["recipient"]): row["id"]

@@ -9,7 +9,8 @@ from governance.accounts.passwords import hash_password
 from governance.accounts.tables import User
 from governance.core.audit import SYSTEM
 from governance.core.clock import organisation_today, utcnow
-from governance.groups.services import GroupFields, MembershipFields, add_membership, create_group
+from governance.groups.schemas import GroupDetails, NewMembership
+from governance.groups.services import add_membership, create_group
 
 PASSWORD = "correct horse battery staple"
 # Hashing is deliberately slow; one hash serves every test user.
@@ -46,8 +47,8 @@ async def make_user(
 async def make_group(slug: str | None = None, name: str | None = None, mandate: str = "") -> int:
     number = next(_sequence)
     slug = slug or f"group-{number}"
-    return await create_group(
-        GroupFields(
+    group = await create_group(
+        GroupDetails(
             name=name or f"Working group {number}",
             slug=slug,
             mandate=mandate,
@@ -56,6 +57,7 @@ async def make_group(slug: str | None = None, name: str | None = None, mandate: 
         ),
         SYSTEM,
     )
+    return group.id
 
 
 async def make_membership(
@@ -68,8 +70,12 @@ async def make_membership(
     email = (await User.select(User.email).where(User.id == user_id).first())["email"]
     return await add_membership(
         group_id,
-        email,
-        MembershipFields(role, starts_on or organisation_today() - dt.timedelta(days=30), ends_on),
+        NewMembership(
+            email=email,
+            role=role,
+            starts_on=starts_on or organisation_today() - dt.timedelta(days=30),
+            ends_on=ends_on,
+        ),
         SYSTEM,
     )
 

@@ -73,6 +73,8 @@ def free_port() -> int:
 @dataclass
 class _Handler:
     messages: list[EmailMessage] = field(default_factory=list)
+    # Each message as the server received it, before any decoding.
+    raw: list[bytes] = field(default_factory=list)
     # A code to answer DATA with, to simulate temporary (4xx) or permanent (5xx) failure.
     reply: str | None = None
 
@@ -81,6 +83,7 @@ class _Handler:
             return self.reply
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.messages.append(parsed)  # type: ignore[arg-type]
+        self.raw.append(bytes(envelope.content))
         return "250 Message accepted for delivery"
 
 
@@ -99,6 +102,10 @@ class SmtpSink:
     @property
     def messages(self) -> list[EmailMessage]:
         return self.handler.messages
+
+    @property
+    def raw(self) -> list[bytes]:
+        return self.handler.raw
 
     def fail_with(self, reply: str | None) -> None:
         self.handler.reply = reply

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
@@ -18,6 +19,7 @@ from governance.accounts.sessions import SESSION_COOKIE, resolve_api_token, reso
 from governance.settings import get_settings
 
 UNAUTHENTICATED_PREFIXES = ("/static/", "/health", "/favicon.ico")
+ResultT = TypeVar("ResultT")
 
 
 def bearer_token(scope: Scope) -> str | None:
@@ -105,3 +107,15 @@ def board_or_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
     user = current_user(connection)
     if not (user.is_board or user.is_admin):
         raise PermissionDeniedException("Only Board members and administrators can see this.")
+
+
+def as_signed_in(
+    connection: ASGIConnection[Any, Any, Any, Any], service: Callable[..., Awaitable[ResultT]]
+) -> Callable[[Any, dict[str, str]], Awaitable[ResultT]]:
+    """A service taking `(command, user, *, unreadable)` as the signed-in user, in the form
+    `core.http.submit_form` calls it: `(command, unreadable)`."""
+
+    async def act(command: Any, unreadable: dict[str, str]) -> ResultT:
+        return await service(command, current_user(connection), unreadable=unreadable)
+
+    return act

@@ -1,16 +1,23 @@
-"""Account pages: sign-in and out, password links, profile, and account administration."""
+"""Account pages: sign-in and out, password links, profile, and account administration.
+
+Each form is read into its command (`accounts/schemas.py`) and handed to one service, which
+finds every field's error at once; a refused form is shown again with all of them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from governance.accounts import services
+from governance.accounts import queries, services
 from governance.accounts.auth import (
     admin_only,
+    as_signed_in,
     board_or_admin,
     current_user,
     expired_session_cookie,
@@ -18,20 +25,61 @@ from governance.accounts.auth import (
     session_cookie_value,
     signed_in,
 )
-from governance.accounts.forms import (
-    read_invitation,
-    read_login,
-    read_new_password,
-    read_profile,
-    read_user_edit,
+from governance.accounts.schemas import (
+    AccountChange,
+    AccountView,
+    DigestFrequency,
+    Invitation,
+    Login,
+    NewPassword,
+    PasswordResetRequest,
+    ProfileChange,
+    Weekday,
 )
-from governance.accounts.services import DIGEST_FREQUENCIES, WEEKDAYS
 from governance.accounts.sessions import end_session, start_session
 from governance.core.audit import recent_events
-from governance.core.errors import InvalidInput, ServiceError, TooManyAttempts
+from governance.core.contracts import read_form
+from governance.core.errors import InvalidInput, NotFoundError, ServiceError, TooManyAttempts
 from governance.core.forms import TIMEZONES
-from governance.core.http import RowId, client_ip, form_page, form_values, page, redirect, safe_next
+from governance.core.http import (
+    RowId,
+    client_ip,
+    form_page,
+    form_values,
+    page,
+    redirect,
+    safe_next,
+    submit_form,
+)
+from governance.core.urls import path_for
 from governance.settings import get_settings
+
+LOGIN = "accounts/login.html"
+LINK_EXPIRED = "accounts/link_expired.html"
+
+
+def _refused(
+    request: Request[Any, Any, Any],
+    template: str,
+    data: Mapping[str, Any],
+    error: InvalidInput,
+    context: Mapping[str, Any] | None = None,
+) -> Template:
+    """The form again, with what was typed (never a password) and every field's error."""
+    return form_page(
+        request, template, form_values(data), error.field_errors, context, message=error.message
+    )
+
+
+def _link_on_its_way(_: None) -> Redirect:
+    return redirect(
+        path_for("login"),
+        "If an active account has that email, a link to set a new password is on its way.",
+    )
+
+
+def _to_account(user_id: int, message: str, category: str = "success") -> Redirect:
+    return redirect(path_for("accounts:user", user_id=user_id), message, category)
 
 
 class SessionController(Controller):
@@ -43,36 +91,26 @@ class SessionController(Controller):
     ) -> Template | Redirect:
         if request.scope.get("user"):
             return redirect(safe_next(next))
-        return page(request, "accounts/login.html", {"next": safe_next(next)})
+        return page(request, LOGIN, {"next": safe_next(next)})
 
-    @post("/login")
+    @post("/login", name="accounts:sign-in")
     async def login(self, request: Request[Any, Any, Any]) -> Template | Redirect:
         data = await request.form()
-        form, errors = read_login(data)
-        next_path = safe_next(str(data.get("next", "")))
-        context = {"next": next_path}
-        if errors:
-            return form_page(request, "accounts/login.html", form_values(data), errors, context)
+        command, unreadable = read_form(Login, data)
+        context = {"next": safe_next(str(data.get("next", "")))}
         try:
-            user = await services.authenticate(form.email, form.password, client_ip(request))
+            user = await services.authenticate(command, client_ip(request), unreadable=unreadable)
         except TooManyAttempts as error:
             refused = page(
                 request,
-                "accounts/login.html",
+                LOGIN,
                 {**context, "values": form_values(data), "form_error": error.message},
                 status_code=429,
             )
             refused.headers["Retry-After"] = str(error.retry_after_seconds)
             return refused
         except InvalidInput as error:
-            return form_page(
-                request,
-                "accounts/login.html",
-                form_values(data),
-                {},
-                context,
-                message=error.message,
-            )
+            return _refused(request, LOGIN, data, error, context)
         token = await start_session(
             user.id,
             client_ip(request),
@@ -80,75 +118,67 @@ class SessionController(Controller):
             previous_token=session_cookie_value(request.scope),
         )
         max_age = get_settings().session_absolute_hours * 3600
-        return redirect(next_path, cookies=[session_cookie(token, max_age)])
+        return redirect(context["next"], cookies=[session_cookie(token, max_age)])
 
-    @post("/logout", guards=[signed_in])
+    @post("/logout", guards=[signed_in], name="accounts:sign-out")
     async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
         token = session_cookie_value(request.scope)
         if token:
             await end_session(token)
-        return redirect("/login", "You have signed out.", cookies=[expired_session_cookie()])
+        return redirect(
+            path_for("login"), "You have signed out.", cookies=[expired_session_cookie()]
+        )
 
 
 class PasswordController(Controller):
     include_in_schema = False  # pages for people; the API is described at /schema
     path = "/account"
 
-    @get("/forgot-password")
+    @get("/forgot-password", name="accounts:forgot-password-form")
     async def forgot_form(self, request: Request[Any, Any, Any]) -> Template:
         return page(request, "accounts/forgot_password.html")
 
-    @post("/forgot-password")
+    @post("/forgot-password", name="accounts:forgot-password")
     async def forgot(self, request: Request[Any, Any, Any]) -> Template | Redirect:
-        data = await request.form()
-        from governance.core.forms import FormReader
+        async def act(command: PasswordResetRequest, unreadable: dict[str, str]) -> None:
+            await services.request_password_reset(command, unreadable=unreadable)
 
-        reader = FormReader(data)
-        email = reader.email("email")
-        if not reader.ok:
-            return form_page(
-                request, "accounts/forgot_password.html", form_values(data), reader.errors
-            )
-        await services.request_password_reset(email)
-        return redirect(
-            "/login",
-            "If an active account has that email, a link to set a new password is on its way.",
+        return await submit_form(
+            request, PasswordResetRequest, act, _link_on_its_way, "accounts/forgot_password.html"
         )
 
     @get("/set-password/{token:str}", name="accounts:set-password")
     async def set_password_form(
         self, request: Request[Any, Any, Any], token: FromPath[str]
     ) -> Template:
-        user = await services.user_for_password_token(token)
-        if user is None:
-            return page(request, "accounts/link_expired.html", status_code=404)
-        return page(request, "accounts/set_password.html", {"account": user, "token": token})
+        holder = await queries.link_holder(token)
+        if holder is None:
+            return page(request, LINK_EXPIRED, status_code=404)
+        return page(request, "accounts/set_password.html", {"account": holder, "token": token})
 
-    @post("/set-password/{token:str}")
+    @post("/set-password/{token:str}", name="accounts:set-password-save")
     async def set_password(
         self, request: Request[Any, Any, Any], token: FromPath[str]
     ) -> Template | Redirect:
-        user = await services.user_for_password_token(token)
-        if user is None:
-            return page(request, "accounts/link_expired.html", status_code=404)
-        data = await request.form()
-        password, errors = read_new_password(data)
-        if errors:
-            return form_page(
-                request, "accounts/set_password.html", {}, errors, {"account": user, "token": token}
-            )
+        command, unreadable = read_form(NewPassword, await request.form())
         try:
-            await services.set_password_with_token(token, password)
-        except ServiceError:
-            return page(request, "accounts/link_expired.html", status_code=404)
-        return redirect("/login", "Your password is set. Sign in with it now.")
+            await services.set_password_with_token(token, command, unreadable=unreadable)
+        except InvalidInput as error:
+            holder = await queries.link_holder(token)
+            if holder is None:
+                return page(request, LINK_EXPIRED, status_code=404)
+            context = {"account": holder, "token": token}
+            return form_page(request, "accounts/set_password.html", {}, error.field_errors, context)
+        except NotFoundError:
+            return page(request, LINK_EXPIRED, status_code=404)
+        return redirect(path_for("login"), "Your password is set. Sign in with it now.")
 
 
 def _profile_context() -> dict[str, Any]:
     return {
         "timezones": sorted(TIMEZONES),
-        "digest_frequencies": DIGEST_FREQUENCIES,
-        "weekdays": WEEKDAYS,
+        "digest_frequencies": list(DigestFrequency),
+        "weekdays": list(Weekday),
     }
 
 
@@ -157,25 +187,21 @@ class ProfileController(Controller):
     path = "/profile"
     guards = [signed_in]
 
-    @get("/")
+    @get("/", name="accounts:profile")
     async def show(self, request: Request[Any, Any, Any]) -> Template:
-        user = current_user(request)
-        row = await services.get_user(user.id, user)
-        return page(request, "accounts/profile.html", {**_profile_context(), "values": row})
+        profile = await queries.get_profile(current_user(request))
+        values = msgspec.structs.asdict(profile)
+        return page(request, "accounts/profile.html", {**_profile_context(), "values": values})
 
-    @post("/")
+    @post("/", name="accounts:profile-save")
     async def update(self, request: Request[Any, Any, Any]) -> Template | Redirect:
-        user = current_user(request)
-        data = await request.form()
-        form, errors = read_profile(data)
-        if errors:
-            return form_page(
-                request, "accounts/profile.html", form_values(data), errors, _profile_context()
-            )
-        await services.update_profile(
-            user, form.display_name, form.timezone, form.digest_frequency, form.digest_weekday
-        )
-        return redirect("/profile", "Your profile is saved.")
+        act = as_signed_in(request, services.update_profile)
+
+        def done(_: None) -> Redirect:
+            return redirect(path_for("accounts:profile"), "Your profile is saved.")
+
+        template = "accounts/profile.html"
+        return await submit_form(request, ProfileChange, act, done, template, _profile_context())
 
 
 class UserAdminController(Controller):
@@ -183,78 +209,62 @@ class UserAdminController(Controller):
     path = "/admin/users"
     guards = [admin_only]
 
-    @get("/")
+    @get("/", name="accounts:users")
     async def index(self, request: Request[Any, Any, Any]) -> Template:
-        users = await services.list_users(current_user(request))
+        users = await queries.list_users(current_user(request))
         return page(request, "accounts/admin_users.html", {"users": users})
 
-    @get("/invite")
+    @get("/invite", name="accounts:invite-form")
     async def invite_form(self, request: Request[Any, Any, Any]) -> Template:
         return page(request, "accounts/admin_invite.html")
 
-    @post("/invite")
+    @post("/invite", name="accounts:invite")
     async def invite(self, request: Request[Any, Any, Any]) -> Template | Redirect:
-        data = await request.form()
-        form, errors = read_invitation(data)
-        if not errors:
-            try:
-                await services.invite_user(
-                    form.email, form.display_name, form.roles, current_user(request)
-                )
-            except InvalidInput as error:
-                errors = error.field_errors or {"email": error.message}
-        if errors:
-            return form_page(request, "accounts/admin_invite.html", form_values(data), errors)
-        return redirect("/admin/users", f"Invitation sent to {form.email}.")
+        act = as_signed_in(request, services.invite_user)
 
-    @get("/{user_id:int}")
+        def done(account: AccountView) -> Redirect:
+            return redirect(path_for("accounts:users"), f"Invitation sent to {account.email}.")
+
+        return await submit_form(request, Invitation, act, done, "accounts/admin_invite.html")
+
+    @get("/{user_id:int}", name="accounts:user")
     async def edit_form(self, request: Request[Any, Any, Any], user_id: RowId) -> Template:
-        account = await services.get_user(user_id, current_user(request))
-        return page(
-            request, "accounts/admin_user_edit.html", {"account": account, "values": account}
+        account = await queries.get_account(user_id, current_user(request))
+        context = {"account": account, "values": msgspec.structs.asdict(account)}
+        return page(request, "accounts/admin_user_edit.html", context)
+
+    @post("/{user_id:int}", name="accounts:user-save")
+    async def edit(self, request: Request[Any, Any, Any], user_id: RowId) -> Template | Redirect:
+        account = await queries.get_account(user_id, current_user(request))
+        return await submit_form(
+            request,
+            AccountChange,
+            as_signed_in(request, partial(services.update_user, user_id)),
+            lambda _: _to_account(user_id, "Account saved."),
+            "accounts/admin_user_edit.html",
+            {"account": account},
         )
 
-    @post("/{user_id:int}")
-    async def edit(self, request: Request[Any, Any, Any], user_id: RowId) -> Template | Redirect:
-        actor = current_user(request)
-        account = await services.get_user(user_id, actor)
-        data = await request.form()
-        form, errors = read_user_edit(data)
-        if not errors:
-            try:
-                await services.update_user(user_id, form.display_name, form.roles, actor)
-            except InvalidInput as error:
-                errors = error.field_errors or {"display_name": error.message}
-        if errors:
-            return form_page(
-                request,
-                "accounts/admin_user_edit.html",
-                form_values(data),
-                errors,
-                {"account": account},
-            )
-        return redirect(f"/admin/users/{user_id}", "Account saved.")
-
-    @post("/{user_id:int}/deactivate")
+    @post("/{user_id:int}/deactivate", name="accounts:deactivate")
     async def deactivate(self, request: Request[Any, Any, Any], user_id: RowId) -> Redirect:
         try:
             await services.set_user_active(user_id, False, current_user(request))
         except InvalidInput as error:
-            return redirect(f"/admin/users/{user_id}", error.message, "error")
-        return redirect(f"/admin/users/{user_id}", "Account deactivated; its sessions have ended.")
+            return _to_account(user_id, error.message, "error")
+        return _to_account(user_id, "Account deactivated; its sessions have ended.")
 
-    @post("/{user_id:int}/reactivate")
+    @post("/{user_id:int}/reactivate", name="accounts:reactivate")
     async def reactivate(self, request: Request[Any, Any, Any], user_id: RowId) -> Redirect:
         await services.set_user_active(user_id, True, current_user(request))
-        return redirect(f"/admin/users/{user_id}", "Account reactivated.")
+        return _to_account(user_id, "Account reactivated.")
 
-    @post("/{user_id:int}/resend-invitation")
+    @post("/{user_id:int}/resend-invitation", name="accounts:resend-invitation")
     async def resend(self, request: Request[Any, Any, Any], user_id: RowId) -> Redirect:
         try:
             await services.resend_invitation(user_id, current_user(request))
         except ServiceError as error:
-            return redirect(f"/admin/users/{user_id}", error.message, "error")
-        return redirect(f"/admin/users/{user_id}", "Invitation sent again.")
+            return _to_account(user_id, error.message, "error")
+        return _to_account(user_id, "Invitation sent again.")
 
 
 class AuditTrailController(Controller):
@@ -265,7 +275,7 @@ class AuditTrailController(Controller):
 
     guards = [board_or_admin]
 
-    @get("/")
+    @get("/", name="accounts:audit")
     async def index(
         self, request: Request[Any, Any, Any], before: FromQuery[int | None] = None
     ) -> Template:

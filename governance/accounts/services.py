@@ -1,23 +1,54 @@
-"""Accounts: sign-in and throttling, invitations and password links, roles, profiles."""
+"""The rules of accounts: sign-in and its throttling, invitations and password links,
+organisation roles, profiles.
+
+Only administrators invite people and change accounts, and none may remove their own
+administrator role or deactivate themselves. An emailed link sets a password once: an
+invitation's for 7 days, a reset's for 2 hours. Asking for a reset says nothing of whether
+the account exists. Every change writes one audit event in its transaction; email is queued
+through `notifications/emails.py` in the same transaction.
+
+Each use case authorises, then finds every field's error at once, then writes, audits and
+queues email in one write transaction.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
+import msgspec
+
+from governance.accounts import queries
 from governance.accounts.passwords import (
     hash_password_off_loop,
     needs_rehash,
     verify_password_off_loop,
 )
 from governance.accounts.policy import CurrentUser
+from governance.accounts.queries import (
+    INVITATION_VALID_SECONDS,
+    PASSWORD_RESET_VALID_SECONDS,
+    password_fingerprint,
+)
+from governance.accounts.schemas import (
+    PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
+    AccountChange,
+    AccountView,
+    Invitation,
+    Login,
+    NewPassword,
+    PasswordResetRequest,
+    ProfileChange,
+    RoleChoice,
+)
 from governance.accounts.sessions import create_api_token, end_all_sessions
 from governance.accounts.tables import LoginAttempt, User
 from governance.core.audit import SYSTEM, Actor, record_event
 from governance.core.clock import utcnow
-from governance.core.db import write_transaction
+from governance.core.contracts import DEFAULT_MESSAGE, NO_ERRORS, field_errors, refuse, trimmed
+from governance.core.db import columns_from, write_transaction
 from governance.core.errors import (
     ConflictError,
     InvalidInput,
@@ -25,25 +56,55 @@ from governance.core.errors import (
     PermissionDenied,
     TooManyAttempts,
 )
-from governance.core.signing import sign, unsign
+from governance.core.forms import EMAIL_PATTERN, TIMEZONES
+from governance.core.signing import sign
 from governance.core.urls import absolute_url
 from governance.notifications import emails
 from governance.notifications.emails import Recipient
 from governance.settings import get_settings
 
-INVITATION_VALID_SECONDS = 7 * 24 * 3600
-PASSWORD_RESET_VALID_SECONDS = 2 * 3600
+CommandT = TypeVar("CommandT", bound=msgspec.Struct)
 # An address may try more often than one account: several people can share an office's IP.
 ADDRESS_ATTEMPTS_FACTOR = 4
-DIGEST_FREQUENCIES = ("daily", "weekly", "off")
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+LINK_EXPIRED = "This link has expired or has already been used. Ask for a new one."
+NO_MATCH = "That email and password do not match an active account."
+NOT_AN_ADMIN = "Only an administrator can change accounts."
+EMAIL_ADDRESS = "Email must be an email address such as name@example.org."
+TAKEN = "An account with this email already exists."
+OWN_ADMIN_ROLE = "You cannot remove your own administrator role."
 
 
-@dataclass(frozen=True)
-class RoleChoice:
-    is_admin: bool = False
-    is_director: bool = False
-    is_board: bool = False
+# --- every field's error ----------------------------------------------------------------
+
+
+def _errors(command: Any, unreadable: Mapping[str, str]) -> dict[str, str]:
+    """The command's own field errors, the form's unreadable fields, and any email that is
+    not an email address."""
+    errors = {**field_errors(command), **unreadable}
+    email = getattr(command, "email", None)
+    if isinstance(email, str) and "email" not in errors and not EMAIL_PATTERN.match(email):
+        errors["email"] = EMAIL_ADDRESS
+    return errors
+
+
+def _password_errors(command: NewPassword, unreadable: Mapping[str, str]) -> dict[str, str]:
+    errors = {**field_errors(command), **unreadable}
+    if len(command.password) < PASSWORD_MIN_LENGTH:
+        errors["password"] = f"Password must be at least {PASSWORD_MIN_LENGTH} characters."
+    elif len(command.password) > PASSWORD_MAX_LENGTH:
+        errors["password"] = f"Password must be at most {PASSWORD_MAX_LENGTH} characters."
+    elif command.password != command.password_confirm:
+        errors["password_confirm"] = "The two passwords are not the same."  # noqa: S105 - a message
+    return errors
+
+
+def _lowered(command: CommandT) -> CommandT:
+    """The command trimmed, with its email lower-cased (emails are stored that way)."""
+    command = trimmed(command)
+    email = getattr(command, "email", None)
+    if isinstance(email, str) and email != email.lower():
+        command = msgspec.structs.replace(command, email=email.lower())
+    return command
 
 
 # --- sign-in ----------------------------------------------------------------------------
@@ -61,17 +122,10 @@ async def _attempts_before(column: Any, value: str, since: dt.datetime, attempt_
     )
 
 
-async def authenticate(email: str, password: str, ip_address: str) -> CurrentUser:
-    """Checks a sign-in; raises TooManyAttempts while the account or address is throttled.
-
-    The attempt is recorded before the count is taken and before the password is checked,
-    so that guesses sent all at once each see the ones before them. It is kept if the
-    password is wrong, removed if the attempt is refused unheard, and a sign-in that
-    succeeds clears the account's record.
-    """
+async def _throttle(email: str, ip_address: str) -> int:
+    """Records this attempt and refuses it unheard (removing it again) while the account or
+    the address is throttled; the attempt's id otherwise."""
     settings = get_settings()
-    email = email.strip().lower()
-    ip_address = ip_address[:64]
     now = utcnow()
     window = dt.timedelta(minutes=settings.login_window_minutes)
     since = now - window
@@ -80,7 +134,7 @@ async def authenticate(email: str, password: str, ip_address: str) -> CurrentUse
     attempt = await LoginAttempt.insert(
         LoginAttempt(email=email, ip_address=ip_address, attempted_at=now)
     ).returning(LoginAttempt.id)
-    attempt_id = attempt[0]["id"]
+    attempt_id = int(attempt[0]["id"])
     if (
         await _attempts_before(LoginAttempt.email, email, since, attempt_id)
         > settings.login_max_attempts
@@ -93,15 +147,38 @@ async def authenticate(email: str, password: str, ip_address: str) -> CurrentUse
             " or ask for a password reset link.",
             retry_after_seconds=int(window.total_seconds()),
         )
+    return attempt_id
+
+
+async def authenticate(
+    command: Login, ip_address: str, *, unreadable: Mapping[str, str] = NO_ERRORS
+) -> CurrentUser:
+    """Checks a sign-in; raises TooManyAttempts while the account or address is throttled.
+
+    The attempt is recorded before the count is taken and before the password is checked,
+    so that guesses sent all at once each see the ones before them. It is kept if the
+    password is wrong, removed if the attempt is refused unheard, and a sign-in that
+    succeeds clears the account's record. A form missing its email or password is refused
+    before any of that, and counts for nothing.
+    """
+    command = _lowered(command)
+    errors = _errors(command, unreadable)
+    if "password" not in errors and not command.password:
+        errors["password"] = "Password is required."  # noqa: S105 - a message
+    refuse(errors)
+    email = command.email
+    await _throttle(email, ip_address[:64])
     row = await User.select().where(User.email == email).first()
     # Always verify one hash (a dummy one for an unknown email), so that the answer takes
     # as long whether or not the account exists.
-    password_matches = await verify_password_off_loop(row["password_hash"] if row else "", password)
+    password_matches = await verify_password_off_loop(
+        row["password_hash"] if row else "", command.password
+    )
     if row is None or not row["is_active"] or not password_matches:
-        raise InvalidInput("That email and password do not match an active account.")
+        raise InvalidInput(NO_MATCH)
     changes: dict[Any, Any] = {User.last_login_at: utcnow()}
     if needs_rehash(row["password_hash"]):
-        changes[User.password_hash] = await hash_password_off_loop(password)
+        changes[User.password_hash] = await hash_password_off_loop(command.password)
     await User.update(changes).where(User.id == row["id"])
     await LoginAttempt.delete().where(LoginAttempt.email == email)
     return CurrentUser.from_row(row)
@@ -110,14 +187,13 @@ async def authenticate(email: str, password: str, ip_address: str) -> CurrentUse
 # --- creating and inviting ---------------------------------------------------------------
 
 
+async def _email_taken(email: str) -> bool:
+    return bool(await User.exists().where(User.email == email))
+
+
 async def _insert_user(
     email: str, display_name: str, roles: RoleChoice, password_hash: str = ""
 ) -> int:
-    if await User.exists().where(User.email == email):
-        raise InvalidInput(
-            "An account with this email already exists.",
-            {"email": "An account with this email already exists."},
-        )
     rows = await User.insert(
         User(
             email=email,
@@ -133,11 +209,6 @@ async def _insert_user(
     return int(rows[0]["id"])
 
 
-def describe_roles(roles: RoleChoice) -> str:
-    held = [name for name, holds in vars(roles).items() if holds]
-    return ", ".join(name.removeprefix("is_") for name in held) or "no organisation role"
-
-
 async def create_user(
     email: str,
     display_name: str,
@@ -145,43 +216,57 @@ async def create_user(
     password: str,
     actor: Actor = SYSTEM,
 ) -> int:
+    """An account with a password, made from the command line or for the demo."""
     email = email.strip().lower()
     password_hash = await hash_password_off_loop(password)
     async with write_transaction():
+        if await _email_taken(email):
+            raise InvalidInput(TAKEN, {"email": TAKEN})
         user_id = await _insert_user(email, display_name, roles, password_hash)
         await record_event(
             actor,
             "user.created",
             "user",
             user_id,
-            f"Account {email} created ({describe_roles(roles)})",
+            f"Account {email} created ({roles.describe()})",
         )
     return user_id
-
-
-def _password_fingerprint(password_hash: str) -> str:
-    # Changes whenever the password does, which makes every emailed link single-use.
-    return hashlib.sha256(f"pw:{password_hash}".encode()).hexdigest()[:20]
 
 
 def password_link(user_id: int, password_hash: str, purpose: str) -> str:
     token = sign(
-        "set-password", {"u": user_id, "f": _password_fingerprint(password_hash), "p": purpose}
+        "set-password", {"u": user_id, "f": password_fingerprint(password_hash), "p": purpose}
     )
     return absolute_url("accounts:set-password", token=token)
 
 
-async def invite_user(email: str, display_name: str, roles: RoleChoice, actor: CurrentUser) -> int:
+def _require_admin(actor: CurrentUser, message: str = NOT_AN_ADMIN) -> None:
     if not actor.is_admin:
-        raise PermissionDenied("Only an administrator can invite people.")
-    email = email.strip().lower()
+        raise PermissionDenied(message)
+
+
+async def invite_user(
+    command: Invitation, actor: CurrentUser, *, unreadable: Mapping[str, str] = NO_ERRORS
+) -> AccountView:
+    """A new account without a password, and an email inviting the person to set one."""
+    _require_admin(actor, "Only an administrator can invite people.")
+    command = _lowered(command)
     async with write_transaction():
-        user_id = await _insert_user(email, display_name, roles)
-        await _queue_invitation(user_id, email, display_name, actor, attempt=1)
+        errors = _errors(command, unreadable)
+        if "email" not in errors and await _email_taken(command.email):
+            errors["email"] = TAKEN
+        refuse(errors)
+        user_id = await _insert_user(command.email, command.display_name, command.roles)
+        await _queue_invitation(user_id, command.email, command.display_name, actor, attempt=1)
         await record_event(
-            actor, "user.invited", "user", user_id, f"Invited {email} ({describe_roles(roles)})"
+            actor,
+            "user.invited",
+            "user",
+            user_id,
+            f"Invited {command.email} ({command.roles.describe()})",
         )
-    return user_id
+    fields = {"id": user_id, "is_active": True, "has_password": False, "last_login_at": None}
+    return msgspec.convert({**msgspec.structs.asdict(command), **fields}, AccountView)
 
 
 async def _queue_invitation(
@@ -197,12 +282,9 @@ async def _queue_invitation(
 
 
 async def resend_invitation(user_id: int, actor: CurrentUser) -> None:
-    if not actor.is_admin:
-        raise PermissionDenied("Only an administrator can resend invitations.")
+    _require_admin(actor, "Only an administrator can resend invitations.")
     async with write_transaction():
-        row = await User.select().where(User.id == user_id).first()
-        if row is None:
-            raise NotFoundError("No such account.")
+        row = await queries.account_row(user_id, actor)
         if row["password_hash"]:
             raise ConflictError("This person has already set a password; they can reset it.")
         sent_before = await _count_events("user.invitation_resent", user_id)
@@ -228,11 +310,19 @@ async def _count_events(action: str, user_id: int) -> int:
     )
 
 
-async def request_password_reset(email: str) -> None:
+# --- password links ---------------------------------------------------------------------
+
+
+async def request_password_reset(
+    command: PasswordResetRequest, *, unreadable: Mapping[str, str] = NO_ERRORS
+) -> None:
     """Queues a reset link if the account exists; says nothing either way to the requester."""
-    email = email.strip().lower()
+    command = _lowered(command)
+    refuse(_errors(command, unreadable))
     async with write_transaction():
-        row = await User.select().where((User.email == email) & (User.is_active == True)).first()  # noqa: E712
+        row = await (
+            User.select().where((User.email == command.email) & (User.is_active == True)).first()  # noqa: E712
+        )
         if row is None:
             return
         queued = await emails.password_reset(
@@ -250,146 +340,114 @@ async def request_password_reset(email: str) -> None:
             "user.password_reset_requested",
             "user",
             row["id"],
-            f"Password reset requested for {email}",
+            f"Password reset requested for {command.email}",
         )
 
 
-async def user_for_password_token(token: str) -> dict[str, Any] | None:
-    """The account a set-password link is for, while the link is valid and unused."""
-    payload = unsign("set-password", token, INVITATION_VALID_SECONDS)
-    if not isinstance(payload, dict):
-        return None
-    row = await User.select().where(User.id == payload.get("u")).first()
-    if row is None or not row["is_active"]:
-        return None
-    if payload.get("f") != _password_fingerprint(row["password_hash"]):
-        return None
-    reset_link_too_old = (
-        payload.get("p") == "reset"
-        and unsign("set-password", token, PASSWORD_RESET_VALID_SECONDS) is None
-    )
-    if reset_link_too_old:
-        return None
-    return row  # type: ignore[no-any-return]
-
-
-async def set_password_with_token(token: str, password: str) -> CurrentUser:
-    expired = "This link has expired or has already been used. Ask for a new one."
+async def set_password_with_token(
+    token: str, command: NewPassword, *, unreadable: Mapping[str, str] = NO_ERRORS
+) -> None:
+    """Sets the password of the account an emailed link is for, once; every session held
+    with the old password ends. A link that is not valid is "not found" before the new
+    password is looked at."""
+    if await queries.link_holder(token) is None:
+        raise NotFoundError(LINK_EXPIRED)
+    refuse(_password_errors(command, unreadable))
     # Hashed before the transaction, so the write lock is not held while the CPU works.
-    new_hash = await hash_password_off_loop(password)
+    new_hash = await hash_password_off_loop(command.password)
     async with write_transaction():
-        row = await user_for_password_token(token)
-        if row is None:
-            raise NotFoundError(expired)
+        holder = await queries.link_holder(token)
+        if holder is None:
+            raise NotFoundError(LINK_EXPIRED)
         # Only if the password is still the one the link was made for: of two uses of one
         # link racing each other, the second finds the hash changed and is refused.
         changed = (
             await User.update({User.password_hash: new_hash})
-            .where((User.id == row["id"]) & (User.password_hash == row["password_hash"]))
+            .where((User.id == holder.id) & (User.password_hash == holder.password_hash))
             .returning(User.id)
         )
         if not changed:
-            raise NotFoundError(expired)
+            raise NotFoundError(LINK_EXPIRED)
         # Whoever held a session with the old password loses it.
-        await end_all_sessions(row["id"])
+        await end_all_sessions(holder.id)
         await record_event(
             SYSTEM,
             "user.password_set",
             "user",
-            row["id"],
-            f"Password set for {row['email']} by emailed link",
+            holder.id,
+            f"Password set for {holder.email} by emailed link",
         )
-    return CurrentUser.from_row(row)
 
 
 # --- administration ----------------------------------------------------------------------
 
 
-async def list_users(actor: CurrentUser) -> list[dict[str, Any]]:
-    if not actor.is_admin:
-        raise PermissionDenied("Only an administrator can list accounts.")
-    return await User.select(
-        User.id,
-        User.email,
-        User.display_name,
-        User.is_active,
-        User.is_admin,
-        User.is_director,
-        User.is_board,
-        User.last_login_at,
-        User.password_hash.as_alias("password_hash"),
-    ).order_by(User.display_name)
-
-
-async def get_user(user_id: int, actor: CurrentUser) -> dict[str, Any]:
-    if not actor.is_admin and actor.id != user_id:
-        raise PermissionDenied("Only an administrator can see other accounts.")
-    row = await User.select().where(User.id == user_id).first()
-    if row is None:
-        raise NotFoundError("No such account.")
-    return row  # type: ignore[no-any-return]
-
-
 async def update_user(
-    user_id: int, display_name: str, roles: RoleChoice, actor: CurrentUser
+    user_id: int,
+    command: AccountChange,
+    actor: CurrentUser,
+    *,
+    unreadable: Mapping[str, str] = NO_ERRORS,
 ) -> None:
-    if not actor.is_admin:
-        raise PermissionDenied("Only an administrator can change accounts.")
-    if user_id == actor.id and not roles.is_admin:
-        raise InvalidInput(
-            "You cannot remove your own administrator role.",
-            {"is_admin": "Ask another administrator to remove it."},
-        )
+    """An administrator changes someone's name and organisation roles; never their own
+    administrator role."""
+    _require_admin(actor)
+    command = trimmed(command)
     async with write_transaction():
-        row = await get_user(user_id, actor)
-        await User.update(
-            {
-                User.display_name: display_name,
-                User.is_admin: roles.is_admin,
-                User.is_director: roles.is_director,
-                User.is_board: roles.is_board,
-            }
-        ).where(User.id == user_id)
+        row = await queries.account_row(user_id, actor)
+        errors = _errors(command, unreadable)
+        if user_id == actor.id and not command.is_admin:
+            errors["is_admin"] = "Ask another administrator to remove it."
+        refuse(errors, OWN_ADMIN_ROLE if "is_admin" in errors else DEFAULT_MESSAGE)
+        await User.update(columns_from(User, command)).where(User.id == user_id)
         await record_event(
             actor,
             "user.updated",
             "user",
             user_id,
-            f"Account {row['email']} now: {describe_roles(roles)}",
+            f"Account {row['email']} now: {command.roles.describe()}",
         )
 
 
+# What else a deactivation changes, in its transaction: domains above accounts register a
+# step here (groups ends the person's memberships), so the dependency still points from
+# them to accounts. Each step returns a phrase for the audit summary, or "".
+DeactivationStep = Callable[[int, CurrentUser], Awaitable[str]]
+DEACTIVATION_STEPS: list[DeactivationStep] = []
+
+
+def on_deactivation(step: DeactivationStep) -> DeactivationStep:
+    DEACTIVATION_STEPS.append(step)
+    return step
+
+
 async def set_user_active(user_id: int, active: bool, actor: CurrentUser) -> None:
-    if not actor.is_admin:
-        raise PermissionDenied("Only an administrator can deactivate accounts.")
+    _require_admin(actor, "Only an administrator can deactivate accounts.")
     if user_id == actor.id and not active:
         raise InvalidInput("You cannot deactivate your own account.")
     async with write_transaction():
-        row = await get_user(user_id, actor)
+        row = await queries.account_row(user_id, actor)
         await User.update({User.is_active: active}).where(User.id == user_id)
+        verb = "reactivated"
         if not active:
             await end_all_sessions(user_id)
+            done = [await step(user_id, actor) for step in DEACTIVATION_STEPS]
+            verb = "; ".join(["deactivated", "sessions ended", *filter(None, done)])
         action = "user.reactivated" if active else "user.deactivated"
-        verb = "reactivated" if active else "deactivated; sessions ended"
         await record_event(actor, action, "user", user_id, f"Account {row['email']} {verb}")
 
 
 async def update_profile(
-    actor: CurrentUser,
-    display_name: str,
-    timezone: str,
-    digest_frequency: str,
-    digest_weekday: str,
+    command: ProfileChange, actor: CurrentUser, *, unreadable: Mapping[str, str] = NO_ERRORS
 ) -> None:
+    """A person's own name, time zone and digest."""
+    command = trimmed(command)
+    errors = _errors(command, unreadable)
+    if "timezone" not in errors and command.timezone not in TIMEZONES:
+        errors["timezone"] = "Time zone must be a time zone such as Europe/London."
+    refuse(errors)
     async with write_transaction():
-        await User.update(
-            {
-                User.display_name: display_name,
-                User.timezone: timezone,
-                User.digest_frequency: digest_frequency,
-                User.digest_weekday: digest_weekday,
-            }
-        ).where(User.id == actor.id)
+        await User.update(columns_from(User, command)).where(User.id == actor.id)
         await record_event(actor, "user.profile_updated", "user", actor.id, "Profile updated")
 
 

@@ -1,9 +1,19 @@
-"""The audit trail: one hash-chained event per change, written in the change's transaction."""
+"""The audit trail: one hash-chained event per change, written in the change's transaction.
+
+Each event's hash covers its fields and the previous event's hash. Since the chain was
+keyed, the hash is an HMAC-SHA256 whose key is derived from the secret key and is not in
+the database, so someone who can write to the database but does not hold the secret key
+cannot rebuild the chain after altering it. The newest event is also recorded in a head
+row (`AuditChainHead`) sealed with the same key and updated in the same transaction, so
+deleting the newest events is caught too. `governance audit verify` prints the head, so it
+can be written down outside the system and compared later.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,9 +21,12 @@ from typing import Any, Protocol
 
 from governance.core.clock import utcnow
 from governance.core.db import get_engine, is_postgres
-from governance.core.tables import AuditEvent
+from governance.core.tables import AuditChainHead, AuditEvent
+from governance.settings import get_settings
 
 GENESIS_HASH = "0" * 64
+SCHEME_PLAIN = "sha256"  # events written before the chain was keyed
+SCHEME_KEYED = "hmac-sha256"
 # Any fixed number: every writer of the chain takes this advisory lock on PostgreSQL.
 AUDIT_CHAIN_LOCK_KEY = 0x6A0D17
 
@@ -41,7 +54,14 @@ def _canonical_time(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
+def _chain_key() -> bytes:
+    """The chain's key: derived from the secret key for this one purpose."""
+    secret = get_settings().secret_key.encode()
+    return hmac.new(secret, b"governance:audit-chain", hashlib.sha256).digest()
+
+
 def compute_hash(fields: dict[str, Any]) -> str:
+    """An event's hash, by the scheme it was written with (keyed unless it says otherwise)."""
     canonical = {
         "sequence": fields["sequence"],
         "occurred_at": _canonical_time(fields["occurred_at"]),
@@ -54,7 +74,46 @@ def compute_hash(fields: dict[str, Any]) -> str:
         "previous_hash": fields["previous_hash"],
     }
     encoded = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(encoded.encode()).hexdigest()
+    if fields.get("scheme", SCHEME_KEYED) == SCHEME_PLAIN:
+        return hashlib.sha256(encoded.encode()).hexdigest()
+    return hmac.new(_chain_key(), encoded.encode(), hashlib.sha256).hexdigest()
+
+
+def head_seal(sequence: int, event_hash: str) -> str:
+    return hmac.new(
+        _chain_key(), f"head:{sequence}:{event_hash}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+async def _write_head(sequence: int, event_hash: str) -> None:
+    seal, now = head_seal(sequence, event_hash), utcnow()
+    updated = (
+        await AuditChainHead.update(
+            {
+                AuditChainHead.sequence: sequence,
+                AuditChainHead.hash: event_hash,
+                AuditChainHead.seal: seal,
+                AuditChainHead.updated_at: now,
+            }
+        )
+        .where(AuditChainHead.id == 1)
+        .returning(AuditChainHead.id)
+    )
+    if not updated:
+        await AuditChainHead.insert(
+            AuditChainHead(id=1, sequence=sequence, hash=event_hash, seal=seal, updated_at=now)
+        )
+
+
+async def seal_head() -> None:
+    """Points the head at the chain's newest event (the migration that added the head)."""
+    tail = (
+        await AuditEvent.select(AuditEvent.sequence, AuditEvent.hash)
+        .order_by(AuditEvent.sequence, ascending=False)
+        .first()
+    )
+    if tail is not None:
+        await _write_head(tail["sequence"], tail["hash"])
 
 
 async def record_event(
@@ -86,9 +145,11 @@ async def record_event(
         "entity_id": str(entity_id),
         "summary": summary[:500],
         "previous_hash": tail["hash"] if tail else GENESIS_HASH,
+        "scheme": SCHEME_KEYED,
     }
     fields["hash"] = compute_hash(fields)
     await AuditEvent.insert(AuditEvent(**fields))
+    await _write_head(fields["sequence"], fields["hash"])
 
 
 @dataclass(frozen=True)
@@ -97,6 +158,9 @@ class ChainVerdict:
     events_checked: int
     first_bad_sequence: int | None = None
     problem: str = ""
+    # The newest event as the head row records it: worth writing down outside the system.
+    head_sequence: int = 0
+    head_hash: str = ""
 
 
 async def _events_in_order(batch_size: int = 1000) -> AsyncIterator[dict[str, Any]]:
@@ -115,25 +179,62 @@ async def _events_in_order(batch_size: int = 1000) -> AsyncIterator[dict[str, An
         last_sequence = rows[-1]["sequence"]
 
 
+async def _read_head() -> dict[str, Any] | None:
+    return await AuditChainHead.select().where(AuditChainHead.id == 1).first()  # type: ignore[no-any-return]
+
+
+def _event_problem(row: dict[str, Any], expected: int, previous: str, keyed: bool) -> str:
+    if row["sequence"] != expected:
+        return f"event {expected} is missing"
+    if row["previous_hash"] != previous:
+        return "does not follow the event before it"
+    if keyed and row["scheme"] != SCHEME_KEYED:
+        return "is not keyed although an earlier event is"
+    if row["scheme"] not in {SCHEME_PLAIN, SCHEME_KEYED} or compute_hash(row) != row["hash"]:
+        return "its content does not match its hash"
+    return ""
+
+
+def _head_problem(head: dict[str, Any] | None, last: int, last_hash: str) -> tuple[int, str]:
+    """Whether the head row agrees with the chain's newest event."""
+    if head is None:
+        return (1, "the chain's head is missing") if last else (0, "")
+    if not hmac.compare_digest(head["seal"], head_seal(head["sequence"], head["hash"])):
+        return max(last, 1), "the chain's head has been altered"
+    if head["sequence"] > last:
+        missing = (
+            f"event {last + 1} is"
+            if head["sequence"] == last + 1
+            else f"events {last + 1} to {head['sequence']} are"
+        )
+        return last + 1, f"{missing} missing from the end"
+    if head["sequence"] < last or head["hash"] != last_hash:
+        return head["sequence"] + 1, "events were added after the chain's head"
+    return 0, ""
+
+
 async def verify_chain() -> ChainVerdict:
-    """Recomputes every hash; reports the first event that was altered, removed or moved."""
+    """Recomputes every hash; reports the first event that was altered, removed or moved,
+    and whether the newest events are all there (against the sealed head)."""
     expected_sequence = 1
     previous_hash = GENESIS_HASH
     checked = 0
+    keyed = False
     async for row in _events_in_order():
-        sequence = row["sequence"]
-        if sequence != expected_sequence:
-            return ChainVerdict(
-                False, checked, expected_sequence, f"event {expected_sequence} is missing"
-            )
-        if row["previous_hash"] != previous_hash:
-            return ChainVerdict(False, checked, sequence, "does not follow the event before it")
-        if compute_hash(row) != row["hash"]:
-            return ChainVerdict(False, checked, sequence, "its content does not match its hash")
+        problem = _event_problem(row, expected_sequence, previous_hash, keyed)
+        if problem:
+            bad = expected_sequence if problem.endswith("missing") else row["sequence"]
+            return ChainVerdict(False, checked, bad, problem)
+        keyed = keyed or row["scheme"] == SCHEME_KEYED
         previous_hash = row["hash"]
         expected_sequence += 1
         checked += 1
-    return ChainVerdict(True, checked)
+    head = await _read_head()
+    bad, problem = _head_problem(head, checked, previous_hash)
+    head_sequence, head_hash = (head["sequence"], head["hash"]) if head else (0, "")
+    if problem:
+        return ChainVerdict(False, checked, bad, problem, head_sequence, head_hash)
+    return ChainVerdict(True, checked, head_sequence=head_sequence, head_hash=head_hash)
 
 
 async def recent_events(

@@ -124,6 +124,13 @@ def row_ids(
     return _meta(rule, "", {"max_items": max_items, "min_items": 1 if required else None})
 
 
+def items(label: str, *, max_items: int, description: str = "") -> msgspec.Meta:
+    """A list of nested commands (the actions of a response), at most `max_items`; each
+    item's own fields carry their limits."""
+    rule = Rule(label, max_items=max_items)
+    return _meta(rule, description, {"max_items": max_items})
+
+
 def labelled(label: str, *, description: str = "", required: bool = True) -> msgspec.Meta:
     """A field with no limit beyond its type (a date, a flag): its label for messages."""
     return _meta(Rule(label, required=required), description, {})

@@ -17,6 +17,9 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.querystring import QueryString
 
+from governance.core.errors import NotFoundError
+from governance.settings import get_settings, prepare_data_dir
+
 SQLITE_BUSY_TIMEOUT_SECONDS = 10.0
 
 
@@ -162,6 +165,7 @@ def write_transaction() -> Any:
 @contextlib.asynccontextmanager
 async def open_database() -> AsyncIterator[Engine]:
     """Opens the pool for the life of the app or a command, and closes it after."""
+    prepare_data_dir(get_settings())
     engine = get_engine()
     if isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(min_size=1, max_size=10)
@@ -180,3 +184,17 @@ async def database_is_reachable() -> bool:
     except Exception:
         return False
     return True
+
+
+async def one_row(query: Any, missing: str) -> dict[str, Any]:
+    """The first row of a select, or NotFoundError with this message if there is none."""
+    row = await query.first()
+    if row is None:
+        raise NotFoundError(missing)
+    return row  # type: ignore[no-any-return]
+
+
+def columns_from(table: Any, command: Any) -> dict[Any, Any]:
+    """A command's values by the table's columns of the same names, for an insert or an
+    update (every field of the command is a column of the table)."""
+    return {getattr(table, name): getattr(command, name) for name in command.__struct_fields__}

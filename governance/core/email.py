@@ -1,18 +1,21 @@
 """The outbox: queue email inside a change's transaction, render and send it later.
 
-Domain code never talks SMTP. It calls `queue_email` in its own transaction; the
-delivery job claims due rows, renders them from `templates/email/<name>/` and sends them,
-retrying temporary failures with growing delays and parking permanent ones.
+Domain code never talks SMTP. The one module that writes emails calls `queue_email` (one
+email) or `queue_emails` (a batch: reminders, digests) inside the transaction of the change
+it tells of; the delivery job claims due rows, renders them from `templates/email/<name>/`
+and sends them, retrying temporary failures with growing delays and parking permanent ones.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
 import email.utils
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -36,6 +39,20 @@ STATUS_SENT = "sent"
 STATUS_PARKED = "parked"
 
 
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """One row for the outbox: to whom, which template, what it reads, and its dedupe key."""
+
+    recipient: str
+    template: str
+    context: Mapping[str, Any]
+    dedupe_key: str
+
+
+# Keys looked up, or rows inserted, in one statement.
+CHUNK = 500
+
+
 async def queue_email(
     recipient: str, template: str, context: Mapping[str, Any], dedupe_key: str
 ) -> bool:
@@ -43,23 +60,49 @@ async def queue_email(
 
     Returns whether a row was added. The caller's transaction decides whether it is kept.
     """
+    added = await queue_emails([OutgoingEmail(recipient, template, context, dedupe_key)])
+    return bool(added)
+
+
+async def queue_emails(emails: Sequence[OutgoingEmail]) -> set[str]:
+    """Queues these emails in one statement; returns the dedupe keys added.
+
+    A key already queued is skipped (ON CONFLICT DO NOTHING), so the same email is never
+    queued twice. Call inside a write transaction, at most CHUNK emails at a time.
+    """
+    if not emails:
+        return set()
     now = utcnow()
-    inserted = (
-        await OutboundEmail.insert(
-            OutboundEmail(
-                recipient=recipient,
-                template=template,
-                context=dict(context),
-                dedupe_key=dedupe_key,
-                status=STATUS_QUEUED,
-                next_attempt_at=now,
-                created_at=now,
-            )
+    rows = [
+        OutboundEmail(
+            recipient=outgoing.recipient,
+            template=outgoing.template,
+            context=dict(outgoing.context),
+            dedupe_key=outgoing.dedupe_key,
+            status=STATUS_QUEUED,
+            next_attempt_at=now,
+            created_at=now,
         )
+        for outgoing in emails
+    ]
+    inserted = (
+        await OutboundEmail.insert(*rows)
         .on_conflict(target=OutboundEmail.dedupe_key, action="DO NOTHING")
-        .returning(OutboundEmail.id)
+        .returning(OutboundEmail.dedupe_key)
     )
-    return bool(inserted)
+    return {row["dedupe_key"] for row in inserted}
+
+
+async def queued_keys(keys: Sequence[str]) -> set[str]:
+    """Which of these dedupe keys are in the outbox already (in any status)."""
+    found: set[str] = set()
+    for start in range(0, len(keys), CHUNK):
+        chunk = list(keys[start : start + CHUNK])
+        rows = await OutboundEmail.select(OutboundEmail.dedupe_key).where(
+            OutboundEmail.dedupe_key.is_in(chunk)
+        )
+        found.update(row["dedupe_key"] for row in rows)
+    return found
 
 
 # Two environments: the text part must not be HTML-escaped, the HTML part must be.
@@ -94,8 +137,14 @@ def render_email(template: str, context: Mapping[str, Any]) -> RenderedEmail:
     )
 
 
+# Headers are folded only where RFC 5322's hard limit requires: the default 78-character
+# limit makes the email package write a long unbroken value (a List-Unsubscribe URL) as
+# RFC 2047 encoded words, which mail clients then do not read as an address (RFC 8058).
+MESSAGE_POLICY = email.policy.default.clone(max_line_length=998)
+
+
 def build_message(row: Mapping[str, Any], rendered: RenderedEmail, mail_from: str) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=MESSAGE_POLICY)
     message["From"] = mail_from
     message["To"] = row["recipient"]
     message["Subject"] = rendered.subject
@@ -143,9 +192,15 @@ class SmtpTransport:
         query = parse_qs(parsed.query)
         use_tls = parsed.scheme == "smtps"
         start_tls = query.get("starttls", ["false"])[0].lower() == "true"
+        # Flattened here with our own policy: aiosmtplib's would fold long headers again.
+        raw = message.as_bytes(policy=MESSAGE_POLICY.clone(linesep="\r\n"))
+        sender = email.utils.parseaddr(str(message["From"]))[1]
+        recipients = [address for _, address in email.utils.getaddresses([str(message["To"])])]
         try:
             await aiosmtplib.send(
-                message,
+                raw,
+                sender=sender,
+                recipients=recipients,
                 hostname=parsed.hostname or "localhost",
                 port=parsed.port or (465 if use_tls else 25),
                 username=unquote(parsed.username) if parsed.username else None,
@@ -175,7 +230,11 @@ class FileTransport:
         self.directory.mkdir(parents=True, exist_ok=True)
         stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
         message_id = str(message["Message-ID"]).strip("<>").replace("/", "_")
-        (self.directory / f"{stamp}-{message_id}.eml").write_bytes(message.as_bytes())
+        path = self.directory / f"{stamp}-{message_id}.eml"
+        # Private from the first byte: the message may hold confidential text.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(message.as_bytes())
 
 
 def retry_delay(attempts: int) -> dt.timedelta:

@@ -9,21 +9,24 @@ declares `viewer: Viewer` and gets it."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlparse
 
+import msgspec
 from litestar import Request
 from litestar.datastructures import Cookie
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
-from governance.core.contracts import MAX_ROW_ID
+from governance.core.contracts import MAX_ROW_ID, read_form
 from governance.core.errors import InvalidInput, ServiceError
 from governance.core.signing import sign, unsign
 
 FLASH_COOKIE = "governance_flash"
+CommandT = TypeVar("CommandT", bound=msgspec.Struct)
+ResultT = TypeVar("ResultT")
 
 # A row id in a path, e.g. /admin/groups/memberships/{membership_id:int}. A number no row can
 # have is refused with a 400 here instead of reaching the database driver, which cannot bind
@@ -167,3 +170,24 @@ def form_values(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def to_json(value: Any) -> str:
     return json.dumps(value, default=str)
+
+
+async def submit_form(
+    request: Request[Any, Any, Any],
+    command_type: type[CommandT],
+    act: Callable[[CommandT, dict[str, str]], Awaitable[ResultT]],
+    done: Callable[[ResultT], Redirect],
+    template_name: str,
+    context: Mapping[str, Any] | None = None,
+) -> Template | Redirect:
+    """A form posted to one service: read into its command, handed to `act` with the
+    fields it could not read, and on success `done` with what `act` returned; a refusal of
+    the values shows the form again with what was typed and every field's error."""
+    data = await request.form()
+    command, unreadable = read_form(command_type, data)
+    try:
+        result = await act(command, unreadable)
+    except InvalidInput as error:
+        values = form_values(data)
+        return form_page(request, template_name, values, error.field_errors, context, error.message)
+    return done(result)

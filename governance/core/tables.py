@@ -29,6 +29,22 @@ class AuditEvent(Table, tablename="audit_event"):
     summary = Text()
     previous_hash = Varchar(length=64)
     hash = Varchar(length=64)
+    # How `hash` was made: "hmac-sha256" (keyed from the secret key) for every event since
+    # the chain was keyed; "sha256" for events written before.
+    scheme = Varchar(length=20, default="sha256")
+
+
+class AuditChainHead(Table, tablename="audit_chain_head"):
+    """The newest event of the audit chain (one row), updated in the transaction of every
+    event: deleting the newest events leaves the head pointing past the end of the chain.
+    `seal` is an HMAC of the head keyed from the secret key, so a database writer alone
+    cannot move the head back either."""
+
+    id = Serial(primary_key=True)
+    sequence = Integer()
+    hash = Varchar(length=64)
+    seal = Varchar(length=64)
+    updated_at = Timestamptz()
 
 
 class OutboundEmail(Table, tablename="outbound_email"):

@@ -1,15 +1,19 @@
+"""The signed-in person's home page: what is theirs, per role; and the group page. Both read
+several domains, so they live here rather than in one of them."""
+
 from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, get
 from litestar.params import FromPath
 from litestar.response import Template
 
-from governance.accounts.auth import current_user, signed_in
+from governance.accounts.auth import signed_in
 from governance.core.http import page
-from governance.dashboard.services import dashboard_for, group_overview
-from governance.groups.queries import load_viewer
+from governance.dashboard.queries import dashboard_for, group_overview
+from governance.groups.dependencies import RequestViewer
 
 
 class DashboardController(Controller):
@@ -17,11 +21,9 @@ class DashboardController(Controller):
     include_in_schema = False  # a page for people; the API is described at /schema
 
     @get("/", name="dashboard")
-    async def index(self, request: Request[Any, Any, Any]) -> Template:
-        viewer = await load_viewer(current_user(request))
-        return page(
-            request, "dashboard/index.html", {"viewer": viewer, **await dashboard_for(viewer)}
-        )
+    async def index(self, request: Request[Any, Any, Any], viewer: RequestViewer) -> Template:
+        context = msgspec.structs.asdict(await dashboard_for(viewer))
+        return page(request, "dashboard/index.html", {"viewer": viewer, **context})
 
 
 class GroupOverviewController(Controller):
@@ -30,7 +32,9 @@ class GroupOverviewController(Controller):
     guards = [signed_in]
     include_in_schema = False
 
-    @get("/groups/{slug:str}")
-    async def show(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
-        viewer = await load_viewer(current_user(request))
-        return page(request, "groups/show.html", await group_overview(slug, viewer))
+    @get("/groups/{slug:str}", name="groups:show")
+    async def show(
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, slug: FromPath[str]
+    ) -> Template:
+        overview = await group_overview(slug, viewer)
+        return page(request, "groups/show.html", overview.context())

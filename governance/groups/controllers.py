@@ -1,26 +1,86 @@
-"""Group pages, and the administrator's forms for groups, memberships and reporting lines."""
+"""Group pages, and the administrator's forms for groups, memberships and reporting lines.
+
+Each form is read into its command (`groups/schemas.py`) and handed to one service, which
+finds every field's error at once; a refused form is shown again with all of them."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from governance.accounts.auth import admin_only, current_user, signed_in
+from governance.accounts.auth import admin_only, as_signed_in, signed_in
 from governance.accounts.policy import GROUP_ROLES
 from governance.core.clock import organisation_today
-from governance.core.errors import InvalidInput
-from governance.core.http import RowId, form_page, form_values, page, redirect
+from governance.core.http import CommandT, ResultT, RowId, page, redirect, submit_form
+from governance.core.urls import path_for
 from governance.groups import queries, services
-from governance.groups.forms import read_group, read_line, read_membership
+from governance.groups.dependencies import RequestViewer
+from governance.groups.schemas import (
+    QUORUM_LABELS,
+    Cadence,
+    GroupDetails,
+    GroupRecord,
+    LineSettings,
+    MembershipTerm,
+    NewMembership,
+    QuorumRule,
+)
 
 FORM_CHOICES = {
-    "quorum_rules": services.QUORUM_RULES,
-    "cadences": services.CADENCES,
+    "quorum_rules": list(QuorumRule),
+    "quorum_labels": QUORUM_LABELS,
+    "cadences": list(Cadence),
     "roles": GROUP_ROLES,
 }
+GROUP_FORM = "groups/form.html"
+MEMBERSHIP_FORM = "groups/membership_form.html"
+LINE_FORM = "groups/line_form.html"
+
+
+def _values(record: msgspec.Struct) -> dict[str, Any]:
+    """A view's fields, to fill a form."""
+    return msgspec.structs.asdict(record)
+
+
+def _group_page(slug: str, message: str) -> Redirect:
+    return redirect(path_for("groups:show", slug=slug), message)
+
+
+def _back_to_group(slug: str, message: str) -> Callable[[object], Redirect]:
+    """What a saved form does: back to the group's page, with this message."""
+    return lambda _: _group_page(slug, message)
+
+
+async def _submit(
+    request: Request[Any, Any, Any],
+    command_type: type[CommandT],
+    change: Callable[..., Awaitable[ResultT]],
+    done: Callable[[ResultT], Redirect],
+    template: str,
+    context: dict[str, Any],
+) -> Template | Redirect:
+    """The form handed to one service as the signed-in administrator."""
+    act = as_signed_in(request, change)
+    return await submit_form(request, command_type, act, done, template, context)
+
+
+async def _membership_context(membership_id: int) -> dict[str, Any]:
+    """The membership's form: the term, and its group's name and address."""
+    membership = await queries.get_membership(membership_id)
+    group = {"name": membership.group_name, "slug": membership.group_slug}
+    return {**FORM_CHOICES, "group": group, "membership": membership}
+
+
+async def _line_context(line_id: int) -> dict[str, Any]:
+    """The line's form: the line and its group."""
+    line_page = await queries.line_page(line_id)
+    return {**FORM_CHOICES, "line": line_page.line, "group": line_page.group}
 
 
 class GroupController(Controller):
@@ -28,10 +88,9 @@ class GroupController(Controller):
     guards = [signed_in]
     include_in_schema = False  # pages for people; the API is described at /schema
 
-    @get("/")
-    async def index(self, request: Request[Any, Any, Any]) -> Template:
-        viewer = await queries.load_viewer(current_user(request))
-        groups = await services.list_groups(viewer)
+    @get("/", name="groups:index")
+    async def index(self, request: Request[Any, Any, Any], viewer: RequestViewer) -> Template:
+        groups = await queries.list_groups(viewer)
         return page(request, "groups/index.html", {"groups": groups})
 
 
@@ -40,155 +99,88 @@ class GroupAdminController(Controller):
     guards = [admin_only]
     include_in_schema = False
 
-    @get("/new")
+    @get("/new", name="groups:new")
     async def new_form(self, request: Request[Any, Any, Any]) -> Template:
         values = {"quorum_rule": "majority", "quorum_count": 0}
-        return page(request, "groups/form.html", {**FORM_CHOICES, "values": values, "group": None})
+        return page(request, GROUP_FORM, {**FORM_CHOICES, "values": values, "group": None})
 
-    @post("/new")
+    @post("/new", name="groups:create")
     async def create(self, request: Request[Any, Any, Any]) -> Template | Redirect:
-        data = await request.form()
-        fields, errors = read_group(data)
-        if not errors:
-            try:
-                await services.create_group(fields, current_user(request))
-            except InvalidInput as error:
-                errors = error.field_errors
-        if errors:
-            return form_page(
-                request,
-                "groups/form.html",
-                form_values(data),
-                errors,
-                {**FORM_CHOICES, "group": None},
+        def done(group: GroupRecord) -> Redirect:
+            return _group_page(
+                group.slug, f"{group.name} created, with a Director line and a Board line."
             )
-        return redirect(
-            f"/groups/{fields.slug}",
-            f"{fields.name} created, with a Director line and a Board line.",
+
+        context = {**FORM_CHOICES, "group": None}
+        return await _submit(
+            request, GroupDetails, services.create_group, done, GROUP_FORM, context
         )
 
-    @get("/{slug:str}/edit")
+    @get("/{slug:str}/edit", name="groups:edit-form")
     async def edit_form(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
-        group = await queries.get_group(slug)
-        return page(request, "groups/form.html", {**FORM_CHOICES, "values": group, "group": group})
+        group = await queries.group_record(slug)
+        context = {**FORM_CHOICES, "values": _values(group), "group": group}
+        return page(request, GROUP_FORM, context)
 
-    @post("/{slug:str}/edit")
+    @post("/{slug:str}/edit", name="groups:edit")
     async def edit(
         self, request: Request[Any, Any, Any], slug: FromPath[str]
     ) -> Template | Redirect:
-        group = await queries.get_group(slug)
-        data = await request.form()
-        fields, errors = read_group(data)
-        if not errors:
-            try:
-                await services.update_group(group["id"], fields, current_user(request))
-            except InvalidInput as error:
-                errors = error.field_errors
-        if errors:
-            return form_page(
-                request,
-                "groups/form.html",
-                form_values(data),
-                errors,
-                {**FORM_CHOICES, "group": group},
-            )
-        return redirect(f"/groups/{fields.slug}", "Group saved.")
+        group = await queries.group_record(slug)
+        change = partial(services.update_group, group.id)
+        context = {**FORM_CHOICES, "group": group}
 
-    @get("/{slug:str}/memberships/new")
+        def done(saved: GroupRecord) -> Redirect:
+            return _group_page(saved.slug, "Group saved.")
+
+        return await _submit(request, GroupDetails, change, done, GROUP_FORM, context)
+
+    @get("/{slug:str}/memberships/new", name="groups:membership-new")
     async def new_membership_form(
         self, request: Request[Any, Any, Any], slug: FromPath[str]
     ) -> Template:
-        group = await queries.get_group(slug)
+        group = await queries.group_record(slug)
         values = {"role": "member", "starts_on": organisation_today().isoformat()}
-        return page(
-            request,
-            "groups/membership_form.html",
-            {**FORM_CHOICES, "group": group, "membership": None, "values": values},
-        )
+        context = {**FORM_CHOICES, "group": group, "membership": None, "values": values}
+        return page(request, MEMBERSHIP_FORM, context)
 
-    @post("/{slug:str}/memberships/new")
+    @post("/{slug:str}/memberships/new", name="groups:membership-add")
     async def add_membership(
         self, request: Request[Any, Any, Any], slug: FromPath[str]
     ) -> Template | Redirect:
-        group = await queries.get_group(slug)
-        data = await request.form()
-        fields, errors = read_membership(data)
-        email = str(data.get("email", "")).strip()
-        if not email:
-            errors["email"] = "Email is required."
-        if not errors:
-            try:
-                await services.add_membership(group["id"], email, fields, current_user(request))
-            except InvalidInput as error:
-                errors = error.field_errors
-        if errors:
-            return form_page(
-                request,
-                "groups/membership_form.html",
-                form_values(data),
-                errors,
-                {**FORM_CHOICES, "group": group, "membership": None},
-            )
-        return redirect(f"/groups/{slug}", "Membership added.")
+        group = await queries.group_record(slug)
+        context = {**FORM_CHOICES, "group": group, "membership": None}
+        done = _back_to_group(group.slug, "Membership added.")
+        change = partial(services.add_membership, group.id)
+        return await _submit(request, NewMembership, change, done, MEMBERSHIP_FORM, context)
 
-    @get("/memberships/{membership_id:int}")
+    @get("/memberships/{membership_id:int}", name="groups:membership-edit-form")
     async def edit_membership_form(
         self, request: Request[Any, Any, Any], membership_id: RowId
     ) -> Template:
-        membership = await services.get_membership(membership_id)
-        group = await queries.get_group(membership["group_slug"])
-        return page(
-            request,
-            "groups/membership_form.html",
-            {**FORM_CHOICES, "group": group, "membership": membership, "values": membership},
-        )
+        context = await _membership_context(membership_id)
+        values = _values(context["membership"])
+        return page(request, MEMBERSHIP_FORM, {**context, "values": values})
 
-    @post("/memberships/{membership_id:int}")
+    @post("/memberships/{membership_id:int}", name="groups:membership-edit")
     async def edit_membership(
         self, request: Request[Any, Any, Any], membership_id: RowId
     ) -> Template | Redirect:
-        membership = await services.get_membership(membership_id)
-        data = await request.form()
-        fields, errors = read_membership(data)
-        if not errors:
-            try:
-                await services.update_membership(membership_id, fields, current_user(request))
-            except InvalidInput as error:
-                errors = error.field_errors
-        if errors:
-            group = await queries.get_group(membership["group_slug"])
-            return form_page(
-                request,
-                "groups/membership_form.html",
-                {**form_values(data), "email": membership["email"]},
-                errors,
-                {**FORM_CHOICES, "group": group, "membership": membership},
-            )
-        return redirect(f"/groups/{membership['group_slug']}", "Membership saved.")
+        context = await _membership_context(membership_id)
+        change = partial(services.update_membership, membership_id)
+        done = _back_to_group(context["group"]["slug"], "Membership saved.")
+        return await _submit(request, MembershipTerm, change, done, MEMBERSHIP_FORM, context)
 
-    @get("/lines/{line_id:int}")
+    @get("/lines/{line_id:int}", name="groups:line-edit-form")
     async def edit_line_form(self, request: Request[Any, Any, Any], line_id: RowId) -> Template:
-        line, group = await services.get_reporting_line(line_id)
-        return page(
-            request,
-            "groups/line_form.html",
-            {**FORM_CHOICES, "line": line, "group": group, "values": line},
-        )
+        context = await _line_context(line_id)
+        return page(request, LINE_FORM, {**context, "values": _values(context["line"])})
 
-    @post("/lines/{line_id:int}")
+    @post("/lines/{line_id:int}", name="groups:line-edit")
     async def edit_line(
         self, request: Request[Any, Any, Any], line_id: RowId
     ) -> Template | Redirect:
-        line, group = await services.get_reporting_line(line_id)
-        data = await request.form()
-        fields, errors = read_line(data)
-        if errors:
-            return form_page(
-                request,
-                "groups/line_form.html",
-                form_values(data),
-                errors,
-                {**FORM_CHOICES, "line": line, "group": group},
-            )
-        await services.update_reporting_line(line_id, fields, current_user(request))
-        return redirect(f"/groups/{group['slug']}", "Reporting line saved.")
+        context = await _line_context(line_id)
+        change = partial(services.update_reporting_line, line_id)
+        done = _back_to_group(context["group"].slug, "Reporting line saved.")
+        return await _submit(request, LineSettings, change, done, LINE_FORM, context)

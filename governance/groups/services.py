@@ -1,51 +1,52 @@
-"""Working groups, memberships and reporting lines: reading them and changing them."""
+"""The rules of working groups, memberships and reporting lines.
+
+Only an administrator creates and changes groups, memberships and lines (the seeding of the
+founding groups and the demo act as the system). Every group reports along both lines, to
+the Executive Director and to the Board, from the day it is created. A group's name and
+short name are its own; the short name is used in addresses, so the words those addresses
+use next to it are refused. A person's terms of membership of one group never overlap.
+
+Each use case authorises, then finds every field's error at once, then writes and audits in
+one write transaction.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-from piccolo.query.functions.aggregate import Count
+import msgspec
 
-from governance.accounts.policy import CurrentUser, Viewer, membership_is_current
+from governance.accounts.policy import LINES, CurrentUser, Line
+from governance.accounts.services import on_deactivation
 from governance.accounts.tables import User
 from governance.core.audit import SYSTEM, Actor, record_event
 from governance.core.clock import organisation_today, utcnow
-from governance.core.db import write_transaction
-from governance.core.errors import InvalidInput, NotFoundError, PermissionDenied
-from governance.groups.queries import current_on, get_group
+from governance.core.contracts import NO_ERRORS, field_errors, refuse, trimmed
+from governance.core.db import columns_from, one_row, write_transaction
+from governance.core.errors import PermissionDenied
+from governance.core.forms import SLUG_PATTERN
+from governance.groups.queries import NO_SUCH_LINE, membership_row
+from governance.groups.schemas import (
+    GroupDetails,
+    GroupRecord,
+    LineSettings,
+    MembershipTerm,
+    NewMembership,
+    QuorumRule,
+)
 from governance.groups.tables import Membership, ReportingLine, WorkingGroup
 
-QUORUM_RULES = ("majority", "two_thirds", "fixed")
-CADENCES = ("monthly", "quarterly", "half_yearly", "yearly")
-RECIPIENTS = ("director", "board")
-RECIPIENT_NAMES = {"director": "Executive Director", "board": "Board"}
-# Words the admin addresses use next to a group's slug (/admin/groups/lines/{id},
-# /admin/groups/memberships/{id}, /admin/groups/new): a group with one of these as its slug
-# could not be reached at /admin/groups/{slug}/edit.
-# Words used in addresses next to a group's slug, and the organisation-wide scope.
+# Words used in addresses next to a group's slug (/admin/groups/lines/{id},
+# /admin/groups/memberships/{id}, /admin/groups/new, …/edit), and the organisation-wide
+# scope of transparency reports: a group with one of these as its slug could not be reached.
 RESERVED_SLUGS = frozenset({"new", "edit", "lines", "memberships", "organisation"})
-
-
-@dataclass(frozen=True)
-class GroupFields:
-    name: str
-    slug: str
-    mandate: str
-    quorum_rule: str
-    quorum_count: int
-
-
-@dataclass(frozen=True)
-class LineFields:
-    cadence: str
-    report_due_days: int
-    response_days: int
-
+NOT_AN_ADMIN = "Only an administrator can change groups and memberships."
+NO_SUCH_GROUP = "There is no such working group."
 
 DEFAULT_GROUPS = (
-    GroupFields(
+    GroupDetails(
         name="Working Group on Wellbeing",
         slug="wellbeing",
         mandate=(
@@ -53,10 +54,8 @@ DEFAULT_GROUPS = (
             "workload, psychological safety and support after difficult work.\n\n"
             "It reports to the **Executive Director** and directly to the **Board**."
         ),
-        quorum_rule="majority",
-        quorum_count=0,
     ),
-    GroupFields(
+    GroupDetails(
         name="Working Group on Non-Discrimination, Diversity and Inclusion",
         slug="ndi",
         mandate=(
@@ -64,277 +63,163 @@ DEFAULT_GROUPS = (
             "practice for fairness and inclusion, and recommends changes.\n\n"
             "It reports to the **Executive Director** and directly to the **Board**."
         ),
-        quorum_rule="majority",
-        quorum_count=0,
     ),
 )
-DEFAULT_LINE = LineFields(cadence="quarterly", report_due_days=30, response_days=30)
-
-
-# --- who holds what ---------------------------------------------------------------------
+DEFAULT_LINE = LineSettings(cadence="quarterly", report_due_days=30, response_days=30)
 
 
 def quorum_needed(rule: str, fixed_count: int, members: int) -> int:
-    if rule == "fixed":
-        return fixed_count
-    if rule == "two_thirds":
-        return -(-2 * members // 3)
-    return members // 2 + 1
+    """Members who must be present for a quorum under the group's rule (meetings ask)."""
+    return QuorumRule(rule).needed(fixed_count, members)
 
 
-def describe_quorum(rule: str, fixed_count: int) -> str:
-    if rule == "fixed":
-        return f"at least {fixed_count} members present"
-    if rule == "two_thirds":
-        return "at least two thirds of current members present"
-    return "more than half of current members present"
+def _authorise(actor: Actor) -> None:
+    """Administrators change groups; the system (seeding, the demo) may too."""
+    if isinstance(actor, CurrentUser) and not actor.is_admin:
+        raise PermissionDenied(NOT_AN_ADMIN)
 
 
-# --- reading ----------------------------------------------------------------------------
+# --- groups -----------------------------------------------------------------------------
 
 
-async def list_groups(viewer: Viewer) -> list[dict[str, Any]]:
-    """Every group with its number of current members: two queries whatever the number of
-    groups or memberships, counted by the database rather than fetched and counted here."""
-    groups = await WorkingGroup.select(
-        WorkingGroup.id, WorkingGroup.name, WorkingGroup.slug
-    ).order_by(WorkingGroup.name)
-    counts = await (
-        Membership.select(Membership.group, Count(distinct=[Membership.user], alias="members"))
-        .where(current_on(organisation_today()))
-        .group_by(Membership.group)
-    )
-    members = {row["group"]: int(row["members"]) for row in counts}
-    for group in groups:
-        group["member_count"] = members.get(group["id"], 0)
-        group["my_role"] = viewer.group_roles.get(group["id"])
-    return groups
+def _normalised(command: GroupDetails) -> GroupDetails:
+    command = trimmed(command)
+    return msgspec.structs.replace(command, slug=command.slug.lower())
 
 
-async def group_page(slug: str, viewer: Viewer) -> dict[str, Any]:
-    """Everything the group page shows, in a fixed number of queries."""
-    group = await get_group(slug)
-    today = organisation_today()
-    memberships = (
-        await Membership.select(
-            Membership.id,
-            Membership.role,
-            Membership.starts_on,
-            Membership.ends_on,
-            Membership.user.id.as_alias("user_id"),
-            Membership.user.display_name.as_alias("display_name"),
-            Membership.user.email.as_alias("email"),
-        )
-        .where(Membership.group == group["id"])
-        .order_by(Membership.starts_on, ascending=False)
-    )
-    current, former, future = [], [], []
-    for membership in memberships:
-        if membership_is_current(membership["starts_on"], membership["ends_on"], today):
-            current.append(membership)
-        elif membership["starts_on"] > today:
-            future.append(membership)
-        else:
-            former.append(membership)
-    current.sort(
-        key=lambda m: (["chair", "secretary", "member"].index(m["role"]), m["display_name"])
-    )
-    lines = (
-        await ReportingLine.select()
-        .where(ReportingLine.group == group["id"])
-        .order_by(ReportingLine.recipient, ascending=False)
-    )
-    for line in lines:
-        line["recipient_name"] = RECIPIENT_NAMES.get(line["recipient"], line["recipient"])
-    return {
-        "group": group,
-        "current_members": current,
-        "future_members": future,
-        "former_members": former,
-        "lines": lines,
-        "quorum": describe_quorum(group["quorum_rule"], group["quorum_count"]),
-        "quorum_needed": quorum_needed(group["quorum_rule"], group["quorum_count"], len(current)),
-        "my_role": viewer.group_roles.get(group["id"]),
-    }
+async def _taken(column: Any, value: str, group_id: int | None) -> bool:
+    query = WorkingGroup.exists().where(column == value)
+    if group_id is not None:
+        query = query.where(WorkingGroup.id != group_id)
+    return bool(await query)
 
 
-async def get_reporting_line(line_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    line = (
-        await ReportingLine.select(
-            *ReportingLine.all_columns(), ReportingLine.group.slug.as_alias("group_slug")
-        )
-        .where(ReportingLine.id == line_id)
-        .first()
-    )
-    if line is None:
-        raise NotFoundError("There is no such reporting line.")
-    line["recipient_name"] = RECIPIENT_NAMES[line["recipient"]]
-    return line, await get_group(line["group_slug"])
-
-
-async def my_memberships(user_id: int) -> list[dict[str, Any]]:
-    return (
-        await Membership.select(
-            Membership.id,
-            Membership.role,
-            Membership.starts_on,
-            Membership.ends_on,
-            Membership.group.name.as_alias("group_name"),
-            Membership.group.slug.as_alias("group_slug"),
-        )
-        .where(Membership.user == user_id)
-        .order_by(Membership.starts_on, ascending=False)
-    )
-
-
-# --- changing ---------------------------------------------------------------------------
-
-
-def _require_admin(actor: CurrentUser) -> None:
-    if not actor.is_admin:
-        raise PermissionDenied("Only an administrator can change groups and memberships.")
-
-
-async def _check_name_and_slug(fields: GroupFields, group_id: int | None) -> None:
-    errors: dict[str, str] = {}
-    if fields.slug in RESERVED_SLUGS:
+async def _group_errors(
+    command: GroupDetails, group_id: int | None, unreadable: Mapping[str, str]
+) -> dict[str, str]:
+    errors = {**field_errors(command), **unreadable}
+    if "slug" not in errors and not SLUG_PATTERN.match(command.slug):
+        errors["slug"] = "Short name may use lower-case letters, digits and single hyphens."
+    if "slug" not in errors and command.slug in RESERVED_SLUGS:
         errors["slug"] = "This short name is used by the service's own addresses; choose another."
-    for column, name, label in (
-        (WorkingGroup.name, "name", "name"),
-        (WorkingGroup.slug, "slug", "short name"),
+    if (
+        "quorum_count" not in errors
+        and command.quorum_rule == QuorumRule.FIXED
+        and command.quorum_count < 1
     ):
-        query = WorkingGroup.exists().where(column == getattr(fields, name))
-        if group_id is not None:
-            query = query.where(WorkingGroup.id != group_id)
-        if name not in errors and await query:
-            errors[name] = f"Another group already has this {label}."
-    if errors:
-        raise InvalidInput("Some values need correcting.", errors)
+        errors["quorum_count"] = "A fixed quorum needs a number of members of at least 1."
+    if "name" not in errors and await _taken(WorkingGroup.name, command.name, group_id):
+        errors["name"] = "Another group already has this name."
+    if "slug" not in errors and await _taken(WorkingGroup.slug, command.slug, group_id):
+        errors["slug"] = "Another group already has this short name."
+    return errors
 
 
-async def create_group(fields: GroupFields, actor: Actor, line: LineFields = DEFAULT_LINE) -> int:
-    """A new group, with both reporting lines: every group reports to the Director and the Board."""
-    if isinstance(actor, CurrentUser):
-        _require_admin(actor)
+def _record(group_id: int, command: GroupDetails, created_at: dt.datetime) -> GroupRecord:
+    fields = {**msgspec.structs.asdict(command), "id": group_id, "created_at": created_at}
+    return msgspec.convert(fields, GroupRecord)
+
+
+async def create_group(
+    command: GroupDetails,
+    actor: Actor,
+    *,
+    unreadable: Mapping[str, str] = NO_ERRORS,
+    line: LineSettings = DEFAULT_LINE,
+) -> GroupRecord:
+    """A new group, with both reporting lines: every group reports to the Director and the
+    Board."""
+    _authorise(actor)
+    command = _normalised(command)
     async with write_transaction():
-        await _check_name_and_slug(fields, None)
+        refuse(await _group_errors(command, None, unreadable))
+        created_at = utcnow()
         rows = await WorkingGroup.insert(
-            WorkingGroup(**vars(fields), created_at=utcnow())
+            WorkingGroup(columns_from(WorkingGroup, command), created_at=created_at)
         ).returning(WorkingGroup.id)
         group_id = int(rows[0]["id"])
-        for recipient in RECIPIENTS:
-            await ReportingLine.insert(
-                ReportingLine(group=group_id, recipient=recipient, **vars(line))
-            )
+        await ReportingLine.insert(
+            *[
+                ReportingLine(
+                    columns_from(ReportingLine, line), group=group_id, recipient=recipient
+                )
+                for recipient in LINES
+            ]
+        )
         await record_event(
             actor,
             "group.created",
             "working_group",
             group_id,
-            f"Group {fields.name} created with Director and Board lines",
+            f"Group {command.name} created with Director and Board lines",
         )
-    return group_id
+    return _record(group_id, command, created_at)
 
 
-async def update_group(group_id: int, fields: GroupFields, actor: CurrentUser) -> None:
-    _require_admin(actor)
+async def update_group(
+    group_id: int,
+    command: GroupDetails,
+    actor: CurrentUser,
+    *,
+    unreadable: Mapping[str, str] = NO_ERRORS,
+) -> GroupRecord:
+    """New details of a group. Its short name may change, and with it its address; its
+    reporting lines stay as they are."""
+    _authorise(actor)
+    command = _normalised(command)
     async with write_transaction():
-        if not await WorkingGroup.exists().where(WorkingGroup.id == group_id):
-            raise NotFoundError("There is no such working group.")
-        await _check_name_and_slug(fields, group_id)
-        await WorkingGroup.update(
-            {getattr(WorkingGroup, k): v for k, v in vars(fields).items()}
-        ).where(WorkingGroup.id == group_id)
+        query = WorkingGroup.select(WorkingGroup.created_at).where(WorkingGroup.id == group_id)
+        found = await one_row(query, NO_SUCH_GROUP)
+        refuse(await _group_errors(command, group_id, unreadable))
+        await WorkingGroup.update(columns_from(WorkingGroup, command)).where(
+            WorkingGroup.id == group_id
+        )
         await record_event(
-            actor, "group.updated", "working_group", group_id, f"Group {fields.name} updated"
+            actor, "group.updated", "working_group", group_id, f"Group {command.name} updated"
         )
+    return _record(group_id, command, found["created_at"])
 
 
-async def update_reporting_line(line_id: int, fields: LineFields, actor: CurrentUser) -> None:
-    _require_admin(actor)
+async def seed_default_groups() -> list[int]:
+    """Creates the two founding groups with both lines if they are not there. Safe to repeat."""
+    created = []
+    for command in DEFAULT_GROUPS:
+        if not await WorkingGroup.exists().where(WorkingGroup.slug == command.slug):
+            created.append((await create_group(command, SYSTEM)).id)
+    return created
+
+
+# --- reporting lines --------------------------------------------------------------------
+
+
+async def update_reporting_line(
+    line_id: int,
+    command: LineSettings,
+    actor: CurrentUser,
+    *,
+    unreadable: Mapping[str, str] = NO_ERRORS,
+) -> None:
+    """A line's cadence and its days; the group's other line keeps its own."""
+    _authorise(actor)
     async with write_transaction():
-        line = (
-            await ReportingLine.select(ReportingLine.recipient, ReportingLine.group)
-            .where(ReportingLine.id == line_id)
-            .first()
+        query = ReportingLine.select(ReportingLine.recipient).where(ReportingLine.id == line_id)
+        line = await one_row(query, NO_SUCH_LINE)
+        refuse({**field_errors(command), **unreadable})
+        await ReportingLine.update(columns_from(ReportingLine, command)).where(
+            ReportingLine.id == line_id
         )
-        if line is None:
-            raise NotFoundError("There is no such reporting line.")
-        await ReportingLine.update(
-            {getattr(ReportingLine, k): v for k, v in vars(fields).items()}
-        ).where(ReportingLine.id == line_id)
         await record_event(
             actor,
             "reporting_line.updated",
             "reporting_line",
             line_id,
-            f"{RECIPIENT_NAMES[line['recipient']]} line: {fields.cadence}, report due "
-            f"{fields.report_due_days} days after each period, response in "
-            f"{fields.response_days} days",
+            f"{Line(line['recipient']).label} line: {command.cadence}, report due "
+            f"{command.report_due_days} days after each period, response in "
+            f"{command.response_days} days",
         )
 
 
-@dataclass(frozen=True)
-class MembershipFields:
-    role: str
-    starts_on: dt.date
-    ends_on: dt.date | None
-
-
-def _check_term(fields: MembershipFields) -> None:
-    if fields.ends_on is not None and fields.ends_on < fields.starts_on:
-        raise InvalidInput(
-            "The term ends before it starts.",
-            {"ends_on": "The end date must be on or after the start date."},
-        )
-
-
-async def add_membership(
-    group_id: int, user_email: str, fields: MembershipFields, actor: Actor
-) -> int:
-    if isinstance(actor, CurrentUser):
-        _require_admin(actor)
-    _check_term(fields)
-    async with write_transaction():
-        user = (
-            await User.select(User.id, User.display_name)
-            .where(User.email == user_email.strip().lower())
-            .first()
-        )
-        if user is None:
-            raise InvalidInput(
-                "No account has that email.",
-                {"email": "No account has this email. Invite the person first."},
-            )
-        group = (
-            await WorkingGroup.select(WorkingGroup.name).where(WorkingGroup.id == group_id).first()
-        )
-        if group is None:
-            raise NotFoundError("There is no such working group.")
-        overlapping = await Membership.select(Membership.starts_on, Membership.ends_on).where(
-            (Membership.user == user["id"]) & (Membership.group == group_id)
-        )
-        for existing in overlapping:
-            if _terms_overlap(
-                existing["starts_on"], existing["ends_on"], fields.starts_on, fields.ends_on
-            ):
-                raise InvalidInput(
-                    "This person already has a membership of this group in that period.",
-                    {"starts_on": "Overlaps an existing term; end or change that one first."},
-                )
-        rows = await Membership.insert(
-            Membership(user=user["id"], group=group_id, **vars(fields))
-        ).returning(Membership.id)
-        membership_id = int(rows[0]["id"])
-        await record_event(
-            actor,
-            "membership.created",
-            "membership",
-            membership_id,
-            f"{user['display_name']} joins {group['name']} as {fields.role} from {fields.starts_on}"
-            + (f" to {fields.ends_on}" if fields.ends_on else ""),
-        )
-    return membership_id
+# --- memberships ------------------------------------------------------------------------
 
 
 def _terms_overlap(
@@ -343,44 +228,108 @@ def _terms_overlap(
     return (end_b is None or start_a <= end_b) and (end_a is None or start_b <= end_a)
 
 
-async def get_membership(membership_id: int) -> dict[str, Any]:
-    row = (
-        await Membership.select(
-            *Membership.all_columns(),
-            Membership.user.display_name.as_alias("display_name"),
-            Membership.user.email.as_alias("email"),
-            Membership.group.slug.as_alias("group_slug"),
-            Membership.group.name.as_alias("group_name"),
-        )
-        .where(Membership.id == membership_id)
-        .first()
+def _term_errors(
+    command: MembershipTerm | NewMembership, unreadable: Mapping[str, str]
+) -> dict[str, str]:
+    errors = {**field_errors(command), **unreadable}
+    ends_on, starts_on = command.ends_on, command.starts_on
+    if not {"starts_on", "ends_on"} & set(errors) and ends_on is not None and ends_on < starts_on:
+        errors["ends_on"] = "The end date must be on or after the start date."
+    return errors
+
+
+async def _overlaps(
+    user_id: int, group_id: int, term: MembershipTerm, other_than: int | None = None
+) -> bool:
+    """Whether this person already has a term of this group that overlaps this one."""
+    query = Membership.select(Membership.starts_on, Membership.ends_on).where(
+        (Membership.user == user_id) & (Membership.group == group_id)
     )
-    if row is None:
-        raise NotFoundError("There is no such membership.")
-    return row  # type: ignore[no-any-return]
+    if other_than is not None:
+        query = query.where(Membership.id != other_than)
+    return any(
+        _terms_overlap(row["starts_on"], row["ends_on"], term.starts_on, term.ends_on)
+        for row in await query
+    )
+
+
+def _describe_term(term: MembershipTerm, open_ended: str = "") -> str:
+    return f"{term.role} from {term.starts_on}" + (
+        f" to {term.ends_on}" if term.ends_on else open_ended
+    )
+
+
+async def _joining(
+    group_id: int, command: NewMembership, unreadable: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The person and the group of a new membership, or one error with every field's."""
+    query = WorkingGroup.select(WorkingGroup.name).where(WorkingGroup.id == group_id)
+    group = await one_row(query, NO_SUCH_GROUP)
+    errors = _term_errors(command, unreadable)
+    user = None
+    if "email" not in errors:
+        user = (
+            await User.select(User.id, User.display_name)
+            .where(User.email == command.email.lower())
+            .first()
+        )
+        if user is None:
+            errors["email"] = "No account has this email. Invite the person first."
+    if (
+        user is not None
+        and not {"starts_on", "ends_on"} & set(errors)
+        and await _overlaps(user["id"], group_id, command.term)
+    ):
+        errors["starts_on"] = "Overlaps an existing term; end or change that one first."
+    refuse(errors)
+    assert user is not None
+    return user, group
+
+
+async def add_membership(
+    group_id: int,
+    command: NewMembership,
+    actor: Actor,
+    *,
+    unreadable: Mapping[str, str] = NO_ERRORS,
+) -> int:
+    """A person joins the group for a term that overlaps none of theirs in it."""
+    _authorise(actor)
+    command = trimmed(command)
+    async with write_transaction():
+        user, group = await _joining(group_id, command, unreadable)
+        rows = await Membership.insert(
+            Membership(columns_from(Membership, command.term), user=user["id"], group=group_id)
+        ).returning(Membership.id)
+        membership_id = int(rows[0]["id"])
+        await record_event(
+            actor,
+            "membership.created",
+            "membership",
+            membership_id,
+            f"{user['display_name']} joins {group['name']} as {_describe_term(command.term)}",
+        )
+    return membership_id
 
 
 async def update_membership(
-    membership_id: int, fields: MembershipFields, actor: CurrentUser
+    membership_id: int,
+    command: MembershipTerm,
+    actor: CurrentUser,
+    *,
+    unreadable: Mapping[str, str] = NO_ERRORS,
 ) -> None:
-    _require_admin(actor)
-    _check_term(fields)
+    """A term's new role and dates, overlapping no other term of the person in the group."""
+    _authorise(actor)
     async with write_transaction():
-        existing = await get_membership(membership_id)
-        others = await Membership.select(Membership.starts_on, Membership.ends_on).where(
-            (Membership.user == existing["user"])
-            & (Membership.group == existing["group"])
-            & (Membership.id != membership_id)
-        )
-        if any(
-            _terms_overlap(o["starts_on"], o["ends_on"], fields.starts_on, fields.ends_on)
-            for o in others
+        existing = await membership_row(membership_id)
+        errors = _term_errors(command, unreadable)
+        if not {"starts_on", "ends_on"} & set(errors) and await _overlaps(
+            existing["user"], existing["group"], command, other_than=membership_id
         ):
-            raise InvalidInput(
-                "This person already has another membership of this group in that period.",
-                {"starts_on": "Overlaps another term of this person."},
-            )
-        await Membership.update({getattr(Membership, k): v for k, v in vars(fields).items()}).where(
+            errors["starts_on"] = "Overlaps another term of this person."
+        refuse(errors)
+        await Membership.update(columns_from(Membership, command)).where(
             Membership.id == membership_id
         )
         await record_event(
@@ -389,15 +338,26 @@ async def update_membership(
             "membership",
             membership_id,
             f"{existing['display_name']} in {existing['group_name']}: "
-            f"{fields.role} from {fields.starts_on}"
-            + (f" to {fields.ends_on}" if fields.ends_on else ", open-ended"),
+            + _describe_term(command, ", open-ended"),
         )
 
 
-async def seed_default_groups() -> list[int]:
-    """Creates the two founding groups with both lines if they are not there. Safe to repeat."""
-    created = []
-    for fields in DEFAULT_GROUPS:
-        if not await WorkingGroup.exists().where(WorkingGroup.slug == fields.slug):
-            created.append(await create_group(fields, SYSTEM))
-    return created
+@on_deactivation
+async def end_memberships_of_deactivated(user_id: int, actor: CurrentUser) -> str:
+    """A deactivated account is no member from the day it is deactivated: its current
+    terms end the day before, and terms that have not begun never start. Recorded in the
+    deactivation's audit event; quorum and rosters follow from the memberships."""
+    today = organisation_today()
+    yesterday = today - dt.timedelta(days=1)
+    rows = await Membership.select(Membership.id, Membership.starts_on, Membership.ends_on).where(
+        (Membership.user == user_id)
+        & (Membership.ends_on.is_null() | (Membership.ends_on >= today))
+    )
+    for row in rows:
+        # A term not yet begun ends the day before it would have started: never current.
+        ends_on = yesterday if row["starts_on"] < today else row["starts_on"] - dt.timedelta(days=1)
+        await Membership.update({Membership.ends_on: ends_on}).where(Membership.id == row["id"])
+    if not rows:
+        return ""
+    ids = ", ".join(str(row["id"]) for row in rows)
+    return f"memberships {ids} ended on {yesterday.isoformat()}"

@@ -1,31 +1,41 @@
 """Email preferences (by signed link or signed in), one-click unsubscribe, and the outbox
-page for administrators."""
+page for administrators. Each handler reads the request, calls one service or query, and
+renders or redirects; a refused form is shown again with every field's error."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
+import msgspec
 from litestar import Controller, Request, get, post
-from litestar.datastructures import FormMultiDict
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from governance.accounts.auth import admin_only, current_user, signed_in
+from governance.core.contracts import read_form
 from governance.core.errors import InvalidInput
-from governance.core.http import RowId, page, redirect
-from governance.notifications import services
-from governance.notifications.services import (
+from governance.core.http import RowId, form_page, page, redirect
+from governance.core.urls import path_for
+from governance.notifications import links, queries, services
+from governance.notifications.schemas import (
     CATEGORIES,
     DIGEST,
     DIGEST_FREQUENCIES,
     WEEKDAYS,
-    Preferences,
+    EmailChoices,
+    PreferencesView,
+    category_label,
 )
 
+PREFERENCES_TEMPLATE = "notifications/preferences.html"
+UNSUBSCRIBE_TEMPLATE = "notifications/unsubscribe.html"
 INVALID_LINK_TEMPLATE = "notifications/link_invalid.html"
+SAVED = "Your email choices are saved."
+T = TypeVar("T")
 
 
-def _form_context(preferences: Preferences, action: str) -> dict[str, Any]:
+def _form_context(preferences: PreferencesView, action: str) -> dict[str, Any]:
     return {
         "preferences": preferences,
         "categories": CATEGORIES,
@@ -45,119 +55,123 @@ def _invalid_link(request: Request[Any, Any, Any]) -> Template:
 
 
 async def _show(request: Request[Any, Any, Any], user_id: int, action: str) -> Template:
-    preferences = await services.get_preferences(user_id)
-    return page(request, "notifications/preferences.html", _form_context(preferences, action))
+    preferences = await queries.get_preferences(user_id)
+    return page(request, PREFERENCES_TEMPLATE, _form_context(preferences, action))
 
 
 async def _save(request: Request[Any, Any, Any], user_id: int, action: str) -> Template | Redirect:
-    data: FormMultiDict = await request.form()
-    frequency = str(data.get("digest_frequency", "")).strip()
-    weekday = str(data.get("digest_weekday", "") or "monday").strip()
-    enabled = [str(value) for value in data.getall("categories", [])]
+    command, unreadable = read_form(EmailChoices, await request.form())
     try:
-        await services.save_preferences(user_id, frequency, weekday, enabled)
+        await services.save_email_choices(user_id, command, unreadable=unreadable)
     except InvalidInput as error:
-        preferences = await services.get_preferences(user_id)
-        context = _form_context(preferences, action)
-        context["values"] = {"digest_frequency": frequency, "digest_weekday": weekday}
-        context["enabled"] = frozenset(enabled)
-        return page(
-            request,
-            "notifications/preferences.html",
-            {**context, "errors": error.field_errors, "form_error": error.message},
-            status_code=422,
+        context = _form_context(await queries.get_preferences(user_id), action)
+        context["enabled"] = frozenset(command.categories)
+        values = {
+            "digest_frequency": command.digest_frequency,
+            "digest_weekday": command.digest_weekday,
+        }
+        return form_page(
+            request, PREFERENCES_TEMPLATE, values, error.field_errors, context, error.message
         )
-    return redirect(action, "Your email choices are saved.")
+    return redirect(action, SAVED)
+
+
+async def _by_link(
+    request: Request[Any, Any, Any],
+    token: str,
+    handle: Callable[[Request[Any, Any, Any], int, str], Awaitable[T]],
+) -> T | Template:
+    """Shows or saves the email choices whose signed link this is (the link is the form's
+    address too); an altered or expired link opens nothing."""
+    user_id = links.user_of_preferences_token(token)
+    if user_id is None:
+        return _invalid_link(request)
+    action = path_for("notifications:preferences-by-link", preferences_token=token)
+    return await handle(request, user_id, action)
+
+
+async def _unsubscribe_page(request: Request[Any, Any, Any], token: str, *, done: bool) -> Template:
+    """The unsubscribe link's page: asking first, or (`done`) once the category is off."""
+    payload = links.read_unsubscribe_token(token)
+    if payload is None:
+        return _invalid_link(request)
+    user_id, category = payload
+    if done:
+        preferences = await services.unsubscribe(user_id, category)
+    else:
+        preferences = await queries.get_preferences(user_id)
+    return page(
+        request,
+        UNSUBSCRIBE_TEMPLATE,
+        {
+            "preferences": preferences,
+            "category_label": category_label(category),
+            "token": token,
+            "preferences_url": links.preferences_url(preferences.user_id),
+            "done": done,
+            "is_digest": category == DIGEST,
+        },
+    )
 
 
 class EmailPreferencesController(Controller):
     path = "/email"
 
-    @get("/preferences", guards=[signed_in])
+    @get("/preferences", guards=[signed_in], name="notifications:preferences")
     async def mine(self, request: Request[Any, Any, Any]) -> Template:
         """My email choices, signed in (linked from the profile)."""
-        return await _show(request, current_user(request).id, "/email/preferences")
+        return await _show(request, current_user(request).id, path_for("notifications:preferences"))
 
-    @post("/preferences", guards=[signed_in])
+    @post("/preferences", guards=[signed_in], name="notifications:save-preferences")
     async def save_mine(self, request: Request[Any, Any, Any]) -> Template | Redirect:
-        return await _save(request, current_user(request).id, "/email/preferences")
+        action = path_for("notifications:preferences")
+        return await _save(request, current_user(request).id, action)
 
     @get("/preferences/{preferences_token:str}", name="notifications:preferences-by-link")
     async def by_link(
         self, request: Request[Any, Any, Any], preferences_token: FromPath[str]
     ) -> Template:
         """My email choices from the signed link in any email; no sign-in needed."""
-        user_id = services.user_of_preferences_token(preferences_token)
-        if user_id is None:
-            return _invalid_link(request)
-        return await _show(request, user_id, f"/email/preferences/{preferences_token}")
+        return await _by_link(request, preferences_token, _show)
 
-    @post("/preferences/{preferences_token:str}")
+    @post("/preferences/{preferences_token:str}", name="notifications:save-preferences-by-link")
     async def save_by_link(
         self, request: Request[Any, Any, Any], preferences_token: FromPath[str]
     ) -> Template | Redirect:
-        user_id = services.user_of_preferences_token(preferences_token)
-        if user_id is None:
-            return _invalid_link(request)
-        return await _save(request, user_id, f"/email/preferences/{preferences_token}")
+        return await _by_link(request, preferences_token, _save)
 
     @get("/unsubscribe/{unsubscribe_token:str}", name="notifications:unsubscribe")
     async def confirm_unsubscribe(
         self, request: Request[Any, Any, Any], unsubscribe_token: FromPath[str]
     ) -> Template:
         """Asks before turning anything off: mail scanners open links, people press buttons."""
-        payload = services.read_unsubscribe_token(unsubscribe_token)
-        if payload is None:
-            return _invalid_link(request)
-        user_id, category = payload
-        preferences = await services.get_preferences(user_id)
-        return page(
-            request,
-            "notifications/unsubscribe.html",
-            {
-                "preferences": preferences,
-                "category_label": services.category_label(category),
-                "token": unsubscribe_token,
-                "preferences_url": services.preferences_url(user_id),
-                "done": False,
-            },
-        )
+        return await _unsubscribe_page(request, unsubscribe_token, done=False)
 
     # One-click unsubscribe (RFC 8058): mail clients POST here with no cookie and no CSRF
     # token. The signed token is the authority, and all it can do is turn email off.
-    @post("/unsubscribe/{unsubscribe_token:str}", exclude_from_csrf=True, status_code=200)
+    @post(
+        "/unsubscribe/{unsubscribe_token:str}",
+        exclude_from_csrf=True,
+        status_code=200,
+        name="notifications:unsubscribe-now",
+    )
     async def unsubscribe(
         self, request: Request[Any, Any, Any], unsubscribe_token: FromPath[str]
     ) -> Template:
-        payload = services.read_unsubscribe_token(unsubscribe_token)
-        if payload is None:
-            return _invalid_link(request)
-        user_id, category = payload
-        preferences = await services.unsubscribe(user_id, category)
-        return page(
-            request,
-            "notifications/unsubscribe.html",
-            {
-                "preferences": preferences,
-                "category_label": services.category_label(category),
-                "token": unsubscribe_token,
-                "preferences_url": services.preferences_url(user_id),
-                "done": True,
-                "is_digest": category == DIGEST,
-            },
-        )
+        return await _unsubscribe_page(request, unsubscribe_token, done=True)
 
 
 class OutboxAdminController(Controller):
     path = "/admin/outbox"
     guards = [admin_only]
 
-    @get("/")
+    @get("/", name="notifications:outbox")
     async def index(self, request: Request[Any, Any, Any]) -> Template:
         """Parked and waiting mail, and a retry button for each parked message."""
-        return page(request, "notifications/outbox.html", await services.outbox_overview())
+        overview = await queries.outbox_overview()
+        return page(request, "notifications/outbox.html", msgspec.structs.asdict(overview))
 
-    @post("/{email_id:int}/retry")
+    @post("/{email_id:int}/retry", name="notifications:retry-email")
     async def retry(self, request: Request[Any, Any, Any], email_id: RowId) -> Redirect:
         await services.retry_parked_email(email_id, current_user(request))
-        return redirect("/admin/outbox", f"Email {email_id} is queued again.")
+        return redirect(path_for("notifications:outbox"), f"Email {email_id} is queued again.")

@@ -12,9 +12,10 @@ set-based queries fetch the batch's memberships, actions, attendance, decisions 
 deliveries; nothing is loaded for every user at once. What the organisation shares (meetings
 ahead, minutes in circulation, deliveries awaiting a response) is read once per run.
 
-Each item is checked with `Recipient.may_read` before it enters a digest: a `board` item
+Each item is checked with `accounts/scopes.py` before it enters a digest: a `board` item
 never reaches the Director and a `group` item never leaves the group. A digest with nothing in
-it is not sent.
+it is not sent. One small function per section picks that section's items for one person;
+`notifications/emails.py` says them.
 """
 
 from __future__ import annotations
@@ -27,28 +28,37 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from governance.accounts import scopes
 from governance.accounts.tables import User
 from governance.actions.tables import ActionOwner
 from governance.core.clock import organisation_today, utcnow
 from governance.core.db import write_transaction
-from governance.core.templating import format_date, format_datetime
-from governance.groups.services import RECIPIENT_NAMES
-from governance.groups.tables import Membership
 from governance.meetings.tables import Attendance, Decision, Meeting, Minutes
-from governance.notifications.services import (
-    DIGEST,
-    USER_COLUMNS,
-    WEEKDAYS,
+from governance.notifications import emails
+from governance.notifications.emails import (
+    DecisionNews,
+    DeliveryRef,
+    DigestContent,
+    MeetingAhead,
+    MinutesRef,
+    OwnedAction,
     PendingEmail,
-    Recipient,
-    insert_emails,
-    link,
-    recipients_from_rows,
-    zone_of,
 )
+from governance.notifications.queries import (
+    USER_COLUMNS,
+    Subscriber,
+    as_ref,
+    delivery_columns,
+    memberships_of,
+    minutes_columns,
+    subscribers_from_rows,
+)
+from governance.notifications.schemas import WEEKDAYS
 from governance.notifications.tables import DigestRecord
 from governance.reports.tables import Delivery
+from governance.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +68,8 @@ BATCH_SIZE = 500
 LOOKAHEAD = {"daily": dt.timedelta(days=7), "weekly": dt.timedelta(days=14)}
 PERIOD = {"daily": dt.timedelta(days=1), "weekly": dt.timedelta(days=7)}
 MAX_LOOKBACK = dt.timedelta(days=31)
-MAX_ITEMS = 20
 ACTIVE_ACTION_STATUSES = ("open", "in_progress")
+ATTENDED = ("present", "remote")
 
 
 @dataclass
@@ -69,6 +79,15 @@ class DigestReport:
     nothing_to_say: int = 0
     batches: int = 0
     seconds: float = 0.0
+
+
+def zone_of(name: str) -> ZoneInfo:
+    """A user's zone; the organisation's for a name no zone has (one bad row must not
+    stop everyone's digest)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(get_settings().timezone)
 
 
 def due_days(now: dt.datetime, zones: list[str]) -> dict[dt.date, list[str]]:
@@ -102,6 +121,41 @@ def _due_condition(days: dict[dt.date, list[str]]) -> Any:
 # --- what the organisation shares, read once per run ------------------------------------
 
 
+async def _meetings_ahead(now: dt.datetime) -> list[dict[str, Any]]:
+    return await (  # type: ignore[no-any-return]
+        Meeting.select(
+            Meeting.id.as_alias("meeting_id"),
+            Meeting.group,
+            Meeting.title,
+            Meeting.starts_at,
+            Meeting.location,
+            Meeting.group.name.as_alias("group_name"),
+        )
+        .where(
+            (Meeting.status == "scheduled")
+            & (Meeting.starts_at > now)
+            & (Meeting.starts_at <= now + max(LOOKAHEAD.values()))
+        )
+        .order_by(Meeting.starts_at)
+    )
+
+
+async def _circulated_minutes() -> list[dict[str, Any]]:
+    return await (  # type: ignore[no-any-return]
+        Minutes.select(*minutes_columns())
+        .where(Minutes.status == "circulated")
+        .order_by(Minutes.circulated_at, ascending=False)
+    )
+
+
+async def _unanswered_deliveries() -> list[dict[str, Any]]:
+    return await (  # type: ignore[no-any-return]
+        Delivery.select(*delivery_columns())
+        .where(Delivery.state != "responded")
+        .order_by(Delivery.delivered_at, ascending=False)
+    )
+
+
 @dataclass
 class Shared:
     now: dt.datetime
@@ -112,59 +166,13 @@ class Shared:
 
     @classmethod
     async def load(cls, now: dt.datetime) -> Shared:
-        meetings = (
-            await Meeting.select(
-                Meeting.id,
-                Meeting.group,
-                Meeting.title,
-                Meeting.starts_at,
-                Meeting.location,
-                Meeting.group.name.as_alias("group_name"),
-            )
-            .where(
-                (Meeting.status == "scheduled")
-                & (Meeting.starts_at > now)
-                & (Meeting.starts_at <= now + max(LOOKAHEAD.values()))
-            )
-            .order_by(Meeting.starts_at)
+        return cls(
+            now,
+            organisation_today(),
+            await _meetings_ahead(now),
+            await _circulated_minutes(),
+            await _unanswered_deliveries(),
         )
-        circulated = (
-            await Minutes.select(
-                Minutes.id,
-                Minutes.circulated_at,
-                Minutes.meeting.id.as_alias("meeting_id"),
-                Minutes.meeting.title.as_alias("meeting_title"),
-                Minutes.meeting.starts_at.as_alias("starts_at"),
-                Minutes.meeting._.group._.id.as_alias("group_id"),
-                Minutes.meeting._.group._.name.as_alias("group_name"),
-            )
-            .where(Minutes.status == "circulated")
-            .order_by(Minutes.circulated_at, ascending=False)
-        )
-        unanswered = (
-            await Delivery.select(*_delivery_columns())
-            .where(Delivery.state != "responded")
-            .order_by(Delivery.delivered_at, ascending=False)
-        )
-        return cls(now, organisation_today(), meetings, circulated, unanswered)
-
-
-def _delivery_columns() -> tuple[Any, ...]:
-    return (
-        Delivery.id,
-        Delivery.recipient,
-        Delivery.state,
-        Delivery.delivered_at,
-        Delivery.response_due_on,
-        Delivery.responded_at,
-        Delivery.response,
-        Delivery.report.id.as_alias("report_id"),
-        Delivery.report.title.as_alias("report_title"),
-        Delivery.report.kind.as_alias("report_kind"),
-        Delivery.report.visibility.as_alias("visibility"),
-        Delivery.report._.group._.id.as_alias("group_id"),
-        Delivery.report._.group._.name.as_alias("group_name"),
-    )
 
 
 # --- one batch --------------------------------------------------------------------------
@@ -172,7 +180,7 @@ def _delivery_columns() -> tuple[Any, ...]:
 
 @dataclass
 class Batch:
-    recipients: dict[int, Recipient]
+    readers: dict[int, Subscriber]
     day_of: dict[int, dt.date]
     since: dict[int, dt.datetime]
     actions: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
@@ -182,61 +190,66 @@ class Batch:
     responded: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def _load_batch(users: list[dict[str, Any]], shared: Shared) -> Batch:
-    ids = [user["id"] for user in users]
-    records = {
-        row["user"]: row["last_sent_at"]
-        for row in await DigestRecord.select(DigestRecord.user, DigestRecord.last_sent_at).where(
-            DigestRecord.user.is_in(ids)
-        )
-    }
-    memberships = await Membership.select(
-        Membership.user, Membership.group, Membership.role, Membership.starts_on, Membership.ends_on
-    ).where(Membership.user.is_in(ids))
-    recipients = recipients_from_rows(users, memberships, shared.today)
+async def _last_sent(user_ids: list[int]) -> dict[int, dt.datetime | None]:
+    rows = await DigestRecord.select(DigestRecord.user, DigestRecord.last_sent_at).where(
+        DigestRecord.user.is_in(user_ids)
+    )
+    return {row["user"]: row["last_sent_at"] for row in rows}
+
+
+def _periods(
+    users: list[dict[str, Any]], last_sent: dict[int, dt.datetime | None], now: dt.datetime
+) -> tuple[dict[int, dt.date], dict[int, dt.datetime]]:
+    """Each user's local day, and the start of "since my last digest"."""
     day_of = {}
     since = {}
     for user in users:
-        local = shared.now.astimezone(zone_of(user["timezone"]))
-        day_of[user["id"]] = local.date()
+        day_of[user["id"]] = now.astimezone(zone_of(user["timezone"])).date()
         period = PERIOD.get(user["digest_frequency"], PERIOD["weekly"])
-        last = records.get(user["id"]) or shared.now - period
-        since[user["id"]] = max(last, shared.now - MAX_LOOKBACK)
-    batch = Batch(recipients, day_of, since)
-    earliest = min(since.values())
+        last = last_sent.get(user["id"]) or now - period
+        since[user["id"]] = max(last, now - MAX_LOOKBACK)
+    return day_of, since
 
-    action_rows = (
+
+async def _owned_actions(user_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    rows = (
         await ActionOwner.select(
             ActionOwner.user,
-            ActionOwner.action.id.as_alias("id"),
+            ActionOwner.action.id.as_alias("action_id"),
             ActionOwner.action.title.as_alias("title"),
             ActionOwner.action.due_on.as_alias("due_on"),
-            ActionOwner.action.status.as_alias("status"),
             ActionOwner.action._.group._.name.as_alias("group_name"),
         )
         .where(
-            ActionOwner.user.is_in(ids)
+            ActionOwner.user.is_in(user_ids)
             & ActionOwner.action.status.is_in(list(ACTIVE_ACTION_STATUSES))
         )
         .order_by(ActionOwner.action.due_on)
     )
-    for row in action_rows:
-        batch.actions.setdefault(row["user"], []).append(row)
+    by_user: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_user.setdefault(row["user"], []).append(row)
+    return by_user
 
-    if shared.circulated:
-        batch.attended = {
-            (row["meeting"], row["user"])
-            for row in await Attendance.select(Attendance.meeting, Attendance.user).where(
-                Attendance.user.is_in(ids)
-                & Attendance.meeting.is_in([m["meeting_id"] for m in shared.circulated])
-                & Attendance.mode.is_in(["present", "remote"])
-            )
-        }
-    batch.decisions = (
-        await Decision.select(
+
+async def _attended(user_ids: list[int], circulated: list[dict[str, Any]]) -> set[tuple[int, int]]:
+    """(meeting, user) of these users' attendance at meetings whose minutes circulate."""
+    if not circulated:
+        return set()
+    rows = await Attendance.select(Attendance.meeting, Attendance.user).where(
+        Attendance.user.is_in(user_ids)
+        & Attendance.meeting.is_in([minutes["meeting_id"] for minutes in circulated])
+        & Attendance.mode.is_in(list(ATTENDED))
+    )
+    return {(row["meeting"], row["user"]) for row in rows}
+
+
+async def _decisions_since(earliest: dt.datetime) -> list[dict[str, Any]]:
+    return await (  # type: ignore[no-any-return]
+        Decision.select(
             Decision.id,
             Decision.text,
-            Decision.created_at,
+            Decision.created_at.as_alias("decided_at"),
             Decision.meeting.id.as_alias("meeting_id"),
             Decision.meeting.title.as_alias("meeting_title"),
             Decision.meeting.group.as_alias("group_id"),
@@ -246,175 +259,160 @@ async def _load_batch(users: list[dict[str, Any]], shared: Shared) -> Batch:
         .where(Decision.created_at >= earliest)
         .order_by(Decision.created_at, ascending=False)
     )
-    delivered_or_responded = (
-        await Delivery.select(*_delivery_columns())
+
+
+async def _deliveries_since(
+    earliest: dt.datetime,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Deliveries made since `earliest` (newest first), and those answered since then
+    (most recently answered first)."""
+    rows = (
+        await Delivery.select(*delivery_columns())
         .where((Delivery.delivered_at >= earliest) | (Delivery.responded_at >= earliest))
         .order_by(Delivery.delivered_at, ascending=False)
     )
-    batch.delivered = [d for d in delivered_or_responded if d["delivered_at"] >= earliest]
-    batch.responded = sorted(
-        (d for d in delivered_or_responded if d["responded_at"] and d["responded_at"] >= earliest),
-        key=lambda d: d["responded_at"],
+    delivered = [row for row in rows if row["delivered_at"] >= earliest]
+    responded = sorted(
+        (row for row in rows if row["responded_at"] and row["responded_at"] >= earliest),
+        key=lambda row: row["responded_at"],
         reverse=True,
     )
-    return batch
+    return delivered, responded
 
 
-# --- one person's digest ----------------------------------------------------------------
-
-
-def _capped(items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"items": items[:MAX_ITEMS], "more": max(len(items) - MAX_ITEMS, 0)}
-
-
-def _delivery_item(row: dict[str, Any], today: dt.date) -> dict[str, Any]:
-    return {
-        "title": row["report_title"],
-        "group_name": row["group_name"],
-        "line_name": RECIPIENT_NAMES.get(row["recipient"], row["recipient"]),
-        "state": row["state"],
-        "response": (row["response"] or "").replace("_", " "),
-        "due_on": format_date(row["response_due_on"]),
-        "past_due": row["state"] != "responded" and row["response_due_on"] < today,
-        "link": link(f"/reports/{row['report_id']}"),
-    }
-
-
-def build_digest(recipient: Recipient, batch: Batch, shared: Shared) -> dict[str, Any] | None:
-    """The digest's sections for one person, or None when there is nothing to say."""
-    today = shared.today
-    since = batch.since[recipient.id]
-    zone = recipient.timezone
-    lines = [
-        line
-        for line, holds in (
-            ("director", recipient.viewer.user.is_director),
-            ("board", recipient.viewer.user.is_board),
-        )
-        if holds
-    ]
-
-    actions = sorted(
-        batch.actions.get(recipient.id, []),
-        key=lambda a: (a["due_on"] >= today, a["due_on"], -a["id"]),
+async def _load_batch(users: list[dict[str, Any]], shared: Shared) -> Batch:
+    """What this batch's digests draw on, in a fixed number of queries."""
+    ids = [user["id"] for user in users]
+    readers = subscribers_from_rows(users, await memberships_of(ids), shared.today)
+    day_of, since = _periods(users, await _last_sent(ids), shared.now)
+    earliest = min(since.values())
+    delivered, responded = await _deliveries_since(earliest)
+    return Batch(
+        readers,
+        day_of,
+        since,
+        actions=await _owned_actions(ids),
+        attended=await _attended(ids, shared.circulated),
+        decisions=await _decisions_since(earliest),
+        delivered=delivered,
+        responded=responded,
     )
-    my_actions = [
-        {
-            "title": a["title"],
-            "group_name": a["group_name"],
-            "due_on": format_date(a["due_on"]),
-            "overdue": a["due_on"] < today,
-            "link": link(f"/actions/{a['id']}"),
-        }
-        for a in actions
-    ]
 
-    horizon = shared.now + LOOKAHEAD.get(recipient.digest_frequency, LOOKAHEAD["weekly"])
-    meetings = [
-        {
-            "title": m["title"],
-            "group_name": m["group_name"],
-            "starts": format_datetime(m["starts_at"], zone),
-            "location": m["location"],
-            "link": link(f"/meetings/{m['id']}"),
-        }
-        for m in shared.meetings
-        if recipient.viewer.is_member_of(m["group"]) and m["starts_at"] <= horizon
-    ]
 
-    minutes = [
-        {
-            "title": m["meeting_title"],
-            "group_name": m["group_name"],
-            "meeting_date": format_date(m["starts_at"].astimezone(zone_of(zone)).date()),
-            "link": link(f"/meetings/{m['meeting_id']}"),
-        }
-        for m in shared.circulated
-        if recipient.viewer.is_member_of(m["group_id"])
-        and (m["meeting_id"], recipient.id) in batch.attended
-    ]
+# --- one person's digest: one function per section --------------------------------------
 
-    received = [
-        d
-        for d in batch.delivered
-        if d["recipient"] in lines
-        and d["delivered_at"] >= since
-        and recipient.may_read(d["group_id"], d["visibility"])
-    ]
-    received_ids = {d["id"] for d in received}
-    awaiting = [
-        _delivery_item(d, today)
-        for d in shared.unanswered
-        if d["recipient"] in lines
-        and d["id"] not in received_ids
-        and recipient.may_read(d["group_id"], d["visibility"])
-    ]
-    awaiting_management = (
-        [
-            _delivery_item(d, today)
-            for d in shared.unanswered
-            if d["recipient"] == "director"
-            and d["response_due_on"] < today
-            and recipient.may_read(d["group_id"], d["visibility"])
-        ]
-        if recipient.viewer.user.is_board
-        else []
+
+def _reads_report(reader: Subscriber, delivery: dict[str, Any]) -> bool:
+    return scopes.may_read_report(
+        reader.viewer, delivery["group_id"], delivery["visibility"], delivery["report_status"]
     )
-    responses = [
-        _delivery_item(d, today)
-        for d in batch.responded
-        if recipient.leads(d["group_id"])
-        and d["responded_at"] >= since
-        and recipient.may_read(d["group_id"], d["visibility"])
+
+
+def _my_actions(reader: Subscriber, batch: Batch, today: dt.date) -> list[OwnedAction]:
+    """The actions I own and that are still active, overdue first, then by due date."""
+    rows = sorted(
+        batch.actions.get(reader.id, []),
+        key=lambda row: (row["due_on"] >= today, row["due_on"], -row["action_id"]),
+    )
+    return [as_ref(OwnedAction, row) for row in rows]
+
+
+def _meetings(reader: Subscriber, shared: Shared) -> list[MeetingAhead]:
+    """My groups' meetings ahead, as far as my digest looks."""
+    horizon = shared.now + LOOKAHEAD.get(reader.digest_frequency, LOOKAHEAD["weekly"])
+    return [
+        as_ref(MeetingAhead, row)
+        for row in shared.meetings
+        if reader.viewer.is_member_of(row["group"]) and row["starts_at"] <= horizon
     ]
 
-    decisions = [
-        {
-            "text": _shorten(d["text"]),
-            "item_title": d["item_title"],
-            "meeting_title": d["meeting_title"],
-            "decided_on": format_date(d["created_at"].astimezone(zone_of(zone)).date()),
-            "link": link(f"/meetings/{d['meeting_id']}"),
-        }
-        for d in batch.decisions
-        if d["created_at"] >= since and _reads_group(recipient, d["group_id"], d["visibility"])
+
+def _minutes(reader: Subscriber, batch: Batch, shared: Shared) -> list[MinutesRef]:
+    """Minutes in circulation of meetings of my groups that I attended."""
+    return [
+        as_ref(MinutesRef, row)
+        for row in shared.circulated
+        if reader.viewer.is_member_of(row["group_id"])
+        and (row["meeting_id"], reader.id) in batch.attended
     ]
 
-    sections = {
-        "actions": _capped(my_actions),
-        "meetings": _capped(meetings),
-        "minutes": _capped(minutes),
-        "awaiting": _capped(awaiting),
-        "awaiting_management": _capped(awaiting_management),
-        "received": _capped([_delivery_item(d, today) for d in received]),
-        "responses": _capped(responses),
-        "decisions": _capped(decisions),
-    }
-    if not any(section["items"] for section in sections.values()):
-        return None
-    return {
-        **sections,
-        "frequency": recipient.digest_frequency,
-        "day": format_date(batch.day_of[recipient.id]),
-        "overdue_count": sum(1 for a in my_actions if a["overdue"]),
-    }
+
+def _received(reader: Subscriber, batch: Batch) -> list[dict[str, Any]]:
+    """Reports delivered to my line since my last digest."""
+    since = batch.since[reader.id]
+    return [
+        row
+        for row in batch.delivered
+        if reader.viewer.user.acts_for(row["line"])
+        and row["delivered_at"] >= since
+        and _reads_report(reader, row)
+    ]
 
 
-def _reads_group(recipient: Recipient, group_id: int, visibility: str) -> bool:
-    """Decisions of the groups a person belongs to, and, for the Director and the Board,
-    of every group, each filtered by what the policy lets them read."""
-    if not (
-        recipient.viewer.is_member_of(group_id)
-        or recipient.viewer.user.is_director
-        or recipient.viewer.user.is_board
-    ):
-        return False
-    return recipient.may_read(group_id, visibility)
+def _awaiting(
+    reader: Subscriber, shared: Shared, received: list[dict[str, Any]]
+) -> list[DeliveryRef]:
+    """Reports awaiting my line's response (those just received are listed as received)."""
+    received_ids = {row["delivery_id"] for row in received}
+    return [
+        as_ref(DeliveryRef, row)
+        for row in shared.unanswered
+        if reader.viewer.user.acts_for(row["line"])
+        and row["delivery_id"] not in received_ids
+        and _reads_report(reader, row)
+    ]
 
 
-def _shorten(text: str, limit: int = 300) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+def _awaiting_management(reader: Subscriber, shared: Shared) -> list[DeliveryRef]:
+    """For the Board: reports whose Director's response is past its date."""
+    if not reader.viewer.user.is_board:
+        return []
+    return [
+        as_ref(DeliveryRef, row)
+        for row in shared.unanswered
+        if row["line"] == "director"
+        and row["response_due_on"] < shared.today
+        and _reads_report(reader, row)
+    ]
+
+
+def _responses(reader: Subscriber, batch: Batch) -> list[DeliveryRef]:
+    """Responses to reports of the groups I lead, since my last digest."""
+    since = batch.since[reader.id]
+    return [
+        as_ref(DeliveryRef, row)
+        for row in batch.responded
+        if reader.viewer.leads(row["group_id"])
+        and row["responded_at"] >= since
+        and _reads_report(reader, row)
+    ]
+
+
+def _decisions(reader: Subscriber, batch: Batch) -> list[DecisionNews]:
+    """Decisions since my last digest that I may read: my groups', and for the Director and
+    the Board every group's, each as far as the policy lets me read it."""
+    since = batch.since[reader.id]
+    return [
+        as_ref(DecisionNews, row)
+        for row in batch.decisions
+        if row["decided_at"] >= since
+        and scopes.may_read(reader.viewer, row["group_id"], row["visibility"])
+    ]
+
+
+def build_digest(reader: Subscriber, batch: Batch, shared: Shared) -> DigestContent:
+    """What one person's digest says (nothing, `is_empty()`, means no digest)."""
+    received = _received(reader, batch)
+    return DigestContent(
+        actions=_my_actions(reader, batch, shared.today),
+        meetings=_meetings(reader, shared),
+        minutes=_minutes(reader, batch, shared),
+        awaiting=_awaiting(reader, shared, received),
+        awaiting_management=_awaiting_management(reader, shared),
+        received=[as_ref(DeliveryRef, row) for row in received],
+        responses=_responses(reader, batch),
+        decisions=_decisions(reader, batch),
+    )
 
 
 # --- the job ----------------------------------------------------------------------------
@@ -427,18 +425,24 @@ async def _queue_batch(
     quiet: list[int] = []
     pending: list[PendingEmail] = []
     for user in users:
-        recipient = batch.recipients[user["id"]]
-        content = build_digest(recipient, batch, shared)
-        if content is None:
-            quiet.append(recipient.id)
+        reader = batch.readers[user["id"]]
+        content = build_digest(reader, batch, shared)
+        if content.is_empty():
+            quiet.append(reader.id)
             continue
-        day = batch.day_of[recipient.id].isoformat()
         pending.append(
-            PendingEmail(recipient, "digest", content, f"digest:user:{recipient.id}:{day}", DIGEST)
+            emails.digest(
+                reader.recipient,
+                content,
+                day=batch.day_of[reader.id],
+                frequency=reader.digest_frequency,
+                today=shared.today,
+                timezone=reader.timezone,
+            )
         )
-        sent.append(recipient.id)
+        sent.append(reader.id)
     async with write_transaction():
-        report.digests_queued += len(await insert_emails(pending))
+        report.digests_queued += len(await emails.queue_batch(pending))
         if sent:
             await _record(sent, batch, shared.now, with_sent=True)
         if quiet:
@@ -464,36 +468,39 @@ async def _record(user_ids: list[int], batch: Batch, now: dt.datetime, with_sent
     )
 
 
-async def run_digests(now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> DigestReport:
-    """Queues the digest of every user whose 07:00 has come today and who has not had it."""
-    started = time.perf_counter()
-    now = now or utcnow()
-    report = DigestReport()
-    zones = [
-        row["timezone"]
-        for row in await User.select(User.timezone)
-        .where(User.is_active == True)  # noqa: E712
-        .distinct()
-    ]
-    days = due_days(now, zones)
-    if not days:
-        return report
+async def _due_users(
+    days: dict[dt.date, list[str]], after_id: int, limit: int
+) -> list[dict[str, Any]]:
+    """The next batch of users whose digest is due, by id."""
     condition = (
         (User.is_active == True)  # noqa: E712
         & (User.digest_frequency != "off")
         & _due_condition(days)
     )
+    return await (  # type: ignore[no-any-return]
+        User.select(*USER_COLUMNS)
+        .where(condition & (User.id > after_id))
+        .order_by(User.id)
+        .limit(limit)
+    )
+
+
+async def _zones_in_use() -> list[str]:
+    rows = await User.select(User.timezone).where(User.is_active == True).distinct()  # noqa: E712
+    return [row["timezone"] for row in rows]
+
+
+async def run_digests(now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> DigestReport:
+    """Queues the digest of every user whose 07:00 has come today and who has not had it."""
+    started = time.perf_counter()
+    now = now or utcnow()
+    report = DigestReport()
+    days = due_days(now, await _zones_in_use())
+    if not days:
+        return report
     shared: Shared | None = None
     last_id = 0
-    while True:
-        users = (
-            await User.select(*USER_COLUMNS)
-            .where(condition & (User.id > last_id))
-            .order_by(User.id)
-            .limit(batch_size)
-        )
-        if not users:
-            break
+    while users := await _due_users(days, last_id, batch_size):
         shared = shared or await Shared.load(now)
         batch = await _load_batch(users, shared)
         await _queue_batch(users, batch, shared, report)

@@ -1,47 +1,70 @@
 """Every email the service sends, one function each: who it goes to, what it says (the
 context its templates under `templates/email/<name>/` read), its links and its dedupe key.
 
-Services call these inside their own write transaction; the outbox row commits or rolls
-back with the change it tells of, and a second call with the same dedupe key does nothing.
-No other module queues email. An email never carries text its recipient may not read:
-each function takes only what may be said to that recipient.
+Services call the notices (an invitation, a delivery, a publication) inside their own write
+transaction; the outbox row commits or rolls back with the change it tells of, and a second
+call with the same dedupe key does nothing. The reminder sweep and the digests decide *what
+is due*; the functions here that they call return a `PendingEmail` each, which
+`queue_pending` (the sweep) or `queue_batch` (the digests, in their own transaction) put in
+the outbox in bulk. No other module queues email. An email never carries text its recipient
+may not read: each function takes only what may be said to that recipient.
+
+Every email carries the signed link to the recipient's email choices; reminders and digests
+also carry a one-click unsubscribe link for their category, and a notice with no category
+(a delivery past its date, to the line) cannot be turned off.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from governance.accounts.policy import Line
-from governance.core.email import queue_email
+from governance.core.clock import date_in_zone
+from governance.core.db import write_transaction
+from governance.core.email import CHUNK, OutgoingEmail, queue_email, queue_emails, queued_keys
 from governance.core.signing import email_preferences_url
+from governance.core.templating import format_date, format_datetime
 from governance.core.urls import absolute_url
+from governance.notifications.links import unsubscribe_url
+from governance.notifications.schemas import DIGEST, Category, category_label
 
 
 @dataclass(frozen=True)
 class Recipient:
-    """A person an email goes to."""
+    """A person an email goes to, and the categories of reminder they have turned off."""
 
     user_id: int
     email: str
     display_name: str
+    muted: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, row: dict[str, Any], id_key: str = "user_id") -> Recipient:
         return cls(int(row[id_key]), str(row["email"]), str(row["display_name"]))
 
 
-async def _queue(recipient: Recipient, template: str, context: dict[str, Any], key: str) -> bool:
-    """Queues one email with the context every email shares (the greeting's name and the
-    signed link to the recipient's email choices)."""
+def _context(
+    recipient: Recipient, context: dict[str, Any], category: str | None = None
+) -> dict[str, Any]:
+    """The context every email shares (the greeting's name and the signed link to the
+    recipient's email choices), and for a category its one-click unsubscribe link."""
     full_context = {
         "display_name": recipient.display_name,
         "preferences_url": email_preferences_url(recipient.user_id),
         **context,
     }
-    return await queue_email(recipient.email, template, full_context, dedupe_key=key)
+    if category is not None:
+        full_context["unsubscribe_url"] = unsubscribe_url(recipient.user_id, category)
+        full_context["unsubscribe_label"] = category_label(category)
+    return full_context
+
+
+async def _queue(recipient: Recipient, template: str, context: dict[str, Any], key: str) -> bool:
+    """Queues one notice, in the caller's transaction."""
+    return await queue_email(recipient.email, template, _context(recipient, context), key)
 
 
 # --- accounts ---------------------------------------------------------------------------
@@ -135,6 +158,7 @@ async def delivery_responded(
     delivery_id: int,
     report_id: int,
     report_title: str,
+    group_name: str,
     line: str,
     response: str,
 ) -> bool:
@@ -144,6 +168,7 @@ async def delivery_responded(
         "delivery_responded",
         {
             "report_title": report_title,
+            "group_name": group_name,
             "line_name": Line(line).label,
             "response": response.replace("_", " "),
             "link": absolute_url("reports:show", report_id=report_id),
@@ -182,4 +207,494 @@ async def transparency_published(
             "link": absolute_url("transparency:show", report_id=report_id),
         },
         f"transparency:{report_id}:published:user:{recipient.user_id}",
+    )
+
+
+# --- queueing in bulk: the reminder sweep and the digests -------------------------------
+
+
+@dataclass(frozen=True)
+class PendingEmail:
+    """One reminder or digest for one person, built to be queued with others. `category`
+    None marks a notice that cannot be turned off."""
+
+    recipient: Recipient
+    template: str
+    context: dict[str, Any]
+    dedupe_key: str
+    category: str | None
+
+    @property
+    def muted(self) -> bool:
+        """Whether its recipient has turned this category of email off."""
+        return self.category is not None and self.category in self.recipient.muted
+
+    def outgoing(self) -> OutgoingEmail:
+        context = _context(self.recipient, self.context, self.category)
+        return OutgoingEmail(self.recipient.email, self.template, context, self.dedupe_key)
+
+
+@dataclass
+class QueueReport:
+    queued: int = 0
+    already_queued: int = 0
+    muted: int = 0
+    by_template: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: QueueReport) -> None:
+        self.queued += other.queued
+        self.already_queued += other.already_queued
+        self.muted += other.muted
+        for name, count in other.by_template.items():
+            self.by_template[name] = self.by_template.get(name, 0) + count
+
+
+async def queue_batch(emails: Sequence[PendingEmail]) -> list[PendingEmail]:
+    """Queues these emails in one statement, in the caller's write transaction (at most
+    `CHUNK` of them); returns those added. A key queued before is skipped."""
+    added = await queue_emails([pending.outgoing() for pending in emails])
+    return [pending for pending in emails if pending.dedupe_key in added]
+
+
+async def queue_pending(emails: Sequence[PendingEmail]) -> QueueReport:
+    """Queues each email not turned off and not queued before, in one transaction per chunk.
+
+    Keys already in the outbox are skipped without a write, so a sweep that finds nothing
+    new writes nothing; the outbox's unique key still guarantees one row per key if two
+    sweeps race.
+    """
+    report = QueueReport()
+    wanted: dict[str, PendingEmail] = {}
+    for pending in emails:
+        if pending.muted:
+            report.muted += 1
+            continue
+        wanted.setdefault(pending.dedupe_key, pending)
+    done = await queued_keys(list(wanted))
+    fresh = [pending for key, pending in wanted.items() if key not in done]
+    report.already_queued = len(done)
+    for start in range(0, len(fresh), CHUNK):
+        chunk = fresh[start : start + CHUNK]
+        async with write_transaction():
+            added = await queue_batch(chunk)
+        report.queued += len(added)
+        report.already_queued += len(chunk) - len(added)
+        for pending in added:
+            report.by_template[pending.template] = report.by_template.get(pending.template, 0) + 1
+    return report
+
+
+def _when(moment: dt.datetime, timezone: str) -> str:
+    return f"{format_datetime(moment, timezone)} ({timezone})"
+
+
+def _organisation_date(moment: dt.datetime) -> str:
+    return format_date(date_in_zone(moment))
+
+
+def _local_date(moment: dt.datetime, timezone: str) -> str:
+    return format_date(date_in_zone(moment, timezone))
+
+
+def _key_moment(moment: dt.datetime, pattern: str) -> str:
+    return moment.astimezone(dt.UTC).strftime(pattern)
+
+
+# --- reminders --------------------------------------------------------------------------
+
+
+def action_reminder(
+    recipient: Recipient,
+    *,
+    action_id: int,
+    title: str,
+    group_name: str,
+    due_on: dt.date,
+    status: str,
+    stage: str,
+    stage_key: str,
+    today: dt.date,
+) -> PendingEmail:
+    """An action the recipient owns is due soon, due today or overdue (`stage`); each
+    stage's `stage_key` (its date, or the overdue week) is sent once."""
+    return PendingEmail(
+        recipient,
+        "action_reminder",
+        {
+            "stage": stage,
+            "title": title,
+            "group_name": group_name,
+            "due_on": format_date(due_on),
+            "days_left": (due_on - today).days,
+            "days_late": (today - due_on).days,
+            "status": status.replace("_", " "),
+            "link": absolute_url("actions:show", action_id=action_id),
+        },
+        f"reminder:action:{action_id}:{stage_key}:user:{recipient.user_id}",
+        Category.ACTIONS,
+    )
+
+
+def meeting_reminder(
+    recipient: Recipient,
+    *,
+    meeting_id: int,
+    meeting_title: str,
+    group_name: str,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    location: str,
+    agenda: Sequence[str],
+    calendar: str,
+    timezone: str,
+) -> PendingEmail:
+    """A meeting of the recipient's group two days ahead, with the agenda titles they may
+    read and the meeting as a calendar file; times in the recipient's zone. A meeting moved
+    to another time is announced again."""
+    return PendingEmail(
+        recipient,
+        "meeting_reminder",
+        {
+            "meeting_title": meeting_title,
+            "group_name": group_name,
+            "starts": _when(starts_at, timezone),
+            "ends": _when(ends_at, timezone),
+            "location": location,
+            "agenda": list(agenda),
+            "link": absolute_url("meetings:show", meeting_id=meeting_id),
+            "ics": calendar,
+            "ics_filename": f"meeting-{meeting_id}.ics",
+        },
+        f"reminder:meeting:{meeting_id}:ahead:{_key_moment(starts_at, '%Y%m%dT%H%MZ')}"
+        f":user:{recipient.user_id}",
+        Category.MEETINGS,
+    )
+
+
+@dataclass(frozen=True)
+class MinutesRef:
+    """The minutes of one meeting, as their reminders and digest lines name them."""
+
+    minutes_id: int
+    meeting_id: int
+    meeting_title: str
+    group_name: str
+    starts_at: dt.datetime
+
+
+def minutes_draft_reminder(
+    recipient: Recipient, minutes: MinutesRef, *, today: dt.date
+) -> PendingEmail:
+    """A held meeting's minutes are still in draft, to its group's chair and secretary."""
+    held_on = date_in_zone(minutes.starts_at)
+    return PendingEmail(
+        recipient,
+        "minutes_draft_reminder",
+        {
+            "meeting_title": minutes.meeting_title,
+            "group_name": minutes.group_name,
+            "meeting_date": format_date(held_on),
+            "days": (today - held_on).days,
+            "link": absolute_url("meetings:show", meeting_id=minutes.meeting_id),
+        },
+        f"reminder:minutes:{minutes.minutes_id}:draft:user:{recipient.user_id}",
+        Category.MINUTES,
+    )
+
+
+def minutes_review_reminder(
+    recipient: Recipient, minutes: MinutesRef, *, circulated_at: dt.datetime, timezone: str
+) -> PendingEmail:
+    """Circulated minutes await the review of an attendee who has not commented; each
+    circulation is a new reminder."""
+    circulated = _key_moment(circulated_at, "%Y%m%dT%H%M%S")
+    return PendingEmail(
+        recipient,
+        "minutes_review_reminder",
+        {
+            "meeting_title": minutes.meeting_title,
+            "group_name": minutes.group_name,
+            "meeting_date": _organisation_date(minutes.starts_at),
+            "circulated_on": _local_date(circulated_at, timezone),
+            "link": absolute_url("meetings:show", meeting_id=minutes.meeting_id),
+        },
+        f"reminder:minutes:{minutes.minutes_id}:review:{circulated}:user:{recipient.user_id}",
+        Category.MINUTES,
+    )
+
+
+@dataclass
+class ReportDue:
+    """A group's periodic report for a period, due on a date, at one stage of its
+    reminders; `lines` are the reporting lines it goes to."""
+
+    group_id: int
+    group_name: str
+    group_slug: str
+    period: str
+    due_on: dt.date
+    stage: str
+    lines: list[str] = field(default_factory=list)
+
+
+def report_due_reminder(recipient: Recipient, report: ReportDue, *, today: dt.date) -> PendingEmail:
+    """A group's periodic report falls due soon, today or is past due (its stage), to its
+    chair and secretary."""
+    line_names = sorted({Line(line).label for line in report.lines}, reverse=True)
+    return PendingEmail(
+        recipient,
+        "report_due_reminder",
+        {
+            "stage": report.stage,
+            "group_name": report.group_name,
+            "period": report.period,
+            "due_on": format_date(report.due_on),
+            "days_left": (report.due_on - today).days,
+            "lines": " and ".join(line_names),
+            "link": absolute_url("reports:group", slug=report.group_slug),
+        },
+        f"reminder:report:group:{report.group_id}:{report.period}:{report.stage}:"
+        f"{report.due_on.isoformat()}:user:{recipient.user_id}",
+        Category.REPORTS,
+    )
+
+
+@dataclass(frozen=True)
+class DeliveryRef:
+    """A delivery of a report along a line, and where it stands."""
+
+    delivery_id: int
+    report_id: int
+    report_title: str
+    group_name: str
+    line: str
+    state: str
+    response: str | None
+    response_due_on: dt.date
+
+
+def delivery_overdue(
+    recipient: Recipient, delivery: DeliveryRef, *, for_line: bool, week: str
+) -> PendingEmail:
+    """A delivery not answered by its due date: to the people of that line (`for_line`, a
+    notice governance requires, which cannot be turned off) and to the group's chair;
+    once in each overdue `week` (2026-W49) until it is answered."""
+    return PendingEmail(
+        recipient,
+        "delivery_overdue",
+        {
+            "for_line": for_line,
+            "line_name": Line(delivery.line).label,
+            "report_title": delivery.report_title,
+            "group_name": delivery.group_name,
+            "acknowledged": delivery.state == "acknowledged",
+            "due_on": format_date(delivery.response_due_on),
+            "link": absolute_url("reports:show", report_id=delivery.report_id),
+        },
+        f"reminder:delivery:{delivery.delivery_id}:overdue:{week}:user:{recipient.user_id}",
+        None if for_line else Category.REPORTS,
+    )
+
+
+@dataclass(frozen=True)
+class MembershipRef:
+    """One membership term of a person in a group."""
+
+    membership_id: int
+    user_id: int
+    member_name: str
+    group_slug: str
+    group_name: str
+    role: str
+    ends_on: dt.date
+
+
+def membership_ending(
+    recipient: Recipient, membership: MembershipRef, *, notice: int, today: dt.date
+) -> PendingEmail:
+    """A membership ends in `notice` (60 or 30) days: to the member and to the group's
+    chair."""
+    return PendingEmail(
+        recipient,
+        "membership_ending",
+        {
+            "is_own": recipient.user_id == membership.user_id,
+            "member_name": membership.member_name,
+            "group_name": membership.group_name,
+            "role": membership.role,
+            "ends_on": format_date(membership.ends_on),
+            "days_left": (membership.ends_on - today).days,
+            "link": absolute_url("groups:show", slug=membership.group_slug),
+        },
+        f"reminder:membership:{membership.membership_id}:ends:{membership.ends_on.isoformat()}"
+        f":{notice}:user:{recipient.user_id}",
+        Category.MEMBERSHIP,
+    )
+
+
+# --- the digest -------------------------------------------------------------------------
+
+# Items shown per section; the rest is counted ("… and 3 more").
+DIGEST_SECTION_ITEMS = 20
+DECISION_TEXT_LIMIT = 300
+
+
+@dataclass(frozen=True)
+class OwnedAction:
+    action_id: int
+    title: str
+    group_name: str
+    due_on: dt.date
+
+
+@dataclass(frozen=True)
+class MeetingAhead:
+    meeting_id: int
+    title: str
+    group_name: str
+    starts_at: dt.datetime
+    location: str
+
+
+@dataclass(frozen=True)
+class DecisionNews:
+    meeting_id: int
+    meeting_title: str
+    item_title: str
+    text: str
+    decided_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class DigestContent:
+    """What one person's digest says, section by section, each already in its order and
+    holding only what that person may read."""
+
+    actions: Sequence[OwnedAction] = ()
+    meetings: Sequence[MeetingAhead] = ()
+    minutes: Sequence[MinutesRef] = ()
+    awaiting: Sequence[DeliveryRef] = ()
+    awaiting_management: Sequence[DeliveryRef] = ()
+    received: Sequence[DeliveryRef] = ()
+    responses: Sequence[DeliveryRef] = ()
+    decisions: Sequence[DecisionNews] = ()
+
+    def is_empty(self) -> bool:
+        return not any(
+            (
+                self.actions,
+                self.meetings,
+                self.minutes,
+                self.awaiting,
+                self.awaiting_management,
+                self.received,
+                self.responses,
+                self.decisions,
+            )
+        )
+
+
+def _capped(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "items": items[:DIGEST_SECTION_ITEMS],
+        "more": max(len(items) - DIGEST_SECTION_ITEMS, 0),
+    }
+
+
+def _shorten(text: str, limit: int = DECISION_TEXT_LIMIT) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def _action_item(action: OwnedAction, today: dt.date) -> dict[str, Any]:
+    return {
+        "title": action.title,
+        "group_name": action.group_name,
+        "due_on": format_date(action.due_on),
+        "overdue": action.due_on < today,
+        "link": absolute_url("actions:show", action_id=action.action_id),
+    }
+
+
+def _meeting_item(meeting: MeetingAhead, timezone: str) -> dict[str, Any]:
+    return {
+        "title": meeting.title,
+        "group_name": meeting.group_name,
+        "starts": format_datetime(meeting.starts_at, timezone),
+        "location": meeting.location,
+        "link": absolute_url("meetings:show", meeting_id=meeting.meeting_id),
+    }
+
+
+def _minutes_item(minutes: MinutesRef, timezone: str) -> dict[str, Any]:
+    return {
+        "title": minutes.meeting_title,
+        "group_name": minutes.group_name,
+        "meeting_date": _local_date(minutes.starts_at, timezone),
+        "link": absolute_url("meetings:show", meeting_id=minutes.meeting_id),
+    }
+
+
+def _delivery_item(delivery: DeliveryRef, today: dt.date) -> dict[str, Any]:
+    return {
+        "title": delivery.report_title,
+        "group_name": delivery.group_name,
+        "line_name": Line(delivery.line).label,
+        "state": delivery.state,
+        "response": (delivery.response or "").replace("_", " "),
+        "due_on": format_date(delivery.response_due_on),
+        "past_due": delivery.state != "responded" and delivery.response_due_on < today,
+        "link": absolute_url("reports:show", report_id=delivery.report_id),
+    }
+
+
+def _decision_item(decision: DecisionNews, timezone: str) -> dict[str, Any]:
+    return {
+        "text": _shorten(decision.text),
+        "item_title": decision.item_title,
+        "meeting_title": decision.meeting_title,
+        "decided_on": _local_date(decision.decided_at, timezone),
+        "link": absolute_url("meetings:show", meeting_id=decision.meeting_id),
+    }
+
+
+def _digest_sections(content: DigestContent, today: dt.date, timezone: str) -> dict[str, Any]:
+    def deliveries(items: Sequence[DeliveryRef]) -> dict[str, Any]:
+        return _capped([_delivery_item(delivery, today) for delivery in items])
+
+    return {
+        "actions": _capped([_action_item(action, today) for action in content.actions]),
+        "meetings": _capped([_meeting_item(meeting, timezone) for meeting in content.meetings]),
+        "minutes": _capped([_minutes_item(minutes, timezone) for minutes in content.minutes]),
+        "awaiting": deliveries(content.awaiting),
+        "awaiting_management": deliveries(content.awaiting_management),
+        "received": deliveries(content.received),
+        "responses": deliveries(content.responses),
+        "decisions": _capped([_decision_item(d, timezone) for d in content.decisions]),
+    }
+
+
+def digest(
+    recipient: Recipient,
+    content: DigestContent,
+    *,
+    day: dt.date,
+    frequency: str,
+    today: dt.date,
+    timezone: str,
+) -> PendingEmail:
+    """The recipient's digest for their local `day` (one per person and day): what concerns
+    them, section by section, with times in their zone and dates by the organisation's
+    `today` (what is overdue)."""
+    return PendingEmail(
+        recipient,
+        "digest",
+        {
+            **_digest_sections(content, today, timezone),
+            "frequency": frequency,
+            "day": format_date(day),
+            "overdue_count": sum(1 for action in content.actions if action.due_on < today),
+        },
+        f"digest:user:{recipient.user_id}:{day.isoformat()}",
+        DIGEST,
     )

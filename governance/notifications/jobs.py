@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from governance.core.email import DeliveryReport, deliver_outbox, transport_from_settings
 from governance.notifications.digests import DigestReport, run_digests
+from governance.notifications.emails import QueueReport
 from governance.notifications.reminders import run_reminder_sweep
-from governance.notifications.services import QueueReport
 from governance.settings import get_settings
 
 

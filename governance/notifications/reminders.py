@@ -20,44 +20,54 @@ minutes to review          3 days after circulation, no comment    member attend
 periodic report due soon   1 to 14 days before its due date        chair, secretary    reports
 periodic report due        on its due date                         chair, secretary    reports
 periodic report past due   the day after its due date              chair, secretary    reports
-delivery past its date     the day after response_due_on           the line            (required)
+delivery past its date     the day after, then every 7 days        the line            (required)
                                                                    the group's chair   reports
 membership ending          60 days before ends_on, then 30         member, chair       membership
 
 Dates are the organisation's calendar days (`GOVERNANCE_TIMEZONE`); times in the email are
 shown in each recipient's own time zone.
+
+This module decides *what is due* and *to whom*, reading the other domains' tables through
+its own queries; `notifications/emails.py` decides what each email says, its links and its
+dedupe key. What a recipient may read is asked of `accounts/scopes.py`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
+from governance.accounts import scopes
+from governance.accounts.policy import GroupRole
 from governance.accounts.tables import User
 from governance.actions.tables import ActionOwner
-from governance.core.clock import organisation_today, utcnow
-from governance.core.templating import format_date, format_datetime
-from governance.groups.services import RECIPIENT_NAMES
+from governance.core.clock import date_in_zone, organisation_today, utcnow
+from governance.groups.queries import current_on
 from governance.groups.tables import Membership, ReportingLine
 from governance.meetings.calendars import build_calendar
-from governance.meetings.queries import meeting_date
 from governance.meetings.tables import AgendaItem, Attendance, Meeting, Minutes, MinutesComment
-from governance.notifications.services import (
+from governance.notifications import emails
+from governance.notifications.emails import (
+    DeliveryRef,
+    MembershipRef,
+    MinutesRef,
     PendingEmail,
     QueueReport,
-    Recipient,
-    current_leads,
-    link,
-    load_recipients,
-    queue_new,
-    zone_of,
+    ReportDue,
+)
+from governance.notifications.queries import (
+    Subscriber,
+    as_ref,
+    current_holders,
+    delivery_columns,
+    load_subscribers,
+    minutes_columns,
 )
 from governance.reports import schedule
 from governance.reports.tables import Delivery, Report
-from governance.settings import get_settings
 
 CATCH_UP_DAYS = 7
 ACTION_SOON_DAYS = 3
@@ -68,7 +78,9 @@ MINUTES_REVIEW_DAYS = 3
 REPORT_SOON_DAYS = 14
 MEMBERSHIP_NOTICE_DAYS = (60, 30)
 ACTIVE_ACTION_STATUSES = ("open", "in_progress")
-LEADS = ("chair", "secretary")
+ATTENDED = ("present", "remote")
+LEADS = (GroupRole.CHAIR, GroupRole.SECRETARY)
+CHAIRS = (GroupRole.CHAIR,)
 
 
 @dataclass(frozen=True)
@@ -93,12 +105,29 @@ def _iso_week(day: dt.date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def _when(moment: dt.datetime, recipient: Recipient) -> str:
-    return f"{format_datetime(moment, recipient.timezone)} ({recipient.timezone})"
+def _days_since(moment: dt.datetime, today: dt.date) -> int:
+    """Whole days from the organisation's date of `moment` to today."""
+    return (today - date_in_zone(moment)).days
 
 
-def _days(count: int) -> str:
-    return "1 day" if count == 1 else f"{count} days"
+Item = TypeVar("Item")
+
+
+def _each_reader(
+    audiences: Iterable[tuple[Item, Iterable[int]]],
+    readers: Mapping[int, Subscriber],
+    build: Callable[[Item, Subscriber], PendingEmail | None],
+) -> list[PendingEmail]:
+    """One email per item due and person of its audience who is an active user; `build`
+    may still find nothing to say to that person (None)."""
+    found = []
+    for item, user_ids in audiences:
+        for user_id in user_ids:
+            reader = readers.get(user_id)
+            email = build(item, reader) if reader is not None else None
+            if email is not None:
+                found.append(email)
+    return found
 
 
 # --- actions ----------------------------------------------------------------------------
@@ -112,271 +141,255 @@ def action_stage(due_on: dt.date, today: dt.date) -> tuple[str, str] | None:
     if days_left == 0:
         return "today", f"today:{due_on.isoformat()}"
     if days_left < 0:
-        # Weekly while overdue: the day after the due date, then every seven days. A sweep
-        # on any day of that week sends the week's reminder if it has not gone yet.
-        days_late = -days_left
-        repeat = (days_late - 1) // OVERDUE_REPEAT_DAYS
-        anniversary = due_on + dt.timedelta(days=1 + repeat * OVERDUE_REPEAT_DAYS)
-        return "overdue", f"overdue:{_iso_week(anniversary)}"
+        return "overdue", f"overdue:{overdue_week(due_on, today)}"
     return None
 
 
-async def action_reminders(at: Moment) -> list[PendingEmail]:
-    rows = await ActionOwner.select(
+def overdue_week(due_on: dt.date, today: dt.date) -> str:
+    """The week of the overdue reminder due by `today`: the day after the due date, then
+    every seven days. A sweep on any day of that week sends the week's reminder if it has
+    not gone yet, so a sweep that was down catches up once, not once per missed day."""
+    days_late = (today - due_on).days
+    repeat = (days_late - 1) // OVERDUE_REPEAT_DAYS
+    anniversary = due_on + dt.timedelta(days=1 + repeat * OVERDUE_REPEAT_DAYS)
+    return _iso_week(anniversary)
+
+
+async def _owned_actions_due(today: dt.date) -> list[dict[str, Any]]:
+    """Each owner of each active action due within ACTION_SOON_DAYS, or overdue."""
+    return await ActionOwner.select(  # type: ignore[no-any-return]
         ActionOwner.user,
         ActionOwner.action.id.as_alias("action_id"),
         ActionOwner.action.title.as_alias("title"),
         ActionOwner.action.due_on.as_alias("due_on"),
         ActionOwner.action.status.as_alias("status"),
-        ActionOwner.action._.group._.id.as_alias("group_id"),
         ActionOwner.action._.group._.name.as_alias("group_name"),
     ).where(
         ActionOwner.action.status.is_in(list(ACTIVE_ACTION_STATUSES))
-        & (ActionOwner.action.due_on <= at.today + dt.timedelta(days=ACTION_SOON_DAYS))
+        & (ActionOwner.action.due_on <= today + dt.timedelta(days=ACTION_SOON_DAYS))
     )
-    recipients = await load_recipients(row["user"] for row in rows)
-    emails = []
-    for row in rows:
-        recipient = recipients.get(row["user"])
+
+
+async def action_reminders(at: Moment) -> list[PendingEmail]:
+    rows = await _owned_actions_due(at.today)
+    readers = await load_subscribers(row["user"] for row in rows)
+
+    # An action's owners may always read it (scopes.actions).
+    def build(row: dict[str, Any], reader: Subscriber) -> PendingEmail | None:
         stage = action_stage(row["due_on"], at.today)
-        # An action's owners may always read it (governance/actions/services.py).
-        if recipient is None or stage is None:
-            continue
-        name, key_part = stage
-        emails.append(
-            PendingEmail(
-                recipient,
-                "action_reminder",
-                {
-                    "stage": name,
-                    "title": row["title"],
-                    "group_name": row["group_name"],
-                    "due_on": format_date(row["due_on"]),
-                    "days_left": (row["due_on"] - at.today).days,
-                    "days_late": (at.today - row["due_on"]).days,
-                    "status": row["status"].replace("_", " "),
-                    "link": link(f"/actions/{row['action_id']}"),
-                },
-                f"reminder:action:{row['action_id']}:{key_part}:user:{recipient.id}",
-                "actions",
-            )
+        if stage is None:
+            return None
+        return emails.action_reminder(
+            reader.recipient,
+            action_id=row["action_id"],
+            title=row["title"],
+            group_name=row["group_name"],
+            due_on=row["due_on"],
+            status=row["status"],
+            stage=stage[0],
+            stage_key=stage[1],
+            today=at.today,
         )
-    return emails
+
+    return _each_reader(((row, [row["user"]]) for row in rows), readers, build)
 
 
 # --- meetings ---------------------------------------------------------------------------
 
 
-async def meeting_reminders(at: Moment) -> list[PendingEmail]:
-    meetings = await Meeting.select(
+async def _meetings_within_notice(at: Moment) -> list[dict[str, Any]]:
+    return await Meeting.select(  # type: ignore[no-any-return]
         *Meeting.all_columns(),
         Meeting.group.name.as_alias("group_name"),
-        Meeting.group.slug.as_alias("group_slug"),
     ).where(
         (Meeting.status == "scheduled")
         & (Meeting.starts_at > at.now)
         & (Meeting.starts_at <= at.now + MEETING_NOTICE)
     )
-    if not meetings:
-        return []
-    group_ids = sorted({meeting["group"] for meeting in meetings})
-    memberships = await Membership.select(
-        Membership.user, Membership.group, Membership.starts_on, Membership.ends_on
-    ).where(
-        Membership.group.is_in(group_ids)
-        & (Membership.starts_on <= at.today)
-        & (Membership.ends_on.is_null() | (Membership.ends_on >= at.today))
-    )
+
+
+async def _agendas(meeting_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each meeting's agenda items in order, with their visibility."""
     items = (
         await AgendaItem.select(AgendaItem.meeting, AgendaItem.title, AgendaItem.visibility)
-        .where(AgendaItem.meeting.is_in([meeting["id"] for meeting in meetings]))
+        .where(AgendaItem.meeting.is_in(meeting_ids))
         .order_by(AgendaItem.meeting)
         .order_by(AgendaItem.position)
     )
-    agenda: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    agendas: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for item in items:
-        agenda[item["meeting"]].append(item)
-    by_group: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in memberships:
-        by_group[row["group"]].append(row)
-    recipients = await load_recipients(row["user"] for row in memberships)
-    emails = []
-    for meeting in meetings:
-        day = meeting_date(meeting["starts_at"])
-        invited = {
+        agendas[item["meeting"]].append(item)
+    return agendas
+
+
+async def _current_memberships(group_ids: list[int], today: dt.date) -> list[dict[str, Any]]:
+    return await Membership.select(  # type: ignore[no-any-return]
+        Membership.user, Membership.group, Membership.starts_on, Membership.ends_on
+    ).where(Membership.group.is_in(group_ids) & current_on(today))
+
+
+def _invited(meeting: dict[str, Any], memberships: Iterable[dict[str, Any]]) -> list[int]:
+    """The members of the meeting's group today whose membership lasts to its day."""
+    day = date_in_zone(meeting["starts_at"])
+    return sorted(
+        {
             row["user"]
-            for row in by_group[meeting["group"]]
-            if row["ends_on"] is None or row["ends_on"] >= day
+            for row in memberships
+            if row["group"] == meeting["group"]
+            and (row["ends_on"] is None or row["ends_on"] >= day)
         }
-        calendars: dict[tuple[str, ...], str] = {}
-        for user_id in sorted(invited):
-            recipient = recipients.get(user_id)
-            if recipient is None or not recipient.viewer.is_member_of(meeting["group"]):
-                continue
-            titles = [
-                item["title"]
-                for item in agenda[meeting["id"]]
-                if recipient.may_read(meeting["group"], item["visibility"])
-            ]
-            ics = calendars.get(tuple(titles))
-            if ics is None:
-                # Members all read the same titles: one calendar file per meeting, in practice.
-                ics = calendars[tuple(titles)] = build_calendar(
-                    f"{meeting['group_name']}: {meeting['title']}",
-                    [meeting],
-                    {meeting["id"]: titles},
-                ).decode()
-            starts = meeting["starts_at"]
-            emails.append(
-                PendingEmail(
-                    recipient,
-                    "meeting_reminder",
-                    {
-                        "meeting_title": meeting["title"],
-                        "group_name": meeting["group_name"],
-                        "starts": _when(starts, recipient),
-                        "ends": _when(meeting["ends_at"], recipient),
-                        "location": meeting["location"],
-                        "agenda": titles,
-                        "link": link(f"/meetings/{meeting['id']}"),
-                        "ics": ics,
-                        "ics_filename": f"meeting-{meeting['id']}.ics",
-                    },
-                    f"reminder:meeting:{meeting['id']}:ahead:"
-                    f"{starts.astimezone(dt.UTC):%Y%m%dT%H%MZ}:user:{recipient.id}",
-                    "meetings",
-                )
-            )
-    return emails
+    )
+
+
+class _Calendars:
+    """One calendar file per meeting and set of agenda titles (in practice, per meeting:
+    members all read the same titles)."""
+
+    def __init__(self) -> None:
+        self._built: dict[tuple[int, tuple[str, ...]], str] = {}
+
+    def of(self, meeting: dict[str, Any], titles: list[str]) -> str:
+        key = (meeting["id"], tuple(titles))
+        if key not in self._built:
+            name = f"{meeting['group_name']}: {meeting['title']}"
+            self._built[key] = build_calendar(name, [meeting], {meeting["id"]: titles}).decode()
+        return self._built[key]
+
+
+def _meeting_email(
+    meeting: dict[str, Any], agenda: list[dict[str, Any]], reader: Subscriber, calendars: _Calendars
+) -> PendingEmail | None:
+    """The reminder of a meeting to a member of its group, with the agenda titles they read."""
+    if not reader.viewer.is_member_of(meeting["group"]):
+        return None
+    titles = [
+        item["title"]
+        for item in agenda
+        if scopes.may_read(reader.viewer, meeting["group"], item["visibility"])
+    ]
+    return emails.meeting_reminder(
+        reader.recipient,
+        meeting_id=meeting["id"],
+        meeting_title=meeting["title"],
+        group_name=meeting["group_name"],
+        starts_at=meeting["starts_at"],
+        ends_at=meeting["ends_at"],
+        location=meeting["location"],
+        agenda=titles,
+        calendar=calendars.of(meeting, titles),
+        timezone=reader.timezone,
+    )
+
+
+async def meeting_reminders(at: Moment) -> list[PendingEmail]:
+    meetings = await _meetings_within_notice(at)
+    if not meetings:
+        return []
+    group_ids = sorted({meeting["group"] for meeting in meetings})
+    memberships = await _current_memberships(group_ids, at.today)
+    agendas = await _agendas([meeting["id"] for meeting in meetings])
+    readers = await load_subscribers(row["user"] for row in memberships)
+    calendars = _Calendars()
+    return _each_reader(
+        ((meeting, _invited(meeting, memberships)) for meeting in meetings),
+        readers,
+        lambda meeting, reader: _meeting_email(meeting, agendas[meeting["id"]], reader, calendars),
+    )
 
 
 # --- minutes ----------------------------------------------------------------------------
 
 
-async def minutes_draft_reminders(at: Moment) -> list[PendingEmail]:
+async def _minutes_in_draft(at: Moment) -> list[dict[str, Any]]:
+    """Draft minutes of meetings held MINUTES_DRAFT_DAYS ago (up to CATCH_UP_DAYS more)."""
     earliest = at.now - dt.timedelta(days=MINUTES_DRAFT_DAYS + CATCH_UP_DAYS + 1)
     latest = at.now - dt.timedelta(days=MINUTES_DRAFT_DAYS - 1)
-    rows = await Minutes.select(
-        Minutes.id,
-        Minutes.meeting.id.as_alias("meeting_id"),
-        Minutes.meeting.title.as_alias("meeting_title"),
-        Minutes.meeting.starts_at.as_alias("starts_at"),
-        Minutes.meeting._.group._.id.as_alias("group_id"),
-        Minutes.meeting._.group._.name.as_alias("group_name"),
-    ).where(
+    rows = await Minutes.select(*minutes_columns()).where(
         (Minutes.status == "draft")
         & (Minutes.meeting.status == "held")
         & (Minutes.meeting.starts_at >= earliest)
         & (Minutes.meeting.starts_at <= latest)
     )
-    due = [
+    return [
         row
         for row in rows
-        if _in_window((at.today - meeting_date(row["starts_at"])).days, MINUTES_DRAFT_DAYS)
+        if _in_window(_days_since(row["starts_at"], at.today), MINUTES_DRAFT_DAYS)
     ]
-    leads = await current_leads([row["group_id"] for row in due], LEADS)
-    recipients = await load_recipients(user for users in leads.values() for user in users)
-    emails = []
-    for row in due:
-        for user_id in leads.get(row["group_id"], []):
-            recipient = recipients.get(user_id)
-            if recipient is None:
-                continue
-            emails.append(
-                PendingEmail(
-                    recipient,
-                    "minutes_draft_reminder",
-                    {
-                        "meeting_title": row["meeting_title"],
-                        "group_name": row["group_name"],
-                        "meeting_date": format_date(meeting_date(row["starts_at"])),
-                        "days": (at.today - meeting_date(row["starts_at"])).days,
-                        "link": link(f"/meetings/{row['meeting_id']}"),
-                    },
-                    f"reminder:minutes:{row['id']}:draft:user:{recipient.id}",
-                    "minutes",
-                )
-            )
-    return emails
 
 
-async def minutes_review_reminders(at: Moment) -> list[PendingEmail]:
+async def minutes_draft_reminders(at: Moment) -> list[PendingEmail]:
+    due = await _minutes_in_draft(at)
+    leads = await current_holders([row["group_id"] for row in due], LEADS)
+    readers = await load_subscribers(user for users in leads.values() for user in users)
+    return _each_reader(
+        ((row, leads.get(row["group_id"], [])) for row in due),
+        readers,
+        lambda row, reader: emails.minutes_draft_reminder(
+            reader.recipient, as_ref(MinutesRef, row), today=at.today
+        ),
+    )
+
+
+async def _minutes_in_review(at: Moment) -> list[dict[str, Any]]:
+    """Minutes circulated MINUTES_REVIEW_DAYS ago (up to CATCH_UP_DAYS more)."""
     earliest = at.now - dt.timedelta(days=MINUTES_REVIEW_DAYS + CATCH_UP_DAYS)
     latest = at.now - dt.timedelta(days=MINUTES_REVIEW_DAYS)
-    rows = await Minutes.select(
-        Minutes.id,
-        Minutes.circulated_at,
-        Minutes.meeting.id.as_alias("meeting_id"),
-        Minutes.meeting.title.as_alias("meeting_title"),
-        Minutes.meeting.starts_at.as_alias("starts_at"),
-        Minutes.meeting._.group._.id.as_alias("group_id"),
-        Minutes.meeting._.group._.name.as_alias("group_name"),
-    ).where(
+    return await Minutes.select(*minutes_columns()).where(  # type: ignore[no-any-return]
         (Minutes.status == "circulated")
         & (Minutes.circulated_at > earliest)
         & (Minutes.circulated_at <= latest)
     )
-    if not rows:
-        return []
-    meeting_ids = [row["meeting_id"] for row in rows]
+
+
+async def _reviewers(rows: list[dict[str, Any]]) -> dict[int, list[int]]:
+    """Per minutes, the attendees (present or remote) who have not commented yet."""
     attendees = await Attendance.select(Attendance.meeting, Attendance.user).where(
-        Attendance.meeting.is_in(meeting_ids)
+        Attendance.meeting.is_in([row["meeting_id"] for row in rows])
         & Attendance.user.is_not_null()
-        & Attendance.mode.is_in(["present", "remote"])
+        & Attendance.mode.is_in(list(ATTENDED))
     )
     commented = {
         (row["minutes"], row["author"])
         for row in await MinutesComment.select(MinutesComment.minutes, MinutesComment.author).where(
-            MinutesComment.minutes.is_in([row["id"] for row in rows])
+            MinutesComment.minutes.is_in([row["minutes_id"] for row in rows])
         )
     }
-    recipients = await load_recipients(row["user"] for row in attendees)
     attendees_of: dict[int, list[int]] = defaultdict(list)
     for attendee in attendees:
         attendees_of[attendee["meeting"]].append(attendee["user"])
-    emails = []
-    for row in rows:
-        for user_id in attendees_of[row["meeting_id"]]:
-            recipient = recipients.get(user_id)
-            if (
-                recipient is None
-                or not recipient.viewer.is_member_of(row["group_id"])
-                or (row["id"], recipient.id) in commented
-            ):
-                continue
-            emails.append(
-                PendingEmail(
-                    recipient,
-                    "minutes_review_reminder",
-                    {
-                        "meeting_title": row["meeting_title"],
-                        "group_name": row["group_name"],
-                        "meeting_date": format_date(meeting_date(row["starts_at"])),
-                        "circulated_on": format_date(
-                            row["circulated_at"].astimezone(zone_of(recipient.timezone)).date()
-                        ),
-                        "link": link(f"/meetings/{row['meeting_id']}"),
-                    },
-                    f"reminder:minutes:{row['id']}:review:"
-                    f"{row['circulated_at'].astimezone(dt.UTC):%Y%m%dT%H%M%S}:user:{recipient.id}",
-                    "minutes",
-                )
-            )
-    return emails
+    return {
+        row["minutes_id"]: [
+            user
+            for user in attendees_of[row["meeting_id"]]
+            if (row["minutes_id"], user) not in commented
+        ]
+        for row in rows
+    }
+
+
+def _review_email(row: dict[str, Any], reader: Subscriber) -> PendingEmail | None:
+    if not reader.viewer.is_member_of(row["group_id"]):
+        return None
+    return emails.minutes_review_reminder(
+        reader.recipient,
+        as_ref(MinutesRef, row),
+        circulated_at=row["circulated_at"],
+        timezone=reader.timezone,
+    )
+
+
+async def minutes_review_reminders(at: Moment) -> list[PendingEmail]:
+    rows = await _minutes_in_review(at)
+    if not rows:
+        return []
+    reviewers = await _reviewers(rows)
+    readers = await load_subscribers(user for users in reviewers.values() for user in users)
+    return _each_reader(
+        ((row, reviewers[row["minutes_id"]]) for row in rows), readers, _review_email
+    )
 
 
 # --- periodic reports -------------------------------------------------------------------
-
-
-@dataclass
-class ReportDue:
-    group_id: int
-    group_name: str
-    group_slug: str
-    period: str
-    due_on: dt.date
-    stage: str
-    lines: list[str] = field(default_factory=list)
 
 
 def report_stage(due_on: dt.date, today: dt.date) -> str | None:
@@ -390,43 +403,52 @@ def report_stage(due_on: dt.date, today: dt.date) -> str | None:
     return None
 
 
-async def reports_due(today: dt.date) -> list[ReportDue]:
-    """Periodic reports not yet submitted whose reminder is due today, one per group,
-    period and due date (both lines usually share them)."""
-    lines = await ReportingLine.select(
+async def _reporting_lines() -> list[dict[str, Any]]:
+    return await ReportingLine.select(  # type: ignore[no-any-return]
         *ReportingLine.all_columns(),
         ReportingLine.group.name.as_alias("group_name"),
         ReportingLine.group.slug.as_alias("group_slug"),
         ReportingLine.group.created_at.as_alias("group_created_at"),
     )
-    submitted = {
-        (row["group"], row["period"])
-        for row in await Report.select(Report.group, Report.period).where(
-            (Report.kind == "periodic") & (Report.status == "submitted")
-        )
-    }
-    organisation_zone = zone_of(get_settings().timezone)
+
+
+async def _submitted_periods() -> set[tuple[int, str]]:
+    rows = await Report.select(Report.group, Report.period).where(
+        (Report.kind == "periodic") & (Report.status == "submitted")
+    )
+    return {(row["group"], row["period"]) for row in rows}
+
+
+def _line_due_periods(
+    line: dict[str, Any], today: dt.date
+) -> list[tuple[schedule.Period, dt.date, str]]:
+    """(period, due date, stage) of each of this line's periods with a reminder due today."""
+    if line["cadence"] not in schedule.MONTHS_PER_PERIOD:
+        return []
+    due_days = int(line["report_due_days"])
+    group_start = date_in_zone(line["group_created_at"])
+    first = today - dt.timedelta(days=due_days + CATCH_UP_DAYS + 1)
+    last = today + dt.timedelta(days=REPORT_SOON_DAYS)
+    found = []
+    for period in schedule.periods_between(line["cadence"], first, last):
+        due_on = period.ends_on + dt.timedelta(days=due_days)
+        stage = report_stage(due_on, today)
+        if stage is not None and period.ends_on >= group_start:
+            found.append((period, due_on, stage))
+    return found
+
+
+async def reports_due(today: dt.date) -> list[ReportDue]:
+    """Periodic reports not yet submitted whose reminder is due today, one per group,
+    period and due date (both lines usually share them)."""
+    submitted = await _submitted_periods()
     found: dict[tuple[int, str, dt.date, str], ReportDue] = {}
-    for line in lines:
-        cadence = line["cadence"]
-        if cadence not in schedule.MONTHS_PER_PERIOD:
-            continue
-        due_days = int(line["report_due_days"])
-        group_start = line["group_created_at"].astimezone(organisation_zone).date()
-        first = today - dt.timedelta(days=due_days + CATCH_UP_DAYS + 1)
-        last = today + dt.timedelta(days=REPORT_SOON_DAYS)
-        for period in schedule.periods_between(cadence, first, last):
-            due_on = period.ends_on + dt.timedelta(days=due_days)
-            stage = report_stage(due_on, today)
-            if (
-                stage is None
-                or period.ends_on < group_start
-                or (line["group"], period.label) in submitted
-            ):
+    for line in await _reporting_lines():
+        for period, due_on, stage in _line_due_periods(line, today):
+            if (line["group"], period.label) in submitted:
                 continue
-            key = (line["group"], period.label, due_on, stage)
             entry = found.setdefault(
-                key,
+                (line["group"], period.label, due_on, stage),
                 ReportDue(
                     line["group"],
                     line["group_name"],
@@ -436,103 +458,74 @@ async def reports_due(today: dt.date) -> list[ReportDue]:
                     stage,
                 ),
             )
-            entry.lines.append(RECIPIENT_NAMES.get(line["recipient"], line["recipient"]))
+            entry.lines.append(line["recipient"])
     return list(found.values())
 
 
 async def report_reminders(at: Moment) -> list[PendingEmail]:
     due = await reports_due(at.today)
-    leads = await current_leads([entry.group_id for entry in due], LEADS)
-    recipients = await load_recipients(user for users in leads.values() for user in users)
-    emails = []
-    for entry in due:
-        for user_id in leads.get(entry.group_id, []):
-            recipient = recipients.get(user_id)
-            if recipient is None:
-                continue
-            emails.append(
-                PendingEmail(
-                    recipient,
-                    "report_due_reminder",
-                    {
-                        "stage": entry.stage,
-                        "group_name": entry.group_name,
-                        "period": entry.period,
-                        "due_on": format_date(entry.due_on),
-                        "days_left": (entry.due_on - at.today).days,
-                        "lines": " and ".join(sorted(set(entry.lines), reverse=True)),
-                        "link": link(f"/groups/{entry.group_slug}/reports"),
-                    },
-                    f"reminder:report:group:{entry.group_id}:{entry.period}:{entry.stage}:"
-                    f"{entry.due_on.isoformat()}:user:{recipient.id}",
-                    "reports",
-                )
-            )
-    return emails
+    leads = await current_holders([entry.group_id for entry in due], LEADS)
+    readers = await load_subscribers(user for users in leads.values() for user in users)
+    return _each_reader(
+        ((entry, leads.get(entry.group_id, [])) for entry in due),
+        readers,
+        lambda entry, reader: emails.report_due_reminder(reader.recipient, entry, today=at.today),
+    )
 
 
 # --- deliveries -------------------------------------------------------------------------
 
 
+async def _deliveries_past_due(today: dt.date) -> list[dict[str, Any]]:
+    """Every delivery still unanswered after its due date: reminded weekly until answered."""
+    return await Delivery.select(*delivery_columns()).where(  # type: ignore[no-any-return]
+        (Delivery.state != "responded") & (Delivery.response_due_on < today)
+    )
+
+
+async def _people_on_lines() -> dict[str, list[int]]:
+    """The active users answering for each line: the Director, the Board's members."""
+    rows = await User.select(User.id, User.is_director, User.is_board).where(
+        (User.is_active == True) & ((User.is_director == True) | (User.is_board == True))  # noqa: E712
+    )
+    return {
+        "director": [row["id"] for row in rows if row["is_director"]],
+        "board": [row["id"] for row in rows if row["is_board"]],
+    }
+
+
+def _delivery_email(
+    due: tuple[dict[str, Any], bool, dt.date], reader: Subscriber
+) -> PendingEmail | None:
+    """To a person of the line (`for_line`) or the group's chair, if they may read the
+    report; once a week while it stays unanswered."""
+    row, for_line, today = due
+    if not scopes.may_read_report(
+        reader.viewer, row["group_id"], row["visibility"], row["report_status"]
+    ):
+        return None
+    week = overdue_week(row["response_due_on"], today)
+    delivery = as_ref(DeliveryRef, row)
+    return emails.delivery_overdue(reader.recipient, delivery, for_line=for_line, week=week)
+
+
 async def delivery_reminders(at: Moment) -> list[PendingEmail]:
     """A delivery not answered by its due date: to everyone on that line (a notice that
     cannot be turned off) and to the group's chair."""
-    rows = await Delivery.select(
-        Delivery.id,
-        Delivery.recipient,
-        Delivery.state,
-        Delivery.response_due_on,
-        Delivery.report.id.as_alias("report_id"),
-        Delivery.report.title.as_alias("report_title"),
-        Delivery.report.visibility.as_alias("visibility"),
-        Delivery.report._.group._.id.as_alias("group_id"),
-        Delivery.report._.group._.name.as_alias("group_name"),
-    ).where(
-        (Delivery.state != "responded")
-        & (Delivery.response_due_on < at.today)
-        & (Delivery.response_due_on >= at.today - dt.timedelta(days=CATCH_UP_DAYS))
-    )
+    rows = await _deliveries_past_due(at.today)
     if not rows:
         return []
-    line_people = await User.select(User.id, User.is_director, User.is_board).where(
-        (User.is_active == True) & ((User.is_director == True) | (User.is_board == True))  # noqa: E712
+    on_line = await _people_on_lines()
+    chairs = await current_holders([row["group_id"] for row in rows], CHAIRS)
+    readers = await load_subscribers(
+        [user for users in on_line.values() for user in users]
+        + [user for users in chairs.values() for user in users]
     )
-    on_line = {
-        "director": [row["id"] for row in line_people if row["is_director"]],
-        "board": [row["id"] for row in line_people if row["is_board"]],
-    }
-    chairs = await current_leads([row["group_id"] for row in rows], ("chair",))
-    recipients = await load_recipients(
-        [row["id"] for row in line_people] + [u for users in chairs.values() for u in users]
-    )
-    emails = []
+    audiences: list[tuple[tuple[dict[str, Any], bool, dt.date], list[int]]] = []
     for row in rows:
-        line_name = RECIPIENT_NAMES.get(row["recipient"], row["recipient"])
-        audience = [(user, True) for user in on_line.get(row["recipient"], [])]
-        audience += [(user, False) for user in chairs.get(row["group_id"], [])]
-        for user_id, for_line in audience:
-            recipient = recipients.get(user_id)
-            if recipient is None or not recipient.may_read(row["group_id"], row["visibility"]):
-                continue
-            emails.append(
-                PendingEmail(
-                    recipient,
-                    "delivery_overdue",
-                    {
-                        "for_line": for_line,
-                        "line_name": line_name,
-                        "report_title": row["report_title"],
-                        "group_name": row["group_name"],
-                        "acknowledged": row["state"] == "acknowledged",
-                        "due_on": format_date(row["response_due_on"]),
-                        "link": link(f"/reports/{row['report_id']}"),
-                    },
-                    f"reminder:delivery:{row['id']}:overdue:"
-                    f"{row['response_due_on'].isoformat()}:user:{recipient.id}",
-                    None if for_line else "reports",
-                )
-            )
-    return emails
+        audiences.append(((row, True, at.today), on_line.get(row["line"], [])))
+        audiences.append(((row, False, at.today), chairs.get(row["group_id"], [])))
+    return _each_reader(audiences, readers, _delivery_email)
 
 
 # --- memberships ------------------------------------------------------------------------
@@ -551,11 +544,11 @@ def membership_stage(ends_on: dt.date, today: dt.date) -> int | None:
     return None
 
 
-async def membership_reminders(at: Moment) -> list[PendingEmail]:
-    horizon = at.today + dt.timedelta(days=max(MEMBERSHIP_NOTICE_DAYS))
-    rows = await Membership.select(
-        Membership.id,
-        Membership.user,
+async def _memberships_ending(today: dt.date) -> list[dict[str, Any]]:
+    horizon = today + dt.timedelta(days=max(MEMBERSHIP_NOTICE_DAYS))
+    return await Membership.select(  # type: ignore[no-any-return]
+        Membership.id.as_alias("membership_id"),
+        Membership.user.as_alias("user_id"),
         Membership.group,
         Membership.role,
         Membership.starts_on,
@@ -565,62 +558,58 @@ async def membership_reminders(at: Moment) -> list[PendingEmail]:
         Membership.group.slug.as_alias("group_slug"),
     ).where(
         Membership.ends_on.is_not_null()
-        & (Membership.ends_on > at.today)
+        & (Membership.ends_on > today)
         & (Membership.ends_on <= horizon)
-        & (Membership.starts_on <= at.today)
+        & (Membership.starts_on <= today)
     )
-    if not rows:
-        return []
-    # A term followed straight away by another in the same group is not an ending.
-    following = await Membership.select(
-        Membership.user, Membership.group, Membership.starts_on, Membership.ends_on
+
+
+async def _terms_of(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every term of these members in these groups (to see which ending has a successor)."""
+    return await Membership.select(  # type: ignore[no-any-return]
+        Membership.user.as_alias("user_id"),
+        Membership.group,
+        Membership.starts_on,
+        Membership.ends_on,
     ).where(
         Membership.group.is_in(sorted({row["group"] for row in rows}))
-        & Membership.user.is_in(sorted({row["user"] for row in rows}))
+        & Membership.user.is_in(sorted({row["user_id"] for row in rows}))
     )
-    chairs = await current_leads([row["group"] for row in rows], ("chair",))
-    recipients = await load_recipients(
-        [row["user"] for row in rows] + [u for users in chairs.values() for u in users]
-    )
-    emails = []
-    for row in rows:
-        notice = membership_stage(row["ends_on"], at.today)
-        if notice is None or _continues(row, following):
-            continue
-        audience = [row["user"], *chairs.get(row["group"], [])]
-        for user_id in dict.fromkeys(audience):
-            recipient = recipients.get(user_id)
-            if recipient is None:
-                continue
-            emails.append(
-                PendingEmail(
-                    recipient,
-                    "membership_ending",
-                    {
-                        "is_own": user_id == row["user"],
-                        "member_name": row["member_name"],
-                        "group_name": row["group_name"],
-                        "role": row["role"],
-                        "ends_on": format_date(row["ends_on"]),
-                        "days_left": (row["ends_on"] - at.today).days,
-                        "link": link(f"/groups/{row['group_slug']}"),
-                    },
-                    f"reminder:membership:{row['id']}:ends:{row['ends_on'].isoformat()}:"
-                    f"{notice}:user:{recipient.id}",
-                    "membership",
-                )
-            )
-    return emails
 
 
 def _continues(term: dict[str, Any], others: Iterable[dict[str, Any]]) -> bool:
+    """Whether another term in the same group follows straight on: not an ending."""
     next_day = term["ends_on"] + dt.timedelta(days=1)
     return any(
-        other["user"] == term["user"]
+        other["user_id"] == term["user_id"]
         and other["group"] == term["group"]
         and other["starts_on"] <= next_day
         and (other["ends_on"] is None or other["ends_on"] > term["ends_on"])
         for other in others
+    )
+
+
+async def membership_reminders(at: Moment) -> list[PendingEmail]:
+    rows = await _memberships_ending(at.today)
+    if not rows:
+        return []
+    terms = await _terms_of(rows)
+    chairs = await current_holders([row["group"] for row in rows], CHAIRS)
+    readers = await load_subscribers(
+        [row["user_id"] for row in rows] + [u for users in chairs.values() for u in users]
+    )
+    audiences = []
+    for row in rows:
+        notice = membership_stage(row["ends_on"], at.today)
+        if notice is not None and not _continues(row, terms):
+            audience = dict.fromkeys([row["user_id"], *chairs.get(row["group"], [])])
+            audiences.append(((as_ref(MembershipRef, row), notice), list(audience)))
+    return _each_reader(
+        audiences,
+        readers,
+        lambda due, reader: emails.membership_ending(
+            reader.recipient, due[0], notice=due[1], today=at.today
+        ),
     )
 
 
@@ -642,5 +631,5 @@ async def run_reminder_sweep(at: Moment | None = None) -> QueueReport:
     at = at or Moment.current()
     report = QueueReport()
     for find_due in REMINDERS.values():
-        report.add(await queue_new(await find_due(at)))
+        report.add(await emails.queue_pending(await find_due(at)))
     return report

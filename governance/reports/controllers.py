@@ -1,265 +1,193 @@
-"""Report pages: drafting, submitting, the trail across both lines, and each line's inbox."""
+"""Report pages: drafting, submitting, the trail across both lines, and each line's inbox.
+Each handler reads the form into the use case's command, calls one service, and redirects;
+a refused form is shown again with every field's error."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from governance.accounts.auth import signed_in
 from governance.accounts.policy import Viewer
-from governance.core.clock import organisation_today
-from governance.core.errors import ConflictError, InvalidInput, PermissionDenied
+from governance.core.errors import ConflictError, InvalidInput
 from governance.core.http import (
     FormFailure,
-    form_page,
+    RowId,
     form_values,
     page,
     page_with_forms,
     redirect,
+    submit_form,
 )
-from governance.groups.dependencies import current_viewer
-from governance.groups.queries import members_on
-from governance.reports import services
-from governance.reports.forms import MAX_ACTIONS_PER_RESPONSE, read_report, read_response
+from governance.core.urls import path_for
+from governance.groups.dependencies import RequestViewer
+from governance.groups.queries import get_group
+from governance.reports import forms, queries, services
+from governance.reports.schemas import (
+    KINDS,
+    MAX_ACTIONS_PER_RESPONSE,
+    RESPONSE_LABELS,
+    RESPONSES,
+    ROUTE_LABELS,
+    ROUTES,
+    ReportDraft,
+    ReportView,
+)
 
-FORM_CHOICES = {
-    "kinds": services.KINDS,
-    "routes": services.ROUTES,
-    "route_labels": services.ROUTE_LABELS,
-}
-RESPONSE_LABELS = {
-    "accepted": "Accepted",
-    "partially_accepted": "Partially accepted",
-    "declined": "Declined",
-    "noted": "Noted",
-}
-
-
-async def _owner_choices(report: dict[str, Any], viewer: Viewer) -> list[dict[str, Any]]:
-    """Who can own an action that comes of a response: the responder, or a group member."""
-    members = await members_on(report["group"], organisation_today())
-    choices = [{"user": viewer.user.id, "display_name": f"{viewer.user.display_name} (me)"}]
-    choices += [m for m in members if m["user"] != viewer.user.id]
-    return choices
+FORM_CHOICES = {"kinds": KINDS, "routes": ROUTES, "route_labels": ROUTE_LABELS}
 
 
 async def _trail(
     request: Request[Any, Any, Any],
-    report_id: int,
+    report: ReportView,
     viewer: Viewer,
     failure: FormFailure | None = None,
-    *,
-    failed_delivery: int | None = None,
 ) -> Template:
-    context = await services.report_page(report_id, viewer)
-    context.update(
-        {
-            "responses": services.RESPONSES,
-            "response_labels": RESPONSE_LABELS,
-            "owner_choices": await _owner_choices(context["report"], viewer)
-            if any(d["can_act"] for d in context["deliveries"])
-            else [],
-            "action_slots": range(1, MAX_ACTIONS_PER_RESPONSE + 1),
-            "failed_delivery": failed_delivery,
-            "today": organisation_today(),
-        }
-    )
+    """The report page, with the response form of each delivery the viewer may answer."""
+    choices = []
+    if report.answerable:
+        choices = await queries.response_owner_choices(report.group_id, viewer)
+    context = {
+        "report": report,
+        "responses": RESPONSES,
+        "response_labels": RESPONSE_LABELS,
+        "owner_choices": choices,
+        "action_slots": range(1, MAX_ACTIONS_PER_RESPONSE + 1),
+        "user_id": viewer.user.id,
+    }
     return page_with_forms(request, "reports/show.html", context, failure)
+
+
+def _show(report_id: int, message: str) -> Redirect:
+    return redirect(path_for("reports:show", report_id=report_id), message)
+
+
+def _form_context(group: dict[str, Any], report: Any = None) -> dict[str, Any]:
+    return {**FORM_CHOICES, "group": group, "report": report}
 
 
 class ReportController(Controller):
     include_in_schema = False  # pages for people; the API is described at /schema
     guards = [signed_in]
 
-    @get("/groups/{slug:str}/reports")
-    async def index(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
-        context = await services.group_reports(slug, await current_viewer(request))
-        context["next_due_sentences"] = [
-            services.describe_next_due(entry) for entry in context["schedules"]
-        ]
-        return page(request, "reports/index.html", context)
+    @get("/groups/{slug:str}/reports", name="reports:group")
+    async def index(
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, slug: FromPath[str]
+    ) -> Template:
+        listing = await queries.group_reports(slug, viewer)
+        return page(request, "reports/index.html", msgspec.structs.asdict(listing))
 
-    @get("/groups/{slug:str}/reports/new")
+    @get("/groups/{slug:str}/reports/new", name="reports:new")
     async def new_form(
         self,
         request: Request[Any, Any, Any],
+        viewer: RequestViewer,
         slug: FromPath[str],
         follows_up: FromQuery[int | None] = None,
     ) -> Template:
-        viewer = await current_viewer(request)
-        context = await services.group_reports(slug, viewer)
-        if not context["can_draft"]:
-            raise PermissionDenied("Only the group's chair or secretary can draft reports.")
+        group = await get_group(slug)
+        services.authorise_drafting(viewer, group["id"])
         values = {"kind": "recommendation", "route": "both", "follows_up": follows_up or ""}
-        return page(
-            request,
-            "reports/form.html",
-            {**FORM_CHOICES, "group": context["group"], "report": None, "values": values},
-        )
+        return page(request, "reports/form.html", {**_form_context(group), "values": values})
 
-    @post("/groups/{slug:str}/reports/new")
+    @post("/groups/{slug:str}/reports/new", name="reports:create")
     async def create(
-        self, request: Request[Any, Any, Any], slug: FromPath[str]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, slug: FromPath[str]
     ) -> Template | Redirect:
-        viewer = await current_viewer(request)
-        context = await services.group_reports(slug, viewer)
-        if not context["can_draft"]:
-            raise PermissionDenied("Only the group's chair or secretary can draft reports.")
-        data = await request.form()
-        fields, errors = read_report(data)
-        report_id = None
-        if not errors:
-            try:
-                report_id = await services.create_report(slug, fields, viewer)
-            except InvalidInput as error:
-                errors = error.field_errors
-        if errors or report_id is None:
-            return form_page(
-                request,
-                "reports/form.html",
-                form_values(data),
-                errors,
-                {**FORM_CHOICES, "group": context["group"], "report": None},
-            )
-        return redirect(
-            f"/reports/{report_id}", "Draft saved. Read it through, then submit it when ready."
-        )
+        group = await get_group(slug)
+
+        async def act(command: ReportDraft, unreadable: dict[str, str]) -> int:
+            return await services.create_report(slug, command, viewer, unreadable=unreadable)
+
+        def done(report_id: int) -> Redirect:
+            return _show(report_id, "Draft saved. Read it through, then submit it when ready.")
+
+        context = _form_context(group)
+        return await submit_form(request, ReportDraft, act, done, "reports/form.html", context)
 
     @get("/reports/{report_id:int}", name="reports:show")
-    async def show(self, request: Request[Any, Any, Any], report_id: FromPath[int]) -> Template:
-        return await _trail(request, report_id, await current_viewer(request))
-
-    @get("/reports/{report_id:int}/edit")
-    async def edit_form(
-        self, request: Request[Any, Any, Any], report_id: FromPath[int]
+    async def show(
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, report_id: RowId
     ) -> Template:
-        viewer = await current_viewer(request)
-        report = await services.get_report(report_id, viewer)
-        if report["status"] != "draft":
-            raise ConflictError(
-                "A submitted report can never be changed. Write a follow-up report instead."
-            )
-        if not viewer.leads(report["group"]):
-            raise PermissionDenied("Only the group's chair or secretary can change a draft.")
-        group = {"name": report["group_name"], "slug": report["group_slug"]}
-        values = {**report, "follows_up": report["follows_up"] or ""}
-        return page(
-            request,
-            "reports/form.html",
-            {**FORM_CHOICES, "group": group, "report": report, "values": values},
-        )
+        return await _trail(request, await services.open_report(report_id, viewer), viewer)
 
-    @post("/reports/{report_id:int}/edit")
+    @get("/reports/{report_id:int}/edit", name="reports:edit")
+    async def edit_form(
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, report_id: RowId
+    ) -> Template:
+        draft = await services.editable_draft(report_id, viewer)
+        group = {"name": draft.group_name, "slug": draft.group_slug}
+        values = {**msgspec.structs.asdict(draft.draft), "follows_up": draft.draft.follows_up or ""}
+        return page(request, "reports/form.html", {**_form_context(group, draft), "values": values})
+
+    @post("/reports/{report_id:int}/edit", name="reports:update")
     async def edit(
-        self, request: Request[Any, Any, Any], report_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, report_id: RowId
     ) -> Template | Redirect:
-        viewer = await current_viewer(request)
-        report = await services.get_report(report_id, viewer)
-        data = await request.form()
-        fields, errors = read_report(data)
-        if not errors:
-            try:
-                await services.update_report(report_id, fields, viewer)
-            except InvalidInput as error:
-                errors = error.field_errors
-        if errors:
-            group = {"name": report["group_name"], "slug": report["group_slug"]}
-            return form_page(
-                request,
-                "reports/form.html",
-                form_values(data),
-                errors,
-                {**FORM_CHOICES, "group": group, "report": report},
-            )
-        return redirect(f"/reports/{report_id}", "Draft saved.")
+        draft = queries.draft_view(await queries.report_row(report_id, viewer))
+        group = {"name": draft.group_name, "slug": draft.group_slug}
 
-    @post("/reports/{report_id:int}/submit")
+        async def act(command: ReportDraft, unreadable: dict[str, str]) -> None:
+            await services.update_report(report_id, command, viewer, unreadable=unreadable)
+
+        def done(_: None) -> Redirect:
+            return _show(report_id, "Draft saved.")
+
+        context = _form_context(group, draft)
+        return await submit_form(request, ReportDraft, act, done, "reports/form.html", context)
+
+    @post("/reports/{report_id:int}/submit", name="reports:submit")
     async def submit(
-        self, request: Request[Any, Any, Any], report_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, report_id: RowId
     ) -> Template | Redirect:
-        viewer = await current_viewer(request)
         try:
             delivery_ids = await services.submit_report(report_id, viewer)
         except (InvalidInput, ConflictError) as error:
-            return await _trail(request, report_id, viewer, FormFailure.of(error))
+            report = await services.open_report(report_id, viewer)
+            return await _trail(request, report, viewer, FormFailure.of(error))
         lines = "both lines" if len(delivery_ids) == 2 else "its line"
-        return redirect(
-            f"/reports/{report_id}", f"Submitted and delivered to {lines}. The text is now frozen."
-        )
+        return _show(report_id, f"Submitted and delivered to {lines}. The text is now frozen.")
 
-    @post("/reports/{report_id:int}/discard")
-    async def discard(self, request: Request[Any, Any, Any], report_id: FromPath[int]) -> Redirect:
-        viewer = await current_viewer(request)
-        report = await services.get_report(report_id, viewer)
-        await services.discard_draft(report_id, viewer)
-        return redirect(f"/groups/{report['group_slug']}/reports", "Draft discarded.")
+    @post("/reports/{report_id:int}/discard", name="reports:discard")
+    async def discard(self, viewer: RequestViewer, report_id: RowId) -> Redirect:
+        slug = await services.discard_draft(report_id, viewer)
+        return redirect(path_for("reports:group", slug=slug), "Draft discarded.")
 
-    @post("/deliveries/{delivery_id:int}/acknowledge")
+    @post("/deliveries/{delivery_id:int}/acknowledge", name="reports:acknowledge")
     async def acknowledge(
-        self, request: Request[Any, Any, Any], delivery_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, delivery_id: RowId
     ) -> Template | Redirect:
-        viewer = await current_viewer(request)
-        report_id = await services.report_id_of_delivery(delivery_id, viewer)
         try:
-            await services.acknowledge_delivery(delivery_id, viewer)
+            report_id = await services.acknowledge_delivery(delivery_id, viewer)
         except ConflictError as error:
-            return await _trail(
-                request,
-                report_id,
-                viewer,
-                failure=FormFailure(message=error.message, status_code=409),
-            )
-        return redirect(
-            f"/reports/{report_id}", "Acknowledged. The group can see that you have it."
-        )
+            delivery = await queries.delivery_row(delivery_id, viewer)
+            report = await services.open_report(delivery["report"], viewer)
+            return await _trail(request, report, viewer, FormFailure.of(error))
+        return _show(report_id, "Acknowledged. The group can see that you have it.")
 
-    @post("/deliveries/{delivery_id:int}/respond")
+    @post("/deliveries/{delivery_id:int}/respond", name="reports:respond")
     async def respond(
-        self, request: Request[Any, Any, Any], delivery_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, delivery_id: RowId
     ) -> Template | Redirect:
-        viewer = await current_viewer(request)
-        report_id = await services.report_id_of_delivery(delivery_id, viewer)
-        report = await services.get_report(report_id, viewer)
+        delivery = await queries.delivery_row(delivery_id, viewer)
         data = await request.form()
-        owners = {choice["user"] for choice in await _owner_choices(report, viewer)}
-        fields, errors = read_response(data, owners)
-        if not errors:
-            try:
-                await services.respond_to_delivery(delivery_id, fields, viewer)
-            except (InvalidInput, ConflictError) as error:
-                if isinstance(error, ConflictError):
-                    return await _trail(
-                        request,
-                        report_id,
-                        viewer,
-                        failure=FormFailure(message=error.message, status_code=409),
-                    )
-                errors = error.field_errors or {"response": error.message}
-        if errors:
-            return await _trail(
-                request,
-                report_id,
-                viewer,
-                failure=FormFailure(
-                    errors=errors,
-                    values=form_values(data),
-                    message="The response needs correcting. Nothing has been recorded.",
-                    status_code=422,
-                ),
-                failed_delivery=delivery_id,
-            )
-        return redirect(f"/reports/{report_id}", "Response recorded. The group has been told.")
+        command, unreadable, rows = forms.read_response(data, timezone=viewer.user.timezone)
+        try:
+            await services.respond_to_delivery(delivery_id, command, viewer, unreadable=unreadable)
+        except (InvalidInput, ConflictError) as error:
+            failure = FormFailure.of(error, f"delivery-{delivery_id}", form_values(data))
+            failure = dataclasses.replace(failure, errors=forms.form_errors(failure.errors, rows))
+            report = await services.open_report(delivery["report"], viewer)
+            return await _trail(request, report, viewer, failure)
+        return _show(delivery["report"], "Response recorded. The group has been told.")
 
-    @get("/deliveries")
-    async def inbox(self, request: Request[Any, Any, Any]) -> Template:
-        viewer = await current_viewer(request)
-        if not (viewer.user.is_director or viewer.user.is_board):
-            raise PermissionDenied("This page is for the Executive Director and the Board.")
-        return page(
-            request,
-            "reports/inbox.html",
-            {**await services.inbox(viewer), "viewer": viewer, "response_labels": RESPONSE_LABELS},
-        )
+    @get("/deliveries", name="reports:inbox")
+    async def inbox(self, request: Request[Any, Any, Any], viewer: RequestViewer) -> Template:
+        context = msgspec.structs.asdict(await queries.inbox(viewer))
+        context.update({"viewer": viewer, "response_labels": RESPONSE_LABELS})
+        return page(request, "reports/inbox.html", context)

@@ -1,66 +1,55 @@
-"""Report and response forms."""
+"""The response form, which holds a variable number of rows: a response, its rationale and
+up to three actions (title, owner, due date), read into the `LineResponse` command; and the
+command's field names turned back into the form's. Parsing only: every rule is the
+service's."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from governance.actions.schemas import NewAction
-from governance.core.forms import FormReader
-from governance.reports import schedule
-from governance.reports.services import KINDS, RESPONSES, ROUTES, ReportFields, ResponseFields
+import msgspec
 
-MAX_ACTIONS_PER_RESPONSE = 3
+from governance.core.contracts import form_values, read_form
+from governance.reports.schemas import MAX_ACTIONS_PER_RESPONSE, LineResponse, ResponseAction
 
-
-def read_report(data: Mapping[str, Any]) -> tuple[ReportFields, dict[str, str]]:
-    reader = FormReader(data)
-    kind = reader.choice("kind", "Kind", KINDS, default="recommendation")
-    period = reader.text("period", "Period", required=kind == "periodic", max_length=10)
-    follows_raw = reader.raw("follows_up")
-    follows_up = None
-    if follows_raw:
-        follows_up = reader.integer("follows_up", "Follows up report", minimum=1, maximum=2**31 - 1)
-    if kind == "periodic" and period and schedule.parse_period(period) is None:
-        reader.error("period", "Name the period, e.g. 2026-Q4, 2026-H2, 2026-11 or 2026.")
-    route = reader.choice("route", "Lines", ROUTES, default="both")
-    if kind == "periodic" and route != "both":
-        reader.error("route", "A periodic report always goes to both lines.")
-    fields = ReportFields(
-        kind=kind,
-        period=period,
-        title=reader.text("title", "Title", max_length=300),
-        body=reader.text("body", "Report", required=False, max_length=100_000),
-        route=route,
-        follows_up=follows_up,
-    )
-    return fields, reader.errors
+# Each field of an action, by its name in the form (numbered by row, from 1).
+ROW_FIELDS = {
+    "title": "action_title_{}",
+    "owner_ids": "action_owner_{}",
+    "due_on": "action_due_{}",
+}
+_ACTION_FIELD = re.compile(r"^actions\[(\d+)\]\.(\w+)$")
 
 
 def read_response(
-    data: Mapping[str, Any], owner_choices: set[int]
-) -> tuple[ResponseFields, dict[str, str]]:
-    """The response, its rationale, and up to three actions (title, owner, due date)."""
-    reader = FormReader(data)
-    response = reader.choice("response", "Response", RESPONSES)
-    rationale = reader.text("rationale", "Rationale", required=False, max_length=20_000)
-    actions = []
-    for number in range(1, MAX_ACTIONS_PER_RESPONSE + 1):
-        title = reader.text(f"action_title_{number}", "Action", required=False, max_length=300)
-        if not title:
+    data: Mapping[str, Any], *, timezone: str = "UTC"
+) -> tuple[LineResponse, dict[str, str], list[int]]:
+    """The command, every field's error (named as the service names them), and the form's
+    row number of each action. A row with no title is left out."""
+    command, errors = read_form(LineResponse, data, timezone=timezone)
+    actions: list[ResponseAction] = []
+    rows: list[int] = []
+    for row in range(1, MAX_ACTIONS_PER_RESPONSE + 1):
+        values = {name: form_values(data, field.format(row)) for name, field in ROW_FIELDS.items()}
+        if not "".join(values["title"]).strip():
             continue
-        due_on = reader.date(f"action_due_{number}", "Due date")
-        owner = reader.integer(f"action_owner_{number}", "Owner", minimum=1, maximum=2**31 - 1)
-        if owner not in owner_choices:
-            reader.error(f"action_owner_{number}", "Choose an owner from the list.")
-        if due_on is not None:
-            actions.append(
-                NewAction(
-                    title=title,
-                    description="",
-                    due_on=due_on,
-                    visibility="internal",
-                    owner_ids=[owner],
-                )
-            )
-    return ResponseFields(response=response, rationale=rationale, actions=actions), reader.errors
+        action, action_errors = read_form(ResponseAction, values, timezone=timezone)
+        index = len(actions)
+        errors.update({f"actions[{index}].{name}": m for name, m in action_errors.items()})
+        actions.append(action)
+        rows.append(row)
+    return msgspec.structs.replace(command, actions=actions), errors, rows
+
+
+def form_errors(errors: Mapping[str, str], rows: list[int]) -> dict[str, str]:
+    """The errors by the form's field names (`actions[0].due_on` is `action_due_1` when the
+    first action was written in the first row)."""
+    named: dict[str, str] = {}
+    for name, message in errors.items():
+        match = _ACTION_FIELD.match(name)
+        if match and int(match[1]) < len(rows) and match[2] in ROW_FIELDS:
+            name = ROW_FIELDS[match[2]].format(rows[int(match[1])])
+        named.setdefault(name, message)
+    return named

@@ -111,6 +111,9 @@ def period_status(
     return PeriodStatus(period, due_on, next_due_on, submitted_on, state)
 
 
+# The states of a period still owed a report.
+OWED_STATES = frozenset({"upcoming", "due", "overdue"})
+
 STATE_WORDS = {
     "upcoming": "not yet due",
     "due": "due",

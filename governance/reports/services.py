@@ -1,14 +1,16 @@
-"""The dual reporting lines (DESIGN.md §3).
+"""The rules of the dual reporting lines (DESIGN.md §3).
 
 A chair or secretary drafts a report; submitting it freezes the text under a SHA-256 and,
 in the same transaction, creates one Delivery per addressed line, the audit event and the
 notification emails. Each line then works on its own delivery: read, acknowledged,
-responded. The Director acts only on the Director line; any Board member acts for the
-Board line. Nobody edits, withdraws or deletes a submitted report.
+responded, with any actions that come of the response. The Director acts only on the
+Director line; any Board member acts for the Board line. Nobody edits, withdraws or deletes
+a submitted report.
 
-Reading: a draft is seen only by the group's current members. A submitted report is seen
-by whoever may read its visibility (`Viewer.readable_visibilities`): a `board` report never
-reaches the Director, not even as a count. Filters are applied in the queries.
+Each use case authorises (so that someone who may not act learns nothing from the
+validation of what they sent), then finds every field's error at once, then writes, audits
+and queues email in one write transaction. Audit summaries never carry a report's title or
+text.
 """
 
 from __future__ import annotations
@@ -16,469 +18,243 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass, field
+import re
+from collections.abc import Mapping
 from typing import Any
 
-from piccolo.columns.combination import Or, Where
+import msgspec
 
-from governance.accounts.policy import Viewer
+from governance.accounts import scopes
+from governance.accounts.policy import LEADING_ROLES, Line, Viewer, Visibility
 from governance.accounts.tables import User
-from governance.actions.queries import actions_for_sources
-from governance.actions.schemas import NewAction
+from governance.actions.schemas import NewAction, SourceType
 from governance.actions.services import insert_action
 from governance.core.audit import record_event
 from governance.core.clock import organisation_today, utcnow
+from governance.core.contracts import NO_ERRORS, field_errors, refuse, trimmed
 from governance.core.db import write_transaction
-from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
-from governance.groups.services import RECIPIENT_NAMES
-from governance.groups.tables import Membership, ReportingLine, WorkingGroup
+from governance.core.errors import ConflictError, InvalidInput, PermissionDenied
+from governance.groups.queries import current_on, get_group
+from governance.groups.tables import Membership, ReportingLine
 from governance.notifications import emails
 from governance.notifications.emails import Recipient
-from governance.reports import schedule
+from governance.reports import queries, schedule
+from governance.reports.queries import draft_of
+from governance.reports.schemas import (
+    RESPONSES_NEEDING_RATIONALE,
+    UNACKNOWLEDGED,
+    DeliveryState,
+    DraftView,
+    LineResponse,
+    ReportDraft,
+    ReportKind,
+    ReportStatus,
+    ReportView,
+    ResponseAction,
+    Route,
+)
 from governance.reports.tables import Delivery, Report
-from governance.settings import get_settings
 
-KINDS = ("periodic", "recommendation")
-ROUTES = ("both", "board", "director")
-ROUTE_LABELS = {
-    "both": "Both lines: the Executive Director and the Board",
-    "board": "The Board only (the Director will not see it)",
-    "director": "The Executive Director only (the Board still sees it and its answer)",
-}
-RESPONSES = ("accepted", "partially_accepted", "declined", "noted")
-RESPONSES_NEEDING_RATIONALE = frozenset({"declined", "partially_accepted"})
-DELIVERY_STATES = ("delivered", "read", "acknowledged", "responded")
-NOT_FOUND = "There is no report at this address, or you cannot see it."
+NEEDS_CORRECTING = "The report needs correcting. Nothing has been saved."
+RESPONSE_NEEDS_CORRECTING = "The response needs correcting. Nothing has been recorded."
+EMPTY_REPORT = "An empty report cannot be submitted."
+PERIOD_MESSAGE = "Name the period, e.g. 2026-Q4, 2026-H2, 2026-11 or 2026."
+NEVER_CHANGED = "A submitted report can never be changed. Write a follow-up report instead."
+ALREADY_RESPONDED = "This line has already responded; a response cannot be changed."
+NOT_A_DRAFTER = "Only the group's chair or secretary can draft reports."
+NOT_AN_EDITOR = "Only the group's chair or secretary can change a draft."
 
 
-@dataclass(frozen=True)
-class ReportFields:
-    kind: str
-    period: str
-    title: str
-    body: str
-    route: str
-    follows_up: int | None = None
-
-
-def _route_of(report: dict[str, Any]) -> str:
-    if report["to_director"] and report["to_board"]:
-        return "both"
-    return "board" if report["to_board"] else "director"
-
-
-def _line_flags(fields: ReportFields) -> tuple[bool, bool, str]:
+def _line_flags(command: ReportDraft) -> tuple[bool, bool, str]:
     """(to_director, to_board, visibility) for the chosen route."""
-    if fields.kind == "periodic" or fields.route == "both":
-        return True, True, "internal"
-    if fields.route == "board":
+    if command.kind == ReportKind.PERIODIC or command.route == Route.BOTH:
+        return True, True, Visibility.INTERNAL
+    if command.route == Route.BOARD:
         # The independence channel: the Director learns nothing of it.
-        return False, True, "board"
-    return True, False, "internal"
+        return False, True, Visibility.BOARD
+    return True, False, Visibility.INTERNAL
 
 
-# --- reading ----------------------------------------------------------------------------
-
-
-def _organisation_visibilities(viewer: Viewer) -> list[str]:
-    if viewer.user.is_board:
-        return ["public", "internal", "board"]
-    if viewer.user.is_director:
-        return ["public", "internal"]
-    return []
-
-
-def readable_reports_clause(viewer: Viewer) -> Where | Or:
-    """Rows of Report this viewer may read: drafts and all of their own groups' reports,
-    and submitted reports of other groups whose visibility their role allows."""
-    member_groups = list(viewer.group_roles) or [-1]
-    clause: Any = Report.group.is_in(member_groups)
-    visibilities = _organisation_visibilities(viewer)
-    if visibilities:
-        clause = clause | ((Report.status == "submitted") & Report.visibility.is_in(visibilities))
-    return clause  # type: ignore[no-any-return]
-
-
-def can_read(viewer: Viewer, report: dict[str, Any]) -> bool:
-    if viewer.is_member_of(report["group"]):
-        return True
-    return report["status"] == "submitted" and report["visibility"] in _organisation_visibilities(
-        viewer
-    )
-
-
-def acts_for(viewer: Viewer, recipient: str) -> bool:
-    return (recipient == "director" and viewer.user.is_director) or (
-        recipient == "board" and viewer.user.is_board
-    )
-
-
-async def _report(report_id: int, viewer: Viewer) -> dict[str, Any]:
-    row = (
-        await Report.select(
-            *Report.all_columns(),
-            Report.group.name.as_alias("group_name"),
-            Report.group.slug.as_alias("group_slug"),
-            Report.created_by.display_name.as_alias("created_by_name"),
-            Report.submitted_by.display_name.as_alias("submitted_by_name"),
-        )
-        .where((Report.id == report_id) & readable_reports_clause(viewer))
-        .first()
-    )
-    if row is None:
-        # A report the viewer may not read is "not found", exactly like a missing one.
-        raise NotFoundError(NOT_FOUND)
-    row["route"] = _route_of(row)
-    return row  # type: ignore[no-any-return]
-
-
-async def get_report(report_id: int, viewer: Viewer) -> dict[str, Any]:
-    return await _report(report_id, viewer)
-
-
-async def _deliveries_of(report_ids: list[int]) -> list[dict[str, Any]]:
-    return (
-        await Delivery.select(
-            *Delivery.all_columns(),
-            Delivery.read_by.display_name.as_alias("read_by_name"),
-            Delivery.acknowledged_by.display_name.as_alias("acknowledged_by_name"),
-            Delivery.responded_by.display_name.as_alias("responded_by_name"),
-        )
-        .where(Delivery.report.is_in(report_ids or [-1]))
-        .order_by(Delivery.recipient, ascending=False)
-    )
-
-
-def _annotate_delivery(delivery: dict[str, Any], today: dt.date) -> dict[str, Any]:
-    delivery["line_name"] = RECIPIENT_NAMES[delivery["recipient"]]
-    delivery["days_left"] = (delivery["response_due_on"] - today).days
-    delivery["is_overdue"] = (
-        delivery["state"] != "responded" and delivery["response_due_on"] < today
-    )
-    return delivery
-
-
-async def report_page(
-    report_id: int, viewer: Viewer, *, record_read: bool = True
-) -> dict[str, Any]:
-    """The trail: the report, both lines side by side, the actions that came of each response.
-
-    Opening it counts as reading it for the viewer's line, unless record_read is False (as
-    when an answer to a submission or a response shows the report again)."""
-    report = await _report(report_id, viewer)
-    if record_read and report["status"] == "submitted":
-        await _record_read_receipt(report, viewer)
-    today = organisation_today()
-    deliveries = [_annotate_delivery(d, today) for d in await _deliveries_of([report_id])]
-    actions = await actions_for_sources("response", [d["id"] for d in deliveries], viewer)
-    for delivery in deliveries:
-        delivery["actions"] = actions.get(delivery["id"], [])
-        delivery["can_act"] = acts_for(viewer, delivery["recipient"])
-    follow_ups = await Report.select(Report.id, Report.title, Report.submitted_at).where(
-        (Report.follows_up == report_id) & readable_reports_clause(viewer)
-    )
-    all_actions = [a for d in deliveries for a in d["actions"]]
-    closed = (
-        bool(deliveries)
-        and all(d["state"] == "responded" for d in deliveries)
-        and all(a.status in ("done", "dropped") for a in all_actions)
-    )
+def _columns(command: ReportDraft) -> dict[str, Any]:
+    """The report's columns, by name, as the command writes them."""
+    to_director, to_board, visibility = _line_flags(command)
+    periodic = command.kind == ReportKind.PERIODIC
     return {
-        "report": report,
-        "deliveries": deliveries,
-        "follow_ups": follow_ups,
-        "closed": closed,
-        "can_edit": report["status"] == "draft" and viewer.leads(report["group"]),
-        "route_label": ROUTE_LABELS[report["route"]],
+        "kind": command.kind,
+        "period": command.period.strip().upper() if periodic else "",
+        "title": command.title,
+        "body": command.body,
+        "visibility": visibility,
+        "to_director": to_director,
+        "to_board": to_board,
+        "follows_up": command.follows_up,
     }
 
 
-async def _record_read_receipt(report: dict[str, Any], viewer: Viewer) -> None:
-    """The first time someone on a line opens the report, that line's delivery is read."""
-    recipients = [r for r in ("director", "board") if acts_for(viewer, r)]
-    if not recipients:
-        return
-    async with write_transaction():
-        unread = await Delivery.select(Delivery.id, Delivery.recipient).where(
-            (Delivery.report == report["id"])
-            & Delivery.recipient.is_in(recipients)
-            & (Delivery.state == "delivered")
-        )
-        for delivery in unread:
-            await Delivery.update(
-                {
-                    Delivery.state: "read",
-                    Delivery.read_at: utcnow(),
-                    Delivery.read_by: viewer.user.id,
-                }
-            ).where((Delivery.id == delivery["id"]) & (Delivery.state == "delivered"))
-            await record_event(
-                viewer.user,
-                "delivery.read",
-                "delivery",
-                delivery["id"],
-                f"Report {report['id']} opened on the "
-                f"{RECIPIENT_NAMES[delivery['recipient']]} line",
-            )
-
-
-async def group_reports(slug: str, viewer: Viewer) -> dict[str, Any]:
-    """A group's reports the viewer may read, and each line's schedule."""
-    group = await WorkingGroup.select().where(WorkingGroup.slug == slug).first()
-    if group is None:
-        raise NotFoundError("There is no working group at this address.")
-    reports = (
-        await Report.select(
-            Report.id,
-            Report.kind,
-            Report.period,
-            Report.title,
-            Report.status,
-            Report.visibility,
-            Report.to_director,
-            Report.to_board,
-            Report.submitted_at,
-        )
-        .where((Report.group == group["id"]) & readable_reports_clause(viewer))
-        .order_by(Report.created_at, ascending=False)
-    )
-    today = organisation_today()
-    deliveries = [
-        _annotate_delivery(d, today) for d in await _deliveries_of([r["id"] for r in reports])
-    ]
-    for report in reports:
-        report["deliveries"] = [d for d in deliveries if d["report"] == report["id"]]
-        report["route"] = _route_of(report)
-    return {
-        "group": group,
-        "reports": reports,
-        "schedules": await line_schedules(group, today),
-        "can_draft": viewer.leads(group["id"]),
-    }
-
-
-async def line_schedules(group: dict[str, Any], today: dt.date) -> list[dict[str, Any]]:
-    """Per line: every period since the group began, with its state, and the next due."""
-    return (await schedules_for_groups([group], today))[group["id"]]
-
-
-async def schedules_for_groups(
-    groups: list[dict[str, Any]], today: dt.date
-) -> dict[int, list[dict[str, Any]]]:
-    """The line schedules of several groups in two queries, whatever their number."""
-    group_ids = [group["id"] for group in groups] or [-1]
-    lines = (
-        await ReportingLine.select()
-        .where(ReportingLine.group.is_in(group_ids))
-        .order_by(ReportingLine.recipient, ascending=False)
-    )
-    submitted = await Report.select(Report.group, Report.period, Report.submitted_at).where(
-        Report.group.is_in(group_ids) & (Report.kind == "periodic") & (Report.status == "submitted")
-    )
-    zone = _zone(get_settings().timezone)
-    first_submitted: dict[tuple[int, str], dt.date] = {}
-    for row in submitted:
-        key = (row["group"], row["period"])
-        day = row["submitted_at"].astimezone(zone).date()
-        if key not in first_submitted or day < first_submitted[key]:
-            first_submitted[key] = day
-    result: dict[int, list[dict[str, Any]]] = {group["id"]: [] for group in groups}
-    for group in groups:
-        start = group["created_at"].astimezone(zone).date()
-        for line in (line for line in lines if line["group"] == group["id"]):
-            statuses = [
-                schedule.period_status(
-                    line["cadence"],
-                    line["report_due_days"],
-                    period,
-                    first_submitted.get((group["id"], period.label)),
-                    today,
-                )
-                for period in schedule.periods_between(line["cadence"], start, today)
-            ]
-            pending = [s for s in statuses if s.state in ("upcoming", "due", "overdue")]
-            result[group["id"]].append(
-                {
-                    "line": line,
-                    "line_name": RECIPIENT_NAMES[line["recipient"]],
-                    "periods": list(reversed(statuses)),
-                    "next_due": pending[0] if pending else None,
-                    "today": today,
-                }
-            )
-    return result
-
-
-def _zone(name: str) -> Any:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name)
-
-
-def describe_next_due(entry: dict[str, Any]) -> str:
-    """'The 2026-Q4 report to the Board is due on 30 Jan 2027, in 67 days.'"""
-    status = entry["next_due"]
-    if status is None:
-        return f"No periodic report is owed to the {entry['line_name']} at the moment."
-    days = (status.due_on - entry["today"]).days
-    when = f"{status.due_on:%-d %b %Y}"
-    if days > 1:
-        tail = f"in {days} days"
-    elif days == 1:
-        tail = "tomorrow"
-    elif days == 0:
-        tail = "today"
-    else:
-        tail = f"{-days} days ago"
-    return f"The {status.period.label} report to the {entry['line_name']} is due on {when}, {tail}."
+async def _audit(viewer: Viewer, action: str, entity_id: int, summary: str) -> None:
+    """One audit event of a report or a delivery (`action` is "report.…" or "delivery.…")."""
+    await record_event(viewer.user, action, action.partition(".")[0], entity_id, summary)
 
 
 # --- drafting ---------------------------------------------------------------------------
 
 
-async def _group_by_slug(slug: str) -> dict[str, Any]:
-    group = await WorkingGroup.select().where(WorkingGroup.slug == slug).first()
-    if group is None:
-        raise NotFoundError("There is no working group at this address.")
-    return group  # type: ignore[no-any-return]
+def authorise_drafting(viewer: Viewer, group_id: int) -> None:
+    """Only the group's chair or secretary drafts its reports."""
+    if not viewer.leads(group_id):
+        raise PermissionDenied(NOT_A_DRAFTER)
 
 
-async def _validate(
-    fields: ReportFields, group_id: int, viewer: Viewer, report_id: int | None
-) -> None:
-    errors: dict[str, str] = {}
-    if fields.kind not in KINDS:
-        errors["kind"] = "Choose a periodic report or a recommendation."
-    if not fields.title.strip():
-        errors["title"] = "Title is required."
-    if fields.route not in ROUTES:
-        errors["route"] = "Choose the lines it goes to."
-    if fields.kind == "periodic":
-        parsed = schedule.parse_period(fields.period)
-        if parsed is None:
-            errors["period"] = "Name the period, e.g. 2026-Q4, 2026-H2, 2026-11 or 2026."
-        else:
-            cadences = {
-                row["cadence"]
-                for row in await ReportingLine.select(ReportingLine.cadence).where(
-                    ReportingLine.group == group_id
-                )
-            }
-            if parsed[0] not in cadences:
-                errors["period"] = (
-                    f"This group reports {' and '.join(sorted(cadences))};"
-                    " name a period of that kind."
-                )
-        if fields.route != "both":
+def _check_changeable(report: Mapping[str, Any], viewer: Viewer) -> None:
+    """Only a draft changes, and only by its group's chair or secretary."""
+    if report["status"] != ReportStatus.DRAFT:
+        raise ConflictError(NEVER_CHANGED)
+    if not viewer.leads(report["group"]):
+        raise PermissionDenied(NOT_AN_EDITOR)
+
+
+async def _changeable_draft(report_id: int, viewer: Viewer) -> dict[str, Any]:
+    report = await queries.report_row(report_id, viewer)
+    _check_changeable(report, viewer)
+    return report
+
+
+async def editable_draft(report_id: int, viewer: Viewer) -> DraftView:
+    """The draft as its edit form shows it, if this viewer may change it."""
+    return queries.draft_view(await _changeable_draft(report_id, viewer))
+
+
+async def _period_error(period: str, group_id: int) -> str | None:
+    """Why this does not name a period of the group's cadence, if it does not."""
+    if not period.strip():
+        return "Period is required."
+    parsed = schedule.parse_period(period)
+    if parsed is None:
+        return PERIOD_MESSAGE
+    lines = await ReportingLine.select(ReportingLine.cadence).where(ReportingLine.group == group_id)
+    cadences = {line["cadence"] for line in lines}
+    if parsed[0] not in cadences:
+        return f"This group reports {' and '.join(sorted(cadences))}; name a period of that kind."
+    return None
+
+
+async def _follow_up_error(
+    command: ReportDraft, group_id: int, report_id: int | None
+) -> str | None:
+    """Why the draft cannot follow up the report it names, if it cannot."""
+    if command.follows_up == report_id:
+        return "A report cannot follow up itself."
+    earlier = (
+        await Report.select(Report.group, Report.status, Report.visibility)
+        .where(Report.id == command.follows_up)
+        .first()
+    )
+    if (
+        earlier is None
+        or earlier["group"] != group_id
+        or earlier["status"] != ReportStatus.SUBMITTED
+    ):
+        return "A follow-up refers to a submitted report of the same group."
+    if not scopes.narrows(earlier["visibility"], _line_flags(command)[2]):
+        # Otherwise the follow-up would point the Director at the Board-only channel.
+        return "A follow-up of a Board-only report goes to the Board only."
+    return None
+
+
+async def _draft_errors(
+    command: ReportDraft,
+    group_id: int,
+    unreadable: Mapping[str, str],
+    report_id: int | None = None,
+) -> dict[str, str]:
+    """Every field's error of a draft: its limits, the period of a periodic report, its
+    lines and the report it follows up."""
+    errors = {**field_errors(command), **unreadable}
+    if command.kind == ReportKind.PERIODIC:
+        if "period" not in errors:
+            period_error = await _period_error(command.period, group_id)
+            if period_error:
+                errors["period"] = period_error
+        if "route" not in errors and command.route != Route.BOTH:
             errors["route"] = "A periodic report always goes to both lines."
-    if fields.follows_up is not None:
-        earlier = (
-            await Report.select(Report.group, Report.status, Report.visibility)
-            .where(Report.id == fields.follows_up)
-            .first()
-        )
-        if (
-            earlier is None
-            or earlier["group"] != group_id
-            or earlier["status"] != "submitted"
-            or earlier["group"] not in viewer.group_roles
-        ):
-            errors["follows_up"] = "A follow-up refers to a submitted report of the same group."
-        elif earlier["visibility"] == "board" and _line_flags(fields)[2] != "board":
-            # Otherwise the follow-up would point the Director at the Board-only channel.
-            errors["follows_up"] = "A follow-up of a Board-only report goes to the Board only."
-        if report_id is not None and fields.follows_up == report_id:
-            errors["follows_up"] = "A report cannot follow up itself."
-    if errors:
-        raise InvalidInput("Some values need correcting.", errors)
+    if command.follows_up is not None and "follows_up" not in errors:
+        follow_up_error = await _follow_up_error(command, group_id, report_id)
+        if follow_up_error:
+            errors["follows_up"] = follow_up_error
+    return errors
 
 
-def _columns(fields: ReportFields) -> dict[Any, Any]:
-    to_director, to_board, visibility = _line_flags(fields)
-    return {
-        Report.kind: fields.kind,
-        Report.period: fields.period.strip().upper() if fields.kind == "periodic" else "",
-        Report.title: fields.title.strip(),
-        Report.body: fields.body,
-        Report.visibility: visibility,
-        Report.to_director: to_director,
-        Report.to_board: to_board,
-        Report.follows_up: fields.follows_up,
-    }
-
-
-async def create_report(slug: str, fields: ReportFields, viewer: Viewer) -> int:
-    group = await _group_by_slug(slug)
-    if not viewer.leads(group["id"]):
-        raise PermissionDenied("Only the group's chair or secretary can draft reports.")
-    await _validate(fields, group["id"], viewer, None)
-    now = utcnow()
+async def create_report(
+    slug: str, command: ReportDraft, viewer: Viewer, *, unreadable: Mapping[str, str] = NO_ERRORS
+) -> int:
+    """A chair or secretary drafts a report of their group; a draft is read only by the
+    group's members. `unreadable` are the fields a form could not read: reported with the
+    others, after the permission check."""
+    command = trimmed(command)
     async with write_transaction():
+        group = await get_group(slug)
+        authorise_drafting(viewer, group["id"])
+        refuse(await _draft_errors(command, group["id"], unreadable), NEEDS_CORRECTING)
+        now = utcnow()
         rows = await Report.insert(
             Report(
                 group=group["id"],
-                status="draft",
+                status=ReportStatus.DRAFT,
                 created_by=viewer.user.id,
                 created_at=now,
                 updated_at=now,
+                **_columns(command),
             )
         ).returning(Report.id)
         report_id = int(rows[0]["id"])
-        await Report.update({**_columns(fields), Report.updated_at: now}).where(
-            Report.id == report_id
-        )
-        await record_event(
-            viewer.user,
+        await _audit(
+            viewer,
             "report.drafted",
-            "report",
             report_id,
-            f"{fields.kind.capitalize()} report {report_id} drafted",
+            f"{command.kind.capitalize()} report {report_id} drafted",
         )
     return report_id
 
 
-async def _draft_for_change(report_id: int, viewer: Viewer) -> dict[str, Any]:
-    report = await _report(report_id, viewer)
-    if report["status"] != "draft":
-        raise ConflictError(
-            "A submitted report can never be changed. Write a follow-up report instead."
-        )
-    if not viewer.leads(report["group"]):
-        raise PermissionDenied("Only the group's chair or secretary can change a draft.")
-    return report
-
-
-async def update_report(report_id: int, fields: ReportFields, viewer: Viewer) -> None:
+async def update_report(
+    report_id: int,
+    command: ReportDraft,
+    viewer: Viewer,
+    *,
+    unreadable: Mapping[str, str] = NO_ERRORS,
+) -> None:
+    """The chair or secretary rewrites a draft; a submitted report never changes."""
+    command = trimmed(command)
     async with write_transaction():
-        report = await _draft_for_change(report_id, viewer)
-        await _validate(fields, report["group"], viewer, report_id)
+        report = await _changeable_draft(report_id, viewer)
+        refuse(
+            await _draft_errors(command, report["group"], unreadable, report_id), NEEDS_CORRECTING
+        )
         # The status condition makes a change that races a submission change nothing.
-        await Report.update({**_columns(fields), Report.updated_at: utcnow()}).where(
-            (Report.id == report_id) & (Report.status == "draft")
+        changes: dict[Any, Any] = {**_columns(command), "updated_at": utcnow()}
+        await Report.update(changes).where(
+            (Report.id == report_id) & (Report.status == ReportStatus.DRAFT)
         )
-        await record_event(
-            viewer.user,
-            "report.draft_updated",
-            "report",
-            report_id,
-            f"Draft report {report_id} updated",
-        )
+        await _audit(viewer, "report.draft_updated", report_id, f"Draft report {report_id} updated")
 
 
-async def discard_draft(report_id: int, viewer: Viewer) -> None:
+async def discard_draft(report_id: int, viewer: Viewer) -> str:
+    """The chair or secretary discards a draft; returns the group's slug."""
     async with write_transaction():
-        await _draft_for_change(report_id, viewer)
-        await Report.delete().where((Report.id == report_id) & (Report.status == "draft"))
-        await record_event(
-            viewer.user,
-            "report.draft_discarded",
-            "report",
-            report_id,
-            f"Draft report {report_id} discarded",
+        report = await _changeable_draft(report_id, viewer)
+        await Report.delete().where(
+            (Report.id == report_id) & (Report.status == ReportStatus.DRAFT)
         )
+        await _audit(
+            viewer, "report.draft_discarded", report_id, f"Draft report {report_id} discarded"
+        )
+    return str(report["group_slug"])
 
 
-def content_hash(report: dict[str, Any]) -> str:
+# --- submitting -------------------------------------------------------------------------
+
+
+def content_hash(report: Mapping[str, Any]) -> str:
     canonical = {
         "group": report["group"],
         "kind": report["kind"],
@@ -495,89 +271,85 @@ def content_hash(report: dict[str, Any]) -> str:
     ).hexdigest()
 
 
-async def _line_recipients(recipient: str) -> list[dict[str, Any]]:
-    column = User.is_director if recipient == "director" else User.is_board
-    return await User.select(User.id, User.email, User.display_name).where(
+async def _line_recipients(recipient: str) -> list[Recipient]:
+    column = User.is_director if recipient == Line.DIRECTOR else User.is_board
+    people = await User.select(User.id, User.email, User.display_name).where(
         (column == True) & (User.is_active == True)  # noqa: E712 - SQL comparisons
     )
+    return [Recipient.of(person, "id") for person in people]
+
+
+async def _deliver(report: Mapping[str, Any], line: Mapping[str, Any], now: dt.datetime) -> int:
+    """One line's delivery of the report, and the email to everyone on that line."""
+    due_on = organisation_today() + dt.timedelta(days=line["response_days"])
+    rows = await Delivery.insert(
+        Delivery(
+            report=report["id"],
+            line=line["id"],
+            recipient=line["recipient"],
+            state=DeliveryState.DELIVERED,
+            delivered_at=now,
+            response_due_on=due_on,
+        )
+    ).returning(Delivery.id)
+    delivery_id = int(rows[0]["id"])
+    for person in await _line_recipients(line["recipient"]):
+        await emails.report_delivered(
+            person,
+            delivery_id=delivery_id,
+            report_id=report["id"],
+            group_name=report["group_name"],
+            report_title=report["title"],
+            kind=report["kind"],
+            line=line["recipient"],
+            due_on=due_on,
+        )
+    return delivery_id
+
+
+async def _freeze(report: Mapping[str, Any], viewer: Viewer, now: dt.datetime) -> str:
+    """Marks the draft submitted under the SHA-256 of its text; refused if it no longer is
+    a draft (a submission that raced this one)."""
+    digest = content_hash(report)
+    updated = (
+        await Report.update(
+            {
+                Report.status: ReportStatus.SUBMITTED,
+                Report.submitted_at: now,
+                Report.submitted_by: viewer.user.id,
+                Report.content_hash: digest,
+            }
+        )
+        .where((Report.id == report["id"]) & (Report.status == ReportStatus.DRAFT))
+        .returning(Report.id)
+    )
+    if not updated:
+        raise ConflictError("This report has already been submitted.")
+    return digest
 
 
 async def submit_report(report_id: int, viewer: Viewer) -> list[int]:
-    """Freezes the report and delivers it along each addressed line, all in one transaction."""
+    """Freezes the report and delivers it along each addressed line, all in one
+    transaction; returns the deliveries' ids."""
     async with write_transaction():
-        report = await _draft_for_change(report_id, viewer)
+        report = await _changeable_draft(report_id, viewer)
+        errors = await _draft_errors(draft_of(report), report["group"], NO_ERRORS, report_id)
         if not report["body"].strip():
-            raise InvalidInput(
-                "An empty report cannot be submitted.",
-                {"body": "Write the report before submitting it."},
-            )
-        await _validate(
-            ReportFields(
-                report["kind"],
-                report["period"],
-                report["title"],
-                report["body"],
-                report["route"],
-                report["follows_up"],
-            ),
-            report["group"],
-            viewer,
-            report_id,
-        )
+            errors["body"] = "Write the report before submitting it."
+        refuse(errors, EMPTY_REPORT if "body" in errors else NEEDS_CORRECTING)
         now = utcnow()
-        digest = content_hash(report)
-        updated = (
-            await Report.update(
-                {
-                    Report.status: "submitted",
-                    Report.submitted_at: now,
-                    Report.submitted_by: viewer.user.id,
-                    Report.content_hash: digest,
-                }
-            )
-            .where((Report.id == report_id) & (Report.status == "draft"))
-            .returning(Report.id)
-        )
-        if not updated:
-            raise ConflictError("This report has already been submitted.")
+        digest = await _freeze(report, viewer, now)
+        wanted = {Line.DIRECTOR: report["to_director"], Line.BOARD: report["to_board"]}
         lines = await ReportingLine.select().where(ReportingLine.group == report["group"])
-        wanted = {"director": report["to_director"], "board": report["to_board"]}
-        today = organisation_today()
-        delivery_ids = []
-        for line in lines:
-            if not wanted.get(line["recipient"]):
-                continue
-            rows = await Delivery.insert(
-                Delivery(
-                    report=report_id,
-                    line=line["id"],
-                    recipient=line["recipient"],
-                    state="delivered",
-                    delivered_at=now,
-                    response_due_on=today + dt.timedelta(days=line["response_days"]),
-                )
-            ).returning(Delivery.id)
-            delivery_id = int(rows[0]["id"])
-            delivery_ids.append(delivery_id)
-            for person in await _line_recipients(line["recipient"]):
-                await emails.report_delivered(
-                    Recipient.of(person, "id"),
-                    delivery_id=delivery_id,
-                    report_id=report_id,
-                    group_name=report["group_name"],
-                    report_title=report["title"],
-                    kind=report["kind"],
-                    line=line["recipient"],
-                    due_on=today + dt.timedelta(days=line["response_days"]),
-                )
-        await record_event(
-            viewer.user,
+        delivery_ids = [
+            await _deliver(report, line, now) for line in lines if wanted.get(line["recipient"])
+        ]
+        await _audit(
+            viewer,
             "report.submitted",
-            "report",
             report_id,
             f"Report {report_id} submitted to "
-            f"{' and '.join(RECIPIENT_NAMES[r] for r, on in wanted.items() if on)}; "
-            f"sha256 {digest}",
+            f"{' and '.join(line.label for line, on in wanted.items() if on)}; sha256 {digest}",
         )
     return delivery_ids
 
@@ -585,219 +357,208 @@ async def submit_report(report_id: int, viewer: Viewer) -> list[int]:
 # --- each line's delivery ---------------------------------------------------------------
 
 
-DELIVERY_NOT_FOUND = "There is no such delivery, or you cannot see it."
-
-
-async def _readable_delivery(
-    delivery_id: int, viewer: Viewer
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A delivery and its report; "not found", worded the same, whether the delivery does not
-    exist or its report may not be read, so that nothing tells the two apart."""
-    delivery = await Delivery.select().where(Delivery.id == delivery_id).first()
-    if delivery is None:
-        raise NotFoundError(DELIVERY_NOT_FOUND)
-    try:
-        report = await _report(delivery["report"], viewer)
-    except NotFoundError:
-        raise NotFoundError(DELIVERY_NOT_FOUND) from None
-    return delivery, report
-
-
-async def _delivery_for_action(
-    delivery_id: int, viewer: Viewer
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    delivery, report = await _readable_delivery(delivery_id, viewer)
-    if not acts_for(viewer, delivery["recipient"]):
-        raise PermissionDenied(
-            f"Only the {RECIPIENT_NAMES[delivery['recipient']]} can act on this line's delivery."
-        )
-    return delivery, report
-
-
-async def acknowledge_delivery(delivery_id: int, viewer: Viewer) -> None:
+async def _record_read_receipt(report_id: int, viewer: Viewer) -> None:
+    """The first time someone on a line opens the report, that line's delivery is read."""
+    lines = [str(line) for line in Line if viewer.user.acts_for(line)]
+    if not lines:
+        return
     async with write_transaction():
-        delivery, report = await _delivery_for_action(delivery_id, viewer)
-        if delivery["state"] not in ("delivered", "read"):
+        unread = await Delivery.select(Delivery.id, Delivery.recipient).where(
+            (Delivery.report == report_id)
+            & Delivery.recipient.is_in(lines)
+            & (Delivery.state == DeliveryState.DELIVERED)
+        )
+        for delivery in unread:
+            await Delivery.update(
+                {
+                    Delivery.state: DeliveryState.READ,
+                    Delivery.read_at: utcnow(),
+                    Delivery.read_by: viewer.user.id,
+                }
+            ).where((Delivery.id == delivery["id"]) & (Delivery.state == DeliveryState.DELIVERED))
+            await _audit(
+                viewer,
+                "delivery.read",
+                delivery["id"],
+                f"Report {report_id} opened on the {Line(delivery['recipient']).label} line",
+            )
+
+
+async def open_report(report_id: int, viewer: Viewer) -> ReportView:
+    """The report's trail; opening a submitted report as someone on a line counts as
+    reading it for that line (the first time)."""
+    report = await queries.report_row(report_id, viewer)
+    if report["status"] == ReportStatus.SUBMITTED:
+        await _record_read_receipt(report_id, viewer)
+    return await queries.report_view(report, viewer)
+
+
+async def _line_delivery(delivery_id: int, viewer: Viewer) -> dict[str, Any]:
+    """The delivery, if the viewer may read its report (else not found) and acts for its
+    line (else refused)."""
+    delivery = await queries.delivery_row(delivery_id, viewer)
+    if not viewer.user.acts_for(delivery["recipient"]):
+        raise PermissionDenied(
+            f"Only the {Line(delivery['recipient']).label} can act on this line's delivery."
+        )
+    return delivery
+
+
+async def acknowledge_delivery(delivery_id: int, viewer: Viewer) -> int:
+    """Someone on the line acknowledges its delivery; returns the report's id."""
+    async with write_transaction():
+        delivery = await _line_delivery(delivery_id, viewer)
+        if delivery["state"] not in UNACKNOWLEDGED:
             raise ConflictError(f"This delivery is already {delivery['state']}.")
         now = utcnow()
         changes: dict[Any, Any] = {
-            Delivery.state: "acknowledged",
+            Delivery.state: DeliveryState.ACKNOWLEDGED,
             Delivery.acknowledged_at: now,
             Delivery.acknowledged_by: viewer.user.id,
         }
         if delivery["read_at"] is None:
             changes.update({Delivery.read_at: now, Delivery.read_by: viewer.user.id})
         await Delivery.update(changes).where(
-            (Delivery.id == delivery_id) & Delivery.state.is_in(["delivered", "read"])
+            (Delivery.id == delivery_id) & Delivery.state.is_in(list(UNACKNOWLEDGED))
         )
-        await record_event(
-            viewer.user,
+        await _audit(
+            viewer,
             "delivery.acknowledged",
-            "delivery",
             delivery_id,
-            f"Report {report['id']} acknowledged on the "
-            f"{RECIPIENT_NAMES[delivery['recipient']]} line",
+            f"Report {delivery['report']} acknowledged on the "
+            f"{Line(delivery['recipient']).label} line",
         )
+    return int(delivery["report"])
 
 
-@dataclass(frozen=True)
-class ResponseFields:
-    response: str
-    rationale: str
-    actions: list[NewAction] = field(default_factory=list)
+def _bracketed(errors: Mapping[str, str]) -> dict[str, str]:
+    """Errors of the actions named as the API names them: `actions[0].title`."""
+    return {re.sub(r"^actions\.(\d+)\.", r"actions[\1].", name): m for name, m in errors.items()}
 
 
-async def respond_to_delivery(
-    delivery_id: int, fields: ResponseFields, viewer: Viewer
-) -> list[int]:
-    """Records the line's response, and any actions that come of it; returns their ids."""
-    errors: dict[str, str] = {}
-    if fields.response not in RESPONSES:
-        errors["response"] = "Choose accepted, partially accepted, declined or noted."
-    elif fields.response in RESPONSES_NEEDING_RATIONALE and not fields.rationale.strip():
+def _trimmed_response(command: LineResponse) -> LineResponse:
+    actions = [trimmed(action) for action in command.actions]
+    return msgspec.structs.replace(trimmed(command), actions=actions)
+
+
+async def _response_errors(
+    command: LineResponse, group_id: int, viewer: Viewer, unreadable: Mapping[str, str]
+) -> dict[str, str]:
+    """Every field's error of a response: its limits, the rationale a refusal needs, and
+    each action's due date and owners (the responder or the group's current members)."""
+    errors = {**_bracketed(field_errors(command)), **unreadable}
+    needs_rationale = command.response in RESPONSES_NEEDING_RATIONALE
+    if needs_rationale and "rationale" not in errors and not command.rationale.strip():
         errors["rationale"] = "Give the reasons when declining or only partly accepting."
-    if errors:
-        raise InvalidInput("The response needs correcting. Nothing has been recorded.", errors)
-    async with write_transaction():
-        delivery, report = await _delivery_for_action(delivery_id, viewer)
-        if delivery["state"] == "responded":
-            raise ConflictError("This line has already responded; a response cannot be changed.")
-        now = utcnow()
-        changes: dict[Any, Any] = {
-            Delivery.state: "responded",
-            Delivery.responded_at: now,
-            Delivery.responded_by: viewer.user.id,
-            Delivery.response: fields.response,
-            Delivery.rationale: fields.rationale.strip(),
-        }
-        if delivery["acknowledged_at"] is None:
-            # Answering is acknowledging; the record shows both at the same moment.
-            changes.update(
-                {Delivery.acknowledged_at: now, Delivery.acknowledged_by: viewer.user.id}
+    if not command.actions:
+        return errors
+    today = organisation_today()
+    owners = {p.user_id for p in await queries.response_owner_choices(group_id, viewer)}
+    for index, action in enumerate(command.actions):
+        prefix = f"actions[{index}]."
+        if f"{prefix}due_on" not in errors and action.due_on < today:
+            errors[f"{prefix}due_on"] = "The due date cannot be in the past."
+        if f"{prefix}owner_ids" not in errors and not set(action.owner_ids) <= owners:
+            errors[f"{prefix}owner_ids"] = (
+                "Choose owners from yourself and the group's current members."
             )
-        if delivery["read_at"] is None:
-            changes.update({Delivery.read_at: now, Delivery.read_by: viewer.user.id})
-        updated = (
-            await Delivery.update(changes)
-            .where((Delivery.id == delivery_id) & (Delivery.state != "responded"))
-            .returning(Delivery.id)
+    return errors
+
+
+async def _insert_actions(
+    actions: list[ResponseAction], delivery: Mapping[str, Any], viewer: Viewer
+) -> list[int]:
+    """The actions that come of the response, each with the report's visibility."""
+    action_ids = []
+    for index, action in enumerate(actions):
+        new = NewAction(
+            title=action.title,
+            description=action.description,
+            due_on=action.due_on,
+            owner_ids=list(dict.fromkeys(action.owner_ids)),
+            visibility=delivery["report_visibility"],
+            source_type=SourceType.RESPONSE,
+            source_id=delivery["id"],
         )
-        if not updated:
-            raise ConflictError("This line has already responded; a response cannot be changed.")
-        action_ids = []
-        for action in fields.actions:
-            action_ids.append(
-                await insert_action(
-                    report["group"],
-                    NewAction(
-                        title=action.title,
-                        description=action.description,
-                        due_on=action.due_on,
-                        visibility=report["visibility"],
-                        owner_ids=action.owner_ids,
-                        source_type="response",
-                        source_id=delivery_id,
-                    ),
-                    viewer.user,
-                )
-            )
-        line_name = RECIPIENT_NAMES[delivery["recipient"]]
-        await record_event(
-            viewer.user,
-            "delivery.responded",
-            "delivery",
-            delivery_id,
-            f"Report {report['id']}: {line_name} line responded '{fields.response}' "
-            f"with {len(action_ids)} action(s)",
-        )
-        await _tell_group_leads(report, delivery_id, delivery["recipient"], fields.response)
+        try:
+            action_ids.append(await insert_action(delivery["group_id"], new, viewer.user))
+        except InvalidInput as error:
+            named = {f"actions[{index}].{name}": m for name, m in error.field_errors.items()}
+            raise InvalidInput(RESPONSE_NEEDS_CORRECTING, named) from None
     return action_ids
 
 
-async def _tell_group_leads(
-    report: dict[str, Any], delivery_id: int, line: str, response: str
+async def _record_response(
+    delivery: Mapping[str, Any], command: LineResponse, viewer: Viewer
 ) -> None:
-    today = organisation_today()
+    now = utcnow()
+    changes: dict[Any, Any] = {
+        Delivery.state: DeliveryState.RESPONDED,
+        Delivery.responded_at: now,
+        Delivery.responded_by: viewer.user.id,
+        Delivery.response: command.response,
+        Delivery.rationale: command.rationale.strip(),
+    }
+    if delivery["acknowledged_at"] is None:
+        # Answering is acknowledging; the record shows both at the same moment.
+        changes.update({Delivery.acknowledged_at: now, Delivery.acknowledged_by: viewer.user.id})
+    if delivery["read_at"] is None:
+        changes.update({Delivery.read_at: now, Delivery.read_by: viewer.user.id})
+    updated = (
+        await Delivery.update(changes)
+        .where((Delivery.id == delivery["id"]) & (Delivery.state != DeliveryState.RESPONDED))
+        .returning(Delivery.id)
+    )
+    if not updated:
+        raise ConflictError(ALREADY_RESPONDED)
+
+
+async def respond_to_delivery(
+    delivery_id: int,
+    command: LineResponse,
+    viewer: Viewer,
+    *,
+    unreadable: Mapping[str, str] = NO_ERRORS,
+) -> list[int]:
+    """Records the line's response, and any actions that come of it; returns their ids.
+    Once per line: a response cannot be changed."""
+    command = _trimmed_response(command)
+    async with write_transaction():
+        delivery = await _line_delivery(delivery_id, viewer)
+        if delivery["state"] == DeliveryState.RESPONDED:
+            raise ConflictError(ALREADY_RESPONDED)
+        errors = await _response_errors(command, delivery["group_id"], viewer, unreadable)
+        refuse(errors, RESPONSE_NEEDS_CORRECTING)
+        await _record_response(delivery, command, viewer)
+        action_ids = await _insert_actions(command.actions, delivery, viewer)
+        await _audit(
+            viewer,
+            "delivery.responded",
+            delivery_id,
+            f"Report {delivery['report']}: {Line(delivery['recipient']).label} line responded "
+            f"'{command.response}' with {len(action_ids)} action(s)",
+        )
+        await _tell_group_leads(delivery, command.response)
+    return action_ids
+
+
+async def _tell_group_leads(delivery: Mapping[str, Any], response: str) -> None:
     leads = await Membership.select(
         Membership.user.id.as_alias("user_id"),
         Membership.user.email.as_alias("email"),
         Membership.user.display_name.as_alias("display_name"),
     ).where(
-        (Membership.group == report["group"])
-        & Membership.role.is_in(["chair", "secretary"])
-        & (Membership.starts_on <= today)
-        & (Membership.ends_on.is_null() | (Membership.ends_on >= today))
+        (Membership.group == delivery["group_id"])
+        & Membership.role.is_in(sorted(LEADING_ROLES))
+        & current_on(organisation_today())
     )
     for lead in leads:
         await emails.delivery_responded(
             Recipient.of(lead),
-            delivery_id=delivery_id,
-            report_id=report["id"],
-            report_title=report["title"],
-            line=line,
+            delivery_id=delivery["id"],
+            report_id=delivery["report"],
+            report_title=delivery["report_title"],
+            group_name=delivery["group_name"],
+            line=delivery["recipient"],
             response=response,
         )
-
-
-# --- views by role ----------------------------------------------------------------------
-
-
-async def inbox(viewer: Viewer) -> dict[str, Any]:
-    """What awaits this person on their line, and, for the Board, the Director line's state."""
-    today = organisation_today()
-    lines = [r for r in ("director", "board") if acts_for(viewer, r)]
-    report_ids = [
-        row["id"]
-        for row in await Report.select(Report.id).where(
-            readable_reports_clause(viewer) & (Report.status == "submitted")
-        )
-    ]
-    rows = (
-        await Delivery.select(
-            *Delivery.all_columns(),
-            Delivery.report.title.as_alias("report_title"),
-            Delivery.report.kind.as_alias("report_kind"),
-            Delivery.report.group.name.as_alias("group_name"),  # type: ignore[union-attr]
-            Delivery.report.group.slug.as_alias("group_slug"),  # type: ignore[union-attr]
-            Delivery.responded_by.display_name.as_alias("responded_by_name"),
-        )
-        .where(Delivery.report.is_in(report_ids or [-1]))
-        .order_by(Delivery.response_due_on)
-    )
-    deliveries = [_annotate_delivery(row, today) for row in rows]
-    mine = [d for d in deliveries if d["recipient"] in lines]
-    return {
-        "awaiting": [d for d in mine if d["state"] != "responded"],
-        "answered": [d for d in mine if d["state"] == "responded"][-20:],
-        "awaiting_management": [
-            d for d in deliveries if d["recipient"] == "director" and d["is_overdue"]
-        ]
-        if viewer.user.is_board
-        else [],
-        "director_line": [d for d in deliveries if d["recipient"] == "director"]
-        if viewer.user.is_board
-        else [],
-        "lines": lines,
-    }
-
-
-async def reporting_overview_for_leads(viewer: Viewer) -> list[dict[str, Any]]:
-    """For chairs and secretaries: what is due from each group they lead."""
-    # No early return for someone who leads nothing: the page costs the same queries for all.
-    led = [gid for gid, role in viewer.group_roles.items() if role in ("chair", "secretary")]
-    groups = (
-        await WorkingGroup.select()
-        .where(WorkingGroup.id.is_in(led or [-1]))
-        .order_by(WorkingGroup.name)
-    )
-    schedules = await schedules_for_groups(groups, organisation_today())
-    return [
-        {"group": group, "next_due": [describe_next_due(entry) for entry in schedules[group["id"]]]}
-        for group in groups
-    ]
-
-
-async def report_id_of_delivery(delivery_id: int, viewer: Viewer) -> int:
-    """The report a delivery belongs to, if the viewer may read that report."""
-    _, report = await _readable_delivery(delivery_id, viewer)
-    return int(report["id"])

@@ -91,7 +91,7 @@ from governance.meetings.queries import compute_quorum
 from governance.meetings.schemas import COUNTS_TOWARDS_QUORUM
 from governance.meetings.tables import AgendaItem, Attendance, Decision, Meeting
 from governance.reports import schedule
-from governance.reports.services import RESPONSES
+from governance.reports.schemas import RESPONSES
 from governance.reports.tables import Delivery, Report
 from governance.settings import get_settings
 from governance.transparency.figures import (

@@ -784,7 +784,7 @@ async def board_overview(viewer: Viewer) -> dict[str, Any]:
     organisation, each headline figure beside the previous period's, and what awaits a
     response. A fixed number of queries whatever the number of groups, with one
     computation of figures per previous period that has no stored report."""
-    from governance.reports.services import inbox
+    from governance.reports.queries import inbox
 
     if not viewer.user.is_board:
         raise PermissionDenied("This page is for Board members.")
@@ -867,8 +867,8 @@ async def board_overview(viewer: Viewer) -> dict[str, Any]:
     waiting = await inbox(viewer)
     return {
         "entries": entries,
-        "awaiting": waiting["awaiting"],
-        "awaiting_management": waiting["awaiting_management"],
+        "awaiting": waiting.awaiting,
+        "awaiting_management": waiting.awaiting_management,
     }
 
 

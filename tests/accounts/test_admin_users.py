@@ -176,3 +176,47 @@ async def test_audit_trail_page_is_for_the_board_and_admins(client, role, status
 
     assert response.status_code == status
     assert ("Invited n@example.org" in response.text) is (status == 200)
+
+
+async def test_deactivation_ends_memberships_so_quorum_and_roster_follow(client):
+    """Issue 10, defect 7: a deactivated account still counted towards quorum."""
+    import datetime as dt
+
+    from governance.core.clock import organisation_today, utcnow
+    from governance.groups.tables import Membership
+    from tests.factories import make_group, make_meeting, make_membership
+
+    admin_id = await make_user(admin=True)
+    chair_id = await make_user("chair@example.org", "Chair")
+    leaving_id = await make_user("leaving@example.org", "Leaving Member")
+    group_id = await make_group(slug="alpha", name="Alpha")
+    long_ago = organisation_today() - dt.timedelta(days=100)
+    await make_membership(chair_id, group_id, "chair", long_ago)
+    await make_membership(
+        leaving_id, group_id, "member", long_ago, organisation_today() + dt.timedelta(days=20)
+    )
+    # A second term not yet begun: it must never start.
+    await make_membership(
+        leaving_id, group_id, "secretary", organisation_today() + dt.timedelta(days=30)
+    )
+    meeting_id = await make_meeting("alpha", chair_id, starts_at=utcnow() + dt.timedelta(hours=2))
+
+    async def quorum() -> dict:
+        await sign_in(client, chair_id)
+        return (await client.get(f"/api/v1/meetings/{meeting_id}")).json()["quorum"]
+
+    assert (await quorum())["members"] == 2
+    await sign_in(client, admin_id)
+    assert (await post_form(client, f"/admin/users/{leaving_id}/deactivate")).status_code == 302
+
+    assert (await quorum())["members"] == 1
+    roster = (await client.get("/groups/alpha")).text
+    assert "Leaving Member" not in roster.split("Former members")[0]
+    terms = await Membership.select().where(Membership.user == leaving_id)
+    yesterday = organisation_today() - dt.timedelta(days=1)
+    assert sorted(t["ends_on"] for t in terms) == [
+        yesterday,
+        organisation_today() + dt.timedelta(days=29),
+    ]
+    [event] = await AuditEvent.select().where(AuditEvent.action == "user.deactivated")
+    assert f"ended on {yesterday.isoformat()}" in event["summary"]

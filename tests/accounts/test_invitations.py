@@ -11,6 +11,7 @@ import time_machine
 
 from governance.accounts import services
 from governance.accounts.passwords import verify_password
+from governance.accounts.schemas import NewPassword
 from governance.accounts.tables import User
 from governance.core.clock import utcnow
 from governance.core.db import is_postgres
@@ -227,7 +228,11 @@ async def test_a_link_used_twice_at_once_sets_the_password_once():
 
     def race() -> list[asyncio.Task]:
         return [
-            asyncio.create_task(services.set_password_with_token(token, password))
+            asyncio.create_task(
+                services.set_password_with_token(
+                    token, NewPassword(password=password, password_confirm=password)
+                )
+            )
             for password in passwords
         ]
 

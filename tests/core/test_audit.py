@@ -13,7 +13,15 @@ import pytest
 
 from governance.accounts import services
 from governance.accounts.policy import CurrentUser
-from governance.accounts.services import RoleChoice
+from governance.accounts.schemas import (
+    AccountChange,
+    AccountView,
+    Invitation,
+    NewPassword,
+    PasswordResetRequest,
+    ProfileChange,
+    RoleChoice,
+)
 from governance.accounts.tables import User
 from governance.core import audit
 from governance.core.audit import (
@@ -26,7 +34,7 @@ from governance.core.audit import (
 )
 from governance.core.db import write_transaction
 from governance.core.errors import InvalidInput, NotFoundError, PermissionDenied
-from governance.core.tables import AuditEvent, OutboundEmail
+from governance.core.tables import AuditChainHead, AuditEvent, OutboundEmail
 from tests.factories import make_user
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -227,6 +235,98 @@ async def test_verification_reads_past_its_batch_size(monkeypatch):
     assert (verdict.intact, verdict.first_bad_sequence) == (False, 4)
 
 
+async def test_deleting_the_newest_events_is_caught_by_the_head():
+    """Issue 10, defect 8: the chain's tail was not protected."""
+    await append(5)
+    await AuditEvent.delete().where(AuditEvent.sequence >= 4)
+
+    verdict = await verify_chain()
+
+    assert (verdict.intact, verdict.first_bad_sequence) == (False, 4)
+    assert verdict.problem == "events 4 to 5 are missing from the end"
+    assert verdict.head_sequence == 5
+
+
+async def test_deleting_the_newest_event_and_moving_the_head_back_is_caught():
+    await append(5)
+    (fourth,) = await AuditEvent.select().where(AuditEvent.sequence == 4)
+    await AuditEvent.delete().where(AuditEvent.sequence == 5)
+    # A database writer moves the head back, but cannot seal it without the secret key.
+    await AuditChainHead.update(
+        {AuditChainHead.sequence: 4, AuditChainHead.hash: fourth["hash"]}
+    ).where(AuditChainHead.id == 1)
+
+    verdict = await verify_chain()
+
+    assert not verdict.intact and verdict.problem == "the chain's head has been altered"
+
+
+async def test_deleting_events_and_the_head_is_caught_unless_the_chain_is_empty():
+    await append(3)
+    await AuditChainHead.delete().where(AuditChainHead.id == 1)
+    assert (await verify_chain()).problem == "the chain's head is missing"
+
+
+async def test_a_chain_rebuilt_with_the_published_algorithm_is_caught():
+    """Issue 11, item 12: without the secret key, a rewritten chain does not verify."""
+    await append(4)
+    previous = GENESIS_HASH
+    for row in await events():
+        row["summary"] = f"Rewritten {row['sequence']}"
+        row["previous_hash"] = previous
+        row["scheme"] = "sha256"  # the published, unkeyed algorithm
+        row["hash"] = compute_hash(row)
+        previous = row["hash"]
+        await AuditEvent.update(
+            {
+                AuditEvent.summary: row["summary"],
+                AuditEvent.previous_hash: row["previous_hash"],
+                AuditEvent.scheme: row["scheme"],
+                AuditEvent.hash: row["hash"],
+            }
+        ).where(AuditEvent.sequence == row["sequence"])
+
+    verdict = await verify_chain()
+
+    assert not verdict.intact
+    assert verdict.problem == "events were added after the chain's head"
+
+
+async def test_events_are_keyed_with_a_key_that_is_not_in_the_database():
+    await append(1)
+    (row,) = await events()
+    assert row["scheme"] == "hmac-sha256"
+    unkeyed = compute_hash({**row, "scheme": "sha256"})
+    assert row["hash"] == compute_hash(row) != unkeyed
+
+
+async def test_older_unkeyed_events_still_verify_but_none_may_follow_a_keyed_one():
+    await append(3)
+    rows = await events()
+    # As written before the chain was keyed: plain SHA-256, then keyed events after them.
+    previous = GENESIS_HASH
+    for row in rows[:2]:
+        row.update(previous_hash=previous, scheme="sha256")
+        row["hash"] = compute_hash(row)
+        previous = row["hash"]
+    rows[2].update(previous_hash=previous)
+    rows[2]["hash"] = compute_hash(rows[2])
+    for row in rows:
+        await AuditEvent.update(
+            {
+                AuditEvent.previous_hash: row["previous_hash"],
+                AuditEvent.scheme: row["scheme"],
+                AuditEvent.hash: row["hash"],
+            }
+        ).where(AuditEvent.sequence == row["sequence"])
+    await audit.seal_head()
+    assert (await verify_chain()).intact
+    await append(1, start=4)
+    assert (await verify_chain()).intact
+    await AuditEvent.update({AuditEvent.scheme: "sha256"}).where(AuditEvent.sequence == 4)
+    assert (await verify_chain()).first_bad_sequence == 4
+
+
 # --- the command line -----------------------------------------------------------------------
 
 
@@ -237,6 +337,9 @@ async def test_audit_verify_command_exit_codes():
 
     assert intact.returncode == 0, intact.stderr
     assert "4 events" in intact.stdout
+    head = (await events())[-1]
+    # The head, printed so it can be written down outside the system.
+    assert f"Head: event 4, hash {head['hash']}" in intact.stdout
 
     await AuditEvent.update({AuditEvent.summary: "Nothing happened"}).where(
         AuditEvent.sequence == 3
@@ -268,6 +371,10 @@ async def test_concurrent_appends_do_not_fork_the_chain():
 # --- one event per change, in its transaction -----------------------------------------------
 
 
+def new_password(password: str) -> NewPassword:
+    return NewPassword(password=password, password_confirm=password)
+
+
 async def test_each_account_service_writes_exactly_one_event():
     admin = await actor()
 
@@ -281,20 +388,22 @@ async def test_each_account_service_writes_exactly_one_event():
         services.create_user("c@example.org", "C", RoleChoice(), "a long enough password")
     )
     assert created == ["user.created"]
-    invited_id_holder: list[int] = []
+    invited_id_holder: list[AccountView] = []
 
     async def invite() -> None:
         invited_id_holder.append(
-            await services.invite_user("i@example.org", "I", RoleChoice(is_board=True), admin)
+            await services.invite_user(
+                Invitation(email="i@example.org", display_name="I", is_board=True), admin
+            )
         )
 
     assert await new_events(invite()) == ["user.invited"]
-    invited_id = invited_id_holder[0]
+    invited_id = invited_id_holder[0].id
     assert await new_events(services.resend_invitation(invited_id, admin)) == [
         "user.invitation_resent"
     ]
     assert await new_events(
-        services.update_user(invited_id, "I2", RoleChoice(is_director=True), admin)
+        services.update_user(invited_id, AccountChange(display_name="I2", is_director=True), admin)
     ) == ["user.updated"]
     assert await new_events(services.set_user_active(invited_id, False, admin)) == [
         "user.deactivated"
@@ -303,15 +412,23 @@ async def test_each_account_service_writes_exactly_one_event():
         "user.reactivated"
     ]
     assert await new_events(
-        services.update_profile(admin, "Admin", "Europe/Paris", "off", "monday")
+        services.update_profile(
+            ProfileChange(
+                display_name="Admin",
+                timezone="Europe/Paris",
+                digest_frequency="off",
+                digest_weekday="monday",
+            ),
+            admin,
+        )
     ) == ["user.profile_updated"]
-    assert await new_events(services.request_password_reset("c@example.org")) == [
-        "user.password_reset_requested"
-    ]
+    assert await new_events(
+        services.request_password_reset(PasswordResetRequest(email="c@example.org"))
+    ) == ["user.password_reset_requested"]
     token = services.password_link(invited_id, "", "invitation").rsplit("/", 1)[1]
-    assert await new_events(services.set_password_with_token(token, "the invitee's password")) == [
-        "user.password_set"
-    ]
+    assert await new_events(
+        services.set_password_with_token(token, new_password("the invitee's password"))
+    ) == ["user.password_set"]
     assert await new_events(services.issue_api_token("c@example.org")) == ["api_token.created"]
     assert (await verify_chain()).intact
 
@@ -323,18 +440,27 @@ async def test_refused_changes_write_no_event_and_change_nothing():
     before_users = await User.count()
 
     refusals = [
-        (services.invite_user("taken@example.org", "Dup", RoleChoice(), admin), InvalidInput),
-        (services.invite_user("new@example.org", "New", RoleChoice(), member), PermissionDenied),
+        (
+            services.invite_user(Invitation(email="taken@example.org", display_name="Dup"), admin),
+            InvalidInput,
+        ),
+        (
+            services.invite_user(Invitation(email="new@example.org", display_name="New"), member),
+            PermissionDenied,
+        ),
         (services.set_user_active(admin.id, False, admin), InvalidInput),
-        (services.update_user(admin.id, "Admin", RoleChoice(), admin), InvalidInput),
+        (services.update_user(admin.id, AccountChange(display_name="Admin"), admin), InvalidInput),
         (services.resend_invitation(9999, admin), NotFoundError),
-        (services.set_password_with_token("forged", "some password here"), NotFoundError),
+        (
+            services.set_password_with_token("forged", new_password("some password here")),
+            NotFoundError,
+        ),
         (services.issue_api_token("nobody@example.org"), NotFoundError),
     ]
     for call, error in refusals:
         with pytest.raises(error):
             await call
-    await services.request_password_reset("nobody@example.org")
+    await services.request_password_reset(PasswordResetRequest(email="nobody@example.org"))
 
     assert await AuditEvent.count() == 0
     assert await OutboundEmail.count() == 0
@@ -343,7 +469,9 @@ async def test_refused_changes_write_no_event_and_change_nothing():
 
 async def test_summaries_name_the_change_and_the_actor():
     admin = await actor()
-    await services.invite_user("i@example.org", "I", RoleChoice(is_board=True), admin)
+    await services.invite_user(
+        Invitation(email="i@example.org", display_name="I", is_board=True), admin
+    )
 
     (row,) = await AuditEvent.select()
 

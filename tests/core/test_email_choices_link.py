@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from governance.accounts.services import RoleChoice, invite_user
+from governance.accounts.schemas import Invitation
+from governance.accounts.services import invite_user
 from governance.core.email import render_email
 from governance.core.tables import OutboundEmail
 from governance.reports import services as reports
-from governance.reports.services import ReportFields
+from governance.reports.schemas import ReportDraft
 from tests.factories import viewer_for
 
 
@@ -25,9 +26,17 @@ async def _rendered_rows() -> list[tuple[str, str, str]]:
 async def test_invitations_and_report_notices_link_to_the_recipients_email_choices(cast):
     chair = await viewer_for(cast.chair)
     administrator = dataclasses.replace(chair.user, is_admin=True)
-    await invite_user("new@example.org", "New Person", RoleChoice(), administrator)
+    await invite_user(Invitation(email="new@example.org", display_name="New Person"), administrator)
     report_id = await reports.create_report(
-        cast.slug, ReportFields("recommendation", "", "Quiet rooms", "We need them.", "both"), chair
+        cast.slug,
+        ReportDraft(
+            kind="recommendation",
+            period="",
+            title="Quiet rooms",
+            body="We need them.",
+            route="both",
+        ),
+        chair,
     )
     await reports.submit_report(report_id, chair)
     rows = await _rendered_rows()

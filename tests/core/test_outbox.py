@@ -7,6 +7,7 @@ import datetime as dt
 import email
 import email.policy
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -19,9 +20,12 @@ from governance.core.db import is_postgres, write_transaction
 from governance.core.email import (
     MAX_TEMPORARY_ATTEMPTS,
     FileTransport,
+    OutgoingEmail,
     SmtpTransport,
     deliver_outbox,
     queue_email,
+    queue_emails,
+    queued_keys,
     retry_parked,
 )
 from governance.core.tables import OutboundEmail
@@ -76,6 +80,27 @@ async def test_same_dedupe_key_queues_one_row():
     row = await only_row()
     assert row["status"] == "queued"
     assert row["attempts"] == 0
+
+
+async def test_a_batch_queues_each_new_key_once_and_says_which():
+    async with write_transaction():
+        await queue_email("ada@example.org", "password_reset", reset_context(), "k:1")
+    batch = [
+        OutgoingEmail("ada@example.org", "password_reset", reset_context("B"), "k:1"),
+        OutgoingEmail("bob@example.org", "password_reset", reset_context("Bob"), "k:2"),
+        OutgoingEmail("cy@example.org", "password_reset", reset_context("Cy"), "k:3"),
+    ]
+    async with write_transaction():
+        added = await queue_emails(batch)
+    assert added == {"k:2", "k:3"}
+    assert await queued_keys(["k:1", "k:2", "k:4"]) == {"k:1", "k:2"}
+    rows = await OutboundEmail.select().order_by(OutboundEmail.dedupe_key)
+    assert [(row["dedupe_key"], row["recipient"]) for row in rows] == [
+        ("k:1", "ada@example.org"),
+        ("k:2", "bob@example.org"),
+        ("k:3", "cy@example.org"),
+    ]
+    assert {row["status"] for row in rows} == {"queued"}
 
 
 async def test_a_rolled_back_change_queues_nothing():
@@ -299,6 +324,8 @@ async def test_without_smtp_each_message_becomes_an_eml_file(tmp_path):
     assert report.sent == 2
     files = sorted((tmp_path / "mail").glob("*.eml"))
     assert len(files) == 2
+    # Mail holds confidential text: only the service's account may read it.
+    assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
     parsed = [email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in files]
     assert sorted(m["To"] for m in parsed) == ["ada@example.org", "bob@example.org"]
     sent_ids = {row["message_id"] for row in await OutboundEmail.select()}

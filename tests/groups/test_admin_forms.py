@@ -4,6 +4,7 @@ and records one audit event; a bad one re-renders with each field's error and ch
 from __future__ import annotations
 
 import datetime as dt
+from html import unescape
 from typing import Any
 
 import httpx
@@ -129,6 +130,77 @@ async def test_bad_group_values_are_field_errors(client: httpx.AsyncClient) -> N
     assert await state() == before
 
 
+def field_errors_of(html: str, *names: str) -> dict[str, str | None]:
+    """Each field's error as the person reads it (the page escapes quotes)."""
+    errors = {name: field_error(html, name) for name in names}
+    return {name: error and unescape(error) for name, error in errors.items()}
+
+
+async def test_every_bad_group_field_is_reported_in_one_round(client: httpx.AsyncClient) -> None:
+    await sign_in_admin(client)
+    before = await state()
+    response = await post_form(
+        client,
+        "/admin/groups/new",
+        group_form(
+            name="x" * 201,
+            slug="Not a slug!",
+            mandate="m" * 20001,
+            quorum_rule="sometimes",
+            quorum_count="many",
+        ),
+    )
+    assert response.status_code == 422
+    assert field_errors_of(
+        response.text, "name", "slug", "mandate", "quorum_rule", "quorum_count"
+    ) == {
+        "name": "Name must be at most 200 characters.",
+        "slug": "Short name may use lower-case letters, digits and single hyphens.",
+        "mandate": "Mandate must be at most 20000 characters.",
+        "quorum_rule": "Choose one of: majority, two_thirds, fixed.",
+        "quorum_count": "Fixed quorum must be a whole number.",
+    }
+    assert "Nothing has been saved" in response.text
+    assert await state() == before
+
+
+async def test_rules_that_read_the_database_are_reported_with_the_others(
+    client: httpx.AsyncClient,
+) -> None:
+    await make_group(slug="alpha", name="Alpha group")
+    await sign_in_admin(client)
+    before = await state()
+    for url in ("/admin/groups/new", "/admin/groups/alpha/edit"):
+        response = await post_form(
+            client,
+            url,
+            group_form(
+                name="Alpha group" if url.endswith("new") else "",
+                slug="memberships",
+                quorum_rule="fixed",
+                quorum_count="0",
+            ),
+        )
+        assert response.status_code == 422, url
+        errors = field_errors_of(response.text, "name", "slug", "quorum_count")
+        assert errors == {
+            "name": "Another group already has this name."
+            if url.endswith("new")
+            else "Name is required.",
+            "slug": "This short name is used by the service's own addresses; choose another.",
+            "quorum_count": "A fixed quorum needs a number of members of at least 1.",
+        }, url
+    assert await state() == before
+
+
+async def test_a_short_name_is_stored_in_lower_case(client: httpx.AsyncClient) -> None:
+    await sign_in_admin(client)
+    response = await post_form(client, "/admin/groups/new", group_form(slug=" Climate "))
+    assert response.status_code == 302
+    assert response.headers["location"] == "/groups/climate"
+    assert await WorkingGroup.exists().where(WorkingGroup.slug == "climate")
+
+
 async def test_edit_group(client: httpx.AsyncClient) -> None:
     group_id = await make_group(slug="alpha", name="Alpha group")
     await sign_in_admin(client)
@@ -240,6 +312,56 @@ async def test_add_membership_refusals_change_nothing(client: httpx.AsyncClient)
         response = await post_form(client, url, {"role": "member", **data})
         assert response.status_code == 422, data
         assert field_error(response.text, field) == message, data
+    assert await state() == before
+
+
+async def test_every_bad_membership_field_is_reported_in_one_round(
+    client: httpx.AsyncClient,
+) -> None:
+    group_id = await make_group(slug="alpha")
+    user_id = await make_user(email="milo@example.org")
+    membership_id = await make_membership(user_id, group_id, "member", dt.date(2026, 1, 1))
+    await sign_in_admin(client)
+    before = await state()
+
+    response = await post_form(
+        client,
+        "/admin/groups/alpha/memberships/new",
+        {"email": "", "role": "emperor", "starts_on": "soon", "ends_on": "31/12/2027"},
+    )
+    assert response.status_code == 422
+    assert field_errors_of(response.text, "email", "role", "starts_on", "ends_on") == {
+        "email": "Email is required.",
+        "role": "Choose one of: chair, secretary, member.",
+        "starts_on": "Start date must be a date (YYYY-MM-DD).",
+        "ends_on": "End date must be a date (YYYY-MM-DD).",
+    }
+
+    # The rules that need the database come in the same round as the others.
+    response = await post_form(
+        client,
+        "/admin/groups/alpha/memberships/new",
+        {"email": "nobody@example.org", "role": "emperor", "starts_on": "2027-02-01",
+         "ends_on": "2027-01-31"},
+    )  # fmt: skip
+    assert response.status_code == 422
+    assert field_errors_of(response.text, "email", "role", "ends_on") == {
+        "email": "No account has this email. Invite the person first.",
+        "role": "Choose one of: chair, secretary, member.",
+        "ends_on": "The end date must be on or after the start date.",
+    }
+    assert 'value="nobody@example.org"' in response.text
+
+    response = await post_form(
+        client,
+        f"/admin/groups/memberships/{membership_id}",
+        {"role": "", "starts_on": "", "ends_on": "later"},
+    )
+    assert response.status_code == 422
+    assert field_errors_of(response.text, "starts_on", "ends_on") == {
+        "starts_on": "Start date is required.",
+        "ends_on": "End date must be a date (YYYY-MM-DD).",
+    }
     assert await state() == before
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from governance.core.tables import OutboundEmail
-from governance.notifications.services import preferences_url, unsubscribe_url
+from governance.notifications.links import preferences_url, unsubscribe_url
 from tests.factories import make_user
 from tests.helpers import post_form, sign_in
 from tests.notifications.conftest import START, People, make_action, sweep

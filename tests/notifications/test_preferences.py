@@ -6,9 +6,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
+
 from governance.accounts.tables import User
 from governance.core.audit import verify_chain
-from governance.notifications.services import muted_categories, preferences_url, unsubscribe_url
+from governance.core.errors import InvalidInput
+from governance.notifications import services
+from governance.notifications.links import preferences_url, unsubscribe_url
+from governance.notifications.queries import muted_categories
+from governance.notifications.schemas import EmailChoices
 from tests.helpers import csrf_token, sign_in
 from tests.notifications.conftest import (
     START,
@@ -77,6 +83,46 @@ async def test_bad_choices_change_nothing(clock, people: People, client):
     row = await user_row(people.member)
     assert row["digest_frequency"] == "off"
     assert muted_categories(row["notification_categories"]) == frozenset()
+
+
+async def test_every_bad_choice_is_reported_in_one_round(clock, people: People, client):
+    """Frequency, weekday and categories all wrong: the page names each, beside its field,
+    and saves nothing."""
+    link = path_of(preferences_url(people.member))
+    token = await csrf_token(client, link)
+    response = await client.post(
+        link,
+        data={
+            "_csrf_token": token,
+            "digest_frequency": "hourly",
+            "digest_weekday": "someday",
+            "categories": ["actions", "nonsense"],
+        },
+    )
+    assert response.status_code == 422
+    assert "Some choices need correcting. Nothing has been saved." in response.text
+    assert 'id="digest_frequency-error">Choose one of: daily, weekly, off.' in response.text
+    weekdays = "monday, tuesday, wednesday, thursday, friday, saturday, sunday"
+    assert f'id="digest_weekday-error">Choose one of: {weekdays}.' in response.text
+    assert "Choose only from the categories listed." in response.text
+    row = await user_row(people.member)
+    assert (row["digest_frequency"], row["digest_weekday"]) == ("off", "monday")
+    assert muted_categories(row["notification_categories"]) == frozenset()
+
+
+async def test_the_service_finds_every_bad_choice_at_once(clock, people: People):
+    choices = EmailChoices(
+        digest_frequency="", digest_weekday="someday", categories=["meetings", "nonsense"]
+    )
+    with pytest.raises(InvalidInput) as refused:
+        await services.save_email_choices(people.member, choices)
+    assert refused.value.field_errors == {
+        "digest_frequency": "Choose one of: daily, weekly, off.",
+        "digest_weekday": "Choose one of: "
+        "monday, tuesday, wednesday, thursday, friday, saturday, sunday.",
+        "categories": "Choose only from the categories listed.",
+    }
+    assert (await user_row(people.member))["digest_frequency"] == "off"
 
 
 async def test_a_tampered_or_foreign_link_opens_nothing(clock, people: People, client):
@@ -168,7 +214,8 @@ async def test_a_delivery_awaiting_response_cannot_be_muted(clock, people: Peopl
         response_due_on=START.date() - dt.timedelta(days=1),
     )
     keys = await sweep()
-    assert keys == [f"reminder:delivery:1:overdue:2026-11-01:user:{people.director}"]
+    # The overdue week of a response due on 1 November (issue 10, defect 14: weekly).
+    assert keys == [f"reminder:delivery:1:overdue:2026-W45:user:{people.director}"]
     await mail.deliver()
     [message] = mail.to("director@example.org")
     assert message["List-Unsubscribe"] is None

@@ -102,7 +102,10 @@ async def test_an_action_reminder_reaches_the_owner_by_smtp(clock, people: Peopl
     await mail.deliver()
 
     [message] = mail.to("member@example.org")
-    assert message["Subject"] == "Action due today: Book the venue & <catering>"
+    # The subject names the group (issue 10, defect 14).
+    assert message["Subject"] == (
+        "Action due today: Book the venue & <catering> (Working Group on Wellbeing)"
+    )
     assert "Book the venue & <catering>" in mail.everything(message)
     assert "Book the venue &amp; &lt;catering&gt;" in str(
         message.get_body(preferencelist=("html",)).get_content()
@@ -110,6 +113,40 @@ async def test_an_action_reminder_reaches_the_owner_by_smtp(clock, people: Peopl
     assert message["List-Unsubscribe"].startswith("<http://testserver/email/unsubscribe/")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "http://testserver/email/preferences/" in mail.everything(message)
+
+
+async def test_the_same_reminder_for_two_groups_has_two_subjects(clock, people: People, mail: Mail):
+    """Issue 10, defect 14: subjects name the group, so one person never gets two
+    identical subjects for two groups."""
+    await make_membership(people.member, people.other_group_id, "member", START.date())
+    for group_id in (people.group_id, people.other_group_id):
+        await make_action(group_id, [people.member], START.date(), title="Book the venue")
+    await sweep()
+    await mail.deliver()
+
+    subjects = sorted(str(m["Subject"]) for m in mail.to("member@example.org"))
+    assert subjects == [
+        "Action due today: Book the venue (Working Group on NDI)",
+        "Action due today: Book the venue (Working Group on Wellbeing)",
+    ]
+
+
+async def test_list_unsubscribe_reaches_the_server_as_a_plain_address(
+    clock, people: People, mail: Mail
+):
+    """Issue 10, defect 9: RFC 8058 one-click needs `<https://...>` as is, not RFC 2047
+    encoded words, or mail clients never offer it."""
+    await make_action(people.group_id, [people.member], START.date(), title="Book the venue")
+    await sweep()
+    await mail.deliver()
+
+    [raw] = mail.sink.raw
+    headers = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    unfolded = headers.replace("\r\n ", " ").replace("\r\n\t", " ")
+    [line] = [h for h in unfolded.split("\r\n") if h.startswith("List-Unsubscribe:")]
+    assert line.startswith("List-Unsubscribe: <http://testserver/email/unsubscribe/")
+    assert line.endswith(">") and "=?" not in line
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in unfolded
 
 
 # --- meetings -----------------------------------------------------------------------------
@@ -279,9 +316,10 @@ async def test_no_report_reminder_once_the_period_is_submitted(clock, people: Pe
 # --- deliveries ---------------------------------------------------------------------------
 
 
-async def test_delivery_past_due_reminds_the_line_and_the_chair_once(
+async def test_delivery_past_due_reminds_the_line_and_the_chair_weekly(
     clock, people: People, mail: Mail
 ):
+    """Issue 10, defect 14: the overdue reminder went once and never again."""
     due = START.date() + 5 * DAY
     _, deliveries = await make_delivered_report(people.group_id, people.chair, response_due_on=due)
     await Delivery.update({Delivery.state: "acknowledged"}).where(
@@ -289,7 +327,9 @@ async def test_delivery_past_due_reminds_the_line_and_the_chair_once(
     )
     by_day = await _sweep_each_day(clock, range(0, 20))
     fired = {day: keys for day, keys in by_day.items() if keys}
-    assert list(fired) == [6]
+    # The day after the due date, then every seven days while it stays unanswered.
+    assert list(fired) == [6, 13]
+    assert len(fired[13]) == len(fired[6]) and not set(fired[13]) & set(fired[6])
     director_line = [k for k in fired[6] if f":delivery:{deliveries['director']}:" in k]
     board_line = [k for k in fired[6] if f":delivery:{deliveries['board']}:" in k]
     assert sorted(int(k.rsplit(":", 1)[1]) for k in director_line) == sorted(
@@ -300,7 +340,8 @@ async def test_delivery_past_due_reminds_the_line_and_the_chair_once(
     )
 
     await mail.deliver()
-    [to_director] = mail.to("director@example.org")
+    to_director = mail.to("director@example.org")[0]
+    assert len(mail.to("director@example.org")) == 2  # one a week
     assert "List-Unsubscribe" not in to_director  # required notice: it cannot be turned off
     text = mail.everything(to_director)
     assert "not yet been acknowledged" in text
@@ -308,7 +349,7 @@ async def test_delivery_past_due_reminds_the_line_and_the_chair_once(
     board_text = mail.everything(mail.to("board@example.org")[0])
     assert "has been acknowledged; the response is not yet recorded" in board_text
     chair_messages = mail.to("chair@example.org")
-    assert len(chair_messages) == 2
+    assert len(chair_messages) == 4  # two lines, two weeks
     assert all(m["List-Unsubscribe"] for m in chair_messages)
 
 

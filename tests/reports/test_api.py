@@ -915,7 +915,7 @@ async def test_a_follow_up_of_a_board_only_report_stays_on_the_board_line(client
 async def _grow(people: People, factor: int) -> None:
     """More groups with reports on every route, one answered."""
     from governance.reports import services
-    from governance.reports.services import ReportFields, ResponseFields
+    from governance.reports.schemas import LineResponse, ReportDraft
 
     for number in range(factor):
         slug = f"extra-{factor}-{number}"
@@ -925,7 +925,11 @@ async def _grow(people: People, factor: int) -> None:
         chair_viewer = await viewer_for(chair)
         for route in ("both", "board", "director"):
             report_id = await services.create_report(
-                slug, ReportFields("recommendation", "", f"R {route}", "Text", route), chair_viewer
+                slug,
+                ReportDraft(
+                    kind="recommendation", period="", title=f"R {route}", body="Text", route=route
+                ),
+                chair_viewer,
             )
             await services.submit_report(report_id, chair_viewer)
         delivery = (
@@ -934,7 +938,9 @@ async def _grow(people: People, factor: int) -> None:
             .first()
         )
         await services.respond_to_delivery(
-            delivery["id"], ResponseFields("noted", ""), await viewer_for(people.ids["director"])
+            delivery["id"],
+            LineResponse(response="noted", rationale=""),
+            await viewer_for(people.ids["director"]),
         )
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from governance.core.clock import organisation_today
 from governance.reports import services
-from governance.reports.services import ReportFields, ResponseFields
+from governance.reports.schemas import LineResponse, ReportDraft
 from governance.reports.tables import Delivery, Report
 from tests.factories import make_group, make_membership, make_user, viewer_for
 from tests.helpers import field_error, post_form, sign_in
@@ -20,7 +20,9 @@ async def _submitted(
 ) -> int:
     chair = await viewer_for(cast.chair)
     report_id = await services.create_report(
-        slug or cast.slug, ReportFields("recommendation", "", title, "Body text.", route), chair
+        slug or cast.slug,
+        ReportDraft(kind="recommendation", period="", title=title, body="Body text.", route=route),
+        chair,
     )
     await services.submit_report(report_id, chair)
     return report_id
@@ -54,7 +56,9 @@ async def test_draft_form_shows_field_errors_and_creates_nothing(client, cast):
 async def test_submitting_an_empty_report_says_so_on_the_page(client, cast):
     chair = await viewer_for(cast.chair)
     report_id = await services.create_report(
-        cast.slug, ReportFields("recommendation", "", "Empty", "", "both"), chair
+        cast.slug,
+        ReportDraft(kind="recommendation", period="", title="Empty", body="", route="both"),
+        chair,
     )
     await sign_in(client, cast.chair)
     response = await post_form(client, f"/reports/{report_id}/submit")
@@ -157,7 +161,9 @@ async def _grow(cast, factor: int) -> None:
         for route in ("both", "board", "director"):
             report_id = await services.create_report(
                 slug,
-                ReportFields("recommendation", "", f"R {route}", "Text", route),
+                ReportDraft(
+                    kind="recommendation", period="", title=f"R {route}", body="Text", route=route
+                ),
                 await viewer_for(chair),
             )
             await services.submit_report(report_id, await viewer_for(chair))
@@ -167,7 +173,9 @@ async def _grow(cast, factor: int) -> None:
             .first()
         )
         await services.respond_to_delivery(
-            delivery["id"], ResponseFields("noted", ""), await viewer_for(cast.director)
+            delivery["id"],
+            LineResponse(response="noted", rationale=""),
+            await viewer_for(cast.director),
         )
 
 

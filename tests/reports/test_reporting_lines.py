@@ -9,26 +9,25 @@ import json
 import pytest
 import time_machine
 
-from governance.actions.schemas import NewAction
 from governance.actions.tables import ActionItem
 from governance.core.clock import organisation_today
 from governance.core.email import render_email
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
 from governance.core.tables import AuditEvent, OutboundEmail
 from governance.groups.tables import WorkingGroup
-from governance.reports import services
-from governance.reports.services import ReportFields, ResponseFields
+from governance.reports import queries, services
+from governance.reports.schemas import LineResponse, ReportDraft, ResponseAction
 from governance.reports.tables import Delivery, Report
 from tests.factories import viewer_for
 
 
 def recommendation(
     route: str = "both", title: str = "Flexible hours", body: str = "We recommend flexible hours."
-) -> ReportFields:
-    return ReportFields("recommendation", "", title, body, route)
+) -> ReportDraft:
+    return ReportDraft(kind="recommendation", period="", title=title, body=body, route=route)
 
 
-async def submitted(cast, fields: ReportFields | None = None) -> int:
+async def submitted(cast, fields: ReportDraft | None = None) -> int:
     chair = await viewer_for(cast.chair)
     report_id = await services.create_report(cast.slug, fields or recommendation(), chair)
     await services.submit_report(report_id, chair)
@@ -106,10 +105,16 @@ async def test_periodic_reports_name_a_period_of_the_groups_cadence_and_go_to_bo
     for period, route in (("2026-13", "both"), ("2026-11", "both"), ("2026-Q4", "board")):
         with pytest.raises(InvalidInput):
             await services.create_report(
-                cast.slug, ReportFields("periodic", period, "Q4", "Text", route), chair
+                cast.slug,
+                ReportDraft(kind="periodic", period=period, title="Q4", body="Text", route=route),
+                chair,
             )
     report_id = await services.create_report(
-        cast.slug, ReportFields("periodic", "2026-q4", "Q4 report", "Text", "both"), chair
+        cast.slug,
+        ReportDraft(
+            kind="periodic", period="2026-q4", title="Q4 report", body="Text", route="both"
+        ),
+        chair,
     )
     assert (await Report.select(Report.period).where(Report.id == report_id).first())[
         "period"
@@ -132,10 +137,10 @@ async def test_board_only_recommendation_is_delivered_only_to_the_board(cast):
 async def test_director_only_recommendation_is_still_seen_by_the_board(cast):
     report_id = await submitted(cast, recommendation("director", "Office ventilation"))
     assert [d["recipient"] for d in await Delivery.select(Delivery.recipient)] == ["director"]
-    page = await services.report_page(report_id, await viewer_for(cast.board))
-    assert page["report"]["title"] == "Office ventilation"
-    assert [d["recipient"] for d in page["deliveries"]] == ["director"]
-    assert not page["deliveries"][0]["can_act"]
+    page = await services.open_report(report_id, await viewer_for(cast.board))
+    assert page.title == "Office ventilation"
+    assert [d.recipient for d in page.deliveries] == ["director"]
+    assert not page.deliveries[0].can_act
 
 
 # --- each line's delivery -------------------------------------------------------------
@@ -147,9 +152,9 @@ async def test_delivery_state_machine_on_each_line_independently(cast):
         await viewer_for(u) for u in (cast.director, cast.board, cast.board2)
     ]
     # Read receipts: the first opening by someone on the line, and nobody else.
-    await services.report_page(report_id, await viewer_for(cast.member))
+    await services.open_report(report_id, await viewer_for(cast.member))
     assert (await delivery_of(report_id, "director"))["state"] == "delivered"
-    await services.report_page(report_id, director)
+    await services.open_report(report_id, director)
     assert (await delivery_of(report_id, "director"))["state"] == "read"
     assert (await delivery_of(report_id, "board"))["state"] == "delivered"
     # The Director acknowledges and responds; the Board line does not move.
@@ -158,14 +163,16 @@ async def test_delivery_state_machine_on_each_line_independently(cast):
     with pytest.raises(ConflictError):
         await services.acknowledge_delivery(director_delivery, director)
     await services.respond_to_delivery(
-        director_delivery, ResponseFields("accepted", "Good idea."), director
+        director_delivery, LineResponse(response="accepted", rationale="Good idea."), director
     )
     assert (await delivery_of(report_id, "board"))["state"] == "delivered"
     # Any Board member acts for the Board line, and the record names who.
     board_delivery = (await delivery_of(report_id, "board"))["id"]
     await services.acknowledge_delivery(board_delivery, board2)
     await services.respond_to_delivery(
-        board_delivery, ResponseFields("partially_accepted", "Only for some teams."), board
+        board_delivery,
+        LineResponse(response="partially_accepted", rationale="Only for some teams."),
+        board,
     )
     rows = {d["recipient"]: d for d in await Delivery.select()}
     assert (
@@ -181,7 +188,7 @@ async def test_delivery_state_machine_on_each_line_independently(cast):
     assert rows["board"]["read_by"] == cast.board2  # acknowledging also records the reading
     with pytest.raises(ConflictError):
         await services.respond_to_delivery(
-            board_delivery, ResponseFields("declined", "Changed our mind."), board2
+            board_delivery, LineResponse(response="declined", rationale="Changed our mind."), board2
         )
     assert (await delivery_of(report_id, "board"))["response"] == "partially_accepted"
 
@@ -194,7 +201,9 @@ async def test_neither_line_can_act_on_the_others_delivery(cast):
     with pytest.raises(PermissionDenied):
         await services.acknowledge_delivery(board_delivery, director)
     with pytest.raises(PermissionDenied):
-        await services.respond_to_delivery(director_delivery, ResponseFields("noted", ""), board)
+        await services.respond_to_delivery(
+            director_delivery, LineResponse(response="noted", rationale=""), board
+        )
     for who in (cast.chair, cast.member):
         with pytest.raises(PermissionDenied):
             await services.acknowledge_delivery(director_delivery, await viewer_for(who))
@@ -208,15 +217,17 @@ async def test_declining_needs_a_rationale_and_changes_nothing_without_one(cast)
     for response in ("declined", "partially_accepted"):
         with pytest.raises(InvalidInput) as refused:
             await services.respond_to_delivery(
-                director_delivery, ResponseFields(response, "  "), director
+                director_delivery, LineResponse(response=response, rationale="  "), director
             )
         assert "rationale" in refused.value.field_errors
     with pytest.raises(InvalidInput):
         await services.respond_to_delivery(
-            director_delivery, ResponseFields("maybe", "x"), director
+            director_delivery, LineResponse(response="maybe", rationale="x"), director
         )
     assert (await delivery_of(report_id, "director"))["state"] == "delivered"
-    await services.respond_to_delivery(director_delivery, ResponseFields("noted", ""), director)
+    await services.respond_to_delivery(
+        director_delivery, LineResponse(response="noted", rationale=""), director
+    )
 
 
 async def test_a_response_creates_actions_linked_back_to_it(cast):
@@ -226,10 +237,12 @@ async def test_a_response_creates_actions_linked_back_to_it(cast):
     due = organisation_today() + dt.timedelta(days=20)
     action_ids = await services.respond_to_delivery(
         director_delivery,
-        ResponseFields(
-            "accepted",
-            "We will pilot it.",
-            [NewAction(title="Pilot flexible hours", due_on=due, owner_ids=[cast.director])],
+        LineResponse(
+            response="accepted",
+            rationale="We will pilot it.",
+            actions=[
+                ResponseAction(title="Pilot flexible hours", due_on=due, owner_ids=[cast.director])
+            ],
         ),
         director,
     )
@@ -239,11 +252,11 @@ async def test_a_response_creates_actions_linked_back_to_it(cast):
         director_delivery,
         cast.group_id,
     )
-    page = await services.report_page(report_id, await viewer_for(cast.chair))
-    by_line = {d["recipient"]: d for d in page["deliveries"]}
-    assert [a.title for a in by_line["director"]["actions"]] == ["Pilot flexible hours"]
-    assert by_line["board"]["actions"] == []
-    assert page["closed"] is False
+    page = await services.open_report(report_id, await viewer_for(cast.chair))
+    by_line = {d.recipient: d for d in page.deliveries}
+    assert [a.title for a in by_line["director"].actions] == ["Pilot flexible hours"]
+    assert by_line["board"].actions == []
+    assert page.closed is False
     # The group leads are told of the response.
     told = {
         r["recipient"]
@@ -261,10 +274,10 @@ async def test_a_response_with_a_past_due_action_records_nothing(cast):
     with pytest.raises(InvalidInput):
         await services.respond_to_delivery(
             director_delivery,
-            ResponseFields(
-                "accepted",
-                "Yes",
-                [NewAction(title="Too late", due_on=past, owner_ids=[cast.director])],
+            LineResponse(
+                response="accepted",
+                rationale="Yes",
+                actions=[ResponseAction(title="Too late", due_on=past, owner_ids=[cast.director])],
             ),
             await viewer_for(cast.director),
         )
@@ -296,16 +309,16 @@ async def test_director_learns_nothing_of_a_board_only_report(cast):
     visible = await submitted(cast, recommendation("both", "Open title"))
     director = await viewer_for(cast.director)
     with pytest.raises(NotFoundError):
-        await services.report_page(hidden, director)
+        await services.open_report(hidden, director)
     with pytest.raises(NotFoundError):
-        await services.report_id_of_delivery((await delivery_of(hidden, "board"))["id"], director)
-    listing = await services.group_reports(cast.slug, director)
-    assert [r["id"] for r in listing["reports"]] == [visible]
-    inbox = await services.inbox(director)
-    assert {d["report"] for d in inbox["awaiting"]} == {visible}
+        await queries.get_delivery((await delivery_of(hidden, "board"))["id"], director)
+    listing = await queries.group_reports(cast.slug, director)
+    assert [r.id for r in listing.reports] == [visible]
+    inbox = await queries.inbox(director)
+    assert {d.report_id for d in inbox.awaiting} == {visible}
     # The Board sees both.
-    board_listing = await services.group_reports(cast.slug, await viewer_for(cast.board))
-    assert {r["id"] for r in board_listing["reports"]} == {hidden, visible}
+    board_listing = await queries.group_reports(cast.slug, await viewer_for(cast.board))
+    assert {r.id for r in board_listing.reports} == {hidden, visible}
     # No email to the Director mentions it.
     for row in await OutboundEmail.select().where(
         OutboundEmail.recipient == "director@example.org"
@@ -322,18 +335,18 @@ async def test_director_learns_nothing_of_a_board_only_report(cast):
 async def test_board_sees_director_line_deliveries_past_due_as_awaiting_management_response(cast):
     report_id = await submitted(cast)
     with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=31), tick=False):
-        inbox = await services.inbox(await viewer_for(cast.board))
-        assert [d["report"] for d in inbox["awaiting_management"]] == [report_id]
-        director_inbox = await services.inbox(await viewer_for(cast.director))
-        assert director_inbox["awaiting"][0]["is_overdue"] is True
-        assert director_inbox["awaiting_management"] == []
+        inbox = await queries.inbox(await viewer_for(cast.board))
+        assert [d.report_id for d in inbox.awaiting_management] == [report_id]
+        director_inbox = await queries.inbox(await viewer_for(cast.director))
+        assert director_inbox.awaiting[0].is_overdue is True
+        assert director_inbox.awaiting_management == []
     await services.respond_to_delivery(
         (await delivery_of(report_id, "director"))["id"],
-        ResponseFields("noted", ""),
+        LineResponse(response="noted", rationale=""),
         await viewer_for(cast.director),
     )
     with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=31), tick=False):
-        assert (await services.inbox(await viewer_for(cast.board)))["awaiting_management"] == []
+        assert (await queries.inbox(await viewer_for(cast.board))).awaiting_management == []
 
 
 # --- the schedule ---------------------------------------------------------------------
@@ -350,7 +363,13 @@ async def test_schedule_records_on_time_late_and_missed_per_line(cast):
         with time_machine.travel(when, tick=False):
             report_id = await services.create_report(
                 cast.slug,
-                ReportFields("periodic", period, f"Report {period}", "Text", "both"),
+                ReportDraft(
+                    kind="periodic",
+                    period=period,
+                    title=f"Report {period}",
+                    body="Text",
+                    route="both",
+                ),
                 chair,
             )
             await services.submit_report(report_id, chair)
@@ -360,9 +379,9 @@ async def test_schedule_records_on_time_late_and_missed_per_line(cast):
     # 2026-Q3 never arrives; on 24 Nov 2026 it is past due, and on 31 Jan 2027 it is missed.
     with time_machine.travel(dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC), tick=False):
         group = await WorkingGroup.select().where(WorkingGroup.id == cast.group_id).first()
-        schedules = await services.line_schedules(group, organisation_today())
+        schedules = await queries.line_schedules(group, organisation_today())
         for entry in schedules:
-            states = {s.period.label: s.state for s in entry["periods"]}
+            states = {s.period: s.state for s in entry.periods}
             assert states == {
                 "2026-Q1": "on_time",
                 "2026-Q2": "late",
@@ -370,13 +389,13 @@ async def test_schedule_records_on_time_late_and_missed_per_line(cast):
                 "2026-Q4": "upcoming",
             }
             assert (
-                services.describe_next_due(entry)
-                == f"The 2026-Q3 report to the {entry['line_name']} is due on 30 Oct 2026, "
+                entry.next_due_text
+                == f"The 2026-Q3 report to the {entry.line_name} is due on 30 Oct 2026, "
                 "25 days ago."
             )
     with time_machine.travel(dt.datetime(2027, 1, 31, 12, tzinfo=dt.UTC), tick=False):
-        schedules = await services.line_schedules(group, organisation_today())
-        assert {s.period.label: s.state for s in schedules[0]["periods"]}["2026-Q3"] == "missed"
+        schedules = await queries.line_schedules(group, organisation_today())
+        assert {s.period: s.state for s in schedules[0].periods}["2026-Q3"] == "missed"
 
 
 # --- the audit trail ------------------------------------------------------------------
@@ -392,11 +411,11 @@ async def test_every_step_writes_its_audit_event(cast):
     )
     await services.submit_report(report_id, chair)
     director = await viewer_for(cast.director)
-    await services.report_page(report_id, director)
+    await services.open_report(report_id, director)
     delivery_id = (await delivery_of(report_id, "director"))["id"]
     await services.acknowledge_delivery(delivery_id, director)
     await services.respond_to_delivery(
-        delivery_id, ResponseFields("declined", "Not affordable."), director
+        delivery_id, LineResponse(response="declined", rationale="Not affordable."), director
     )
     for action in (
         "report.drafted",

@@ -13,9 +13,8 @@ import time_machine
 from governance.actions.schemas import NewAction, StatusChange
 from governance.actions.services import create_action, update_status
 from governance.core.errors import InvalidInput, NotFoundError
+from governance.reports.schemas import LineResponse, ReportDraft
 from governance.reports.services import (
-    ReportFields,
-    ResponseFields,
     acknowledge_delivery,
     create_report,
     respond_to_delivery,
@@ -153,10 +152,22 @@ async def test_board_only_recommendations_count_in_the_board_edition_only() -> N
     with time_machine.travel(london(2026, 8, 10, 10), tick=False):
         viewer = await viewer_for(chair)
         board_only = await create_report(
-            slug, ReportFields("recommendation", "", "To the Board", "Only you.", "board"), viewer
+            slug,
+            ReportDraft(
+                kind="recommendation",
+                period="",
+                title="To the Board",
+                body="Only you.",
+                route="board",
+            ),
+            viewer,
         )
         both = await create_report(
-            slug, ReportFields("recommendation", "", "To both", "Everyone.", "both"), viewer
+            slug,
+            ReportDraft(
+                kind="recommendation", period="", title="To both", body="Everyone.", route="both"
+            ),
+            viewer,
         )
         board_only_deliveries = await submit_report(board_only, viewer)
         both_deliveries = await submit_report(both, viewer)
@@ -171,11 +182,15 @@ async def test_board_only_recommendations_count_in_the_board_edition_only() -> N
         await acknowledge_delivery(board_only_deliveries[0], await viewer_for(board))
     with time_machine.travel(london(2026, 8, 20, 10), tick=False):
         await respond_to_delivery(
-            board_only_deliveries[0], ResponseFields("accepted", ""), await viewer_for(board)
+            board_only_deliveries[0],
+            LineResponse(response="accepted", rationale=""),
+            await viewer_for(board),
         )
         director_delivery = next(d for d, r in recipients.items() if r == "director")
         await respond_to_delivery(
-            director_delivery, ResponseFields("declined", "Not now."), await viewer_for(director)
+            director_delivery,
+            LineResponse(response="declined", rationale="Not now."),
+            await viewer_for(director),
         )
 
     with time_machine.travel(NOW, tick=True):
@@ -208,7 +223,15 @@ async def test_periodic_reports_per_line_as_of_the_end_of_the_period() -> None:
     with time_machine.travel(london(2026, 8, 3, 10), tick=False):
         viewer = await viewer_for(chair)
         report = await create_report(
-            slug, ReportFields("periodic", "2026-Q2", "Second quarter", "Done.", "both"), viewer
+            slug,
+            ReportDraft(
+                kind="periodic",
+                period="2026-Q2",
+                title="Second quarter",
+                body="Done.",
+                route="both",
+            ),
+            viewer,
         )
         await submit_report(report, viewer)
     with time_machine.travel(NOW, tick=True):

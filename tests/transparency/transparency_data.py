@@ -22,9 +22,8 @@ import time_machine
 
 from governance.actions.tables import ActionItem
 from governance.meetings.tables import AgendaItem, Attendance, Decision, Meeting
+from governance.reports.schemas import LineResponse, ReportDraft
 from governance.reports.services import (
-    ReportFields,
-    ResponseFields,
     create_report,
     respond_to_delivery,
     submit_report,
@@ -220,7 +219,13 @@ async def _recommendations(chair: int, director: int, board: int) -> None:
         viewer = await viewer_for(chair)
         board_only = await create_report(
             "wellbeing",
-            ReportFields("recommendation", "", BOARD_ONLY_TITLE, "Only for the Board.", "board"),
+            ReportDraft(
+                kind="recommendation",
+                period="",
+                title=BOARD_ONLY_TITLE,
+                body="Only for the Board.",
+                route="board",
+            ),
             viewer,
         )
         board_only_deliveries = await submit_report(board_only, viewer)
@@ -228,13 +233,21 @@ async def _recommendations(chair: int, director: int, board: int) -> None:
         for title in ("Flexible hours pilot", "A quiet room"):
             report_id = await create_report(
                 "wellbeing",
-                ReportFields("recommendation", "", title, "Please consider it.", "both"),
+                ReportDraft(
+                    kind="recommendation",
+                    period="",
+                    title=title,
+                    body="Please consider it.",
+                    route="both",
+                ),
                 viewer,
             )
             both.append(await submit_report(report_id, viewer))
     with time_machine.travel(london(2026, 8, 20, 10), tick=False):
         await respond_to_delivery(
-            board_only_deliveries[0], ResponseFields("accepted", ""), await viewer_for(board)
+            board_only_deliveries[0],
+            LineResponse(response="accepted", rationale=""),
+            await viewer_for(board),
         )
         recipients = {
             row["id"]: row["recipient"]
@@ -246,9 +259,13 @@ async def _recommendations(chair: int, director: int, board: int) -> None:
             for delivery_id in pair:
                 if recipients[delivery_id] == "board":
                     await respond_to_delivery(
-                        delivery_id, ResponseFields("noted", ""), await viewer_for(board)
+                        delivery_id,
+                        LineResponse(response="noted", rationale=""),
+                        await viewer_for(board),
                     )
                 elif index == 0:
                     await respond_to_delivery(
-                        delivery_id, ResponseFields("accepted", ""), await viewer_for(director)
+                        delivery_id,
+                        LineResponse(response="accepted", rationale=""),
+                        await viewer_for(director),
                     )

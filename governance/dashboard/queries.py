@@ -1,0 +1,54 @@
+"""What the dashboard shows each person (their groups, their actions, meetings ahead, what
+each reporting line is waiting for) and the group page. Reads only: it gathers what the
+groups, actions, meetings and reports domains return, each with its own visibility rules."""
+
+from __future__ import annotations
+
+import msgspec
+
+from governance.accounts.policy import Viewer
+from governance.actions.queries import my_actions
+from governance.core.clock import organisation_today, utcnow
+from governance.dashboard.schemas import DashboardView, GroupOverview
+from governance.groups.queries import group_page, list_groups, my_terms
+from governance.meetings.queries import list_meetings, readable_meetings_for_user
+from governance.reports.queries import inbox, line_schedules, reporting_overview_for_leads
+
+DASHBOARD_ROWS = 8
+RECENT_MEETINGS = 6
+
+
+async def dashboard_for(viewer: Viewer) -> DashboardView:
+    groups = await list_groups(viewer)
+    actions = [a for a in await my_actions(viewer) if a.is_active]
+    meetings = [
+        m
+        for m in await readable_meetings_for_user(viewer, since=utcnow())
+        if m["status"] == "scheduled"
+    ]
+    lines = await inbox(viewer) if (viewer.user.is_director or viewer.user.is_board) else None
+    return DashboardView(
+        my_groups=[group for group in groups if group.my_role],
+        other_groups=[group for group in groups if not group.my_role],
+        memberships=await my_terms(viewer.user.id),
+        open_actions=actions[:DASHBOARD_ROWS],
+        open_action_count=len(actions),
+        meetings_ahead=meetings[:DASHBOARD_ROWS],
+        lines=lines,
+        reporting=await reporting_overview_for_leads(viewer),
+    )
+
+
+async def group_overview(slug: str, viewer: Viewer) -> GroupOverview:
+    """The group page: mandate, members and lines, its meetings, and what each line is owed."""
+    page = await group_page(slug, viewer)
+    meetings = await list_meetings(slug, viewer)
+    schedules = await line_schedules(msgspec.structs.asdict(page.group), organisation_today())
+    return GroupOverview(
+        page=page,
+        upcoming_meetings=meetings.upcoming,
+        past_meetings=meetings.past[:RECENT_MEETINGS],
+        past_meeting_count=len(meetings.past),
+        can_read_meetings=meetings.can_read,
+        next_due_sentences=[entry.next_due_text for entry in schedules],
+    )

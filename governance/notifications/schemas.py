@@ -1,0 +1,118 @@
+"""The contracts of notifications: the vocabulary of email choices, the command that saves
+them, and the views of a person's choices and of the outbox.
+
+Preferences. `User.notification_categories` holds the categories a person has turned
+**off** (an empty list, the default, means every reminder is on). The digest is turned on and
+off by `User.digest_frequency`. Notices that governance requires (a delivery awaiting your
+line's response) have no category and cannot be turned off.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated
+
+import msgspec
+
+from governance.core import contracts
+
+
+class Category(StrEnum):
+    """A kind of reminder a person may turn off."""
+
+    ACTIONS = "actions"
+    MEETINGS = "meetings"
+    MINUTES = "minutes"
+    REPORTS = "reports"
+    MEMBERSHIP = "membership"
+
+
+# Each category with the words the preferences page and the emails' footers use.
+CATEGORIES: dict[str, str] = {
+    Category.ACTIONS: "Reminders about actions I own",
+    Category.MEETINGS: "Reminders of meetings two days ahead, with the agenda",
+    Category.MINUTES: "Minutes still in draft, and minutes awaiting my review",
+    Category.REPORTS: "Periodic reports falling due, and responses past due, for groups I lead",
+    Category.MEMBERSHIP: "My membership of a group coming to an end",
+}
+# The digest is not a category: it is turned off by its frequency, and one-click
+# unsubscribe from a digest sets that to "off".
+DIGEST = "digest"
+DIGEST_LABEL = "Email digest"
+
+
+class DigestFrequency(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    OFF = "off"
+
+
+DIGEST_FREQUENCIES: tuple[str, ...] = tuple(DigestFrequency)
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+CHOICES_MESSAGE = "Some choices need correcting. Nothing has been saved."
+CATEGORIES_MESSAGE = "Choose only from the categories listed."
+
+
+def category_label(category: str) -> str:
+    """What a category (or the digest) is called in an email's footer and on the pages."""
+    return DIGEST_LABEL if category == DIGEST else CATEGORIES[category]
+
+
+# --- commands ---------------------------------------------------------------------------
+
+
+class EmailChoices(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A person's email choices: how often the digest comes (and on which day, weekly), and
+    the categories of reminder left on (every category not listed is turned off)."""
+
+    digest_frequency: Annotated[
+        str, contracts.choice("How often", DIGEST_FREQUENCIES, description="The digest")
+    ]
+    digest_weekday: Annotated[str, contracts.choice("Day for a weekly digest", WEEKDAYS)] = "monday"
+    # Each must be one of CATEGORIES; a list of choices has no limit `contracts` can state,
+    # so the service checks it, with CATEGORIES_MESSAGE.
+    categories: Annotated[list[str], contracts.labelled("Reminders", required=False)] = (
+        msgspec.field(default_factory=list)
+    )
+
+
+# --- views ------------------------------------------------------------------------------
+
+
+class PreferencesView(msgspec.Struct, kw_only=True):
+    """A person's email choices, for the preferences and unsubscribe pages."""
+
+    user_id: int
+    email: str
+    display_name: str
+    digest_frequency: str
+    digest_weekday: str
+    muted: frozenset[str]
+
+    @property
+    def enabled(self) -> frozenset[str]:
+        return frozenset(CATEGORIES) - self.muted
+
+
+class OutboxRowView(msgspec.Struct, kw_only=True):
+    """One email in the outbox, without its content (an admin is not a content role)."""
+
+    id: int
+    recipient: str
+    template: str
+    status: str
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_error: str
+    created_at: dt.datetime
+
+
+class OutboxView(msgspec.Struct, kw_only=True):
+    """Parked and waiting mail, for the administrators' outbox page."""
+
+    parked: list[OutboxRowView]
+    waiting: list[OutboxRowView]
+    parked_count: int
+    waiting_count: int
+    now: dt.datetime

@@ -1,0 +1,479 @@
+"""Reads of reports and deliveries, returning views, with visibility applied in the query.
+
+Who may read a report: the group's current members (drafts too); once submitted, whoever
+may read its visibility as Director or Board member (`accounts.scopes.reports`): a `board`
+report never reaches the Director, not even as a count. A delivery is read by whoever may
+read its report (`accounts.scopes.deliveries`). A report or delivery its reader may not see
+is "not found", exactly like one that does not exist, in the same single query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import msgspec
+
+from governance.accounts import scopes
+from governance.accounts.policy import Line, Viewer
+from governance.actions.queries import actions_for_sources
+from governance.actions.schemas import ActionSummaryView, SourceType
+from governance.core.clock import date_in_zone, organisation_today
+from governance.core.contracts import field_errors, refuse
+from governance.core.db import one_row
+from governance.core.errors import PermissionDenied
+from governance.core.markdown import render_markdown
+from governance.groups.queries import get_group, members_on
+from governance.groups.tables import ReportingLine, WorkingGroup
+from governance.reports import schedule
+from governance.reports.schemas import (
+    DELIVERY_STATES,
+    DeliveryFilters,
+    DeliveryItemView,
+    DeliveryListView,
+    DeliveryState,
+    DeliveryStateView,
+    DeliveryView,
+    DraftView,
+    FollowUpView,
+    GroupNameView,
+    InboxView,
+    LeadReportingView,
+    LineScheduleView,
+    PeriodView,
+    PersonView,
+    ReportDraft,
+    ReportKind,
+    ReportListView,
+    ReportStatus,
+    ReportSummaryView,
+    ReportView,
+    Route,
+)
+from governance.reports.tables import Delivery, Report
+
+NOT_FOUND = "There is no report at this address, or you cannot see it."
+DELIVERY_NOT_FOUND = "There is no such delivery, or you cannot see it."
+# Serial ids start at 1: a list holding only this id matches no row.
+NO_ROW = 0
+# The latest answers of a line shown in its inbox.
+ANSWERED_SHOWN = 20
+
+
+def route_of(report: Mapping[str, Any]) -> str:
+    """The lines a report goes to, from its two flags."""
+    if report["to_director"] and report["to_board"]:
+        return Route.BOTH
+    return Route.BOARD if report["to_board"] else Route.DIRECTOR
+
+
+def _report_columns() -> tuple[Any, ...]:
+    return (
+        *Report.all_columns(),
+        Report.group.name.as_alias("group_name"),
+        Report.group.slug.as_alias("group_slug"),
+        Report.created_by.display_name.as_alias("created_by_name"),
+        Report.submitted_by.display_name.as_alias("submitted_by_name"),
+    )
+
+
+async def report_row(report_id: int, viewer: Viewer) -> dict[str, Any]:
+    """The report's row if this viewer may read it; not found otherwise (one query)."""
+    query = Report.select(*_report_columns()).where(
+        (Report.id == report_id) & scopes.reports(viewer)
+    )
+    return await one_row(query, NOT_FOUND)
+
+
+def _delivery_columns() -> tuple[Any, ...]:
+    return (
+        *Delivery.all_columns(),
+        Delivery.read_by.display_name.as_alias("read_by_name"),
+        Delivery.acknowledged_by.display_name.as_alias("acknowledged_by_name"),
+        Delivery.responded_by.display_name.as_alias("responded_by_name"),
+    )
+
+
+def _person(user_id: int | None, name: str | None) -> PersonView | None:
+    return None if user_id is None else PersonView(user_id, name or "")
+
+
+def _timing(row: Mapping[str, Any], today: dt.date) -> dict[str, Any]:
+    """What every view of a delivery derives from its row: its line's name, the days left
+    to answer, whether it is past due, and its response (null until there is one)."""
+    return {
+        "line_name": Line(row["recipient"]).label,
+        "days_left": (row["response_due_on"] - today).days,
+        "is_overdue": row["state"] != DeliveryState.RESPONDED and row["response_due_on"] < today,
+        "response": row["response"] or None,
+    }
+
+
+def _delivery(
+    row: Mapping[str, Any], viewer: Viewer, today: dt.date, actions: list[ActionSummaryView]
+) -> DeliveryView:
+    return msgspec.convert(
+        {
+            **row,
+            **_timing(row, today),
+            "report_id": row["report"],
+            "read_by": _person(row["read_by"], row["read_by_name"]),
+            "acknowledged_by": _person(row["acknowledged_by"], row["acknowledged_by_name"]),
+            "responded_by": _person(row["responded_by"], row["responded_by_name"]),
+            "can_act": viewer.user.acts_for(row["recipient"]),
+            "actions": actions,
+        },
+        DeliveryView,
+    )
+
+
+async def _deliveries(report_id: int, viewer: Viewer) -> list[DeliveryView]:
+    """A report's deliveries, the Director line first, each with the readable actions that
+    came of its response: three queries."""
+    rows = (
+        await Delivery.select(*_delivery_columns())
+        .where(Delivery.report == report_id)
+        .order_by(Delivery.recipient, ascending=False)
+    )
+    actions = await actions_for_sources(SourceType.RESPONSE, [row["id"] for row in rows], viewer)
+    today = organisation_today()
+    return [_delivery(row, viewer, today, actions[row["id"]]) for row in rows]
+
+
+async def _follow_ups(
+    report: Mapping[str, Any], viewer: Viewer
+) -> tuple[int | None, list[FollowUpView]]:
+    """The report it follows up, if the viewer may read that one (naming one they may not
+    would tell them it exists), and the readable reports that follow it up: one query."""
+    wanted = Report.follows_up == report["id"]
+    if report["follows_up"] is not None:
+        wanted = wanted | (Report.id == report["follows_up"])
+    rows = (
+        await Report.select(Report.id, Report.title, Report.submitted_at, Report.follows_up)
+        .where(wanted & scopes.reports(viewer))
+        .order_by(Report.id)
+    )
+    follows_up = next((row["id"] for row in rows if row["id"] == report["follows_up"]), None)
+    later = [
+        FollowUpView(row["id"], row["title"], row["submitted_at"])
+        for row in rows
+        if row["follows_up"] == report["id"]
+    ]
+    return follows_up, later
+
+
+def _closed(deliveries: list[DeliveryView]) -> bool:
+    """Every line has answered and every action from the answers is done or dropped."""
+    return (
+        bool(deliveries)
+        and all(d.state == DeliveryState.RESPONDED for d in deliveries)
+        and not any(action.is_active for d in deliveries for action in d.actions)
+    )
+
+
+async def report_view(report: Mapping[str, Any], viewer: Viewer) -> ReportView:
+    """The trail of a report already read with `report_row`: both lines side by side and
+    the actions that came of each response, in a fixed number of queries."""
+    deliveries = await _deliveries(report["id"], viewer)
+    follows_up, follow_ups = await _follow_ups(report, viewer)
+    route = route_of(report)
+    return msgspec.convert(
+        {
+            **report,
+            "group_id": report["group"],
+            "period": report["period"] or None,
+            "body_html": str(render_markdown(report["body"])),
+            "route": route,
+            "route_label": Route(route).label,
+            "to_director": bool(report["to_director"]),
+            "to_board": bool(report["to_board"]),
+            "follows_up": follows_up,
+            "content_hash": report["content_hash"] or None,
+            "can_submit": report["status"] == ReportStatus.DRAFT and viewer.leads(report["group"]),
+            "closed": _closed(deliveries),
+            "deliveries": deliveries,
+            "follow_ups": follow_ups,
+        },
+        ReportView,
+    )
+
+
+async def get_report(report_id: int, viewer: Viewer) -> ReportView:
+    """A report's trail, without recording a read receipt (`services.open_report` does)."""
+    return await report_view(await report_row(report_id, viewer), viewer)
+
+
+def draft_of(report: Mapping[str, Any]) -> ReportDraft:
+    """The command that would write this report as it stands."""
+    return ReportDraft(
+        kind=report["kind"],
+        title=report["title"],
+        body=report["body"],
+        period=report["period"],
+        route=route_of(report),
+        follows_up=report["follows_up"],
+    )
+
+
+def draft_view(report: Mapping[str, Any]) -> DraftView:
+    return msgspec.convert({**report, "draft": draft_of(report)}, DraftView)
+
+
+# --- deliveries -------------------------------------------------------------------------
+
+
+async def delivery_row(delivery_id: int, viewer: Viewer) -> dict[str, Any]:
+    """A delivery with its report's group, title and visibility, if the viewer may read its
+    report; "not found", worded the same, whether it does not exist or may not be read."""
+    query = Delivery.select(
+        *Delivery.all_columns(),
+        Delivery.report.group.as_alias("group_id"),
+        Delivery.report.group.name.as_alias("group_name"),  # type: ignore[union-attr]
+        Delivery.report.title.as_alias("report_title"),
+        Delivery.report.visibility.as_alias("report_visibility"),
+    ).where((Delivery.id == delivery_id) & scopes.deliveries(viewer))
+    return await one_row(query, DELIVERY_NOT_FOUND)
+
+
+async def get_delivery(delivery_id: int, viewer: Viewer) -> DeliveryView:
+    """One delivery with its response and the readable actions that came of it."""
+    query = Delivery.select(*_delivery_columns()).where(
+        (Delivery.id == delivery_id) & scopes.deliveries(viewer)
+    )
+    row = await one_row(query, DELIVERY_NOT_FOUND)
+    actions = await actions_for_sources(SourceType.RESPONSE, [delivery_id], viewer)
+    return _delivery(row, viewer, organisation_today(), actions[delivery_id])
+
+
+async def response_owner_choices(group_id: int, viewer: Viewer) -> list[PersonView]:
+    """Who may own an action that comes of a line's response: the responder, or a current
+    member of the group."""
+    members = await members_on(group_id, organisation_today())
+    responder = PersonView(viewer.user.id, viewer.user.display_name)
+    others = [PersonView(m["user"], m["display_name"]) for m in members]
+    return [responder, *(person for person in others if person.user_id != responder.user_id)]
+
+
+async def readable_deliveries(viewer: Viewer, line: str | None = None) -> list[DeliveryItemView]:
+    """The deliveries of the reports the viewer may read, on one line or both, soonest due
+    first: one query, the reading rule in it."""
+    condition = scopes.deliveries(viewer)
+    if line:
+        condition = condition & (Delivery.recipient == line)
+    rows = (
+        await Delivery.select(
+            *Delivery.all_columns(),
+            Delivery.report.title.as_alias("report_title"),
+            Delivery.report.kind.as_alias("report_kind"),
+            Delivery.report.group.name.as_alias("group_name"),  # type: ignore[union-attr]
+            Delivery.report.group.slug.as_alias("group_slug"),  # type: ignore[union-attr]
+            Delivery.responded_by.display_name.as_alias("responded_by_name"),
+        )
+        .where(condition)
+        .order_by(Delivery.response_due_on)
+        .order_by(Delivery.id)
+    )
+    today = organisation_today()
+    return [
+        msgspec.convert(
+            {
+                **row,
+                **_timing(row, today),
+                "report_id": row["report"],
+                "can_act": viewer.user.acts_for(row["recipient"]),
+            },
+            DeliveryItemView,
+        )
+        for row in rows
+    ]
+
+
+async def list_deliveries(viewer: Viewer, filters: DeliveryFilters) -> DeliveryListView:
+    """The deliveries list of the API: on a line, in a state, with counts by state."""
+    refuse(field_errors(filters), "Unknown filter.")
+    items = await readable_deliveries(viewer, filters.line or None)
+    counts = {state: 0 for state in DELIVERY_STATES}
+    for item in items:
+        counts[item.state] += 1
+    return DeliveryListView(
+        line=filters.line or None,
+        state=filters.state or None,
+        counts=counts,
+        overdue=sum(item.is_overdue for item in items),
+        deliveries=[item for item in items if not filters.state or item.state == filters.state],
+    )
+
+
+async def inbox(viewer: Viewer) -> InboxView:
+    """What awaits this person on their line, and, for the Board, the Director line's state:
+    for the Executive Director and the Board only."""
+    lines = [str(line) for line in Line if viewer.user.acts_for(line)]
+    if not lines:
+        raise PermissionDenied("This page is for the Executive Director and the Board.")
+    deliveries = await readable_deliveries(viewer)
+    mine = [d for d in deliveries if d.recipient in lines]
+    to_director = [d for d in deliveries if d.recipient == Line.DIRECTOR]
+    board = viewer.user.is_board
+    return InboxView(
+        lines=lines,
+        awaiting=[d for d in mine if d.state != DeliveryState.RESPONDED],
+        answered=[d for d in mine if d.state == DeliveryState.RESPONDED][-ANSWERED_SHOWN:],
+        awaiting_management=[d for d in to_director if d.is_overdue] if board else [],
+        director_line=to_director if board else [],
+    )
+
+
+# --- a group's reports and its schedule -------------------------------------------------
+
+
+def describe_next_due(line_name: str, status: schedule.PeriodStatus | None, today: dt.date) -> str:
+    """'The 2026-Q4 report to the Board is due on 30 Jan 2027, in 67 days.'"""
+    if status is None:
+        return f"No periodic report is owed to the {line_name} at the moment."
+    days = (status.due_on - today).days
+    when = f"{status.due_on:%-d %b %Y}"
+    if days > 1:
+        tail = f"in {days} days"
+    elif days == 1:
+        tail = "tomorrow"
+    elif days == 0:
+        tail = "today"
+    else:
+        tail = f"{-days} days ago"
+    return f"The {status.period.label} report to the {line_name} is due on {when}, {tail}."
+
+
+def _period(status: schedule.PeriodStatus) -> PeriodView:
+    return PeriodView(
+        period=status.period.label,
+        starts_on=status.period.starts_on,
+        ends_on=status.period.ends_on,
+        due_on=status.due_on,
+        submitted_on=status.submitted_on,
+        state=status.state,
+        state_text=schedule.STATE_WORDS[status.state],
+    )
+
+
+def _line_schedule(
+    line: Mapping[str, Any], start: dt.date, submitted: Mapping[str, dt.date], today: dt.date
+) -> LineScheduleView:
+    """Every period of one line since `start`, with its state, and the first still owed."""
+    statuses = [
+        schedule.period_status(
+            line["cadence"], line["report_due_days"], period, submitted.get(period.label), today
+        )
+        for period in schedule.periods_between(line["cadence"], start, today)
+    ]
+    pending = [s for s in statuses if s.state in schedule.OWED_STATES]
+    next_due = pending[0] if pending else None
+    line_name = Line(line["recipient"]).label
+    return LineScheduleView(
+        recipient=line["recipient"],
+        line_name=line_name,
+        cadence=line["cadence"],
+        report_due_days=line["report_due_days"],
+        response_days=line["response_days"],
+        next_due=None if next_due is None else _period(next_due),
+        next_due_text=describe_next_due(line_name, next_due, today),
+        periods=[_period(status) for status in reversed(statuses)],
+    )
+
+
+async def schedules_for_groups(
+    groups: Iterable[Mapping[str, Any]], today: dt.date
+) -> dict[int, list[LineScheduleView]]:
+    """The line schedules of several groups in two queries, whatever their number."""
+    groups = list(groups)
+    group_ids = [group["id"] for group in groups] or [NO_ROW]
+    lines = (
+        await ReportingLine.select()
+        .where(ReportingLine.group.is_in(group_ids))
+        .order_by(ReportingLine.recipient, ascending=False)
+    )
+    submitted = await Report.select(Report.group, Report.period, Report.submitted_at).where(
+        Report.group.is_in(group_ids)
+        & (Report.kind == ReportKind.PERIODIC)
+        & (Report.status == ReportStatus.SUBMITTED)
+    )
+    first_submitted: dict[int, dict[str, dt.date]] = {group["id"]: {} for group in groups}
+    for row in submitted:
+        day = date_in_zone(row["submitted_at"])
+        earlier = first_submitted[row["group"]].get(row["period"])
+        if earlier is None or day < earlier:
+            first_submitted[row["group"]][row["period"]] = day
+    return {
+        group["id"]: [
+            _line_schedule(
+                line, date_in_zone(group["created_at"]), first_submitted[group["id"]], today
+            )
+            for line in lines
+            if line["group"] == group["id"]
+        ]
+        for group in groups
+    }
+
+
+async def line_schedules(group: Mapping[str, Any], today: dt.date) -> list[LineScheduleView]:
+    """Per line: every period since the group began, with its state, and the next due."""
+    return (await schedules_for_groups([group], today))[group["id"]]
+
+
+def _summary(report: Mapping[str, Any], deliveries: list[DeliveryStateView]) -> ReportSummaryView:
+    return msgspec.convert(
+        {
+            **report,
+            "period": report["period"] or None,
+            "route": route_of(report),
+            "deliveries": deliveries,
+        },
+        ReportSummaryView,
+    )
+
+
+async def group_reports(slug: str, viewer: Viewer) -> ReportListView:
+    """A group's reports the viewer may read, newest first, and each line's schedule."""
+    group = await get_group(slug)
+    reports = (
+        # Everything but the text, which may be long and is not listed.
+        await Report.select(*Report.all_columns(exclude=[Report.body]))
+        .where((Report.group == group["id"]) & scopes.reports(viewer))
+        .order_by(Report.created_at, ascending=False)
+    )
+    rows = (
+        await Delivery.select(*Delivery.all_columns())
+        .where(Delivery.report.is_in([report["id"] for report in reports] or [NO_ROW]))
+        .order_by(Delivery.recipient, ascending=False)
+    )
+    today = organisation_today()
+    deliveries: dict[int, list[DeliveryStateView]] = {report["id"]: [] for report in reports}
+    for row in rows:
+        view = msgspec.convert({**row, **_timing(row, today)}, DeliveryStateView)
+        deliveries[row["report"]].append(view)
+    return ReportListView(
+        group_slug=group["slug"],
+        group_name=group["name"],
+        can_draft=viewer.leads(group["id"]),
+        reports=[_summary(report, deliveries[report["id"]]) for report in reports],
+        schedules=await line_schedules(group, today),
+    )
+
+
+async def reporting_overview_for_leads(viewer: Viewer) -> list[LeadReportingView]:
+    """For chairs and secretaries: what is due from each group they lead."""
+    # No early return for someone who leads nothing: the page costs the same queries for all.
+    led = [group_id for group_id in viewer.group_roles if viewer.leads(group_id)]
+    groups = (
+        await WorkingGroup.select()
+        .where(WorkingGroup.id.is_in(led or [NO_ROW]))
+        .order_by(WorkingGroup.name)
+    )
+    schedules = await schedules_for_groups(groups, organisation_today())
+    return [
+        LeadReportingView(
+            group=GroupNameView(group["slug"], group["name"]),
+            next_due=[entry.next_due_text for entry in schedules[group["id"]]],
+        )
+        for group in groups
+    ]

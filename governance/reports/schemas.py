@@ -1,0 +1,426 @@
+"""The contracts of reports and their deliveries: each use case's command in and view out,
+and every limit.
+
+The JSON API takes these commands as its request bodies and answers with these views; the
+pages fill the same commands from their forms (`core.contracts.read_form`, and
+`reports/forms.py` for the response form's rows of actions) and render the same views. A
+limit is written once, here, in the field's `Meta`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated
+
+import msgspec
+
+from governance.accounts.policy import LINES
+from governance.actions.schemas import TITLE_MAX_LENGTH as ACTION_TITLE_MAX_LENGTH
+from governance.actions.schemas import ActionSummaryView, Description, DueOn, Owners
+from governance.core import contracts
+
+
+class ReportKind(StrEnum):
+    PERIODIC = "periodic"  # for a reporting period such as 2026-Q4; goes to both lines
+    RECOMMENDATION = "recommendation"
+
+
+class Route(StrEnum):
+    """The lines a report goes to."""
+
+    BOTH = "both"
+    BOARD = "board"  # the independence channel: the Director learns nothing of it
+    DIRECTOR = "director"  # the Board still sees it and its answer
+
+    @property
+    def label(self) -> str:
+        return ROUTE_LABELS[self]
+
+
+class ReportStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+class DeliveryState(StrEnum):
+    DELIVERED = "delivered"
+    READ = "read"  # first opened by someone on the line
+    ACKNOWLEDGED = "acknowledged"
+    RESPONDED = "responded"
+
+
+class Answer(StrEnum):
+    """A line's response to a report."""
+
+    ACCEPTED = "accepted"
+    PARTIALLY_ACCEPTED = "partially_accepted"
+    DECLINED = "declined"
+    NOTED = "noted"
+
+    @property
+    def label(self) -> str:
+        return RESPONSE_LABELS[self]
+
+
+ROUTE_LABELS = {
+    Route.BOTH: "Both lines: the Executive Director and the Board",
+    Route.BOARD: "The Board only (the Director will not see it)",
+    Route.DIRECTOR: "The Executive Director only (the Board still sees it and its answer)",
+}
+RESPONSE_LABELS = {
+    Answer.ACCEPTED: "Accepted",
+    Answer.PARTIALLY_ACCEPTED: "Partially accepted",
+    Answer.DECLINED: "Declined",
+    Answer.NOTED: "Noted",
+}
+KINDS: tuple[str, ...] = tuple(ReportKind)
+ROUTES: tuple[str, ...] = tuple(Route)
+RESPONSES: tuple[str, ...] = tuple(Answer)
+DELIVERY_STATES: tuple[str, ...] = tuple(DeliveryState)
+# A delivery still waiting to be acknowledged.
+UNACKNOWLEDGED = (DeliveryState.DELIVERED, DeliveryState.READ)
+RESPONSES_NEEDING_RATIONALE = frozenset({Answer.DECLINED, Answer.PARTIALLY_ACCEPTED})
+
+TITLE_MAX_LENGTH = 300
+BODY_MAX_LENGTH = 100_000
+PERIOD_MAX_LENGTH = 10
+RATIONALE_MAX_LENGTH = 20_000
+MAX_ACTIONS_PER_RESPONSE = 3
+
+KindChoice = Annotated[
+    str, contracts.choice("Kind", KINDS, description="A periodic report or a recommendation")
+]
+Title = Annotated[str, contracts.text("Title", max_length=TITLE_MAX_LENGTH)]
+Body = Annotated[
+    str,
+    contracts.text(
+        "Report",
+        max_length=BODY_MAX_LENGTH,
+        required=False,
+        one_line=False,
+        description="The report's text, in Markdown",
+    ),
+]
+Period = Annotated[
+    str,
+    contracts.text(
+        "Period",
+        max_length=PERIOD_MAX_LENGTH,
+        required=False,
+        description="The reporting period of a periodic report, in the group's cadence: "
+        "2026-Q4, 2026-H2, 2026-11 or 2026",
+    ),
+]
+RouteChoice = Annotated[
+    str,
+    contracts.choice(
+        "Lines",
+        ROUTES,
+        description="The lines it goes to: both, the Board only (the Director never sees it) "
+        "or the Director only (the Board still sees it and its answer). A periodic report "
+        "always goes to both.",
+    ),
+]
+# A number no row can have is a shape error (400), as for every row id in a body.
+FollowsUp = Annotated[
+    int,
+    msgspec.Meta(ge=1, le=contracts.MAX_ROW_ID),
+    contracts.number(
+        "Follows up report",
+        minimum=1,
+        maximum=contracts.MAX_ROW_ID,
+        description="A submitted report of the same group that this one follows up",
+    ),
+]
+AnswerChoice = Annotated[
+    str,
+    contracts.choice(
+        "Response",
+        RESPONSES,
+        description="The line's answer",
+        message="Choose accepted, partially accepted, declined or noted.",
+    ),
+]
+Rationale = Annotated[
+    str,
+    contracts.text(
+        "Rationale",
+        max_length=RATIONALE_MAX_LENGTH,
+        required=False,
+        one_line=False,
+        description="Required when declining or partly accepting",
+    ),
+]
+ActionTitle = Annotated[str, contracts.text("Action", max_length=ACTION_TITLE_MAX_LENGTH)]
+LineFilter = Annotated[
+    str,
+    contracts.choice("Line", LINES, required=False, message="Choose director or board."),
+]
+StateFilter = Annotated[str, contracts.choice("State", DELIVERY_STATES, required=False)]
+
+
+# --- commands ---------------------------------------------------------------------------
+
+
+class ReportDraft(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A new draft, or a draft's new text. `period` names the reporting period of a
+    periodic report, in the group's cadence (2026-Q4, 2026-H2, 2026-11 or 2026); `body` is
+    Markdown. `follows_up` is the id of a submitted report of the same group that this one
+    follows up."""
+
+    kind: KindChoice
+    title: Title
+    body: Body = ""
+    period: Period = ""
+    route: RouteChoice = Route.BOTH.value
+    follows_up: FollowsUp | None = None
+
+
+class ResponseAction(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """An action that comes of the response. Owners are the responder or current members
+    of the group; the due date is today or later."""
+
+    title: ActionTitle
+    due_on: DueOn
+    owner_ids: Owners
+    description: Description = ""
+
+
+class LineResponse(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The line's response. `rationale` is required when declining or partly accepting;
+    `actions` are at most three, each given the report's visibility."""
+
+    response: AnswerChoice
+    rationale: Rationale = ""
+    actions: Annotated[
+        list[ResponseAction],
+        contracts.items("Actions", max_items=MAX_ACTIONS_PER_RESPONSE),
+    ] = msgspec.field(default_factory=list)
+
+
+class DeliveryFilters(msgspec.Struct, kw_only=True):
+    """Filters of the deliveries list; empty means any."""
+
+    line: LineFilter = ""
+    state: StateFilter = ""
+
+
+# --- views ------------------------------------------------------------------------------
+
+
+class PersonView(msgspec.Struct):
+    user_id: int
+    display_name: str
+
+
+class DeliveryStateView(msgspec.Struct, kw_only=True):
+    """One line's delivery of a report: where it stands (in a list of reports)."""
+
+    id: int
+    # director or board
+    recipient: str
+    line_name: str
+    # delivered, read, acknowledged, responded
+    state: str
+    response_due_on: dt.date
+    # Days until the response is due; negative once past it.
+    days_left: int
+    # Past its due date without a response.
+    is_overdue: bool
+    # accepted, partially_accepted, declined or noted; null until the line responds.
+    response: str | None
+
+
+class DeliveryView(DeliveryStateView, kw_only=True):
+    """One line's delivery of a report: its state, its response and the actions that
+    came of it."""
+
+    report_id: int
+    delivered_at: dt.datetime
+    read_at: dt.datetime | None
+    read_by: PersonView | None
+    acknowledged_at: dt.datetime | None
+    acknowledged_by: PersonView | None
+    responded_at: dt.datetime | None
+    responded_by: PersonView | None
+    rationale: str
+    # Whether the caller acts for this line (the Director, or any Board member).
+    can_act: bool
+    # The actions that came of the response, those the caller may read.
+    actions: list[ActionSummaryView]
+
+    @property
+    def is_open(self) -> bool:
+        """The caller may still acknowledge or answer it."""
+        return self.can_act and self.state != DeliveryState.RESPONDED
+
+    @property
+    def can_acknowledge(self) -> bool:
+        return self.can_act and self.state in UNACKNOWLEDGED
+
+
+class FollowUpView(msgspec.Struct):
+    id: int
+    title: str
+    submitted_at: dt.datetime | None
+
+
+class ReportView(msgspec.Struct, kw_only=True):
+    """A report with both lines side by side: the trail recommendation → response →
+    actions, as this caller may read it."""
+
+    id: int
+    group_id: int
+    group_slug: str
+    group_name: str
+    kind: str
+    # The reporting period of a periodic report; null for a recommendation.
+    period: str | None
+    title: str
+    # Markdown as written, and as sanitised HTML.
+    body: str
+    body_html: str
+    # draft or submitted
+    status: str
+    visibility: str
+    route: str
+    route_label: str
+    to_director: bool
+    to_board: bool
+    # The report this one follows up; null when none, or one the caller may not read.
+    follows_up: int | None
+    created_by_name: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    submitted_at: dt.datetime | None
+    submitted_by_name: str | None
+    # SHA-256 of the text frozen at submission; null for a draft.
+    content_hash: str | None
+    # A draft the caller may submit (the group's chair or secretary).
+    can_submit: bool
+    # Every line has responded and every action from the responses is done or dropped.
+    closed: bool
+    deliveries: list[DeliveryView]
+    follow_ups: list[FollowUpView]
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.status == ReportStatus.SUBMITTED
+
+    @property
+    def answerable(self) -> bool:
+        """Some delivery awaits the caller's acknowledgement or response."""
+        return any(delivery.is_open for delivery in self.deliveries)
+
+
+class DraftView(msgspec.Struct, kw_only=True):
+    """A draft as its edit form shows it."""
+
+    id: int
+    title: str
+    group_slug: str
+    group_name: str
+    draft: ReportDraft
+
+
+class ReportSummaryView(msgspec.Struct, kw_only=True):
+    id: int
+    kind: str
+    period: str | None
+    title: str
+    status: str
+    visibility: str
+    route: str
+    submitted_at: dt.datetime | None
+    deliveries: list[DeliveryStateView]
+
+    def delivery_to(self, recipient: str) -> DeliveryStateView | None:
+        return next((d for d in self.deliveries if d.recipient == recipient), None)
+
+
+class PeriodView(msgspec.Struct, kw_only=True):
+    period: str
+    starts_on: dt.date
+    ends_on: dt.date
+    due_on: dt.date
+    submitted_on: dt.date | None
+    # upcoming, due, overdue, on_time, late or missed
+    state: str
+    state_text: str
+
+
+class LineScheduleView(msgspec.Struct, kw_only=True):
+    """What one line is owed: every period since the group began, and the next due."""
+
+    recipient: str
+    line_name: str
+    cadence: str
+    report_due_days: int
+    response_days: int
+    # The first period still owed a report; null when none is.
+    next_due: PeriodView | None
+    next_due_text: str
+    # Every period since the group began, newest first.
+    periods: list[PeriodView]
+
+
+class ReportListView(msgspec.Struct, kw_only=True):
+    group_slug: str
+    group_name: str
+    # Whether the caller chairs or is secretary of the group, and so may draft reports.
+    can_draft: bool
+    reports: list[ReportSummaryView]
+    schedules: list[LineScheduleView]
+
+
+class DeliveryItemView(DeliveryStateView, kw_only=True):
+    """One delivery in a list of deliveries, with its report's title and group."""
+
+    report_id: int
+    report_title: str
+    report_kind: str
+    group_slug: str
+    group_name: str
+    delivered_at: dt.datetime
+    responded_at: dt.datetime | None
+    responded_by_name: str | None
+    can_act: bool
+
+
+class DeliveryListView(msgspec.Struct, kw_only=True):
+    line: str | None
+    state: str | None
+    # Deliveries on the line asked for (all lines without `line`), by state, before the
+    # `state` filter.
+    counts: dict[str, int]
+    # How many of them are past their due date without a response.
+    overdue: int
+    deliveries: list[DeliveryItemView]
+
+
+class InboxView(msgspec.Struct, kw_only=True):
+    """What awaits the Director or a Board member on their line, and for the Board, the
+    state of the Director line."""
+
+    # The lines the reader acts for.
+    lines: list[str]
+    awaiting: list[DeliveryItemView]
+    # The latest answers of the reader's line.
+    answered: list[DeliveryItemView]
+    # Board only: Director-line deliveries past their due date without a response.
+    awaiting_management: list[DeliveryItemView]
+    # Board only: every delivery to the Director.
+    director_line: list[DeliveryItemView]
+
+
+class GroupNameView(msgspec.Struct):
+    slug: str
+    name: str
+
+
+class LeadReportingView(msgspec.Struct, kw_only=True):
+    """For a chair or secretary: what is due from one group they lead."""
+
+    group: GroupNameView
+    next_due: list[str]
