@@ -21,6 +21,7 @@ import msgspec
 from governance.accounts import scopes
 from governance.accounts.policy import CurrentUser, Viewer
 from governance.core.clock import date_in_zone, utcnow
+from governance.core.db import one_row
 from governance.core.errors import NotFoundError
 from governance.groups.queries import get_group, members_on
 from governance.groups.services import quorum_needed
@@ -100,10 +101,7 @@ def _meeting_columns() -> tuple[Any, ...]:
 
 
 async def _one_meeting(condition: Any) -> dict[str, Any]:
-    row = await Meeting.select(*_meeting_columns()).where(condition).first()
-    if row is None:
-        raise NotFoundError(NOT_FOUND)
-    return row  # type: ignore[no-any-return]
+    return await one_row(Meeting.select(*_meeting_columns()).where(condition), NOT_FOUND)
 
 
 async def meeting_row(meeting_id: int) -> dict[str, Any]:
@@ -372,13 +370,10 @@ async def meeting_page(meeting_id: int, viewer: Viewer) -> MeetingPage:
 async def readable_item(item_id: int, viewer: Viewer) -> tuple[dict[str, Any], dict[str, Any]]:
     """An agenda item's row and its meeting's (`meeting_row`), if this viewer may read the
     item; not found otherwise."""
-    item = (
-        await AgendaItem.select()
-        .where((AgendaItem.id == item_id) & scopes.agenda_items(viewer))
-        .first()
+    item = await one_row(
+        AgendaItem.select().where((AgendaItem.id == item_id) & scopes.agenda_items(viewer)),
+        NO_SUCH_ITEM,
     )
-    if item is None:
-        raise NotFoundError(NO_SUCH_ITEM)
     return item, await meeting_row(item["meeting"])
 
 

@@ -24,8 +24,8 @@ from governance.core.audit import record_event
 from governance.core.clock import utcnow
 from governance.core.contracts import NO_ERRORS, field_errors, field_specs, refuse, trimmed
 from governance.core.contracts import value_error as rule_error
-from governance.core.db import write_transaction
-from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
+from governance.core.db import one_row, write_transaction
+from governance.core.errors import ConflictError, InvalidInput, PermissionDenied
 from governance.groups.queries import get_group, members_on
 from governance.meetings import queries
 from governance.meetings.queries import meeting_date
@@ -809,10 +809,9 @@ async def record_attendance(
 
 
 async def _minutes_of(meeting_id: int) -> dict[str, Any]:
-    minutes = await Minutes.select().where(Minutes.meeting == meeting_id).first()
-    if minutes is None:
-        raise NotFoundError("This meeting has no minutes.")
-    return minutes  # type: ignore[no-any-return]
+    return await one_row(
+        Minutes.select().where(Minutes.meeting == meeting_id), "This meeting has no minutes."
+    )
 
 
 async def _minutes_errors(
