@@ -28,8 +28,8 @@ from litestar import Litestar  # noqa: E402
 
 from governance.app import create_app  # noqa: E402
 from governance.cli import apply_migrations  # noqa: E402
-from governance.core.db import get_engine, is_postgres, open_database  # noqa: E402
 from governance.core.clock import organisation_today  # noqa: E402
+from governance.core.db import get_engine, is_postgres, open_database  # noqa: E402
 from governance.piccolo_conf import APP_REGISTRY  # noqa: E402
 from tests.factories import make_group, make_membership, make_user  # noqa: E402
 from tests.helpers import QueryCounter, SmtpSink  # noqa: E402

@@ -10,7 +10,7 @@ import io
 
 import pytest
 
-from governance.actions import queries, schemas, services
+from governance.actions import queries, services
 from governance.actions.schemas import ProgressNote, StatusChange
 from governance.actions.tables import ActionItem, ActionOwner, ActionUpdate
 from governance.core.clock import organisation_today
