@@ -24,8 +24,15 @@ from governance.accounts.policy import Viewer
 from governance.core.contracts import read_form
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError
 from governance.core.exports import CSV_MEDIA_TYPE, PDF_MEDIA_TYPE, attachment, pdf_from_html
-from governance.core.http import FormFailure, RowId, form_page, form_values, page, page_with_forms
-from governance.core.http import redirect as redirect_to
+from governance.core.http import (
+    FormFailure,
+    RowId,
+    form_page,
+    form_values,
+    page,
+    page_with_forms,
+    redirect,
+)
 from governance.core.urls import path_for
 from governance.groups.dependencies import RequestViewer
 from governance.settings import get_settings
@@ -79,7 +86,7 @@ async def _act(
     except (InvalidInput, ConflictError) as error:
         typed = form_values(await request.form())
         return await _report_page(request, report_id, viewer, FormFailure.of(error, values=typed))
-    return redirect_to(path_for("transparency:show", report_id=report_id), success)
+    return redirect(path_for("transparency:show", report_id=report_id), success)
 
 
 def _workflow_step(
@@ -234,8 +241,8 @@ class TransparencyController(Controller):
         )
         if not await queries.is_readable(generated.report_id, viewer):
             # An administrator may generate the organisation's board edition but not read it.
-            return redirect_to(_scope_path(command.scope), message + ONLY_THE_BOARD_READS)
-        return redirect_to(path_for("transparency:show", report_id=generated.report_id), message)
+            return redirect(_scope_path(command.scope), message + ONLY_THE_BOARD_READS)
+        return redirect(path_for("transparency:show", report_id=generated.report_id), message)
 
     @get("/board/reports", guards=[signed_in], name="transparency:board")
     async def board(self, request: Request[Any, Any, Any], viewer: RequestViewer) -> Template:
