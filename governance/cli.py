@@ -219,7 +219,7 @@ def cmd_report_build(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from governance.core.errors import ServiceError
-    from governance.transparency.services import build_report_file
+    from governance.transparency.queries import build_report_file
 
     built: list[bytes] = []
 
