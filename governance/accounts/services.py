@@ -313,15 +313,23 @@ async def _count_events(action: str, user_id: int) -> int:
 # --- password links ---------------------------------------------------------------------
 
 
-async def request_password_reset(
+def checked_reset_request(
     command: PasswordResetRequest, *, unreadable: Mapping[str, str] = NO_ERRORS
-) -> None:
-    """Queues a reset link if the account exists; says nothing either way to the requester."""
+) -> str:
+    """The email a reset is asked for, once it is an email address; reads nothing, so the
+    answer to the requester takes as long whether or not the account exists."""
     command = _lowered(command)
     refuse(_errors(command, unreadable))
+    return command.email
+
+
+async def send_password_reset(email: str) -> None:
+    """Queues a reset link if an active account has this email; nothing otherwise. The
+    page runs it after its answer has gone (`checked_reset_request` first), so that neither
+    its queries nor its write transaction tell the requester whether the account exists."""
     async with write_transaction():
         row = await (
-            User.select().where((User.email == command.email) & (User.is_active == True)).first()  # noqa: E712
+            User.select().where((User.email == email) & (User.is_active == True)).first()  # noqa: E712
         )
         if row is None:
             return
@@ -340,8 +348,16 @@ async def request_password_reset(
             "user.password_reset_requested",
             "user",
             row["id"],
-            f"Password reset requested for {command.email}",
+            f"Password reset requested for {email}",
         )
+
+
+async def request_password_reset(
+    command: PasswordResetRequest, *, unreadable: Mapping[str, str] = NO_ERRORS
+) -> None:
+    """Checks the request and queues a reset link if the account exists, in one go (for
+    callers with no answer to send first); says nothing either way."""
+    await send_password_reset(checked_reset_request(command, unreadable=unreadable))
 
 
 async def set_password_with_token(
