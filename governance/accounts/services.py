@@ -70,11 +70,11 @@ CommandT = TypeVar("CommandT", bound=msgspec.Struct)
 # share an office's address.
 ADDRESS_ATTEMPTS_FACTOR = 4
 # A sign-in that could be decided by attempts of its pair or address still under way waits
-# for them, checking every PENDING_POLL_SECONDS, for at most PENDING_WAIT_SECONDS; one under
-# way for longer than PENDING_STALE (its process stopped) is not waited for.
-PENDING_WAIT_SECONDS = 10.0
+# for them, checking every PENDING_POLL_SECONDS; one under way for longer than PENDING_STALE
+# (its process stopped) is not waited for, and none for longer than that in all.
 PENDING_POLL_SECONDS = 0.02
 PENDING_STALE = dt.timedelta(minutes=1)
+PENDING_WAIT_SECONDS = PENDING_STALE.total_seconds()
 LINK_EXPIRED = "This link has expired or has already been used. Ask for a new one."
 NO_MATCH = "That email and password do not match an active account."
 NOT_AN_ADMIN = "Only an administrator can change accounts."
