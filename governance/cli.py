@@ -74,7 +74,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=True,
+        # X-Forwarded-For/-Proto are believed by the service itself, from the addresses in
+        # GOVERNANCE_TRUSTED_PROXIES only (core/security.py); uvicorn's own handling would
+        # believe them from 127.0.0.1 (or $FORWARDED_ALLOW_IPS) first.
+        proxy_headers=False,
         log_level="info",
     )
     return 0
