@@ -30,7 +30,11 @@ from governance.actions.api import ActionApiController
 from governance.actions.controllers import ActionController
 from governance.core.db import database_is_reachable, open_database
 from governance.core.errors import handle_exception
-from governance.core.security import SecurityHeadersMiddleware
+from governance.core.security import (
+    SecurityHeadersMiddleware,
+    TrustedProxyMiddleware,
+    cookie_name,
+)
 from governance.core.templating import TEMPLATE_DIRECTORY, add_template_helpers
 from governance.core.urls import use_application
 from governance.dashboard.controllers import DashboardController, GroupOverviewController
@@ -125,7 +129,7 @@ def _openapi_config() -> OpenAPIConfig:
 def _csrf_config(settings: Settings) -> CSRFConfig:
     return CSRFConfig(
         secret=settings.secret_key,
-        cookie_name="governance_csrf",
+        cookie_name=cookie_name("governance_csrf", settings.secure_cookies),
         cookie_secure=settings.secure_cookies,
         cookie_httponly=True,
         cookie_samesite="lax",
@@ -151,6 +155,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=_route_handlers(),
         middleware=[
+            # First, so that everything after it sees the client's own address and scheme.
+            TrustedProxyMiddleware(settings.trusted_proxies),
             SecurityHeadersMiddleware(),
             AuthenticationMiddleware(),
             DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf),

@@ -74,7 +74,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=True,
+        # X-Forwarded-For/-Proto are believed by the service itself, from the addresses in
+        # GOVERNANCE_TRUSTED_PROXIES only (core/security.py); uvicorn's own handling would
+        # believe them from 127.0.0.1 (or $FORWARDED_ALLOW_IPS) first.
+        proxy_headers=False,
         log_level="info",
     )
     return 0
@@ -219,7 +222,7 @@ def cmd_report_build(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from governance.core.errors import ServiceError
-    from governance.transparency.services import build_report_file
+    from governance.transparency.queries import build_report_file
 
     built: list[bytes] = []
 

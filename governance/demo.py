@@ -36,6 +36,8 @@ from governance.reports import services as reports
 from governance.reports.schemas import LineResponse, ReportDraft, ResponseAction
 from governance.reports.tables import Delivery, Report
 from governance.transparency import services as transparency
+from governance.transparency.metrics import last_ended_quarter
+from governance.transparency.schemas import GenerateReport, NarrativeChange
 from governance.transparency.tables import TransparencyReport
 
 DEMO_PASSWORD = "governance-demo"  # noqa: S105 - documented demo password, demo data only
@@ -372,7 +374,7 @@ async def seed_demo_transparency() -> None:
     if await TransparencyReport.exists():
         return
     today = organisation_today()
-    quarter = transparency.last_ended_quarter(today).label
+    quarter = last_ended_quarter(today).label
     year = str(today.year)
     board = await _viewer_by_email("board@example.org")
     for scope, manager_email in (
@@ -382,13 +384,19 @@ async def seed_demo_transparency() -> None:
     ):
         manager = board if scope == "organisation" else await _viewer_by_email(manager_email)
         for edition in ("board", "public"):
-            generated = await transparency.generate_report(scope, quarter, edition, manager)
+            generated = await transparency.generate_report(
+                GenerateReport(scope=scope, period=quarter, edition=edition), manager
+            )
             await transparency.update_narrative(
                 generated.report_id,
-                f"A quarter of steady work. Figures for {quarter} are drawn from the records;"
-                " the group's commentary follows in the annual report.",
+                NarrativeChange(
+                    narrative=f"A quarter of steady work. Figures for {quarter} are drawn from"
+                    " the records; the group's commentary follows in the annual report."
+                ),
                 manager,
             )
             await transparency.approve_report(generated.report_id, manager)
             await transparency.publish_report(generated.report_id, manager)
-            await transparency.generate_report(scope, year, edition, manager)
+            await transparency.generate_report(
+                GenerateReport(scope=scope, period=year, edition=edition), manager
+            )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -13,6 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 class SettingsError(ValueError):
     """A setting has a value the service cannot use."""
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,13 @@ class Settings:
     login_window_minutes: int
     secure_cookies: bool
     log_level: str
+    # Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed; none by default.
+    trusted_proxies: tuple[Network, ...] = ()
+
+    @property
+    def is_https(self) -> bool:
+        """Whether people reach the service over HTTPS (its base URL says so)."""
+        return self.base_url.lower().startswith("https://")
 
     @property
     def is_sqlite(self) -> bool:
@@ -63,6 +74,19 @@ def _secure_cookies(env: dict[str, str]) -> bool:
     if explicit:
         return explicit in {"1", "true", "yes"}
     return (env.get("GOVERNANCE_BASE_URL") or "").lower().startswith("https://")
+
+
+def _networks(env: dict[str, str], name: str) -> tuple[Network, ...]:
+    """Comma-separated addresses or CIDR ranges, e.g. `10.0.0.2, 172.16.0.0/12`."""
+    networks = []
+    for entry in filter(None, (part.strip() for part in (env.get(name) or "").split(","))):
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError as error:
+            raise SettingsError(
+                f"{name}: {entry!r} is not an address or a range such as 172.16.0.0/12"
+            ) from error
+    return tuple(networks)
 
 
 PRIVATE_DIRECTORY = 0o700
@@ -148,6 +172,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         login_window_minutes=_int(env, "GOVERNANCE_LOGIN_WINDOW_MINUTES", 15),
         secure_cookies=_secure_cookies(env),
         log_level=(env.get("GOVERNANCE_LOG_LEVEL") or "INFO").upper(),
+        trusted_proxies=_networks(env, "GOVERNANCE_TRUSTED_PROXIES"),
     )
 
 

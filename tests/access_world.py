@@ -48,6 +48,8 @@ from governance.reports import services as reports
 from governance.reports.schemas import ReportDraft
 from governance.reports.tables import Delivery
 from governance.transparency import services as transparency
+from governance.transparency.metrics import last_ended_quarter, previous_period
+from governance.transparency.schemas import GenerateReport
 from tests.factories import make_group, make_meeting, make_membership, make_user, viewer_for
 
 PERSONAS = ("anonymous", "other_member", "member", "chair", "director", "board", "admin")
@@ -257,12 +259,18 @@ async def build_world() -> World:
 
     # Transparency: the last quarter's board edition as a draft; the quarter before, the
     # board edition approved and the public edition published.
-    quarter = transparency.last_ended_quarter(today)
-    earlier = transparency.previous_period(quarter).label
-    board_draft = await transparency.generate_report("alpha", quarter.label, "board", leader)
-    board_approved = await transparency.generate_report("alpha", earlier, "board", leader)
+    quarter = last_ended_quarter(today)
+    earlier = previous_period(quarter).label
+    board_draft = await transparency.generate_report(
+        GenerateReport(scope="alpha", period=quarter.label, edition="board"), leader
+    )
+    board_approved = await transparency.generate_report(
+        GenerateReport(scope="alpha", period=earlier, edition="board"), leader
+    )
     await transparency.approve_report(board_approved.report_id, leader)
-    public = await transparency.generate_report("alpha", earlier, "public", leader)
+    public = await transparency.generate_report(
+        GenerateReport(scope="alpha", period=earlier, edition="public"), leader
+    )
     await transparency.approve_report(public.report_id, leader)
     await transparency.publish_report(public.report_id, leader)
 

@@ -16,6 +16,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from governance.accounts.policy import CurrentUser
 from governance.accounts.sessions import SESSION_COOKIE, resolve_api_token, resolve_session
+from governance.core.security import CROSS_SITE, cookie, cookie_name, sent_from_another_site
 from governance.settings import get_settings
 
 UNAUTHENTICATED_PREFIXES = ("/static/", "/health", "/favicon.ico")
@@ -32,11 +33,14 @@ def bearer_token(scope: Scope) -> str | None:
 
 
 def session_cookie_value(scope: Scope) -> str | None:
+    """The session token the browser sent, under the cookie's name for this service (only
+    the `__Host-` one when cookies are Secure)."""
+    wanted = cookie_name(SESSION_COOKIE)
     for name, value in scope.get("headers", []):
         if name == b"cookie":
             for part in value.decode("latin-1").split(";"):
                 key, _, cookie_value = part.strip().partition("=")
-                if key == SESSION_COOKIE and cookie_value:
+                if key == wanted and cookie_value:
                     return cookie_value
     return None
 
@@ -62,29 +66,25 @@ class AuthenticationMiddleware(ASGIMiddleware):
 
 
 class BearerAwareCSRFMiddleware(CSRFMiddleware):
-    """CSRF checks for cookie-authenticated requests; a bearer token cannot be forged cross-site."""
+    """For cookie-authenticated requests, an unsafe one sent from another site (by its
+    Origin, or its Sec-Fetch-Site) is refused, and every unsafe one must carry the CSRF
+    token; a bearer token cannot be forged cross-site, so token requests pass both."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and bearer_token(scope) is not None:
             await self.app(scope, receive, send)
             return
+        if scope["type"] == "http" and sent_from_another_site(scope):
+            raise PermissionDeniedException(CROSS_SITE)
         await super().__call__(scope, receive, send)
 
 
 def session_cookie(token: str, max_age: int) -> Cookie:
-    return Cookie(
-        key=SESSION_COOKIE,
-        value=token,
-        max_age=max_age,
-        httponly=True,
-        samesite="lax",
-        secure=get_settings().secure_cookies,
-        path="/",
-    )
+    return cookie(SESSION_COOKIE, token, max_age)
 
 
 def expired_session_cookie() -> Cookie:
-    return Cookie(key=SESSION_COOKIE, value="", max_age=0, expires=0, httponly=True, path="/")
+    return cookie(SESSION_COOKIE, "", 0)
 
 
 def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser:

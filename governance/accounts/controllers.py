@@ -5,12 +5,14 @@ finds every field's error at once; a refused form is shown again with all of the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
@@ -54,6 +56,7 @@ from governance.core.http import (
 from governance.core.urls import path_for
 from governance.settings import get_settings
 
+logger = logging.getLogger(__name__)
 LOGIN = "accounts/login.html"
 LINK_EXPIRED = "accounts/link_expired.html"
 
@@ -76,6 +79,14 @@ def _link_on_its_way(_: None) -> Redirect:
         path_for("login"),
         "If an active account has that email, a link to set a new password is on its way.",
     )
+
+
+async def _send_password_reset(email: str) -> None:
+    """After the answer has gone, nobody is left to show an error to: it is logged."""
+    try:
+        await services.send_password_reset(email)
+    except Exception:
+        logger.exception("Could not queue a password reset link")
 
 
 def _to_account(user_id: int, message: str, category: str = "success") -> Redirect:
@@ -140,11 +151,18 @@ class PasswordController(Controller):
 
     @post("/forgot-password", name="accounts:forgot-password")
     async def forgot(self, request: Request[Any, Any, Any]) -> Template | Redirect:
-        async def act(command: PasswordResetRequest, unreadable: dict[str, str]) -> None:
-            await services.request_password_reset(command, unreadable=unreadable)
+        async def check(command: PasswordResetRequest, unreadable: dict[str, str]) -> str:
+            return services.checked_reset_request(command, unreadable=unreadable)
+
+        def answer_then_send(email: str) -> Redirect:
+            # The link is queued once the answer has gone: how long the answer takes says
+            # nothing of whether an account has this email.
+            answer = _link_on_its_way(None)
+            answer.background = BackgroundTask(_send_password_reset, email)
+            return answer
 
         return await submit_form(
-            request, PasswordResetRequest, act, _link_on_its_way, "accounts/forgot_password.html"
+            request, PasswordResetRequest, check, answer_then_send, "accounts/forgot_password.html"
         )
 
     @get("/set-password/{token:str}", name="accounts:set-password")

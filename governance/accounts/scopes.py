@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from governance.accounts.policy import BOARD_READS, DIRECTOR_READS, Viewer, Visibility
+from governance.accounts.policy import BOARD_READS, DIRECTOR_READS, GroupRole, Viewer, Visibility
 
 # Serial ids start at 1: a list with this id in it matches no group, which keeps
 # `not_in([])` (invalid SQL on some engines) out of the queries.
@@ -158,6 +158,57 @@ def deliveries(viewer: Viewer) -> Any:
         Delivery.report.visibility,
         outsiders_also=Delivery.report.status == "submitted",
     )
+
+
+# --- transparency ---
+# A transparency report has an edition, not a visibility: the board edition counts
+# Board-only matters, so it is read by the Board and, for a group's report, the group's
+# current members; never by the Director as such. The public edition is read by anyone
+# once published, and before that by the readers of the board edition and those who
+# manage the report.
+
+
+def manages_transparency(viewer: Viewer | None, group_id: int | None) -> bool:
+    """Generates, refreshes and writes the narrative of a group's transparency reports
+    (its chair or secretary) or, with no group, the organisation's (a Board member or an
+    administrator)."""
+    if viewer is None:
+        return False
+    if group_id is None:
+        return viewer.user.is_board or viewer.user.is_admin
+    return viewer.leads(group_id)
+
+
+def approves_transparency(viewer: Viewer | None, group_id: int | None) -> bool:
+    """Approves and publishes: the group's chair; for the organisation, a Board member."""
+    if viewer is None:
+        return False
+    if group_id is None:
+        return viewer.user.is_board
+    return viewer.group_roles.get(group_id) == GroupRole.CHAIR
+
+
+def transparency_reports(viewer: Viewer | None) -> Any:
+    """Transparency reports this reader may read (None: anyone, without signing in)."""
+    from governance.transparency.tables import TransparencyReport
+
+    published_public = (TransparencyReport.edition == "public") & (
+        TransparencyReport.status == "published"
+    )
+    if viewer is None:
+        return published_public
+    if viewer.user.is_board:
+        # Every board edition, and every public edition at any status.
+        return published_public | TransparencyReport.edition.is_in(sorted(EDITION_COUNTS))
+    condition = published_public | TransparencyReport.group.is_in(
+        sorted(viewer.group_roles) or [NO_GROUP]
+    )
+    if manages_transparency(viewer, None):
+        # An administrator manages the organisation's reports; reads its public edition.
+        condition = condition | (
+            TransparencyReport.group.is_null() & (TransparencyReport.edition == "public")
+        )
+    return condition
 
 
 # --- checks on one record in hand -------------------------------------------------------

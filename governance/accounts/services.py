@@ -13,7 +13,9 @@ queues email in one write transaction.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
@@ -64,8 +66,15 @@ from governance.notifications.emails import Recipient
 from governance.settings import get_settings
 
 CommandT = TypeVar("CommandT", bound=msgspec.Struct)
-# An address may try more often than one account: several people can share an office's IP.
+# An address may fail more often than one account-and-address pair: several people can
+# share an office's address.
 ADDRESS_ATTEMPTS_FACTOR = 4
+# A sign-in that could be decided by attempts of its pair or address still under way waits
+# for them, checking every PENDING_POLL_SECONDS; one under way for longer than PENDING_STALE
+# (its process stopped) is not waited for, and none for longer than that in all.
+PENDING_POLL_SECONDS = 0.02
+PENDING_STALE = dt.timedelta(minutes=1)
+PENDING_WAIT_SECONDS = PENDING_STALE.total_seconds()
 LINK_EXPIRED = "This link has expired or has already been used. Ask for a new one."
 NO_MATCH = "That email and password do not match an active account."
 NOT_AN_ADMIN = "Only an administrator can change accounts."
@@ -110,42 +119,91 @@ def _lowered(command: CommandT) -> CommandT:
 # --- sign-in ----------------------------------------------------------------------------
 
 
-async def _attempts_before(column: Any, value: str, since: dt.datetime, attempt_id: int) -> int:
-    """Attempts in the window up to this one: of guesses sent at once, the first ones in
-    are heard, and those beyond the limit are refused."""
-    return int(
-        await LoginAttempt.count().where(
-            (column == value)
+def _wait_seconds(failed_at: list[dt.datetime], allowance: int, now: dt.datetime) -> int:
+    """How long a key (a pair, or an address) must still wait before its next attempt: not at
+    all within its allowance of failures; beyond it 1 s after its latest failure, doubling
+    with each further failure, and never longer than the window."""
+    beyond = len(failed_at) - allowance
+    if beyond < 0:
+        return 0
+    window_seconds = get_settings().login_window_minutes * 60
+    delay = dt.timedelta(seconds=min(2 ** min(beyond, 32), window_seconds))
+    return max(0, math.ceil((max(failed_at) + delay - now).total_seconds()))
+
+
+def _wait_phrase(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} second{'' if seconds == 1 else 's'}"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minute{'' if minutes == 1 else 's'}"
+
+
+def _allowances() -> tuple[int, int]:
+    """Failures allowed without waiting: per account-and-address pair, and per address."""
+    pair = get_settings().login_max_attempts
+    return pair, pair * ADDRESS_ATTEMPTS_FACTOR
+
+
+def _may_hang_on(rows: list[dict[str, Any]], email: str, stale_before: dt.datetime) -> bool:
+    """Whether attempts still under way could decide this one: they cannot while, even if
+    every one of them failed, the pair and the address stayed within their allowances."""
+    if not any(row["pending"] and row["attempted_at"] > stale_before for row in rows):
+        return False
+    pair_allowance, address_allowance = _allowances()
+    pair = [row for row in rows if row["email"] == email]
+    return len(pair) >= pair_allowance or len(rows) >= address_allowance
+
+
+async def _earlier_attempts(email: str, ip_address: str, attempt_id: int) -> list[dict[str, Any]]:
+    """The attempts from this address before this one within the window, once none still
+    under way could change whether this one is heard: an attempt that could be waits for
+    them to be decided (so guesses sent all at once are heard one after another, and
+    correct sign-ins sent at once are not refused for each other). An attempt under way
+    for longer than PENDING_STALE is not waited for; nor any, after PENDING_WAIT_SECONDS.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PENDING_WAIT_SECONDS
+    while True:
+        now = utcnow()
+        since = now - dt.timedelta(minutes=get_settings().login_window_minutes)
+        rows = await LoginAttempt.select(
+            LoginAttempt.email, LoginAttempt.attempted_at, LoginAttempt.pending
+        ).where(
+            (LoginAttempt.ip_address == ip_address)
             & (LoginAttempt.attempted_at > since)
-            & (LoginAttempt.id <= attempt_id)
+            & (LoginAttempt.id < attempt_id)
         )
-    )
+        if not _may_hang_on(rows, email, now - PENDING_STALE) or loop.time() >= deadline:
+            return rows
+        await asyncio.sleep(PENDING_POLL_SECONDS)
 
 
-async def _throttle(email: str, ip_address: str) -> int:
-    """Records this attempt and refuses it unheard (removing it again) while the account or
-    the address is throttled; the attempt's id otherwise."""
-    settings = get_settings()
+async def _admit(email: str, ip_address: str) -> int:
+    """Records this attempt as under way and returns its id; or, while the pair or the
+    address must wait, removes it again and refuses it unheard with how long to wait.
+    Attempts still under way when it is judged count as failures."""
     now = utcnow()
-    window = dt.timedelta(minutes=settings.login_window_minutes)
-    since = now - window
+    window = dt.timedelta(minutes=get_settings().login_window_minutes)
     # Attempts older than the window no longer count for anything.
-    await LoginAttempt.delete().where(LoginAttempt.attempted_at <= since)
+    await LoginAttempt.delete().where(LoginAttempt.attempted_at <= now - window)
     attempt = await LoginAttempt.insert(
-        LoginAttempt(email=email, ip_address=ip_address, attempted_at=now)
+        LoginAttempt(email=email, ip_address=ip_address, attempted_at=now, pending=True)
     ).returning(LoginAttempt.id)
     attempt_id = int(attempt[0]["id"])
-    if (
-        await _attempts_before(LoginAttempt.email, email, since, attempt_id)
-        > settings.login_max_attempts
-        or await _attempts_before(LoginAttempt.ip_address, ip_address, since, attempt_id)
-        > settings.login_max_attempts * ADDRESS_ATTEMPTS_FACTOR
-    ):
+    rows = await _earlier_attempts(email, ip_address, attempt_id)
+    pair_allowance, address_allowance = _allowances()
+    now = utcnow()
+    pair = [row["attempted_at"] for row in rows if row["email"] == email]
+    wait = max(
+        _wait_seconds(pair, pair_allowance, now),
+        _wait_seconds([row["attempted_at"] for row in rows], address_allowance, now),
+    )
+    if wait:
         await LoginAttempt.delete().where(LoginAttempt.id == attempt_id)
         raise TooManyAttempts(
-            f"Too many failed sign-ins. Wait {settings.login_window_minutes} minutes and try again,"
+            f"Too many failed sign-ins. Wait {_wait_phrase(wait)} and try again,"
             " or ask for a password reset link.",
-            retry_after_seconds=int(window.total_seconds()),
+            retry_after_seconds=wait,
         )
     return attempt_id
 
@@ -153,21 +211,23 @@ async def _throttle(email: str, ip_address: str) -> int:
 async def authenticate(
     command: Login, ip_address: str, *, unreadable: Mapping[str, str] = NO_ERRORS
 ) -> CurrentUser:
-    """Checks a sign-in; raises TooManyAttempts while the account or address is throttled.
+    """Checks a sign-in; raises TooManyAttempts while its account-and-address pair, or its
+    address, must wait.
 
-    The attempt is recorded before the count is taken and before the password is checked,
-    so that guesses sent all at once each see the ones before them. It is kept if the
-    password is wrong, removed if the attempt is refused unheard, and a sign-in that
-    succeeds clears the account's record. A form missing its email or password is refused
-    before any of that, and counts for nothing.
+    The attempt is recorded as under way before it is judged and before the password is
+    checked, so that guesses sent all at once each see the ones before them. It is kept as
+    a failure if the password is wrong, removed if the attempt is refused unheard, and a
+    sign-in that succeeds clears its pair's failures (never another address's: a stranger
+    failing elsewhere cannot keep the owner out). A form missing its email or password is
+    refused before any of that, and counts for nothing.
     """
     command = _lowered(command)
     errors = _errors(command, unreadable)
     if "password" not in errors and not command.password:
         errors["password"] = "Password is required."  # noqa: S105 - a message
     refuse(errors)
-    email = command.email
-    await _throttle(email, ip_address[:64])
+    email, ip_address = command.email, ip_address[:64]
+    attempt_id = await _admit(email, ip_address)
     row = await User.select().where(User.email == email).first()
     # Always verify one hash (a dummy one for an unknown email), so that the answer takes
     # as long whether or not the account exists.
@@ -175,12 +235,19 @@ async def authenticate(
         row["password_hash"] if row else "", command.password
     )
     if row is None or not row["is_active"] or not password_matches:
+        await LoginAttempt.update({LoginAttempt.pending: False}).where(
+            LoginAttempt.id == attempt_id
+        )
         raise InvalidInput(NO_MATCH)
     changes: dict[Any, Any] = {User.last_login_at: utcnow()}
     if needs_rehash(row["password_hash"]):
         changes[User.password_hash] = await hash_password_off_loop(command.password)
     await User.update(changes).where(User.id == row["id"])
-    await LoginAttempt.delete().where(LoginAttempt.email == email)
+    await LoginAttempt.delete().where(
+        (LoginAttempt.email == email)
+        & (LoginAttempt.ip_address == ip_address)
+        & ((LoginAttempt.pending == False) | (LoginAttempt.id == attempt_id))  # noqa: E712
+    )
     return CurrentUser.from_row(row)
 
 
@@ -313,15 +380,23 @@ async def _count_events(action: str, user_id: int) -> int:
 # --- password links ---------------------------------------------------------------------
 
 
-async def request_password_reset(
+def checked_reset_request(
     command: PasswordResetRequest, *, unreadable: Mapping[str, str] = NO_ERRORS
-) -> None:
-    """Queues a reset link if the account exists; says nothing either way to the requester."""
+) -> str:
+    """The email a reset is asked for, once it is an email address; reads nothing, so the
+    answer to the requester takes as long whether or not the account exists."""
     command = _lowered(command)
     refuse(_errors(command, unreadable))
+    return command.email
+
+
+async def send_password_reset(email: str) -> None:
+    """Queues a reset link if an active account has this email; nothing otherwise. The
+    page runs it after its answer has gone (`checked_reset_request` first), so that neither
+    its queries nor its write transaction tell the requester whether the account exists."""
     async with write_transaction():
         row = await (
-            User.select().where((User.email == command.email) & (User.is_active == True)).first()  # noqa: E712
+            User.select().where((User.email == email) & (User.is_active == True)).first()  # noqa: E712
         )
         if row is None:
             return
@@ -340,8 +415,16 @@ async def request_password_reset(
             "user.password_reset_requested",
             "user",
             row["id"],
-            f"Password reset requested for {command.email}",
+            f"Password reset requested for {email}",
         )
+
+
+async def request_password_reset(
+    command: PasswordResetRequest, *, unreadable: Mapping[str, str] = NO_ERRORS
+) -> None:
+    """Checks the request and queues a reset link if the account exists, in one go (for
+    callers with no answer to send first); says nothing either way."""
+    await send_password_reset(checked_reset_request(command, unreadable=unreadable))
 
 
 async def set_password_with_token(
@@ -368,8 +451,10 @@ async def set_password_with_token(
         )
         if not changed:
             raise NotFoundError(LINK_EXPIRED)
-        # Whoever held a session with the old password loses it.
+        # Whoever held a session with the old password loses it, and sign-in attempts
+        # against the account, from any address, are forgotten: its owner is back in.
         await end_all_sessions(holder.id)
+        await LoginAttempt.delete().where(LoginAttempt.email == holder.email)
         await record_event(
             SYSTEM,
             "user.password_set",

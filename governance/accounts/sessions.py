@@ -18,9 +18,18 @@ from governance.accounts.tables import ApiToken, User, UserSession
 from governance.core.clock import utcnow
 from governance.settings import Settings
 
+# The cookie's name over http://; `__Host-governance_session` when cookies are Secure.
 SESSION_COOKIE = "governance_session"
-# last_seen_at is written at most this often, so most page views cost no write.
+# last_seen_at is written at most this often, so most page views cost no write; for a
+# session, never less often than a third of the idle limit (`touch_interval`).
 TOUCH_INTERVAL = dt.timedelta(seconds=60)
+
+
+def touch_interval(settings: Settings) -> dt.timedelta:
+    """How long a session's last use may go unrecorded: at most a third of the idle limit,
+    so that a session used more often than its idle limit is never ended for idleness."""
+    return min(TOUCH_INTERVAL, dt.timedelta(minutes=settings.session_idle_minutes) / 3)
+
 
 _USER_COLUMNS = (
     User.id,
@@ -86,7 +95,7 @@ async def resolve_session(token: str, settings: Settings) -> CurrentUser | None:
     ):
         await UserSession.delete().where(UserSession.id == session_id)
         return None
-    if now - row["last_seen_at"] > TOUCH_INTERVAL:
+    if now - row["last_seen_at"] > touch_interval(settings):
         await UserSession.update({UserSession.last_seen_at: now}).where(
             UserSession.id == session_id
         )

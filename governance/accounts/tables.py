@@ -54,9 +54,11 @@ class ApiToken(Table, tablename="api_token"):
 
 
 class LoginAttempt(Table, tablename="login_attempt"):
-    """Failed sign-ins, counted per account and per address to throttle guessing."""
+    """Failed sign-ins, counted per account-and-address pair and per address to throttle
+    guessing; and sign-ins under way (`pending`), until their password has been checked."""
 
     id = Serial(primary_key=True)
     email = Varchar(length=320, index=True)
     ip_address = Varchar(length=64, index=True)
     attempted_at = Timestamptz(index=True)
+    pending = Boolean(default=False)

@@ -11,7 +11,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from governance.core.security import SECURITY_HEADERS
+from governance.core.security import security_headers
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def is_unstorable_value(exc: Exception) -> bool:
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # Errors raised before a route's middleware runs (no such path, wrong method, a CSRF
     # failure) would otherwise leave without the security headers every response carries.
-    headers: dict[str, str] = dict(SECURITY_HEADERS)
+    headers: dict[str, str] = security_headers()
     if request.scope.get("user") is not None:
         headers["cache-control"] = "no-store"
     extra: dict[str, Any] = {}

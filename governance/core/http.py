@@ -22,6 +22,7 @@ from litestar.response import Redirect, Template
 
 from governance.core.contracts import MAX_ROW_ID, read_form
 from governance.core.errors import InvalidInput, ServiceError
+from governance.core.security import cookie, cookie_name
 from governance.core.signing import sign, unsign
 
 FLASH_COOKIE = "governance_flash"
@@ -54,7 +55,7 @@ def client_ip(request: Request[Any, Any, Any]) -> str:
 
 
 def _read_flash(request: Request[Any, Any, Any]) -> list[dict[str, str]]:
-    raw = request.cookies.get(FLASH_COOKIE)
+    raw = request.cookies.get(cookie_name(FLASH_COOKIE))
     if not raw:
         return []
     payload = unsign("flash", raw, max_age_seconds=300)
@@ -69,7 +70,7 @@ def page(
 ) -> Template:
     """A page, with any flash message left by the previous redirect (shown once)."""
     messages = _read_flash(request)
-    cookies = [Cookie(key=FLASH_COOKIE, value="", max_age=0, path="/")] if messages else []
+    cookies = [cookie(FLASH_COOKIE, "", 0)] if messages else []
     return Template(
         template_name=template_name,
         context={"flash_messages": messages, "errors": {}, "values": {}, **(context or {})},
@@ -143,11 +144,7 @@ def redirect(
     all_cookies = list(cookies or [])
     if message:
         token = sign("flash", [{"category": category, "message": message}])
-        all_cookies.append(
-            Cookie(
-                key=FLASH_COOKIE, value=token, max_age=300, httponly=True, samesite="lax", path="/"
-            )
-        )
+        all_cookies.append(cookie(FLASH_COOKIE, token, 300))
     return Redirect(path=path, cookies=all_cookies)
 
 

@@ -18,7 +18,8 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from typing import Any
 
-from governance.transparency.editions import ORGANISATION, Figure, Presented
+from governance.transparency.editions import Figure, Presented
+from governance.transparency.figures import ORGANISATION
 
 CHART_NAMES = ("actions", "responses", "attendance")
 SVG_MEDIA_TYPE = "image/svg+xml"
@@ -90,69 +91,102 @@ def actions_chart(presented: Presented) -> Chart:
     )
 
 
+@dataclass
+class _Bar:
+    """One place on a chart of two series: its label, its row in the data table, its
+    words in the text alternative, and its two values."""
+
+    label: str
+    row: list[str]
+    words: str
+    first: float | None
+    second: float | None
+
+
+@dataclass(frozen=True)
+class _TwoSeries:
+    """A bar chart of two series over the same places."""
+
+    name: str
+    title: str
+    alt: str  # the text alternative's first sentence; each bar's words follow
+    headers: tuple[str, ...]
+    series: tuple[str, str]
+    unit: str
+
+    def chart(self, bars: list[_Bar]) -> Chart:
+        return Chart(
+            name=self.name,
+            title=self.title,
+            alt=self.alt + " " + _sentence([bar.words for bar in bars]),
+            headers=list(self.headers),
+            rows=[bar.row for bar in bars],
+            x_labels=[bar.label for bar in bars],
+            series=[
+                (self.series[0], [bar.first for bar in bars]),
+                (self.series[1], [bar.second for bar in bars]),
+            ],
+            unit=self.unit,
+            empty=not bars,
+        )
+
+
+RESPONSES_CHART = _TwoSeries(
+    "responses",
+    "Median days to acknowledge and to respond, per line",
+    "Bar chart of the median days each line took to acknowledge and to respond.",
+    ("Group", "Line", "Median days to acknowledge", "Median days to respond"),
+    ("To acknowledge", "To respond"),
+    "days",
+)
+ATTENDANCE_CHART = _TwoSeries(
+    "attendance",
+    "Attendance and quorum at meetings held",
+    "Bar chart of the attendance rate and the share of meetings held with quorum.",
+    ("Group", "Meetings held", "Attendance rate", "Meetings with quorum"),
+    ("Attendance rate (%)", "Meetings with quorum (%)"),
+    "%",
+)
+
+
 def responses_chart(presented: Presented) -> Chart:
-    x_labels: list[str] = []
-    acknowledge: list[float | None] = []
-    respond: list[float | None] = []
-    rows = []
-    described = []
+    bars = []
     for section in presented.groups:
         for line in section.lines:
-            label = line.name if presented.scope != ORGANISATION else f"{section.name}: {line.name}"
             ack = line.get("median_days_to_acknowledge")
             resp = line.get("median_days_to_respond")
-            x_labels.append(label)
-            acknowledge.append(_value(ack))
-            respond.append(_value(resp))
-            rows.append([section.name, line.name, ack.display, resp.display])
-            described.append(
-                f"{section.name}, {line.name} line: {ack.display} to acknowledge, "
-                f"{resp.display} to respond"
+            bars.append(
+                _Bar(
+                    line.name
+                    if presented.scope != ORGANISATION
+                    else f"{section.name}: {line.name}",
+                    [section.name, line.name, ack.display, resp.display],
+                    f"{section.name}, {line.name} line: {ack.display} to acknowledge, "
+                    f"{resp.display} to respond",
+                    _value(ack),
+                    _value(resp),
+                )
             )
-    return Chart(
-        name="responses",
-        title="Median days to acknowledge and to respond, per line",
-        alt="Bar chart of the median days each line took to acknowledge and to respond. "
-        + _sentence(described),
-        headers=["Group", "Line", "Median days to acknowledge", "Median days to respond"],
-        rows=rows,
-        x_labels=x_labels,
-        series=[("To acknowledge", acknowledge), ("To respond", respond)],
-        unit="days",
-        empty=not x_labels,
-    )
+    return RESPONSES_CHART.chart(bars)
 
 
 def attendance_chart(presented: Presented) -> Chart:
-    x_labels = []
-    rates: list[float | None] = []
-    shares: list[float | None] = []
-    rows = []
-    described = []
+    bars = []
     for section in presented.groups:
         rate = section.get("attendance_rate")
         share = section.get("meetings_quorum_share")
         held = section.get("meetings_held")
-        x_labels.append(section.name)
-        rates.append(_value(rate, 100))
-        shares.append(_value(share, 100))
-        rows.append([section.name, held.display, rate.display, share.display])
-        described.append(
-            f"{section.name}: attendance {rate.display}, meetings with quorum {share.display}, "
-            f"meetings held {held.display}"
+        bars.append(
+            _Bar(
+                section.name,
+                [section.name, held.display, rate.display, share.display],
+                f"{section.name}: attendance {rate.display}, meetings with quorum "
+                f"{share.display}, meetings held {held.display}",
+                _value(rate, 100),
+                _value(share, 100),
+            )
         )
-    return Chart(
-        name="attendance",
-        title="Attendance and quorum at meetings held",
-        alt="Bar chart of the attendance rate and the share of meetings held with quorum. "
-        + _sentence(described),
-        headers=["Group", "Meetings held", "Attendance rate", "Meetings with quorum"],
-        rows=rows,
-        x_labels=x_labels,
-        series=[("Attendance rate (%)", rates), ("Meetings with quorum (%)", shares)],
-        unit="%",
-        empty=not x_labels,
-    )
+    return ATTENDANCE_CHART.chart(bars)
 
 
 def charts(presented: Presented) -> list[Chart]:

@@ -9,144 +9,166 @@ edition's suppression has already been applied.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
-import anyio.to_thread
+import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.exceptions import NotAuthorizedException
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from governance.accounts.auth import current_user, signed_in
+from governance.accounts.auth import signed_in
 from governance.accounts.policy import Viewer
-from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
-from governance.core.exports import attachment
-from governance.core.http import RowId, form_page, form_values, page, redirect
-from governance.groups.queries import load_viewer
+from governance.core.contracts import read_form
+from governance.core.errors import ConflictError, InvalidInput, NotFoundError
+from governance.core.exports import CSV_MEDIA_TYPE, PDF_MEDIA_TYPE, attachment, pdf_from_html
+from governance.core.http import (
+    FormFailure,
+    RowId,
+    form_page,
+    form_values,
+    page,
+    page_with_forms,
+    redirect,
+)
+from governance.core.urls import path_for
+from governance.groups.dependencies import RequestViewer
 from governance.settings import get_settings
-from governance.transparency import charts, formats, services
-from governance.transparency.editions import ORGANISATION
-from governance.transparency.forms import read_generate, read_narrative
+from governance.transparency import charts, formats, queries, services
+from governance.transparency.dependencies import READER, RequestReader, sign_in_for_more
+from governance.transparency.figures import ORGANISATION
+from governance.transparency.schemas import STATUS_LABELS, GenerateReport, NarrativeChange
 
-STATUS_LABELS = {"draft": "Draft", "approved": "Approved", "published": "Published"}
-
-
-async def _viewer(request: Request[Any, Any, Any]) -> Viewer:
-    return await load_viewer(current_user(request))
+ONLY_THE_BOARD_READS = " Only Board members can read it."
 
 
-async def _reader(request: Request[Any, Any, Any]) -> Viewer | None:
-    """The signed-in reader, or None for anyone."""
-    user = request.scope.get("user")
-    return await load_viewer(user) if user is not None else None
-
-
-async def _read(request: Request[Any, Any, Any], report_id: int) -> formats.Rendition:
-    reader = await _reader(request)
-    try:
-        return await services.report_rendition(report_id, reader)
-    except NotFoundError:
-        if reader is None:
-            # Without a session, only published public editions exist: sign in for more.
-            raise NotAuthorizedException("Sign in to continue.") from None
-        raise
-
-
-def _report_context(context: dict[str, Any]) -> dict[str, Any]:
-    item = context["item"]
-    return {
-        **context,
-        "presented": item.presented,
-        "facts": item.facts,
-        "charts": charts.charts(item.presented),
-        "status_labels": STATUS_LABELS,
-    }
+async def _read(report_id: int, reader: Viewer | None) -> formats.Rendition:
+    with sign_in_for_more(reader):
+        return await queries.report_rendition(report_id, reader)
 
 
 async def _report_page(
     request: Request[Any, Any, Any],
     report_id: int,
-    *,
-    errors: dict[str, str] | None = None,
-    values: dict[str, Any] | None = None,
-    message: str = "",
-    status_code: int = 200,
+    reader: Viewer | None,
+    failure: FormFailure | None = None,
 ) -> Template:
-    reader = await _reader(request)
+    """The report's page; after a refused change, with the reason (and the narrative as
+    typed, beside its form)."""
+    with sign_in_for_more(reader):
+        shown = await queries.report_page(report_id, reader)
+    failure = failure or FormFailure(status_code=200)
+    if "narrative" not in failure.values:
+        failure = replace(failure, values={**failure.values, "narrative": shown.report.narrative})
+    context = {
+        **msgspec.structs.asdict(shown),
+        "presented": shown.item.presented,
+        "facts": shown.item.facts,
+        "charts": charts.charts(shown.item.presented),
+        "status_labels": STATUS_LABELS,
+    }
+    return page_with_forms(request, "transparency/show.html", context, failure)
+
+
+async def _act(
+    request: Request[Any, Any, Any],
+    viewer: Viewer,
+    report_id: int,
+    change: Awaitable[Any],
+    success: str,
+) -> Template | Redirect:
+    """Makes one change to the report; on a refusal (of the values or of the state) shows
+    the report's page again with the reason."""
     try:
-        context = await services.report_page(report_id, reader)
-    except NotFoundError:
-        if reader is None:
-            raise NotAuthorizedException("Sign in to continue.") from None
-        raise
-    context = _report_context(context)
-    context["errors"] = errors or {}
-    context["values"] = values or {"narrative": context["report"]["narrative"]}
-    if message:
-        context["form_error"] = message
-    return page(request, "transparency/show.html", context, status_code=status_code)
+        await change
+    except (InvalidInput, ConflictError) as error:
+        typed = form_values(await request.form())
+        return await _report_page(request, report_id, viewer, FormFailure.of(error, values=typed))
+    return redirect(path_for("transparency:show", report_id=report_id), success)
+
+
+def _workflow_step(
+    step: str, take: Callable[[int, Viewer], Awaitable[Any]], success: str
+) -> HTTPRouteHandler:
+    """The route of one step of a report's workflow that takes no values (refresh, approve,
+    publish): POST /transparency/reports/{report_id}/{step}."""
+
+    async def handler(
+        self: Controller, request: Request[Any, Any, Any], viewer: RequestViewer, report_id: RowId
+    ) -> Template | Redirect:
+        return await _act(request, viewer, report_id, take(report_id, viewer), success)
+
+    handler.__name__ = handler.__qualname__ = step
+    path = f"/transparency/reports/{{report_id:int}}/{step}"
+    return post(path, guards=[signed_in], name=f"transparency:{step}")(handler)
 
 
 def _scope_path(scope: str) -> str:
-    return (
-        "/transparency/organisation" if scope == ORGANISATION else f"/groups/{scope}/transparency"
-    )
+    if scope == ORGANISATION:
+        return path_for("transparency:organisation")
+    return path_for("transparency:group", slug=scope)
+
+
+async def _scope_page(scope: str, viewer: Viewer) -> dict[str, Any]:
+    shown = await queries.scope_page(scope, viewer)
+    return {**msgspec.structs.asdict(shown), "status_labels": STATUS_LABELS}
 
 
 class TransparencyController(Controller):
     include_in_schema = False  # pages for people; the API is described at /schema
+    dependencies = READER
 
-    @get("/transparency")
+    @get("/transparency", name="transparency:index")
     async def public_index(self, request: Request[Any, Any, Any]) -> Template:
-        return page(
-            request, "transparency/public_index.html", {"reports": await services.public_reports()}
-        )
+        reports = await queries.public_reports()
+        return page(request, "transparency/public_index.html", {"reports": reports})
 
     @get("/transparency/reports/{report_id:int}", name="transparency:show")
-    async def show(self, request: Request[Any, Any, Any], report_id: RowId) -> Template:
-        return await _report_page(request, report_id)
+    async def show(
+        self, request: Request[Any, Any, Any], reader: RequestReader, report_id: RowId
+    ) -> Template:
+        return await _report_page(request, report_id, reader)
 
-    @get("/transparency/reports/{report_id:int}/print")
-    async def printable(self, request: Request[Any, Any, Any], report_id: RowId) -> Response[str]:
+    @get("/transparency/reports/{report_id:int}/print", name="transparency:print")
+    async def printable(self, reader: RequestReader, report_id: RowId) -> Response[str]:
         """The self-contained document the PDF is made from."""
-        item = await _read(request, report_id)
-        _, policy = formats.print_stylesheet()
+        item = await _read(report_id, reader)
+        _, policy = formats.stylesheet()
         return Response(
             formats.document_html(item),
             media_type=MediaType.HTML,
             headers={"content-security-policy": policy},
         )
 
-    @get("/transparency/reports/{report_id:int}/pdf")
-    async def pdf(self, request: Request[Any, Any, Any], report_id: RowId) -> Response[bytes]:
-        item = await _read(request, report_id)
-        html = formats.document_html(item)
-        body = await anyio.to_thread.run_sync(
-            formats.pdf_bytes, html, get_settings().base_url + "/"
-        )
-        return attachment(body, "application/pdf", item.filename("pdf"))
+    @get("/transparency/reports/{report_id:int}/pdf", name="transparency:pdf")
+    async def pdf(self, reader: RequestReader, report_id: RowId) -> Response[bytes]:
+        item = await _read(report_id, reader)
+        body = await pdf_from_html(formats.document_html(item), get_settings().base_url + "/")
+        return attachment(body, PDF_MEDIA_TYPE, item.filename("pdf"))
 
-    @get("/transparency/reports/{report_id:int}/csv")
-    async def csv_file(self, request: Request[Any, Any, Any], report_id: RowId) -> Response[bytes]:
-        item = await _read(request, report_id)
-        return attachment(formats.csv_content(item), formats.CSV_MEDIA_TYPE, item.filename("csv"))
+    @get("/transparency/reports/{report_id:int}/csv", name="transparency:csv")
+    async def csv_file(self, reader: RequestReader, report_id: RowId) -> Response[bytes]:
+        item = await _read(report_id, reader)
+        return attachment(formats.csv_content(item), CSV_MEDIA_TYPE, item.filename("csv"))
 
-    @get("/transparency/reports/{report_id:int}/json")
-    async def json_file(self, request: Request[Any, Any, Any], report_id: RowId) -> Response[bytes]:
-        item = await _read(request, report_id)
+    @get("/transparency/reports/{report_id:int}/json", name="transparency:json")
+    async def json_file(self, reader: RequestReader, report_id: RowId) -> Response[bytes]:
+        item = await _read(report_id, reader)
         return attachment(
             formats.json_content(item), formats.JSON_MEDIA_TYPE, item.filename("json")
         )
 
-    @get("/transparency/reports/{report_id:int}/charts/{name:str}")
+    @get("/transparency/reports/{report_id:int}/charts/{name:str}", name="transparency:chart")
     async def chart(
-        self, request: Request[Any, Any, Any], report_id: RowId, name: FromPath[str]
+        self, reader: RequestReader, report_id: RowId, name: FromPath[str]
     ) -> Response[str]:
         """One chart as SVG: /charts/actions.svg, responses.svg or attendance.svg."""
         stem, _, extension = name.partition(".")
         if extension != "svg" or stem not in charts.CHART_NAMES:
             raise NotFoundError("There is no such chart.")
-        item = await _read(request, report_id)
+        item = await _read(report_id, reader)
         chart = charts.chart_named(item.presented, stem)
         assert chart is not None
         return Response(
@@ -155,125 +177,79 @@ class TransparencyController(Controller):
             headers={"content-security-policy": charts.SVG_CONTENT_SECURITY_POLICY},
         )
 
-    @post("/transparency/reports/{report_id:int}/refresh", guards=[signed_in])
-    async def refresh(
-        self, request: Request[Any, Any, Any], report_id: RowId
-    ) -> Template | Redirect:
-        viewer = await _viewer(request)
-        try:
-            await services.refresh_report(report_id, viewer)
-        except ConflictError as error:
-            return await _report_page(request, report_id, message=error.message, status_code=409)
-        return redirect(f"/transparency/reports/{report_id}", "Figures refreshed from the records.")
+    refresh = _workflow_step(
+        "refresh", services.refresh_report, "Figures refreshed from the records."
+    )
+    approve = _workflow_step(
+        "approve", services.approve_report, "Approved. It can now be published."
+    )
+    publish = _workflow_step(
+        "publish",
+        services.publish_report,
+        "Published. The report is now frozen, and the Board has been told.",
+    )
 
-    @post("/transparency/reports/{report_id:int}/narrative", guards=[signed_in])
+    @post(
+        "/transparency/reports/{report_id:int}/narrative",
+        guards=[signed_in],
+        name="transparency:narrative",
+    )
     async def narrative(
-        self, request: Request[Any, Any, Any], report_id: RowId
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, report_id: RowId
     ) -> Template | Redirect:
-        viewer = await _viewer(request)
+        command, unreadable = read_form(NarrativeChange, await request.form())
+        change = services.update_narrative(report_id, command, viewer, unreadable=unreadable)
+        return await _act(request, viewer, report_id, change, "Narrative saved.")
+
+    @get("/transparency/organisation", guards=[signed_in], name="transparency:organisation")
+    async def organisation(
+        self, request: Request[Any, Any, Any], viewer: RequestViewer
+    ) -> Template:
+        context = await _scope_page(ORGANISATION, viewer)
+        return page(request, "transparency/scope.html", context)
+
+    @get("/groups/{slug:str}/transparency", guards=[signed_in], name="transparency:group")
+    async def group(
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, slug: FromPath[str]
+    ) -> Template:
+        context = await _scope_page(slug, viewer)
+        return page(request, "transparency/scope.html", context)
+
+    @post("/transparency/generate", guards=[signed_in], name="transparency:generate")
+    async def generate(
+        self, request: Request[Any, Any, Any], viewer: RequestViewer
+    ) -> Template | Redirect:
         data = await request.form()
-        narrative, errors = read_narrative(data)
-        if not errors:
-            try:
-                await services.update_narrative(report_id, narrative, viewer)
-            except ConflictError as error:
-                return await _report_page(
-                    request, report_id, message=error.message, status_code=409
-                )
-            except InvalidInput as error:
-                errors = error.field_errors
-        if errors:
-            return await _report_page(
-                request,
-                report_id,
-                errors=errors,
-                values=form_values(data),
-                message="The narrative needs correcting. Nothing has been saved.",
-                status_code=422,
-            )
-        return redirect(f"/transparency/reports/{report_id}", "Narrative saved.")
-
-    @post("/transparency/reports/{report_id:int}/approve", guards=[signed_in])
-    async def approve(
-        self, request: Request[Any, Any, Any], report_id: RowId
-    ) -> Template | Redirect:
-        viewer = await _viewer(request)
+        command, unreadable = read_form(GenerateReport, data)
         try:
-            await services.approve_report(report_id, viewer)
-        except ConflictError as error:
-            return await _report_page(request, report_id, message=error.message, status_code=409)
-        return redirect(f"/transparency/reports/{report_id}", "Approved. It can now be published.")
-
-    @post("/transparency/reports/{report_id:int}/publish", guards=[signed_in])
-    async def publish(
-        self, request: Request[Any, Any, Any], report_id: RowId
-    ) -> Template | Redirect:
-        viewer = await _viewer(request)
-        try:
-            await services.publish_report(report_id, viewer)
-        except ConflictError as error:
-            return await _report_page(request, report_id, message=error.message, status_code=409)
-        return redirect(
-            f"/transparency/reports/{report_id}",
-            "Published. The report is now frozen, and the Board has been told.",
-        )
-
-    @get("/transparency/organisation", guards=[signed_in])
-    async def organisation(self, request: Request[Any, Any, Any]) -> Template:
-        viewer = await _viewer(request)
-        if not (viewer.user.is_board or viewer.user.is_admin):
-            raise PermissionDenied("This page is for Board members and administrators.")
-        context = await services.scope_page(ORGANISATION, viewer)
-        return page(request, "transparency/scope.html", {**context, "status_labels": STATUS_LABELS})
-
-    @get("/groups/{slug:str}/transparency", guards=[signed_in])
-    async def group(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
-        context = await services.scope_page(slug, await _viewer(request))
-        return page(request, "transparency/scope.html", {**context, "status_labels": STATUS_LABELS})
-
-    @post("/transparency/generate", guards=[signed_in])
-    async def generate(self, request: Request[Any, Any, Any]) -> Template | Redirect:
-        viewer = await _viewer(request)
-        data = await request.form()
-        fields, errors = read_generate(data)
-        scope = fields["scope"]
-        generated = None
-        if not errors:
-            try:
-                generated = await services.generate_report(
-                    scope, fields["period"], fields["edition"], viewer
-                )
-            except InvalidInput as error:
-                errors = error.field_errors or {"period": error.message}
-        if errors or generated is None:
-            if scope != ORGANISATION and "scope" in errors:
-                raise NotFoundError("There is no working group at this address.")
-            context = await services.scope_page(scope or ORGANISATION, viewer)
+            generated = await services.generate_report(command, viewer, unreadable=unreadable)
+        except InvalidInput as error:
+            # The page of the scope the form was on; a group there is none of is not found.
+            context = await _scope_page(command.scope, viewer)
             return form_page(
                 request,
                 "transparency/scope.html",
                 form_values(data),
-                errors,
-                {**context, "status_labels": STATUS_LABELS},
+                error.field_errors,
+                context,
+                message=error.message,
             )
         message = (
             "Draft generated from the records."
             if generated.created
             else "The period's unpublished report was refreshed from the records."
         )
-        try:
-            await services.get_report(generated.report_id, viewer)
-        except NotFoundError:
+        if not await queries.is_readable(generated.report_id, viewer):
             # An administrator may generate the organisation's board edition but not read it.
-            return redirect(_scope_path(scope), message + " Only Board members can read it.")
-        return redirect(f"/transparency/reports/{generated.report_id}", message)
+            return redirect(_scope_path(command.scope), message + ONLY_THE_BOARD_READS)
+        return redirect(path_for("transparency:show", report_id=generated.report_id), message)
 
-    @get("/board/reports", guards=[signed_in])
-    async def board(self, request: Request[Any, Any, Any]) -> Template:
-        viewer = await _viewer(request)
-        context = await services.board_overview(viewer)
-        return page(
-            request,
-            "transparency/board.html",
-            {**context, "status_labels": STATUS_LABELS, "viewer": viewer},
-        )
+    @get("/board/reports", guards=[signed_in], name="transparency:board")
+    async def board(self, request: Request[Any, Any, Any], viewer: RequestViewer) -> Template:
+        overview = await queries.board_overview(viewer)
+        context = {
+            **msgspec.structs.asdict(overview),
+            "status_labels": STATUS_LABELS,
+            "viewer": viewer,
+        }
+        return page(request, "transparency/board.html", context)

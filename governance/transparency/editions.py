@@ -6,7 +6,7 @@ the API and the charts) is made from a `Presented` report and never from the sto
 figures, so no format can show a figure its edition suppresses.
 
 The board edition shows every figure. The public edition, whose figures count only public
-and internal records (figures.COUNTED_VISIBILITIES), also suppresses small numbers:
+and internal records (`accounts.scopes.EDITION_COUNTS`), also suppresses small numbers:
 
 - a count from 1 to 4 is shown as "fewer than 5" (0 is shown: it identifies nobody);
 - a rate or median drawn from fewer than 5 people or items is shown as "fewer than 5"
@@ -28,7 +28,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from governance.transparency.figures import EDITIONS, PUBLIC_THRESHOLD
+from governance.accounts.policy import LINES, Line
+from governance.transparency.figures import (
+    EDITIONS,
+    ORGANISATION,
+    ORGANISATION_NAME,
+    PUBLIC_THRESHOLD,
+)
 from governance.transparency.suppression import (
     FEWER,
     WITHHELD,
@@ -45,9 +51,7 @@ SUPPRESSION_NOTE = (
     f'shown as "{FEWER}", and a figure from which one of those could be worked out is '
     f'"{WITHHELD}".'
 )
-ORGANISATION = "organisation"
 TOTALS_SLUG = ORGANISATION  # the organisation's totals across groups, in CSV and JSON
-LINE_NAMES = {"director": "Executive Director", "board": "Board"}
 EDITION_NAMES = {"board": "Board edition", "public": "Public edition"}
 
 # (metric, label, kind). Kinds: count, rate (a fraction shown as a percentage), median (days),
@@ -340,9 +344,9 @@ def _share_figure(metric: str, label: str, numerator: Cell, denominator: Cell) -
     return Figure(metric, label, "share", round(share, 4), _display_rate(share))
 
 
-def _section(
+def _group_figures(
     slug: str, group: dict[str, Any], cells: dict[CellKey, Cell], public: bool, is_total: bool
-) -> PresentedGroup:
+) -> list[Figure]:
     figures = []
     for metric, label, kind in GROUP_METRICS:
         if kind == "count":
@@ -354,54 +358,41 @@ def _section(
                     metric, label, cells[(slug, "", numerator)], cells[(slug, "", denominator)]
                 )
             )
-        elif is_total:
-            continue  # rates and medians do not add up across groups
-        elif metric == "attendance_rate":
-            people = cells[(slug, "", "attendance_people")]
+        elif not is_total:  # rates and medians do not add up across groups
+            # The attendance rate is drawn from the people expected; the median days to
+            # complete from the actions completed.
+            base = "attendance_people" if metric == "attendance_rate" else "actions_completed"
+            value = group.get(metric)
             figures.append(
-                _measured_figure(
-                    metric,
-                    label,
-                    kind,
-                    group.get(metric),
-                    people.value,
-                    public,
-                )
+                _measured_figure(metric, label, kind, value, cells[(slug, "", base)].value, public)
             )
-        else:  # median_days_to_complete, drawn from the actions completed
-            completed = cells[(slug, "", "actions_completed")]
-            figures.append(
-                _measured_figure(
-                    metric,
-                    label,
-                    kind,
-                    group.get(metric),
-                    completed.value,
-                    public,
-                )
-            )
-    lines = []
-    for line in group.get("lines", []):
-        recipient = line["recipient"]
-        line_figures = []
-        responded = sum(cells[(slug, recipient, name)].value for name in RESPONDED)
-        for metric, label, kind in LINE_METRICS:
-            if kind == "count":
-                line_figures.append(_count_figure(metric, label, cells[(slug, recipient, metric)]))
-            elif not is_total:
-                # The number of values behind a line's medians is not among the figures;
-                # the responses recorded are the fewest it can be drawn from.
-                line_figures.append(
-                    _measured_figure(
-                        metric,
-                        label,
-                        kind,
-                        line.get(metric),
-                        responded,
-                        public,
-                    )
-                )
-        lines.append(PresentedLine(recipient, LINE_NAMES.get(recipient, recipient), line_figures))
+    return figures
+
+
+def _line_figures(
+    slug: str, line: dict[str, Any], cells: dict[CellKey, Cell], public: bool, is_total: bool
+) -> PresentedLine:
+    recipient = line["recipient"]
+    figures = []
+    # The number of values behind a line's medians is not among the figures; the
+    # responses recorded are the fewest it can be drawn from.
+    responded = sum(cells[(slug, recipient, name)].value for name in RESPONDED)
+    for metric, label, kind in LINE_METRICS:
+        if kind == "count":
+            figures.append(_count_figure(metric, label, cells[(slug, recipient, metric)]))
+        elif not is_total:
+            value = line.get(metric)
+            figures.append(_measured_figure(metric, label, kind, value, responded, public))
+    return PresentedLine(recipient, _line_name(recipient), figures)
+
+
+def _line_name(recipient: str) -> str:
+    return Line(recipient).label if recipient in LINES else recipient
+
+
+def _section(
+    slug: str, group: dict[str, Any], cells: dict[CellKey, Cell], public: bool, is_total: bool
+) -> PresentedGroup:
     months = [
         _count_figure(month, month, cells[(slug, "", f"month:{month}")])
         for month, _ in group.get(MONTH_METRIC, [])
@@ -411,8 +402,10 @@ def _section(
         name=str(group.get("group_name", slug)),
         # Chairs are the only people a report names, in either edition.
         chair_names=[str(name) for name in group.get("chair_names", [])],
-        figures=figures,
-        lines=lines,
+        figures=_group_figures(slug, group, cells, public, is_total),
+        lines=[
+            _line_figures(slug, line, cells, public, is_total) for line in group.get("lines", [])
+        ],
         months=months,
         is_total=is_total,
     )
@@ -450,7 +443,7 @@ def present(content: dict[str, Any], edition: str) -> Presented:
     presented = Presented(
         scope=scope,
         scope_name=(
-            "The organisation"
+            ORGANISATION_NAME
             if scope == ORGANISATION
             else (sections[0].name if sections else scope)
         ),

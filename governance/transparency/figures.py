@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
-EDITIONS = ("board", "public")
-# Records of these visibilities are counted in each edition. The Board may read public,
-# internal and board records; the public edition counts no board or group record at all,
-# so that nothing of the Board-only channel, not even a count, reaches the Director.
-COUNTED_VISIBILITIES = {
-    "board": ("public", "internal", "board"),
-    "public": ("public", "internal"),
-}
+
+class Edition(StrEnum):
+    """Which readers a report is made for. What each counts is
+    `accounts.scopes.EDITION_COUNTS`: the public edition counts no board or group record
+    at all, so that nothing of the Board-only channel, not even a count, reaches the
+    Director."""
+
+    BOARD = "board"  # everything the Board may read
+    PUBLIC = "public"  # public and internal records; small counts suppressed
+
+
+EDITIONS: tuple[str, ...] = tuple(Edition)
+# The scope of the whole organisation (a group's scope is its short name).
+ORGANISATION = "organisation"
+ORGANISATION_NAME = "The organisation"
 PUBLIC_THRESHOLD = 5  # a public count drawn from fewer people or items is "fewer than 5"
 
 
@@ -55,20 +63,19 @@ class GroupFigures:
     chair_names: list[str] = field(default_factory=list)
     meetings_held: int = 0
     meetings_cancelled: int = 0
-    attendance_rate: float | None = (
-        None  # members present or remote / members expected, held meetings
-    )
+    # Members present or remote / members expected, at the meetings held.
+    attendance_rate: float | None = None
     attendance_people: int = 0  # distinct members the rate is drawn from
     meetings_with_quorum: int = 0
     decisions: int = 0
     decisions_with_quorum: int = 0
+    confidential_matters: int = 0  # non-public agenda items considered at held meetings
+    lines: list[LineFigures] = field(default_factory=list)
     actions_opened: int = 0
     actions_completed: int = 0
     actions_dropped: int = 0
     actions_overdue_at_end: int = 0
     median_days_to_complete: float | None = None
-    confidential_matters: int = 0  # non-public agenda items considered at held meetings
-    lines: list[LineFigures] = field(default_factory=list)
     # Actions completed per month of the period, for the trend chart: [("2026-07", 4), ...]
     actions_completed_by_month: list[tuple[str, int]] = field(default_factory=list)
 

@@ -12,23 +12,18 @@ check it: take "report", encode it with sorted keys, no spaces and UTF-8, hash i
 
 from __future__ import annotations
 
-import base64
 import functools
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
 import jinja2
 
-from governance.core.exports import csv_bytes
-from governance.core.exports import render_pdf as render_html_to_pdf
-from governance.core.security import CONTENT_SECURITY_POLICY
+from governance.core.exports import csv_bytes, print_stylesheet, render_pdf
 from governance.core.templating import TEMPLATE_DIRECTORY, add_template_helpers
 from governance.transparency import charts as chart_module
 from governance.transparency.editions import (
     Presented,
-    canonical_json,
     document,
     document_hash,
     figure_rows,
@@ -37,7 +32,6 @@ from governance.transparency.editions import (
 DOCUMENT_TEMPLATE = "transparency/document.html"
 STYLESHEET_PATH = TEMPLATE_DIRECTORY / "transparency" / "document.css"
 CSV_HEADER = ("scope", "period", "metric", "line", "value")
-CSV_MEDIA_TYPE = "text/csv"
 JSON_MEDIA_TYPE = "application/json"
 FORMATS = ("html", "pdf", "csv", "json")
 HASH_NOTE = (
@@ -116,21 +110,15 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
-@functools.cache
-def print_stylesheet() -> tuple[str, str]:
+def stylesheet() -> tuple[str, str]:
     """The document's stylesheet and the Content-Security-Policy that lets it apply inline."""
-    css = STYLESHEET_PATH.read_text(encoding="utf-8")
-    digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode()
-    policy = CONTENT_SECURITY_POLICY.replace(
-        "style-src 'self'", f"style-src 'self' 'sha256-{digest}'"
-    )
-    return css, policy
+    return print_stylesheet(STYLESHEET_PATH)
 
 
 def document_html(item: Rendition, *, for_print: bool = True) -> str:
     """The self-contained document the PDF is made from: inline stylesheet, charts as data:
     URIs, the hash in the text and in every page's footer."""
-    css, _ = print_stylesheet()
+    css, _ = stylesheet()
     charts = chart_module.charts(item.presented)
     template = _environment().get_template(DOCUMENT_TEMPLATE)
     return template.render(
@@ -142,11 +130,6 @@ def document_html(item: Rendition, *, for_print: bool = True) -> str:
         stylesheet=css,
         for_print=for_print,
     )
-
-
-def pdf_bytes(html: str, base_url: str) -> bytes:
-    """Blocking: call it in a worker thread. Shares the minutes' WeasyPrint lock."""
-    return render_html_to_pdf(html, base_url)
 
 
 # --- CSV and JSON -----------------------------------------------------------------------
@@ -180,7 +163,7 @@ def json_content(item: Rendition) -> bytes:
 
 def verify(doc: dict[str, Any], sha256: str) -> bool:
     """Whether a report document (the JSON's "report") has this SHA-256."""
-    return hashlib.sha256(canonical_json(doc)).hexdigest() == sha256
+    return document_hash(doc) == sha256
 
 
 def render(item: Rendition, format_name: str, base_url: str = "http://localhost/") -> bytes:
@@ -188,7 +171,7 @@ def render(item: Rendition, format_name: str, base_url: str = "http://localhost/
     if format_name == "html":
         return document_html(item).encode("utf-8")
     if format_name == "pdf":
-        return pdf_bytes(document_html(item), base_url)
+        return render_pdf(document_html(item), base_url)
     if format_name == "csv":
         return csv_content(item)
     if format_name == "json":

@@ -19,9 +19,9 @@ from governance.core.clock import organisation_today
 from governance.groups.tables import WorkingGroup
 from governance.settings import get_settings
 from governance.transparency import metrics
-from governance.transparency.editions import ORGANISATION
-from governance.transparency.figures import EDITIONS, Period
-from governance.transparency.services import last_ended_quarter, last_ended_year, store_figures
+from governance.transparency.figures import EDITIONS, ORGANISATION, Period
+from governance.transparency.metrics import last_ended_quarter, last_ended_year
+from governance.transparency.services import store_figures
 from governance.transparency.tables import TransparencyReport
 
 

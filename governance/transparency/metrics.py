@@ -15,8 +15,9 @@ on the period's last day, or today for a period not yet over (`as_of_day`), so a
 current quarter does not count as overdue what is not overdue yet. A period that has not
 begun is refused.
 
-Editions. Only records whose visibility is in COUNTED_VISIBILITIES[edition] are counted:
-ActionItem.visibility for actions, the agenda item's visibility for decisions,
+Editions. Only records whose visibility the edition counts are counted
+(`accounts.scopes.counted_in_edition`, from `scopes.EDITION_COUNTS`): ActionItem.visibility
+for actions, the agenda item's visibility for decisions,
 Report.visibility for periodic reports and recommendations. Meetings and attendance have no
 visibility and count in both editions; confidential matters count non-public agenda items in
 both editions (a number only, never their content).
@@ -81,7 +82,9 @@ from zoneinfo import ZoneInfo
 
 from piccolo.query.functions.aggregate import Count
 
+from governance.accounts import scopes
 from governance.accounts.policy import membership_is_current
+from governance.actions.schemas import ACTIVE_STATUSES, ActionStatus
 from governance.actions.tables import ActionItem, ActionUpdate
 from governance.core.clock import organisation_today, utcnow
 from governance.core.errors import InvalidInput, NotFoundError
@@ -95,18 +98,16 @@ from governance.reports.schemas import RESPONSES
 from governance.reports.tables import Delivery, Report
 from governance.settings import get_settings
 from governance.transparency.figures import (
-    COUNTED_VISIBILITIES,
     EDITIONS,
+    ORGANISATION,
     GroupFigures,
     LineFigures,
     Period,
     TransparencyFigures,
 )
 
-ORGANISATION = "organisation"
 REPORT_CADENCES = ("quarterly", "yearly")
 LINE_ORDER = ("director", "board")
-ACTIVE_STATUSES = ("open", "in_progress")
 SECONDS_A_DAY = 86_400
 
 
@@ -120,6 +121,30 @@ def parse_report_period(label: str) -> Period:
         )
     period = parsed[1]
     return Period(period.label, period.starts_on, period.ends_on)
+
+
+def last_ended_quarter(today: dt.date) -> Period:
+    first_of_quarter = dt.date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+    day = first_of_quarter - dt.timedelta(days=1)
+    return parse_report_period(f"{day.year}-Q{(day.month - 1) // 3 + 1}")
+
+
+def last_ended_year(today: dt.date) -> Period:
+    return parse_report_period(str(today.year - 1))
+
+
+def previous_period(period: Period) -> Period:
+    if "-Q" in period.label:
+        year, quarter = period.label.split("-Q")
+        number = int(quarter) - 1
+        label = f"{year}-Q{number}" if number else f"{int(year) - 1}-Q4"
+    else:
+        label = str(int(period.label) - 1)
+    return parse_report_period(label)
+
+
+def period_has_ended(period: Period, today: dt.date | None = None) -> bool:
+    return period.ends_on < (today or organisation_today())
 
 
 @dataclass(frozen=True)
@@ -169,8 +194,8 @@ async def compute_figures(scope: str, period_label: str, edition: str) -> Transp
     }
     context = _Context(
         window=window,
-        group_ids=list(figures) or [-1],
-        visibilities=list(COUNTED_VISIBILITIES[edition]),
+        group_ids=list(figures) or [scopes.NO_GROUP],
+        edition=edition,
         groups={group["id"]: group for group in groups},
         figures=figures,
     )
@@ -197,12 +222,16 @@ async def compute_figures(scope: str, period_label: str, edition: str) -> Transp
 class _Context:
     window: Window
     group_ids: list[int]
-    visibilities: list[str]
+    edition: str
     groups: dict[int, dict[str, Any]]
     figures: dict[int, GroupFigures]
 
     def in_period(self, column: Any) -> Any:
         return (column >= self.window.start) & (column < self.window.end)
+
+    def counted(self, visibility_column: Any) -> Any:
+        """The records of a visibility this edition counts."""
+        return scopes.counted_in_edition(visibility_column, self.edition)
 
     def group(self, group_id: int) -> GroupFigures | None:
         return self.figures.get(group_id)
@@ -332,7 +361,7 @@ async def _decisions(context: _Context) -> None:
             Decision.meeting.group.is_in(context.group_ids)
             & (Decision.meeting.status != "cancelled")
             & context.in_period(Decision.meeting.starts_at)
-            & Decision.agenda_item.visibility.is_in(context.visibilities)
+            & context.counted(Decision.agenda_item.visibility)
         )
         .group_by(Decision.meeting.group, Decision.quorum_met)
     )
@@ -352,7 +381,7 @@ async def _confidential_matters(context: _Context) -> None:
             AgendaItem.meeting.group.is_in(context.group_ids)
             & (AgendaItem.meeting.status == "held")
             & context.in_period(AgendaItem.meeting.starts_at)
-            & (AgendaItem.visibility != "public")
+            & scopes.not_public(AgendaItem.visibility)
         )
         .group_by(AgendaItem.meeting.group)
     )
@@ -366,13 +395,13 @@ async def _confidential_matters(context: _Context) -> None:
 
 
 def _counted_actions(context: _Context) -> Any:
-    return ActionItem.group.is_in(context.group_ids) & ActionItem.visibility.is_in(
-        context.visibilities
-    )
+    return ActionItem.group.is_in(context.group_ids) & context.counted(ActionItem.visibility)
 
 
 def _drop_updates() -> Any:
-    return ActionUpdate.select(ActionUpdate.action).where(ActionUpdate.status_to == "dropped")
+    return ActionUpdate.select(ActionUpdate.action).where(
+        ActionUpdate.status_to == ActionStatus.DROPPED
+    )
 
 
 async def _count_actions_by_group(where: Any) -> dict[int, int]:
@@ -406,7 +435,7 @@ async def _actions_completed(context: _Context) -> None:
         ActionItem.group, ActionItem.created_at, ActionItem.completed_at
     ).where(
         _counted_actions(context)
-        & (ActionItem.status == "done")
+        & (ActionItem.status == ActionStatus.DONE)
         & context.in_period(ActionItem.completed_at)
     )
     months = _months(context.window.period)
@@ -427,7 +456,7 @@ async def _actions_dropped(context: _Context) -> None:
         _drop_updates().where(context.in_period(ActionUpdate.created_at))
     ) | (ActionItem.id.not_in(_drop_updates()) & context.in_period(ActionItem.updated_at))
     counts = await _count_actions_by_group(
-        _counted_actions(context) & (ActionItem.status == "dropped") & dropped_in_period
+        _counted_actions(context) & (ActionItem.status == ActionStatus.DROPPED) & dropped_in_period
     )
     for group_id, figures in context.figures.items():
         figures.actions_dropped = counts.get(group_id, 0)
@@ -439,9 +468,9 @@ async def _actions_overdue(context: _Context) -> None:
         _drop_updates().where(ActionUpdate.created_at >= end)
     ) | (ActionItem.id.not_in(_drop_updates()) & (ActionItem.updated_at >= end))
     active_at_end = (
-        ActionItem.status.is_in(list(ACTIVE_STATUSES))
-        | ((ActionItem.status == "done") & (ActionItem.completed_at >= end))
-        | ((ActionItem.status == "dropped") & dropped_after_end)
+        ActionItem.status.is_in(sorted(ACTIVE_STATUSES))
+        | ((ActionItem.status == ActionStatus.DONE) & (ActionItem.completed_at >= end))
+        | ((ActionItem.status == ActionStatus.DROPPED) & dropped_after_end)
     )
     counts = await _count_actions_by_group(
         _counted_actions(context)
@@ -475,14 +504,49 @@ def due_periods(
 
 
 async def _lines(context: _Context) -> None:
+    """Each line's periodic reports due, on time, late and missed, then its
+    recommendations: three queries for all the groups."""
+    line_figures, due = await _due_reports(context)
+    first_submitted = await _first_submissions(context, sorted({p.label for _, p in due}))
+    for line, period in due:
+        state = schedule.period_status(
+            line["cadence"],
+            line["report_due_days"],
+            period,
+            first_submitted.get((line["group"], period.label)),
+            context.window.as_of_day,
+        ).state
+        _count_periodic(line_figures[(line["group"], line["recipient"])], state)
+    await _recommendations(context, line_figures)
+    for group_id, group_figures in context.figures.items():
+        recipients = {recipient for gid, recipient in line_figures if gid == group_id}
+        group_figures.lines = [
+            line_figures[(group_id, recipient)] for recipient in sorted(recipients, key=_line_order)
+        ]
+
+
+def _line_order(recipient: str) -> tuple[int, str]:
+    return (LINE_ORDER.index(recipient) if recipient in LINE_ORDER else len(LINE_ORDER), recipient)
+
+
+def _count_periodic(figures: LineFigures, state: str) -> None:
+    figures.periodic_due += 1
+    if state == "on_time":
+        figures.periodic_on_time += 1
+    elif state == "late":
+        figures.periodic_late += 1
+    elif state == "missed":
+        figures.periodic_missed += 1
+
+
+async def _due_reports(
+    context: _Context,
+) -> tuple[dict[tuple[int, str], LineFigures], list[tuple[dict[str, Any], schedule.Period]]]:
+    """Each group's lines (empty figures, by group and recipient) and the periodic reports
+    due on them in the window."""
     window = context.window
     lines = (
-        await ReportingLine.select(
-            ReportingLine.group,
-            ReportingLine.recipient,
-            ReportingLine.cadence,
-            ReportingLine.report_due_days,
-        )
+        await ReportingLine.select(*ReportingLine.all_columns())
         .where(ReportingLine.group.is_in(context.group_ids))
         .order_by(ReportingLine.id)
     )
@@ -498,12 +562,20 @@ async def _lines(context: _Context) -> None:
             (line, period)
             for period in due_periods(line["cadence"], line["report_due_days"], first_day, window)
         )
-    labels = sorted({period.label for _, period in due})
+    return line_figures, due
+
+
+async def _first_submissions(
+    context: _Context, labels: list[str]
+) -> dict[tuple[int, str], dt.date]:
+    """The local day each group's periodic report of each period was first submitted,
+    before the end of the window, of a counted visibility."""
+    window = context.window
     submitted = await Report.select(Report.group, Report.period, Report.submitted_at).where(
         Report.group.is_in(context.group_ids)
         & (Report.kind == "periodic")
         & (Report.status == "submitted")
-        & Report.visibility.is_in(context.visibilities)
+        & context.counted(Report.visibility)
         & Report.period.is_in(labels or [""])
         & (Report.submitted_at < window.end)
     )
@@ -513,31 +585,7 @@ async def _lines(context: _Context) -> None:
         day = row["submitted_at"].astimezone(window.zone).date()
         if report_key not in first_submitted or day < first_submitted[report_key]:
             first_submitted[report_key] = day
-    for line, period in due:
-        figures = line_figures[(line["group"], line["recipient"])]
-        state = schedule.period_status(
-            line["cadence"],
-            line["report_due_days"],
-            period,
-            first_submitted.get((line["group"], period.label)),
-            window.as_of_day,
-        ).state
-        figures.periodic_due += 1
-        if state == "on_time":
-            figures.periodic_on_time += 1
-        elif state == "late":
-            figures.periodic_late += 1
-        elif state == "missed":
-            figures.periodic_missed += 1
-    await _recommendations(context, line_figures)
-    for group_id, group_figures in context.figures.items():
-        group_figures.lines = [
-            line_figures[(group_id, recipient)]
-            for recipient in sorted(
-                {recipient for gid, recipient in line_figures if gid == group_id},
-                key=lambda r: (LINE_ORDER.index(r) if r in LINE_ORDER else len(LINE_ORDER), r),
-            )
-        ]
+    return first_submitted
 
 
 async def _recommendations(
@@ -556,7 +604,7 @@ async def _recommendations(
         Delivery.report.group.is_in(context.group_ids)
         & (Delivery.report.kind == "recommendation")
         & (Delivery.report.status == "submitted")
-        & Delivery.report.visibility.is_in(context.visibilities)
+        & context.counted(Delivery.report.visibility)
         & context.in_period(Delivery.delivered_at)
     )
     to_acknowledge: dict[tuple[int, str], list[float]] = defaultdict(list)

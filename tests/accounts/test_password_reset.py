@@ -7,11 +7,13 @@ import email
 import email.policy
 import re
 
+import httpx
 import time_machine
 
 from governance.accounts.passwords import verify_password
 from governance.accounts.tables import User
 from governance.core.clock import utcnow
+from governance.core.db import get_engine
 from governance.core.email import FileTransport, deliver_outbox
 from governance.core.tables import AuditEvent, OutboundEmail
 from tests.accounts.support import (
@@ -25,7 +27,15 @@ from tests.accounts.support import (
     sessions_of,
 )
 from tests.factories import PASSWORD, make_user
-from tests.helpers import field_error, html_part, post_form, sign_in, text_part
+from tests.helpers import (
+    CSRF_COOKIE,
+    csrf_token,
+    field_error,
+    html_part,
+    post_form,
+    sign_in,
+    text_part,
+)
 
 NEW_PASSWORD = "a completely new passphrase"
 
@@ -182,3 +192,38 @@ async def test_a_new_reset_link_is_void_once_the_password_changes_another_way(cl
     await User.update({User.password_hash: "changed-elsewhere"}).where(User.id == user_id)
 
     assert (await client.get(path)).status_code == 404
+
+
+async def test_the_answer_costs_the_same_whether_or_not_the_account_exists(app, client):
+    """Asking for a reset must not tell, by the work done before the answer, which emails
+    have accounts: no query before the answer for a known address, an unknown one, or a
+    known one asked for again in the hour. The link is queued after the answer."""
+    await make_user(email="ada@example.org")
+    engine = get_engine()
+    answered_after: list[int] = []
+
+    async def watched(scope, receive, send):
+        started = engine.queries_run
+
+        async def send_and_count(message):
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                answered_after.append(engine.queries_run - started)
+            await send(message)
+
+        await app(scope, receive, send_and_count)
+
+    transport = httpx.ASGITransport(app=watched, client=("203.0.113.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as watcher:
+        watcher.cookies.set(CSRF_COOKIE, await csrf_token(client))
+        token = client.cookies[CSRF_COOKIE]
+        for address in ("ada@example.org", "nobody@example.org", "ada@example.org"):
+            response = await watcher.post(
+                "/account/forgot-password", data={"email": address, "_csrf_token": token}
+            )
+            assert (response.status_code, response.headers["location"]) == (302, "/login")
+
+    assert answered_after == [0, 0, 0]
+    # The work was done once the answer had gone: one link, for the account that exists.
+    rows = await OutboundEmail.select(OutboundEmail.recipient)
+    assert [row["recipient"] for row in rows] == ["ada@example.org"]
+    assert await AuditEvent.count().where(AuditEvent.action == "user.password_reset_requested") == 1

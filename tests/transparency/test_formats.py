@@ -22,8 +22,9 @@ from typing import Any
 import httpx
 import pytest
 
-from governance.transparency import charts, formats, services
+from governance.transparency import charts, formats, queries, services
 from governance.transparency.editions import FEWER, WITHHELD
+from governance.transparency.schemas import GenerateReport, NarrativeChange
 from tests.factories import viewer_for
 from tests.helpers import sign_in
 from tests.transparency.transparency_data import (
@@ -77,13 +78,19 @@ async def published(clock: None) -> dict[str, Any]:
     board = await viewer_for(record.board)
     ids = {}
     for scope, viewer in (("wellbeing", chair), ("organisation", board)):
-        generated = await services.generate_report(scope, "2026-Q3", "public", viewer)
-        await services.update_narrative(generated.report_id, "We met **six** times.", viewer)
+        generated = await services.generate_report(
+            GenerateReport(scope=scope, period="2026-Q3", edition="public"), viewer
+        )
+        await services.update_narrative(
+            generated.report_id, NarrativeChange(narrative="We met **six** times."), viewer
+        )
         await services.approve_report(generated.report_id, viewer)
         await services.publish_report(generated.report_id, viewer)
         ids[scope] = generated.report_id
     ids["board"] = (
-        await services.generate_report("wellbeing", "2026-Q3", "board", chair)
+        await services.generate_report(
+            GenerateReport(scope="wellbeing", period="2026-Q3", edition="board"), chair
+        )
     ).report_id
     return {"record": record, "ids": ids}
 
@@ -245,7 +252,7 @@ def pdf_strings(pdf: bytes) -> Iterator[bytes]:
 
 
 async def _content(report_id: int) -> dict[str, Any]:
-    return (await services.get_report(report_id, None))["content"]
+    return (await queries.get_report(report_id, None)).content
 
 
 # --- the tests --------------------------------------------------------------------------
@@ -279,7 +286,7 @@ async def test_the_pdf_and_the_document_it_is_made_from(
 ) -> None:
     report_id = published["ids"][scope]
     content = await _content(report_id)
-    item = await services.report_rendition(report_id, None)
+    item = await queries.report_rendition(report_id, None)
     # The HTML handed to WeasyPrint is the printable page.
     source = formats.document_html(item)
     printable = await client.get(f"/transparency/reports/{report_id}/print")
@@ -293,7 +300,7 @@ async def test_the_pdf_and_the_document_it_is_made_from(
     assert_no_private_text(source, "pdf source")
     assert f"SHA-256 {item.sha256}" in source
     assert 'class="hash-footer"' in source  # carried into every page's footer
-    assert "counter(page)" in formats.print_stylesheet()[0]
+    assert "counter(page)" in formats.stylesheet()[0]
     # Its charts are the same SVGs, as data: URIs.
     images = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', source)
     assert len(images) == 3
@@ -379,7 +386,7 @@ async def test_the_board_edition_shows_every_figure(
     record: Record = published["record"]
     report_id = published["ids"]["board"]
     await sign_in(client, record.board)
-    content = (await services.get_report(report_id, await viewer_for(record.board)))["content"]
+    content = (await queries.get_report(report_id, await viewer_for(record.board))).content
     cells = cells_from_csv((await client.get(f"/transparency/reports/{report_id}/csv")).content)
     for key, value in stored_cells(content).items():
         assert cells[key] == str(value), key

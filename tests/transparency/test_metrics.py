@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from governance.accounts.scopes import EDITION_COUNTS
 from governance.accounts.tables import User
 from governance.actions.tables import ActionItem, ActionUpdate
 from governance.core.clock import organisation_today
@@ -29,7 +30,7 @@ from governance.groups.tables import Membership, ReportingLine, WorkingGroup
 from governance.meetings.tables import AgendaItem, Attendance, Decision, Meeting
 from governance.reports.tables import Delivery, Report
 from governance.settings import get_settings
-from governance.transparency.figures import COUNTED_VISIBILITIES, GroupFigures, LineFigures
+from governance.transparency.figures import GroupFigures, LineFigures
 from governance.transparency.metrics import compute_figures
 from tests.factories import PASSWORD_HASH
 
@@ -666,7 +667,7 @@ def expected_figures(
 ) -> list[dict[str, Any]]:
     first, last = period_days(label)
     as_of = min(last, today)
-    counted = COUNTED_VISIBILITIES[edition]
+    counted = EDITION_COUNTS[edition]
 
     def in_period(moment: dt.datetime | None) -> bool:
         return moment is not None and first <= local_day(moment) <= last

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from governance.transparency import services
+from governance.transparency.schemas import GenerateReport
 from governance.transparency.tables import TransparencyReport
 from tests.factories import viewer_for
 from tests.helpers import csrf_token, post_form, sign_in
@@ -36,15 +37,21 @@ async def world(clock: None) -> dict[str, Any]:
     board = await viewer_for(record.board)
     ids = {}
     for name, edition in (("public", "public"), ("board", "board")):
-        generated = await services.generate_report("wellbeing", "2026-Q3", edition, chair)
+        generated = await services.generate_report(
+            GenerateReport(scope="wellbeing", period="2026-Q3", edition=edition), chair
+        )
         await services.approve_report(generated.report_id, chair)
         await services.publish_report(generated.report_id, chair)
         ids[name] = generated.report_id
     ids["org_public_draft"] = (
-        await services.generate_report("organisation", "2026-Q3", "public", board)
+        await services.generate_report(
+            GenerateReport(scope="organisation", period="2026-Q3", edition="public"), board
+        )
     ).report_id
     ids["org_board_draft"] = (
-        await services.generate_report("organisation", "2026-Q3", "board", board)
+        await services.generate_report(
+            GenerateReport(scope="organisation", period="2026-Q3", edition="board"), board
+        )
     ).report_id
     return {"record": record, "ids": ids}
 
@@ -311,7 +318,9 @@ async def test_versions_show_on_the_pages(world: dict[str, Any], client: httpx.A
     record: Record = world["record"]
     first = world["ids"]["public"]
     chair = await viewer_for(record.chair)
-    second = await services.generate_report("wellbeing", "2026-Q3", "public", chair)
+    second = await services.generate_report(
+        GenerateReport(scope="wellbeing", period="2026-Q3", edition="public"), chair
+    )
     await sign_in(client, record.chair)
     draft_page = await client.get(f"/transparency/reports/{second.report_id}")
     assert "supersedes version 1" in draft_page.text

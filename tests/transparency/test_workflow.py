@@ -11,9 +11,10 @@ import time_machine
 
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
 from governance.core.tables import AuditEvent, OutboundEmail
-from governance.transparency import services
+from governance.transparency import queries, services
 from governance.transparency.editions import document, present
 from governance.transparency.formats import verify
+from governance.transparency.schemas import GenerateReport, NarrativeChange
 from governance.transparency.tables import TransparencyReport
 from tests.factories import viewer_for
 from tests.transparency.transparency_data import Record, build_record, clock, london
@@ -29,7 +30,9 @@ async def record(clock: None) -> Record:
 async def _published(record: Record, edition: str = "public", scope: str = "wellbeing") -> int:
     maker = record.chair if scope != "organisation" else record.board
     viewer = await viewer_for(maker)
-    generated = await services.generate_report(scope, "2026-Q3", edition, viewer)
+    generated = await services.generate_report(
+        GenerateReport(scope=scope, period="2026-Q3", edition=edition), viewer
+    )
     await services.approve_report(generated.report_id, viewer)
     await services.publish_report(generated.report_id, viewer)
     return generated.report_id
@@ -41,24 +44,28 @@ async def _events(action: str) -> list[dict]:
 
 async def test_the_chair_generates_approves_and_publishes(record: Record) -> None:
     chair = await viewer_for(record.chair)
-    generated = await services.generate_report("wellbeing", "2026-Q3", "public", chair)
+    generated = await services.generate_report(
+        GenerateReport(scope="wellbeing", period="2026-Q3", edition="public"), chair
+    )
     assert generated.created
-    row = await services.get_report(generated.report_id, chair)
-    assert (row["status"], row["version"], row["supersedes"]) == ("draft", 1, None)
-    assert row["content"]["groups"][0]["group_slug"] == "wellbeing"
-    assert row["content"]["period"]["label"] == "2026-Q3"
+    row = await queries.get_report(generated.report_id, chair)
+    assert (row.status, row.version, row.supersedes) == ("draft", 1, None)
+    assert row.content["groups"][0]["group_slug"] == "wellbeing"
+    assert row.content["period"]["label"] == "2026-Q3"
 
-    await services.update_narrative(generated.report_id, "We met **six** times.", chair)
+    await services.update_narrative(
+        generated.report_id, NarrativeChange(narrative="We met **six** times."), chair
+    )
     await services.approve_report(generated.report_id, chair)
     digest = await services.publish_report(generated.report_id, chair)
 
-    row = await services.get_report(generated.report_id, None)  # anyone reads it now
-    assert row["status"] == "published"
-    assert row["content_hash"] == digest and len(digest) == 64
-    assert row["published_by"] == record.chair and row["published_at"] is not None
-    assert row["approved_by"] == record.chair
+    row = await queries.get_report(generated.report_id, None)  # anyone reads it now
+    assert row.status == "published"
+    assert row.content_hash == digest and len(digest) == 64
+    assert row.published_by == record.chair and row.published_at is not None
+    assert row.approved_by == record.chair
     # The hash covers the published document, narrative included, and can be checked.
-    presented = present(row["content"], "public")
+    presented = present(row.content, "public")
     doc = document(presented, version=1, narrative="We met **six** times.")
     assert verify(doc, digest)
     assert not verify({**doc, "narrative": "Something else."}, digest)
@@ -82,46 +89,63 @@ async def test_who_may_generate(record: Record) -> None:
     for person in (record.member, record.director, record.board, record.stranger, record.admin):
         with pytest.raises(PermissionDenied):
             await services.generate_report(
-                "wellbeing", "2026-Q3", "public", await viewer_for(person)
+                GenerateReport(scope="wellbeing", period="2026-Q3", edition="public"),
+                await viewer_for(person),
             )
     for person in (record.chair, record.secretary):
-        await services.generate_report("wellbeing", "2026-Q3", "board", await viewer_for(person))
+        await services.generate_report(
+            GenerateReport(scope="wellbeing", period="2026-Q3", edition="board"),
+            await viewer_for(person),
+        )
     # The organisation: a Board member or an administrator; not a chair, not the Director.
     for person in (record.chair, record.director, record.member):
         with pytest.raises(PermissionDenied):
             await services.generate_report(
-                "organisation", "2026-Q3", "public", await viewer_for(person)
+                GenerateReport(scope="organisation", period="2026-Q3", edition="public"),
+                await viewer_for(person),
             )
     await services.generate_report(
-        "organisation", "2026-Q3", "public", await viewer_for(record.board)
+        GenerateReport(scope="organisation", period="2026-Q3", edition="public"),
+        await viewer_for(record.board),
     )
     admin_made = await services.generate_report(
-        "organisation", "2026-Q3", "board", await viewer_for(record.admin)
+        GenerateReport(scope="organisation", period="2026-Q3", edition="board"),
+        await viewer_for(record.admin),
     )
     # An administrator is not a content role: the board edition they made is not theirs to read.
     with pytest.raises(NotFoundError):
-        await services.get_report(admin_made.report_id, await viewer_for(record.admin))
+        await queries.get_report(admin_made.report_id, await viewer_for(record.admin))
 
 
 async def test_bad_input_is_refused_with_field_errors(record: Record) -> None:
     chair = await viewer_for(record.chair)
     with pytest.raises(InvalidInput) as bad_period:
-        await services.generate_report("wellbeing", "2026-H1", "public", chair)
+        await services.generate_report(
+            GenerateReport(scope="wellbeing", period="2026-H1", edition="public"), chair
+        )
     assert "period" in bad_period.value.field_errors
     with pytest.raises(InvalidInput) as bad_edition:
-        await services.generate_report("wellbeing", "2026-Q3", "secret", chair)
+        await services.generate_report(
+            GenerateReport(scope="wellbeing", period="2026-Q3", edition="secret"), chair
+        )
     assert "edition" in bad_edition.value.field_errors
     with pytest.raises(InvalidInput) as bad_scope:
-        await services.generate_report("no-such-group", "2026-Q3", "public", chair)
+        await services.generate_report(
+            GenerateReport(scope="no-such-group", period="2026-Q3", edition="public"), chair
+        )
     assert "scope" in bad_scope.value.field_errors
     with pytest.raises(InvalidInput):
-        await services.generate_report("wellbeing", "2027-Q1", "public", chair)  # not begun
+        await services.generate_report(
+            GenerateReport(scope="wellbeing", period="2027-Q1", edition="public"), chair
+        )  # not begun
     assert await TransparencyReport.count() == 0
 
 
 async def test_only_the_chair_approves_and_publishes_a_group_report(record: Record) -> None:
     secretary = await viewer_for(record.secretary)
-    generated = await services.generate_report("wellbeing", "2026-Q3", "board", secretary)
+    generated = await services.generate_report(
+        GenerateReport(scope="wellbeing", period="2026-Q3", edition="board"), secretary
+    )
     for person in (record.secretary, record.member, record.board):
         with pytest.raises((PermissionDenied, NotFoundError)):
             await services.approve_report(generated.report_id, await viewer_for(person))
@@ -136,7 +160,9 @@ async def test_only_the_chair_approves_and_publishes_a_group_report(record: Reco
 
 async def test_a_board_member_approves_the_organisation_report(record: Record) -> None:
     admin = await viewer_for(record.admin)
-    generated = await services.generate_report("organisation", "2026-Q3", "public", admin)
+    generated = await services.generate_report(
+        GenerateReport(scope="organisation", period="2026-Q3", edition="public"), admin
+    )
     with pytest.raises(PermissionDenied):
         await services.approve_report(generated.report_id, admin)
     # A group's chair does not read the organisation's drafts at all.
@@ -145,21 +171,25 @@ async def test_a_board_member_approves_the_organisation_report(record: Record) -
     board = await viewer_for(record.board2)
     await services.approve_report(generated.report_id, board)
     await services.publish_report(generated.report_id, board)
-    row = await services.get_report(generated.report_id, None)
-    assert row["group"] is None and row["scope"] == "organisation"
-    assert [g["group_slug"] for g in row["content"]["groups"]] == ["ndi", "wellbeing"]
+    row = await queries.get_report(generated.report_id, None)
+    assert row.group is None and row.scope == "organisation"
+    assert [g["group_slug"] for g in row.content["groups"]] == ["ndi", "wellbeing"]
 
 
 async def test_a_period_is_approved_only_after_it_ends_with_figures_counted_after(
     record: Record,
 ) -> None:
     chair = await viewer_for(record.chair)
-    running = await services.generate_report("wellbeing", "2026-Q4", "public", chair)
+    running = await services.generate_report(
+        GenerateReport(scope="wellbeing", period="2026-Q4", edition="public"), chair
+    )
     with pytest.raises(ConflictError, match="has not ended"):
         await services.approve_report(running.report_id, chair)
     # Figures of the third quarter counted on its last day are refreshed before approval.
     with time_machine.travel(london(2026, 9, 30, 18), tick=False):
-        early = await services.generate_report("wellbeing", "2026-Q3", "public", chair)
+        early = await services.generate_report(
+            GenerateReport(scope="wellbeing", period="2026-Q3", edition="public"), chair
+        )
     with pytest.raises(ConflictError, match="before the period ended"):
         await services.approve_report(early.report_id, chair)
     refreshed = await services.refresh_report(early.report_id, chair)
@@ -169,15 +199,21 @@ async def test_a_period_is_approved_only_after_it_ends_with_figures_counted_afte
 
 async def test_changing_an_approved_report_withdraws_the_approval(record: Record) -> None:
     chair = await viewer_for(record.chair)
-    generated = await services.generate_report("wellbeing", "2026-Q3", "public", chair)
+    generated = await services.generate_report(
+        GenerateReport(scope="wellbeing", period="2026-Q3", edition="public"), chair
+    )
     await services.approve_report(generated.report_id, chair)
-    await services.update_narrative(generated.report_id, "Second thoughts.", chair)
-    row = await services.get_report(generated.report_id, chair)
-    assert (row["status"], row["approved_by"]) == ("draft", None)
+    await services.update_narrative(
+        generated.report_id, NarrativeChange(narrative="Second thoughts."), chair
+    )
+    row = await queries.get_report(generated.report_id, chair)
+    assert (row.status, row.approved_by) == ("draft", None)
     await services.approve_report(generated.report_id, chair)
-    again = await services.generate_report("wellbeing", "2026-Q3", "public", chair)
+    again = await services.generate_report(
+        GenerateReport(scope="wellbeing", period="2026-Q3", edition="public"), chair
+    )
     assert again == services.Generated(generated.report_id, created=False)
-    assert (await services.get_report(generated.report_id, chair))["status"] == "draft"
+    assert (await queries.get_report(generated.report_id, chair)).status == "draft"
     assert await TransparencyReport.count() == 1
 
 
@@ -187,7 +223,9 @@ async def test_a_published_report_never_changes(record: Record) -> None:
     chair = await viewer_for(record.chair)
     attempts = [
         services.refresh_report(report_id, chair),
-        services.update_narrative(report_id, "Rewritten history.", chair),
+        services.update_narrative(
+            report_id, NarrativeChange(narrative="Rewritten history."), chair
+        ),
         services.approve_report(report_id, chair),
         services.publish_report(report_id, chair),
     ]
@@ -197,7 +235,9 @@ async def test_a_published_report_never_changes(record: Record) -> None:
     # Refused as well for the others who could change it before.
     for person in (record.secretary, record.board):
         with pytest.raises(ConflictError):
-            await services.update_narrative(report_id, "x", await viewer_for(person))
+            await services.update_narrative(
+                report_id, NarrativeChange(narrative="x"), await viewer_for(person)
+            )
     after = await TransparencyReport.select().where(TransparencyReport.id == report_id).first()
     assert after == before
     assert len(await _events("transparency.published")) == 1
@@ -206,47 +246,61 @@ async def test_a_published_report_never_changes(record: Record) -> None:
 async def test_regenerating_a_published_period_makes_a_new_version(record: Record) -> None:
     first = await _published(record)
     chair = await viewer_for(record.chair)
-    second = await services.generate_report("wellbeing", "2026-Q3", "public", chair)
+    second = await services.generate_report(
+        GenerateReport(scope="wellbeing", period="2026-Q3", edition="public"), chair
+    )
     assert second.created and second.report_id != first
-    row = await services.get_report(second.report_id, chair)
-    assert (row["version"], row["supersedes"], row["status"]) == (2, first, "draft")
+    row = await queries.get_report(second.report_id, chair)
+    assert (row.version, row.supersedes, row.status) == (2, first, "draft")
     # Until the new version is published, the public sees version 1, not yet superseded.
-    public_first = await services.report_rendition(first, None)
+    public_first = await queries.report_rendition(first, None)
     assert public_first.facts.superseded_by_version is None
     with pytest.raises(NotFoundError):
-        await services.get_report(second.report_id, None)
+        await queries.get_report(second.report_id, None)
     # Generating again refreshes the draft version 2: still one new version.
-    again = await services.generate_report("wellbeing", "2026-Q3", "public", chair)
+    again = await services.generate_report(
+        GenerateReport(scope="wellbeing", period="2026-Q3", edition="public"), chair
+    )
     assert again == services.Generated(second.report_id, created=False)
     await services.approve_report(second.report_id, chair)
     await services.publish_report(second.report_id, chair)
-    newer = await services.report_rendition(second.report_id, None)
-    older = await services.report_rendition(first, None)
+    newer = await queries.report_rendition(second.report_id, None)
+    older = await queries.report_rendition(first, None)
     assert (newer.facts.version, newer.facts.supersedes_version) == (2, 1)
     assert older.facts.superseded_by_version == 2
     assert newer.document["supersedes_version"] == 1
     assert verify(newer.document, newer.sha256)
     # Version 1 is untouched and still verifies.
     assert verify(older.document, older.sha256)
-    third = await services.generate_report("wellbeing", "2026-Q3", "public", chair)
-    third_row = await services.get_report(third.report_id, chair)
-    assert (third_row["version"], third_row["supersedes"]) == (3, second.report_id)
+    third = await services.generate_report(
+        GenerateReport(scope="wellbeing", period="2026-Q3", edition="public"), chair
+    )
+    third_row = await queries.get_report(third.report_id, chair)
+    assert (third_row.version, third_row.supersedes) == (3, second.report_id)
 
 
 async def test_who_reads_which_edition(record: Record) -> None:
     chair = await viewer_for(record.chair)
-    board_draft = (await services.generate_report("wellbeing", "2026-Q3", "board", chair)).report_id
+    board_draft = (
+        await services.generate_report(
+            GenerateReport(scope="wellbeing", period="2026-Q3", edition="board"), chair
+        )
+    ).report_id
     public_draft = (
-        await services.generate_report("wellbeing", "2026-Q3", "public", chair)
+        await services.generate_report(
+            GenerateReport(scope="wellbeing", period="2026-Q3", edition="public"), chair
+        )
     ).report_id
     org_board = (
         await services.generate_report(
-            "organisation", "2026-Q3", "board", await viewer_for(record.board)
+            GenerateReport(scope="organisation", period="2026-Q3", edition="board"),
+            await viewer_for(record.board),
         )
     ).report_id
     org_public = (
         await services.generate_report(
-            "organisation", "2026-Q3", "public", await viewer_for(record.board)
+            GenerateReport(scope="organisation", period="2026-Q3", edition="public"),
+            await viewer_for(record.board),
         )
     ).report_id
     readers = {
@@ -261,22 +315,22 @@ async def test_who_reads_which_edition(record: Record) -> None:
     }
     for name, (person, expected) in readers.items():
         viewer = await viewer_for(person)
-        listed = {row["id"] for row in await services.list_reports(viewer)}
+        listed = {row.id for row in await queries.list_reports(viewer)}
         assert listed == expected, name
         for report_id in {board_draft, public_draft, org_board, org_public} - expected:
             with pytest.raises(NotFoundError):
-                await services.get_report(report_id, viewer)
-    assert await services.list_reports(None) == []
+                await queries.get_report(report_id, viewer)
+    assert await queries.list_reports(None) == []
 
     await services.approve_report(public_draft, chair)
     await services.publish_report(public_draft, chair)
     await services.approve_report(board_draft, chair)
     await services.publish_report(board_draft, chair)
     director = await viewer_for(record.director)
-    assert {row["id"] for row in await services.list_reports(director)} == {public_draft}
+    assert {row.id for row in await queries.list_reports(director)} == {public_draft}
     with pytest.raises(NotFoundError):
-        await services.get_report(board_draft, director)
-    assert [row["id"] for row in await services.list_reports(None)] == [public_draft]
+        await queries.get_report(board_draft, director)
+    assert [row.id for row in await queries.list_reports(None)] == [public_draft]
 
 
 async def test_the_job_creates_each_periods_drafts_once(record: Record) -> None:
@@ -303,7 +357,8 @@ async def test_the_job_creates_each_periods_drafts_once(record: Record) -> None:
     # A draft made on demand is never duplicated; on 1 January the quarter and the year.
     with time_machine.travel(london(2027, 1, 1, 6), tick=True):
         await services.generate_report(
-            "wellbeing", "2026-Q4", "public", await viewer_for(record.chair)
+            GenerateReport(scope="wellbeing", period="2026-Q4", edition="public"),
+            await viewer_for(record.chair),
         )
         new_year = await create_transparency_drafts()
         again = await create_transparency_drafts()
@@ -328,10 +383,14 @@ async def test_the_job_skips_groups_begun_after_the_period(record: Record) -> No
 async def test_a_report_stays_readable_when_figures_are_checked_again(record: Record) -> None:
     """The board edition keeps every figure; the public one suppresses the small ones."""
     chair = await viewer_for(record.chair)
-    board = await services.generate_report("wellbeing", "2026-Q3", "board", chair)
-    public = await services.generate_report("wellbeing", "2026-Q3", "public", chair)
-    board_item = await services.report_rendition(board.report_id, chair)
-    public_item = await services.report_rendition(public.report_id, chair)
+    board = await services.generate_report(
+        GenerateReport(scope="wellbeing", period="2026-Q3", edition="board"), chair
+    )
+    public = await services.generate_report(
+        GenerateReport(scope="wellbeing", period="2026-Q3", edition="public"), chair
+    )
+    board_item = await queries.report_rendition(board.report_id, chair)
+    public_item = await queries.report_rendition(public.report_id, chair)
     wellbeing_board = board_item.presented.groups[0]
     wellbeing_public = public_item.presented.groups[0]
     assert wellbeing_board.get("meetings_cancelled").display == "1"
