@@ -20,6 +20,16 @@ from governance.groups.schemas import NewMembership
 from governance.groups.services import add_membership
 from governance.groups.tables import WorkingGroup
 from governance.meetings import services as meetings
+from governance.meetings.schemas import (
+    AgendaItemDetails,
+    Approval,
+    AttendanceEntry,
+    AttendanceRecord,
+    Cancellation,
+    MeetingDetails,
+    MinutesDraft,
+    NewDecision,
+)
 from governance.meetings.tables import Meeting
 from governance.reports import schedule
 from governance.reports import services as reports
@@ -116,6 +126,50 @@ async def _delivery_id(report_id: int, recipient: str) -> int:
     return int(row["id"])
 
 
+async def _demo_meeting(slug: str, starts_at: dt.datetime, chair: Viewer) -> tuple[int, list[int]]:
+    """One monthly meeting with the group's demo agenda; its id and its items'."""
+    fields = MeetingDetails(
+        title=f"Monthly meeting {starts_at:%B %Y}",
+        starts_at=starts_at,
+        ends_at=starts_at + dt.timedelta(hours=2),
+        location="Meeting room 2 / video link",
+    )
+    meeting_id = await meetings.schedule_meeting(slug, fields, chair)
+    item_ids = []
+    for title, visibility in DEMO_TOPICS[slug]:
+        notes = f"Papers for *{title.lower()}*."
+        item = AgendaItemDetails(title=title, visibility=visibility, notes=notes)
+        item_ids.append(await meetings.add_agenda_item(meeting_id, item, chair))
+    return meeting_id, item_ids
+
+
+async def _hold_demo_meeting(
+    meeting_id: int, item_ids: list[int], month: int, chair: Viewer, member: Viewer
+) -> None:
+    """Held, with attendance, draft minutes of every item and one decision."""
+    await meetings.mark_meeting_held(meeting_id, chair)
+    attendance = AttendanceRecord(
+        entries=[
+            AttendanceEntry(user_id=chair.user.id, mode="present"),
+            AttendanceEntry(user_id=member.user.id, mode="remote" if month % 3 else "apologies"),
+        ],
+        guests=["Guest speaker"] if month % 4 == 0 else [],
+    )
+    await meetings.record_attendance(meeting_id, attendance, chair)
+    texts = {
+        item_id: f"Discussion recorded for item {n + 1}." for n, item_id in enumerate(item_ids)
+    }
+    await meetings.save_minutes(
+        meeting_id, MinutesDraft(summary="The meeting opened on time.", items=texts), chair
+    )
+    decision = NewDecision(
+        agenda_item_id=item_ids[month % 4],
+        text="Agreed to follow up before the next meeting.",
+        votes_for=2,
+    )
+    await meetings.record_decision(meeting_id, decision, chair)
+
+
 async def seed_demo_meetings(slug: str, chair_email: str, member_email: str) -> None:
     """A year of monthly meetings: minutes at every stage, decisions, every visibility."""
     group = await get_group(slug)
@@ -127,64 +181,30 @@ async def seed_demo_meetings(slug: str, chair_email: str, member_email: str) -> 
     held: list[int] = []
     for month in range(13):
         starts_at = first + dt.timedelta(days=28 * month)
-        fields = meetings.MeetingFields(
-            f"Monthly meeting {starts_at:%B %Y}",
-            starts_at,
-            starts_at + dt.timedelta(hours=2),
-            "Meeting room 2 / video link",
-        )
-        meeting_id = await meetings.schedule_meeting(slug, fields, chair)
-        item_ids = [
-            await meetings.add_agenda_item(
-                meeting_id,
-                meetings.AgendaItemFields(title, visibility, f"Papers for *{title.lower()}*."),
-                chair,
-            )
-            for title, visibility in DEMO_TOPICS[slug]
-        ]
+        meeting_id, item_ids = await _demo_meeting(slug, starts_at, chair)
         if month == 5:
-            await meetings.cancel_meeting(meeting_id, "Too few members available", chair)
+            reason = Cancellation(reason="Too few members available")
+            await meetings.cancel_meeting(meeting_id, reason, chair)
             continue
-        await meetings.mark_meeting_held(meeting_id, chair)
-        await meetings.record_attendance(
-            meeting_id,
-            [
-                meetings.AttendanceEntry(chair.user.id, "present"),
-                meetings.AttendanceEntry(member.user.id, "remote" if month % 3 else "apologies"),
-            ],
-            ["Guest speaker"] if month % 4 == 0 else [],
-            chair,
-        )
-        await meetings.save_minutes(
-            meeting_id,
-            "The meeting opened on time.",
-            {
-                item_id: f"Discussion recorded for item {n + 1}."
-                for n, item_id in enumerate(item_ids)
-            },
-            chair,
-        )
-        await meetings.record_decision(
-            meeting_id,
-            meetings.DecisionFields(
-                item_ids[month % 4], "Agreed to follow up before the next meeting.", 2, 0, 0
-            ),
-            chair,
-        )
+        await _hold_demo_meeting(meeting_id, item_ids, month, chair, member)
         held.append(meeting_id)
     # Older minutes are approved at the following meeting; the last two are still moving:
     # one circulated for comment, the most recent still in draft.
     for earlier, later in itertools.pairwise(held[:-1]):
         await meetings.circulate_minutes(earlier, chair)
-        await meetings.approve_minutes(earlier, "meeting", later, chair)
+        approval = Approval(method="meeting", approving_meeting_id=later)
+        await meetings.approve_minutes(earlier, approval, chair)
     await meetings.circulate_minutes(held[-2], chair)
     ahead = (utcnow() + dt.timedelta(days=10)).replace(hour=10, minute=0, second=0, microsecond=0)
-    upcoming = meetings.MeetingFields(
-        "Next monthly meeting", ahead, ahead + dt.timedelta(hours=2), "Meeting room 2"
+    upcoming = MeetingDetails(
+        title="Next monthly meeting",
+        starts_at=ahead,
+        ends_at=ahead + dt.timedelta(hours=2),
+        location="Meeting room 2",
     )
     meeting_id = await meetings.schedule_meeting(slug, upcoming, chair)
     await meetings.add_agenda_item(
-        meeting_id, meetings.AgendaItemFields("Review of actions", "internal", ""), chair
+        meeting_id, AgendaItemDetails(title="Review of actions", visibility="internal"), chair
     )
 
 

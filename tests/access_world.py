@@ -32,8 +32,16 @@ from governance.core.email import STATUS_PARKED
 from governance.core.tables import OutboundEmail
 from governance.groups.tables import ReportingLine
 from governance.meetings import services as meetings
-from governance.meetings.calendars import reset_feed
-from governance.meetings.services import AgendaItemFields, AttendanceEntry, DecisionFields
+from governance.meetings.schemas import (
+    AgendaItemDetails,
+    Approval,
+    AttendanceEntry,
+    AttendanceRecord,
+    MinutesDraft,
+    NewDecision,
+    NewErratum,
+)
+from governance.meetings.services import reset_feed
 from governance.notifications.links import preferences_token, unsubscribe_token
 from governance.piccolo_conf import APP_REGISTRY
 from governance.reports import services as reports
@@ -71,9 +79,11 @@ class World:
     params: dict[str, str]
 
 
-def _visibility_items(prefix: str) -> dict[str, AgendaItemFields]:
+def _visibility_items(prefix: str) -> dict[str, AgendaItemDetails]:
     return {
-        visibility: AgendaItemFields(f"{prefix} {visibility} item", visibility, "Notes")
+        visibility: AgendaItemDetails(
+            title=f"{prefix} {visibility} item", visibility=visibility, notes="Notes"
+        )
         for visibility in ("public", "internal", "board", "group")
     }
 
@@ -92,9 +102,13 @@ async def _meeting_with_items(
 async def _hold(meeting_id: int, chair: int, attendees: list[int]) -> None:
     viewer = await viewer_for(chair)
     await meetings.mark_meeting_held(meeting_id, viewer)
-    entries = [AttendanceEntry(user_id, "present") for user_id in attendees]
-    await meetings.record_attendance(meeting_id, entries, [], viewer)
-    await meetings.save_minutes(meeting_id, "Summary of the meeting", {}, viewer)
+    entries = [AttendanceEntry(user_id=user_id, mode="present") for user_id in attendees]
+    await meetings.record_attendance(
+        meeting_id, AttendanceRecord(entries=entries, guests=[]), viewer
+    )
+    await meetings.save_minutes(
+        meeting_id, MinutesDraft(summary="Summary of the meeting", items={}), viewer
+    )
 
 
 async def build_world() -> World:
@@ -133,17 +147,35 @@ async def build_world() -> World:
     # Minutes and decisions carry their item's secrets into pages, exports and calendars.
     await meetings.save_minutes(
         held,
-        "Summary of the meeting",
-        {item: f"Minutes of the {visibility} item" for visibility, item in held_items.items()},
+        MinutesDraft(
+            summary="Summary of the meeting",
+            items={
+                item: f"Minutes of the {visibility} item" for visibility, item in held_items.items()
+            },
+        ),
         leader,
     )
     decision = await meetings.record_decision(
-        held, DecisionFields(held_items["internal"], "Agreed", 2, 0, 0), leader
+        held,
+        NewDecision(
+            agenda_item_id=held_items["internal"],
+            text="Agreed",
+            votes_for=2,
+            votes_against=0,
+            votes_abstain=0,
+        ),
+        leader,
     )
     for visibility in ("board", "group"):
         await meetings.record_decision(
             held,
-            DecisionFields(held_items[visibility], f"Settled the {visibility} item", 2, 0, 0),
+            NewDecision(
+                agenda_item_id=held_items[visibility],
+                text=f"Settled the {visibility} item",
+                votes_for=2,
+                votes_against=0,
+                votes_abstain=0,
+            ),
             leader,
         )
     circulated, _ = await _meeting_with_items(chair, "Circulated", now - dt.timedelta(days=10))
@@ -152,10 +184,12 @@ async def build_world() -> World:
     approved, _ = await _meeting_with_items(chair, "Approved", now - dt.timedelta(days=20))
     await _hold(approved, chair, [member, chair])
     await meetings.circulate_minutes(approved, leader)
-    await meetings.approve_minutes(approved, "circulation", None, leader)
+    await meetings.approve_minutes(approved, Approval(method="circulation"), leader)
     for visibility in ("internal", "board", "group"):
         await meetings.add_erratum(
-            approved, f"Erratum on the {visibility} item", leader, visibility
+            approved,
+            NewErratum(body=f"Erratum on the {visibility} item", visibility=visibility),
+            leader,
         )
 
     # An internal action owned by the member, from the held meeting's decision.

@@ -97,8 +97,14 @@ async def make_meeting(
     starts_at: dt.datetime | None = None,
     hours: int = 2,
 ) -> int:
-    from governance.meetings.services import MeetingFields, schedule_meeting
+    from governance.meetings.schemas import MeetingDetails
+    from governance.meetings.services import schedule_meeting
 
     starts_at = starts_at or (utcnow() + dt.timedelta(days=7)).replace(microsecond=0)
-    fields = MeetingFields(title, starts_at, starts_at + dt.timedelta(hours=hours), "Room 1")
+    fields = MeetingDetails(
+        title=title,
+        starts_at=starts_at,
+        ends_at=starts_at + dt.timedelta(hours=hours),
+        location="Room 1",
+    )
     return await schedule_meeting(group_slug, fields, await viewer_for(chair_id))

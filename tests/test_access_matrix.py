@@ -24,7 +24,6 @@ from litestar import Litestar
 
 from governance.core import exports as core_exports
 from governance.core.clock import organisation_today
-from governance.meetings import exports
 from tests.access_world import (
     PERSONAS,
     SECRETS,
@@ -667,7 +666,6 @@ def no_pdf_rendering() -> Iterator[None]:
     """Who may download a PDF is decided before it is made; making one takes half a second,
     and tests/meetings/test_exports.py and tests/transparency check what is in it."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(exports, "render_pdf", lambda html, base_url: b"%PDF-1.7 access matrix")
         patch.setattr(core_exports, "render_pdf", lambda html, base_url: b"%PDF-1.7 access matrix")
         yield
 

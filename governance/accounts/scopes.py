@@ -119,6 +119,25 @@ def agenda_items(viewer: Viewer) -> Any:
     return readable(viewer, AgendaItem.meeting.group, AgendaItem.visibility)
 
 
+# --- meetings ---
+
+
+def proceedings(viewer: Viewer, group_column: Any) -> Any:
+    """The groups whose proceedings this viewer may read (their meetings; each item as its
+    visibility allows): the groups they are a member of, and every group for the Director
+    and the Board."""
+    if viewer.outsider_visibilities():
+        return group_column.not_in([NO_GROUP])
+    return group_column.is_in(sorted(viewer.group_roles) or [NO_GROUP])
+
+
+def meetings(viewer: Viewer) -> Any:
+    """Meetings of the groups whose proceedings this viewer may read."""
+    from governance.meetings.tables import Meeting
+
+    return proceedings(viewer, Meeting.group)
+
+
 def reports(viewer: Viewer) -> Any:
     """Reports: all of their own groups' (drafts too); other groups' once submitted, at the
     visibilities the viewer's organisation role reads."""

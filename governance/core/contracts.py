@@ -356,7 +356,7 @@ def _convert(spec: FieldSpec, raw: str, timezone: str) -> Any:
     if isinstance(kind, mi.DateTimeType):
         try:
             return _local_datetime(raw.strip(), timezone)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise _Unreadable(f"{label} must be a date and time.") from None
     return raw
 

@@ -11,7 +11,7 @@ from governance.actions.queries import my_actions
 from governance.core.clock import organisation_today, utcnow
 from governance.dashboard.schemas import DashboardView, GroupOverview
 from governance.groups.queries import group_page, list_groups, my_terms
-from governance.meetings.services import list_meetings, readable_meetings_for_user
+from governance.meetings.queries import list_meetings, readable_meetings_for_user
 from governance.reports.queries import inbox, line_schedules, reporting_overview_for_leads
 
 DASHBOARD_ROWS = 8
@@ -46,9 +46,9 @@ async def group_overview(slug: str, viewer: Viewer) -> GroupOverview:
     schedules = await line_schedules(msgspec.structs.asdict(page.group), organisation_today())
     return GroupOverview(
         page=page,
-        upcoming_meetings=meetings["upcoming"],
-        past_meetings=meetings["past"][:RECENT_MEETINGS],
-        past_meeting_count=len(meetings["past"]),
-        can_read_meetings=meetings["can_read"],
+        upcoming_meetings=meetings.upcoming,
+        past_meetings=meetings.past[:RECENT_MEETINGS],
+        past_meeting_count=len(meetings.past),
+        can_read_meetings=meetings.can_read,
         next_due_sentences=[entry.next_due_text for entry in schedules],
     )

@@ -1,7 +1,7 @@
 """The views of the dashboard and of the group page, which gather several domains' reads.
 
-The parts read from meetings are that domain's own rows as it returns them today; the parts
-read from groups, actions and reports are their views."""
+The meetings ahead are the meetings domain's calendar rows (`readable_meetings_for_user`);
+every other part is the view its domain returns."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import msgspec
 
 from governance.actions.schemas import ActionSummaryView
 from governance.groups.schemas import GroupPage, GroupSummaryView, TermView
+from governance.meetings.schemas import MeetingSummaryView
 from governance.reports.schemas import InboxView, LeadReportingView
 
 
@@ -35,8 +36,8 @@ class GroupOverview(msgspec.Struct, kw_only=True):
     line is owed."""
 
     page: GroupPage
-    upcoming_meetings: list[dict[str, Any]]
-    past_meetings: list[dict[str, Any]]
+    upcoming_meetings: list[MeetingSummaryView]
+    past_meetings: list[MeetingSummaryView]
     past_meeting_count: int
     can_read_meetings: bool
     next_due_sentences: list[str]

@@ -1,37 +1,41 @@
 """Meeting pages: scheduling, the agenda, attendance, minutes and decisions, and the public
-version of approved minutes. Each handler parses, calls one service, and redirects."""
+version of approved minutes. Each handler reads its form into a command, calls one
+service, and redirects; a refusal shows the form again with every field's error."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
-from zoneinfo import ZoneInfo
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from governance.accounts.auth import signed_in
 from governance.accounts.policy import VISIBILITIES, Viewer
-from governance.core.errors import ConflictError, InvalidInput, PermissionDenied, ServiceError
-from governance.core.http import (
-    FormFailure,
-    form_page,
-    form_values,
-    page,
-    page_with_forms,
-    redirect,
-)
-from governance.groups.dependencies import current_viewer
-from governance.meetings import services
-from governance.meetings.forms import (
-    read_agenda_item,
-    read_approval,
-    read_attendance,
-    read_decision,
-    read_meeting,
-    read_minutes,
-    read_position,
+from governance.core.clock import zone
+from governance.core.contracts import read_form
+from governance.core.errors import ConflictError, InvalidInput
+from governance.core.http import FormFailure, RowId, form_page, form_values, page, page_with_forms
+from governance.core.http import redirect as redirect_to
+from governance.core.urls import path_for
+from governance.groups.dependencies import RequestViewer
+from governance.groups.queries import get_group
+from governance.meetings import queries, services
+from governance.meetings.forms import read_attendance, read_minutes
+from governance.meetings.schemas import (
+    ATTENDANCE_MODES,
+    AgendaItemDetails,
+    AgendaMove,
+    Approval,
+    Cancellation,
+    ConflictDeclaration,
+    MeetingDetails,
+    MeetingHead,
+    NewComment,
+    NewDecision,
+    NewErratum,
 )
 
 VISIBILITY_LABELS = {
@@ -40,10 +44,15 @@ VISIBILITY_LABELS = {
     "board": "Board: members and the Board, never the Director",
     "group": "Group: current members only",
 }
+LABELS = {"visibilities": VISIBILITIES, "visibility_labels": VISIBILITY_LABELS}
 
 
 def _local_input(value: Any, timezone: str) -> str:
-    return value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%dT%H:%M") if value else ""
+    return value.astimezone(zone(timezone)).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+def _to_meeting(meeting_id: int, message: str) -> Redirect:
+    return redirect_to(path_for("meetings:show", meeting_id=meeting_id), message)
 
 
 async def _meeting_page(
@@ -52,500 +61,342 @@ async def _meeting_page(
     viewer: Viewer,
     failure: FormFailure | None = None,
 ) -> Template:
-    context = await services.meeting_page(meeting_id, viewer)
-    context.update(
-        {
-            "visibilities": VISIBILITIES,
-            "visibility_labels": VISIBILITY_LABELS,
-            "modes": services.ATTENDANCE_MODES,
-        }
-    )
+    context = msgspec.structs.asdict(await queries.meeting_page(meeting_id, viewer))
+    context.update({**LABELS, "modes": ATTENDANCE_MODES})
     return page_with_forms(request, "meetings/show.html", context, failure)
 
 
 async def _act(
     request: Request[Any, Any, Any],
+    viewer: Viewer,
     meeting_id: int,
-    action: Callable[[Viewer], Awaitable[Any]],
+    change: Change,
     success: str,
     form: str = "",
-    values: Mapping[str, Any] | None = None,
 ) -> Template | Redirect:
-    """Runs one change; on a refused change shows the meeting page again with the reason."""
-    viewer = await current_viewer(request)
+    """Runs one change from the submitted form; on a refusal (of the values or of the state)
+    shows the meeting page again with the reason beside the form that was sent."""
+    data = await request.form()
     try:
-        await action(viewer)
+        await change(data)
     except (InvalidInput, ConflictError) as error:
-        return await _meeting_page(request, meeting_id, viewer, FormFailure.of(error, form, values))
-    return redirect(f"/meetings/{meeting_id}", success)
+        failure = FormFailure.of(error, form, form_values(data))
+        return await _meeting_page(request, meeting_id, viewer, failure)
+    return _to_meeting(meeting_id, success)
+
+
+Change = Callable[[Mapping[str, Any]], Awaitable[Any]]
+
+
+def _filled(
+    command_type: type[Any], use_case: Callable[..., Awaitable[Any]], target_id: int, viewer: Viewer
+) -> Change:
+    """The change a form asks for: its command, read from the form, given to the use case
+    with the fields it could not read."""
+
+    async def change(data: Mapping[str, Any]) -> None:
+        command, unreadable = read_form(command_type, data)
+        await use_case(target_id, command, viewer, unreadable=unreadable)
+
+    return change
+
+
+def _plain(
+    use_case: Callable[[int, Viewer], Awaitable[Any]], target_id: int, viewer: Viewer
+) -> Change:
+    """A change that takes no values (a button)."""
+
+    async def change(data: Mapping[str, Any]) -> None:
+        await use_case(target_id, viewer)
+
+    return change
+
+
+def _meeting_form(
+    request: Request[Any, Any, Any],
+    data: Mapping[str, Any],
+    error: InvalidInput | ConflictError,
+    group: Mapping[str, Any],
+    meeting: MeetingHead | None,
+) -> Template:
+    return form_page(
+        request,
+        "meetings/form.html",
+        form_values(data),
+        error.field_errors or {"title": error.message},
+        {"group": group, "meeting": meeting},
+        message=error.message,
+    )
 
 
 class MeetingController(Controller):
     include_in_schema = False  # pages for people; the API is described at /schema
     guards = [signed_in]
 
-    @get("/groups/{slug:str}/meetings")
-    async def index(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
-        viewer = await current_viewer(request)
-        context = await services.list_meetings(slug, viewer)
-        context["can_manage"] = viewer.leads(context["group"]["id"])
+    @get("/groups/{slug:str}/meetings", name="meetings:index")
+    async def index(
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, slug: FromPath[str]
+    ) -> Template:
+        index = await queries.meetings_index(slug, viewer)
+        context = {**msgspec.structs.asdict(index.listing), "can_manage": index.can_manage}
         return page(request, "meetings/index.html", context)
 
-    @get("/groups/{slug:str}/meetings/new")
-    async def new_form(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> Template:
-        viewer = await current_viewer(request)
-        group = (await services.list_meetings(slug, viewer))["group"]
-        if not viewer.leads(group["id"]):
-            raise PermissionDenied("Only the group's chair or secretary can schedule meetings.")
+    @get("/groups/{slug:str}/meetings/new", name="meetings:new")
+    async def new_form(
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, slug: FromPath[str]
+    ) -> Template:
+        group = await get_group(slug)
+        services.authorise_scheduling(viewer, group["id"])
         return page(request, "meetings/form.html", {"group": group, "meeting": None})
 
-    @post("/groups/{slug:str}/meetings/new")
+    @post("/groups/{slug:str}/meetings/new", name="meetings:create")
     async def create(
-        self, request: Request[Any, Any, Any], slug: FromPath[str]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, slug: FromPath[str]
     ) -> Template | Redirect:
-        viewer = await current_viewer(request)
-        group = (await services.list_meetings(slug, viewer))["group"]
-        if not viewer.leads(group["id"]):
-            raise PermissionDenied("Only the group's chair or secretary can schedule meetings.")
         data = await request.form()
-        fields, errors = read_meeting(data, viewer.user.timezone)
-        if errors:
-            return form_page(
-                request,
-                "meetings/form.html",
-                form_values(data),
-                errors,
-                {"group": group, "meeting": None},
+        command, unreadable = read_form(MeetingDetails, data, timezone=viewer.user.timezone)
+        try:
+            meeting_id = await services.schedule_meeting(
+                slug, command, viewer, unreadable=unreadable
             )
-        meeting_id = await services.schedule_meeting(slug, fields, viewer)
-        return redirect(f"/meetings/{meeting_id}", "Meeting scheduled. Add its agenda below.")
+        except InvalidInput as error:
+            return _meeting_form(request, data, error, await get_group(slug), None)
+        return _to_meeting(meeting_id, "Meeting scheduled. Add its agenda below.")
 
     @get("/meetings/{meeting_id:int}", name="meetings:show")
-    async def show(self, request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template:
-        return await _meeting_page(request, meeting_id, await current_viewer(request))
-
-    @get("/meetings/{meeting_id:int}/edit")
-    async def edit_form(
-        self, request: Request[Any, Any, Any], meeting_id: FromPath[int]
+    async def show(
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template:
-        viewer = await current_viewer(request)
-        meeting = await services.get_meeting(meeting_id, viewer)
-        if not viewer.leads(meeting["group"]):
-            raise PermissionDenied("Only the group's chair or secretary can change a meeting.")
+        return await _meeting_page(request, meeting_id, viewer)
+
+    @get("/meetings/{meeting_id:int}/edit", name="meetings:edit-form")
+    async def edit_form(
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
+    ) -> Template:
+        meeting = await services.managed_meeting_head(meeting_id, viewer)
         timezone = viewer.user.timezone
         values = {
-            **meeting,
-            "starts_at": _local_input(meeting["starts_at"], timezone),
-            "ends_at": _local_input(meeting["ends_at"], timezone),
+            **msgspec.structs.asdict(meeting),
+            "starts_at": _local_input(meeting.starts_at, timezone),
+            "ends_at": _local_input(meeting.ends_at, timezone),
         }
-        group = {"name": meeting["group_name"], "slug": meeting["group_slug"]}
+        group = {"name": meeting.group_name, "slug": meeting.group_slug}
         return page(
             request, "meetings/form.html", {"group": group, "meeting": meeting, "values": values}
         )
 
-    @post("/meetings/{meeting_id:int}/edit")
+    @post("/meetings/{meeting_id:int}/edit", name="meetings:edit")
     async def edit(
-        self, request: Request[Any, Any, Any], meeting_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
-        viewer = await current_viewer(request)
-        meeting = await services.get_meeting(meeting_id, viewer)
         data = await request.form()
-        fields, errors = read_meeting(data, viewer.user.timezone)
-        group = {"name": meeting["group_name"], "slug": meeting["group_slug"]}
-        if not errors:
-            try:
-                await services.update_meeting(meeting_id, fields, viewer)
-            except ServiceError as error:
-                if isinstance(error, PermissionDenied):
-                    raise
-                errors = error.field_errors or {"title": error.message}
-        if errors:
-            return form_page(
-                request,
-                "meetings/form.html",
-                form_values(data),
-                errors,
-                {"group": group, "meeting": meeting},
-            )
-        return redirect(
-            f"/meetings/{meeting_id}", "Meeting updated; calendars will show the change."
-        )
+        command, unreadable = read_form(MeetingDetails, data, timezone=viewer.user.timezone)
+        try:
+            await services.update_meeting(meeting_id, command, viewer, unreadable=unreadable)
+        except (InvalidInput, ConflictError) as error:
+            meeting = await services.managed_meeting_head(meeting_id, viewer)
+            group = {"name": meeting.group_name, "slug": meeting.group_slug}
+            return _meeting_form(request, data, error, group, meeting)
+        return _to_meeting(meeting_id, "Meeting updated; calendars will show the change.")
 
-    @post("/meetings/{meeting_id:int}/held")
+    @post("/meetings/{meeting_id:int}/held", name="meetings:held")
     async def held(
-        self, request: Request[Any, Any, Any], meeting_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
-        return await _act(
-            request,
-            meeting_id,
-            lambda v: services.mark_meeting_held(meeting_id, v),
-            "Meeting marked as held.",
-        )
+        change = _plain(services.mark_meeting_held, meeting_id, viewer)
+        return await _act(request, viewer, meeting_id, change, "Meeting marked as held.")
 
-    @post("/meetings/{meeting_id:int}/cancel")
+    @post("/meetings/{meeting_id:int}/cancel", name="meetings:cancel")
     async def cancel(
-        self, request: Request[Any, Any, Any], meeting_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
-        data = await request.form()
-        reason = str(data.get("reason", ""))
-        return await _act(
-            request,
-            meeting_id,
-            lambda v: services.cancel_meeting(meeting_id, reason, v),
-            "Meeting cancelled; calendars will show it as cancelled.",
-            form="cancel",
-            values=form_values(data),
-        )
+        change = _filled(Cancellation, services.cancel_meeting, meeting_id, viewer)
+        success = "Meeting cancelled; calendars will show it as cancelled."
+        return await _act(request, viewer, meeting_id, change, success, "cancel")
 
     # --- agenda ---
 
-    @post("/meetings/{meeting_id:int}/agenda")
+    @post("/meetings/{meeting_id:int}/agenda", name="meetings:add-item")
     async def add_item(
-        self, request: Request[Any, Any, Any], meeting_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
-        data = await request.form()
-        fields, errors = read_agenda_item(data)
-        if errors:
-            viewer = await current_viewer(request)
-            return await _meeting_page(
-                request,
-                meeting_id,
-                viewer,
-                failure=FormFailure(
-                    errors=errors,
-                    values=form_values(data),
-                    form="agenda",
-                    message="The agenda item needs correcting. Nothing has been saved.",
-                    status_code=422,
-                ),
-            )
-        return await _act(
-            request,
-            meeting_id,
-            lambda v: services.add_agenda_item(meeting_id, fields, v),
-            "Agenda item added.",
-            form="agenda",
-            values=form_values(data),
-        )
+        change = _filled(AgendaItemDetails, services.add_agenda_item, meeting_id, viewer)
+        return await _act(request, viewer, meeting_id, change, "Agenda item added.", "agenda")
 
-    @get("/agenda-items/{item_id:int}/edit")
+    @get("/agenda-items/{item_id:int}/edit", name="meetings:edit-item-form")
     async def edit_item_form(
-        self, request: Request[Any, Any, Any], item_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, item_id: RowId
     ) -> Template:
-        viewer = await current_viewer(request)
-        item, meeting = await services.get_agenda_item(item_id, viewer)
-        if not viewer.leads(meeting["group"]):
-            raise PermissionDenied("Only the group's chair or secretary can change the agenda.")
-        return page(
-            request,
-            "meetings/agenda_item_form.html",
-            {
-                "item": item,
-                "meeting": meeting,
-                "values": item,
-                "visibilities": VISIBILITIES,
-                "visibility_labels": VISIBILITY_LABELS,
-            },
-        )
+        item = await services.managed_agenda_item(item_id, viewer)
+        values = msgspec.structs.asdict(item.item)
+        context = {"item": item.item, "meeting": item.meeting, "values": values, **LABELS}
+        return page(request, "meetings/agenda_item_form.html", context)
 
-    @post("/agenda-items/{item_id:int}/edit")
+    @post("/agenda-items/{item_id:int}/edit", name="meetings:edit-item")
     async def edit_item(
-        self, request: Request[Any, Any, Any], item_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, item_id: RowId
     ) -> Template | Redirect:
-        viewer = await current_viewer(request)
-        item, meeting = await services.get_agenda_item(item_id, viewer)
+        item = await queries.get_agenda_item(item_id, viewer)
         data = await request.form()
-        fields, errors = read_agenda_item(data)
-        if not errors:
-            try:
-                await services.update_agenda_item(item_id, fields, viewer)
-            except (InvalidInput, ConflictError) as error:
-                errors = error.field_errors or {"title": error.message}
-        if errors:
+        command, unreadable = read_form(AgendaItemDetails, data)
+        try:
+            await services.update_agenda_item(item_id, command, viewer, unreadable=unreadable)
+        except (InvalidInput, ConflictError) as error:
             return form_page(
                 request,
                 "meetings/agenda_item_form.html",
                 form_values(data),
-                errors,
-                {
-                    "item": item,
-                    "meeting": meeting,
-                    "visibilities": VISIBILITIES,
-                    "visibility_labels": VISIBILITY_LABELS,
-                },
+                error.field_errors or {"title": error.message},
+                {"item": item.item, "meeting": item.meeting, **LABELS},
+                message=error.message,
             )
-        return redirect(f"/meetings/{meeting['id']}", "Agenda item saved.")
+        return _to_meeting(item.meeting.id, "Agenda item saved.")
 
-    @post("/agenda-items/{item_id:int}/move")
+    @post("/agenda-items/{item_id:int}/move", name="meetings:move-item")
     async def move_item(
-        self, request: Request[Any, Any, Any], item_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, item_id: RowId
     ) -> Template | Redirect:
-        viewer = await current_viewer(request)
-        _, meeting = await services.get_agenda_item(item_id, viewer)
-        data = await request.form()
-        position, errors = read_position(data)
-        if errors:
-            return await _meeting_page(
-                request,
-                meeting["id"],
-                viewer,
-                failure=FormFailure(
-                    errors=errors, form="move", message=errors["position"], status_code=422
-                ),
-            )
-        return await _act(
-            request,
-            meeting["id"],
-            lambda v: services.move_agenda_item(item_id, position, v),
-            "Agenda reordered.",
-            form="move",
-        )
+        item = await queries.get_agenda_item(item_id, viewer)
 
-    @post("/agenda-items/{item_id:int}/remove")
+        change = _filled(AgendaMove, services.move_agenda_item, item_id, viewer)
+        return await _act(request, viewer, item.meeting.id, change, "Agenda reordered.", "move")
+
+    @post("/agenda-items/{item_id:int}/remove", name="meetings:remove-item")
     async def remove_item(
-        self, request: Request[Any, Any, Any], item_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, item_id: RowId
     ) -> Template | Redirect:
-        viewer = await current_viewer(request)
-        _, meeting = await services.get_agenda_item(item_id, viewer)
-        return await _act(
-            request,
-            meeting["id"],
-            lambda v: services.remove_agenda_item(item_id, v),
-            "Agenda item removed.",
-        )
+        item = await queries.get_agenda_item(item_id, viewer)
 
-    @post("/agenda-items/{item_id:int}/open")
+        change = _plain(services.remove_agenda_item, item_id, viewer)
+        return await _act(request, viewer, item.meeting.id, change, "Agenda item removed.")
+
+    @post("/agenda-items/{item_id:int}/open", name="meetings:toggle-open")
     async def toggle_open(
-        self, request: Request[Any, Any, Any], item_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, item_id: RowId
     ) -> Template | Redirect:
-        viewer = await current_viewer(request)
-        item, meeting = await services.get_agenda_item(item_id, viewer)
-        is_open = not item["is_open"]
+        item = await queries.get_agenda_item(item_id, viewer)
+        is_open = not item.item.is_open
+
+        async def change(data: Mapping[str, Any]) -> None:
+            await services.set_item_open(item_id, is_open, viewer)
+
         message = (
             "Item left open; it can be carried to the next meeting."
             if is_open
             else "Item marked as settled."
         )
-        return await _act(
-            request, meeting["id"], lambda v: services.set_item_open(item_id, is_open, v), message
-        )
+        return await _act(request, viewer, item.meeting.id, change, message)
 
-    @post("/agenda-items/{item_id:int}/carry")
+    @post("/agenda-items/{item_id:int}/carry", name="meetings:carry")
     async def carry(
-        self, request: Request[Any, Any, Any], item_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, item_id: RowId
     ) -> Template | Redirect:
-        viewer = await current_viewer(request)
-        _, meeting = await services.get_agenda_item(item_id, viewer)
-        return await _act(
-            request,
-            meeting["id"],
-            lambda v: services.carry_item_forward(item_id, v),
-            "Item carried to the next meeting's agenda.",
-        )
+        item = await queries.get_agenda_item(item_id, viewer)
 
-    @post("/agenda-items/{item_id:int}/conflicts")
+        change = _plain(services.carry_item_forward, item_id, viewer)
+        success = "Item carried to the next meeting's agenda."
+        return await _act(request, viewer, item.meeting.id, change, success)
+
+    @post("/agenda-items/{item_id:int}/conflicts", name="meetings:declare-conflict")
     async def declare(
-        self, request: Request[Any, Any, Any], item_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, item_id: RowId
     ) -> Template | Redirect:
-        viewer = await current_viewer(request)
-        _, meeting = await services.get_agenda_item(item_id, viewer)
-        data = await request.form()
-        raw_user = str(data.get("user_id", "")).strip()
-        user_id = int(raw_user) if raw_user.isdigit() else viewer.user.id
-        description = str(data.get("description", "")).strip()
-        return await _act(
-            request,
-            meeting["id"],
-            lambda v: services.declare_conflict(item_id, user_id, description, v),
-            "Conflict of interest recorded.",
-            form="conflict",
-        )
+        item = await queries.get_agenda_item(item_id, viewer)
+
+        change = _filled(ConflictDeclaration, services.declare_conflict, item_id, viewer)
+        success = "Conflict of interest recorded."
+        return await _act(request, viewer, item.meeting.id, change, success, "conflict")
 
     # --- attendance ---
 
-    @post("/meetings/{meeting_id:int}/attendance")
+    @post("/meetings/{meeting_id:int}/attendance", name="meetings:attendance")
     async def attendance(
-        self, request: Request[Any, Any, Any], meeting_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
-        viewer = await current_viewer(request)
-        context = await services.meeting_page(meeting_id, viewer)
-        data = await request.form()
-        entries, guests, errors = read_attendance(data, [m["user"] for m in context["members"]])
-        if errors:
-            return await _meeting_page(
-                request,
-                meeting_id,
-                viewer,
-                failure=FormFailure(
-                    errors=errors,
-                    values=form_values(data),
-                    form="attendance",
-                    message="Attendance needs correcting. Nothing has been saved.",
-                    status_code=422,
-                ),
-            )
-        return await _act(
-            request,
-            meeting_id,
-            lambda v: services.record_attendance(meeting_id, entries, guests, v),
-            "Attendance saved.",
-            form="attendance",
-            values=form_values(data),
-        )
+        async def change(data: Mapping[str, Any]) -> None:
+            await services.record_attendance(meeting_id, read_attendance(data), viewer)
+
+        return await _act(request, viewer, meeting_id, change, "Attendance saved.", "attendance")
 
     # --- minutes ---
 
-    @get("/meetings/{meeting_id:int}/minutes")
+    @get("/meetings/{meeting_id:int}/minutes", name="meetings:minutes-form")
     async def minutes_form(
-        self, request: Request[Any, Any, Any], meeting_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template:
-        viewer = await current_viewer(request)
-        context = await services.meeting_page(meeting_id, viewer)
-        if not context["can_manage"]:
-            raise PermissionDenied("Only the group's chair or secretary can write the minutes.")
-        values: dict[str, Any] = {"summary": context["minutes"]["summary"]}
-        values.update({f"item_{item['id']}": item["minutes_text"] for item in context["items"]})
-        return page(
-            request,
-            "meetings/minutes_form.html",
-            {**context, "values": values, "visibility_labels": VISIBILITY_LABELS},
+        meeting = await services.managed_meeting_view(
+            meeting_id, viewer, "Only the group's chair or secretary can write the minutes."
         )
+        values: dict[str, Any] = {"summary": meeting.minutes.summary if meeting.minutes else ""}
+        values.update({f"item_{item.id}": item.minutes for item in meeting.agenda})
+        context = {"meeting": meeting, "values": values, **LABELS}
+        return page(request, "meetings/minutes_form.html", context)
 
-    @post("/meetings/{meeting_id:int}/minutes")
+    @post("/meetings/{meeting_id:int}/minutes", name="meetings:save-minutes")
     async def save_minutes(
-        self, request: Request[Any, Any, Any], meeting_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
-        viewer = await current_viewer(request)
         data = await request.form()
-        summary, item_texts, errors = read_minutes(data)
-        if not errors:
-            try:
-                await services.save_minutes(meeting_id, summary, item_texts, viewer)
-            except (InvalidInput, ConflictError) as error:
-                errors = error.field_errors or {"summary": error.message}
-        if errors:
-            context = await services.meeting_page(meeting_id, viewer)
+        try:
+            await services.save_minutes(meeting_id, read_minutes(data), viewer)
+        except (InvalidInput, ConflictError) as error:
             return form_page(
                 request,
                 "meetings/minutes_form.html",
                 form_values(data),
-                errors,
-                {**context, "visibility_labels": VISIBILITY_LABELS},
+                error.field_errors or {"summary": error.message},
+                {"meeting": await queries.meeting_view(meeting_id, viewer), **LABELS},
+                message=error.message,
             )
-        return redirect(f"/meetings/{meeting_id}", "Draft minutes saved.")
+        return _to_meeting(meeting_id, "Draft minutes saved.")
 
-    @post("/meetings/{meeting_id:int}/minutes/circulate")
+    @post("/meetings/{meeting_id:int}/minutes/circulate", name="meetings:circulate")
     async def circulate(
-        self, request: Request[Any, Any, Any], meeting_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
-        return await _act(
-            request,
-            meeting_id,
-            lambda v: services.circulate_minutes(meeting_id, v),
-            "Minutes circulated; attendees have been told and can comment.",
-        )
+        change = _plain(services.circulate_minutes, meeting_id, viewer)
+        success = "Minutes circulated; attendees have been told and can comment."
+        return await _act(request, viewer, meeting_id, change, success)
 
-    @post("/meetings/{meeting_id:int}/minutes/draft")
+    @post("/meetings/{meeting_id:int}/minutes/draft", name="meetings:return-to-draft")
     async def back_to_draft(
-        self, request: Request[Any, Any, Any], meeting_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
-        return await _act(
-            request,
-            meeting_id,
-            lambda v: services.return_minutes_to_draft(meeting_id, v),
-            "Minutes returned to draft for editing.",
-        )
+        change = _plain(services.return_minutes_to_draft, meeting_id, viewer)
+        success = "Minutes returned to draft for editing."
+        return await _act(request, viewer, meeting_id, change, success)
 
-    @post("/meetings/{meeting_id:int}/minutes/approve")
+    @post("/meetings/{meeting_id:int}/minutes/approve", name="meetings:approve")
     async def approve(
-        self, request: Request[Any, Any, Any], meeting_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
-        data = await request.form()
-        method, approving, errors = read_approval(data)
-        if errors:
-            viewer = await current_viewer(request)
-            return await _meeting_page(
-                request,
-                meeting_id,
-                viewer,
-                failure=FormFailure(
-                    errors=errors,
-                    values=form_values(data),
-                    form="approve",
-                    message="Say how the minutes were approved.",
-                    status_code=422,
-                ),
-            )
-        return await _act(
-            request,
-            meeting_id,
-            lambda v: services.approve_minutes(meeting_id, method, approving, v),
-            "Minutes approved and locked.",
-            form="approve",
-            values=form_values(data),
-        )
+        change = _filled(Approval, services.approve_minutes, meeting_id, viewer)
+        success = "Minutes approved and locked."
+        return await _act(request, viewer, meeting_id, change, success, "approve")
 
-    @post("/meetings/{meeting_id:int}/minutes/comments")
+    @post("/meetings/{meeting_id:int}/minutes/comments", name="meetings:comment")
     async def comment(
-        self, request: Request[Any, Any, Any], meeting_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
-        data = await request.form()
-        body = str(data.get("body", ""))
-        return await _act(
-            request,
-            meeting_id,
-            lambda v: services.comment_on_minutes(meeting_id, body, v),
-            "Comment added.",
-            form="comment",
-            values=form_values(data),
-        )
+        change = _filled(NewComment, services.comment_on_minutes, meeting_id, viewer)
+        return await _act(request, viewer, meeting_id, change, "Comment added.", "comment")
 
-    @post("/meetings/{meeting_id:int}/minutes/errata")
+    @post("/meetings/{meeting_id:int}/minutes/errata", name="meetings:erratum")
     async def erratum(
-        self, request: Request[Any, Any, Any], meeting_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
-        data = await request.form()
-        body = str(data.get("body", ""))
-        visibility = str(data.get("visibility", "internal"))
-        return await _act(
-            request,
-            meeting_id,
-            lambda v: services.add_erratum(meeting_id, body, v, visibility),
-            "Erratum appended to the approved minutes.",
-            form="erratum",
-            values=form_values(data),
-        )
+        change = _filled(NewErratum, services.add_erratum, meeting_id, viewer)
+        success = "Erratum appended to the approved minutes."
+        return await _act(request, viewer, meeting_id, change, success, "erratum")
 
     # --- decisions ---
 
-    @post("/meetings/{meeting_id:int}/decisions")
+    @post("/meetings/{meeting_id:int}/decisions", name="meetings:decide")
     async def decide(
-        self, request: Request[Any, Any, Any], meeting_id: FromPath[int]
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
-        data = await request.form()
-        fields, errors = read_decision(data)
-        if errors:
-            viewer = await current_viewer(request)
-            return await _meeting_page(
-                request,
-                meeting_id,
-                viewer,
-                failure=FormFailure(
-                    errors=errors,
-                    values=form_values(data),
-                    form="decision",
-                    message="The decision needs correcting. Nothing has been saved.",
-                    status_code=422,
-                ),
-            )
-        return await _act(
-            request,
-            meeting_id,
-            lambda v: services.record_decision(meeting_id, fields, v),
-            "Decision recorded.",
-            form="decision",
-            values=form_values(data),
-        )
+        change = _filled(NewDecision, services.record_decision, meeting_id, viewer)
+        return await _act(request, viewer, meeting_id, change, "Decision recorded.", "decision")
 
 
 class PublicMinutesController(Controller):
@@ -553,6 +404,7 @@ class PublicMinutesController(Controller):
 
     include_in_schema = False  # pages for people; the API is described at /schema
 
-    @get("/public/meetings/{meeting_id:int}")
-    async def show(self, request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template:
-        return page(request, "meetings/public.html", await services.public_minutes(meeting_id))
+    @get("/public/meetings/{meeting_id:int}", name="meetings:public")
+    async def show(self, request: Request[Any, Any, Any], meeting_id: RowId) -> Template:
+        minutes = await queries.public_minutes(meeting_id)
+        return page(request, "meetings/public.html", {"minutes": minutes})

@@ -1,30 +1,67 @@
-"""The rules of a group's proceedings.
+"""The rules of a group's proceedings: scheduling, the agenda, attendance, minutes and
+decisions, and the personal calendar feed.
 
-Who may read a meeting: the group's current members, the Director and the Board (admins
-only as one of those). Agenda items, their minutes and decisions carry a visibility and are
-filtered in the query by `Viewer.readable_visibilities`, so a `board` item never reaches
-the Director and a `group` item never leaves the group. Chairs and secretaries manage.
+Chairs and secretaries manage a meeting; its readers are the group's current members, the
+Director and the Board (`queries`). Every use case authorises (a meeting its caller may
+not read is "not found", one they may read but not run is refused before any value is
+looked at), refuses a change the meeting's state does not allow, then finds every field's
+error at once, then writes and audits in one write transaction. The audit summaries never
+carry the title of an agenda item, which may be confidential.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import secrets
+from collections.abc import Iterable, Mapping
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from governance.accounts.policy import VISIBILITIES, Viewer
-from governance.accounts.tables import User
+import msgspec
+
+from governance.accounts import scopes
+from governance.accounts.policy import CurrentUser, Viewer
 from governance.core.audit import record_event
 from governance.core.clock import utcnow
-from governance.core.db import write_transaction
-from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
-from governance.groups.queries import members_on
-from governance.groups.services import quorum_needed
-from governance.groups.tables import WorkingGroup
+from governance.core.contracts import NO_ERRORS, field_errors, field_specs, refuse, trimmed
+from governance.core.contracts import value_error as rule_error
+from governance.core.db import one_row, write_transaction
+from governance.core.errors import ConflictError, InvalidInput, PermissionDenied
+from governance.groups.queries import get_group, members_on
+from governance.meetings import queries
+from governance.meetings.queries import meeting_date
+from governance.meetings.schemas import (
+    COUNTS_TOWARDS_QUORUM,
+    EARLIEST_YEAR,
+    GUEST_NAME,
+    ITEM_MINUTES,
+    LATEST_YEAR,
+    AgendaEntry,
+    AgendaItemDetails,
+    AgendaItemPage,
+    AgendaMove,
+    AgendaReplacement,
+    Approval,
+    ApprovalMethod,
+    AttendanceMode,
+    AttendanceRecord,
+    Cancellation,
+    ConflictDeclaration,
+    MeetingDetails,
+    MeetingHead,
+    MeetingPatch,
+    MeetingStatus,
+    MeetingView,
+    MinutesDraft,
+    MinutesStatus,
+    NewComment,
+    NewDecision,
+    NewErratum,
+    rule_of,
+)
 from governance.meetings.tables import (
     AgendaItem,
     Attendance,
+    CalendarFeed,
     ConflictOfInterest,
     Decision,
     Erratum,
@@ -34,350 +71,305 @@ from governance.meetings.tables import (
 )
 from governance.notifications import emails
 from governance.notifications.emails import Recipient
-from governance.settings import get_settings
 
-MEETING_STATUSES = ("scheduled", "held", "cancelled")
-ATTENDANCE_MODES = ("present", "remote", "apologies", "absent")
-COUNTS_TOWARDS_QUORUM = frozenset({"present", "remote"})
-MINUTES_STATUSES = ("draft", "circulated", "approved")
-APPROVAL_METHODS = ("meeting", "circulation")
-
-
-# --- reading rules ----------------------------------------------------------------------
-
-
-def can_read_group_proceedings(viewer: Viewer, group_id: int) -> bool:
-    return bool(viewer.readable_visibilities(group_id))
-
-
-def _require_reader(viewer: Viewer, group_id: int) -> None:
-    # A meeting its reader may not see is "not found", exactly like one that does not exist.
-    if not can_read_group_proceedings(viewer, group_id):
-        raise NotFoundError("There is no meeting at this address, or you cannot see it.")
+NOT_A_LEADER = "Only the group's chair or secretary can do this."
+MEETING_NEEDS_CORRECTING = "The meeting needs correcting. Nothing has been saved."
+ITEM_NEEDS_CORRECTING = "The agenda item needs correcting. Nothing has been saved."
+AGENDA_NEEDS_CORRECTING = "The agenda needs correcting. Nothing has been saved."
+ATTENDANCE_NEEDS_CORRECTING = "Attendance needs correcting. Nothing has been saved."
+NOT_MEMBERS_ON_THE_DAY = (
+    "Only people who were members of the group on the meeting date can be recorded;"
+    " add anyone else as a guest."
+)
+MINUTES_NEED_CORRECTING = "The minutes need correcting. Nothing has been saved."
+NOT_OF_THIS_MEETING = "An agenda item in the form is not part of this meeting."
+DECISION_NEEDS_CORRECTING = "The decision needs correcting. Nothing has been saved."
+APPROVAL_NEEDS_CORRECTING = "Say how the minutes were approved. Nothing has been changed."
+NOT_A_LATER_MEETING = "Minutes are approved at a later, held meeting of the same group."
+AGENDA_FROZEN = "The agenda can only change while the meeting is scheduled."
 
 
-def _require_leader(viewer: Viewer, group_id: int) -> None:
+# --- who may ----------------------------------------------------------------------------
+
+
+def authorise_management(viewer: Viewer, group_id: int, message: str = NOT_A_LEADER) -> None:
+    """Only the group's chair or secretary runs its meetings."""
     if not viewer.leads(group_id):
-        raise PermissionDenied("Only the group's chair or secretary can do this.")
+        raise PermissionDenied(message)
 
 
-def meeting_date(starts_at: dt.datetime) -> dt.date:
-    """The meeting's calendar day in the organisation's time zone."""
-    return starts_at.astimezone(ZoneInfo(get_settings().timezone)).date()
-
-
-async def _meeting_row(meeting_id: int) -> dict[str, Any]:
-    row = (
-        await Meeting.select(
-            *Meeting.all_columns(),
-            Meeting.group.name.as_alias("group_name"),
-            Meeting.group.slug.as_alias("group_slug"),
-            Meeting.group.quorum_rule.as_alias("quorum_rule"),
-            Meeting.group.quorum_count.as_alias("quorum_count"),
-        )
-        .where(Meeting.id == meeting_id)
-        .first()
+def authorise_scheduling(viewer: Viewer, group_id: int) -> None:
+    authorise_management(
+        viewer, group_id, "Only the group's chair or secretary can schedule meetings."
     )
-    if row is None:
-        raise NotFoundError("There is no meeting at this address, or you cannot see it.")
-    return row  # type: ignore[no-any-return]
 
 
-async def get_meeting(meeting_id: int, viewer: Viewer) -> dict[str, Any]:
-    meeting = await _meeting_row(meeting_id)
-    _require_reader(viewer, meeting["group"])
+async def _managed_meeting(meeting_id: int, viewer: Viewer) -> dict[str, Any]:
+    """The meeting's row, if the viewer may read it (else not found) and run it (else
+    refused)."""
+    meeting = await queries.readable_meeting(meeting_id, viewer)
+    authorise_management(viewer, meeting["group"])
     return meeting
 
 
-async def _group_by_slug(slug: str) -> dict[str, Any]:
-    group = await WorkingGroup.select().where(WorkingGroup.slug == slug).first()
-    if group is None:
-        raise NotFoundError("There is no working group at this address.")
-    return group  # type: ignore[no-any-return]
+async def _managed_item(item_id: int, viewer: Viewer) -> tuple[dict[str, Any], dict[str, Any]]:
+    item, meeting = await queries.readable_item(item_id, viewer)
+    authorise_management(viewer, meeting["group"])
+    return item, meeting
 
 
-async def list_meetings(slug: str, viewer: Viewer) -> dict[str, Any]:
-    """A group's meetings, split into upcoming and past; one query for the meetings."""
-    group = await _group_by_slug(slug)
-    if not can_read_group_proceedings(viewer, group["id"]):
-        return {"group": group, "upcoming": [], "past": [], "can_read": False}
-    rows = (
-        await Meeting.select(
-            Meeting.id,
-            Meeting.title,
-            Meeting.starts_at,
-            Meeting.ends_at,
-            Meeting.location,
-            Meeting.status,
-        )
-        .where(Meeting.group == group["id"])
-        .order_by(Meeting.starts_at, ascending=False)
+async def managed_meeting_view(meeting_id: int, viewer: Viewer, message: str) -> MeetingView:
+    """A meeting for a form only the chair or secretary is shown."""
+    meeting = await queries.meeting_view(meeting_id, viewer)
+    if not meeting.can_manage:
+        raise PermissionDenied(message)
+    return meeting
+
+
+async def managed_agenda_item(item_id: int, viewer: Viewer) -> AgendaItemPage:
+    """An agenda item, for its form, shown only to the chair or secretary."""
+    page = await queries.get_agenda_item(item_id, viewer)
+    if not page.can_manage:
+        raise PermissionDenied("Only the group's chair or secretary can change the agenda.")
+    return page
+
+
+async def managed_meeting_head(meeting_id: int, viewer: Viewer) -> MeetingHead:
+    """A meeting for its edit form, shown only to the chair or secretary."""
+    meeting = await queries.readable_meeting(meeting_id, viewer)
+    authorise_management(
+        viewer, meeting["group"], "Only the group's chair or secretary can change a meeting."
     )
-    now = utcnow()
-    upcoming = [m for m in rows if m["ends_at"] >= now and m["status"] == "scheduled"]
-    upcoming.reverse()
-    past = [m for m in rows if not (m["ends_at"] >= now and m["status"] == "scheduled")]
-    return {"group": group, "upcoming": upcoming, "past": past, "can_read": True}
-
-
-@dataclass(frozen=True)
-class Quorum:
-    members: int
-    counted: int
-    needed: int
-
-    @property
-    def met(self) -> bool:
-        return self.members > 0 and self.counted >= self.needed
-
-
-def compute_quorum(
-    meeting: dict[str, Any], members: list[dict[str, Any]], attendance: list[dict[str, Any]]
-) -> Quorum:
-    member_ids = {m["user"] for m in members}
-    counted = {
-        a["user"]
-        for a in attendance
-        if a["user"] in member_ids and a["mode"] in COUNTS_TOWARDS_QUORUM
-    }
-    needed = quorum_needed(meeting["quorum_rule"], meeting["quorum_count"], len(member_ids))
-    return Quorum(members=len(member_ids), counted=len(counted), needed=needed)
-
-
-async def quorum_for(meeting: dict[str, Any]) -> Quorum:
-    members = await members_on(meeting["group"], meeting_date(meeting["starts_at"]))
-    attendance = await Attendance.select(Attendance.user, Attendance.mode).where(
-        Attendance.meeting == meeting["id"]
-    )
-    return compute_quorum(meeting, members, attendance)
-
-
-async def meeting_page(meeting_id: int, viewer: Viewer) -> dict[str, Any]:
-    """Everything the meeting page shows, in a fixed number of queries."""
-    meeting = await get_meeting(meeting_id, viewer)
-    readable = sorted(viewer.readable_visibilities(meeting["group"]))
-    items = (
-        await AgendaItem.select()
-        .where((AgendaItem.meeting == meeting_id) & AgendaItem.visibility.is_in(readable))
-        .order_by(AgendaItem.position)
-    )
-    item_ids = [item["id"] for item in items] or [-1]
-    conflicts = await ConflictOfInterest.select(
-        ConflictOfInterest.agenda_item,
-        ConflictOfInterest.description,
-        ConflictOfInterest.user.display_name.as_alias("display_name"),
-    ).where(ConflictOfInterest.agenda_item.is_in(item_ids))
-    decisions = (
-        await Decision.select()
-        .where(Decision.agenda_item.is_in(item_ids))
-        .order_by(Decision.created_at)
-    )
-    for item in items:
-        item["conflicts"] = [c for c in conflicts if c["agenda_item"] == item["id"]]
-        item["decisions"] = [d for d in decisions if d["agenda_item"] == item["id"]]
-    members = await members_on(meeting["group"], meeting_date(meeting["starts_at"]))
-    attendance = await Attendance.select(
-        Attendance.id,
-        Attendance.user,
-        Attendance.guest_name,
-        Attendance.mode,
-        Attendance.user.display_name.as_alias("display_name"),
-    ).where(Attendance.meeting == meeting_id)
-    minutes = await Minutes.select().where(Minutes.meeting == meeting_id).first()
-    comments: list[dict[str, Any]] = []
-    errata: list[dict[str, Any]] = []
-    if minutes and viewer.is_member_of(meeting["group"]):
-        # Comments on a draft are the members' own deliberation, about any of its items.
-        comments = (
-            await MinutesComment.select(
-                MinutesComment.body,
-                MinutesComment.created_at,
-                MinutesComment.author.display_name.as_alias("author_name"),
-            )
-            .where(MinutesComment.minutes == minutes["id"])
-            .order_by(MinutesComment.created_at)
-        )
-    if minutes:
-        errata = (
-            await Erratum.select(
-                Erratum.body,
-                Erratum.visibility,
-                Erratum.created_at,
-                Erratum.author.display_name.as_alias("author_name"),
-            )
-            .where((Erratum.minutes == minutes["id"]) & Erratum.visibility.is_in(readable))
-            .order_by(Erratum.created_at)
-        )
-    attendance_by_user = {a["user"]: a["mode"] for a in attendance if a["user"] is not None}
-    later_held = (
-        await Meeting.select(Meeting.id, Meeting.title, Meeting.starts_at)
-        .where(
-            (Meeting.group == meeting["group"])
-            & (Meeting.starts_at > meeting["starts_at"])
-            & (Meeting.status == "held")
-        )
-        .order_by(Meeting.starts_at)
-    )
-    return {
-        "later_held_meetings": later_held,
-        "meeting": meeting,
-        "items": items,
-        "members": members,
-        "attendance": attendance,
-        "attendance_by_user": attendance_by_user,
-        "guests": [a for a in attendance if a["user"] is None],
-        "quorum": compute_quorum(meeting, members, attendance),
-        "minutes": minutes,
-        "comments": comments,
-        "errata": errata,
-        "can_manage": viewer.leads(meeting["group"]),
-        "is_member": viewer.is_member_of(meeting["group"]),
-    }
+    return queries.head(meeting)
 
 
 # --- meetings ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MeetingFields:
-    title: str
-    starts_at: dt.datetime
-    ends_at: dt.datetime
-    location: str
+def _moment_error(moment: dt.datetime, label: str) -> str | None:
+    try:
+        utc = moment.astimezone(dt.UTC)
+    except (OverflowError, ValueError):
+        utc = None
+    if utc is None or not EARLIEST_YEAR <= utc.year <= LATEST_YEAR:
+        return f"{label} must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}."
+    return None
 
 
-def _check_times(fields: MeetingFields) -> None:
-    if fields.ends_at <= fields.starts_at:
-        raise InvalidInput(
-            "The meeting ends before it starts.",
-            {"ends_at": "The end must be after the start."},
-        )
+def _details_errors(command: MeetingDetails, unreadable: Mapping[str, str]) -> dict[str, str]:
+    """Every field's error, with the times' own rules: a real year, the end after the start."""
+    errors = {**field_errors(command), **unreadable}
+    for spec in field_specs(MeetingDetails):
+        if spec.name in {"starts_at", "ends_at"} and spec.name not in errors and spec.rule:
+            message = _moment_error(getattr(command, spec.name), spec.rule.label)
+            if message:
+                errors[spec.name] = message
+    if not {"starts_at", "ends_at"} & set(errors) and command.ends_at <= command.starts_at:
+        errors["ends_at"] = "The end must be after the start."
+    return errors
 
 
-async def schedule_meeting(slug: str, fields: MeetingFields, viewer: Viewer) -> int:
-    group = await _group_by_slug(slug)
-    _require_leader(viewer, group["id"])
-    _check_times(fields)
+def _in_utc(command: MeetingDetails) -> MeetingDetails:
+    return msgspec.structs.replace(
+        command,
+        starts_at=command.starts_at.astimezone(dt.UTC),
+        ends_at=command.ends_at.astimezone(dt.UTC),
+    )
+
+
+async def schedule_meeting(
+    slug: str, command: MeetingDetails, viewer: Viewer, *, unreadable: Mapping[str, str] = NO_ERRORS
+) -> int:
+    """A chair or secretary schedules a meeting of their group, with empty draft minutes."""
+    group = await get_group(slug)
+    authorise_scheduling(viewer, group["id"])
+    command = trimmed(command)
+    refuse(_details_errors(command, unreadable), MEETING_NEEDS_CORRECTING)
+    command = _in_utc(command)
     now = utcnow()
     async with write_transaction():
         rows = await Meeting.insert(
             Meeting(
                 group=group["id"],
-                title=fields.title,
-                starts_at=fields.starts_at,
-                ends_at=fields.ends_at,
-                location=fields.location,
-                status="scheduled",
+                title=command.title,
+                starts_at=command.starts_at,
+                ends_at=command.ends_at,
+                location=command.location,
+                status=MeetingStatus.SCHEDULED,
                 created_at=now,
                 updated_at=now,
             )
         ).returning(Meeting.id)
         meeting_id = int(rows[0]["id"])
-        await Minutes.insert(Minutes(meeting=meeting_id, status="draft", updated_at=now))
+        await Minutes.insert(
+            Minutes(meeting=meeting_id, status=MinutesStatus.DRAFT, updated_at=now)
+        )
         await record_event(
             viewer.user,
             "meeting.scheduled",
             "meeting",
             meeting_id,
-            f"{group['name']}: meeting '{fields.title}' scheduled for "
-            f"{fields.starts_at:%Y-%m-%d %H:%M} UTC",
+            f"{group['name']}: meeting '{command.title}' scheduled for "
+            f"{command.starts_at:%Y-%m-%d %H:%M} UTC",
         )
     return meeting_id
 
 
-async def _managed_meeting(meeting_id: int, viewer: Viewer) -> dict[str, Any]:
-    meeting = await get_meeting(meeting_id, viewer)
-    _require_leader(viewer, meeting["group"])
-    return meeting
+def _require_not_cancelled(meeting: Mapping[str, Any]) -> None:
+    if meeting["status"] == MeetingStatus.CANCELLED:
+        raise ConflictError("This meeting was cancelled; schedule a new one instead.")
 
 
-async def update_meeting(meeting_id: int, fields: MeetingFields, viewer: Viewer) -> None:
-    _check_times(fields)
+async def _write_details(
+    meeting: Mapping[str, Any], command: MeetingDetails, viewer: Viewer
+) -> None:
+    command = _in_utc(command)
+    await Meeting.update(
+        {
+            Meeting.title: command.title,
+            Meeting.starts_at: command.starts_at,
+            Meeting.ends_at: command.ends_at,
+            Meeting.location: command.location,
+            Meeting.calendar_sequence: meeting["calendar_sequence"] + 1,
+            Meeting.updated_at: utcnow(),
+        }
+    ).where(Meeting.id == meeting["id"])
+    await record_event(
+        viewer.user,
+        "meeting.updated",
+        "meeting",
+        meeting["id"],
+        f"Meeting '{command.title}' updated",
+    )
+
+
+async def update_meeting(
+    meeting_id: int,
+    command: MeetingDetails,
+    viewer: Viewer,
+    *,
+    unreadable: Mapping[str, str] = NO_ERRORS,
+) -> None:
+    """New title, times or place; calendars show the change (their sequence goes up)."""
+    command = trimmed(command)
     async with write_transaction():
         meeting = await _managed_meeting(meeting_id, viewer)
-        if meeting["status"] == "cancelled":
-            raise ConflictError("This meeting was cancelled; schedule a new one instead.")
-        await Meeting.update(
-            {
-                Meeting.title: fields.title,
-                Meeting.starts_at: fields.starts_at,
-                Meeting.ends_at: fields.ends_at,
-                Meeting.location: fields.location,
-                Meeting.calendar_sequence: meeting["calendar_sequence"] + 1,
-                Meeting.updated_at: utcnow(),
-            }
-        ).where(Meeting.id == meeting_id)
-        await record_event(
-            viewer.user,
-            "meeting.updated",
-            "meeting",
-            meeting_id,
-            f"Meeting '{fields.title}' updated",
+        _require_not_cancelled(meeting)
+        refuse(_details_errors(command, unreadable), MEETING_NEEDS_CORRECTING)
+        await _write_details(meeting, command, viewer)
+
+
+def _patched(meeting: Mapping[str, Any], command: MeetingPatch) -> MeetingDetails | None:
+    """The meeting's details with the patch's changes, or None if it changes none."""
+    if all(
+        value is None
+        for value in (command.title, command.starts_at, command.ends_at, command.location)
+    ):
+        return None
+    return MeetingDetails(
+        title=meeting["title"] if command.title is None else command.title,
+        starts_at=command.starts_at or meeting["starts_at"],
+        ends_at=command.ends_at or meeting["ends_at"],
+        location=meeting["location"] if command.location is None else command.location,
+    )
+
+
+def _patch_errors(command: MeetingPatch, details: MeetingDetails | None) -> dict[str, str]:
+    errors = {k: v for k, v in field_errors(command).items() if k in {"status", "cancel_reason"}}
+    if details is None and command.status is None:
+        raise InvalidInput(
+            "Nothing to change.",
+            {"title": "Send at least one of title, starts_at, ends_at, location, status."},
         )
+    if details is not None:
+        errors.update(_details_errors(details, NO_ERRORS))
+    if command.status == MeetingStatus.CANCELLED and "cancel_reason" not in errors:
+        reason = field_errors(Cancellation(reason=command.cancel_reason)).get("reason")
+        if reason:
+            errors["cancel_reason"] = reason
+    return errors
+
+
+async def patch_meeting(meeting_id: int, command: MeetingPatch, viewer: Viewer) -> None:
+    """Changes the details and/or the status (held, or cancelled with a reason): all the
+    changes are made or none."""
+    command = trimmed(command)
+    async with write_transaction():
+        meeting = await _managed_meeting(meeting_id, viewer)
+        details = _patched(meeting, command)
+        if details is not None:
+            _require_not_cancelled(meeting)
+        refuse(_patch_errors(command, details), MEETING_NEEDS_CORRECTING)
+        if details is not None:
+            await _write_details(meeting, details, viewer)
+            meeting = await queries.meeting_row(meeting_id)
+        if command.status == MeetingStatus.HELD:
+            await _mark_held(meeting, viewer)
+        elif command.status == MeetingStatus.CANCELLED:
+            await _cancel(meeting, command.cancel_reason, viewer)
+
+
+async def _mark_held(meeting: Mapping[str, Any], viewer: Viewer) -> None:
+    if meeting["status"] != MeetingStatus.SCHEDULED:
+        raise ConflictError(
+            f"Only a scheduled meeting can be marked held; this one is {meeting['status']}."
+        )
+    if meeting["starts_at"] > utcnow():
+        raise ConflictError("A meeting cannot be marked held before it has started.")
+    await Meeting.update({Meeting.status: MeetingStatus.HELD, Meeting.updated_at: utcnow()}).where(
+        Meeting.id == meeting["id"]
+    )
+    await record_event(
+        viewer.user,
+        "meeting.held",
+        "meeting",
+        meeting["id"],
+        f"Meeting '{meeting['title']}' marked held",
+    )
 
 
 async def mark_meeting_held(meeting_id: int, viewer: Viewer) -> None:
     async with write_transaction():
-        meeting = await _managed_meeting(meeting_id, viewer)
-        if meeting["status"] != "scheduled":
-            raise ConflictError(
-                f"Only a scheduled meeting can be marked held; this one is {meeting['status']}."
-            )
-        if meeting["starts_at"] > utcnow():
-            raise ConflictError("A meeting cannot be marked held before it has started.")
-        await Meeting.update({Meeting.status: "held", Meeting.updated_at: utcnow()}).where(
-            Meeting.id == meeting_id
-        )
-        await record_event(
-            viewer.user,
-            "meeting.held",
-            "meeting",
-            meeting_id,
-            f"Meeting '{meeting['title']}' marked held",
-        )
+        await _mark_held(await _managed_meeting(meeting_id, viewer), viewer)
 
 
-async def cancel_meeting(meeting_id: int, reason: str, viewer: Viewer) -> None:
-    if not reason.strip():
-        raise InvalidInput("Give a reason for cancelling.", {"reason": "A reason is required."})
+async def _cancel(meeting: Mapping[str, Any], reason: str, viewer: Viewer) -> None:
+    if meeting["status"] != MeetingStatus.SCHEDULED:
+        raise ConflictError(
+            f"Only a scheduled meeting can be cancelled; this one is {meeting['status']}."
+        )
+    await Meeting.update(
+        {
+            Meeting.status: MeetingStatus.CANCELLED,
+            Meeting.cancel_reason: reason.strip(),
+            Meeting.calendar_sequence: meeting["calendar_sequence"] + 1,
+            Meeting.updated_at: utcnow(),
+        }
+    ).where(Meeting.id == meeting["id"])
+    await record_event(
+        viewer.user,
+        "meeting.cancelled",
+        "meeting",
+        meeting["id"],
+        f"Meeting '{meeting['title']}' cancelled",
+    )
+
+
+async def cancel_meeting(
+    meeting_id: int,
+    command: Cancellation,
+    viewer: Viewer,
+    *,
+    unreadable: Mapping[str, str] = NO_ERRORS,
+) -> None:
+    """Cancels a scheduled meeting, with the reason members and calendars are shown."""
     async with write_transaction():
         meeting = await _managed_meeting(meeting_id, viewer)
-        if meeting["status"] != "scheduled":
-            raise ConflictError(
-                f"Only a scheduled meeting can be cancelled; this one is {meeting['status']}."
-            )
-        await Meeting.update(
-            {
-                Meeting.status: "cancelled",
-                Meeting.cancel_reason: reason.strip(),
-                Meeting.calendar_sequence: meeting["calendar_sequence"] + 1,
-                Meeting.updated_at: utcnow(),
-            }
-        ).where(Meeting.id == meeting_id)
-        await record_event(
-            viewer.user,
-            "meeting.cancelled",
-            "meeting",
-            meeting_id,
-            f"Meeting '{meeting['title']}' cancelled",
-        )
+        refuse({**field_errors(command), **unreadable}, "Give a reason for cancelling.")
+        await _cancel(meeting, command.reason, viewer)
 
 
 # --- agenda -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AgendaItemFields:
-    title: str
-    visibility: str
-    notes: str
-
-
-async def _agenda_meeting(meeting_id: int, viewer: Viewer) -> dict[str, Any]:
-    meeting = await _managed_meeting(meeting_id, viewer)
-    if meeting["status"] != "scheduled":
-        raise ConflictError("The agenda can only change while the meeting is scheduled.")
-    return meeting
 
 
 def _item_summary(item_id: int, visibility: str) -> str:
@@ -385,139 +377,277 @@ def _item_summary(item_id: int, visibility: str) -> str:
     return f"Agenda item {item_id} ({visibility})"
 
 
-async def add_agenda_item(meeting_id: int, fields: AgendaItemFields, viewer: Viewer) -> int:
-    if fields.visibility not in VISIBILITIES:
-        raise InvalidInput(
-            "Unknown visibility.", {"visibility": "Choose a visibility from the list."}
+def _require_scheduled(meeting: Mapping[str, Any]) -> None:
+    if meeting["status"] != MeetingStatus.SCHEDULED:
+        raise ConflictError(AGENDA_FROZEN)
+
+
+async def _next_position(meeting_id: int) -> int:
+    last = (
+        await AgendaItem.select(AgendaItem.position)
+        .where(AgendaItem.meeting == meeting_id)
+        .order_by(AgendaItem.position, ascending=False)
+        .first()
+    )
+    return int(last["position"]) + 1 if last else 1
+
+
+async def _insert_item(
+    meeting_id: int, details: AgendaItemDetails, position: int, carried_from: int | None = None
+) -> int:
+    rows = await AgendaItem.insert(
+        AgendaItem(
+            meeting=meeting_id,
+            position=position,
+            title=details.title,
+            visibility=details.visibility,
+            notes=details.notes.strip(),
+            carried_from=carried_from,
         )
-    async with write_transaction():
-        await _agenda_meeting(meeting_id, viewer)
-        last = (
-            await AgendaItem.select(AgendaItem.position)
-            .where(AgendaItem.meeting == meeting_id)
-            .order_by(AgendaItem.position, ascending=False)
-            .first()
-        )
-        rows = await AgendaItem.insert(
-            AgendaItem(
-                meeting=meeting_id,
-                position=(last["position"] + 1) if last else 1,
-                title=fields.title,
-                visibility=fields.visibility,
-                notes=fields.notes,
-            )
-        ).returning(AgendaItem.id)
-        item_id = int(rows[0]["id"])
-        await record_event(
-            viewer.user,
-            "agenda_item.added",
-            "meeting",
-            meeting_id,
-            _item_summary(item_id, fields.visibility) + " added",
-        )
+    ).returning(AgendaItem.id)
+    return int(rows[0]["id"])
+
+
+async def _add_item(
+    meeting_id: int, details: AgendaItemDetails, position: int, viewer: Viewer
+) -> int:
+    item_id = await _insert_item(meeting_id, details, position)
+    await record_event(
+        viewer.user,
+        "agenda_item.added",
+        "meeting",
+        meeting_id,
+        _item_summary(item_id, details.visibility) + " added",
+    )
     return item_id
 
 
-async def _readable_item(item_id: int, viewer: Viewer) -> tuple[dict[str, Any], dict[str, Any]]:
-    # Worded the same whether the item is missing, its meeting unreadable or the item hidden,
-    # so that the answer never tells that it exists.
-    not_found = NotFoundError("There is no such agenda item, or you cannot see it.")
-    item = await AgendaItem.select().where(AgendaItem.id == item_id).first()
-    if item is None:
-        raise not_found
-    meeting = await _meeting_row(item["meeting"])
-    if item["visibility"] not in viewer.readable_visibilities(meeting["group"]):
-        raise not_found
-    return item, meeting
+async def _write_item(
+    item_id: int, meeting_id: int, details: AgendaItemDetails, viewer: Viewer
+) -> None:
+    await AgendaItem.update(
+        {
+            AgendaItem.title: details.title,
+            AgendaItem.visibility: details.visibility,
+            AgendaItem.notes: details.notes.strip(),
+        }
+    ).where(AgendaItem.id == item_id)
+    await record_event(
+        viewer.user,
+        "agenda_item.updated",
+        "meeting",
+        meeting_id,
+        _item_summary(item_id, details.visibility) + " updated",
+    )
 
 
-async def get_agenda_item(item_id: int, viewer: Viewer) -> tuple[dict[str, Any], dict[str, Any]]:
-    return await _readable_item(item_id, viewer)
-
-
-async def update_agenda_item(item_id: int, fields: AgendaItemFields, viewer: Viewer) -> None:
-    if fields.visibility not in VISIBILITIES:
-        raise InvalidInput(
-            "Unknown visibility.", {"visibility": "Choose a visibility from the list."}
-        )
-    async with write_transaction():
-        _item, meeting = await _readable_item(item_id, viewer)
-        await _agenda_meeting(meeting["id"], viewer)
-        await AgendaItem.update(
-            {
-                AgendaItem.title: fields.title,
-                AgendaItem.visibility: fields.visibility,
-                AgendaItem.notes: fields.notes,
-            }
-        ).where(AgendaItem.id == item_id)
-        await record_event(
-            viewer.user,
-            "agenda_item.updated",
-            "meeting",
-            meeting["id"],
-            _item_summary(item_id, fields.visibility) + " updated",
-        )
-
-
-async def move_agenda_item(item_id: int, new_position: int, viewer: Viewer) -> None:
-    """Moves an item to a position from 1 to the number of items, shifting the others."""
-    async with write_transaction():
-        _item, meeting = await _readable_item(item_id, viewer)
-        await _agenda_meeting(meeting["id"], viewer)
-        ordered = (
-            await AgendaItem.select(AgendaItem.id)
-            .where(AgendaItem.meeting == meeting["id"])
-            .order_by(AgendaItem.position)
-        )
-        ids = [row["id"] for row in ordered]
-        if not 1 <= new_position <= len(ids):
-            raise InvalidInput(
-                f"Position must be between 1 and {len(ids)}.",
-                {"position": f"Choose a position from 1 to {len(ids)}."},
-            )
-        ids.remove(item_id)
-        ids.insert(new_position - 1, item_id)
-        for position, each_id in enumerate(ids, start=1):
-            await AgendaItem.update({AgendaItem.position: position}).where(AgendaItem.id == each_id)
-        await record_event(
-            viewer.user,
-            "agenda_item.moved",
-            "meeting",
-            meeting["id"],
-            f"Agenda item {item_id} moved to position {new_position}",
-        )
-
-
-async def remove_agenda_item(item_id: int, viewer: Viewer) -> None:
-    async with write_transaction():
-        item, meeting = await _readable_item(item_id, viewer)
-        await _agenda_meeting(meeting["id"], viewer)
-        if await Decision.exists().where(Decision.agenda_item == item_id):
-            raise ConflictError("A decision was recorded on this item; it cannot be removed.")
-        await AgendaItem.delete().where(AgendaItem.id == item_id)
-        remaining = (
-            await AgendaItem.select(AgendaItem.id)
-            .where(AgendaItem.meeting == meeting["id"])
-            .order_by(AgendaItem.position)
-        )
-        for position, row in enumerate(remaining, start=1):
-            await AgendaItem.update({AgendaItem.position: position}).where(
-                AgendaItem.id == row["id"]
-            )
+async def _remove_items(
+    meeting_id: int, items: Iterable[Mapping[str, Any]], viewer: Viewer
+) -> None:
+    """Removes these items of the meeting; none may carry a decision."""
+    items = list(items)
+    if not items:
+        return
+    ids = [item["id"] for item in items]
+    if await Decision.exists().where(Decision.agenda_item.is_in(ids)):
+        raise ConflictError("A decision was recorded on this item; it cannot be removed.")
+    await AgendaItem.delete().where(AgendaItem.id.is_in(ids))
+    for item in items:
         await record_event(
             viewer.user,
             "agenda_item.removed",
             "meeting",
-            meeting["id"],
-            _item_summary(item_id, item["visibility"]) + " removed",
+            meeting_id,
+            _item_summary(item["id"], item["visibility"]) + " removed",
         )
+
+
+async def _number(order: list[int], current: Mapping[int, int]) -> None:
+    """Gives the items positions 1 to n in this order, writing only those that change."""
+    for position, item_id in enumerate(order, start=1):
+        if current.get(item_id) != position:
+            await AgendaItem.update({AgendaItem.position: position}).where(AgendaItem.id == item_id)
+
+
+async def _move(meeting_id: int, item_id: int, position: int, viewer: Viewer) -> None:
+    await AgendaItem.update({AgendaItem.position: position}).where(AgendaItem.id == item_id)
+    await record_event(
+        viewer.user,
+        "agenda_item.moved",
+        "meeting",
+        meeting_id,
+        f"Agenda item {item_id} moved to position {position}",
+    )
+
+
+async def _positions(meeting_id: int) -> dict[int, int]:
+    """The meeting's items and their positions, in agenda order."""
+    rows = (
+        await AgendaItem.select(AgendaItem.id, AgendaItem.position)
+        .where(AgendaItem.meeting == meeting_id)
+        .order_by(AgendaItem.position)
+        .order_by(AgendaItem.id)
+    )
+    return {row["id"]: row["position"] for row in rows}
+
+
+async def add_agenda_item(
+    meeting_id: int,
+    command: AgendaItemDetails,
+    viewer: Viewer,
+    *,
+    unreadable: Mapping[str, str] = NO_ERRORS,
+) -> int:
+    """Adds an item at the end of a scheduled meeting's agenda."""
+    command = trimmed(command)
+    async with write_transaction():
+        meeting = await _managed_meeting(meeting_id, viewer)
+        _require_scheduled(meeting)
+        refuse({**field_errors(command), **unreadable}, ITEM_NEEDS_CORRECTING)
+        return await _add_item(meeting_id, command, await _next_position(meeting_id), viewer)
+
+
+async def update_agenda_item(
+    item_id: int,
+    command: AgendaItemDetails,
+    viewer: Viewer,
+    *,
+    unreadable: Mapping[str, str] = NO_ERRORS,
+) -> None:
+    command = trimmed(command)
+    async with write_transaction():
+        _item, meeting = await _managed_item(item_id, viewer)
+        _require_scheduled(meeting)
+        refuse({**field_errors(command), **unreadable}, ITEM_NEEDS_CORRECTING)
+        await _write_item(item_id, meeting["id"], command, viewer)
+
+
+async def move_agenda_item(
+    item_id: int,
+    command: AgendaMove,
+    viewer: Viewer,
+    *,
+    unreadable: Mapping[str, str] = NO_ERRORS,
+) -> None:
+    """Moves an item to a position from 1 to the number of items, shifting the others."""
+    async with write_transaction():
+        _item, meeting = await _managed_item(item_id, viewer)
+        _require_scheduled(meeting)
+        errors = {**field_errors(command), **unreadable}
+        refuse(errors, errors.get("position", ""))
+        current = await _positions(meeting["id"])
+        if not 1 <= command.position <= len(current):
+            raise InvalidInput(
+                f"Position must be between 1 and {len(current)}.",
+                {"position": f"Choose a position from 1 to {len(current)}."},
+            )
+        order = [each for each in current if each != item_id]
+        order.insert(command.position - 1, item_id)
+        await _number(order, {**current, item_id: command.position})
+        await _move(meeting["id"], item_id, command.position, viewer)
+
+
+async def remove_agenda_item(item_id: int, viewer: Viewer) -> None:
+    """Removes an item without a decision; the items after it move up."""
+    async with write_transaction():
+        item, meeting = await _managed_item(item_id, viewer)
+        _require_scheduled(meeting)
+        await _remove_items(meeting["id"], [item], viewer)
+        current = await _positions(meeting["id"])
+        await _number(list(current), current)
+
+
+def _entry_errors(items: list[AgendaEntry], existing: set[int]) -> dict[str, str]:
+    """Each item's fields, and ids that name this agenda's items, each once."""
+    errors: dict[str, str] = {}
+    for index, item in enumerate(items):
+        for name, message in field_errors(item, f"items[{index}].").items():
+            errors.setdefault(name, message)
+    seen: set[int] = set()
+    for index, item in enumerate(items):
+        if item.id is None:
+            continue
+        if item.id not in existing:
+            errors[f"items[{index}].id"] = "This item is not on this meeting's agenda."
+        elif item.id in seen:
+            errors[f"items[{index}].id"] = "This item appears twice."
+        seen.add(item.id)
+    return errors
+
+
+def _position_errors(items: list[AgendaEntry]) -> dict[str, str]:
+    """Positions for every item or for none, each from 1 to the number of items, once."""
+    given = [item.position for item in items if item.position is not None]
+    if not given:
+        return {}
+    if len(given) != len(items):
+        return {"items": "Give a position for every item, or for none."}
+    errors: dict[str, str] = {}
+    seen: set[int] = set()
+    for index, position in enumerate(given):
+        if not 1 <= position <= len(items):
+            errors[f"items[{index}].position"] = f"Position must be between 1 and {len(items)}."
+        elif position in seen:
+            errors[f"items[{index}].position"] = "Two items cannot share a position."
+        seen.add(position)
+    return errors
+
+
+async def _agenda_rows(meeting: Mapping[str, Any], viewer: Viewer) -> dict[int, dict[str, Any]]:
+    rows = (
+        await AgendaItem.select(
+            AgendaItem.id,
+            AgendaItem.position,
+            AgendaItem.title,
+            AgendaItem.visibility,
+            AgendaItem.notes,
+        )
+        .where(
+            (AgendaItem.meeting == meeting["id"])
+            & scopes.readable_in_group(viewer, meeting["group"], AgendaItem.visibility)
+        )
+        .order_by(AgendaItem.position)
+    )
+    return {row["id"]: row for row in rows}
+
+
+async def replace_agenda(meeting_id: int, command: AgendaReplacement, viewer: Viewer) -> None:
+    """The agenda becomes these items, in their order (or at their positions): items with
+    an `id` are kept and updated if they changed, the agenda's other items are removed
+    (refused for an item with a decision), items without an `id` are added. All or
+    nothing; an unchanged agenda writes nothing."""
+    items = [trimmed(item) for item in command.items]
+    async with write_transaction():
+        meeting = await _managed_meeting(meeting_id, viewer)
+        _require_scheduled(meeting)
+        existing = await _agenda_rows(meeting, viewer)
+        refuse(
+            {**_entry_errors(items, set(existing)), **_position_errors(items)},
+            AGENDA_NEEDS_CORRECTING,
+        )
+        kept = {item.id for item in items if item.id is not None}
+        await _remove_items(meeting_id, [r for i, r in existing.items() if i not in kept], viewer)
+        explicit = bool(items) and items[0].position is not None
+        for index, item in enumerate(items):
+            position = item.position if explicit and item.position is not None else index + 1
+            if item.id is None:
+                await _add_item(meeting_id, item.details, position, viewer)
+                continue
+            old = existing[item.id]
+            if (old["title"], old["visibility"], old["notes"]) != (
+                item.title,
+                item.visibility,
+                item.notes.strip(),
+            ):
+                await _write_item(item.id, meeting_id, item.details, viewer)
+            if old["position"] != position:
+                await _move(meeting_id, item.id, position, viewer)
 
 
 async def set_item_open(item_id: int, is_open: bool, viewer: Viewer) -> None:
     """Marks an item as still open (to carry forward) or settled, during or after the meeting."""
     async with write_transaction():
-        _item, meeting = await _readable_item(item_id, viewer)
-        _require_leader(viewer, meeting["group"])
+        _item, meeting = await _managed_item(item_id, viewer)
         await AgendaItem.update({AgendaItem.is_open: is_open}).where(AgendaItem.id == item_id)
         await record_event(
             viewer.user,
@@ -528,70 +658,75 @@ async def set_item_open(item_id: int, is_open: bool, viewer: Viewer) -> None:
         )
 
 
+async def _following_meeting(meeting: Mapping[str, Any]) -> int:
+    following = (
+        await Meeting.select(Meeting.id)
+        .where(
+            (Meeting.group == meeting["group"])
+            & (Meeting.status == MeetingStatus.SCHEDULED)
+            & (Meeting.starts_at > meeting["starts_at"])
+        )
+        .order_by(Meeting.starts_at)
+        .first()
+    )
+    if following is None:
+        raise ConflictError("Schedule the next meeting first; the item is carried onto it.")
+    return int(following["id"])
+
+
 async def carry_item_forward(item_id: int, viewer: Viewer) -> int:
     """Copies an open item onto the group's next scheduled meeting; returns that meeting's id."""
     async with write_transaction():
-        item, meeting = await _readable_item(item_id, viewer)
-        _require_leader(viewer, meeting["group"])
-        if meeting["status"] != "held":
+        item, meeting = await _managed_item(item_id, viewer)
+        if meeting["status"] != MeetingStatus.HELD:
             raise ConflictError("Only an item of a held meeting can be carried to the next one.")
         if not item["is_open"]:
             raise ConflictError("Only an item left open can be carried forward.")
         if await AgendaItem.exists().where(AgendaItem.carried_from == item_id):
             raise ConflictError("This item has already been carried forward.")
-        following = (
-            await Meeting.select(Meeting.id, Meeting.title)
-            .where(
-                (Meeting.group == meeting["group"])
-                & (Meeting.status == "scheduled")
-                & (Meeting.starts_at > meeting["starts_at"])
-            )
-            .order_by(Meeting.starts_at)
-            .first()
+        following = await _following_meeting(meeting)
+        details = AgendaItemDetails(
+            title=item["title"], visibility=item["visibility"], notes=item["notes"]
         )
-        if following is None:
-            raise ConflictError("Schedule the next meeting first; the item is carried onto it.")
-        last = (
-            await AgendaItem.select(AgendaItem.position)
-            .where(AgendaItem.meeting == following["id"])
-            .order_by(AgendaItem.position, ascending=False)
-            .first()
+        new_id = await _insert_item(
+            following, details, await _next_position(following), carried_from=item_id
         )
-        rows = await AgendaItem.insert(
-            AgendaItem(
-                meeting=following["id"],
-                position=(last["position"] + 1) if last else 1,
-                title=item["title"],
-                visibility=item["visibility"],
-                notes=item["notes"],
-                carried_from=item_id,
-            )
-        ).returning(AgendaItem.id)
         await record_event(
             viewer.user,
             "agenda_item.carried",
             "meeting",
-            following["id"],
-            f"Agenda item {item_id} carried forward as item {rows[0]['id']}",
+            following,
+            f"Agenda item {item_id} carried forward as item {new_id}",
         )
-    return int(following["id"])
+    return following
 
 
-async def declare_conflict(item_id: int, user_id: int, description: str, viewer: Viewer) -> None:
+async def declare_conflict(
+    item_id: int,
+    command: ConflictDeclaration,
+    viewer: Viewer,
+    *,
+    unreadable: Mapping[str, str] = NO_ERRORS,
+) -> None:
+    """A member declares their own conflict of interest on an item; the chair or secretary
+    records anyone's. Only members of the group on the meeting date have one."""
+    command = trimmed(command)
     async with write_transaction():
-        _item, meeting = await _readable_item(item_id, viewer)
+        _item, meeting = await queries.readable_item(item_id, viewer)
+        user_id = command.user_id or viewer.user.id
         if not (viewer.leads(meeting["group"]) or viewer.user.id == user_id):
             raise PermissionDenied(
                 "Members declare their own conflicts; the chair or secretary can record anyone's."
             )
+        errors = {**field_errors(command), **unreadable}
+        message = "The declaration needs correcting. Nothing has been saved."
         members = await members_on(meeting["group"], meeting_date(meeting["starts_at"]))
-        if user_id not in {m["user"] for m in members}:
-            raise InvalidInput(
-                "Only a member of the group on the meeting date can declare a conflict.",
-                {"user_id": "Choose a member of the group."},
-            )
+        if "user_id" not in errors and user_id not in {m["user"] for m in members}:
+            errors["user_id"] = "Choose a member of the group."
+            message = "Only a member of the group on the meeting date can declare a conflict."
+        refuse(errors, message)
         await ConflictOfInterest.insert(
-            ConflictOfInterest(agenda_item=item_id, user=user_id, description=description[:500])
+            ConflictOfInterest(agenda_item=item_id, user=user_id, description=command.description)
         )
         await record_event(
             viewer.user,
@@ -605,64 +740,68 @@ async def declare_conflict(item_id: int, user_id: int, description: str, viewer:
 # --- attendance -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AttendanceEntry:
-    user_id: int
-    mode: str
+def _attendance_errors(
+    command: AttendanceRecord, members: set[int], unreadable: Mapping[str, str]
+) -> tuple[dict[str, str], str]:
+    """Each entry's error under `mode_<user id>` and the guests' under `guests`, with the
+    message that says what is wrong."""
+    errors = dict(unreadable)
+    message = ATTENDANCE_NEEDS_CORRECTING
+    seen: set[int] = set()
+    for entry in command.entries:
+        key = f"mode_{entry.user_id}"
+        if entry.user_id in seen:
+            errors[key] = "This person is listed more than once."
+        seen.add(entry.user_id)
+        if entry.user_id not in members:
+            errors[key] = "This person was not a member of the group on the meeting date."
+            message = NOT_MEMBERS_ON_THE_DAY
+        mode_error = field_errors(entry).get("mode")
+        if mode_error:
+            errors[key] = mode_error
+    guest_rule = rule_of(GUEST_NAME)
+    for guest in command.guests:
+        guest_error = rule_error(guest, guest_rule)
+        if guest_error:
+            errors.setdefault("guests", guest_error)
+    return errors, message
 
 
 async def record_attendance(
-    meeting_id: int, entries: list[AttendanceEntry], guests: list[str], viewer: Viewer
+    meeting_id: int,
+    command: AttendanceRecord,
+    viewer: Viewer,
+    *,
+    unreadable: Mapping[str, str] = NO_ERRORS,
 ) -> None:
-    """Replaces the meeting's attendance with these entries and guests."""
+    """Replaces the meeting's attendance: members on the meeting date by mode, and guests
+    (present) by name; blank guest lines are left out."""
+    guests = [guest.strip() for guest in command.guests if guest.strip()]
+    command = AttendanceRecord(entries=command.entries, guests=guests)
     async with write_transaction():
         meeting = await _managed_meeting(meeting_id, viewer)
-        if meeting["status"] == "cancelled":
+        if meeting["status"] == MeetingStatus.CANCELLED:
             raise ConflictError("A cancelled meeting has no attendance.")
-        members = {
-            m["user"]
-            for m in await members_on(meeting["group"], meeting_date(meeting["starts_at"]))
-        }
-        errors = {}
-        seen: set[int] = set()
-        for entry in entries:
-            if entry.user_id in seen:
-                errors[f"mode_{entry.user_id}"] = "This person is listed more than once."
-            seen.add(entry.user_id)
-            if entry.user_id not in members:
-                errors[f"mode_{entry.user_id}"] = (
-                    "This person was not a member of the group on the meeting date."
-                )
-            if entry.mode not in ATTENDANCE_MODES:
-                errors[f"mode_{entry.user_id}"] = "Choose present, remote, apologies or absent."
-        if errors:
-            raise InvalidInput(
-                "Only people who were members of the group on the meeting date can be recorded;"
-                " add anyone else as a guest.",
-                errors,
-            )
+        members = await members_on(meeting["group"], meeting_date(meeting["starts_at"]))
+        errors, message = _attendance_errors(command, {m["user"] for m in members}, unreadable)
+        refuse(errors, message)
         await Attendance.delete().where(Attendance.meeting == meeting_id)
-        for entry in entries:
-            await Attendance.insert(
-                Attendance(meeting=meeting_id, user=entry.user_id, mode=entry.mode)
-            )
-        for guest in guests:
-            if guest.strip():
-                await Attendance.insert(
-                    Attendance(
-                        meeting=meeting_id,
-                        user=None,
-                        guest_name=guest.strip()[:200],
-                        mode="present",
-                    )
-                )
+        rows = [
+            Attendance(meeting=meeting_id, user=e.user_id, mode=e.mode) for e in command.entries
+        ]
+        rows += [
+            Attendance(meeting=meeting_id, user=None, guest_name=guest, mode=AttendanceMode.PRESENT)
+            for guest in guests
+        ]
+        if rows:
+            await Attendance.insert(*rows)
+        attending = sum(e.mode in COUNTS_TOWARDS_QUORUM for e in command.entries)
         await record_event(
             viewer.user,
             "attendance.recorded",
             "meeting",
             meeting_id,
-            f"Attendance recorded: {sum(e.mode in COUNTS_TOWARDS_QUORUM for e in entries)} "
-            f"members attending, {len([g for g in guests if g.strip()])} guests",
+            f"Attendance recorded: {attending} members attending, {len(guests)} guests",
         )
 
 
@@ -670,42 +809,56 @@ async def record_attendance(
 
 
 async def _minutes_of(meeting_id: int) -> dict[str, Any]:
-    minutes = await Minutes.select().where(Minutes.meeting == meeting_id).first()
-    if minutes is None:
-        raise NotFoundError("This meeting has no minutes.")
-    return minutes  # type: ignore[no-any-return]
+    return await one_row(
+        Minutes.select().where(Minutes.meeting == meeting_id), "This meeting has no minutes."
+    )
+
+
+async def _minutes_errors(
+    meeting: Mapping[str, Any], command: MinutesDraft, viewer: Viewer, unreadable: Mapping[str, str]
+) -> tuple[dict[str, str], str]:
+    errors = {**field_errors(command), **unreadable}
+    message = MINUTES_NEED_CORRECTING
+    readable = {row["id"] for row in (await _agenda_rows(meeting, viewer)).values()}
+    item_rule = rule_of(ITEM_MINUTES)
+    for item_id, text in command.items.items():
+        if item_id not in readable:
+            errors[f"item_{item_id}"] = "This item is not part of this meeting."
+            message = NOT_OF_THIS_MEETING
+            continue
+        item_error = rule_error(text, item_rule)
+        if item_error:
+            errors[f"item_{item_id}"] = item_error
+    return errors, message
 
 
 async def save_minutes(
-    meeting_id: int, summary: str, item_texts: dict[int, str], viewer: Viewer
+    meeting_id: int,
+    command: MinutesDraft,
+    viewer: Viewer,
+    *,
+    unreadable: Mapping[str, str] = NO_ERRORS,
 ) -> None:
     """Writes the draft minutes: a general summary and the record of each agenda item."""
     async with write_transaction():
         meeting = await _managed_meeting(meeting_id, viewer)
-        if meeting["status"] == "cancelled":
+        if meeting["status"] == MeetingStatus.CANCELLED:
             raise ConflictError("A cancelled meeting has no minutes.")
         minutes = await _minutes_of(meeting_id)
-        if minutes["status"] == "approved":
+        if minutes["status"] == MinutesStatus.APPROVED:
             raise ConflictError("Approved minutes cannot be edited. Add an erratum instead.")
-        if minutes["status"] == "circulated":
+        if minutes["status"] == MinutesStatus.CIRCULATED:
             raise ConflictError(
                 "These minutes are circulated. Return them to draft before editing."
             )
-        readable = viewer.readable_visibilities(meeting["group"])
-        items = {
-            row["id"]: row
-            for row in await AgendaItem.select(AgendaItem.id, AgendaItem.visibility).where(
-                AgendaItem.meeting == meeting_id
+        refuse(*await _minutes_errors(meeting, command, viewer, unreadable))
+        await Minutes.update(
+            {Minutes.summary: command.summary.strip(), Minutes.updated_at: utcnow()}
+        ).where(Minutes.id == minutes["id"])
+        for item_id, text in command.items.items():
+            await AgendaItem.update({AgendaItem.minutes_text: text.strip()}).where(
+                AgendaItem.id == item_id
             )
-        }
-        for item_id in item_texts:
-            if item_id not in items or items[item_id]["visibility"] not in readable:
-                raise InvalidInput("An agenda item in the form is not part of this meeting.")
-        await Minutes.update({Minutes.summary: summary, Minutes.updated_at: utcnow()}).where(
-            Minutes.id == minutes["id"]
-        )
-        for item_id, text in item_texts.items():
-            await AgendaItem.update({AgendaItem.minutes_text: text}).where(AgendaItem.id == item_id)
         await record_event(
             viewer.user,
             "minutes.saved",
@@ -715,33 +868,43 @@ async def save_minutes(
         )
 
 
+async def _circulation_recipients(meeting_id: int) -> list[Recipient]:
+    """The meeting's member attendees with an active account."""
+    rows = await Attendance.select(
+        Attendance.user.id.as_alias("user_id"),
+        Attendance.user.email.as_alias("email"),
+        Attendance.user.display_name.as_alias("display_name"),
+    ).where(
+        (Attendance.meeting == meeting_id)
+        & Attendance.user.is_not_null()
+        & (Attendance.user.is_active == True)  # noqa: E712 - SQL comparison
+    )
+    return [Recipient.of(row) for row in rows]
+
+
 async def circulate_minutes(meeting_id: int, viewer: Viewer) -> int:
     """Sends the draft to the meeting's member attendees for comment; returns how many."""
     async with write_transaction():
         meeting = await _managed_meeting(meeting_id, viewer)
         minutes = await _minutes_of(meeting_id)
-        if minutes["status"] != "draft":
+        if minutes["status"] != MinutesStatus.DRAFT:
             raise ConflictError(
                 f"Only draft minutes can be circulated; these are {minutes['status']}."
             )
-        if meeting["status"] != "held":
+        if meeting["status"] != MeetingStatus.HELD:
             raise ConflictError("Minutes can be circulated once the meeting is marked held.")
         now = utcnow()
         await Minutes.update(
-            {Minutes.status: "circulated", Minutes.circulated_at: now, Minutes.updated_at: now}
+            {
+                Minutes.status: MinutesStatus.CIRCULATED,
+                Minutes.circulated_at: now,
+                Minutes.updated_at: now,
+            }
         ).where(Minutes.id == minutes["id"])
-        recipients = await Attendance.select(
-            Attendance.user.id.as_alias("user_id"),
-            Attendance.user.email.as_alias("email"),
-            Attendance.user.display_name.as_alias("display_name"),
-        ).where(
-            (Attendance.meeting == meeting_id)
-            & Attendance.user.is_not_null()
-            & (Attendance.user.is_active == True)  # noqa: E712 - SQL comparison
-        )
+        recipients = await _circulation_recipients(meeting_id)
         for recipient in recipients:
             await emails.minutes_circulated(
-                Recipient.of(recipient),
+                recipient,
                 minutes_id=minutes["id"],
                 meeting_id=meeting_id,
                 group_name=meeting["group_name"],
@@ -763,13 +926,13 @@ async def return_minutes_to_draft(meeting_id: int, viewer: Viewer) -> None:
     async with write_transaction():
         await _managed_meeting(meeting_id, viewer)
         minutes = await _minutes_of(meeting_id)
-        if minutes["status"] != "circulated":
+        if minutes["status"] != MinutesStatus.CIRCULATED:
             raise ConflictError(
                 f"Only circulated minutes can return to draft; these are {minutes['status']}."
             )
-        await Minutes.update({Minutes.status: "draft", Minutes.updated_at: utcnow()}).where(
-            Minutes.id == minutes["id"]
-        )
+        await Minutes.update(
+            {Minutes.status: MinutesStatus.DRAFT, Minutes.updated_at: utcnow()}
+        ).where(Minutes.id == minutes["id"])
         await record_event(
             viewer.user,
             "minutes.returned_to_draft",
@@ -779,19 +942,28 @@ async def return_minutes_to_draft(meeting_id: int, viewer: Viewer) -> None:
         )
 
 
-async def comment_on_minutes(meeting_id: int, body: str, viewer: Viewer) -> None:
-    if not body.strip():
-        raise InvalidInput("Write a comment first.", {"body": "A comment cannot be empty."})
+async def comment_on_minutes(
+    meeting_id: int,
+    command: NewComment,
+    viewer: Viewer,
+    *,
+    unreadable: Mapping[str, str] = NO_ERRORS,
+) -> None:
+    """A member comments on circulated minutes."""
     async with write_transaction():
-        meeting = await get_meeting(meeting_id, viewer)
+        meeting = await queries.readable_meeting(meeting_id, viewer)
         if not viewer.is_member_of(meeting["group"]):
             raise PermissionDenied("Only members of the group can comment on its minutes.")
         minutes = await _minutes_of(meeting_id)
-        if minutes["status"] != "circulated":
+        if minutes["status"] != MinutesStatus.CIRCULATED:
             raise ConflictError("Comments are taken while the minutes are circulated.")
+        refuse({**field_errors(command), **unreadable}, "Write a comment first.")
         await MinutesComment.insert(
             MinutesComment(
-                minutes=minutes["id"], author=viewer.user.id, body=body.strip(), created_at=utcnow()
+                minutes=minutes["id"],
+                author=viewer.user.id,
+                body=command.body.strip(),
+                created_at=utcnow(),
             )
         )
         await record_event(
@@ -803,46 +975,50 @@ async def comment_on_minutes(meeting_id: int, body: str, viewer: Viewer) -> None
         )
 
 
+async def _approves(meeting: Mapping[str, Any], approving_meeting_id: int | None) -> bool:
+    """Whether that meeting may approve this one's minutes: a later, held meeting of the
+    same group."""
+    if approving_meeting_id is None:
+        return False
+    approving = (
+        await Meeting.select(Meeting.group, Meeting.starts_at, Meeting.status)
+        .where(Meeting.id == approving_meeting_id)
+        .first()
+    )
+    return (
+        approving is not None
+        and approving["group"] == meeting["group"]
+        and approving["starts_at"] > meeting["starts_at"]
+        and approving["status"] == MeetingStatus.HELD
+    )
+
+
 async def approve_minutes(
-    meeting_id: int, method: str, approving_meeting_id: int | None, viewer: Viewer
+    meeting_id: int, command: Approval, viewer: Viewer, *, unreadable: Mapping[str, str] = NO_ERRORS
 ) -> None:
     """Approves circulated minutes, at a later held meeting or by circulation; then locked."""
-    if method not in APPROVAL_METHODS:
-        raise InvalidInput(
-            "Choose how the minutes were approved.",
-            {"method": "Choose at a meeting or by circulation."},
-        )
     async with write_transaction():
         meeting = await _managed_meeting(meeting_id, viewer)
         minutes = await _minutes_of(meeting_id)
-        if minutes["status"] == "approved":
+        if minutes["status"] == MinutesStatus.APPROVED:
             raise ConflictError("These minutes are already approved.")
-        if minutes["status"] != "circulated":
+        if minutes["status"] != MinutesStatus.CIRCULATED:
             raise ConflictError("Minutes must be circulated before they can be approved.")
-        if method == "meeting":
-            approving = (
-                await Meeting.select(Meeting.group, Meeting.starts_at, Meeting.status)
-                .where(Meeting.id == (approving_meeting_id or -1))
-                .first()
-            )
-            if (
-                approving is None
-                or approving["group"] != meeting["group"]
-                or approving["starts_at"] <= meeting["starts_at"]
-                or approving["status"] != "held"
-            ):
-                raise InvalidInput(
-                    "Minutes are approved at a later, held meeting of the same group.",
-                    {"approving_meeting_id": "Choose a later meeting of this group that was held."},
-                )
+        errors = {**field_errors(command), **unreadable}
+        message = APPROVAL_NEEDS_CORRECTING
+        at_meeting = command.method == ApprovalMethod.MEETING
+        if at_meeting and not errors and not await _approves(meeting, command.approving_meeting_id):
+            errors["approving_meeting_id"] = "Choose a later meeting of this group that was held."
+            message = NOT_A_LATER_MEETING
+        refuse(errors, message)
         now = utcnow()
         await Minutes.update(
             {
-                Minutes.status: "approved",
+                Minutes.status: MinutesStatus.APPROVED,
                 Minutes.approved_at: now,
                 Minutes.approved_by: viewer.user.id,
-                Minutes.approved_at_meeting: approving_meeting_id if method == "meeting" else None,
-                Minutes.approval_method: method,
+                Minutes.approved_at_meeting: command.approving_meeting_id if at_meeting else None,
+                Minutes.approval_method: command.method,
                 Minutes.updated_at: now,
             }
         ).where(Minutes.id == minutes["id"])
@@ -851,28 +1027,30 @@ async def approve_minutes(
             "minutes.approved",
             "minutes",
             minutes["id"],
-            f"Minutes of meeting {meeting_id} approved ({method}) and locked",
+            f"Minutes of meeting {meeting_id} approved ({command.method}) and locked",
         )
 
 
 async def add_erratum(
-    meeting_id: int, body: str, viewer: Viewer, visibility: str = "internal"
+    meeting_id: int,
+    command: NewErratum,
+    viewer: Viewer,
+    *,
+    unreadable: Mapping[str, str] = NO_ERRORS,
 ) -> None:
-    if not body.strip():
-        raise InvalidInput("Describe the correction.", {"body": "An erratum cannot be empty."})
-    if visibility not in VISIBILITIES:
-        raise InvalidInput("Unknown visibility.", {"visibility": "Choose who can read it."})
+    """A correction appended to approved minutes, which themselves never change."""
     async with write_transaction():
         await _managed_meeting(meeting_id, viewer)
         minutes = await _minutes_of(meeting_id)
-        if minutes["status"] != "approved":
+        if minutes["status"] != MinutesStatus.APPROVED:
             raise ConflictError("Errata are for approved minutes; edit the draft instead.")
+        refuse({**field_errors(command), **unreadable}, "Describe the correction.")
         await Erratum.insert(
             Erratum(
                 minutes=minutes["id"],
                 author=viewer.user.id,
-                body=body.strip(),
-                visibility=visibility,
+                body=command.body.strip(),
+                visibility=command.visibility,
                 created_at=utcnow(),
             )
         )
@@ -881,45 +1059,54 @@ async def add_erratum(
             "minutes.erratum_added",
             "minutes",
             minutes["id"],
-            f"Erratum ({visibility}) appended to the minutes of meeting {meeting_id}",
+            f"Erratum ({command.visibility}) appended to the minutes of meeting {meeting_id}",
         )
 
 
 # --- decisions --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DecisionFields:
-    agenda_item_id: int
-    text: str
-    votes_for: int
-    votes_against: int
-    votes_abstain: int
+async def _decision_errors(
+    meeting_id: int, command: NewDecision, viewer: Viewer, unreadable: Mapping[str, str]
+) -> tuple[dict[str, str], str]:
+    """Every field's error; the item must be one of this meeting's that the viewer reads
+    (one they may not read is "not found")."""
+    errors = {**field_errors(command), **unreadable}
+    visibility = ""
+    if "agenda_item_id" not in errors:
+        item, _ = await queries.readable_item(command.agenda_item_id, viewer)
+        visibility = item["visibility"]
+        if item["meeting"] != meeting_id:
+            errors["agenda_item_id"] = "Choose an item of this meeting."
+    return errors, visibility
 
 
-async def record_decision(meeting_id: int, fields: DecisionFields, viewer: Viewer) -> int:
+async def record_decision(
+    meeting_id: int,
+    command: NewDecision,
+    viewer: Viewer,
+    *,
+    unreadable: Mapping[str, str] = NO_ERRORS,
+) -> int:
+    """Records a decision on an agenda item, with the votes and whether quorum was met."""
     async with write_transaction():
         meeting = await _managed_meeting(meeting_id, viewer)
-        if meeting["status"] == "cancelled":
+        if meeting["status"] == MeetingStatus.CANCELLED:
             raise ConflictError("No decision can be recorded on a cancelled meeting.")
         minutes = await _minutes_of(meeting_id)
-        if minutes["status"] == "approved":
+        if minutes["status"] == MinutesStatus.APPROVED:
             raise ConflictError("The minutes are approved and locked; no decision can be added.")
-        item, _ = await _readable_item(fields.agenda_item_id, viewer)
-        if item["meeting"] != meeting_id:
-            raise InvalidInput(
-                "That agenda item belongs to another meeting.",
-                {"agenda_item_id": "Choose an item of this meeting."},
-            )
-        quorum = await quorum_for(meeting)
+        errors, visibility = await _decision_errors(meeting_id, command, viewer, unreadable)
+        refuse(errors, DECISION_NEEDS_CORRECTING)
+        quorum = await queries.quorum_for(meeting)
         rows = await Decision.insert(
             Decision(
                 meeting=meeting_id,
-                agenda_item=fields.agenda_item_id,
-                text=fields.text,
-                votes_for=fields.votes_for,
-                votes_against=fields.votes_against,
-                votes_abstain=fields.votes_abstain,
+                agenda_item=command.agenda_item_id,
+                text=command.text.strip(),
+                votes_for=command.votes_for,
+                votes_against=command.votes_against,
+                votes_abstain=command.votes_abstain,
                 quorum_met=quorum.met,
                 recorded_by=viewer.user.id,
                 created_at=utcnow(),
@@ -931,87 +1118,59 @@ async def record_decision(meeting_id: int, fields: DecisionFields, viewer: Viewe
             "decision.recorded",
             "decision",
             decision_id,
-            f"Decision on agenda item {fields.agenda_item_id} ({item['visibility']}): "
-            f"{fields.votes_for} for, {fields.votes_against} against, "
-            f"{fields.votes_abstain} abstaining" + ("" if quorum.met else "; taken WITHOUT quorum"),
+            f"Decision on agenda item {command.agenda_item_id} ({visibility}): "
+            f"{command.votes_for} for, {command.votes_against} against, "
+            f"{command.votes_abstain} abstaining"
+            + ("" if quorum.met else "; taken WITHOUT quorum"),
         )
     return decision_id
 
 
-# --- the public version -----------------------------------------------------------------
+# --- the personal calendar feed ---------------------------------------------------------
 
 
-async def public_minutes(meeting_id: int) -> dict[str, Any]:
-    """Approved minutes as anyone may read them: public items only, and a count of the rest."""
-    meeting = (
-        await Meeting.select(
-            Meeting.id,
-            Meeting.title,
-            Meeting.starts_at,
-            Meeting.status,
-            Meeting.group.name.as_alias("group_name"),
-            Meeting.group.slug.as_alias("group_slug"),
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+async def create_feed_if_missing(user: CurrentUser) -> str | None:
+    """Gives the user a personal feed on first use; returns the new token, or None if they
+    already had one (only its hash is kept, so an existing address cannot be shown again)."""
+    token = new_token()
+    async with write_transaction():
+        rows = (
+            await CalendarFeed.insert(
+                CalendarFeed(
+                    user=user.id, token_hash=queries.hash_token(token), created_at=utcnow()
+                )
+            )
+            .on_conflict(target=CalendarFeed.user, action="DO NOTHING")
+            .returning(CalendarFeed.id)
         )
-        .where(Meeting.id == meeting_id)
-        .first()
-    )
-    minutes = (
-        await Minutes.select(Minutes.id, Minutes.status, Minutes.approved_at)
-        .where(Minutes.meeting == meeting_id)
-        .first()
-    )
-    if meeting is None or minutes is None or minutes["status"] != "approved":
-        raise NotFoundError("There are no published minutes at this address.")
-    items = (
-        await AgendaItem.select(AgendaItem.id, AgendaItem.title, AgendaItem.minutes_text)
-        .where((AgendaItem.meeting == meeting_id) & (AgendaItem.visibility == "public"))
-        .order_by(AgendaItem.position)
-    )
-    confidential = await AgendaItem.count().where(
-        (AgendaItem.meeting == meeting_id) & (AgendaItem.visibility != "public")
-    )
-    item_ids = [item["id"] for item in items] or [-1]
-    decisions = await Decision.select(
-        Decision.agenda_item,
-        Decision.text,
-        Decision.votes_for,
-        Decision.votes_against,
-        Decision.votes_abstain,
-        Decision.quorum_met,
-    ).where(Decision.agenda_item.is_in(item_ids))
-    for item in items:
-        item["decisions"] = [d for d in decisions if d["agenda_item"] == item["id"]]
-    errata = (
-        await Erratum.select(Erratum.body, Erratum.created_at)
-        .where((Erratum.minutes == minutes["id"]) & (Erratum.visibility == "public"))
-        .order_by(Erratum.created_at)
-    )
-    return {
-        "meeting": meeting,
-        "minutes": minutes,
-        "items": items,
-        "confidential_count": confidential,
-        "errata": errata,
-    }
+        if not rows:
+            return None
+        await record_event(
+            user, "calendar_feed.created", "user", user.id, "Personal calendar feed created"
+        )
+    return token
 
 
-async def readable_meetings_for_user(
-    viewer: Viewer, since: dt.datetime | None = None
-) -> list[dict[str, Any]]:
-    """Meetings of the groups this viewer may read, for the personal calendar."""
-    group_ids = [gid for gid in viewer.group_roles]
-    query = Meeting.select(
-        *Meeting.all_columns(),
-        Meeting.group.name.as_alias("group_name"),
-        Meeting.group.slug.as_alias("group_slug"),
-    )
-    if not (viewer.user.is_director or viewer.user.is_board):
-        query = query.where(Meeting.group.is_in(group_ids or [-1]))
-    if since is not None:
-        query = query.where(Meeting.ends_at >= since)
-    return await query.order_by(Meeting.starts_at)
-
-
-async def lookup_user_ids(emails: list[str]) -> dict[str, int]:
-    rows = await User.select(User.id, User.email).where(User.email.is_in(emails or [""]))
-    return {row["email"]: row["id"] for row in rows}
+async def reset_feed(user: CurrentUser) -> str:
+    """Replaces the user's secret token (or creates one): the old address stops working."""
+    token = new_token()
+    async with write_transaction():
+        await CalendarFeed.insert(
+            CalendarFeed(user=user.id, token_hash=queries.hash_token(token), created_at=utcnow())
+        ).on_conflict(
+            target=CalendarFeed.user,
+            action="DO UPDATE",
+            values=[CalendarFeed.token_hash, CalendarFeed.created_at],
+        )
+        await record_event(
+            user,
+            "calendar_feed.reset",
+            "user",
+            user.id,
+            "Personal calendar feed reset; the previous address no longer works",
+        )
+    return token

@@ -33,7 +33,7 @@ The figures, per group:
 - attendance_people: the distinct members expected at one or more of those meetings (the
   people the rate is drawn from).
 - meetings_with_quorum: held meetings of the period whose quorum, by
-  governance.meetings.services.compute_quorum on those members and that attendance, was met.
+  governance.meetings.queries.compute_quorum on those members and that attendance, was met.
 - decisions: decisions recorded at meetings of the period that were not cancelled, on agenda
   items of a counted visibility; decisions_with_quorum: those recorded with quorum_met.
 - confidential_matters: agenda items whose visibility is not `public`, at held meetings of
@@ -90,7 +90,8 @@ from governance.core.clock import organisation_today, utcnow
 from governance.core.errors import InvalidInput, NotFoundError
 from governance.groups.queries import current_on
 from governance.groups.tables import Membership, ReportingLine, WorkingGroup
-from governance.meetings.services import COUNTS_TOWARDS_QUORUM, compute_quorum
+from governance.meetings.queries import compute_quorum
+from governance.meetings.schemas import COUNTS_TOWARDS_QUORUM
 from governance.meetings.tables import AgendaItem, Attendance, Decision, Meeting
 from governance.reports import schedule
 from governance.reports.schemas import RESPONSES

@@ -16,7 +16,7 @@ from governance.core.db import write_transaction
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
 from governance.core.tables import AuditEvent
 from governance.meetings import services as meetings
-from governance.meetings.services import AgendaItemFields, DecisionFields
+from governance.meetings.schemas import AgendaItemDetails, NewDecision
 from tests.actions.conftest import fields, make_action, make_overdue
 from tests.factories import make_meeting, make_membership, make_user, viewer_for
 
@@ -129,10 +129,18 @@ async def test_an_action_comes_from_a_meeting_or_decision_of_its_own_group(cast)
     meeting_id = await make_meeting(cast.slug, cast.chair)
     chair = await viewer_for(cast.chair)
     item_id = await meetings.add_agenda_item(
-        meeting_id, AgendaItemFields("Budget", "board", ""), chair
+        meeting_id, AgendaItemDetails(title="Budget", visibility="board", notes=""), chair
     )
     decision_id = await meetings.record_decision(
-        meeting_id, DecisionFields(item_id, "Fund the survey", 3, 0, 0), chair
+        meeting_id,
+        NewDecision(
+            agenda_item_id=item_id,
+            text="Fund the survey",
+            votes_for=3,
+            votes_against=0,
+            votes_abstain=0,
+        ),
+        chair,
     )
     from_meeting = await make_action(cast, source_type="meeting", source_id=meeting_id)
     from_decision = await make_action(cast, source_type="decision", source_id=decision_id)

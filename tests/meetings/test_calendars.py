@@ -17,7 +17,8 @@ from governance.core.clock import organisation_today, utcnow
 from governance.core.tables import AuditEvent
 from governance.groups.queries import load_viewer
 from governance.meetings import services
-from governance.meetings.calendars import hash_token
+from governance.meetings.queries import hash_token
+from governance.meetings.schemas import AgendaItemDetails, Cancellation, MeetingDetails
 from governance.meetings.tables import CalendarFeed
 from tests.factories import make_group, make_membership, make_user
 from tests.helpers import post_form, sign_in
@@ -75,13 +76,17 @@ async def schedule(
     starts = (utcnow() + dt.timedelta(days=days)).replace(microsecond=0)
     meeting_id = await services.schedule_meeting(
         people.slug,
-        services.MeetingFields(title, starts, starts + dt.timedelta(hours=2), "Room 4"),
+        MeetingDetails(
+            title=title, starts_at=starts, ends_at=starts + dt.timedelta(hours=2), location="Room 4"
+        ),
         chair,
     )
     if with_items:
         for visibility, item_title in TITLES.items():
             await services.add_agenda_item(
-                meeting_id, services.AgendaItemFields(item_title, visibility, ""), chair
+                meeting_id,
+                AgendaItemDetails(title=item_title, visibility=visibility, notes=""),
+                chair,
             )
     return meeting_id
 
@@ -133,8 +138,11 @@ async def test_meeting_ics_parses_with_stable_uid_and_rising_sequence(client, pe
     new_start = (utcnow() + dt.timedelta(days=9)).replace(microsecond=0, second=0)
     await services.update_meeting(
         meeting_id,
-        services.MeetingFields(
-            "Moved meeting", new_start, new_start + dt.timedelta(hours=1), "Room 5"
+        MeetingDetails(
+            title="Moved meeting",
+            starts_at=new_start,
+            ends_at=new_start + dt.timedelta(hours=1),
+            location="Room 5",
         ),
         chair,
     )
@@ -147,7 +155,9 @@ async def test_meeting_ics_parses_with_stable_uid_and_rising_sequence(client, pe
 
 async def test_cancelled_meeting_is_marked_cancelled_in_every_feed(client, people):
     meeting_id = await schedule(people)
-    await services.cancel_meeting(meeting_id, "Venue closed", await viewer_of(people.chair))
+    await services.cancel_meeting(
+        meeting_id, Cancellation(reason="Venue closed"), await viewer_of(people.chair)
+    )
     await sign_in(client, people.member)
     (single,) = events(parse(await client.get(f"/calendar/meetings/{meeting_id}.ics")))
     (in_feed,) = events(parse(await client.get(f"/calendar/groups/{people.slug}.ics")))

@@ -20,6 +20,16 @@ from governance.core.clock import organisation_today, utcnow
 from governance.core.exports import safe_cell
 from governance.groups.queries import load_viewer
 from governance.meetings import services
+from governance.meetings.schemas import (
+    AgendaItemDetails,
+    Approval,
+    AttendanceEntry,
+    AttendanceRecord,
+    MeetingDetails,
+    MinutesDraft,
+    NewDecision,
+    NewErratum,
+)
 from tests.factories import make_group, make_membership, make_user
 from tests.helpers import sign_in
 
@@ -75,40 +85,57 @@ async def record() -> Record:
     starts = (utcnow() - dt.timedelta(days=3)).replace(microsecond=0)
     meeting_id = await services.schedule_meeting(
         "wellbeing",
-        services.MeetingFields("March meeting", starts, starts + dt.timedelta(hours=2), "Room 4"),
+        MeetingDetails(
+            title="March meeting",
+            starts_at=starts,
+            ends_at=starts + dt.timedelta(hours=2),
+            location="Room 4",
+        ),
         viewer,
     )
     item_ids = {}
     for visibility, (title, _, _) in ITEMS.items():
         item_ids[visibility] = await services.add_agenda_item(
-            meeting_id, services.AgendaItemFields(title, visibility, ""), viewer
+            meeting_id, AgendaItemDetails(title=title, visibility=visibility, notes=""), viewer
         )
     await services.record_attendance(
         meeting_id,
-        [
-            services.AttendanceEntry(chair, "present"),
-            services.AttendanceEntry(member, "remote"),
-            services.AttendanceEntry(member2, "apologies"),
-        ],
-        ["Guest Speaker"],
+        AttendanceRecord(
+            entries=[
+                AttendanceEntry(user_id=chair, mode="present"),
+                AttendanceEntry(user_id=member, mode="remote"),
+                AttendanceEntry(user_id=member2, mode="apologies"),
+            ],
+            guests=["Guest Speaker"],
+        ),
         viewer,
     )
     await services.mark_meeting_held(meeting_id, viewer)
     await services.save_minutes(
         meeting_id,
-        "A productive meeting.",
-        {item_ids[v]: text for v, (_, text, _) in ITEMS.items()},
+        MinutesDraft(
+            summary="A productive meeting.",
+            items={item_ids[v]: text for v, (_, text, _) in ITEMS.items()},
+        ),
         viewer,
     )
     for visibility, (_, _, decision) in ITEMS.items():
         await services.record_decision(
             meeting_id,
-            services.DecisionFields(item_ids[visibility], decision, 3, 1, 0),
+            NewDecision(
+                agenda_item_id=item_ids[visibility],
+                text=decision,
+                votes_for=3,
+                votes_against=1,
+                votes_abstain=0,
+            ),
             viewer,
         )
     await services.circulate_minutes(meeting_id, viewer)
-    await services.approve_minutes(meeting_id, "circulation", None, viewer)
-    await services.add_erratum(meeting_id, "The survey was run in February.", viewer)
+    await services.approve_minutes(meeting_id, Approval(method="circulation"), viewer)
+    await services.add_erratum(
+        meeting_id, NewErratum(body="The survey was run in February."), viewer
+    )
     return Record("wellbeing", meeting_id, chair, member, director, board, stranger, other)
 
 
@@ -243,19 +270,35 @@ async def test_csv_cells_cannot_run_as_formulas(client, record):
     starts = (utcnow() - dt.timedelta(days=1)).replace(microsecond=0)
     meeting_id = await services.schedule_meeting(
         record.slug,
-        services.MeetingFields("Follow-up", starts, starts + dt.timedelta(hours=1), ""),
+        MeetingDetails(
+            title="Follow-up", starts_at=starts, ends_at=starts + dt.timedelta(hours=1), location=""
+        ),
         viewer,
     )
     item_id = await services.add_agenda_item(
         meeting_id,
-        services.AgendaItemFields('=HYPERLINK("http://evil.example","x")', "internal", ""),
+        AgendaItemDetails(
+            title='=HYPERLINK("http://evil.example","x")', visibility="internal", notes=""
+        ),
         viewer,
     )
     await services.record_attendance(
-        meeting_id, [services.AttendanceEntry(record.chair, "present")], ["@SUM(A1:A9)"], viewer
+        meeting_id,
+        AttendanceRecord(
+            entries=[AttendanceEntry(user_id=record.chair, mode="present")], guests=["@SUM(A1:A9)"]
+        ),
+        viewer,
     )
     await services.record_decision(
-        meeting_id, services.DecisionFields(item_id, "+cmd|' /C calc'!A0", 1, 0, 0), viewer
+        meeting_id,
+        NewDecision(
+            agenda_item_id=item_id,
+            text="+cmd|' /C calc'!A0",
+            votes_for=1,
+            votes_against=0,
+            votes_abstain=0,
+        ),
+        viewer,
     )
     await sign_in(client, record.member)
     decisions = read_csv(await client.get(f"/meetings/{meeting_id}/export/decisions.csv"))
@@ -277,12 +320,17 @@ async def test_markup_in_titles_is_escaped_in_the_printable_page(client, record)
     starts = (utcnow() + dt.timedelta(days=5)).replace(microsecond=0)
     meeting_id = await services.schedule_meeting(
         record.slug,
-        services.MeetingFields("<b>Bold</b> meeting", starts, starts + dt.timedelta(hours=1), ""),
+        MeetingDetails(
+            title="<b>Bold</b> meeting",
+            starts_at=starts,
+            ends_at=starts + dt.timedelta(hours=1),
+            location="",
+        ),
         viewer,
     )
     await services.add_agenda_item(
         meeting_id,
-        services.AgendaItemFields("<script>alert(1)</script>", "internal", ""),
+        AgendaItemDetails(title="<script>alert(1)</script>", visibility="internal", notes=""),
         viewer,
     )
     await sign_in(client, record.member)

@@ -9,7 +9,14 @@ import pytest
 
 from governance.core.clock import utcnow
 from governance.meetings import services
-from governance.meetings.services import AgendaItemFields, AttendanceEntry, DecisionFields
+from governance.meetings.schemas import (
+    AgendaItemDetails,
+    Approval,
+    AttendanceEntry,
+    AttendanceRecord,
+    MinutesDraft,
+    NewDecision,
+)
 from governance.meetings.tables import AgendaItem, Attendance, Decision, Meeting, Minutes
 from tests.factories import make_meeting, make_membership, make_user, viewer_for
 from tests.helpers import field_error, post_form, sign_in
@@ -30,24 +37,36 @@ async def _full_meeting(cast, approve: bool = False) -> int:
     chair = await viewer_for(cast.chair)
     for visibility in ("public", "internal", "board", "group"):
         await services.add_agenda_item(
-            meeting_id, AgendaItemFields(f"{visibility.upper()}-TITLE", visibility, ""), chair
+            meeting_id,
+            AgendaItemDetails(title=f"{visibility.upper()}-TITLE", visibility=visibility, notes=""),
+            chair,
         )
     await services.mark_meeting_held(meeting_id, chair)
     items = await AgendaItem.select(AgendaItem.id, AgendaItem.visibility).where(
         AgendaItem.meeting == meeting_id
     )
     await services.save_minutes(
-        meeting_id, "", {i["id"]: f"{i['visibility'].upper()}-MINUTES" for i in items}, chair
+        meeting_id,
+        MinutesDraft(
+            summary="", items={i["id"]: f"{i['visibility'].upper()}-MINUTES" for i in items}
+        ),
+        chair,
     )
     for item in items:
         await services.record_decision(
             meeting_id,
-            DecisionFields(item["id"], f"{item['visibility'].upper()}-DECISION", 1, 0, 0),
+            NewDecision(
+                agenda_item_id=item["id"],
+                text=f"{item['visibility'].upper()}-DECISION",
+                votes_for=1,
+                votes_against=0,
+                votes_abstain=0,
+            ),
             chair,
         )
     if approve:
         await services.circulate_minutes(meeting_id, chair)
-        await services.approve_minutes(meeting_id, "circulation", None, chair)
+        await services.approve_minutes(meeting_id, Approval(method="circulation"), chair)
     return meeting_id
 
 
@@ -93,7 +112,9 @@ async def test_anonymous_sees_only_the_public_version_once_approved(client, cast
     assert (await client.get(f"/public/meetings/{meeting_id}")).status_code == 404
     assert (await client.get(f"/meetings/{meeting_id}")).status_code == 302
     await services.circulate_minutes(meeting_id, await viewer_for(cast.chair))
-    await services.approve_minutes(meeting_id, "circulation", None, await viewer_for(cast.chair))
+    await services.approve_minutes(
+        meeting_id, Approval(method="circulation"), await viewer_for(cast.chair)
+    )
     response = await client.get(f"/public/meetings/{meeting_id}")
     assert response.status_code == 200
     assert (
@@ -165,7 +186,9 @@ async def test_agenda_and_decision_forms_show_field_errors(client, cast):
     assert field_error(response.text, "visibility").startswith("Choose one of")
     assert await AgendaItem.count() == 0
     item_id = await services.add_agenda_item(
-        meeting_id, AgendaItemFields("Budget", "internal", ""), await viewer_for(cast.chair)
+        meeting_id,
+        AgendaItemDetails(title="Budget", visibility="internal", notes=""),
+        await viewer_for(cast.chair),
     )
     response = await post_form(
         client,
@@ -218,19 +241,29 @@ async def test_attendance_form_refuses_a_non_member(client, cast):
 
 async def _grow(cast, meeting_id: int, factor: int) -> None:
     chair = await viewer_for(cast.chair)
-    entries = [AttendanceEntry(cast.chair, "present")]
+    entries = [AttendanceEntry(user_id=cast.chair, mode="present")]
     for number in range(3 * factor):
         user_id = await make_user(f"extra{factor}-{number}@example.org")
         await make_membership(user_id, cast.group_id, "member", dt.date(2025, 1, 1))
-        entries.append(AttendanceEntry(user_id, "present"))
+        entries.append(AttendanceEntry(user_id=user_id, mode="present"))
     await services.record_attendance(
-        meeting_id, entries, [f"Guest {n}" for n in range(factor)], chair
+        meeting_id,
+        AttendanceRecord(entries=entries, guests=[f"Guest {n}" for n in range(factor)]),
+        chair,
     )
     items = await AgendaItem.select(AgendaItem.id).where(AgendaItem.meeting == meeting_id)
     for item in items:
         for number in range(factor):
             await services.record_decision(
-                meeting_id, DecisionFields(item["id"], f"Decision {number}", 1, 0, 0), chair
+                meeting_id,
+                NewDecision(
+                    agenda_item_id=item["id"],
+                    text=f"Decision {number}",
+                    votes_for=1,
+                    votes_against=0,
+                    votes_abstain=0,
+                ),
+                chair,
             )
 
 

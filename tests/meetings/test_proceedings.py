@@ -11,12 +11,19 @@ from governance.core.clock import organisation_today, utcnow
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
 from governance.core.tables import AuditEvent
 from governance.groups.queries import members_on
-from governance.meetings import services
-from governance.meetings.services import (
-    AgendaItemFields,
+from governance.meetings import queries, services
+from governance.meetings.schemas import (
+    AgendaItemDetails,
+    AgendaMove,
+    Approval,
     AttendanceEntry,
-    DecisionFields,
-    MeetingFields,
+    AttendanceRecord,
+    Cancellation,
+    MeetingDetails,
+    MinutesDraft,
+    NewComment,
+    NewDecision,
+    NewErratum,
 )
 from governance.meetings.tables import AgendaItem, Attendance, Decision, Erratum, Meeting, Minutes
 from tests.factories import make_meeting, make_membership, make_user, viewer_for
@@ -29,7 +36,9 @@ def _past(days: int) -> dt.datetime:
 async def _held_meeting(cast, days_ago: int = 3, title: str = "Held meeting") -> int:
     meeting_id = await make_meeting(cast.slug, cast.chair, title=title, starts_at=_past(days_ago))
     chair = await viewer_for(cast.chair)
-    await services.add_agenda_item(meeting_id, AgendaItemFields("Budget", "internal", ""), chair)
+    await services.add_agenda_item(
+        meeting_id, AgendaItemDetails(title="Budget", visibility="internal", notes=""), chair
+    )
     await services.mark_meeting_held(meeting_id, chair)
     return meeting_id
 
@@ -59,7 +68,7 @@ async def test_quorum_counts_members_current_on_the_meeting_date(cast):
     starts_at = dt.datetime.combine(meeting_day, dt.time(10, 0), tzinfo=dt.UTC)
     meeting_id = await make_meeting(cast.slug, cast.chair, starts_at=starts_at)
     meeting = await Meeting.select(Meeting.starts_at).where(Meeting.id == meeting_id).first()
-    members = await members_on(cast.group_id, services.meeting_date(meeting["starts_at"]))
+    members = await members_on(cast.group_id, queries.meeting_date(meeting["starts_at"]))
     member_ids = {m["user"] for m in members}
     assert ended_on_day in member_ids
     assert ended_before not in member_ids
@@ -68,27 +77,31 @@ async def test_quorum_counts_members_current_on_the_meeting_date(cast):
     chair = await viewer_for(cast.chair)
     await services.record_attendance(
         meeting_id,
-        [
-            AttendanceEntry(cast.chair, "present"),
-            AttendanceEntry(cast.member, "remote"),
-            AttendanceEntry(cast.member2, "apologies"),
-        ],
-        ["A guest"],
+        AttendanceRecord(
+            entries=[
+                AttendanceEntry(user_id=cast.chair, mode="present"),
+                AttendanceEntry(user_id=cast.member, mode="remote"),
+                AttendanceEntry(user_id=cast.member2, mode="apologies"),
+            ],
+            guests=["A guest"],
+        ),
         chair,
     )
-    quorum = await services.quorum_for(await services.get_meeting(meeting_id, chair))
+    quorum = (await queries.meeting_view(meeting_id, chair)).quorum
     assert (quorum.members, quorum.counted, quorum.needed, quorum.met) == (5, 2, 3, False)
     await services.record_attendance(
         meeting_id,
-        [
-            AttendanceEntry(cast.chair, "present"),
-            AttendanceEntry(cast.member, "remote"),
-            AttendanceEntry(ended_on_day, "present"),
-        ],
-        [],
+        AttendanceRecord(
+            entries=[
+                AttendanceEntry(user_id=cast.chair, mode="present"),
+                AttendanceEntry(user_id=cast.member, mode="remote"),
+                AttendanceEntry(user_id=ended_on_day, mode="present"),
+            ],
+            guests=[],
+        ),
         chair,
     )
-    quorum = await services.quorum_for(await services.get_meeting(meeting_id, chair))
+    quorum = (await queries.meeting_view(meeting_id, chair)).quorum
     assert (quorum.counted, quorum.met) == (3, True)
 
 
@@ -96,14 +109,21 @@ async def test_attendance_for_a_non_member_is_refused_and_changes_nothing(cast):
     meeting_id = await make_meeting(cast.slug, cast.chair, starts_at=_past(1))
     chair = await viewer_for(cast.chair)
     await services.record_attendance(
-        meeting_id, [AttendanceEntry(cast.member, "present")], [], chair
+        meeting_id,
+        AttendanceRecord(entries=[AttendanceEntry(user_id=cast.member, mode="present")], guests=[]),
+        chair,
     )
     for outsider in (cast.former, cast.stranger, cast.director):
         with pytest.raises(InvalidInput) as refused:
             await services.record_attendance(
                 meeting_id,
-                [AttendanceEntry(cast.chair, "present"), AttendanceEntry(outsider, "present")],
-                [],
+                AttendanceRecord(
+                    entries=[
+                        AttendanceEntry(user_id=cast.chair, mode="present"),
+                        AttendanceEntry(user_id=outsider, mode="present"),
+                    ],
+                    guests=[],
+                ),
                 chair,
             )
         assert f"mode_{outsider}" in refused.value.field_errors
@@ -118,19 +138,42 @@ async def test_decision_without_quorum_is_flagged_and_with_quorum_is_not(cast):
     chair = await viewer_for(cast.chair)
     item = await AgendaItem.select(AgendaItem.id).where(AgendaItem.meeting == meeting_id).first()
     await services.record_attendance(
-        meeting_id, [AttendanceEntry(cast.chair, "present")], [], chair
+        meeting_id,
+        AttendanceRecord(entries=[AttendanceEntry(user_id=cast.chair, mode="present")], guests=[]),
+        chair,
     )
     without = await services.record_decision(
-        meeting_id, DecisionFields(item["id"], "Adopt the plan", 1, 0, 0), chair
+        meeting_id,
+        NewDecision(
+            agenda_item_id=item["id"],
+            text="Adopt the plan",
+            votes_for=1,
+            votes_against=0,
+            votes_abstain=0,
+        ),
+        chair,
     )
     await services.record_attendance(
         meeting_id,
-        [AttendanceEntry(uid, "present") for uid in (cast.chair, cast.secretary, cast.member)],
-        [],
+        AttendanceRecord(
+            entries=[
+                AttendanceEntry(user_id=uid, mode="present")
+                for uid in (cast.chair, cast.secretary, cast.member)
+            ],
+            guests=[],
+        ),
         chair,
     )
     with_quorum = await services.record_decision(
-        meeting_id, DecisionFields(item["id"], "Adopt it again", 3, 0, 0), chair
+        meeting_id,
+        NewDecision(
+            agenda_item_id=item["id"],
+            text="Adopt it again",
+            votes_for=3,
+            votes_against=0,
+            votes_abstain=0,
+        ),
+        chair,
     )
     flags = {
         row["id"]: row["quorum_met"]
@@ -144,14 +187,18 @@ async def test_decision_without_quorum_is_flagged_and_with_quorum_is_not(cast):
 
 async def test_only_a_chair_or_secretary_schedules_and_times_must_be_in_order(cast):
     start = utcnow() + dt.timedelta(days=3)
-    fields = MeetingFields("Meeting", start, start + dt.timedelta(hours=1), "")
+    fields = MeetingDetails(
+        title="Meeting", starts_at=start, ends_at=start + dt.timedelta(hours=1), location=""
+    )
     for outsider in (cast.member, cast.director, cast.board):
         with pytest.raises(PermissionDenied):
             await services.schedule_meeting(cast.slug, fields, await viewer_for(outsider))
     with pytest.raises(InvalidInput):
         await services.schedule_meeting(
             cast.slug,
-            MeetingFields("Meeting", start, start - dt.timedelta(hours=1), ""),
+            MeetingDetails(
+                title="Meeting", starts_at=start, ends_at=start - dt.timedelta(hours=1), location=""
+            ),
             await viewer_for(cast.chair),
         )
     assert await Meeting.count() == 0
@@ -164,10 +211,12 @@ async def test_agenda_add_reorder_move_past_end_and_remove(cast):
     meeting_id = await make_meeting(cast.slug, cast.chair)
     chair = await viewer_for(cast.chair)
     ids = [
-        await services.add_agenda_item(meeting_id, AgendaItemFields(title, "internal", ""), chair)
+        await services.add_agenda_item(
+            meeting_id, AgendaItemDetails(title=title, visibility="internal", notes=""), chair
+        )
         for title in ("First", "Second", "Third")
     ]
-    await services.move_agenda_item(ids[2], 1, chair)
+    await services.move_agenda_item(ids[2], AgendaMove(position=1), chair)
     order = [
         r["title"]
         for r in await AgendaItem.select(AgendaItem.title)
@@ -176,7 +225,7 @@ async def test_agenda_add_reorder_move_past_end_and_remove(cast):
     ]
     assert order == ["Third", "First", "Second"]
     with pytest.raises(InvalidInput) as refused:
-        await services.move_agenda_item(ids[0], 4, chair)
+        await services.move_agenda_item(ids[0], AgendaMove(position=4), chair)
     assert "position" in refused.value.field_errors
     await services.remove_agenda_item(ids[0], chair)
     rows = (
@@ -192,7 +241,9 @@ async def test_agenda_is_frozen_once_the_meeting_is_held_or_cancelled(cast):
     chair = await viewer_for(cast.chair)
     item = await AgendaItem.select(AgendaItem.id).where(AgendaItem.meeting == meeting_id).first()
     with pytest.raises(ConflictError):
-        await services.add_agenda_item(meeting_id, AgendaItemFields("Late", "internal", ""), chair)
+        await services.add_agenda_item(
+            meeting_id, AgendaItemDetails(title="Late", visibility="internal", notes=""), chair
+        )
     with pytest.raises(ConflictError):
         await services.remove_agenda_item(item["id"], chair)
     assert await AgendaItem.count().where(AgendaItem.meeting == meeting_id) == 1
@@ -221,8 +272,8 @@ async def test_cannot_mark_a_future_meeting_held_and_cancel_needs_a_reason(cast)
     with pytest.raises(ConflictError):
         await services.mark_meeting_held(meeting_id, chair)
     with pytest.raises(InvalidInput):
-        await services.cancel_meeting(meeting_id, "  ", chair)
-    await services.cancel_meeting(meeting_id, "Chair unwell", chair)
+        await services.cancel_meeting(meeting_id, Cancellation(reason="  "), chair)
+    await services.cancel_meeting(meeting_id, Cancellation(reason="Chair unwell"), chair)
     meeting = await Meeting.select().where(Meeting.id == meeting_id).first()
     assert (meeting["status"], meeting["cancel_reason"], meeting["calendar_sequence"]) == (
         "cancelled",
@@ -230,19 +281,23 @@ async def test_cannot_mark_a_future_meeting_held_and_cancel_needs_a_reason(cast)
         1,
     )
     with pytest.raises(ConflictError):
-        await services.cancel_meeting(meeting_id, "Again", chair)
+        await services.cancel_meeting(meeting_id, Cancellation(reason="Again"), chair)
 
 
 async def test_no_decision_on_a_cancelled_meeting(cast):
     meeting_id = await make_meeting(cast.slug, cast.chair)
     chair = await viewer_for(cast.chair)
     item_id = await services.add_agenda_item(
-        meeting_id, AgendaItemFields("Item", "internal", ""), chair
+        meeting_id, AgendaItemDetails(title="Item", visibility="internal", notes=""), chair
     )
-    await services.cancel_meeting(meeting_id, "No quorum expected", chair)
+    await services.cancel_meeting(meeting_id, Cancellation(reason="No quorum expected"), chair)
     with pytest.raises(ConflictError):
         await services.record_decision(
-            meeting_id, DecisionFields(item_id, "Decide", 1, 0, 0), chair
+            meeting_id,
+            NewDecision(
+                agenda_item_id=item_id, text="Decide", votes_for=1, votes_against=0, votes_abstain=0
+            ),
+            chair,
         )
     assert await Decision.count() == 0
 
@@ -254,7 +309,7 @@ async def test_minutes_state_machine_and_every_refused_transition(cast):
     meeting_id = await make_meeting(cast.slug, cast.chair, starts_at=_past(5))
     chair = await viewer_for(cast.chair)
     item_id = await services.add_agenda_item(
-        meeting_id, AgendaItemFields("Budget", "internal", ""), chair
+        meeting_id, AgendaItemDetails(title="Budget", visibility="internal", notes=""), chair
     )
 
     async def status() -> str:
@@ -263,37 +318,47 @@ async def test_minutes_state_machine_and_every_refused_transition(cast):
         ]
 
     with pytest.raises(ConflictError, match="must be circulated"):
-        await services.approve_minutes(meeting_id, "circulation", None, chair)
+        await services.approve_minutes(meeting_id, Approval(method="circulation"), chair)
     with pytest.raises(ConflictError, match="once the meeting is marked held"):
         await services.circulate_minutes(meeting_id, chair)
     await services.mark_meeting_held(meeting_id, chair)
-    await services.save_minutes(meeting_id, "We met.", {item_id: "Discussed the budget."}, chair)
+    await services.save_minutes(
+        meeting_id, MinutesDraft(summary="We met.", items={item_id: "Discussed the budget."}), chair
+    )
     with pytest.raises(PermissionDenied):
         await services.circulate_minutes(meeting_id, await viewer_for(cast.member))
     await services.circulate_minutes(meeting_id, chair)
     assert await status() == "circulated"
     with pytest.raises(ConflictError, match="Return them to draft"):
-        await services.save_minutes(meeting_id, "Changed", {}, chair)
+        await services.save_minutes(meeting_id, MinutesDraft(summary="Changed", items={}), chair)
     with pytest.raises(ConflictError):
         await services.circulate_minutes(meeting_id, chair)
-    await services.comment_on_minutes(meeting_id, "Typo in item 1", await viewer_for(cast.member))
+    await services.comment_on_minutes(
+        meeting_id, NewComment(body="Typo in item 1"), await viewer_for(cast.member)
+    )
     with pytest.raises(PermissionDenied):
         await services.comment_on_minutes(
-            meeting_id, "I am the Director", await viewer_for(cast.director)
+            meeting_id, NewComment(body="I am the Director"), await viewer_for(cast.director)
         )
     await services.return_minutes_to_draft(meeting_id, chair)
     await services.save_minutes(
-        meeting_id, "We met. Corrected.", {item_id: "Discussed the budget."}, chair
+        meeting_id,
+        MinutesDraft(summary="We met. Corrected.", items={item_id: "Discussed the budget."}),
+        chair,
     )
     await services.circulate_minutes(meeting_id, chair)
     # Approval at a meeting needs a later, held meeting of the same group.
     later_scheduled = await make_meeting(cast.slug, cast.chair, title="Later")
     for bad in (None, meeting_id, later_scheduled):
         with pytest.raises(InvalidInput):
-            await services.approve_minutes(meeting_id, "meeting", bad, chair)
+            await services.approve_minutes(
+                meeting_id, Approval(method="meeting", approving_meeting_id=bad), chair
+            )
     later_held = await make_meeting(cast.slug, cast.chair, title="Approving", starts_at=_past(1))
     await services.mark_meeting_held(later_held, chair)
-    await services.approve_minutes(meeting_id, "meeting", later_held, chair)
+    await services.approve_minutes(
+        meeting_id, Approval(method="meeting", approving_meeting_id=later_held), chair
+    )
     minutes = await Minutes.select().where(Minutes.meeting == meeting_id).first()
     assert (
         minutes["status"],
@@ -304,28 +369,42 @@ async def test_minutes_state_machine_and_every_refused_transition(cast):
     # Locked: nothing may change it, and nothing may move it back.
     with pytest.raises(ConflictError):
         await services.save_minutes(
-            meeting_id, "Rewrite history", {item_id: "Never discussed."}, chair
+            meeting_id,
+            MinutesDraft(summary="Rewrite history", items={item_id: "Never discussed."}),
+            chair,
         )
     with pytest.raises(ConflictError):
-        await services.approve_minutes(meeting_id, "circulation", None, chair)
+        await services.approve_minutes(meeting_id, Approval(method="circulation"), chair)
     with pytest.raises(ConflictError):
         await services.return_minutes_to_draft(meeting_id, chair)
     with pytest.raises(ConflictError):
         await services.record_decision(
-            meeting_id, DecisionFields(item_id, "Late decision", 1, 0, 0), chair
+            meeting_id,
+            NewDecision(
+                agenda_item_id=item_id,
+                text="Late decision",
+                votes_for=1,
+                votes_against=0,
+                votes_abstain=0,
+            ),
+            chair,
         )
     item = await AgendaItem.select(AgendaItem.minutes_text).where(AgendaItem.id == item_id).first()
     assert item["minutes_text"] == "Discussed the budget."
-    await services.add_erratum(meeting_id, "The date in item 1 should read 3 March.", chair)
+    await services.add_erratum(
+        meeting_id, NewErratum(body="The date in item 1 should read 3 March."), chair
+    )
     assert await Erratum.count() == 1
     with pytest.raises(InvalidInput):
-        await services.add_erratum(meeting_id, " ", chair)
+        await services.add_erratum(meeting_id, NewErratum(body=" "), chair)
 
 
 async def test_errata_only_for_approved_minutes(cast):
     meeting_id = await _held_meeting(cast)
     with pytest.raises(ConflictError):
-        await services.add_erratum(meeting_id, "Correction", await viewer_for(cast.chair))
+        await services.add_erratum(
+            meeting_id, NewErratum(body="Correction"), await viewer_for(cast.chair)
+        )
 
 
 async def test_circulation_emails_attendees_with_a_link_and_no_item_text(cast, smtp_sink):
@@ -335,20 +414,26 @@ async def test_circulation_emails_attendees_with_a_link_and_no_item_text(cast, s
     meeting_id = await make_meeting(cast.slug, cast.chair, starts_at=_past(2))
     chair = await viewer_for(cast.chair)
     secret_id = await services.add_agenda_item(
-        meeting_id, AgendaItemFields("Complaint about the Director", "board", ""), chair
+        meeting_id,
+        AgendaItemDetails(title="Complaint about the Director", visibility="board", notes=""),
+        chair,
     )
     await services.mark_meeting_held(meeting_id, chair)
     await services.save_minutes(
-        meeting_id, "", {secret_id: "Confidential discussion of management."}, chair
+        meeting_id,
+        MinutesDraft(summary="", items={secret_id: "Confidential discussion of management."}),
+        chair,
     )
     await services.record_attendance(
         meeting_id,
-        [
-            AttendanceEntry(cast.chair, "present"),
-            AttendanceEntry(cast.member, "remote"),
-            AttendanceEntry(cast.member2, "apologies"),
-        ],
-        ["Visiting expert"],
+        AttendanceRecord(
+            entries=[
+                AttendanceEntry(user_id=cast.chair, mode="present"),
+                AttendanceEntry(user_id=cast.member, mode="remote"),
+                AttendanceEntry(user_id=cast.member2, mode="apologies"),
+            ],
+            guests=["Visiting expert"],
+        ),
         chair,
     )
     assert await services.circulate_minutes(meeting_id, chair) == 3
@@ -372,16 +457,24 @@ async def test_every_change_writes_one_audit_event(cast):
     meeting_id = await make_meeting(cast.slug, cast.chair, starts_at=_past(2))
     chair = await viewer_for(cast.chair)
     item_id = await services.add_agenda_item(
-        meeting_id, AgendaItemFields("Secret matter", "board", ""), chair
+        meeting_id, AgendaItemDetails(title="Secret matter", visibility="board", notes=""), chair
     )
     await services.mark_meeting_held(meeting_id, chair)
     await services.record_attendance(
-        meeting_id, [AttendanceEntry(cast.chair, "present")], [], chair
+        meeting_id,
+        AttendanceRecord(entries=[AttendanceEntry(user_id=cast.chair, mode="present")], guests=[]),
+        chair,
     )
-    await services.record_decision(meeting_id, DecisionFields(item_id, "Act", 1, 0, 0), chair)
-    await services.save_minutes(meeting_id, "x", {}, chair)
+    await services.record_decision(
+        meeting_id,
+        NewDecision(
+            agenda_item_id=item_id, text="Act", votes_for=1, votes_against=0, votes_abstain=0
+        ),
+        chair,
+    )
+    await services.save_minutes(meeting_id, MinutesDraft(summary="x", items={}), chair)
     await services.circulate_minutes(meeting_id, chair)
-    await services.approve_minutes(meeting_id, "circulation", None, chair)
+    await services.approve_minutes(meeting_id, Approval(method="circulation"), chair)
     for action in (
         "meeting.scheduled",
         "agenda_item.added",
@@ -396,7 +489,7 @@ async def test_every_change_writes_one_audit_event(cast):
     # A refused change writes nothing.
     before = await AuditEvent.count()
     with pytest.raises(ConflictError):
-        await services.save_minutes(meeting_id, "y", {}, chair)
+        await services.save_minutes(meeting_id, MinutesDraft(summary="y", items={}), chair)
     assert await AuditEvent.count() == before
     # Titles of confidential items stay out of the trail.
     summaries = [row["summary"] for row in await AuditEvent.select(AuditEvent.summary)]
@@ -412,7 +505,11 @@ async def _meeting_with_every_visibility(cast) -> int:
     for visibility in ("public", "internal", "board", "group"):
         await services.add_agenda_item(
             meeting_id,
-            AgendaItemFields(f"{visibility.upper()}-TITLE", visibility, f"{visibility}-notes"),
+            AgendaItemDetails(
+                title=f"{visibility.upper()}-TITLE",
+                visibility=visibility,
+                notes=f"{visibility}-notes",
+            ),
             chair,
         )
     await services.mark_meeting_held(meeting_id, chair)
@@ -420,12 +517,22 @@ async def _meeting_with_every_visibility(cast) -> int:
         AgendaItem.meeting == meeting_id
     )
     await services.save_minutes(
-        meeting_id, "", {i["id"]: f"{i['visibility'].upper()}-MINUTES" for i in items}, chair
+        meeting_id,
+        MinutesDraft(
+            summary="", items={i["id"]: f"{i['visibility'].upper()}-MINUTES" for i in items}
+        ),
+        chair,
     )
     for item in items:
         await services.record_decision(
             meeting_id,
-            DecisionFields(item["id"], f"{item['visibility'].upper()}-DECISION", 1, 0, 0),
+            NewDecision(
+                agenda_item_id=item["id"],
+                text=f"{item['visibility'].upper()}-DECISION",
+                votes_for=1,
+                votes_against=0,
+                votes_abstain=0,
+            ),
             chair,
         )
     return meeting_id
@@ -442,9 +549,9 @@ async def _meeting_with_every_visibility(cast) -> int:
 )
 async def test_meeting_page_filters_items_and_decisions_by_visibility(cast, who, visible):
     meeting_id = await _meeting_with_every_visibility(cast)
-    context = await services.meeting_page(meeting_id, await viewer_for(getattr(cast, who)))
-    assert {item["visibility"] for item in context["items"]} == visible
-    decisions = {d["text"] for item in context["items"] for d in item["decisions"]}
+    page = await queries.meeting_page(meeting_id, await viewer_for(getattr(cast, who)))
+    assert {item.visibility for item in page.meeting.agenda} == visible
+    decisions = {d.text for d in page.meeting.decisions}
     assert decisions == {f"{v.upper()}-DECISION" for v in visible}
 
 
@@ -452,7 +559,7 @@ async def test_meeting_page_filters_items_and_decisions_by_visibility(cast, who,
 async def test_people_outside_the_group_cannot_find_the_meeting(cast, who):
     meeting_id = await _meeting_with_every_visibility(cast)
     with pytest.raises(NotFoundError):
-        await services.meeting_page(meeting_id, await viewer_for(getattr(cast, who)))
+        await queries.meeting_page(meeting_id, await viewer_for(getattr(cast, who)))
 
 
 async def test_director_cannot_open_a_board_item_by_id(cast):
@@ -463,21 +570,21 @@ async def test_director_cannot_open_a_board_item_by_id(cast):
         .first()
     )
     with pytest.raises(NotFoundError):
-        await services.get_agenda_item(board_item["id"], await viewer_for(cast.director))
-    item, _ = await services.get_agenda_item(board_item["id"], await viewer_for(cast.board))
-    assert item["title"] == "BOARD-TITLE"
+        await queries.get_agenda_item(board_item["id"], await viewer_for(cast.director))
+    item = (await queries.get_agenda_item(board_item["id"], await viewer_for(cast.board))).item
+    assert item.title == "BOARD-TITLE"
 
 
 async def test_public_version_exists_only_once_approved_and_holds_only_public_items(cast):
     meeting_id = await _meeting_with_every_visibility(cast)
     chair = await viewer_for(cast.chair)
     with pytest.raises(NotFoundError):
-        await services.public_minutes(meeting_id)
+        await queries.public_minutes(meeting_id)
     await services.circulate_minutes(meeting_id, chair)
     with pytest.raises(NotFoundError):
-        await services.public_minutes(meeting_id)
-    await services.approve_minutes(meeting_id, "circulation", None, chair)
-    public = await services.public_minutes(meeting_id)
-    assert [item["title"] for item in public["items"]] == ["PUBLIC-TITLE"]
-    assert public["confidential_count"] == 3
-    assert [d["text"] for d in public["items"][0]["decisions"]] == ["PUBLIC-DECISION"]
+        await queries.public_minutes(meeting_id)
+    await services.approve_minutes(meeting_id, Approval(method="circulation"), chair)
+    public = await queries.public_minutes(meeting_id)
+    assert [item.title for item in public.items] == ["PUBLIC-TITLE"]
+    assert public.confidential_count == 3
+    assert [d.text for d in public.items[0].decisions] == ["PUBLIC-DECISION"]

@@ -1,0 +1,598 @@
+"""Reads of a group's proceedings, returning views, with visibility applied in the query.
+
+Who may read a meeting: the group's current members, the Director and the Board (admins
+only as one of those); a meeting its reader may not see is "not found", exactly like one
+that does not exist. Agenda items, their minutes and decisions, and errata carry a
+visibility and are filtered in the query (`accounts.scopes`), so a `board` item never
+reaches the Director and a `group` item never leaves the group. The text of draft minutes
+is read only by those who write them, the chair and the secretary (`reads_minutes_text`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+import msgspec
+
+from governance.accounts import scopes
+from governance.accounts.policy import CurrentUser, Viewer
+from governance.core.clock import date_in_zone, utcnow
+from governance.core.db import one_row
+from governance.core.errors import NotFoundError
+from governance.groups.queries import get_group, members_on
+from governance.groups.services import quorum_needed
+from governance.groups.tables import WorkingGroup
+from governance.meetings.schemas import (
+    COUNTS_TOWARDS_QUORUM,
+    AgendaItemPage,
+    AgendaItemRecord,
+    AgendaItemView,
+    AttendanceView,
+    CommentView,
+    ConflictView,
+    DecisionView,
+    ErratumView,
+    MeetingHead,
+    MeetingIndexPage,
+    MeetingListView,
+    MeetingPage,
+    MeetingStatus,
+    MeetingSummaryView,
+    MeetingView,
+    MemberView,
+    MinutesStatus,
+    MinutesView,
+    PublicDecisionView,
+    PublicErratumView,
+    PublicItemView,
+    PublicMinutesView,
+    QuorumView,
+)
+from governance.meetings.tables import (
+    AgendaItem,
+    Attendance,
+    CalendarFeed,
+    ConflictOfInterest,
+    Decision,
+    Erratum,
+    Meeting,
+    Minutes,
+    MinutesComment,
+)
+
+ViewT = TypeVar("ViewT")
+
+NOT_FOUND = "There is no meeting at this address, or you cannot see it."
+# Worded the same whether the item is missing, its meeting unreadable or the item hidden,
+# so that the answer never tells that it exists.
+NO_SUCH_ITEM = "There is no such agenda item, or you cannot see it."
+NO_PUBLIC_MINUTES = "There are no published minutes at this address."
+NO_SUCH_GROUP = "There is no working group at this address."
+NO_SUCH_FEED = "There is no calendar at this address. It may have been reset."
+
+
+def meeting_date(starts_at: dt.datetime) -> dt.date:
+    """The meeting's calendar day in the organisation's time zone."""
+    return date_in_zone(starts_at)
+
+
+def reads_minutes_text(viewer: Viewer, group_id: int, minutes_status: str) -> bool:
+    """Whether this reader of a meeting may read its minutes' text (the summary and each
+    readable item's record): once circulated, everyone who reads the meeting; while a
+    draft, only those who write it, the group's chair and secretary."""
+    return minutes_status != MinutesStatus.DRAFT or viewer.leads(group_id)
+
+
+# --- one meeting ------------------------------------------------------------------------
+
+
+def _meeting_columns() -> tuple[Any, ...]:
+    return (
+        *Meeting.all_columns(),
+        Meeting.group.name.as_alias("group_name"),
+        Meeting.group.slug.as_alias("group_slug"),
+        Meeting.group.quorum_rule.as_alias("quorum_rule"),
+        Meeting.group.quorum_count.as_alias("quorum_count"),
+    )
+
+
+async def _one_meeting(condition: Any) -> dict[str, Any]:
+    return await one_row(Meeting.select(*_meeting_columns()).where(condition), NOT_FOUND)
+
+
+async def meeting_row(meeting_id: int) -> dict[str, Any]:
+    """A meeting's row with its group's name, slug and quorum rule; not found if none."""
+    return await _one_meeting(Meeting.id == meeting_id)
+
+
+async def readable_meeting(meeting_id: int, viewer: Viewer) -> dict[str, Any]:
+    """The meeting's row if this viewer may read it; not found otherwise (one query)."""
+    return await _one_meeting((Meeting.id == meeting_id) & scopes.meetings(viewer))
+
+
+def compute_quorum(
+    group: Mapping[str, Any],
+    members: Iterable[Mapping[str, Any]],
+    attendance: Iterable[Mapping[str, Any]],
+) -> QuorumView:
+    """The quorum of a meeting of this group (its `quorum_rule` and `quorum_count`): the
+    members on the meeting date who attended in person or remotely, against those needed."""
+    member_ids = {m["user"] for m in members}
+    counted = {
+        a["user"]
+        for a in attendance
+        if a["user"] in member_ids and a["mode"] in COUNTS_TOWARDS_QUORUM
+    }
+    needed = quorum_needed(group["quorum_rule"], group["quorum_count"], len(member_ids))
+    met = bool(member_ids) and len(counted) >= needed
+    return QuorumView(members=len(member_ids), counted=len(counted), needed=needed, met=met)
+
+
+async def quorum_for(meeting: Mapping[str, Any]) -> QuorumView:
+    """The quorum of a meeting row (`meeting_row`) as its attendance stands."""
+    members = await members_on(meeting["group"], meeting_date(meeting["starts_at"]))
+    attendance = await Attendance.select(Attendance.user, Attendance.mode).where(
+        Attendance.meeting == meeting["id"]
+    )
+    return compute_quorum(meeting, members, attendance)
+
+
+def view_of(view_type: type[ViewT], row: Any) -> ViewT:
+    """A row (or a list of rows) as the view whose fields its columns are named after."""
+    return msgspec.convert(row, view_type, strict=False)
+
+
+def _summary(row: Mapping[str, Any]) -> MeetingSummaryView:
+    return view_of(MeetingSummaryView, row)
+
+
+def head(row: Mapping[str, Any]) -> MeetingHead:
+    """A meeting row (`meeting_row`) as its forms' heading."""
+    return view_of(MeetingHead, row)
+
+
+async def _agenda(
+    meeting: Mapping[str, Any], viewer: Viewer, show_text: bool
+) -> tuple[list[AgendaItemView], list[DecisionView]]:
+    """The items this viewer may read, with their conflicts, and their decisions: three
+    queries (one when the agenda holds nothing the viewer may read)."""
+    items = (
+        await AgendaItem.select()
+        .where(
+            (AgendaItem.meeting == meeting["id"])
+            & scopes.readable_in_group(viewer, meeting["group"], AgendaItem.visibility)
+        )
+        .order_by(AgendaItem.position)
+    )
+    item_ids = [item["id"] for item in items]
+    if not item_ids:
+        return [], []
+    conflicts = await ConflictOfInterest.select(
+        ConflictOfInterest.agenda_item,
+        ConflictOfInterest.description,
+        ConflictOfInterest.user.display_name.as_alias("display_name"),
+    ).where(ConflictOfInterest.agenda_item.is_in(item_ids))
+    by_item: dict[int, list[ConflictView]] = defaultdict(list)
+    for conflict in conflicts:
+        by_item[conflict["agenda_item"]].append(view_of(ConflictView, conflict))
+    decisions = (
+        await Decision.select(*_decision_columns())
+        .where(Decision.agenda_item.is_in(item_ids))
+        .order_by(Decision.created_at)
+        .order_by(Decision.id)
+    )
+    agenda = [
+        AgendaItemView(
+            id=item["id"],
+            position=item["position"],
+            title=item["title"],
+            visibility=item["visibility"],
+            notes=item["notes"],
+            is_open=bool(item["is_open"]),
+            carried_from=item["carried_from"],
+            conflicts=by_item[item["id"]],
+            minutes=item["minutes_text"] if show_text else None,
+        )
+        for item in items
+    ]
+    order = {item_id: index for index, item_id in enumerate(item_ids)}
+    decisions.sort(key=lambda d: order[d["agenda_item_id"]])
+    return agenda, view_of(list[DecisionView], decisions)
+
+
+def _decision_columns() -> tuple[Any, ...]:
+    return (
+        Decision.id,
+        Decision.agenda_item.as_alias("agenda_item_id"),
+        Decision.text,
+        Decision.votes_for,
+        Decision.votes_against,
+        Decision.votes_abstain,
+        Decision.quorum_met,
+        Decision.created_at,
+    )
+
+
+async def _attendance(meeting_id: int) -> list[dict[str, Any]]:
+    rows = await Attendance.select(
+        Attendance.user,
+        Attendance.guest_name,
+        Attendance.mode,
+        Attendance.user.display_name.as_alias("display_name"),
+    ).where(Attendance.meeting == meeting_id)
+    return sorted(
+        rows,
+        key=lambda a: (a["user"] is None, (a["display_name"] or a["guest_name"] or "").lower()),
+    )
+
+
+def _attendance_view(row: Mapping[str, Any]) -> AttendanceView:
+    member = row["user"] is not None
+    return AttendanceView(
+        user_id=row["user"],
+        display_name=row["display_name"] if member else None,
+        guest_name=None if member else row["guest_name"],
+        mode=row["mode"],
+    )
+
+
+async def _minutes(
+    meeting: Mapping[str, Any], viewer: Viewer
+) -> tuple[dict[str, Any] | None, MinutesView | None]:
+    """The minutes' row, and their view with the errata this viewer may read."""
+    row = await Minutes.select().where(Minutes.meeting == meeting["id"]).first()
+    if row is None:
+        return None, None
+    errata = (
+        await Erratum.select(
+            Erratum.body,
+            Erratum.created_at,
+            Erratum.author.display_name.as_alias("author_name"),
+        )
+        .where(
+            (Erratum.minutes == row["id"])
+            & scopes.readable_in_group(viewer, meeting["group"], Erratum.visibility)
+        )
+        .order_by(Erratum.created_at)
+    )
+    show_text = reads_minutes_text(viewer, meeting["group"], row["status"])
+    view = MinutesView(
+        status=row["status"],
+        summary=row["summary"] if show_text else None,
+        circulated_at=row["circulated_at"],
+        approved_at=row["approved_at"],
+        approval_method=row["approval_method"] or None,
+        approved_at_meeting_id=row["approved_at_meeting"],
+        errata=view_of(list[ErratumView], errata),
+    )
+    return row, view
+
+
+async def _view(
+    meeting: dict[str, Any], viewer: Viewer
+) -> tuple[MeetingView, dict[str, Any] | None]:
+    """The meeting as this viewer may read it (eight queries with the meeting's), and the
+    minutes' row."""
+    minutes_row, minutes = await _minutes(meeting, viewer)
+    show_text = minutes_row is not None and reads_minutes_text(
+        viewer, meeting["group"], minutes_row["status"]
+    )
+    agenda, decisions = await _agenda(meeting, viewer, show_text)
+    members = await members_on(meeting["group"], meeting_date(meeting["starts_at"]))
+    attendance = await _attendance(meeting["id"])
+    view = MeetingView(
+        id=meeting["id"],
+        group_slug=meeting["group_slug"],
+        group_name=meeting["group_name"],
+        title=meeting["title"],
+        starts_at=meeting["starts_at"],
+        ends_at=meeting["ends_at"],
+        location=meeting["location"],
+        status=meeting["status"],
+        cancel_reason=meeting["cancel_reason"],
+        can_manage=viewer.leads(meeting["group"]),
+        agenda=agenda,
+        members=[
+            MemberView(user_id=m["user"], display_name=m["display_name"], role=m["role"])
+            for m in members
+        ],
+        attendance=[_attendance_view(a) for a in attendance],
+        quorum=compute_quorum(meeting, members, attendance),
+        minutes=minutes,
+        decisions=decisions,
+    )
+    return view, minutes_row
+
+
+async def meeting_view(meeting_id: int, viewer: Viewer) -> MeetingView:
+    """A meeting as this viewer may read it; not found if they may not read it."""
+    view, _ = await _view(await readable_meeting(meeting_id, viewer), viewer)
+    return view
+
+
+async def decision_view(meeting_id: int, decision_id: int, viewer: Viewer) -> DecisionView:
+    """One decision of a meeting, if this viewer may read its item."""
+    for decision in (await meeting_view(meeting_id, viewer)).decisions:
+        if decision.id == decision_id:
+            return decision
+    raise NotFoundError("There is no such decision, or you cannot see it.")
+
+
+async def _comments(minutes_id: int) -> list[CommentView]:
+    rows = (
+        await MinutesComment.select(
+            MinutesComment.body,
+            MinutesComment.created_at,
+            MinutesComment.author.display_name.as_alias("author_name"),
+        )
+        .where(MinutesComment.minutes == minutes_id)
+        .order_by(MinutesComment.created_at)
+    )
+    return view_of(list[CommentView], rows)
+
+
+async def _later_held(meeting: Mapping[str, Any]) -> list[MeetingSummaryView]:
+    """The group's held meetings after this one: those that may approve its minutes."""
+    rows = (
+        await Meeting.select(*Meeting.all_columns())
+        .where(
+            (Meeting.group == meeting["group"])
+            & (Meeting.starts_at > meeting["starts_at"])
+            & (Meeting.status == MeetingStatus.HELD)
+        )
+        .order_by(Meeting.starts_at)
+    )
+    return [_summary(row) for row in rows]
+
+
+async def meeting_page(meeting_id: int, viewer: Viewer) -> MeetingPage:
+    """Everything the meeting page shows, in a fixed number of queries."""
+    meeting = await readable_meeting(meeting_id, viewer)
+    view, minutes = await _view(meeting, viewer)
+    is_member = viewer.is_member_of(meeting["group"])
+    # Comments on a draft are the members' own deliberation, about any of its items.
+    comments = await _comments(minutes["id"]) if minutes and is_member else []
+    approving: list[MeetingSummaryView] = []
+    if view.can_manage and minutes and minutes["status"] == MinutesStatus.CIRCULATED:
+        approving = await _later_held(meeting)
+    return MeetingPage(
+        meeting=view, is_member=is_member, comments=comments, later_held_meetings=approving
+    )
+
+
+# --- agenda items -----------------------------------------------------------------------
+
+
+async def readable_item(item_id: int, viewer: Viewer) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An agenda item's row and its meeting's (`meeting_row`), if this viewer may read the
+    item; not found otherwise."""
+    item = await one_row(
+        AgendaItem.select().where((AgendaItem.id == item_id) & scopes.agenda_items(viewer)),
+        NO_SUCH_ITEM,
+    )
+    return item, await meeting_row(item["meeting"])
+
+
+async def get_agenda_item(item_id: int, viewer: Viewer) -> AgendaItemPage:
+    """An agenda item with its meeting, for its form and its buttons."""
+    item, meeting = await readable_item(item_id, viewer)
+    return AgendaItemPage(
+        item=AgendaItemRecord(
+            id=item["id"],
+            meeting_id=item["meeting"],
+            position=item["position"],
+            title=item["title"],
+            visibility=item["visibility"],
+            notes=item["notes"],
+            is_open=bool(item["is_open"]),
+        ),
+        meeting=head(meeting),
+        can_manage=viewer.leads(meeting["group"]),
+    )
+
+
+# --- lists ------------------------------------------------------------------------------
+
+
+def _is_upcoming(row: Mapping[str, Any], now: dt.datetime) -> bool:
+    return bool(row["ends_at"] >= now and row["status"] == MeetingStatus.SCHEDULED)
+
+
+async def _listing(group: Mapping[str, Any], viewer: Viewer) -> MeetingListView:
+    can_read = scopes.reads_group_content(viewer, group["id"])
+    rows = []
+    if can_read:
+        rows = (
+            await Meeting.select(*Meeting.all_columns())
+            .where(Meeting.group == group["id"])
+            .order_by(Meeting.starts_at, ascending=False)
+        )
+    now = utcnow()
+    upcoming = [_summary(m) for m in rows if _is_upcoming(m, now)]
+    upcoming.reverse()
+    return MeetingListView(
+        group_slug=group["slug"],
+        group_name=group["name"],
+        can_read=can_read,
+        upcoming=upcoming,
+        past=[_summary(m) for m in rows if not _is_upcoming(m, now)],
+    )
+
+
+async def list_meetings(slug: str, viewer: Viewer) -> MeetingListView:
+    """A group's meetings, upcoming (soonest first) and past (latest first); one query for
+    the meetings. Empty lists for someone who may not read the group's proceedings."""
+    return await _listing(await get_group(slug), viewer)
+
+
+async def meetings_index(slug: str, viewer: Viewer) -> MeetingIndexPage:
+    """A group's meetings page: the list, and whether the reader may schedule one."""
+    group = await get_group(slug)
+    return MeetingIndexPage(
+        listing=await _listing(group, viewer), can_manage=viewer.leads(group["id"])
+    )
+
+
+# --- the public version -----------------------------------------------------------------
+
+
+async def _public_items(meeting_id: int) -> list[PublicItemView]:
+    items = (
+        await AgendaItem.select(AgendaItem.id, AgendaItem.title, AgendaItem.minutes_text)
+        .where((AgendaItem.meeting == meeting_id) & scopes.public_only(AgendaItem.visibility))
+        .order_by(AgendaItem.position)
+    )
+    decisions: dict[int, list[PublicDecisionView]] = defaultdict(list)
+    if items:
+        rows = (
+            await Decision.select(*_decision_columns())
+            .where(Decision.agenda_item.is_in([item["id"] for item in items]))
+            .order_by(Decision.created_at)
+        )
+        for row in rows:
+            decisions[row["agenda_item_id"]].append(view_of(PublicDecisionView, row))
+    return [
+        PublicItemView(
+            title=item["title"], minutes_text=item["minutes_text"], decisions=decisions[item["id"]]
+        )
+        for item in items
+    ]
+
+
+async def public_minutes(meeting_id: int) -> PublicMinutesView:
+    """Approved minutes as anyone may read them: public items only, and a count of the rest."""
+    meeting = await Meeting.select(*_meeting_columns()).where(Meeting.id == meeting_id).first()
+    minutes = (
+        await Minutes.select(Minutes.id, Minutes.status, Minutes.approved_at)
+        .where(Minutes.meeting == meeting_id)
+        .first()
+    )
+    if meeting is None or minutes is None or minutes["status"] != MinutesStatus.APPROVED:
+        raise NotFoundError(NO_PUBLIC_MINUTES)
+    confidential = await AgendaItem.count().where(
+        (AgendaItem.meeting == meeting_id) & scopes.not_public(AgendaItem.visibility)
+    )
+    errata = (
+        await Erratum.select(Erratum.body, Erratum.created_at)
+        .where((Erratum.minutes == minutes["id"]) & scopes.public_only(Erratum.visibility))
+        .order_by(Erratum.created_at)
+    )
+    return PublicMinutesView(
+        meeting_id=meeting["id"],
+        title=meeting["title"],
+        group_name=meeting["group_name"],
+        group_slug=meeting["group_slug"],
+        starts_at=meeting["starts_at"],
+        approved_at=minutes["approved_at"],
+        items=await _public_items(meeting_id),
+        confidential_count=int(confidential),
+        errata=view_of(list[PublicErratumView], errata),
+    )
+
+
+# --- calendars --------------------------------------------------------------------------
+
+
+def _calendar_columns() -> tuple[Any, ...]:
+    return (
+        *Meeting.all_columns(),
+        Meeting.group.name.as_alias("group_name"),
+        Meeting.group.slug.as_alias("group_slug"),
+    )
+
+
+async def readable_meetings_for_user(
+    viewer: Viewer, since: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """Meetings of the groups this viewer may read, soonest first, for the personal
+    calendar and the dashboard (rows, as `calendars.build_calendar` takes them)."""
+    query = Meeting.select(*_calendar_columns()).where(scopes.meetings(viewer))
+    if since is not None:
+        query = query.where(Meeting.ends_at >= since)
+    return await query.order_by(Meeting.starts_at)  # type: ignore[no-any-return]
+
+
+async def group_meetings(slug: str, viewer: Viewer) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A group and all its meetings, for someone who may read them; otherwise not found."""
+    group = (
+        await WorkingGroup.select(WorkingGroup.id, WorkingGroup.name, WorkingGroup.slug)
+        .where(WorkingGroup.slug == slug)
+        .first()
+    )
+    # A group whose meetings the viewer may not read looks exactly like a missing one.
+    if group is None or not scopes.reads_group_content(viewer, group["id"]):
+        raise NotFoundError(NO_SUCH_GROUP)
+    meetings = (
+        await Meeting.select(*_calendar_columns())
+        .where(Meeting.group == group["id"])
+        .order_by(Meeting.starts_at)
+    )
+    return group, meetings
+
+
+async def readable_item_titles(
+    meetings: list[dict[str, Any]], viewer: Viewer
+) -> dict[int, list[str]]:
+    """Agenda titles the viewer may read, for all these meetings, in one query."""
+    if not meetings:
+        return {}
+    groups = sorted({meeting["group"] for meeting in meetings})
+    rows = (
+        await AgendaItem.select(AgendaItem.meeting, AgendaItem.title)
+        .where(AgendaItem.meeting.group.is_in(groups) & scopes.agenda_items(viewer))
+        .order_by(AgendaItem.meeting, AgendaItem.position)
+    )
+    wanted = {meeting["id"] for meeting in meetings}
+    titles: dict[int, list[str]] = defaultdict(list)
+    for row in rows:
+        if row["meeting"] in wanted:
+            titles[row["meeting"]].append(row["title"])
+    return titles
+
+
+async def calendar_groups(viewer: Viewer) -> list[dict[str, Any]]:
+    """The groups whose calendars this viewer may download, by name."""
+    return await (  # type: ignore[no-any-return]
+        WorkingGroup.select(WorkingGroup.name, WorkingGroup.slug)
+        .where(scopes.proceedings(viewer, WorkingGroup.id))
+        .order_by(WorkingGroup.name)
+    )
+
+
+def hash_token(token: str) -> str:
+    """What is kept of a personal feed's secret token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def feed_created_at(user_id: int) -> dt.datetime | None:
+    row = (
+        await CalendarFeed.select(CalendarFeed.created_at)
+        .where(CalendarFeed.user == user_id)
+        .first()
+    )
+    return row["created_at"] if row else None
+
+
+async def feed_owner(token: str) -> CurrentUser:
+    """The active user whose feed this token opens; unknown or reset tokens are not found."""
+    row = (
+        await CalendarFeed.select(
+            CalendarFeed.user.id.as_alias("id"),
+            CalendarFeed.user.email.as_alias("email"),
+            CalendarFeed.user.display_name.as_alias("display_name"),
+            CalendarFeed.user.is_admin.as_alias("is_admin"),
+            CalendarFeed.user.is_director.as_alias("is_director"),
+            CalendarFeed.user.is_board.as_alias("is_board"),
+            CalendarFeed.user.timezone.as_alias("timezone"),
+            CalendarFeed.user.is_active.as_alias("is_active"),
+        )
+        .where(CalendarFeed.token_hash == hash_token(token))
+        .first()
+    )
+    if row is None or not row["is_active"]:
+        raise NotFoundError(NO_SUCH_FEED)
+    return CurrentUser.from_row(row)
