@@ -299,6 +299,9 @@ class ReportView(msgspec.Struct, kw_only=True):
     content_hash: str | None
     # A draft the caller may submit (the group's chair or secretary).
     can_submit: bool
+    # A submitted report the caller may follow up, or correct (the group's chair or
+    # secretary): a follow-up is a new report that refers to this one.
+    can_follow_up: bool = False
     # Every line has responded and every action from the responses is done or dropped.
     closed: bool
     deliveries: list[DeliveryView]
@@ -340,14 +343,22 @@ class ReportSummaryView(msgspec.Struct, kw_only=True):
 
 
 class PeriodView(msgspec.Struct, kw_only=True):
+    """One period of a line's schedule. Its due date is that of the settings it began with;
+    a later change of the line's settings never moves it."""
+
     period: str
     starts_on: dt.date
     ends_on: dt.date
     due_on: dt.date
+    # The first day of a submission of its report, if there has been one.
     submitted_on: dt.date | None
     # upcoming, due, overdue, on_time, late or missed
     state: str
     state_text: str
+    # Without a report by this day (the next period's due date), the period is missed.
+    closes_on: dt.date
+    # Whether its outcome (on time, late, missed) is recorded; never rewritten once it is.
+    recorded: bool = False
 
 
 class LineScheduleView(msgspec.Struct, kw_only=True):
@@ -363,6 +374,8 @@ class LineScheduleView(msgspec.Struct, kw_only=True):
     next_due_text: str
     # Every period since the group began, newest first.
     periods: list[PeriodView]
+    # The periods still owed a report, oldest first.
+    owed: list[str] = msgspec.field(default_factory=list)
 
 
 class ReportListView(msgspec.Struct, kw_only=True):
