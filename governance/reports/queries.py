@@ -364,6 +364,7 @@ class LinePlan:
     line_id: int
     group_id: int
     group_name: str
+    group_slug: str
     recipient: str
     cadence: str
     report_due_days: int
@@ -394,6 +395,7 @@ async def line_plans(group_ids: Iterable[int] | None = None) -> list[LinePlan]:
             for name in ("group", "recipient", "cadence", "report_due_days", "response_days")
         ),
         ReportingLineSettings.line.group.name.as_alias("group_name"),  # type: ignore[union-attr]
+        ReportingLineSettings.line.group.slug.as_alias("group_slug"),  # type: ignore[union-attr]
         ReportingLineSettings.line.group.created_at.as_alias("group_created_at"),  # type: ignore[union-attr]
     )
     if group_ids is not None:
@@ -417,6 +419,7 @@ async def line_plans(group_ids: Iterable[int] | None = None) -> list[LinePlan]:
             line_id=line_id,
             group_id=row["group"],
             group_name=row["group_name"],
+            group_slug=row["group_slug"],
             recipient=row["recipient"],
             cadence=row["cadence"],
             report_due_days=row["report_due_days"],
@@ -524,6 +527,47 @@ async def schedules_for_groups(
     for plan in plans:
         schedules[plan.group_id].append(_line_schedule(plan, recorded, today))
     return schedules
+
+
+@dataclass(frozen=True)
+class OwedPeriod:
+    """A period of one line still owed its report."""
+
+    group_id: int
+    group_name: str
+    group_slug: str
+    recipient: str
+    period: str
+    due_on: dt.date
+
+
+async def owed_periods(today: dt.date, first_due: dt.date, last_due: dt.date) -> list[OwedPeriod]:
+    """Every line's periods still owed a report on that day (not yet due, due or past its
+    due date) whose due date falls between first_due and last_due, as recorded or as the
+    settings they began with make them: two queries. A line whose schedule cannot be read
+    is left out (the schedule's sweep logs it)."""
+    plans = await line_plans()
+    recorded = await recorded_periods(plan.line_id for plan in plans)
+    owed = []
+    for plan in plans:
+        try:
+            slots = plan.slots(last_due)
+        except KeyError:  # a cadence this version of the service does not know
+            continue
+        for slot in slots:
+            entry = period_entry(slot, recorded.get((plan.line_id, slot.period.label)), today)
+            if entry.state in schedule.OWED_STATES and first_due <= entry.due_on <= last_due:
+                owed.append(
+                    OwedPeriod(
+                        plan.group_id,
+                        plan.group_name,
+                        plan.group_slug,
+                        plan.recipient,
+                        entry.period,
+                        entry.due_on,
+                    )
+                )
+    return owed
 
 
 async def line_schedules(group: Mapping[str, Any], today: dt.date) -> list[LineScheduleView]:

@@ -126,9 +126,7 @@ async def record() -> dict[str, Any]:
 
 async def schedule_by_api(client: httpx.AsyncClient, cast: Any, persona: str = "chair") -> dict:
     """Each line's periods as the API answers them: {recipient: {period: entry}}."""
-    response = await client.get(
-        f"/api/v1/groups/{cast.slug}/reports", headers=bearer(persona)
-    )
+    response = await client.get(f"/api/v1/groups/{cast.slug}/reports", headers=bearer(persona))
     assert response.status_code == 200, response.text
     return {
         line["recipient"]: {entry["period"]: entry for entry in line["periods"]}
@@ -207,9 +205,7 @@ async def test_a_draft_for_a_period_that_has_not_ended_cannot_be_submitted(clien
         await sign_in(client, cast.chair)
         page = await post_form(client, f"/reports/{drafts[0]}/submit")
         assert page.status_code == 422, page.text
-        by_api = await client.post(
-            f"/api/v1/reports/{drafts[1]}/submit", headers=bearer("chair")
-        )
+        by_api = await client.post(f"/api/v1/reports/{drafts[1]}/submit", headers=bearer("chair"))
         assert by_api.status_code == 422, by_api.text
         message = by_api.json()["errors"]["period"]
         assert unescape(field_error(page.text, "period") or "") == message
@@ -276,9 +272,7 @@ async def test_a_second_report_for_a_period_is_refused_and_a_correction_follows_
         )
         assert response.status_code == 201, response.text
         by_api = response.json()["id"]
-        response = await client.post(
-            f"/api/v1/reports/{by_api}/submit", headers=bearer("chair")
-        )
+        response = await client.post(f"/api/v1/reports/{by_api}/submit", headers=bearer("chair"))
         assert response.status_code == 200, response.text
         assert response.json()["follows_up"] == first
         assert sorted(d["recipient"] for d in response.json()["deliveries"]) == [
@@ -314,9 +308,7 @@ async def test_two_drafts_for_one_period_the_second_submission_is_refused(client
         await sign_in(client, cast.chair)
         page = await post_form(client, f"/reports/{drafts[1]}/submit")
         assert page.status_code == 422, page.text
-        by_api = await client.post(
-            f"/api/v1/reports/{drafts[2]}/submit", headers=bearer("chair")
-        )
+        by_api = await client.post(f"/api/v1/reports/{drafts[2]}/submit", headers=bearer("chair"))
         assert by_api.status_code == 422, by_api.text
         message = by_api.json()["errors"]["period"]
         assert unescape(field_error(page.text, "period") or "") == message
@@ -414,9 +406,7 @@ async def test_lines_of_different_cadences_each_get_the_reports_of_their_own_per
         assert recipients == {half_year: ["board"], quarter: ["director"]}
         # The Director reads the Board's periodic report (it is internal), but is not asked
         # to answer it.
-        response = await client.get(
-            f"/api/v1/reports/{half_year}", headers=bearer("director")
-        )
+        response = await client.get(f"/api/v1/reports/{half_year}", headers=bearer("director"))
         assert response.status_code == 200, response.text
         assert (response.json()["to_director"], response.json()["to_board"]) == (False, True)
         assert response.json()["route_label"] == (
@@ -586,4 +576,29 @@ async def test_an_existing_database_gets_its_history_recorded_once_from_what_exi
             ("2026-Q3", ("", None)),
             ("2026-Q4", ("", None)),
         )
+    }
+
+
+async def test_the_reminder_of_a_period_under_way_keeps_the_due_date_it_began_with(cast):
+    from governance.notifications.reminders import run_reminder_sweep
+
+    await began_in_january(cast)
+    admin = await viewer_for(await make_user("admin@example.org", "Admin", admin=True))
+    with on(2026, 11, 24):
+        await update_reporting_line(
+            await line_id(cast, "director"),
+            LineSettings(cadence="quarterly", report_due_days=10, response_days=30),
+            admin.user,
+        )
+    with on(2027, 1, 16):
+        await run_reminder_sweep()
+    keys = {
+        row["dedupe_key"]
+        for row in await OutboundEmail.select(OutboundEmail.dedupe_key)
+        if row["dedupe_key"].startswith("reminder:report:")
+    }
+    # 2026-Q4 was under way when its due days changed: due on 30 Jan on both lines.
+    assert keys == {
+        f"reminder:report:group:{cast.group_id}:2026-Q4:soon:2027-01-30:user:{user}"
+        for user in (cast.chair, cast.secretary)
     }
