@@ -108,8 +108,9 @@ Period = Annotated[
         "Period",
         max_length=PERIOD_MAX_LENGTH,
         required=False,
-        description="The reporting period of a periodic report, in the group's cadence: "
-        "2026-Q4, 2026-H2, 2026-11 or 2026",
+        description="The reporting period of a periodic report: a period of its lines' "
+        "schedules that has ended, such as 2026-Q4, 2026-H2, 2026-11 or 2026. One report per "
+        "line and period; a correction follows up the period's report (follows_up)",
     ),
 ]
 RouteChoice = Annotated[
@@ -165,9 +166,11 @@ StateFilter = Annotated[str, contracts.choice("State", DELIVERY_STATES, required
 
 class ReportDraft(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A new draft, or a draft's new text. `period` names the reporting period of a
-    periodic report, in the group's cadence (2026-Q4, 2026-H2, 2026-11 or 2026); `body` is
-    Markdown. `follows_up` is the id of a submitted report of the same group that this one
-    follows up."""
+    periodic report: one of its lines' periods that has ended (2026-Q4, 2026-H2, 2026-11 or
+    2026); the report goes to the lines whose period it is. There is one report per line and
+    period: a correction is a periodic report for the same period that follows up the
+    period's report. `body` is Markdown. `follows_up` is the id of a submitted report of the
+    same group that this one follows up."""
 
     kind: KindChoice
     title: Title

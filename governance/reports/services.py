@@ -7,6 +7,13 @@ responded, with any actions that come of the response. The Director acts only on
 Director line; any Board member acts for the Board line. Nobody edits, withdraws or deletes
 a submitted report.
 
+A periodic report is for a period of its lines' schedules that has ended, and goes to the
+lines whose period it is (their cadences may differ); there is one per line and period, and
+a correction is a follow-up of the period's report. The schedule is recorded as it happens
+(`ReportingPeriod`): each period with the due date of the settings it began with, and its
+outcome once, by the submission of its report or by the sweep that records it missed; a
+recorded period is never rewritten.
+
 Each use case authorises (so that someone who may not act learns nothing from the
 validation of what they sent), then finds every field's error at once, then writes, audits
 and queues email in one write transaction. Audit summaries never carry a report's title or

@@ -602,3 +602,34 @@ async def test_the_reminder_of_a_period_under_way_keeps_the_due_date_it_began_wi
         f"reminder:report:group:{cast.group_id}:2026-Q4:soon:2027-01-30:user:{user}"
         for user in (cast.chair, cast.secretary)
     }
+
+
+async def test_the_director_learns_nothing_of_board_only_items_from_the_schedule(client, cast):
+    """The schedule holds periodic reports only (read on both lines): a Board-only
+    recommendation, or a Board-only follow-up of a periodic report, changes nothing the
+    Director reads of it and nothing in its record."""
+    await began_in_january(cast)
+    with on(2026, 10, 20):
+        first = await submit_periodic(cast, "2026-Q3")
+        await services.record_periods()
+        director_before = await schedule_by_api(client, cast, "director")
+        chair_before = await schedule_by_api(client, cast, "chair")
+        periods_before = await ReportingPeriod.select().order_by(ReportingPeriod.id)
+        chair = await viewer_for(cast.chair)
+        for follows_up in (None, first):
+            report_id = await services.create_report(
+                cast.slug,
+                ReportDraft(
+                    kind="recommendation",
+                    title="Concerns about management",
+                    body="For the Board.",
+                    route="board",
+                    follows_up=follows_up,
+                ),
+                chair,
+            )
+            await services.submit_report(report_id, chair)
+        await services.record_periods()
+        assert await schedule_by_api(client, cast, "director") == director_before
+        assert await schedule_by_api(client, cast, "chair") == chair_before
+        assert await ReportingPeriod.select().order_by(ReportingPeriod.id) == periods_before
