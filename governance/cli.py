@@ -22,6 +22,15 @@ def _run(coroutine_factory: Callable[[], Awaitable[int]]) -> int:
     return asyncio.run(main())
 
 
+async def record_reporting_history() -> None:
+    """Records the reporting periods' history (DESIGN.md §3) right after migrating, so an
+    upgraded database has it before anything serves a page; the scheduler's
+    `reporting-periods` job keeps it up to date from then on."""
+    from governance.reports.services import record_periods
+
+    print(await record_periods())
+
+
 async def apply_migrations(verbose: bool = False) -> None:
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
@@ -45,6 +54,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
             accounts = await seed_demo()
             print(f"Demo data ready; {accounts} demo account(s) created.")
+        await record_reporting_history()
         return 0
 
     return _run(init)
@@ -53,6 +63,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_migrate(args: argparse.Namespace) -> int:
     async def migrate() -> int:
         await apply_migrations(verbose=True)
+        await record_reporting_history()
         return 0
 
     return _run(migrate)

@@ -18,7 +18,7 @@ from governance.core.db import write_transaction
 from governance.groups.queries import get_group, load_viewer
 from governance.groups.schemas import NewMembership
 from governance.groups.services import add_membership
-from governance.groups.tables import WorkingGroup
+from governance.groups.tables import ReportingLine, ReportingLineSettings, WorkingGroup
 from governance.meetings import services as meetings
 from governance.meetings.schemas import (
     AgendaItemDetails,
@@ -34,7 +34,7 @@ from governance.meetings.tables import Meeting
 from governance.reports import schedule
 from governance.reports import services as reports
 from governance.reports.schemas import LineResponse, ReportDraft, ResponseAction
-from governance.reports.tables import Delivery, Report
+from governance.reports.tables import Delivery, Report, ReportingPeriod
 from governance.transparency import services as transparency
 from governance.transparency.metrics import last_ended_quarter
 from governance.transparency.schemas import GenerateReport, NarrativeChange
@@ -221,6 +221,18 @@ async def _backdate_report(
             Delivery.response_due_on: submitted_at.date() + dt.timedelta(days=response_days),
         }
     ).where(Delivery.report == report_id)
+    # The period it reported, as if recorded on the day it came (on time or late).
+    submitted_on = submitted_at.date()
+    for row in await ReportingPeriod.select().where(ReportingPeriod.report == report_id):
+        outcome = schedule.outcome_of(row["due_on"], row["closes_on"], submitted_on)
+        await ReportingPeriod.update(
+            {
+                ReportingPeriod.submitted_on: submitted_on,
+                ReportingPeriod.outcome: outcome,
+                ReportingPeriod.recorded_at: submitted_at,
+                ReportingPeriod.outcome_at: submitted_at,
+            }
+        ).where(ReportingPeriod.id == row["id"])
 
 
 async def seed_demo_reporting(slug: str, chair_email: str, member_email: str) -> None:
@@ -233,10 +245,16 @@ async def seed_demo_reporting(slug: str, chair_email: str, member_email: str) ->
     await WorkingGroup.update({WorkingGroup.created_at: year_ago}).where(
         WorkingGroup.id == group["id"]
     )
+    lines = ReportingLine.select(ReportingLine.id).where(ReportingLine.group == group["id"])
+    await ReportingLineSettings.update({ReportingLineSettings.made_at: year_ago}).where(
+        ReportingLineSettings.line.is_in(lines)
+    )
     chair = await _viewer_by_email(chair_email)
     await _seed_periodic_reports(group, chair, year_ago.date())
     await _seed_recommendations(slug, chair)
     await _seed_group_actions(group["id"], chair, await _viewer_by_email(member_email))
+    # The periods since the group began, the quarter with no report recorded as missed.
+    await reports.record_periods()
 
 
 async def _seed_periodic_reports(group: dict[str, Any], chair: Viewer, start: dt.date) -> None:

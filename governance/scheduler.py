@@ -38,6 +38,7 @@ from governance.core.clock import organisation_zone, utcnow
 from governance.core.db import write_transaction
 from governance.core.tables import SchedulerLease
 from governance.notifications.jobs import deliver_outbox_job, digest_job, reminder_sweep_job
+from governance.reports.jobs import reporting_periods_job
 from governance.transparency.jobs import transparency_job
 
 logger = logging.getLogger(__name__)
@@ -143,6 +144,9 @@ class ScheduledJob:
 # fmt: off
 SCHEDULE: tuple[ScheduledJob, ...] = (
     #            name              trigger           job                 what it does
+    # Records each line's periods as they start, their reports and those missed; hourly, so it
+    # catches up after downtime; first, so the reminders read a record kept up to date.
+    ScheduledJob("reporting-periods", at(minute=5), reporting_periods_job, "record periods"),
     ScheduledJob("reminders",      every(minutes=5), reminder_sweep_job, "queue reminders now due"),
     ScheduledJob("digests",        at(minute=0),     digest_job,         "digests of 07:00 local"),
     ScheduledJob("deliver-outbox", every(minutes=1), deliver_outbox_job, "send queued email"),

@@ -36,7 +36,12 @@ from governance.groups.schemas import (
     NewMembership,
     QuorumRule,
 )
-from governance.groups.tables import Membership, ReportingLine, WorkingGroup
+from governance.groups.tables import (
+    Membership,
+    ReportingLine,
+    ReportingLineSettings,
+    WorkingGroup,
+)
 
 # Words used in addresses next to a group's slug (/admin/groups/lines/{id},
 # /admin/groups/memberships/{id}, /admin/groups/new, …/edit), and the organisation-wide
@@ -138,14 +143,16 @@ async def create_group(
             WorkingGroup(columns_from(WorkingGroup, command), created_at=created_at)
         ).returning(WorkingGroup.id)
         group_id = int(rows[0]["id"])
-        await ReportingLine.insert(
+        lines = await ReportingLine.insert(
             *[
                 ReportingLine(
                     columns_from(ReportingLine, line), group=group_id, recipient=recipient
                 )
                 for recipient in LINES
             ]
-        )
+        ).returning(ReportingLine.id)
+        for row in lines:
+            await _record_settings(row["id"], line, created_at)
         await record_event(
             actor,
             "group.created",
@@ -192,6 +199,19 @@ async def seed_default_groups() -> list[int]:
 # --- reporting lines --------------------------------------------------------------------
 
 
+async def _record_settings(line_id: int, command: LineSettings, made_at: dt.datetime) -> None:
+    """A new version of the line's schedule: it applies to the periods that start after
+    today, so the period under way keeps the cadence and due days it began with."""
+    await ReportingLineSettings.insert(
+        ReportingLineSettings(
+            line=line_id,
+            cadence=command.cadence,
+            report_due_days=command.report_due_days,
+            made_at=made_at,
+        )
+    )
+
+
 async def update_reporting_line(
     line_id: int,
     command: LineSettings,
@@ -199,15 +219,25 @@ async def update_reporting_line(
     *,
     unreadable: Mapping[str, str] = NO_ERRORS,
 ) -> None:
-    """A line's cadence and its days; the group's other line keeps its own."""
+    """A line's cadence and its days; the group's other line keeps its own. A new cadence
+    or number of due days applies to the periods that have not started yet; the days allowed
+    for a response apply to the reports delivered from now on."""
     _authorise(actor)
     async with write_transaction():
-        query = ReportingLine.select(ReportingLine.recipient).where(ReportingLine.id == line_id)
+        query = ReportingLine.select(
+            ReportingLine.recipient, ReportingLine.cadence, ReportingLine.report_due_days
+        ).where(ReportingLine.id == line_id)
         line = await one_row(query, NO_SUCH_LINE)
         refuse({**field_errors(command), **unreadable})
         await ReportingLine.update(columns_from(ReportingLine, command)).where(
             ReportingLine.id == line_id
         )
+        rescheduled = (line["cadence"], line["report_due_days"]) != (
+            command.cadence,
+            command.report_due_days,
+        )
+        if rescheduled:
+            await _record_settings(line_id, command, utcnow())
         await record_event(
             actor,
             "reporting_line.updated",
@@ -215,7 +245,8 @@ async def update_reporting_line(
             line_id,
             f"{Line(line['recipient']).label} line: {command.cadence}, report due "
             f"{command.report_due_days} days after each period, response in "
-            f"{command.response_days} days",
+            f"{command.response_days} days"
+            + ("; the new schedule applies to periods not yet started" if rescheduled else ""),
         )
 
 

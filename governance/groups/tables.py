@@ -36,3 +36,15 @@ class ReportingLine(Table, tablename="reporting_line"):
     cadence = Varchar(length=20, default="quarterly")
     report_due_days = Integer(default=30)
     response_days = Integer(default=30)
+
+
+class ReportingLineSettings(Table, tablename="reporting_line_settings"):
+    """Each version of a line's schedule, kept from the moment it was made: a version applies
+    to the periods that start after the day it was made, so a period under way keeps the
+    cadence and due days it began with (reports/schedule.py reads them). Append-only."""
+
+    id = Serial(primary_key=True)
+    line = ForeignKey(references=ReportingLine, on_delete=OnDelete.cascade, index=True)
+    cadence = Varchar(length=20)
+    report_due_days = Integer()
+    made_at = Timestamptz()

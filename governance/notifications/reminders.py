@@ -46,7 +46,7 @@ from governance.accounts.tables import User
 from governance.actions.tables import ActionOwner
 from governance.core.clock import date_in_zone, organisation_today, utcnow
 from governance.groups.queries import current_on
-from governance.groups.tables import Membership, ReportingLine
+from governance.groups.tables import Membership
 from governance.meetings.calendars import build_calendar
 from governance.meetings.tables import AgendaItem, Attendance, Meeting, Minutes, MinutesComment
 from governance.notifications import emails
@@ -66,7 +66,7 @@ from governance.notifications.queries import (
     load_subscribers,
     minutes_columns,
 )
-from governance.reports import schedule
+from governance.reports.queries import owed_periods
 from governance.reports.tables import Delivery, Report
 
 CATCH_UP_DAYS = 7
@@ -403,15 +403,6 @@ def report_stage(due_on: dt.date, today: dt.date) -> str | None:
     return None
 
 
-async def _reporting_lines() -> list[dict[str, Any]]:
-    return await ReportingLine.select(  # type: ignore[no-any-return]
-        *ReportingLine.all_columns(),
-        ReportingLine.group.name.as_alias("group_name"),
-        ReportingLine.group.slug.as_alias("group_slug"),
-        ReportingLine.group.created_at.as_alias("group_created_at"),
-    )
-
-
 async def _submitted_periods() -> set[tuple[int, str]]:
     rows = await Report.select(Report.group, Report.period).where(
         (Report.kind == "periodic") & (Report.status == "submitted")
@@ -419,46 +410,25 @@ async def _submitted_periods() -> set[tuple[int, str]]:
     return {(row["group"], row["period"]) for row in rows}
 
 
-def _line_due_periods(
-    line: dict[str, Any], today: dt.date
-) -> list[tuple[schedule.Period, dt.date, str]]:
-    """(period, due date, stage) of each of this line's periods with a reminder due today."""
-    if line["cadence"] not in schedule.MONTHS_PER_PERIOD:
-        return []
-    due_days = int(line["report_due_days"])
-    group_start = date_in_zone(line["group_created_at"])
-    first = today - dt.timedelta(days=due_days + CATCH_UP_DAYS + 1)
-    last = today + dt.timedelta(days=REPORT_SOON_DAYS)
-    found = []
-    for period in schedule.periods_between(line["cadence"], first, last):
-        due_on = period.ends_on + dt.timedelta(days=due_days)
-        stage = report_stage(due_on, today)
-        if stage is not None and period.ends_on >= group_start:
-            found.append((period, due_on, stage))
-    return found
-
-
 async def reports_due(today: dt.date) -> list[ReportDue]:
     """Periodic reports not yet submitted whose reminder is due today, one per group,
-    period and due date (both lines usually share them)."""
+    period and due date (both lines usually share them). The due dates are the schedule's
+    (`reports.queries.owed_periods`): those of the settings each period began with."""
     submitted = await _submitted_periods()
     found: dict[tuple[int, str, dt.date, str], ReportDue] = {}
-    for line in await _reporting_lines():
-        for period, due_on, stage in _line_due_periods(line, today):
-            if (line["group"], period.label) in submitted:
-                continue
-            entry = found.setdefault(
-                (line["group"], period.label, due_on, stage),
-                ReportDue(
-                    line["group"],
-                    line["group_name"],
-                    line["group_slug"],
-                    period.label,
-                    due_on,
-                    stage,
-                ),
-            )
-            entry.lines.append(line["recipient"])
+    first_due = today - dt.timedelta(days=CATCH_UP_DAYS + 1)
+    last_due = today + dt.timedelta(days=REPORT_SOON_DAYS)
+    for owed in await owed_periods(today, first_due, last_due):
+        stage = report_stage(owed.due_on, today)
+        if stage is None or (owed.group_id, owed.period) in submitted:
+            continue
+        entry = found.setdefault(
+            (owed.group_id, owed.period, owed.due_on, stage),
+            ReportDue(
+                owed.group_id, owed.group_name, owed.group_slug, owed.period, owed.due_on, stage
+            ),
+        )
+        entry.lines.append(owed.recipient)
     return list(found.values())
 
 

@@ -101,8 +101,10 @@ class ReportApiController(Controller):
         "/reports/{report_id:int}/submit",
         name="api:reports:submit",
         summary="Submit a draft: freeze its text and deliver it along its lines",
-        description="Refused for an empty report (422) and for one already submitted (409). "
-        "A submitted report can never be edited, withdrawn or deleted.",
+        description="Refused for an empty report, and for a periodic report whose period has "
+        "not ended or already has its report (422, unless it follows that report up as a "
+        "correction), and for one already submitted (409). A submitted report can never be "
+        "edited, withdrawn or deleted.",
         status_code=200,
     )
     async def submit_report(self, viewer: RequestViewer, report_id: RowId) -> ReportView:

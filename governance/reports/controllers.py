@@ -92,7 +92,7 @@ class ReportController(Controller):
     ) -> Template:
         group = await get_group(slug)
         services.authorise_drafting(viewer, group["id"])
-        values = {"kind": "recommendation", "route": "both", "follows_up": follows_up or ""}
+        values = await queries.follow_up_values(follows_up, viewer)
         return page(request, "reports/form.html", {**_form_context(group), "values": values})
 
     @post("/groups/{slug:str}/reports/new", name="reports:create")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -25,7 +26,7 @@ from governance.core.db import one_row
 from governance.core.errors import PermissionDenied
 from governance.core.markdown import render_markdown
 from governance.groups.queries import get_group, members_on
-from governance.groups.tables import ReportingLine, WorkingGroup
+from governance.groups.tables import ReportingLineSettings, WorkingGroup
 from governance.reports import schedule
 from governance.reports.schemas import (
     DELIVERY_STATES,
@@ -51,7 +52,7 @@ from governance.reports.schemas import (
     ReportView,
     Route,
 )
-from governance.reports.tables import Delivery, Report
+from governance.reports.tables import Delivery, Report, ReportingPeriod
 
 NOT_FOUND = "There is no report at this address, or you cannot see it."
 DELIVERY_NOT_FOUND = "There is no such delivery, or you cannot see it."
@@ -66,6 +67,16 @@ def route_of(report: Mapping[str, Any]) -> str:
     if report["to_director"] and report["to_board"]:
         return Route.BOTH
     return Route.BOARD if report["to_board"] else Route.DIRECTOR
+
+
+def route_label(report: Mapping[str, Any]) -> str:
+    """How the report page names the lines it goes to. A periodic report is for the
+    lines whose period it covers (the lines' cadences may differ), and is read on both."""
+    route = route_of(report)
+    if report["kind"] != ReportKind.PERIODIC or route == Route.BOTH:
+        return Route(route).label
+    line = Line(route).label
+    return f"The {line} only: {report['period']} is a period of its schedule alone"
 
 
 def _report_columns() -> tuple[Any, ...]:
@@ -178,6 +189,7 @@ async def report_view(report: Mapping[str, Any], viewer: Viewer) -> ReportView:
     deliveries = await _deliveries(report["id"], viewer)
     follows_up, follow_ups = await _follow_ups(report, viewer)
     route = route_of(report)
+    leads = viewer.leads(report["group"])
     return msgspec.convert(
         {
             **report,
@@ -185,12 +197,13 @@ async def report_view(report: Mapping[str, Any], viewer: Viewer) -> ReportView:
             "period": report["period"] or None,
             "body_html": str(render_markdown(report["body"])),
             "route": route,
-            "route_label": Route(route).label,
+            "route_label": route_label(report),
             "to_director": bool(report["to_director"]),
             "to_board": bool(report["to_board"]),
             "follows_up": follows_up,
             "content_hash": report["content_hash"] or None,
-            "can_submit": report["status"] == ReportStatus.DRAFT and viewer.leads(report["group"]),
+            "can_submit": report["status"] == ReportStatus.DRAFT and leads,
+            "can_follow_up": report["status"] == ReportStatus.SUBMITTED and leads,
             "closed": _closed(deliveries),
             "deliveries": deliveries,
             "follow_ups": follow_ups,
@@ -211,9 +224,27 @@ def draft_of(report: Mapping[str, Any]) -> ReportDraft:
         title=report["title"],
         body=report["body"],
         period=report["period"],
-        route=route_of(report),
+        # A periodic report goes to the lines whose period it covers; its command says both.
+        route=Route.BOTH if report["kind"] == ReportKind.PERIODIC else route_of(report),
         follows_up=report["follows_up"],
     )
+
+
+async def follow_up_values(report_id: int | None, viewer: Viewer) -> dict[str, Any]:
+    """What the form of a follow-up of that report starts with: a periodic report's
+    correction is a periodic report for the same period; a recommendation's follow-up, a
+    recommendation. Only what the viewer may read of it (else a plain new form)."""
+    values: dict[str, Any] = {"kind": ReportKind.RECOMMENDATION, "route": Route.BOTH}
+    if not report_id:
+        return {**values, "follows_up": ""}
+    row = (
+        await Report.select(Report.kind, Report.period)
+        .where((Report.id == report_id) & scopes.reports(viewer))
+        .first()
+    )
+    if row is not None and row["kind"] == ReportKind.PERIODIC:
+        values.update({"kind": ReportKind.PERIODIC, "period": row["period"]})
+    return {**values, "follows_up": report_id}
 
 
 def draft_view(report: Mapping[str, Any]) -> DraftView:
@@ -327,12 +358,133 @@ async def inbox(viewer: Viewer) -> InboxView:
 # --- a group's reports and its schedule -------------------------------------------------
 
 
-def describe_next_due(line_name: str, status: schedule.PeriodStatus | None, today: dt.date) -> str:
+@dataclass(frozen=True)
+class LinePlan:
+    """A reporting line with every version of its schedule, oldest first."""
+
+    line_id: int
+    group_id: int
+    group_name: str
+    group_slug: str
+    recipient: str
+    cadence: str
+    report_due_days: int
+    response_days: int
+    # The group's first day: its schedule begins with the period containing it.
+    first_day: dt.date
+    versions: tuple[schedule.Settings, ...]
+
+    @property
+    def line_name(self) -> str:
+        return Line(self.recipient).label
+
+    def slots(self, last_day: dt.date) -> list[schedule.Slot]:
+        """Its periods from the group's first to the one containing last_day."""
+        return schedule.line_periods(self.versions, self.first_day, last_day)
+
+
+async def line_plans(group_ids: Iterable[int] | None = None) -> list[LinePlan]:
+    """The lines of these groups (of every group without any), the Director line first,
+    each with its schedule's versions: one query."""
+    query = ReportingLineSettings.select(
+        ReportingLineSettings.line,
+        ReportingLineSettings.cadence.as_alias("version_cadence"),
+        ReportingLineSettings.report_due_days.as_alias("version_due_days"),
+        ReportingLineSettings.made_at,
+        *(
+            getattr(ReportingLineSettings.line, name).as_alias(name)
+            for name in ("group", "recipient", "cadence", "report_due_days", "response_days")
+        ),
+        ReportingLineSettings.line.group.name.as_alias("group_name"),  # type: ignore[union-attr]
+        ReportingLineSettings.line.group.slug.as_alias("group_slug"),  # type: ignore[union-attr]
+        ReportingLineSettings.line.group.created_at.as_alias("group_created_at"),  # type: ignore[union-attr]
+    )
+    if group_ids is not None:
+        query = query.where(ReportingLineSettings.line.group.is_in(list(group_ids) or [NO_ROW]))
+    rows = (
+        await query.order_by(ReportingLineSettings.line)
+        .order_by(ReportingLineSettings.made_at)
+        .order_by(ReportingLineSettings.id)
+    )
+    versions: dict[int, list[schedule.Settings]] = {}
+    lines: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        lines.setdefault(row["line"], row)
+        versions.setdefault(row["line"], []).append(
+            schedule.Settings(
+                row["version_cadence"], row["version_due_days"], date_in_zone(row["made_at"])
+            )
+        )
+    plans = [
+        LinePlan(
+            line_id=line_id,
+            group_id=row["group"],
+            group_name=row["group_name"],
+            group_slug=row["group_slug"],
+            recipient=row["recipient"],
+            cadence=row["cadence"],
+            report_due_days=row["report_due_days"],
+            response_days=row["response_days"],
+            first_day=date_in_zone(row["group_created_at"]),
+            versions=tuple(versions[line_id]),
+        )
+        for line_id, row in lines.items()
+    ]
+    # The Director line first, as the pages and the API have always listed them.
+    return sorted(plans, key=lambda plan: (plan.group_id, plan.recipient != Line.DIRECTOR))
+
+
+async def recorded_periods(line_ids: Iterable[int]) -> dict[tuple[int, str], dict[str, Any]]:
+    """The recorded periods of these lines, by line and period: one query."""
+    rows = await ReportingPeriod.select().where(
+        ReportingPeriod.line.is_in(list(line_ids) or [NO_ROW])
+    )
+    return {(row["line"], row["period"]): row for row in rows}
+
+
+def period_entry(slot: schedule.Slot, row: Mapping[str, Any] | None, today: dt.date) -> PeriodView:
+    """One period of a line as recorded (its dates and outcome from its row, once there is
+    one) or, until then, as the settings it began with make it."""
+    due_on, closes_on = (row["due_on"], row["closes_on"]) if row else (slot.due_on, slot.closes_on)
+    outcome = row["outcome"] if row else ""
+    state = outcome or schedule.owed_state(slot.period, due_on, closes_on, today)
+    return PeriodView(
+        period=slot.period.label,
+        starts_on=slot.period.starts_on,
+        ends_on=slot.period.ends_on,
+        due_on=due_on,
+        submitted_on=row["submitted_on"] if row else None,
+        state=state,
+        state_text=schedule.STATE_WORDS[state],
+        closes_on=closes_on,
+        recorded=bool(outcome),
+    )
+
+
+def _recorded_slot(row: Mapping[str, Any]) -> schedule.Slot:
+    period = schedule.Period(row["period"], row["starts_on"], row["ends_on"])
+    return schedule.Slot(period, row["cadence"], row["due_on"], row["closes_on"])
+
+
+def line_entries(
+    plan: LinePlan, recorded: Mapping[tuple[int, str], Mapping[str, Any]], today: dt.date
+) -> list[PeriodView]:
+    """Every period of the line up to today, oldest first: what its settings make of it,
+    and whatever was recorded (a recorded period is shown as recorded, always)."""
+    slots = {slot.period.label: slot for slot in plan.slots(today)}
+    for (line_id, label), row in recorded.items():
+        if line_id == plan.line_id and label not in slots:
+            slots[label] = _recorded_slot(row)
+    ordered = sorted(slots.values(), key=lambda slot: slot.period.starts_on)
+    return [period_entry(s, recorded.get((plan.line_id, s.period.label)), today) for s in ordered]
+
+
+def describe_next_due(line_name: str, entry: PeriodView | None, today: dt.date) -> str:
     """'The 2026-Q4 report to the Board is due on 30 Jan 2027, in 67 days.'"""
-    if status is None:
+    if entry is None:
         return f"No periodic report is owed to the {line_name} at the moment."
-    days = (status.due_on - today).days
-    when = f"{status.due_on:%-d %b %Y}"
+    days = (entry.due_on - today).days
+    when = f"{entry.due_on:%-d %b %Y}"
     if days > 1:
         tail = f"in {days} days"
     elif days == 1:
@@ -341,43 +493,27 @@ def describe_next_due(line_name: str, status: schedule.PeriodStatus | None, toda
         tail = "today"
     else:
         tail = f"{-days} days ago"
-    return f"The {status.period.label} report to the {line_name} is due on {when}, {tail}."
-
-
-def _period(status: schedule.PeriodStatus) -> PeriodView:
-    return PeriodView(
-        period=status.period.label,
-        starts_on=status.period.starts_on,
-        ends_on=status.period.ends_on,
-        due_on=status.due_on,
-        submitted_on=status.submitted_on,
-        state=status.state,
-        state_text=schedule.STATE_WORDS[status.state],
-    )
+    return f"The {entry.period} report to the {line_name} is due on {when}, {tail}."
 
 
 def _line_schedule(
-    line: Mapping[str, Any], start: dt.date, submitted: Mapping[str, dt.date], today: dt.date
+    plan: LinePlan, recorded: Mapping[tuple[int, str], Mapping[str, Any]], today: dt.date
 ) -> LineScheduleView:
-    """Every period of one line since `start`, with its state, and the first still owed."""
-    statuses = [
-        schedule.period_status(
-            line["cadence"], line["report_due_days"], period, submitted.get(period.label), today
-        )
-        for period in schedule.periods_between(line["cadence"], start, today)
-    ]
-    pending = [s for s in statuses if s.state in schedule.OWED_STATES]
-    next_due = pending[0] if pending else None
-    line_name = Line(line["recipient"]).label
+    """Every period of one line since the group began, with its state, and the first still
+    owed."""
+    entries = line_entries(plan, recorded, today)
+    owed = [entry for entry in entries if entry.state in schedule.OWED_STATES]
+    next_due = owed[0] if owed else None
     return LineScheduleView(
-        recipient=line["recipient"],
-        line_name=line_name,
-        cadence=line["cadence"],
-        report_due_days=line["report_due_days"],
-        response_days=line["response_days"],
-        next_due=None if next_due is None else _period(next_due),
-        next_due_text=describe_next_due(line_name, next_due, today),
-        periods=[_period(status) for status in reversed(statuses)],
+        recipient=plan.recipient,
+        line_name=plan.line_name,
+        cadence=plan.cadence,
+        report_due_days=plan.report_due_days,
+        response_days=plan.response_days,
+        next_due=next_due,
+        next_due_text=describe_next_due(plan.line_name, next_due, today),
+        periods=list(reversed(entries)),
+        owed=[entry.period for entry in owed],
     )
 
 
@@ -385,34 +521,54 @@ async def schedules_for_groups(
     groups: Iterable[Mapping[str, Any]], today: dt.date
 ) -> dict[int, list[LineScheduleView]]:
     """The line schedules of several groups in two queries, whatever their number."""
-    groups = list(groups)
-    group_ids = [group["id"] for group in groups] or [NO_ROW]
-    lines = (
-        await ReportingLine.select()
-        .where(ReportingLine.group.is_in(group_ids))
-        .order_by(ReportingLine.recipient, ascending=False)
-    )
-    submitted = await Report.select(Report.group, Report.period, Report.submitted_at).where(
-        Report.group.is_in(group_ids)
-        & (Report.kind == ReportKind.PERIODIC)
-        & (Report.status == ReportStatus.SUBMITTED)
-    )
-    first_submitted: dict[int, dict[str, dt.date]] = {group["id"]: {} for group in groups}
-    for row in submitted:
-        day = date_in_zone(row["submitted_at"])
-        earlier = first_submitted[row["group"]].get(row["period"])
-        if earlier is None or day < earlier:
-            first_submitted[row["group"]][row["period"]] = day
-    return {
-        group["id"]: [
-            _line_schedule(
-                line, date_in_zone(group["created_at"]), first_submitted[group["id"]], today
-            )
-            for line in lines
-            if line["group"] == group["id"]
-        ]
-        for group in groups
-    }
+    group_ids = [group["id"] for group in groups]
+    plans = await line_plans(group_ids)
+    recorded = await recorded_periods(plan.line_id for plan in plans)
+    schedules: dict[int, list[LineScheduleView]] = {group_id: [] for group_id in group_ids}
+    for plan in plans:
+        schedules[plan.group_id].append(_line_schedule(plan, recorded, today))
+    return schedules
+
+
+@dataclass(frozen=True)
+class OwedPeriod:
+    """A period of one line still owed its report."""
+
+    group_id: int
+    group_name: str
+    group_slug: str
+    recipient: str
+    period: str
+    due_on: dt.date
+
+
+async def owed_periods(today: dt.date, first_due: dt.date, last_due: dt.date) -> list[OwedPeriod]:
+    """Every line's periods still owed a report on that day (not yet due, due or past its
+    due date) whose due date falls between first_due and last_due, as recorded or as the
+    settings they began with make them: two queries. A line whose schedule cannot be read
+    is left out (the schedule's sweep logs it)."""
+    plans = await line_plans()
+    recorded = await recorded_periods(plan.line_id for plan in plans)
+    owed = []
+    for plan in plans:
+        try:
+            slots = plan.slots(last_due)
+        except KeyError:  # a cadence this version of the service does not know
+            continue
+        for slot in slots:
+            entry = period_entry(slot, recorded.get((plan.line_id, slot.period.label)), today)
+            if entry.state in schedule.OWED_STATES and first_due <= entry.due_on <= last_due:
+                owed.append(
+                    OwedPeriod(
+                        plan.group_id,
+                        plan.group_name,
+                        plan.group_slug,
+                        plan.recipient,
+                        entry.period,
+                        entry.due_on,
+                    )
+                )
+    return owed
 
 
 async def line_schedules(group: Mapping[str, Any], today: dt.date) -> list[LineScheduleView]:

@@ -4,11 +4,18 @@ A line's cadence cuts time into periods (2026-11, 2026-Q4, 2026-H2, 2026). A per
 for a period is due a fixed number of days after the period ends. A late report does not
 move the schedule; a period still without a report when the next period's report falls due
 is recorded as missed.
+
+A line's settings change over time: each version (`Settings`) applies to the periods that
+start after the day it was made, so a period under way keeps the cadence and due days it
+began with (`line_periods`). A coarser cadence begins at its own next boundary; until then
+the line keeps its former cadence, so no stretch of time is left without a period and no
+two periods of a line overlap.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 CADENCES = ("monthly", "quarterly", "half_yearly", "yearly")
@@ -122,3 +129,83 @@ STATE_WORDS = {
     "late": "submitted late",
     "missed": "recorded as missed",
 }
+
+
+# --- a line's periods under its settings over time --------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One version of a line's schedule; it applies to the periods that start after
+    `made_on`."""
+
+    cadence: str
+    due_days: int
+    made_on: dt.date
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A period of one line's schedule, with the dates of the settings it began with."""
+
+    period: Period
+    cadence: str
+    due_on: dt.date
+    # Without a report by this day (the next period's due date) it is missed.
+    closes_on: dt.date
+
+
+def settings_for(versions: Sequence[Settings], starts_on: dt.date) -> Settings:
+    """The version in force when a period starting on that day began: the last one made
+    before that day (the first one, for a period that began before the line had any)."""
+    chosen = versions[0]
+    for version in versions:
+        if version.made_on < starts_on:
+            chosen = version
+    return chosen
+
+
+def _slot(cadence: str, due_days: int, period: Period) -> Slot:
+    due = dt.timedelta(days=due_days)
+    closes_on = next_period(cadence, period).ends_on + due
+    return Slot(period, cadence, period.ends_on + due, closes_on)
+
+
+def line_periods(versions: Sequence[Settings], first_day: dt.date, last_day: dt.date) -> list[Slot]:
+    """Every period of the line from the one containing first_day to the one containing
+    last_day, each with the settings it began with; none before first_day."""
+    if last_day < first_day:
+        return []
+    first = settings_for(versions, first_day)
+    slots = [_slot(first.cadence, first.due_days, period_containing(first.cadence, first_day))]
+    while slots[-1].period.ends_on < last_day:
+        starts_on = slots[-1].period.ends_on + dt.timedelta(days=1)
+        version = settings_for(versions, starts_on)
+        period = period_containing(version.cadence, starts_on)
+        cadence = version.cadence
+        if period.starts_on != starts_on:
+            # A coarser cadence waits for its own boundary; the former one runs until then.
+            cadence = slots[-1].cadence
+            period = period_containing(cadence, starts_on)
+        slots.append(_slot(cadence, version.due_days, period))
+    return slots
+
+
+def outcome_of(slot_due_on: dt.date, closes_on: dt.date, submitted_on: dt.date) -> str:
+    """What a report submitted on that day makes of its period: on time, late, or too late
+    to count (the period was missed)."""
+    if submitted_on <= slot_due_on:
+        return "on_time"
+    return "late" if submitted_on < closes_on else "missed"
+
+
+def owed_state(period: Period, due_on: dt.date, closes_on: dt.date, today: dt.date) -> str:
+    """The state of a period with no report yet: upcoming, due, overdue, or missed once the
+    day it closes has come."""
+    if today >= closes_on:
+        return "missed"
+    if today > due_on:
+        return "overdue"
+    if today > period.ends_on:
+        return "due"
+    return "upcoming"

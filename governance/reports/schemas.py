@@ -108,8 +108,9 @@ Period = Annotated[
         "Period",
         max_length=PERIOD_MAX_LENGTH,
         required=False,
-        description="The reporting period of a periodic report, in the group's cadence: "
-        "2026-Q4, 2026-H2, 2026-11 or 2026",
+        description="The reporting period of a periodic report: a period of its lines' "
+        "schedules that has ended, such as 2026-Q4, 2026-H2, 2026-11 or 2026. One report per "
+        "line and period; a correction follows up the period's report (follows_up)",
     ),
 ]
 RouteChoice = Annotated[
@@ -165,9 +166,11 @@ StateFilter = Annotated[str, contracts.choice("State", DELIVERY_STATES, required
 
 class ReportDraft(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A new draft, or a draft's new text. `period` names the reporting period of a
-    periodic report, in the group's cadence (2026-Q4, 2026-H2, 2026-11 or 2026); `body` is
-    Markdown. `follows_up` is the id of a submitted report of the same group that this one
-    follows up."""
+    periodic report: one of its lines' periods that has ended (2026-Q4, 2026-H2, 2026-11 or
+    2026); the report goes to the lines whose period it is. There is one report per line and
+    period: a correction is a periodic report for the same period that follows up the
+    period's report. `body` is Markdown. `follows_up` is the id of a submitted report of the
+    same group that this one follows up."""
 
     kind: KindChoice
     title: Title
@@ -299,6 +302,9 @@ class ReportView(msgspec.Struct, kw_only=True):
     content_hash: str | None
     # A draft the caller may submit (the group's chair or secretary).
     can_submit: bool
+    # A submitted report the caller may follow up, or correct (the group's chair or
+    # secretary): a follow-up is a new report that refers to this one.
+    can_follow_up: bool = False
     # Every line has responded and every action from the responses is done or dropped.
     closed: bool
     deliveries: list[DeliveryView]
@@ -340,14 +346,22 @@ class ReportSummaryView(msgspec.Struct, kw_only=True):
 
 
 class PeriodView(msgspec.Struct, kw_only=True):
+    """One period of a line's schedule. Its due date is that of the settings it began with;
+    a later change of the line's settings never moves it."""
+
     period: str
     starts_on: dt.date
     ends_on: dt.date
     due_on: dt.date
+    # The first day of a submission of its report, if there has been one.
     submitted_on: dt.date | None
     # upcoming, due, overdue, on_time, late or missed
     state: str
     state_text: str
+    # Without a report by this day (the next period's due date), the period is missed.
+    closes_on: dt.date
+    # Whether its outcome (on time, late, missed) is recorded; never rewritten once it is.
+    recorded: bool = False
 
 
 class LineScheduleView(msgspec.Struct, kw_only=True):
@@ -363,6 +377,8 @@ class LineScheduleView(msgspec.Struct, kw_only=True):
     next_due_text: str
     # Every period since the group began, newest first.
     periods: list[PeriodView]
+    # The periods still owed a report, oldest first.
+    owed: list[str] = msgspec.field(default_factory=list)
 
 
 class ReportListView(msgspec.Struct, kw_only=True):

@@ -7,6 +7,13 @@ responded, with any actions that come of the response. The Director acts only on
 Director line; any Board member acts for the Board line. Nobody edits, withdraws or deletes
 a submitted report.
 
+A periodic report is for a period of its lines' schedules that has ended, and goes to the
+lines whose period it is (their cadences may differ); there is one per line and period, and
+a correction is a follow-up of the period's report. The schedule is recorded as it happens
+(`ReportingPeriod`): each period with the due date of the settings it began with, and its
+outcome once, by the submission of its report or by the sweep that records it missed; a
+recorded period is never rewritten.
+
 Each use case authorises (so that someone who may not act learns nothing from the
 validation of what they sent), then finds every field's error at once, then writes, audits
 and queues email in one write transaction. Audit summaries never carry a report's title or
@@ -18,8 +25,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -29,17 +38,17 @@ from governance.accounts.policy import LEADING_ROLES, Line, Viewer, Visibility
 from governance.accounts.tables import User
 from governance.actions.schemas import NewAction, SourceType
 from governance.actions.services import insert_action
-from governance.core.audit import record_event
-from governance.core.clock import organisation_today, utcnow
+from governance.core.audit import SYSTEM, record_event
+from governance.core.clock import date_in_zone, organisation_today, utcnow
 from governance.core.contracts import NO_ERRORS, field_errors, refuse, trimmed
-from governance.core.db import write_transaction
+from governance.core.db import one_row, write_transaction
 from governance.core.errors import ConflictError, InvalidInput, PermissionDenied
 from governance.groups.queries import current_on, get_group
 from governance.groups.tables import Membership, ReportingLine
 from governance.notifications import emails
 from governance.notifications.emails import Recipient
 from governance.reports import queries, schedule
-from governance.reports.queries import draft_of
+from governance.reports.queries import LinePlan, draft_of
 from governance.reports.schemas import (
     RESPONSES_NEEDING_RATIONALE,
     UNACKNOWLEDGED,
@@ -53,7 +62,9 @@ from governance.reports.schemas import (
     ResponseAction,
     Route,
 )
-from governance.reports.tables import Delivery, Report
+from governance.reports.tables import Delivery, Report, ReportingPeriod
+
+logger = logging.getLogger(__name__)
 
 NEEDS_CORRECTING = "The report needs correcting. Nothing has been saved."
 RESPONSE_NEEDS_CORRECTING = "The response needs correcting. Nothing has been recorded."
@@ -65,9 +76,15 @@ NOT_A_DRAFTER = "Only the group's chair or secretary can draft reports."
 NOT_AN_EDITOR = "Only the group's chair or secretary can change a draft."
 
 
-def _line_flags(command: ReportDraft) -> tuple[bool, bool, str]:
-    """(to_director, to_board, visibility) for the chosen route."""
-    if command.kind == ReportKind.PERIODIC or command.route == Route.BOTH:
+def _line_flags(command: ReportDraft, check: PeriodCheck | None = None) -> tuple[bool, bool, str]:
+    """(to_director, to_board, visibility) for the chosen route; a periodic report goes to
+    the lines whose schedule has its period (both, until the period is known)."""
+    if command.kind == ReportKind.PERIODIC:
+        recipients = {plan.recipient for plan, _ in check.lines} if check else set()
+        if not recipients:
+            return True, True, Visibility.INTERNAL
+        return Line.DIRECTOR in recipients, Line.BOARD in recipients, Visibility.INTERNAL
+    if command.route == Route.BOTH:
         return True, True, Visibility.INTERNAL
     if command.route == Route.BOARD:
         # The independence channel: the Director learns nothing of it.
@@ -75,9 +92,9 @@ def _line_flags(command: ReportDraft) -> tuple[bool, bool, str]:
     return True, False, Visibility.INTERNAL
 
 
-def _columns(command: ReportDraft) -> dict[str, Any]:
+def _columns(command: ReportDraft, check: PeriodCheck) -> dict[str, Any]:
     """The report's columns, by name, as the command writes them."""
-    to_director, to_board, visibility = _line_flags(command)
+    to_director, to_board, visibility = _line_flags(command, check)
     periodic = command.kind == ReportKind.PERIODIC
     return {
         "kind": command.kind,
@@ -124,18 +141,104 @@ async def editable_draft(report_id: int, viewer: Viewer) -> DraftView:
     return queries.draft_view(await _changeable_draft(report_id, viewer))
 
 
-async def _period_error(period: str, group_id: int) -> str | None:
-    """Why this does not name a period of the group's cadence, if it does not."""
-    if not period.strip():
-        return "Period is required."
-    parsed = schedule.parse_period(period)
+# --- a periodic report's period ----------------------------------------------------------
+
+CADENCE_WORDS = {
+    "monthly": "monthly",
+    "quarterly": "quarterly",
+    "half_yearly": "half-yearly",
+    "yearly": "yearly",
+}
+
+
+@dataclass(frozen=True)
+class PeriodCheck:
+    """What the group's schedule says of a periodic report's period."""
+
+    error: str | None = None
+    # Each line whose schedule has the period, with that period's dates on it.
+    lines: tuple[tuple[LinePlan, schedule.Slot], ...] = ()
+    # The report for the period this one corrects (the one it follows up), if it is one.
+    correction_of: int | None = None
+
+
+def already_reported(label: str, report_id: int) -> str:
+    return (
+        f"The {label} report has already been submitted (report {report_id}). A correction "
+        f"is a follow-up report: give report {report_id} as the report it follows up."
+    )
+
+
+def _cadences(plans: list[LinePlan]) -> str:
+    """'quarterly', or 'quarterly to the Executive Director and half-yearly to the Board'."""
+    words = {plan.recipient: CADENCE_WORDS.get(plan.cadence, plan.cadence) for plan in plans}
+    if len(set(words.values())) == 1:
+        return next(iter(words.values()))
+    return " and ".join(f"{word} to the {Line(line).label}" for line, word in words.items())
+
+
+def _not_on_the_schedule(plans: list[LinePlan], cadence: str, period: schedule.Period) -> str:
+    """Why a well-formed period is none of the group's: a cadence no line has, or a time
+    before the group's schedule began."""
+    if not plans:
+        return "This group has no reporting lines."
+    if cadence not in {version.cadence for plan in plans for version in plan.versions}:
+        return f"This group reports {_cadences(plans)}; name a period of that kind."
+    first = min((plan.slots(plan.first_day)[0].period for plan in plans), key=lambda p: p.starts_on)
+    if period.ends_on < first.starts_on:
+        return f"The group's reporting began with {first.label}; name that period or a later one."
+    return f"{period.label} is not one of this group's reporting periods ({_cadences(plans)})."
+
+
+async def _corrects(report_id: int, group_id: int, label: str) -> bool:
+    """Whether that report is a submitted periodic report of the group for this period."""
+    return bool(
+        await Report.exists().where(
+            (Report.id == report_id)
+            & (Report.group == group_id)
+            & (Report.kind == ReportKind.PERIODIC)
+            & (Report.status == ReportStatus.SUBMITTED)
+            & (Report.period == label)
+        )
+    )
+
+
+async def check_period(command: ReportDraft, group_id: int, today: dt.date) -> PeriodCheck:
+    """A periodic report is for an ended period of its lines' schedules, and there is at
+    most one per line and period: another report for a period already reported is refused
+    unless it follows up the period's report (a correction)."""
+    label = command.period.strip().upper()
+    if not label:
+        return PeriodCheck("Period is required.")
+    parsed = schedule.parse_period(label)
     if parsed is None:
-        return PERIOD_MESSAGE
-    lines = await ReportingLine.select(ReportingLine.cadence).where(ReportingLine.group == group_id)
-    cadences = {line["cadence"] for line in lines}
-    if parsed[0] not in cadences:
-        return f"This group reports {' and '.join(sorted(cadences))}; name a period of that kind."
-    return None
+        return PeriodCheck(PERIOD_MESSAGE)
+    cadence, period = parsed
+    plans = await queries.line_plans([group_id])
+    until = max(today, period.ends_on)
+    lines = tuple(
+        (plan, slot) for plan in plans for slot in plan.slots(until) if slot.period.label == label
+    )
+    if not lines:
+        return PeriodCheck(_not_on_the_schedule(plans, cadence, period))
+    if period.ends_on >= today:
+        return PeriodCheck(
+            f"{label} has not ended yet: a periodic report is for a period that has ended "
+            f"(this one ends on {period.ends_on:%-d %b %Y}).",
+            lines,
+        )
+    recorded = await queries.recorded_periods(plan.line_id for plan, _ in lines)
+    reports = [
+        row["report"]
+        for plan, _ in lines
+        if (row := recorded.get((plan.line_id, label))) and row["report"] is not None
+    ]
+    if not reports:
+        return PeriodCheck(lines=lines)
+    follows_up = command.follows_up
+    if follows_up is not None and await _corrects(follows_up, group_id, label):
+        return PeriodCheck(lines=lines, correction_of=follows_up)
+    return PeriodCheck(already_reported(label, reports[0]), lines)
 
 
 async def _follow_up_error(
@@ -161,27 +264,35 @@ async def _follow_up_error(
     return None
 
 
+def _route_error(check: PeriodCheck) -> str:
+    if len(check.lines) == 1:
+        # The lines' cadences differ: the period is on one line's schedule only.
+        return "A periodic report goes to the lines whose period it covers: leave Lines as both."
+    return "A periodic report always goes to both lines."
+
+
 async def _draft_errors(
     command: ReportDraft,
     group_id: int,
     unreadable: Mapping[str, str],
     report_id: int | None = None,
-) -> dict[str, str]:
-    """Every field's error of a draft: its limits, the period of a periodic report, its
-    lines and the report it follows up."""
+) -> tuple[dict[str, str], PeriodCheck]:
+    """Every field's error of a draft (its limits, the period of a periodic report, its
+    lines and the report it follows up), and what the schedule says of its period."""
     errors = {**field_errors(command), **unreadable}
+    check = PeriodCheck()
     if command.kind == ReportKind.PERIODIC:
         if "period" not in errors:
-            period_error = await _period_error(command.period, group_id)
-            if period_error:
-                errors["period"] = period_error
+            check = await check_period(command, group_id, organisation_today())
+            if check.error:
+                errors["period"] = check.error
         if "route" not in errors and command.route != Route.BOTH:
-            errors["route"] = "A periodic report always goes to both lines."
+            errors["route"] = _route_error(check)
     if command.follows_up is not None and "follows_up" not in errors:
         follow_up_error = await _follow_up_error(command, group_id, report_id)
         if follow_up_error:
             errors["follows_up"] = follow_up_error
-    return errors
+    return errors, check
 
 
 async def create_report(
@@ -194,7 +305,8 @@ async def create_report(
     async with write_transaction():
         group = await get_group(slug)
         authorise_drafting(viewer, group["id"])
-        refuse(await _draft_errors(command, group["id"], unreadable), NEEDS_CORRECTING)
+        errors, check = await _draft_errors(command, group["id"], unreadable)
+        refuse(errors, NEEDS_CORRECTING)
         now = utcnow()
         rows = await Report.insert(
             Report(
@@ -203,7 +315,7 @@ async def create_report(
                 created_by=viewer.user.id,
                 created_at=now,
                 updated_at=now,
-                **_columns(command),
+                **_columns(command, check),
             )
         ).returning(Report.id)
         report_id = int(rows[0]["id"])
@@ -227,11 +339,10 @@ async def update_report(
     command = trimmed(command)
     async with write_transaction():
         report = await _changeable_draft(report_id, viewer)
-        refuse(
-            await _draft_errors(command, report["group"], unreadable, report_id), NEEDS_CORRECTING
-        )
+        errors, check = await _draft_errors(command, report["group"], unreadable, report_id)
+        refuse(errors, NEEDS_CORRECTING)
         # The status condition makes a change that races a submission change nothing.
-        changes: dict[Any, Any] = {**_columns(command), "updated_at": utcnow()}
+        changes: dict[Any, Any] = {**_columns(command, check), "updated_at": utcnow()}
         await Report.update(changes).where(
             (Report.id == report_id) & (Report.status == ReportStatus.DRAFT)
         )
@@ -308,8 +419,8 @@ async def _deliver(report: Mapping[str, Any], line: Mapping[str, Any], now: dt.d
 
 
 async def _freeze(report: Mapping[str, Any], viewer: Viewer, now: dt.datetime) -> str:
-    """Marks the draft submitted under the SHA-256 of its text; refused if it no longer is
-    a draft (a submission that raced this one)."""
+    """Marks the draft submitted, to the lines it goes to, under the SHA-256 of its text;
+    refused if it no longer is a draft (a submission that raced this one)."""
     digest = content_hash(report)
     updated = (
         await Report.update(
@@ -318,6 +429,8 @@ async def _freeze(report: Mapping[str, Any], viewer: Viewer, now: dt.datetime) -
                 Report.submitted_at: now,
                 Report.submitted_by: viewer.user.id,
                 Report.content_hash: digest,
+                Report.to_director: report["to_director"],
+                Report.to_board: report["to_board"],
             }
         )
         .where((Report.id == report["id"]) & (Report.status == ReportStatus.DRAFT))
@@ -333,13 +446,17 @@ async def submit_report(report_id: int, viewer: Viewer) -> list[int]:
     transaction; returns the deliveries' ids."""
     async with write_transaction():
         report = await _changeable_draft(report_id, viewer)
-        errors = await _draft_errors(draft_of(report), report["group"], NO_ERRORS, report_id)
+        draft = draft_of(report)
+        errors, check = await _draft_errors(draft, report["group"], NO_ERRORS, report_id)
         if not report["body"].strip():
             errors["body"] = "Write the report before submitting it."
         refuse(errors, EMPTY_REPORT if "body" in errors else NEEDS_CORRECTING)
         now = utcnow()
+        to_director, to_board, _ = _line_flags(draft, check)
+        report = {**report, "to_director": to_director, "to_board": to_board}
         digest = await _freeze(report, viewer, now)
-        wanted = {Line.DIRECTOR: report["to_director"], Line.BOARD: report["to_board"]}
+        recorded = await _record_submission(report, check, now)
+        wanted = {Line.DIRECTOR: to_director, Line.BOARD: to_board}
         lines = await ReportingLine.select().where(ReportingLine.group == report["group"])
         delivery_ids = [
             await _deliver(report, line, now) for line in lines if wanted.get(line["recipient"])
@@ -349,9 +466,91 @@ async def submit_report(report_id: int, viewer: Viewer) -> list[int]:
             "report.submitted",
             report_id,
             f"Report {report_id} submitted to "
-            f"{' and '.join(line.label for line, on in wanted.items() if on)}; sha256 {digest}",
+            f"{' and '.join(line.label for line, on in wanted.items() if on)}; sha256 {digest}"
+            f"{recorded}",
         )
     return delivery_ids
+
+
+# --- the schedule's record --------------------------------------------------------------
+
+OUTCOME_WORDS = {"on_time": "on time", "late": "late", "missed": "after it was missed"}
+
+
+async def _open_period(
+    line_id: int, slot: schedule.Slot, now: dt.datetime, outcome: str = ""
+) -> int | None:
+    """Records a period of a line with the dates of the settings it began with; None if it
+    was recorded already (the record is never rewritten)."""
+    rows = (
+        await ReportingPeriod.insert(
+            ReportingPeriod(
+                line=line_id,
+                period=slot.period.label,
+                cadence=slot.cadence,
+                starts_on=slot.period.starts_on,
+                ends_on=slot.period.ends_on,
+                due_on=slot.due_on,
+                closes_on=slot.closes_on,
+                outcome=outcome,
+                recorded_at=now,
+                outcome_at=now if outcome else None,
+            )
+        )
+        .on_conflict(target=(ReportingPeriod.line, ReportingPeriod.period), action="DO NOTHING")
+        .returning(ReportingPeriod.id)
+    )
+    return int(rows[0]["id"]) if rows else None
+
+
+async def _record_report_of(
+    plan: LinePlan, slot: schedule.Slot, report_id: int, submitted_on: dt.date, now: dt.datetime
+) -> str:
+    """Links the period of this line to its report and records its outcome, once; refused
+    if the period has its report already (a submission that raced this one)."""
+    await _open_period(plan.line_id, slot, now)
+    query = ReportingPeriod.select().where(
+        (ReportingPeriod.line == plan.line_id) & (ReportingPeriod.period == slot.period.label)
+    )
+    row = await one_row(query, "This period is not recorded.")
+    # A period already recorded as missed stays missed; its late report is linked to it.
+    outcome = row["outcome"] or schedule.outcome_of(row["due_on"], row["closes_on"], submitted_on)
+    changes: dict[Any, Any] = {
+        ReportingPeriod.report: report_id,
+        ReportingPeriod.submitted_on: submitted_on,
+        ReportingPeriod.outcome: outcome,
+        ReportingPeriod.outcome_at: row["outcome_at"] or now,
+    }
+    updated = (
+        await ReportingPeriod.update(changes)
+        .where((ReportingPeriod.id == row["id"]) & ReportingPeriod.report.is_null())
+        .returning(ReportingPeriod.id)
+    )
+    if not updated:
+        label = slot.period.label
+        raise InvalidInput(NEEDS_CORRECTING, {"period": already_reported(label, row["report"])})
+    return outcome
+
+
+async def _record_submission(
+    report: Mapping[str, Any], check: PeriodCheck, now: dt.datetime
+) -> str:
+    """A periodic report's period on each of its lines gets its report and outcome; a
+    correction leaves the period as recorded. Returns what to say of it in the audit."""
+    if report["kind"] != ReportKind.PERIODIC:
+        return ""
+    label = report["period"]
+    if check.correction_of is not None:
+        return f"; a correction of report {check.correction_of} for {label}"
+    submitted_on = date_in_zone(now)
+    outcomes = {
+        plan.line_name: await _record_report_of(plan, slot, report["id"], submitted_on, now)
+        for plan, slot in check.lines
+    }
+    if len(set(outcomes.values())) == 1:
+        return f"; {label} recorded {OUTCOME_WORDS[next(iter(outcomes.values()))]}"
+    each = ", ".join(f"{OUTCOME_WORDS[o]} on the {line} line" for line, o in outcomes.items())
+    return f"; {label} recorded {each}"
 
 
 # --- each line's delivery ---------------------------------------------------------------
@@ -562,3 +761,137 @@ async def _tell_group_leads(delivery: Mapping[str, Any], response: str) -> None:
             line=delivery["recipient"],
             response=response,
         )
+
+
+# --- the schedule's sweep ---------------------------------------------------------------
+
+
+@dataclass
+class PeriodsRecorded:
+    """What one run of the schedule's sweep recorded."""
+
+    opened: list[str] = field(default_factory=list)  # "wellbeing board 2026-Q4"
+    reported: list[str] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
+    failed: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"reporting periods recorded: {len(self.opened)} opened, "
+            f"{len(self.reported)} reported, {len(self.missed)} missed; {self.failed} failed"
+        )
+
+
+async def _delivered_reports() -> dict[tuple[int, str], tuple[int, dt.date]]:
+    """The first submitted periodic report delivered to each line for each period: what the
+    sweep records for a period whose report came without being recorded (a database from
+    before the schedule was recorded)."""
+    rows = (
+        await Delivery.select(
+            Delivery.line,
+            Delivery.report,
+            Delivery.report.period.as_alias("period"),
+            Delivery.report.submitted_at.as_alias("submitted_at"),
+        )
+        .where(
+            (Delivery.report.kind == ReportKind.PERIODIC)
+            & (Delivery.report.status == ReportStatus.SUBMITTED)
+        )
+        .order_by(Delivery.report.submitted_at)
+        .order_by(Delivery.report)
+    )
+    first: dict[tuple[int, str], tuple[int, dt.date]] = {}
+    for row in rows:
+        first.setdefault(
+            (row["line"], row["period"]), (row["report"], date_in_zone(row["submitted_at"]))
+        )
+    return first
+
+
+def _where(plan: LinePlan, label: str) -> str:
+    return f"{plan.group_name}, {plan.line_name} line: {label}"
+
+
+async def _sweep_period(
+    plan: LinePlan,
+    slot: schedule.Slot,
+    row: Mapping[str, Any] | None,
+    delivered: tuple[int, dt.date] | None,
+    today: dt.date,
+) -> str | None:
+    """Records what has happened to one started period of a line and is not recorded yet:
+    that it began, that its report came, or that it was missed. One change, one audit
+    event; nothing if there is nothing new. Returns which of the three it recorded."""
+    label = slot.period.label
+    async with write_transaction():
+        now = utcnow()
+        if row is None:
+            if await _open_period(plan.line_id, slot, now) is None:
+                return None  # recorded meanwhile, by a submission
+            row = {"due_on": slot.due_on, "closes_on": slot.closes_on}
+            opened = True
+        elif row["outcome"] or row["report"] is not None:
+            return None
+        else:
+            opened = False
+        if delivered is not None:
+            outcome = await _record_report_of(plan, slot, delivered[0], delivered[1], now)
+            what, summary = "reported", f"report {delivered[0]} recorded {OUTCOME_WORDS[outcome]}"
+        elif today >= row["closes_on"]:
+            updated = (
+                await ReportingPeriod.update(
+                    {ReportingPeriod.outcome: "missed", ReportingPeriod.outcome_at: now}
+                )
+                .where(
+                    (ReportingPeriod.line == plan.line_id)
+                    & (ReportingPeriod.period == label)
+                    & (ReportingPeriod.outcome == "")
+                    & ReportingPeriod.report.is_null()
+                )
+                .returning(ReportingPeriod.id)
+            )
+            if not updated:
+                return None
+            what, summary = "missed", f"recorded as missed (due {row['due_on']:%-d %b %Y})"
+        elif opened:
+            what, summary = "opened", f"recorded, report due {slot.due_on:%-d %b %Y}"
+        else:
+            return None
+        await record_event(
+            SYSTEM,
+            f"reporting_period.{what}",
+            "reporting_line",
+            plan.line_id,
+            _where(plan, label) + f" {summary}",
+        )
+    return what
+
+
+async def record_periods(today: dt.date | None = None) -> PeriodsRecorded:
+    """The schedule's sweep: for every line, records each period that has started (with
+    the due date of the settings it began with), the report of a period that came without
+    being recorded, and each period missed, once each. Idempotent; one period that cannot
+    be recorded is logged and counted, and the sweep goes on."""
+    today = today or organisation_today()
+    result = PeriodsRecorded()
+    plans = await queries.line_plans()
+    recorded = await queries.recorded_periods(plan.line_id for plan in plans)
+    delivered = await _delivered_reports()
+    for plan in plans:
+        try:
+            slots = plan.slots(today)
+        except Exception:
+            logger.exception("Reporting line %s: its schedule cannot be read", plan.line_id)
+            result.failed += 1
+            continue
+        for slot in slots:
+            key = (plan.line_id, slot.period.label)
+            try:
+                what = await _sweep_period(plan, slot, recorded.get(key), delivered.get(key), today)
+            except Exception:
+                logger.exception("Reporting line %s: %s not recorded", *key)
+                result.failed += 1
+                continue
+            if what is not None:
+                getattr(result, what).append(f"{plan.group_name} {plan.recipient} {key[1]}")
+    return result

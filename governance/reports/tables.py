@@ -62,3 +62,32 @@ class Delivery(Table, tablename="delivery"):
     responded_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True, default=None)
     response = Varchar(length=30, default="")  # accepted, partially_accepted, declined, noted
     rationale = Text(default="")
+
+
+class ReportingPeriod(Table, tablename="reporting_period"):
+    """One period of one line's schedule, as recorded when it happened and never rewritten.
+
+    The row is written when the period starts (by the schedule's sweep) or when a report for
+    it is submitted, whichever comes first, with the due date of the settings the period
+    began with; its outcome is written once, when it happens: `on_time` or `late` by the
+    submission of its report, `missed` by the sweep once `closes_on` has come without one.
+    A report that comes after that is linked to the period, which stays `missed`.
+    """
+
+    id = Serial(primary_key=True)
+    line = ForeignKey(references=ReportingLine, on_delete=OnDelete.restrict, index=True)
+    period = Varchar(length=10)  # e.g. 2026-Q4
+    cadence = Varchar(length=20)  # the cadence the period was cut in
+    starts_on = Date()
+    ends_on = Date()
+    due_on = Date()
+    # The day it is recorded as missed without a report: the next period's due date.
+    closes_on = Date()
+    outcome = Varchar(length=20, default="")  # "" while owed; on_time, late, missed
+    # The report submitted for the period (its first; a correction follows that one up).
+    report = ForeignKey(references=Report, on_delete=OnDelete.restrict, null=True, default=None)
+    submitted_on = Date(null=True, default=None)
+    recorded_at = Timestamptz()
+    outcome_at = Timestamptz(null=True, default=None)
+    # One row per line and period: a unique index made by the migration of 2026-12-03 (a
+    # Piccolo constraint is an ALTER TABLE, which SQLite does not have).

@@ -41,6 +41,7 @@ SECONDS = dt.timedelta(seconds=1)
 def test_the_schedule_has_the_reminder_sweep_delivery_and_digests():
     # What falls due is queued before the outbox is sent, when jobs run one after another.
     assert [job.name for job in SCHEDULE] == [
+        "reporting-periods",
         "reminders",
         "digests",
         "deliver-outbox",
@@ -50,6 +51,7 @@ def test_the_schedule_has_the_reminder_sweep_delivery_and_digests():
     assert str(JOBS["deliver-outbox"].trigger) == "every 1 minute"
     assert str(JOBS["digests"].trigger) == "at minute=0"
     assert str(JOBS["transparency"].trigger) == "at hour=6 minute=15"
+    assert str(JOBS["reporting-periods"].trigger) == "at minute=5"
 
 
 def test_weekdays_are_names_never_numbers():

@@ -109,13 +109,16 @@ async def test_periodic_reports_name_a_period_of_the_groups_cadence_and_go_to_bo
                 ReportDraft(kind="periodic", period=period, title="Q4", body="Text", route=route),
                 chair,
             )
-    report_id = await services.create_report(
-        cast.slug,
-        ReportDraft(
-            kind="periodic", period="2026-q4", title="Q4 report", body="Text", route="both"
-        ),
-        chair,
-    )
+    # A periodic report is for a period that has ended (issue 10): the group began in 2026-Q4,
+    # whose report is written once the quarter is over.
+    with time_machine.travel(dt.datetime(2027, 1, 10, 12, tzinfo=dt.UTC), tick=False):
+        report_id = await services.create_report(
+            cast.slug,
+            ReportDraft(
+                kind="periodic", period="2026-q4", title="Q4 report", body="Text", route="both"
+            ),
+            chair,
+        )
     assert (await Report.select(Report.period).where(Report.id == report_id).first())[
         "period"
     ] == "2026-Q4"
