@@ -22,9 +22,6 @@ async def provide_viewer(request: Request[Any, Any, Any]) -> Viewer:
     return await load_viewer(current_user(request))
 
 
-# Handlers not yet moved to the injected `viewer` call this directly.
-current_viewer = provide_viewer
-
 
 # The annotation for a handler's `viewer` parameter: the named dependency above.
 RequestViewer = NamedDependency[Viewer]
