@@ -76,7 +76,7 @@ def _refused(
 
 def _link_on_its_way(_: None) -> Redirect:
     return redirect(
-        path_for("login"),
+        path_for("accounts:login"),
         "If an active account has that email, a link to set a new password is on its way.",
     )
 
@@ -96,7 +96,7 @@ def _to_account(user_id: int, message: str, category: str = "success") -> Redire
 class SessionController(Controller):
     include_in_schema = False  # pages for people; the API is described at /schema
 
-    @get("/login", name="login")
+    @get("/login", name="accounts:login")
     async def login_form(
         self, request: Request[Any, Any, Any], next: FromQuery[str | None] = None
     ) -> Template | Redirect:
@@ -137,7 +137,7 @@ class SessionController(Controller):
         if token:
             await end_session(token)
         return redirect(
-            path_for("login"), "You have signed out.", cookies=[expired_session_cookie()]
+            path_for("accounts:login"), "You have signed out.", cookies=[expired_session_cookie()]
         )
 
 
@@ -189,7 +189,7 @@ class PasswordController(Controller):
             return form_page(request, "accounts/set_password.html", {}, error.field_errors, context)
         except NotFoundError:
             return page(request, LINK_EXPIRED, status_code=404)
-        return redirect(path_for("login"), "Your password is set. Sign in with it now.")
+        return redirect(path_for("accounts:login"), "Your password is set. Sign in with it now.")
 
 
 def _profile_context() -> dict[str, Any]:

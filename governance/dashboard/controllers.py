@@ -20,7 +20,7 @@ class DashboardController(Controller):
     guards = [signed_in]
     include_in_schema = False  # a page for people; the API is described at /schema
 
-    @get("/", name="dashboard")
+    @get("/", name="dashboard:index")
     async def index(self, request: Request[Any, Any, Any], viewer: RequestViewer) -> Template:
         context = msgspec.structs.asdict(await dashboard_for(viewer))
         return page(request, "dashboard/index.html", {"viewer": viewer, **context})

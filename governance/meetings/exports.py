@@ -94,6 +94,8 @@ def _render_minutes(request: Request[Any, Any, Any], meeting: MeetingView, viewe
     template = request.app.template_engine.get_template(MINUTES_TEMPLATE)  # type: ignore[union-attr]
     return str(
         template.render(
+            # url_for in the template reads the request, as on every page.
+            request=request,
             meeting=meeting,
             tz=viewer.user.timezone,
             reader_name=viewer.user.display_name,
