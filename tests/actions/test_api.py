@@ -351,3 +351,32 @@ async def test_board_action_never_reaches_the_director(client, cast, tokens):
         ),
         404,
     )
+
+
+async def test_the_page_and_the_api_name_every_bad_field_at_once_in_the_same_words(
+    client, cast, tokens
+):
+    """Issue 9: one round, every field, one wording, whichever way the action comes in."""
+    from tests.helpers import field_error, post_form
+
+    bad = {
+        "title": "x" * 301,
+        "description": "a\x00b",
+        "due_on": _day(-2),
+        "visibility": "secret",
+    }
+    before = await snapshot()
+    api = await client.post(
+        f"/api/v1/groups/{cast.slug}/actions",
+        json={**bad, "owner_ids": []},
+        headers=tokens["chair"],
+    )
+    errors = assert_problem(api, 422)["errors"]
+    assert set(errors) == {"title", "description", "due_on", "visibility", "owner_ids"}
+
+    await sign_in(client, cast.chair)
+    page = await post_form(client, f"/groups/{cast.slug}/actions/new", bad)
+    assert page.status_code == 422
+    for name, message in errors.items():
+        assert field_error(page.text, name) == message.replace("'", "&#39;"), name
+    assert await snapshot() == before
