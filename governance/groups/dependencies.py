@@ -22,6 +22,5 @@ async def provide_viewer(request: Request[Any, Any, Any]) -> Viewer:
     return await load_viewer(current_user(request))
 
 
-
 # The annotation for a handler's `viewer` parameter: the named dependency above.
 RequestViewer = NamedDependency[Viewer]
