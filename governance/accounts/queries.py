@@ -214,3 +214,9 @@ async def email_change_holder(token: str, max_age_seconds: int) -> tuple[int, st
     if row is None or not row["is_active"] or row["email"] != payload.get("o"):
         return None
     return int(payload["u"]), str(payload["o"]), str(payload["e"])
+
+
+async def list_tokens_of(email: str) -> list[TokenView] | None:
+    """The tokens of the account with this email (for the command line), or None."""
+    row = await User.select(User.id).where(User.email == email.strip().lower()).first()
+    return None if row is None else await list_tokens(int(row["id"]))

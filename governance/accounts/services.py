@@ -758,6 +758,9 @@ async def disable_second_factor(
     """Turns two-factor sign-in off, given the password; not for a role that requires it."""
     if second_factor_required(actor):
         raise PermissionDenied("Your role requires two-factor sign-in: it cannot be turned off.")
+    row = await queries.account_row_unchecked(actor.id)
+    if row["totp_enabled_at"] is None:
+        raise ConflictError("Two-factor sign-in is already off.")
     refuse({**unreadable, **await _current_password_error(actor.id, command.current_password)})
     async with write_transaction():
         await _clear_second_factor(actor.id)
