@@ -73,7 +73,9 @@ async def test_enrolment_then_sign_in_needs_the_code(client, app):
     user_id = await make_user("board@example.org", board=True)
     await sign_in(client, user_id)
     secret, _ = await enrol(client)
-    row = await User.select(User.totp_enabled_at, User.totp_secret).where(User.id == user_id).first()
+    row = (
+        await User.select(User.totp_enabled_at, User.totp_secret).where(User.id == user_id).first()
+    )
     assert row["totp_enabled_at"] is not None and row["totp_secret"] == secret
     assert await RecoveryCode.count().where(RecoveryCode.user == user_id) == 10
     # The codes are kept only as hashes.
@@ -238,12 +240,12 @@ async def test_a_wrong_first_code_enrols_nothing(client):
     assert row["totp_enabled_at"] is None
 
 
-def test_the_setting_names_roles():
+def test_the_setting_names_roles(tmp_path):
     import pytest
 
     from governance.settings import SettingsError, load_settings
 
-    base = {"GOVERNANCE_SECRET_KEY": "x" * 32, "GOVERNANCE_DATA_DIR": "/tmp/governance-settings"}
+    base = {"GOVERNANCE_SECRET_KEY": "x" * 32, "GOVERNANCE_DATA_DIR": str(tmp_path)}
     assert load_settings(base).require_second_factor == frozenset()
     roles = load_settings({**base, "GOVERNANCE_REQUIRE_2FA": "admin, board"})
     assert roles.require_second_factor == {"admin", "board"}
