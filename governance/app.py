@@ -21,9 +21,12 @@ from litestar.template.config import TemplateConfig
 from governance.accounts.auth import AuthenticationMiddleware, BearerAwareCSRFMiddleware
 from governance.accounts.controllers import (
     AuditTrailController,
+    EmailConfirmationController,
     PasswordController,
     ProfileController,
+    SecurityController,
     SessionController,
+    TwoFactorController,
     UserAdminController,
 )
 from governance.actions.api import ActionApiController
@@ -82,6 +85,9 @@ def _route_handlers() -> list[Any]:
         DashboardController,
         GroupOverviewController,
         SessionController,
+        SecurityController,
+        TwoFactorController,
+        EmailConfirmationController,
         PasswordController,
         ProfileController,
         UserAdminController,

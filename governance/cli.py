@@ -134,13 +134,50 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     return _run(create)
 
 
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    from governance.accounts.services import revoke_token
+    from governance.core.errors import ServiceError
+
+    async def revoke() -> int:
+        try:
+            await revoke_token(args.token_id, None)
+        except ServiceError as error:
+            print(error.message, file=sys.stderr)
+            return 1
+        print(f"Revoked API token {args.token_id}")
+        return 0
+
+    return _run(revoke)
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    from governance.accounts.queries import list_tokens_of
+
+    async def show() -> int:
+        tokens = await list_tokens_of(args.email)
+        if tokens is None:
+            print(f"No account with the email {args.email}.", file=sys.stderr)
+            return 1
+        for token in tokens:
+            expires = f"{token.expires_at:%Y-%m-%d}" if token.expires_at else "never"
+            access = "read-only" if token.read_only else "read-write"
+            print(f"{token.id}\t{token.state}\t{access}\texpires {expires}\t{token.label}")
+        return 0
+
+    return _run(show)
+
+
 def cmd_token_create(args: argparse.Namespace) -> int:
     from governance.accounts.services import issue_api_token
     from governance.core.errors import ServiceError
 
     async def create() -> int:
         try:
-            print(await issue_api_token(args.email, args.label))
+            print(
+                await issue_api_token(
+                    args.email, args.label, args.expires_in_days, read_only=args.read_only
+                )
+            )
         except ServiceError as error:
             print(error.message, file=sys.stderr)
             return 1
@@ -309,7 +346,19 @@ def _add_account_commands(commands: Any) -> None:
     token_create = token.add_parser("create", help="print a new API token for a user")
     token_create.add_argument("email")
     token_create.add_argument("--label", default="command line")
+    token_create.add_argument(
+        "--expires-in-days", type=int, default=90, help="from 1 to 365 (default 90)"
+    )
+    token_create.add_argument(
+        "--read-only", action="store_true", help="refused every method that changes things"
+    )
     token_create.set_defaults(handler=cmd_token_create)
+    token_revoke = token.add_parser("revoke", help="revoke an API token by its id")
+    token_revoke.add_argument("token_id", type=int)
+    token_revoke.set_defaults(handler=cmd_token_revoke)
+    token_list = token.add_parser("list", help="list a user's API tokens (never the tokens)")
+    token_list.add_argument("email")
+    token_list.set_defaults(handler=cmd_token_list)
 
 
 def _add_record_commands(commands: Any) -> None:

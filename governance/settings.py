@@ -36,6 +36,9 @@ class Settings:
     log_level: str
     # Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed; none by default.
     trusted_proxies: tuple[Network, ...] = ()
+    # Organisation roles ("admin", "director", "board", or "member" for everyone) whose
+    # holders must sign in with a second factor; empty: nobody is made to.
+    require_second_factor: frozenset[str] = frozenset()
 
     @property
     def is_https(self) -> bool:
@@ -141,6 +144,23 @@ def _secret_key(env: dict[str, str], data_dir: Path) -> str:
     return key
 
 
+SECOND_FACTOR_ROLES = ("admin", "director", "board", "member")
+
+
+def _required_second_factor(env: dict[str, str]) -> frozenset[str]:
+    raw = (env.get("GOVERNANCE_REQUIRE_2FA") or "off").strip().lower()
+    if raw in {"off", "no", "false", "0", "none"}:
+        return frozenset()
+    roles = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    unknown = sorted(roles - set(SECOND_FACTOR_ROLES))
+    if unknown:
+        raise SettingsError(
+            f"GOVERNANCE_REQUIRE_2FA must be off or a list of {', '.join(SECOND_FACTOR_ROLES)}"
+            f" (got {', '.join(unknown)})"
+        )
+    return roles
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     data_dir = Path(env.get("GOVERNANCE_DATA_DIR") or "./var").resolve()
@@ -173,6 +193,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         secure_cookies=_secure_cookies(env),
         log_level=(env.get("GOVERNANCE_LOG_LEVEL") or "INFO").upper(),
         trusted_proxies=_networks(env, "GOVERNANCE_TRUSTED_PROXIES"),
+        require_second_factor=_required_second_factor(env),
     )
 
 

@@ -242,6 +242,8 @@ PUBLIC_ROUTES = {
     ("POST", "/account/forgot-password"),
     ("GET", "/account/set-password/{token}"),
     ("POST", "/account/set-password/{token}"),
+    ("POST", "/login/code"),
+    ("GET", "/account/confirm-email/{token}"),
     ("GET", "/transparency"),
     ("GET", "/api/v1/transparency-reports"),
 }
@@ -252,6 +254,25 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
     ("POST", "/logout"): SIGNED_IN,
     ("GET", "/profile"): SIGNED_IN,
     ("POST", "/profile"): SIGNED_IN,
+    ("GET", "/profile/security"): SIGNED_IN,
+    ("GET", "/profile/password"): SIGNED_IN,
+    ("POST", "/profile/password"): SIGNED_IN,
+    ("GET", "/profile/email"): SIGNED_IN,
+    ("POST", "/profile/email"): SIGNED_IN,
+    ("GET", "/profile/two-factor"): SIGNED_IN,
+    ("POST", "/profile/two-factor"): SIGNED_IN,
+    ("POST", "/profile/two-factor/off"): SIGNED_IN,
+    ("POST", "/profile/sessions/end-others"): SIGNED_IN,
+    # Someone else's session or token is no more found than a missing one: back to the
+    # page with "already ended" / "no such token", never a sign of whose it is.
+    ("POST", "/profile/sessions/{handle}/end"): [case(SIGNED_IN, handle="bad_token")],
+    ("POST", "/profile/tokens"): SIGNED_IN,
+    ("POST", "/profile/tokens/{token_id}/revoke"): [case(SIGNED_IN, token_id="user_id")],
+    # The link is the key, whoever opens it; a link that is not valid is "not found".
+    ("POST", "/account/confirm-email/{token}"): [
+        case(dict.fromkeys(PERSONAS, NOT_FOUND), "a link that is not valid")
+    ],
+    ("POST", "/admin/users/{user_id}/reset-two-factor"): ADMIN,
     ("GET", "/groups"): SIGNED_IN,
     ("GET", "/groups/{slug}"): SIGNED_IN,
     ("GET", "/api/v1/me"): API_SIGNED_IN,

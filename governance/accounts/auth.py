@@ -16,10 +16,20 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from governance.accounts.policy import CurrentUser
 from governance.accounts.sessions import SESSION_COOKIE, resolve_api_token, resolve_session
+from governance.core.errors import StepRequired
 from governance.core.security import CROSS_SITE, cookie, cookie_name, sent_from_another_site
+from governance.core.urls import path_for
 from governance.settings import get_settings
 
 UNAUTHENTICATED_PREFIXES = ("/static/", "/health", "/favicon.ico")
+# What a person who must still enrol a second factor may reach: the enrolment itself and
+# signing out.
+ENROLMENT_PATHS = ("/profile/two-factor", "/logout")
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+ENROL_FIRST = (
+    "Your role requires two-factor sign-in. Set it up from your profile before anything else."
+)
+READ_ONLY_TOKEN = "This API token is read-only: it cannot change anything."  # noqa: S105 - a message
 ResultT = TypeVar("ResultT")
 
 
@@ -56,13 +66,25 @@ class AuthenticationMiddleware(ASGIMiddleware):
             token = bearer_token(scope)
             if token is not None:
                 # A request that brings a token is judged by the token alone.
-                user = await resolve_api_token(token) if token else None
+                user, refusal = await resolve_api_token(token, get_settings())
+                scope["auth_refusal"] = refusal  # type: ignore[typeddict-unknown-key]
                 scope["auth"] = "token"
             elif cookie := session_cookie_value(scope):
                 user = await resolve_session(cookie, get_settings())
                 scope["auth"] = "session"
         scope["user"] = user
+        if user is not None:
+            _refuse_what_user_may_not_reach(scope, user)
         await next_app(scope, receive, send)
+
+
+def _refuse_what_user_may_not_reach(scope: Scope, user: CurrentUser) -> None:
+    """A read-only token changes nothing; a person who must enrol a second factor reaches
+    only the enrolment (a page is sent there, an API client told why)."""
+    if user.read_only and scope.get("method", "GET") in UNSAFE_METHODS:
+        raise PermissionDeniedException(READ_ONLY_TOKEN)
+    if user.must_enrol_second_factor and not scope["path"].startswith(ENROLMENT_PATHS):
+        raise StepRequired(ENROL_FIRST, page=path_for("accounts:two-factor"))
 
 
 class BearerAwareCSRFMiddleware(CSRFMiddleware):
@@ -90,7 +112,8 @@ def expired_session_cookie() -> Cookie:
 def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser:
     user = connection.scope.get("user")
     if user is None:
-        raise NotAuthorizedException("Sign in to continue.")
+        # A refused bearer token says why (expired, revoked); otherwise, sign in.
+        raise NotAuthorizedException(connection.scope.get("auth_refusal") or "Sign in to continue.")
     return user  # type: ignore[no-any-return]
 
 

@@ -28,27 +28,44 @@ from governance.accounts.auth import (
     signed_in,
 )
 from governance.accounts.schemas import (
+    TOKEN_DEFAULT_DAYS,
+    TOKEN_MAX_DAYS,
     AccountChange,
     AccountView,
     DigestFrequency,
+    EmailChange,
     Invitation,
     Login,
     NewPassword,
+    PasswordChange,
     PasswordResetRequest,
     ProfileChange,
+    SecondFactorEnrolment,
+    SecondFactorRemoval,
+    SecondFactorSignIn,
+    TokenRequest,
     Weekday,
 )
 from governance.accounts.sessions import end_session, start_session
 from governance.core.audit import recent_events
 from governance.core.contracts import read_form
-from governance.core.errors import InvalidInput, NotFoundError, ServiceError, TooManyAttempts
+from governance.core.errors import (
+    ConflictError,
+    InvalidInput,
+    NotFoundError,
+    PermissionDenied,
+    ServiceError,
+    TooManyAttempts,
+)
 from governance.core.forms import TIMEZONES
 from governance.core.http import (
+    FormFailure,
     RowId,
     client_ip,
     form_page,
     form_values,
     page,
+    page_with_forms,
     redirect,
     safe_next,
     submit_form,
@@ -58,6 +75,7 @@ from governance.settings import get_settings
 
 logger = logging.getLogger(__name__)
 LOGIN = "accounts/login.html"
+LOGIN_CODE = "accounts/login_code.html"
 LINK_EXPIRED = "accounts/link_expired.html"
 
 
@@ -93,6 +111,18 @@ def _to_account(user_id: int, message: str, category: str = "success") -> Redire
     return redirect(path_for("accounts:user", user_id=user_id), message, category)
 
 
+async def _start_session(request: Request[Any, Any, Any], user_id: int, next_path: str) -> Redirect:
+    """Signs the person in under a new session and sends them where they were going."""
+    token = await start_session(
+        user_id,
+        client_ip(request),
+        request.headers.get("user-agent", ""),
+        previous_token=session_cookie_value(request.scope),
+    )
+    max_age = get_settings().session_absolute_hours * 3600
+    return redirect(next_path, cookies=[session_cookie(token, max_age)])
+
+
 class SessionController(Controller):
     include_in_schema = False  # pages for people; the API is described at /schema
 
@@ -122,14 +152,31 @@ class SessionController(Controller):
             return refused
         except InvalidInput as error:
             return _refused(request, LOGIN, data, error, context)
-        token = await start_session(
-            user.id,
-            client_ip(request),
-            request.headers.get("user-agent", ""),
-            previous_token=session_cookie_value(request.scope),
-        )
-        max_age = get_settings().session_absolute_hours * 3600
-        return redirect(context["next"], cookies=[session_cookie(token, max_age)])
+        challenge = await services.second_factor_challenge(user, context["next"])
+        if challenge is not None:
+            return page(request, LOGIN_CODE, {"challenge": challenge})
+        return await _start_session(request, user.id, context["next"])
+
+    @post("/login/code", name="accounts:sign-in-code")
+    async def login_code(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+        data = await request.form()
+        command, unreadable = read_form(SecondFactorSignIn, data)
+        context = {"challenge": command.challenge}
+        try:
+            user, next_path = await services.verify_second_factor(
+                command, client_ip(request), unreadable=unreadable
+            )
+        except NotFoundError as error:
+            return redirect(path_for("accounts:login"), error.message, "error")
+        except TooManyAttempts as error:
+            refused = page(
+                request, LOGIN_CODE, {**context, "form_error": error.message}, status_code=429
+            )
+            refused.headers["Retry-After"] = str(error.retry_after_seconds)
+            return refused
+        except InvalidInput as error:
+            return _refused(request, LOGIN_CODE, data, error, context)
+        return await _start_session(request, user.id, safe_next(next_path))
 
     @post("/logout", guards=[signed_in], name="accounts:sign-out")
     async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
@@ -276,6 +323,11 @@ class UserAdminController(Controller):
         await services.set_user_active(user_id, True, current_user(request))
         return _to_account(user_id, "Account reactivated.")
 
+    @post("/{user_id:int}/reset-two-factor", name="accounts:reset-two-factor")
+    async def reset_two_factor(self, request: Request[Any, Any, Any], user_id: RowId) -> Redirect:
+        await services.reset_second_factor(user_id, current_user(request))
+        return _to_account(user_id, "Two-factor sign-in reset; the person has been told by email.")
+
     @post("/{user_id:int}/resend-invitation", name="accounts:resend-invitation")
     async def resend(self, request: Request[Any, Any, Any], user_id: RowId) -> Redirect:
         try:
@@ -299,3 +351,186 @@ class AuditTrailController(Controller):
     ) -> Template:
         events, older = await recent_events(before_sequence=before, limit=100)
         return page(request, "accounts/audit.html", {"events": events, "older": older})
+
+
+SECURITY = "accounts/security.html"
+TWO_FACTOR = "accounts/two_factor.html"
+NO_STORE = {"cache-control": "no-store"}
+
+
+def _to_security(message: str, category: str = "success") -> Redirect:
+    return redirect(path_for("accounts:security"), message, category)
+
+
+async def _security_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    user = current_user(request)
+    return {
+        "sessions": await queries.list_sessions(user),
+        "tokens": await queries.list_tokens(user.id),
+        "second_factor": await queries.second_factor_status(
+            user, services.second_factor_required(user)
+        ),
+        "token_days": TOKEN_DEFAULT_DAYS,
+        "token_max_days": TOKEN_MAX_DAYS,
+    }
+
+
+class SecurityController(Controller):
+    """A person's own account security: password, email, second factor, sessions, tokens."""
+
+    include_in_schema = False  # pages for people; the API is described at /schema
+    path = "/profile"
+    guards = [signed_in]
+
+    @get("/security", name="accounts:security")
+    async def show(self, request: Request[Any, Any, Any]) -> Template:
+        return page_with_forms(request, SECURITY, await _security_context(request))
+
+    @get("/password", name="accounts:password-form")
+    async def password_form(self, request: Request[Any, Any, Any]) -> Template:
+        return page(request, "accounts/change_password.html")
+
+    @post("/password", name="accounts:change-password")
+    async def change_password(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+        return await submit_form(
+            request,
+            PasswordChange,
+            as_signed_in(request, services.change_password),
+            lambda _: _to_security("Your password is changed. Your other sessions have ended."),
+            "accounts/change_password.html",
+        )
+
+    @get("/email", name="accounts:email-form")
+    async def email_form(self, request: Request[Any, Any, Any]) -> Template:
+        return page(request, "accounts/change_email.html")
+
+    @post("/email", name="accounts:change-email")
+    async def change_email(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+        def done(new_email: str) -> Redirect:
+            return _to_security(
+                f"A link to confirm the change is on its way to {new_email}."
+                " Your email stays as it is until you open it."
+            )
+
+        return await submit_form(
+            request,
+            EmailChange,
+            as_signed_in(request, services.request_email_change),
+            done,
+            "accounts/change_email.html",
+        )
+
+    @post("/sessions/end-others", name="accounts:end-other-sessions")
+    async def end_others(self, request: Request[Any, Any, Any]) -> Redirect:
+        await services.end_other_sessions(current_user(request))
+        return _to_security("Your other sessions have ended.")
+
+    @post("/sessions/{handle:str}/end", name="accounts:end-session")
+    async def end_one(self, request: Request[Any, Any, Any], handle: FromPath[str]) -> Redirect:
+        try:
+            await services.end_other_session(handle, current_user(request))
+        except NotFoundError as error:
+            return _to_security(error.message, "error")
+        return _to_security("That session has ended.")
+
+    @post("/tokens", name="accounts:create-token")
+    async def create_token(self, request: Request[Any, Any, Any]) -> Template:
+        command, unreadable = read_form(TokenRequest, await request.form())
+        context = await _security_context(request)
+        try:
+            token = await services.create_token(
+                command, current_user(request), unreadable=unreadable
+            )
+        except InvalidInput as error:
+            values = msgspec.structs.asdict(command)
+            return page_with_forms(
+                request, SECURITY, context, FormFailure.of(error, "token", values)
+            )
+        # The token is in this answer only: it is never stored, nor shown again.
+        context = {**context, "tokens": await queries.list_tokens(current_user(request).id)}
+        shown = page_with_forms(request, SECURITY, {**context, "new_token": token})
+        shown.headers.update(NO_STORE)
+        return shown
+
+    @post("/tokens/{token_id:int}/revoke", name="accounts:revoke-token")
+    async def revoke_token(self, request: Request[Any, Any, Any], token_id: RowId) -> Redirect:
+        try:
+            await services.revoke_token(token_id, current_user(request))
+        except NotFoundError as error:
+            return _to_security(error.message, "error")
+        return _to_security("The token is revoked: it no longer works.")
+
+
+class TwoFactorController(Controller):
+    include_in_schema = False  # pages for people; the API is described at /schema
+    path = "/profile/two-factor"
+    guards = [signed_in]
+
+    @get("/", name="accounts:two-factor")
+    async def show(self, request: Request[Any, Any, Any]) -> Template:
+        user = current_user(request)
+        status = await queries.second_factor_status(user, services.second_factor_required(user))
+        context: dict[str, Any] = {"status": status}
+        if not status.enabled:
+            context["setup"] = services.start_enrolment(user)
+        shown = page(request, TWO_FACTOR, context)
+        shown.headers.update(NO_STORE)
+        return shown
+
+    @post("/", name="accounts:two-factor-enable")
+    async def enable(self, request: Request[Any, Any, Any]) -> Template:
+        user = current_user(request)
+        command, unreadable = read_form(SecondFactorEnrolment, await request.form())
+        try:
+            codes = await services.enable_second_factor(command, user, unreadable=unreadable)
+        except InvalidInput as error:
+            status = await queries.second_factor_status(user, services.second_factor_required(user))
+            context = {"status": status, "setup": services.start_enrolment(user)}
+            return form_page(request, TWO_FACTOR, {}, error.field_errors, context, error.message)
+        # Shown in this answer only: the codes are kept as hashes.
+        shown = page(request, "accounts/recovery_codes.html", {"codes": codes})
+        shown.headers.update(NO_STORE)
+        return shown
+
+    @post("/off", name="accounts:two-factor-disable")
+    async def disable(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+        user = current_user(request)
+        status = await queries.second_factor_status(user, services.second_factor_required(user))
+        try:
+            return await submit_form(
+                request,
+                SecondFactorRemoval,
+                as_signed_in(request, services.disable_second_factor),
+                lambda _: _to_security("Two-factor sign-in is off."),
+                TWO_FACTOR,
+                {"status": status},
+            )
+        except (PermissionDenied, ConflictError) as error:
+            return _to_security(error.message, "error")
+
+
+class EmailConfirmationController(Controller):
+    include_in_schema = False  # pages for people; the API is described at /schema
+    path = "/account/confirm-email"
+
+    @get("/{token:str}", name="accounts:confirm-email-form")
+    async def confirm_form(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
+        # Opening the link changes nothing (mail scanners open links): the page's button does.
+        return page(request, "accounts/confirm_email.html", {"token": token})
+
+    @post("/{token:str}", name="accounts:confirm-email")
+    async def confirm(
+        self, request: Request[Any, Any, Any], token: FromPath[str]
+    ) -> Template | Redirect:
+        try:
+            new_email = await services.confirm_email_change(token)
+        except NotFoundError:
+            return page(request, LINK_EXPIRED, status_code=404)
+        except ConflictError as error:
+            return page(
+                request,
+                "accounts/confirm_email.html",
+                {"token": token, "form_error": error.message},
+                status_code=409,
+            )
+        return redirect(path_for("accounts:login"), f"Your email is now {new_email}.")

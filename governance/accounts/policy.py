@@ -86,6 +86,11 @@ class CurrentUser:
     is_board: bool
     timezone: str
     session_id: str | None = None
+    # Set when the request came with a read-only API token: unsafe methods are refused.
+    read_only: bool = False
+    # Set when the person holds a role that must sign in with a second factor and has not
+    # enrolled one yet: nothing but enrolment (and signing out) is open to them.
+    must_enrol_second_factor: bool = False
 
     @property
     def actor_id(self) -> int:
@@ -103,6 +108,12 @@ class CurrentUser:
             (OrganisationRole.BOARD, self.is_board),
         ]
         return [str(role) for role, holds in held if holds]
+
+    def holds_any_of(self, roles: Iterable[str]) -> bool:
+        """Whether this person holds one of these organisation roles ("member" is anyone
+        with an account)."""
+        held = {*self.organisation_roles, "member"}
+        return any(role in held for role in roles)
 
     def acts_for(self, line: str) -> bool:
         """Whether this person answers for that reporting line."""

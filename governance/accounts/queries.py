@@ -4,13 +4,23 @@ person's own profile, and the account a set-password link is for."""
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 import msgspec
 
 from governance.accounts.policy import CurrentUser
-from governance.accounts.schemas import AccountView, LinkHolder, ProfileView
-from governance.accounts.tables import User
+from governance.accounts.schemas import (
+    AccountView,
+    LinkHolder,
+    ProfileView,
+    SecondFactorStatus,
+    SessionView,
+    TokenView,
+)
+from governance.accounts.sessions import session_handle
+from governance.accounts.tables import ApiToken, RecoveryCode, User, UserSession
+from governance.core.clock import utcnow
 from governance.core.db import one_row
 from governance.core.errors import PermissionDenied
 from governance.core.signing import unsign
@@ -79,3 +89,134 @@ async def link_holder(token: str) -> LinkHolder | None:
     if reset_link_too_old:
         return None
     return msgspec.convert(row, LinkHolder)
+
+
+# --- account security -------------------------------------------------------------------
+
+# Written by hand rather than with a user-agent parser library: the profile shows one
+# readable label ("Firefox on Windows") to help a person recognise their own sessions, and
+# a wrong guess costs nothing.
+_BROWSERS = (
+    ("Edge", r"Edg/"),
+    ("Opera", r"OPR/"),
+    ("Chromium", r"Chromium/"),
+    ("Chrome", r"Chrome/"),
+    ("Firefox", r"Firefox/"),
+    ("Safari", r"Safari/"),
+    ("curl", r"^curl/"),
+)
+_SYSTEMS = (
+    ("Android", r"Android"),
+    ("iPhone", r"iPhone"),
+    ("iPad", r"iPad"),
+    ("Windows", r"Windows"),
+    ("macOS", r"Mac OS X"),
+    ("Linux", r"Linux"),
+)
+
+
+def browser_label(user_agent: str) -> str:
+    browser = next((name for name, pattern in _BROWSERS if re.search(pattern, user_agent)), "")
+    system = next((name for name, pattern in _SYSTEMS if re.search(pattern, user_agent)), "")
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or "Unknown browser"
+
+
+async def list_sessions(user: CurrentUser) -> list[SessionView]:
+    """The person's live sessions, the one in use first, then the most recently used."""
+    rows = (
+        await UserSession.select(
+            UserSession.id,
+            UserSession.created_at,
+            UserSession.last_seen_at,
+            UserSession.ip_address,
+            UserSession.user_agent,
+        )
+        .where(UserSession.user == user.id)
+        .order_by(UserSession.last_seen_at, ascending=False)
+    )
+    views = [
+        SessionView(
+            handle=session_handle(row["id"]),
+            created_at=row["created_at"],
+            last_seen_at=row["last_seen_at"],
+            browser=browser_label(row["user_agent"]),
+            ip_address=row["ip_address"],
+            is_current=row["id"] == user.session_id,
+        )
+        for row in rows
+    ]
+    return sorted(views, key=lambda view: not view.is_current)
+
+
+async def session_id_for_handle(user_id: int, handle: str) -> str | None:
+    rows = await UserSession.select(UserSession.id).where(UserSession.user == user_id)
+    return next((row["id"] for row in rows if session_handle(row["id"]) == handle), None)
+
+
+def _token_state(row: dict[str, Any]) -> str:
+    if row["revoked_at"] is not None:
+        return "revoked"
+    if row["expires_at"] is not None and row["expires_at"] <= utcnow():
+        return "expired"
+    return "active"
+
+
+_TOKEN_COLUMNS = (
+    ApiToken.id,
+    ApiToken.label,
+    ApiToken.created_at,
+    ApiToken.last_used_at,
+    ApiToken.expires_at,
+    ApiToken.revoked_at,
+    ApiToken.read_only,
+)
+
+
+async def list_tokens(user_id: int) -> list[TokenView]:
+    rows = (
+        await ApiToken.select(*_TOKEN_COLUMNS)
+        .where(ApiToken.user == user_id)
+        .order_by(ApiToken.created_at, ascending=False)
+    )
+    return [msgspec.convert({**row, "state": _token_state(row)}, TokenView) for row in rows]
+
+
+async def second_factor_status(user: CurrentUser, required: bool) -> SecondFactorStatus:
+    row = await one_row(
+        User.select(User.totp_enabled_at).where(User.id == user.id), NO_SUCH_ACCOUNT
+    )
+    left = await RecoveryCode.count().where(
+        (RecoveryCode.user == user.id) & RecoveryCode.used_at.is_null()
+    )
+    return SecondFactorStatus(
+        enabled=row["totp_enabled_at"] is not None,
+        enabled_at=row["totp_enabled_at"],
+        recovery_codes_left=int(left),
+        required=required,
+    )
+
+
+async def account_row_unchecked(user_id: int) -> dict[str, Any]:
+    """An account's row for a service acting on the person's own behalf (a sign-in step, a
+    notice); never shown to anyone else."""
+    return await one_row(User.select().where(User.id == user_id), NO_SUCH_ACCOUNT)
+
+
+async def email_change_holder(token: str, max_age_seconds: int) -> tuple[int, str, str] | None:
+    """(account, old email, new email) of a change-of-email link while it is valid: signed,
+    young enough, and the account still has the email the link replaces."""
+    payload = unsign("change-email", token, max_age_seconds)
+    if not isinstance(payload, dict):
+        return None
+    row = await User.select(User.email, User.is_active).where(User.id == payload.get("u")).first()
+    if row is None or not row["is_active"] or row["email"] != payload.get("o"):
+        return None
+    return int(payload["u"]), str(payload["o"]), str(payload["e"])
+
+
+async def list_tokens_of(email: str) -> list[TokenView] | None:
+    """The tokens of the account with this email (for the command line), or None."""
+    row = await User.select(User.id).where(User.email == email.strip().lower()).first()
+    return None if row is None else await list_tokens(int(row["id"]))

@@ -118,6 +118,62 @@ class ProfileChange(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     digest_weekday: WeekdayChoice = Weekday.MONDAY.value
 
 
+class PasswordChange(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A person's new password, given with their current one."""
+
+    current_password: Password = ""
+    password: Password = ""
+    password_confirm: Password = ""
+
+
+class EmailChange(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A new email for one's own account, confirmed by a link sent to it."""
+
+    email: Email
+    current_password: Password = ""
+
+
+Code = Annotated[
+    str, contracts.text("Code", max_length=32, description="Six digits, or a recovery code")
+]
+SignedToken = Annotated[str, msgspec.Meta(max_length=2000, description="A token the page signed")]
+
+
+class SecondFactorEnrolment(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The first code from a newly scanned authenticator, which turns two-factor sign-in on."""
+
+    enrolment: SignedToken = ""
+    code: Code = ""
+
+
+class SecondFactorSignIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The second step of a sign-in: the code from the authenticator, or a recovery code."""
+
+    challenge: SignedToken = ""
+    code: Code = ""
+
+
+class SecondFactorRemoval(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    current_password: Password = ""
+
+
+TOKEN_DEFAULT_DAYS = 90
+TOKEN_MAX_DAYS = 365
+TokenLabel = Annotated[str, contracts.text("Label", max_length=100)]
+TokenDays = Annotated[
+    int, contracts.number("Expires after (days)", minimum=1, maximum=TOKEN_MAX_DAYS)
+]
+ReadOnly = Annotated[bool, contracts.labelled("Read only", required=False)]
+
+
+class TokenRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A new API token: what it is for, how long it lasts, and whether it may change things."""
+
+    label: TokenLabel
+    expires_in_days: TokenDays = TOKEN_DEFAULT_DAYS
+    read_only: ReadOnly = False
+
+
 # --- views ------------------------------------------------------------------------------
 
 
@@ -153,3 +209,53 @@ class LinkHolder(msgspec.Struct, kw_only=True):
     display_name: str
     # The hash the link was made for: a password set by the link replaces only this one.
     password_hash: str
+
+
+class SessionView(msgspec.Struct, kw_only=True):
+    """One of a person's sign-in sessions, as their profile lists it."""
+
+    handle: str
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    browser: str
+    ip_address: str
+    is_current: bool
+
+
+class TokenView(msgspec.Struct, kw_only=True):
+    """An API token as its owner sees it: never the token itself."""
+
+    id: int
+    label: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    read_only: bool
+    state: str  # "active", "expired" or "revoked"
+
+
+class NewToken(msgspec.Struct, kw_only=True):
+    """A token just made: shown this once."""
+
+    id: int
+    label: str
+    token: str
+    expires_at: dt.datetime
+    read_only: bool
+
+
+class SecondFactorStatus(msgspec.Struct, kw_only=True):
+    enabled: bool
+    enabled_at: dt.datetime | None
+    recovery_codes_left: int
+    required: bool
+
+
+class SecondFactorSetup(msgspec.Struct, kw_only=True):
+    """What the enrolment page shows: the QR code, the secret as text, and the signed token
+    that carries the secret back with the first code."""
+
+    secret: str
+    qr_svg: str
+    enrolment: str

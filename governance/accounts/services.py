@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from governance.accounts import queries
+from governance.accounts import queries, second_factor
 from governance.accounts.passwords import (
     hash_password_off_loop,
     needs_rehash,
@@ -36,20 +36,36 @@ from governance.accounts.queries import (
 from governance.accounts.schemas import (
     PASSWORD_MAX_LENGTH,
     PASSWORD_MIN_LENGTH,
+    TOKEN_DEFAULT_DAYS,
     AccountChange,
     AccountView,
+    EmailChange,
     Invitation,
     Login,
     NewPassword,
+    NewToken,
+    PasswordChange,
     PasswordResetRequest,
     ProfileChange,
     RoleChoice,
+    SecondFactorEnrolment,
+    SecondFactorRemoval,
+    SecondFactorSetup,
+    SecondFactorSignIn,
+    TokenRequest,
 )
 from governance.accounts.sessions import create_api_token, end_all_sessions
-from governance.accounts.tables import LoginAttempt, User
+from governance.accounts.tables import ApiToken, LoginAttempt, RecoveryCode, User, UserSession
 from governance.core.audit import SYSTEM, Actor, record_event
 from governance.core.clock import utcnow
-from governance.core.contracts import DEFAULT_MESSAGE, NO_ERRORS, field_errors, refuse, trimmed
+from governance.core.contracts import (
+    DEFAULT_MESSAGE,
+    NO_ERRORS,
+    checked,
+    field_errors,
+    refuse,
+    trimmed,
+)
 from governance.core.db import columns_from, write_transaction
 from governance.core.errors import (
     ConflictError,
@@ -59,7 +75,7 @@ from governance.core.errors import (
     TooManyAttempts,
 )
 from governance.core.forms import EMAIL_PATTERN, TIMEZONES
-from governance.core.signing import sign
+from governance.core.signing import sign, unsign
 from governance.core.urls import absolute_url
 from governance.notifications import emails
 from governance.notifications.emails import Recipient
@@ -536,13 +552,403 @@ async def update_profile(
         await record_event(actor, "user.profile_updated", "user", actor.id, "Profile updated")
 
 
-async def issue_api_token(email: str, label: str = "command line") -> str:
+async def issue_api_token(
+    email: str,
+    label: str = "command line",
+    expires_in_days: int = TOKEN_DEFAULT_DAYS,
+    read_only: bool = False,
+) -> str:
+    """A token made from the command line for the person with this email."""
+    row = await User.select(User.id).where(User.email == email.strip().lower()).first()
+    if row is None:
+        raise NotFoundError(f"No account with the email {email}.")
+    actor = CurrentUser.from_row(await queries.account_row_unchecked(row["id"]))
+    request = TokenRequest(label=label, expires_in_days=expires_in_days, read_only=read_only)
+    return (await create_token(request, actor)).token
+
+
+# --- account security: notices ------------------------------------------------------------
+
+
+async def _tell(user_id: int, what: str, event: str, to_email: str | None = None) -> None:
+    """Queues the neutral security notice, in the caller's transaction; `to_email` sends it
+    to another address than the account's (the old one, when the email changes)."""
+    row = await queries.account_row_unchecked(user_id)
+    recipient = Recipient(user_id, to_email or row["email"], row["display_name"])
+    await emails.security_notice(
+        recipient, what=what, event=event, now=utcnow(), timezone=row["timezone"]
+    )
+
+
+# --- account security: password and email -------------------------------------------------
+
+WRONG_PASSWORD = "That is not your current password."  # noqa: S105 - a message
+EMAIL_CHANGE_VALID_SECONDS = 24 * 3600
+
+
+async def _current_password_error(user_id: int, password: str) -> dict[str, str]:
+    row = await queries.account_row_unchecked(user_id)
+    if password and await verify_password_off_loop(row["password_hash"], password):
+        return {}
+    return {"current_password": WRONG_PASSWORD if password else "Current password is required."}
+
+
+async def change_password(
+    command: PasswordChange, actor: CurrentUser, *, unreadable: Mapping[str, str] = NO_ERRORS
+) -> None:
+    """A new password, given the current one; every other session of the person ends (the
+    one in use stays), and they are told by email."""
+    new = NewPassword(password=command.password, password_confirm=command.password_confirm)
+    errors = {
+        **_password_errors(new, unreadable),
+        **await _current_password_error(actor.id, command.current_password),
+    }
+    refuse(errors)
+    new_hash = await hash_password_off_loop(command.password)
     async with write_transaction():
-        row = await User.select(User.id).where(User.email == email.strip().lower()).first()
-        if row is None:
-            raise NotFoundError(f"No account with the email {email}.")
-        token = await create_api_token(row["id"], label)
+        await User.update({User.password_hash: new_hash}).where(User.id == actor.id)
+        await end_all_sessions(actor.id, keep_session_id=actor.session_id)
         await record_event(
-            SYSTEM, "api_token.created", "user", row["id"], f"API token created ({label})"
+            actor,
+            "user.password_changed",
+            "user",
+            actor.id,
+            "Password changed; other sessions ended",
         )
-    return token
+        await _tell(
+            actor.id, "Your password was changed and your other sessions were ended", "password"
+        )
+
+
+def email_change_link(user_id: int, current_email: str, new_email: str) -> str:
+    token = sign("change-email", {"u": user_id, "o": current_email, "e": new_email})
+    return absolute_url("accounts:confirm-email-form", token=token)
+
+
+async def request_email_change(
+    command: EmailChange, actor: CurrentUser, *, unreadable: Mapping[str, str] = NO_ERRORS
+) -> str:
+    """Sends a confirming link to the new address (the email changes only when it is
+    opened) and tells the current address; returns the new address."""
+    command = _lowered(command)
+    errors = _errors(command, unreadable)
+    if "email" not in errors and command.email == actor.email:
+        errors["email"] = "This is already your email."
+    elif "email" not in errors and await _email_taken(command.email):
+        errors["email"] = TAKEN
+    errors.update(await _current_password_error(actor.id, command.current_password))
+    refuse(errors)
+    async with write_transaction():
+        await emails.email_change_confirmation(
+            Recipient(actor.id, command.email, actor.display_name),
+            link=email_change_link(actor.id, actor.email, command.email),
+            valid_hours=EMAIL_CHANGE_VALID_SECONDS // 3600,
+        )
+        await record_event(
+            actor, "user.email_change_requested", "user", actor.id, "Change of email asked for"
+        )
+        await _tell(
+            actor.id, f"A change of your email to {command.email} was asked for", "email-asked"
+        )
+    return command.email
+
+
+async def confirm_email_change(token: str) -> str:
+    """Applies a confirmed change of email, once: the link names the email it replaces,
+    so after the change (or any other) it no longer works. Tells the old address."""
+    async with write_transaction():
+        change = await queries.email_change_holder(token, EMAIL_CHANGE_VALID_SECONDS)
+        if change is None:
+            raise NotFoundError(LINK_EXPIRED)
+        user_id, old_email, new_email = change
+        if await _email_taken(new_email):
+            raise ConflictError(TAKEN)
+        await User.update({User.email: new_email}).where(
+            (User.id == user_id) & (User.email == old_email)
+        )
+        await record_event(
+            SYSTEM, "user.email_changed", "user", user_id, "Email changed by a confirmed link"
+        )
+        await _tell(
+            user_id,
+            f"The email of your account was changed to {new_email}",
+            "email-changed",
+            old_email,
+        )
+    return new_email
+
+
+# --- account security: two-factor sign-in -------------------------------------------------
+
+ENROLMENT_VALID_SECONDS = 15 * 60
+CHALLENGE_VALID_SECONDS = 5 * 60
+WRONG_CODE = "That code is not right, or has been used already. Try the newest code."
+CHALLENGE_EXPIRED = "This sign-in has expired. Sign in again with your password."
+
+
+def second_factor_required(user: CurrentUser) -> bool:
+    return user.holds_any_of(get_settings().require_second_factor)
+
+
+def start_enrolment(actor: CurrentUser) -> SecondFactorSetup:
+    """A new secret to scan, shown on this page only; nothing is stored until the first
+    code from it is confirmed."""
+    secret = second_factor.new_secret()
+    uri = second_factor.provisioning_uri(secret, actor.email)
+    enrolment = sign("totp-enrolment", {"u": actor.id, "s": secret})
+    return SecondFactorSetup(secret=secret, qr_svg=second_factor.qr_svg(uri), enrolment=enrolment)
+
+
+async def enable_second_factor(
+    command: SecondFactorEnrolment,
+    actor: CurrentUser,
+    *,
+    unreadable: Mapping[str, str] = NO_ERRORS,
+) -> list[str]:
+    """Turns two-factor sign-in on once the first code from the scanned secret is right;
+    returns the ten recovery codes, which are shown once and kept only as hashes."""
+    payload = unsign("totp-enrolment", command.enrolment, ENROLMENT_VALID_SECONDS)
+    if not isinstance(payload, dict) or payload.get("u") != actor.id:
+        raise InvalidInput("This set-up has expired. Scan the new code below and try again.")
+    errors = {**field_errors(command), **unreadable}
+    step = second_factor.matching_step(str(payload["s"]), command.code)
+    if "code" not in errors and step is None:
+        errors["code"] = "That code is not right. Enter the six digits your app shows now."
+    refuse(errors)
+    codes = second_factor.new_recovery_codes()
+    async with write_transaction():
+        changes: dict[Any, Any] = {
+            User.totp_secret: payload["s"],
+            User.totp_last_step: step,
+            User.totp_enabled_at: utcnow(),
+        }
+        await User.update(changes).where(User.id == actor.id)
+        await _replace_recovery_codes(actor.id, codes)
+        await record_event(
+            actor, "user.second_factor_enabled", "user", actor.id, "Two-factor sign-in turned on"
+        )
+        await _tell(actor.id, "Two-factor sign-in was turned on for your account", "2fa-on")
+    return codes
+
+
+async def _replace_recovery_codes(user_id: int, codes: list[str]) -> None:
+    await RecoveryCode.delete().where(RecoveryCode.user == user_id)
+    if codes:
+        await RecoveryCode.insert(
+            *(
+                RecoveryCode(user=user_id, code_hash=second_factor.recovery_code_digest(code))
+                for code in codes
+            )
+        )
+
+
+async def _clear_second_factor(user_id: int) -> None:
+    cleared: dict[Any, Any] = {User.totp_secret: "", User.totp_last_step: 0}
+    cleared[User.totp_enabled_at] = None
+    await User.update(cleared).where(User.id == user_id)
+    await _replace_recovery_codes(user_id, [])
+
+
+async def disable_second_factor(
+    command: SecondFactorRemoval,
+    actor: CurrentUser,
+    *,
+    unreadable: Mapping[str, str] = NO_ERRORS,
+) -> None:
+    """Turns two-factor sign-in off, given the password; not for a role that requires it."""
+    if second_factor_required(actor):
+        raise PermissionDenied("Your role requires two-factor sign-in: it cannot be turned off.")
+    row = await queries.account_row_unchecked(actor.id)
+    if row["totp_enabled_at"] is None:
+        raise ConflictError("Two-factor sign-in is already off.")
+    refuse({**unreadable, **await _current_password_error(actor.id, command.current_password)})
+    async with write_transaction():
+        await _clear_second_factor(actor.id)
+        await record_event(
+            actor, "user.second_factor_disabled", "user", actor.id, "Two-factor sign-in turned off"
+        )
+        await _tell(actor.id, "Two-factor sign-in was turned off for your account", "2fa-off")
+
+
+async def reset_second_factor(user_id: int, actor: CurrentUser) -> None:
+    """An administrator's reset of someone's lost second factor: they enrol again at their
+    next sign-in if their role requires it."""
+    _require_admin(actor, "Only an administrator can reset a second factor.")
+    async with write_transaction():
+        row = await queries.account_row(user_id, actor)
+        await _clear_second_factor(user_id)
+        await end_all_sessions(user_id)
+        await record_event(
+            actor,
+            "user.second_factor_reset",
+            "user",
+            user_id,
+            f"Two-factor sign-in of {row['email']} reset by an administrator; sessions ended",
+        )
+        await _tell(
+            user_id, "An administrator reset the two-factor sign-in of your account", "2fa-reset"
+        )
+
+
+async def second_factor_challenge(user: CurrentUser, next_path: str) -> str | None:
+    """After a right password: the signed challenge for the code step if the person has a
+    second factor (valid for minutes, and only while the password is the same), else None."""
+    row = await queries.account_row_unchecked(user.id)
+    if row["totp_enabled_at"] is None:
+        return None
+    fingerprint = password_fingerprint(row["password_hash"])
+    return sign("totp-challenge", {"u": user.id, "f": fingerprint, "n": next_path})
+
+
+async def _challenged_account(challenge: str) -> tuple[dict[str, Any], str]:
+    payload = unsign("totp-challenge", challenge, CHALLENGE_VALID_SECONDS)
+    if not isinstance(payload, dict):
+        raise NotFoundError(CHALLENGE_EXPIRED)
+    row = await User.select().where(User.id == payload.get("u")).first()
+    if row is None or not row["is_active"] or row["totp_enabled_at"] is None:
+        raise NotFoundError(CHALLENGE_EXPIRED)
+    if payload.get("f") != password_fingerprint(row["password_hash"]):
+        raise NotFoundError(CHALLENGE_EXPIRED)
+    return row, str(payload.get("n") or "/")
+
+
+async def _accept_code(row: dict[str, Any], code: str) -> str | None:
+    """Marks the code used and says what kind it was ("code", "recovery code"), or None.
+    A time code is taken only for a step later than the last one taken (no replay), and a
+    recovery code only while unused: each by a conditional update, so two requests racing
+    with the same code cannot both win."""
+    step = second_factor.matching_step(row["totp_secret"], code)
+    if step is not None:
+        taken = (
+            await User.update({User.totp_last_step: step})
+            .where((User.id == row["id"]) & (User.totp_last_step < step))
+            .returning(User.id)
+        )
+        return "code" if taken else None
+    used = (
+        await RecoveryCode.update({RecoveryCode.used_at: utcnow()})
+        .where(
+            (RecoveryCode.user == row["id"])
+            & (RecoveryCode.code_hash == second_factor.recovery_code_digest(code))
+            & RecoveryCode.used_at.is_null()
+        )
+        .returning(RecoveryCode.id)
+    )
+    return "recovery code" if used else None
+
+
+async def verify_second_factor(
+    command: SecondFactorSignIn, ip_address: str, *, unreadable: Mapping[str, str] = NO_ERRORS
+) -> tuple[CurrentUser, str]:
+    """The second step of a sign-in: the person and where they were going, once their code
+    (or a recovery code) is right. Wrong codes are throttled like passwords, per account
+    and address."""
+    row, next_path = await _challenged_account(command.challenge)
+    refuse({**field_errors(command), **unreadable})
+    key, ip_address = f"2fa:{row['id']}", ip_address[:64]
+    attempt_id = await _admit(key, ip_address)
+    async with write_transaction():
+        kind = await _accept_code(row, command.code)
+        if kind == "recovery code":
+            await record_event(
+                CurrentUser.from_row(row),
+                "user.recovery_code_used",
+                "user",
+                row["id"],
+                "Signed in with a recovery code",
+            )
+            await _tell(
+                row["id"], "A recovery code was used to sign in to your account", "recovery"
+            )
+    if kind is None:
+        await LoginAttempt.update({LoginAttempt.pending: False}).where(
+            LoginAttempt.id == attempt_id
+        )
+        raise InvalidInput(WRONG_CODE, {"code": WRONG_CODE})
+    await LoginAttempt.delete().where(
+        (LoginAttempt.email == key) & (LoginAttempt.ip_address == ip_address)
+    )
+    return CurrentUser.from_row(row), next_path
+
+
+# --- account security: sessions and API tokens ---------------------------------------------
+
+
+async def end_other_session(handle: str, actor: CurrentUser) -> None:
+    """Ends one of the person's sessions, found by the handle their profile shows."""
+    session_id = await queries.session_id_for_handle(actor.id, handle)
+    if session_id is None:
+        raise NotFoundError("That session has already ended.")
+    async with write_transaction():
+        await UserSession.delete().where(
+            (UserSession.id == session_id) & (UserSession.user == actor.id)
+        )
+        await record_event(actor, "user.session_ended", "user", actor.id, "A session was ended")
+        await _tell(actor.id, "One of your sign-in sessions was ended", "session")
+
+
+async def end_other_sessions(actor: CurrentUser) -> None:
+    async with write_transaction():
+        await end_all_sessions(actor.id, keep_session_id=actor.session_id)
+        await record_event(
+            actor, "user.sessions_ended", "user", actor.id, "All other sessions ended"
+        )
+        await _tell(actor.id, "All your other sign-in sessions were ended", "sessions")
+
+
+async def create_token(
+    command: TokenRequest, actor: CurrentUser, *, unreadable: Mapping[str, str] = NO_ERRORS
+) -> NewToken:
+    """A new API token for the person, shown once: only its hash is kept."""
+    command = checked(trimmed(command))
+    refuse({**field_errors(command), **unreadable})
+    expires_at = utcnow() + dt.timedelta(days=command.expires_in_days)
+    async with write_transaction():
+        token_id, token = await create_api_token(
+            actor.id, command.label, expires_at, command.read_only
+        )
+        kind = "read-only API token" if command.read_only else "API token"
+        await record_event(
+            actor,
+            "api_token.created",
+            "api_token",
+            token_id,
+            f"{kind.capitalize()} created ({command.label}), expires {expires_at:%Y-%m-%d}",
+        )
+        await _tell(
+            actor.id, f"A new {kind} named “{command.label}” was created", f"token-{token_id}"
+        )
+    return NewToken(
+        id=token_id,
+        label=command.label,
+        token=token,
+        expires_at=expires_at,
+        read_only=command.read_only,
+    )
+
+
+async def revoke_token(token_id: int, actor: CurrentUser | None) -> None:
+    """Revokes a token: its owner's own, or any from the command line (actor None)."""
+    async with write_transaction():
+        condition = (ApiToken.id == token_id) & ApiToken.revoked_at.is_null()
+        if actor is not None:
+            condition &= ApiToken.user == actor.id
+        rows = (
+            await ApiToken.update({ApiToken.revoked_at: utcnow()})
+            .where(condition)
+            .returning(ApiToken.user, ApiToken.label)
+        )
+        if not rows:
+            raise NotFoundError("No such active API token.")
+        await record_event(
+            actor or SYSTEM,
+            "api_token.revoked",
+            "api_token",
+            token_id,
+            f"API token revoked ({rows[0]['label']})",
+        )
+        await _tell(
+            int(rows[0]["user"]),
+            f"The API token named “{rows[0]['label']}” was revoked",
+            f"revoke-{token_id}",
+        )

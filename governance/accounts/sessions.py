@@ -9,9 +9,12 @@ so a copy of the database does not hand out live sessions.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Mapping
+from typing import Any
 
 from governance.accounts.policy import CurrentUser
 from governance.accounts.tables import ApiToken, User, UserSession
@@ -39,7 +42,23 @@ _USER_COLUMNS = (
     User.is_director,
     User.is_board,
     User.timezone,
+    User.totp_enabled_at,
 )
+TOKEN_EXPIRED = "This API token has expired. Create a new one from your profile."  # noqa: S105 - a message
+TOKEN_REVOKED = "This API token has been revoked."  # noqa: S105 - a message
+TOKEN_UNKNOWN = "This API token is not valid."  # noqa: S105 - a message
+
+
+def _signed_in_user(
+    row: Mapping[str, Any], settings: Settings, session_id: str | None = None
+) -> CurrentUser:
+    """The person behind a session or token, told whether they must still enrol a second
+    factor (their role requires one and they have none)."""
+    user = CurrentUser.from_row(row, session_id=session_id)
+    must_enrol = row["totp_enabled_at"] is None and user.holds_any_of(
+        settings.require_second_factor
+    )
+    return dataclasses.replace(user, must_enrol_second_factor=must_enrol)
 
 
 def token_digest(token: str) -> str:
@@ -99,23 +118,37 @@ async def resolve_session(token: str, settings: Settings) -> CurrentUser | None:
         await UserSession.update({UserSession.last_seen_at: now}).where(
             UserSession.id == session_id
         )
-    return CurrentUser.from_row(row, session_id=session_id)
+    return _signed_in_user(row, settings, session_id=session_id)
 
 
 async def end_session(token: str) -> None:
     await UserSession.delete().where(UserSession.id == token_digest(token))
 
 
-async def end_all_sessions(user_id: int) -> None:
-    await UserSession.delete().where(UserSession.user == user_id)
+async def end_all_sessions(user_id: int, keep_session_id: str | None = None) -> None:
+    """Ends every session of the person, but the one they are using if it is named."""
+    query = UserSession.delete().where(UserSession.user == user_id)
+    if keep_session_id is not None:
+        query = query.where(UserSession.id != keep_session_id)
+    await query
 
 
-async def resolve_api_token(token: str) -> CurrentUser | None:
+def session_handle(session_id: str) -> str:
+    """A name for a session that the profile page can show and post back: it finds the
+    session among its owner's, and is no use to anyone as a cookie."""
+    return hashlib.sha256(f"handle:{session_id}".encode()).hexdigest()[:16]
+
+
+async def resolve_api_token(token: str, settings: Settings) -> tuple[CurrentUser | None, str]:
+    """The person behind a bearer token and "", or None and why the token is refused."""
     digest = token_digest(token)
     row = (
         await ApiToken.select(
             ApiToken.id.as_alias("token_id"),
             ApiToken.last_used_at,
+            ApiToken.expires_at,
+            ApiToken.revoked_at,
+            ApiToken.read_only,
             ApiToken.user.is_active.as_alias("is_active"),
             *(
                 getattr(ApiToken.user, column._meta.name).as_alias(column._meta.name)
@@ -126,16 +159,31 @@ async def resolve_api_token(token: str) -> CurrentUser | None:
         .first()
     )
     if row is None or not row["is_active"]:
-        return None
+        return None, TOKEN_UNKNOWN
     now = utcnow()
+    if row["revoked_at"] is not None:
+        return None, TOKEN_REVOKED
+    if row["expires_at"] is not None and row["expires_at"] <= now:
+        return None, TOKEN_EXPIRED
     if row["last_used_at"] is None or now - row["last_used_at"] > TOUCH_INTERVAL:
         await ApiToken.update({ApiToken.last_used_at: now}).where(ApiToken.id == row["token_id"])
-    return CurrentUser.from_row(row)
+    user = _signed_in_user(row, settings)
+    return dataclasses.replace(user, read_only=bool(row["read_only"])), ""
 
 
-async def create_api_token(user_id: int, label: str) -> str:
+async def create_api_token(
+    user_id: int, label: str, expires_at: dt.datetime | None, read_only: bool = False
+) -> tuple[int, str]:
+    """A new token's id and the token itself, which is shown once and never kept."""
     token = "gov_" + secrets.token_urlsafe(32)
-    await ApiToken.insert(
-        ApiToken(user=user_id, token_hash=token_digest(token), label=label, created_at=utcnow())
-    )
-    return token
+    rows = await ApiToken.insert(
+        ApiToken(
+            user=user_id,
+            token_hash=token_digest(token),
+            label=label,
+            created_at=utcnow(),
+            expires_at=expires_at,
+            read_only=read_only,
+        )
+    ).returning(ApiToken.id)
+    return int(rows[0]["id"]), token

@@ -6,6 +6,7 @@ from piccolo.columns import (
     JSON,
     Boolean,
     ForeignKey,
+    Integer,
     OnDelete,
     Serial,
     Timestamptz,
@@ -31,6 +32,11 @@ class User(Table, tablename="app_user"):
     notification_categories = JSON(default=[])
     created_at = Timestamptz()
     last_login_at = Timestamptz(null=True, default=None)
+    # Two-factor sign-in (RFC 6238): the shared secret once enrolled, "" otherwise; the last
+    # time step whose code was accepted, so that no code is accepted twice.
+    totp_secret = Varchar(length=64, default="", secret=True)
+    totp_last_step = Integer(default=0)
+    totp_enabled_at = Timestamptz(null=True, default=None)
 
 
 class UserSession(Table, tablename="user_session"):
@@ -51,6 +57,21 @@ class ApiToken(Table, tablename="api_token"):
     label = Varchar(length=100, default="")
     created_at = Timestamptz()
     last_used_at = Timestamptz(null=True, default=None)
+    # None: a token made before tokens expired, which never does.
+    expires_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+    # A read-only token is refused every unsafe method (POST, PUT, PATCH, DELETE).
+    read_only = Boolean(default=False)
+
+
+class RecoveryCode(Table, tablename="recovery_code"):
+    """Single-use codes that stand in for a lost authenticator; only their SHA-256 is kept
+    (they are random and long, so a slow hash adds nothing)."""
+
+    id = Serial(primary_key=True)
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    code_hash = Varchar(length=64, index=True)
+    used_at = Timestamptz(null=True, default=None)
 
 
 class LoginAttempt(Table, tablename="login_attempt"):

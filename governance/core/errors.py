@@ -57,6 +57,18 @@ class TooManyAttempts(ServiceError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class StepRequired(ServiceError):
+    """The request must wait for a step the person has to take first: a page is sent to
+    `page` to take it; an API client gets a 403 saying what it is."""
+
+    status_code = 403
+    title = "A step is needed first"
+
+    def __init__(self, message: str, page: str) -> None:
+        super().__init__(message)
+        self.page = page
+
+
 ERROR_TITLES = {
     400: "Bad request",
     401: "Sign-in needed",
@@ -132,6 +144,8 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     if request.scope.get("user") is not None:
         headers["cache-control"] = "no-store"
     extra: dict[str, Any] = {}
+    if isinstance(exc, StepRequired) and not wants_json(request):
+        return Redirect(path=exc.page, headers=headers)
     if isinstance(exc, ServiceError):
         status, detail = exc.status_code, exc.message
         if exc.field_errors:

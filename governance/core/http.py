@@ -158,11 +158,15 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
+# Never typed back into a form shown again: passwords, one-time codes, signed tokens.
+SECRET_FIELDS = frozenset(
+    {"password", "password_confirm", "current_password", "code", "_csrf_token"}
+)
+
+
 def form_values(data: Mapping[str, Any]) -> dict[str, Any]:
     """What the user typed, minus secrets, to fill a re-rendered form."""
-    return {
-        k: v for k, v in data.items() if k not in {"password", "password_confirm", "_csrf_token"}
-    }
+    return {k: v for k, v in data.items() if k not in SECRET_FIELDS}
 
 
 def to_json(value: Any) -> str:

@@ -94,6 +94,31 @@ async def password_reset(
     )
 
 
+async def security_notice(
+    recipient: Recipient, *, what: str, event: str, now: dt.datetime, timezone: str
+) -> bool:
+    """A neutral notice that something changed in the person's account security (a new
+    password, a second factor, a token, sessions ended). It has no category: it cannot be
+    turned off, since it is how a person learns that someone else is in their account. It
+    says what happened, never a secret."""
+    return await _queue(
+        recipient,
+        "security_notice",
+        {"what": what, "when": format_datetime(now, timezone) + f" ({timezone})"},
+        f"security:{event}:user:{recipient.user_id}:{now.isoformat()}",
+    )
+
+
+async def email_change_confirmation(recipient: Recipient, *, link: str, valid_hours: int) -> bool:
+    """The link that confirms a new email, sent to the new address (`recipient.email`)."""
+    return await _queue(
+        recipient,
+        "email_change",
+        {"link": link, "valid_hours": valid_hours, "new_email": recipient.email},
+        f"email-change:user:{recipient.user_id}:{recipient.email}:{link[-16:]}",
+    )
+
+
 # --- meetings ---------------------------------------------------------------------------
 
 
