@@ -152,6 +152,19 @@ async def record_event(
     await _write_head(fields["sequence"], fields["hash"])
 
 
+async def current_head() -> tuple[int, str]:
+    """The chain's newest event (sequence and hash), as its head row records it; (0, "")
+    before the first. Inside a write transaction, so the next event recorded in it follows
+    this head directly (on PostgreSQL the chain's lock is taken here already)."""
+    engine = get_engine()
+    if engine.current_transaction.get() is None:
+        raise RuntimeError("current_head must run inside a write transaction")
+    if is_postgres(engine):
+        await engine.run_ddl(f"SELECT pg_advisory_xact_lock({AUDIT_CHAIN_LOCK_KEY})")
+    head = await _read_head()
+    return (int(head["sequence"]), str(head["hash"])) if head else (0, "")
+
+
 @dataclass(frozen=True)
 class ChainVerdict:
     intact: bool
