@@ -21,12 +21,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from governance.core.audit import (
+    CONTENT_CHANGED,
+    RecordMismatch,
+    audited_hashes,
+    hash_problem,
+)
 from governance.meetings.schemas import MinutesStatus
 from governance.meetings.tables import AgendaItem, Attendance, Decision, Minutes
 
 OK = "ok"
 MISMATCH = "mismatch"
 RECORD_PART = "record"
+APPROVED_ACTION = "minutes.approved"
 
 
 def _sha256(value: Any) -> str:
@@ -192,34 +199,32 @@ def items_integrity(
     return OK
 
 
-@dataclass(frozen=True)
-class Mismatch:
-    kind: str  # minutes, decision
-    id: int
-    detail: str
-
-
-async def _minutes_mismatches(minutes: Mapping[str, Any]) -> list[Mismatch]:
+async def _minutes_mismatches(
+    minutes: Mapping[str, Any], audited: Mapping[str, str]
+) -> list[RecordMismatch]:
     sealed = await sealed_now(minutes)
     found = []
-    where = f"of meeting {minutes['meeting']}"
-    if sealed.content_hash != minutes["content_hash"]:
-        found.append(Mismatch("minutes", minutes["id"], f"minutes {where}"))
-    elif sealed.part_hashes != part_hashes(minutes):
-        found.append(Mismatch("minutes", minutes["id"], f"minutes {where}: part hashes"))
+    problem = hash_problem(
+        sealed.content_hash, minutes["content_hash"], audited.get(str(minutes["id"]))
+    )
+    if not problem and sealed.part_hashes != part_hashes(minutes):
+        problem = "the hashes of its parts do not match its content"
+    if problem:
+        found.append(RecordMismatch("minutes", minutes["id"], problem))
     stored = await Decision.select(Decision.id, Decision.content_hash).where(
         Decision.meeting == minutes["meeting"]
     )
     for row in stored:
         if sealed.decision_hashes.get(row["id"]) != row["content_hash"]:
-            found.append(Mismatch("decision", row["id"], f"decision {where}"))
+            found.append(RecordMismatch("decision", row["id"], CONTENT_CHANGED))
     return found
 
 
-async def mismatched_minutes(batch_size: int = 200) -> list[Mismatch]:
+async def mismatched_minutes(batch_size: int = 200) -> list[RecordMismatch]:
     """Every approved minutes, and decision in them, whose content no longer matches its
-    hash (or that has lost its hash)."""
-    found: list[Mismatch] = []
+    hash (or whose hash is not the one the audit trail recorded at approval)."""
+    audited = await audited_hashes(APPROVED_ACTION)
+    found: list[RecordMismatch] = []
     last_id = 0
     while True:
         rows = (
@@ -231,5 +236,5 @@ async def mismatched_minutes(batch_size: int = 200) -> list[Mismatch]:
         if not rows:
             return found
         for row in rows:
-            found.extend(await _minutes_mismatches(row))
+            found.extend(await _minutes_mismatches(row, audited))
         last_id = rows[-1]["id"]

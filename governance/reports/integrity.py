@@ -13,11 +13,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from governance.core.audit import RecordMismatch, audited_hashes, hash_problem
 from governance.reports.schemas import ReportStatus
 from governance.reports.tables import Report
 
 OK = "ok"
 MISMATCH = "mismatch"
+SUBMITTED_ACTION = "report.submitted"
 
 
 def content_hash(report: Mapping[str, Any]) -> str:
@@ -38,22 +40,27 @@ def content_hash(report: Mapping[str, Any]) -> str:
     ).hexdigest()
 
 
-def integrity(report: Mapping[str, Any]) -> str | None:
-    """ "ok" or "mismatch" for a submitted report; None for a draft, which has no hash."""
-    if report["status"] != ReportStatus.SUBMITTED:
-        return None
-    # Booleans come back from SQLite as integers; the hash was taken over booleans.
-    frozen = {
+def _frozen(report: Mapping[str, Any]) -> dict[str, Any]:
+    # The hash was taken over booleans, whatever a database driver gives back.
+    return {
         **report,
         "to_director": bool(report["to_director"]),
         "to_board": bool(report["to_board"]),
     }
-    return OK if content_hash(frozen) == report["content_hash"] else MISMATCH
 
 
-async def mismatched_reports(batch_size: int = 500) -> list[int]:
-    """The ids of submitted reports whose content no longer matches their hash."""
-    mismatched: list[int] = []
+def integrity(report: Mapping[str, Any]) -> str | None:
+    """ "ok" or "mismatch" for a submitted report; None for a draft, which has no hash."""
+    if report["status"] != ReportStatus.SUBMITTED:
+        return None
+    return OK if content_hash(_frozen(report)) == report["content_hash"] else MISMATCH
+
+
+async def mismatched_reports(batch_size: int = 500) -> list[RecordMismatch]:
+    """Every submitted report whose content no longer matches its hash, or whose hash is
+    not the one the audit trail recorded at its submission."""
+    audited = await audited_hashes(SUBMITTED_ACTION)
+    mismatched: list[RecordMismatch] = []
     last_id = 0
     while True:
         rows = (
@@ -64,5 +71,9 @@ async def mismatched_reports(batch_size: int = 500) -> list[int]:
         )
         if not rows:
             return mismatched
-        mismatched.extend(row["id"] for row in rows if integrity(row) == MISMATCH)
+        for row in rows:
+            computed = content_hash(_frozen(row))
+            problem = hash_problem(computed, row["content_hash"], audited.get(str(row["id"])))
+            if problem:
+                mismatched.append(RecordMismatch("report", row["id"], problem))
         last_id = rows[-1]["id"]
