@@ -157,19 +157,21 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         verdict = await verify_chain()
         if verdict.intact:
             print(f"Audit chain intact: {verdict.events_checked} events checked.")
+            # Written down outside the system, the head shows later whether events were
+            # removed from the end together with the head row.
+            print(f"Head: event {verdict.head_sequence}, hash {verdict.head_hash or '-'}")
         else:
             print(
                 f"Audit chain broken at sequence {verdict.first_bad_sequence}: {verdict.problem}.",
                 file=sys.stderr,
             )
-        # Written down outside the system, the head shows later whether events were
-        # removed from the end together with the head row.
-        print(f"Head: event {verdict.head_sequence}, hash {verdict.head_hash or '-'}")
+        # The frozen records are checked either way: a broken chain is no reason to hide
+        # an altered report.
         mismatches = await mismatched_records()
         for mismatch in mismatches:
             print(f"Mismatch: {mismatch.kind} {mismatch.id}: {mismatch.problem}.", file=sys.stderr)
-        if not mismatches:
-            print("Frozen records intact: every hash matches its content.")
+        if verdict.intact and not mismatches:
+            print("Frozen records intact: every stored hash matches its content.")
         return 0 if verdict.intact and not mismatches else 1
 
     return _run(verify)
