@@ -46,9 +46,7 @@ async def test_an_untouched_report_shows_no_warning(client, cast):
 
 async def test_a_body_changed_in_the_database_is_flagged_everywhere(client, cast):
     report_id = await _submitted(cast)
-    await Report.update({Report.body: "Rewritten in the database."}).where(
-        Report.id == report_id
-    )
+    await Report.update({Report.body: "Rewritten in the database."}).where(Report.id == report_id)
     await sign_in(client, cast.board)
 
     page = await client.get(f"/reports/{report_id}")
