@@ -126,20 +126,41 @@ def seal_of(
 
 
 async def sealed_now(minutes: Mapping[str, Any]) -> Sealed:
-    """The hashes of these minutes' meeting as its rows stand now (four queries)."""
+    """The hashes of these minutes' meeting as its rows stand now (three queries)."""
     meeting_id = minutes["meeting"]
     attendance = await Attendance.select(
         Attendance.user, Attendance.guest_name, Attendance.mode
     ).where(Attendance.meeting == meeting_id)
-    items = await AgendaItem.select().where(AgendaItem.meeting == meeting_id)
-    decisions = await Decision.select().where(Decision.meeting == meeting_id)
+    items = await AgendaItem.select(
+        AgendaItem.id,
+        AgendaItem.position,
+        AgendaItem.title,
+        AgendaItem.visibility,
+        AgendaItem.notes,
+        AgendaItem.minutes_text,
+    ).where(AgendaItem.meeting == meeting_id)
+    decisions = await Decision.select(
+        Decision.id,
+        Decision.agenda_item,
+        Decision.text,
+        Decision.votes_for,
+        Decision.votes_against,
+        Decision.votes_abstain,
+        Decision.quorum_met,
+    ).where(Decision.meeting == meeting_id)
     return seal_of(meeting_id, minutes["summary"], attendance, items, decisions)
 
 
 async def seal_minutes(meeting_id: int) -> str:
     """Stores the hashes of the meeting's minutes and decisions as they stand; called by the
     approval, in its transaction. Returns the minutes' hash."""
-    minutes = await Minutes.select().where(Minutes.meeting == meeting_id).first()
+    # Only the columns it needs: the migration that seals older minutes runs this too,
+    # before any later migration has added columns of its own.
+    minutes = (
+        await Minutes.select(Minutes.id, Minutes.meeting, Minutes.summary)
+        .where(Minutes.meeting == meeting_id)
+        .first()
+    )
     if minutes is None:
         return ""
     sealed = await sealed_now(minutes)
