@@ -458,13 +458,24 @@ async def meetings_index(slug: str, viewer: Viewer) -> MeetingIndexPage:
 # --- the public version -----------------------------------------------------------------
 
 
-async def _public_items(meeting_id: int) -> list[PublicItemView]:
+async def _public_items(minutes: Mapping[str, Any]) -> tuple[list[PublicItemView], str | None]:
+    """The public items with their decisions, and whether they still have their hashes."""
     items = (
-        await AgendaItem.select(AgendaItem.id, AgendaItem.title, AgendaItem.minutes_text)
-        .where((AgendaItem.meeting == meeting_id) & scopes.public_only(AgendaItem.visibility))
+        await AgendaItem.select(
+            AgendaItem.id,
+            AgendaItem.position,
+            AgendaItem.title,
+            AgendaItem.visibility,
+            AgendaItem.notes,
+            AgendaItem.minutes_text,
+        )
+        .where(
+            (AgendaItem.meeting == minutes["meeting"]) & scopes.public_only(AgendaItem.visibility)
+        )
         .order_by(AgendaItem.position)
     )
     decisions: dict[int, list[PublicDecisionView]] = defaultdict(list)
+    rows: list[dict[str, Any]] = []
     if items:
         rows = (
             await Decision.select(*_decision_columns())
@@ -473,19 +484,28 @@ async def _public_items(meeting_id: int) -> list[PublicItemView]:
         )
         for row in rows:
             decisions[row["agenda_item_id"]].append(view_of(PublicDecisionView, row))
-    return [
+    shown = integrity.items_integrity(minutes, items, rows) if minutes["content_hash"] else None
+    views = [
         PublicItemView(
             title=item["title"], minutes_text=item["minutes_text"], decisions=decisions[item["id"]]
         )
         for item in items
     ]
+    return views, shown
 
 
 async def public_minutes(meeting_id: int) -> PublicMinutesView:
     """Approved minutes as anyone may read them: public items only, and a count of the rest."""
     meeting = await Meeting.select(*_meeting_columns()).where(Meeting.id == meeting_id).first()
     minutes = (
-        await Minutes.select(Minutes.id, Minutes.status, Minutes.approved_at)
+        await Minutes.select(
+            Minutes.id,
+            Minutes.meeting,
+            Minutes.status,
+            Minutes.approved_at,
+            Minutes.content_hash,
+            Minutes.part_hashes,
+        )
         .where(Minutes.meeting == meeting_id)
         .first()
     )
@@ -499,6 +519,7 @@ async def public_minutes(meeting_id: int) -> PublicMinutesView:
         .where((Erratum.minutes == minutes["id"]) & scopes.public_only(Erratum.visibility))
         .order_by(Erratum.created_at)
     )
+    items, shown = await _public_items(minutes)
     return PublicMinutesView(
         meeting_id=meeting["id"],
         title=meeting["title"],
@@ -506,9 +527,10 @@ async def public_minutes(meeting_id: int) -> PublicMinutesView:
         group_slug=meeting["group_slug"],
         starts_at=meeting["starts_at"],
         approved_at=minutes["approved_at"],
-        items=await _public_items(meeting_id),
+        items=items,
         confidential_count=int(confidential),
         errata=view_of(list[PublicErratumView], errata),
+        integrity=shown,
     )
 
 

@@ -539,3 +539,6 @@ class PublicMinutesView(msgspec.Struct, kw_only=True):
     items: list[PublicItemView]
     confidential_count: int
     errata: list[PublicErratumView]
+    # "ok" while the public items shown still have the hashes taken at approval, else
+    # "mismatch" (null for minutes approved before minutes had hashes).
+    integrity: str | None = None

@@ -185,3 +185,35 @@ async def test_minutes_approved_before_hashes_existed_are_sealed_by_the_migratio
     assert again["content_hash"] == sealed["content_hash"]
     assert again["part_hashes"] == sealed["part_hashes"]
     assert await _findings() == []
+
+
+async def test_the_public_minutes_flag_a_changed_public_item(client, cast):
+    ids = await _approved(cast)
+    await AgendaItem.update({AgendaItem.visibility: "public"}).where(
+        AgendaItem.id == ids["internal"]
+    )
+    # Made public behind the service's back is itself a change to what was approved.
+    page = await client.get(f"/public/meetings/{ids['meeting']}")
+    assert page.status_code == 200 and WARNING in page.text
+
+
+async def test_untouched_public_minutes_show_no_warning(client, cast):
+    ids = await _approved(cast)
+    chair = await viewer_for(cast.chair)
+    starts = (utcnow() - dt.timedelta(days=5)).replace(microsecond=0)
+    meeting_id = await make_meeting(cast.slug, cast.chair, starts_at=starts)
+    await services.add_agenda_item(
+        meeting_id, AgendaItemDetails(title="Open day", visibility="public", notes=""), chair
+    )
+    await services.mark_meeting_held(meeting_id, chair)
+    await services.circulate_minutes(meeting_id, chair)
+    await services.approve_minutes(meeting_id, Approval(method="circulation"), chair)
+
+    page = await client.get(f"/public/meetings/{meeting_id}")
+    assert page.status_code == 200 and "Open day" in page.text and WARNING not in page.text
+    assert ids  # the other meeting's minutes are approved too, and untouched
+    item = await AgendaItem.select(AgendaItem.id).where(AgendaItem.meeting == meeting_id).first()
+    await AgendaItem.update({AgendaItem.minutes_text: "Closed day."}).where(
+        AgendaItem.id == item["id"]
+    )
+    assert WARNING in (await client.get(f"/public/meetings/{meeting_id}")).text
