@@ -126,6 +126,8 @@ async def test_an_item_record_changed_in_the_database_is_flagged(client, cast):
     assert WARNING in page
     assert api["minutes"]["integrity"] == "mismatch"
     assert await _findings() == [("minutes", ids["minutes"], CONTENT_CHANGED)]
+    printable = await client.get(f"/meetings/{ids['meeting']}/export/minutes")
+    assert printable.status_code == 200 and WARNING in printable.text
 
 
 async def test_the_summary_or_attendance_changed_is_flagged(client, cast):
