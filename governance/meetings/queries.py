@@ -484,7 +484,12 @@ async def _public_items(minutes: Mapping[str, Any]) -> tuple[list[PublicItemView
         )
         for row in rows:
             decisions[row["agenda_item_id"]].append(view_of(PublicDecisionView, row))
-    shown = integrity.items_integrity(minutes, items, rows) if minutes["content_hash"] else None
+    # Approved minutes that have lost their hash are as suspect as changed ones.
+    shown = (
+        integrity.items_integrity(minutes, items, rows)
+        if minutes["content_hash"]
+        else integrity.MISMATCH
+    )
     views = [
         PublicItemView(
             title=item["title"], minutes_text=item["minutes_text"], decisions=decisions[item["id"]]

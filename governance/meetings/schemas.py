@@ -540,5 +540,5 @@ class PublicMinutesView(msgspec.Struct, kw_only=True):
     confidential_count: int
     errata: list[PublicErratumView]
     # "ok" while the public items shown still have the hashes taken at approval, else
-    # "mismatch" (null for minutes approved before minutes had hashes).
+    # "mismatch".
     integrity: str | None = None

@@ -34,7 +34,6 @@ from governance.settings import get_settings
 from governance.transparency import formats, metrics
 from governance.transparency.editions import (
     Presented,
-    canonical_json,
     headline,
     normalise_content,
     present,
@@ -229,11 +228,8 @@ def presented_of(report: ReportView) -> Presented:
         return present(report.content, report.edition)
     # Keyed by the content too, so that content changed behind the service's back is
     # shown as it now is (and flagged), not as it was.
-    key = (
-        report.id,
-        report.content_hash,
-        hashlib.sha256(canonical_json(report.content)).hexdigest(),
-    )
+    fingerprint = json.dumps(report.content, sort_keys=True, default=str).encode()
+    key = (report.id, report.content_hash, hashlib.sha256(fingerprint).hexdigest())
     cached = _PRESENTED_CACHE.get(key)
     if cached is None:
         cached = present(report.content, report.edition)
