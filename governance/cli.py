@@ -188,6 +188,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from governance.core.audit import verify_chain
+    from governance.integrity import mismatched_records
 
     async def verify() -> int:
         verdict = await verify_chain()
@@ -196,12 +197,19 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             # Written down outside the system, the head shows later whether events were
             # removed from the end together with the head row.
             print(f"Head: event {verdict.head_sequence}, hash {verdict.head_hash or '-'}")
-            return 0
-        print(
-            f"Audit chain broken at sequence {verdict.first_bad_sequence}: {verdict.problem}.",
-            file=sys.stderr,
-        )
-        return 1
+        else:
+            print(
+                f"Audit chain broken at sequence {verdict.first_bad_sequence}: {verdict.problem}.",
+                file=sys.stderr,
+            )
+        # The frozen records are checked either way: a broken chain is no reason to hide
+        # an altered report.
+        mismatches = await mismatched_records()
+        for mismatch in mismatches:
+            print(f"Mismatch: {mismatch.kind} {mismatch.id}: {mismatch.problem}.", file=sys.stderr)
+        if verdict.intact and not mismatches:
+            print("Frozen records intact: every stored hash matches its content.")
+        return 0 if verdict.intact and not mismatches else 1
 
     return _run(verify)
 

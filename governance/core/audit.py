@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -152,6 +153,19 @@ async def record_event(
     await _write_head(fields["sequence"], fields["hash"])
 
 
+async def current_head() -> tuple[int, str]:
+    """The chain's newest event (sequence and hash), as its head row records it; (0, "")
+    before the first. Inside a write transaction, so the next event recorded in it follows
+    this head directly (on PostgreSQL the chain's lock is taken here already)."""
+    engine = get_engine()
+    if engine.current_transaction.get() is None:
+        raise RuntimeError("current_head must run inside a write transaction")
+    if is_postgres(engine):
+        await engine.run_ddl(f"SELECT pg_advisory_xact_lock({AUDIT_CHAIN_LOCK_KEY})")
+    head = await _read_head()
+    return (int(head["sequence"]), str(head["hash"])) if head else (0, "")
+
+
 @dataclass(frozen=True)
 class ChainVerdict:
     intact: bool
@@ -259,3 +273,44 @@ async def recent_events(
     rows = await query
     older = rows[limit - 1]["sequence"] if len(rows) > limit else None
     return rows[:limit], older
+
+
+# --- the hashes of frozen records, as the chain recorded them ----------------------------
+
+HASH_IN_SUMMARY = re.compile(r"\bsha256 ([0-9a-f]{64})\b")
+CONTENT_CHANGED = "its content does not match its hash"
+HASH_CHANGED = "its hash differs from the one the audit trail recorded when it was frozen"
+
+
+@dataclass(frozen=True)
+class RecordMismatch:
+    """A frozen record (a submitted report, approved minutes...) that has been changed."""
+
+    kind: str
+    id: int
+    problem: str
+
+
+def hash_problem(computed: str, stored: str, audited: str | None) -> str:
+    """What is wrong with a frozen record's hash, or an empty string. The audit trail's
+    copy, being in the keyed chain, also catches content rewritten together with its hash."""
+    if computed != stored:
+        return CONTENT_CHANGED
+    if audited is not None and audited != stored:
+        return HASH_CHANGED
+    return ""
+
+
+async def audited_hashes(action: str) -> dict[str, str]:
+    """Entity id → the SHA-256 named in the summary of that action's event (the latest)."""
+    rows = (
+        await AuditEvent.select(AuditEvent.entity_id, AuditEvent.summary)
+        .where(AuditEvent.action == action)
+        .order_by(AuditEvent.sequence)
+    )
+    found: dict[str, str] = {}
+    for row in rows:
+        match = HASH_IN_SUMMARY.search(row["summary"])
+        if match:
+            found[str(row["entity_id"])] = match.group(1)
+    return found

@@ -26,6 +26,7 @@ from governance.core.errors import NotFoundError
 from governance.groups.queries import get_group, members_on
 from governance.groups.services import quorum_needed
 from governance.groups.tables import WorkingGroup
+from governance.meetings import integrity
 from governance.meetings.schemas import (
     COUNTS_TOWARDS_QUORUM,
     AgendaItemPage,
@@ -156,10 +157,15 @@ def head(row: Mapping[str, Any]) -> MeetingHead:
 
 
 async def _agenda(
-    meeting: Mapping[str, Any], viewer: Viewer, show_text: bool
-) -> tuple[list[AgendaItemView], list[DecisionView]]:
+    meeting: Mapping[str, Any], viewer: Viewer, minutes: Mapping[str, Any] | None
+) -> tuple[list[AgendaItemView], list[DecisionView], str | None]:
     """The items this viewer may read, with their conflicts, and their decisions: three
-    queries (one when the agenda holds nothing the viewer may read)."""
+    queries (one when the agenda holds nothing the viewer may read); and, once the minutes
+    are approved, whether those items still have their hashes."""
+    show_text = minutes is not None and reads_minutes_text(
+        viewer, meeting["group"], minutes["status"]
+    )
+    approved = minutes is not None and minutes["status"] == MinutesStatus.APPROVED
     items = (
         await AgendaItem.select()
         .where(
@@ -170,7 +176,7 @@ async def _agenda(
     )
     item_ids = [item["id"] for item in items]
     if not item_ids:
-        return [], []
+        return [], [], integrity.OK if approved else None
     conflicts = await ConflictOfInterest.select(
         ConflictOfInterest.agenda_item,
         ConflictOfInterest.description,
@@ -201,7 +207,12 @@ async def _agenda(
     ]
     order = {item_id: index for index, item_id in enumerate(item_ids)}
     decisions.sort(key=lambda d: order[d["agenda_item_id"]])
-    return agenda, view_of(list[DecisionView], decisions)
+    shown = integrity.items_integrity(minutes, items, decisions) if minutes and approved else None
+    views = [
+        DecisionView(**_decision_fields(d), integrity=integrity.decision_integrity(d))
+        for d in decisions
+    ]
+    return agenda, views, shown
 
 
 def _decision_columns() -> tuple[Any, ...]:
@@ -214,7 +225,13 @@ def _decision_columns() -> tuple[Any, ...]:
         Decision.votes_abstain,
         Decision.quorum_met,
         Decision.created_at,
+        Decision.content_hash,
     )
+
+
+def _decision_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    fields = {name: row[name] for name in DecisionView.__struct_fields__ if name in row}
+    return {**fields, "quorum_met": bool(row["quorum_met"])}
 
 
 async def _attendance(meeting_id: int) -> list[dict[str, Any]]:
@@ -278,12 +295,13 @@ async def _view(
     """The meeting as this viewer may read it (eight queries with the meeting's), and the
     minutes' row."""
     minutes_row, minutes = await _minutes(meeting, viewer)
-    show_text = minutes_row is not None and reads_minutes_text(
-        viewer, meeting["group"], minutes_row["status"]
-    )
-    agenda, decisions = await _agenda(meeting, viewer, show_text)
+    agenda, decisions, items_integrity = await _agenda(meeting, viewer, minutes_row)
     members = await members_on(meeting["group"], meeting_date(meeting["starts_at"]))
     attendance = await _attendance(meeting["id"])
+    if minutes is not None and minutes_row is not None and items_integrity is not None:
+        record = integrity.record_integrity(minutes_row, attendance)
+        intact = record == items_integrity == integrity.OK
+        minutes.integrity = integrity.OK if intact else integrity.MISMATCH
     view = MeetingView(
         id=meeting["id"],
         group_slug=meeting["group_slug"],
@@ -440,13 +458,24 @@ async def meetings_index(slug: str, viewer: Viewer) -> MeetingIndexPage:
 # --- the public version -----------------------------------------------------------------
 
 
-async def _public_items(meeting_id: int) -> list[PublicItemView]:
+async def _public_items(minutes: Mapping[str, Any]) -> tuple[list[PublicItemView], str | None]:
+    """The public items with their decisions, and whether they still have their hashes."""
     items = (
-        await AgendaItem.select(AgendaItem.id, AgendaItem.title, AgendaItem.minutes_text)
-        .where((AgendaItem.meeting == meeting_id) & scopes.public_only(AgendaItem.visibility))
+        await AgendaItem.select(
+            AgendaItem.id,
+            AgendaItem.position,
+            AgendaItem.title,
+            AgendaItem.visibility,
+            AgendaItem.notes,
+            AgendaItem.minutes_text,
+        )
+        .where(
+            (AgendaItem.meeting == minutes["meeting"]) & scopes.public_only(AgendaItem.visibility)
+        )
         .order_by(AgendaItem.position)
     )
     decisions: dict[int, list[PublicDecisionView]] = defaultdict(list)
+    rows: list[dict[str, Any]] = []
     if items:
         rows = (
             await Decision.select(*_decision_columns())
@@ -455,19 +484,33 @@ async def _public_items(meeting_id: int) -> list[PublicItemView]:
         )
         for row in rows:
             decisions[row["agenda_item_id"]].append(view_of(PublicDecisionView, row))
-    return [
+    # Approved minutes that have lost their hash are as suspect as changed ones.
+    shown = (
+        integrity.items_integrity(minutes, items, rows)
+        if minutes["content_hash"]
+        else integrity.MISMATCH
+    )
+    views = [
         PublicItemView(
             title=item["title"], minutes_text=item["minutes_text"], decisions=decisions[item["id"]]
         )
         for item in items
     ]
+    return views, shown
 
 
 async def public_minutes(meeting_id: int) -> PublicMinutesView:
     """Approved minutes as anyone may read them: public items only, and a count of the rest."""
     meeting = await Meeting.select(*_meeting_columns()).where(Meeting.id == meeting_id).first()
     minutes = (
-        await Minutes.select(Minutes.id, Minutes.status, Minutes.approved_at)
+        await Minutes.select(
+            Minutes.id,
+            Minutes.meeting,
+            Minutes.status,
+            Minutes.approved_at,
+            Minutes.content_hash,
+            Minutes.part_hashes,
+        )
         .where(Minutes.meeting == meeting_id)
         .first()
     )
@@ -481,6 +524,7 @@ async def public_minutes(meeting_id: int) -> PublicMinutesView:
         .where((Erratum.minutes == minutes["id"]) & scopes.public_only(Erratum.visibility))
         .order_by(Erratum.created_at)
     )
+    items, shown = await _public_items(minutes)
     return PublicMinutesView(
         meeting_id=meeting["id"],
         title=meeting["title"],
@@ -488,9 +532,10 @@ async def public_minutes(meeting_id: int) -> PublicMinutesView:
         group_slug=meeting["group_slug"],
         starts_at=meeting["starts_at"],
         approved_at=minutes["approved_at"],
-        items=await _public_items(meeting_id),
+        items=items,
         confidential_count=int(confidential),
         errata=view_of(list[PublicErratumView], errata),
+        integrity=shown,
     )
 
 

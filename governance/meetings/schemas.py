@@ -414,6 +414,9 @@ class MinutesView(msgspec.Struct, kw_only=True):
     approval_method: str | None
     approved_at_meeting_id: int | None
     errata: list[ErratumView]
+    # Once approved: "ok" while what this reader is shown still has the hashes taken at
+    # approval, "mismatch" once it does not (changed behind the service's back); else null.
+    integrity: str | None = None
 
 
 class DecisionView(msgspec.Struct, kw_only=True):
@@ -425,6 +428,8 @@ class DecisionView(msgspec.Struct, kw_only=True):
     votes_abstain: int
     quorum_met: bool
     created_at: dt.datetime
+    # Once its minutes are approved: "ok" or "mismatch" against its hash; else null.
+    integrity: str | None = None
 
 
 class MeetingView(msgspec.Struct, kw_only=True):
@@ -534,3 +539,6 @@ class PublicMinutesView(msgspec.Struct, kw_only=True):
     items: list[PublicItemView]
     confidential_count: int
     errata: list[PublicErratumView]
+    # "ok" while the public items shown still have the hashes taken at approval, else
+    # "mismatch".
+    integrity: str | None = None

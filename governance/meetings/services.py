@@ -28,6 +28,7 @@ from governance.core.db import one_row, write_transaction
 from governance.core.errors import ConflictError, InvalidInput, PermissionDenied
 from governance.groups.queries import get_group, members_on
 from governance.meetings import queries
+from governance.meetings.integrity import seal_minutes
 from governance.meetings.queries import meeting_date
 from governance.meetings.schemas import (
     COUNTS_TOWARDS_QUORUM,
@@ -1022,12 +1023,15 @@ async def approve_minutes(
                 Minutes.updated_at: now,
             }
         ).where(Minutes.id == minutes["id"])
+        # The hash of what was approved, kept in the keyed audit chain as well.
+        digest = await seal_minutes(meeting_id)
         await record_event(
             viewer.user,
             "minutes.approved",
             "minutes",
             minutes["id"],
-            f"Minutes of meeting {meeting_id} approved ({command.method}) and locked",
+            f"Minutes of meeting {meeting_id} approved ({command.method}) and locked; "
+            f"sha256 {digest}",
         )
 
 

@@ -73,6 +73,10 @@ class Minutes(Table, tablename="minutes"):
     approved_at_meeting = Integer(null=True, default=None)
     approval_method = Varchar(length=20, default="")  # meeting, circulation
     updated_at = Timestamptz()
+    # Set at approval (meetings/integrity.py): the SHA-256 of the canonical JSON of what was
+    # approved, and the hashes of its parts (JSON text) so a page can check what it shows.
+    content_hash = Varchar(length=64, default="")
+    part_hashes = Text(default="")
 
 
 class MinutesComment(Table, tablename="minutes_comment"):
@@ -106,6 +110,8 @@ class Decision(Table, tablename="decision"):
     quorum_met = Boolean()
     recorded_by = ForeignKey(references=User, on_delete=OnDelete.restrict)
     created_at = Timestamptz()
+    # Set when the minutes that hold it are approved: the SHA-256 of the decision and votes.
+    content_hash = Varchar(length=64, default="")
 
 
 class CalendarFeed(Table, tablename="calendar_feed"):

@@ -28,6 +28,7 @@ from governance.core.markdown import render_markdown
 from governance.groups.queries import get_group, members_on
 from governance.groups.tables import ReportingLineSettings, WorkingGroup
 from governance.reports import schedule
+from governance.reports.integrity import integrity
 from governance.reports.schemas import (
     DELIVERY_STATES,
     DeliveryFilters,
@@ -202,6 +203,7 @@ async def report_view(report: Mapping[str, Any], viewer: Viewer) -> ReportView:
             "to_board": bool(report["to_board"]),
             "follows_up": follows_up,
             "content_hash": report["content_hash"] or None,
+            "integrity": integrity(report),
             "can_submit": report["status"] == ReportStatus.DRAFT and leads,
             "can_follow_up": report["status"] == ReportStatus.SUBMITTED and leads,
             "closed": _closed(deliveries),

@@ -300,6 +300,9 @@ class ReportView(msgspec.Struct, kw_only=True):
     submitted_by_name: str | None
     # SHA-256 of the text frozen at submission; null for a draft.
     content_hash: str | None
+    # "ok" while the stored content still has that hash, "mismatch" once it does not
+    # (changed behind the service's back); null for a draft.
+    integrity: str | None = None
     # A draft the caller may submit (the group's chair or secretary).
     can_submit: bool
     # A submitted report the caller may follow up, or correct (the group's chair or

@@ -23,8 +23,6 @@ text.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import logging
 import re
 from collections.abc import Mapping
@@ -48,6 +46,7 @@ from governance.groups.tables import Membership, ReportingLine
 from governance.notifications import emails
 from governance.notifications.emails import Recipient
 from governance.reports import queries, schedule
+from governance.reports.integrity import content_hash
 from governance.reports.queries import LinePlan, draft_of
 from governance.reports.schemas import (
     RESPONSES_NEEDING_RATIONALE,
@@ -363,23 +362,6 @@ async def discard_draft(report_id: int, viewer: Viewer) -> str:
 
 
 # --- submitting -------------------------------------------------------------------------
-
-
-def content_hash(report: Mapping[str, Any]) -> str:
-    canonical = {
-        "group": report["group"],
-        "kind": report["kind"],
-        "period": report["period"],
-        "title": report["title"],
-        "body": report["body"],
-        "visibility": report["visibility"],
-        "to_director": report["to_director"],
-        "to_board": report["to_board"],
-        "follows_up": report["follows_up"],
-    }
-    return hashlib.sha256(
-        json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()
-    ).hexdigest()
 
 
 async def _line_recipients(recipient: str) -> list[Recipient]:

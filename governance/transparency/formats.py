@@ -38,6 +38,41 @@ HASH_NOTE = (
     "sha256 is the SHA-256 of the canonical JSON encoding of `report` "
     "(keys sorted, no spaces, UTF-8)."
 )
+AUDIT_HEAD_KEY = "audit_chain_head"
+OK = "ok"
+MISMATCH = "mismatch"
+
+
+@dataclass(frozen=True)
+class AuditHead:
+    """The audit chain's newest event when a report was published. The public edition
+    carries its hash only: the sequence counts every event, Board-only ones too."""
+
+    sequence: int
+    hash: str
+
+    def entry(self, edition: str) -> dict[str, Any]:
+        if edition == "public":
+            return {"hash": self.hash}
+        return {"sequence": self.sequence, "hash": self.hash}
+
+
+def published_document(
+    presented: Presented,
+    *,
+    version: int = 1,
+    supersedes_version: int | None = None,
+    narrative: str = "",
+    audit_head: AuditHead | None = None,
+) -> dict[str, Any]:
+    """The document a report is published as (and hashed over): the edition's document,
+    with the audit chain's head at publication once one was recorded."""
+    doc = document(
+        presented, version=version, supersedes_version=supersedes_version, narrative=narrative
+    )
+    if audit_head is not None:
+        doc[AUDIT_HEAD_KEY] = audit_head.entry(presented.edition)
+    return doc
 
 
 @dataclass
@@ -55,6 +90,7 @@ class ReportFacts:
     approved_by_name: str = ""
     published_at: str = ""
     published_by_name: str = ""
+    audit_head: AuditHead | None = None  # recorded at publication
 
 
 @dataclass
@@ -74,6 +110,20 @@ class Rendition:
         return self.facts.status == "published"
 
     @property
+    def integrity(self) -> str | None:
+        """Once published: "ok" while the stored content still has the frozen hash,
+        "mismatch" once it does not (changed behind the service's back); else None."""
+        if not self.is_published:
+            return None
+        return OK if self.computed_hash == self.facts.stored_hash else MISMATCH
+
+    @property
+    def audit_head_entry(self) -> dict[str, Any] | None:
+        """The audit chain's head as this edition shows it, if recorded at publication."""
+        head = self.document.get(AUDIT_HEAD_KEY)
+        return head if isinstance(head, dict) else None
+
+    @property
     def public(self) -> bool:
         return self.presented.edition == "public"
 
@@ -86,11 +136,12 @@ class Rendition:
 
 
 def rendition(presented: Presented, facts: ReportFacts) -> Rendition:
-    doc = document(
+    doc = published_document(
         presented,
         version=facts.version,
         supersedes_version=facts.supersedes_version,
         narrative=facts.narrative,
+        audit_head=facts.audit_head,
     )
     return Rendition(presented, facts, doc, document_hash(doc))
 
@@ -154,6 +205,7 @@ def json_document(item: Rendition) -> dict[str, Any]:
         "report": item.document,
         "sha256": item.sha256,
         "sha256_note": HASH_NOTE,
+        "integrity": item.integrity,
     }
 
 

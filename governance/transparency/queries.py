@@ -15,6 +15,7 @@ every format: the page, the printable document and its PDF, CSV, JSON and the AP
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Iterable
 from typing import Any, TypeVar
@@ -31,14 +32,19 @@ from governance.groups.queries import get_group
 from governance.groups.tables import WorkingGroup
 from governance.settings import get_settings
 from governance.transparency import formats, metrics
-from governance.transparency.editions import Presented, headline, normalise_content, present
+from governance.transparency.editions import (
+    Presented,
+    headline,
+    normalise_content,
+    present,
+)
 from governance.transparency.figures import (
     EDITIONS,
     ORGANISATION,
     ORGANISATION_NAME,
     Edition,
 )
-from governance.transparency.formats import Rendition, ReportFacts, rendition
+from governance.transparency.formats import AuditHead, Rendition, ReportFacts, rendition
 from governance.transparency.schemas import (
     BoardEntry,
     BoardOverview,
@@ -123,6 +129,8 @@ def _view(row: dict[str, Any]) -> ReportView:
         approved_by_name=row["approved_by_name"] or "",
         published_by=row["published_by"],
         published_by_name=row["published_by_name"] or "",
+        audit_head_sequence=row["audit_head_sequence"],
+        audit_head_hash=row["audit_head_hash"] or "",
     )
 
 
@@ -203,10 +211,13 @@ def _facts(
         # The public edition names no one but the chairs it lists.
         approved_by_name="" if public else report.approved_by_name,
         published_by_name="" if public else report.published_by_name,
+        audit_head=AuditHead(report.audit_head_sequence, report.audit_head_hash)
+        if published and report.audit_head_sequence is not None
+        else None,
     )
 
 
-_PRESENTED_CACHE: dict[tuple[int, str], Presented] = {}
+_PRESENTED_CACHE: dict[tuple[int, str, str], Presented] = {}
 _CACHE_SIZE = 128
 
 
@@ -215,7 +226,10 @@ def presented_of(report: ReportView) -> Presented:
     so its presentation is kept (by id and hash) for the next reader."""
     if report.status != ReportStatus.PUBLISHED:
         return present(report.content, report.edition)
-    key = (report.id, report.content_hash)
+    # Keyed by the content too, so that content changed behind the service's back is
+    # shown as it now is (and flagged), not as it was.
+    fingerprint = json.dumps(report.content, sort_keys=True, default=str).encode()
+    key = (report.id, report.content_hash, hashlib.sha256(fingerprint).hexdigest())
     cached = _PRESENTED_CACHE.get(key)
     if cached is None:
         cached = present(report.content, report.edition)
@@ -362,6 +376,7 @@ async def report_for_api(report_id: int, reader: Viewer | None) -> TransparencyR
     view.supersedes_version = item.facts.supersedes_version
     view.superseded_by_version = item.facts.superseded_by_version
     view.report = item.document
+    view.integrity = item.integrity
     return view
 
 

@@ -171,6 +171,9 @@ class ReportView(ReportSummaryView, kw_only=True):
     approved_by_name: str
     published_by: int | None
     published_by_name: str
+    # The audit chain's head recorded at publication (none before it, or for older reports).
+    audit_head_sequence: int | None = None
+    audit_head_hash: str = ""
 
 
 class VersionView(msgspec.Struct, kw_only=True):
@@ -257,6 +260,9 @@ class TransparencyReportView(ReportOutline, kw_only=True):
     supersedes_version: int | None = None
     superseded_by_version: int | None = None
     report: dict[str, Any] | None = None  # the published document; absent in lists
+    # Once published and read whole: "ok" while the stored content still has `sha256`,
+    # "mismatch" once it does not; null otherwise.
+    integrity: str | None = None
 
 
 class TransparencyListView(msgspec.Struct, kw_only=True):

@@ -31,7 +31,7 @@ from typing import Any
 from governance.accounts import scopes
 from governance.accounts.policy import Viewer
 from governance.accounts.tables import User
-from governance.core.audit import Actor, record_event
+from governance.core.audit import Actor, current_head, record_event
 from governance.core.clock import organisation_today, utcnow
 from governance.core.contracts import NO_ERRORS, field_errors, refuse, trimmed
 from governance.core.db import get_engine, is_postgres, write_transaction
@@ -42,13 +42,13 @@ from governance.notifications.emails import Recipient
 from governance.transparency import metrics, queries
 from governance.transparency.editions import (
     Presented,
-    document,
     document_hash,
     headline,
     normalise_content,
     present,
 )
 from governance.transparency.figures import ORGANISATION, Period, TransparencyFigures
+from governance.transparency.formats import AuditHead, published_document
 from governance.transparency.schemas import (
     Generated,
     GenerateReport,
@@ -391,12 +391,14 @@ async def approve_report(report_id: int, viewer: Viewer) -> None:
 # --- publishing -------------------------------------------------------------------------
 
 
-async def _freeze(report_id: int, digest: str, viewer: Viewer) -> None:
+async def _freeze(report_id: int, digest: str, head: AuditHead, viewer: Viewer) -> None:
     updated = (
         await TransparencyReport.update(
             {
                 TransparencyReport.status: ReportStatus.PUBLISHED,
                 TransparencyReport.content_hash: digest,
+                TransparencyReport.audit_head_sequence: head.sequence,
+                TransparencyReport.audit_head_hash: head.hash,
                 TransparencyReport.published_at: utcnow(),
                 TransparencyReport.published_by: viewer.user.id,
             }
@@ -443,15 +445,18 @@ async def publish_report(report_id: int, viewer: Viewer) -> str:
             raise ConflictError("A report is approved before it is published.")
         supersedes = await queries.supersedes_version(report)
         presented = present(report.content, report.edition)
+        # The chain as it stands: the event recording this publication comes right after.
+        head = AuditHead(*await current_head())
         digest = document_hash(
-            document(
+            published_document(
                 presented,
                 version=report.version,
                 supersedes_version=supersedes,
                 narrative=report.narrative,
+                audit_head=head,
             )
         )
-        await _freeze(report_id, digest, viewer)
+        await _freeze(report_id, digest, head, viewer)
         await record_event(
             viewer.user,
             "transparency.published",

@@ -31,3 +31,6 @@ class TransparencyReport(Table, tablename="transparency_report"):
     approved_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True, default=None)
     published_at = Timestamptz(null=True, default=None)
     published_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True, default=None)
+    # The audit chain's head when it was published (in its document, under its hash).
+    audit_head_sequence = Integer(null=True, default=None)
+    audit_head_hash = Varchar(length=64, default="")

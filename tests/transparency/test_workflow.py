@@ -67,6 +67,8 @@ async def test_the_chair_generates_approves_and_publishes(record: Record) -> Non
     # The hash covers the published document, narrative included, and can be checked.
     presented = present(row.content, "public")
     doc = document(presented, version=1, narrative="We met **six** times.")
+    # ... and the audit chain's head at publication (its hash only, in the public edition).
+    doc["audit_chain_head"] = {"hash": row.audit_head_hash}
     assert verify(doc, digest)
     assert not verify({**doc, "narrative": "Something else."}, digest)
 
@@ -74,6 +76,9 @@ async def test_the_chair_generates_approves_and_publishes(record: Record) -> Non
         assert len(await _events(action)) == 1
     (published_event,) = await _events("transparency.published")
     assert digest in published_event["summary"]
+    # The head recorded is the event right before the one recording the publication.
+    assert row.audit_head_sequence == published_event["sequence"] - 1
+    assert row.audit_head_hash == published_event["previous_hash"]
     assert published_event["actor_id"] == record.chair
     # Every active Board member is told, once.
     mail = (
