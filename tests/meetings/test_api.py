@@ -349,7 +349,8 @@ async def test_a_meeting_from_schedule_to_approved_minutes_by_token(client, peop
     assert response.status_code == 200, response.text
     assert response.json()["notified"] == 4
     assert response.json()["meeting"]["minutes"]["status"] == "circulated"
-    assert await OutboundEmail.count() == 4
+    circulated_emails = OutboundEmail.template == "minutes_circulated"
+    assert await OutboundEmail.count().where(circulated_emails) == 4
     circulated = (await client.get(base, headers=people.auth("member"))).json()
     assert circulated["minutes"]["summary"] == "A good meeting."
     assert {item["minutes"] for item in circulated["agenda"]} == {

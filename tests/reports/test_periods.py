@@ -24,6 +24,7 @@ import httpx
 import pytest
 import time_machine
 
+from governance.accounts.schemas import TOKEN_MAX_DAYS
 from governance.accounts.services import issue_api_token
 from governance.core.tables import AuditEvent, OutboundEmail
 from governance.groups.schemas import LineSettings
@@ -83,10 +84,13 @@ TOKENS: dict[str, str] = {}
 
 @pytest.fixture(autouse=True)
 async def tokens(cast: Any) -> None:
-    """API tokens of the chair and the Director, issued before anything is looked at."""
+    """API tokens of the chair and the Director, issued before anything is looked at; for
+    the longest a token may last, since these tests travel across the year."""
     TOKENS.clear()
     for persona in ("chair", "director"):
-        TOKENS[persona] = await issue_api_token(f"{persona}@example.org")
+        TOKENS[persona] = await issue_api_token(
+            f"{persona}@example.org", expires_in_days=TOKEN_MAX_DAYS
+        )
 
 
 def bearer(persona: str) -> dict[str, str]:
