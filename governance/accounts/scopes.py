@@ -93,6 +93,14 @@ def counted_in_edition(visibility_column: Any, edition: str) -> Any:
     return visibility_column.is_in(sorted(EDITION_COUNTS[edition]))
 
 
+def confidential_counted(visibility_column: Any, edition: str = "public") -> Any:
+    """The confidential (not public) matters a number may count for the readers of that
+    edition: for the public edition and public minutes, which the Director reads, only
+    what the Director reads too (a count with the Board-only matters in it would tell the
+    Director, by difference, that there are some); never the group-only ones."""
+    return counted_in_edition(visibility_column, edition) & not_public(visibility_column)
+
+
 def edition_visibilities(edition: str) -> list[str]:
     return sorted(EDITION_COUNTS[edition])
 
