@@ -8,12 +8,20 @@ from typing import Any
 
 import msgspec
 
-from governance.accounts.policy import CurrentUser
-from governance.accounts.schemas import AccountView, LinkHolder, ProfileView
+from governance.accounts import scopes
+from governance.accounts.policy import CurrentUser, Viewer
+from governance.accounts.schemas import (
+    AccountView,
+    AuditEventView,
+    AuditTrailView,
+    LinkHolder,
+    ProfileView,
+)
 from governance.accounts.tables import User
 from governance.core.db import one_row
 from governance.core.errors import PermissionDenied
 from governance.core.signing import unsign
+from governance.core.tables import AuditEvent
 
 INVITATION_VALID_SECONDS = 7 * 24 * 3600
 PASSWORD_RESET_VALID_SECONDS = 2 * 3600
@@ -79,3 +87,37 @@ async def link_holder(token: str) -> LinkHolder | None:
     if reset_link_too_old:
         return None
     return msgspec.convert(row, LinkHolder)
+
+
+# --- the audit trail ------------------------------------------------------------------
+
+AUDIT_PAGE_SIZE = 100
+# Pages past this are not served: far enough back for a page, and it keeps OFFSET cheap.
+LAST_AUDIT_PAGE = 10_000
+
+
+async def audit_trail(viewer: Viewer, page: int = 1) -> AuditTrailView:
+    """A page of the events this viewer may see, newest first, in one query. Pages are
+    counted in the events the viewer sees, never by sequence number: a cursor by sequence
+    would tell, by its jumps, how many events the viewer may not see."""
+    page = min(max(page, 1), LAST_AUDIT_PAGE)
+    rows = (
+        await AuditEvent.select(
+            AuditEvent.occurred_at,
+            AuditEvent.actor_label,
+            AuditEvent.action,
+            AuditEvent.entity_type,
+            AuditEvent.entity_id,
+            AuditEvent.summary,
+        )
+        .where(scopes.audit_events(viewer))
+        .order_by(AuditEvent.sequence, ascending=False)
+        .offset((page - 1) * AUDIT_PAGE_SIZE)
+        .limit(AUDIT_PAGE_SIZE + 1)
+    )
+    more = len(rows) > AUDIT_PAGE_SIZE and page < LAST_AUDIT_PAGE
+    return AuditTrailView(
+        events=msgspec.convert(rows[:AUDIT_PAGE_SIZE], list[AuditEventView]),
+        page=page,
+        older_page=page + 1 if more else None,
+    )

@@ -14,9 +14,7 @@ DESCRIPTION = "True"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="core", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="core", description=DESCRIPTION)
 
     manager.add_table(
         class_name="AuditEvent",
@@ -552,7 +550,6 @@ async def forwards():
         columns=None,
     )
 
-
     manager.add_column(
         table_class_name="SchedulerLease",
         tablename="scheduler_lease",
@@ -572,7 +569,6 @@ async def forwards():
         },
         schema=None,
     )
-
 
     manager.add_column(
         table_class_name="SchedulerLease",
@@ -596,7 +592,6 @@ async def forwards():
         schema=None,
     )
 
-
     manager.add_column(
         table_class_name="SchedulerLease",
         tablename="scheduler_lease",
@@ -619,7 +614,6 @@ async def forwards():
         schema=None,
     )
 
-
     manager.add_column(
         table_class_name="SchedulerLease",
         tablename="scheduler_lease",
@@ -640,7 +634,6 @@ async def forwards():
         },
         schema=None,
     )
-
 
     manager.add_column(
         table_class_name="SchedulerLease",
@@ -664,4 +657,3 @@ async def forwards():
     )
 
     return manager
-
