@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.background_tasks import BackgroundTask
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
@@ -301,7 +302,7 @@ class AuditTrailController(Controller):
     async def index(
         self,
         request: Request[Any, Any, Any],
-        viewer: Viewer,
+        viewer: NamedDependency[Viewer],
         page_number: AuditPage = 1,
     ) -> Template:
         trail = await queries.audit_trail(viewer, page_number)
