@@ -14,7 +14,9 @@ DESCRIPTION = "True"
 
 
 async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="core", description=DESCRIPTION)
+    manager = MigrationManager(
+        migration_id=ID, app_name="core", description=DESCRIPTION
+    )
 
     manager.add_table(
         class_name="AuditEvent",
@@ -550,6 +552,7 @@ async def forwards():
         columns=None,
     )
 
+
     manager.add_column(
         table_class_name="SchedulerLease",
         tablename="scheduler_lease",
@@ -569,6 +572,7 @@ async def forwards():
         },
         schema=None,
     )
+
 
     manager.add_column(
         table_class_name="SchedulerLease",
@@ -592,6 +596,7 @@ async def forwards():
         schema=None,
     )
 
+
     manager.add_column(
         table_class_name="SchedulerLease",
         tablename="scheduler_lease",
@@ -614,6 +619,7 @@ async def forwards():
         schema=None,
     )
 
+
     manager.add_column(
         table_class_name="SchedulerLease",
         tablename="scheduler_lease",
@@ -634,6 +640,7 @@ async def forwards():
         },
         schema=None,
     )
+
 
     manager.add_column(
         table_class_name="SchedulerLease",
@@ -657,3 +664,4 @@ async def forwards():
     )
 
     return manager
+
