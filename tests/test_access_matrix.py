@@ -12,6 +12,7 @@ The world is built once for the module, and put back as it was before every pers
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -24,6 +25,7 @@ from litestar import Litestar
 
 from governance.core import exports as core_exports
 from governance.core.clock import organisation_today
+from governance.core.db import get_engine
 from tests.access_world import (
     PERSONAS,
     SECRETS,
@@ -37,7 +39,7 @@ from tests.access_world import (
     fingerprint,
     restore,
 )
-from tests.helpers import CSRF_COOKIE, sign_in
+from tests.helpers import CSRF_COOKIE, QueryCounter, sign_in
 
 SIGNED_IN_PERSONAS = PERSONAS[1:]
 
@@ -104,6 +106,9 @@ GROUP_ITEM_LEAD = lead(("member", "chair"))
 # Actions: owners (the member) and the chair or secretary update; other readers get 403.
 ACTION_UPDATE = grid(("member", "chair"), ("director", "board"))
 API_ACTION_UPDATE = grid(("member", "chair"), ("director", "board"), api=True)
+# A Board-only action: the Director is told there is nothing there.
+BOARD_ACTION_UPDATE = grid(("member", "chair"), ("board",))
+API_BOARD_ACTION_UPDATE = grid(("member", "chair"), ("board",), api=True)
 # Reports: drafts are the group's; a Board-only report never reaches the Director.
 DRAFT_LEAD = lead(("member", "chair"))
 API_DRAFT_LEAD = lead(("member", "chair"), api=True)
@@ -440,9 +445,15 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
             action_id="board_action_id",
         ),
     ],
-    ("POST", "/actions/{action_id}/progress"): [case(ACTION_UPDATE, body=form(body="Half done"))],
+    ("POST", "/actions/{action_id}/progress"): [
+        case(ACTION_UPDATE, "internal", form(body="Half done")),
+        case(BOARD_ACTION_UPDATE, "board", form(body="Half done"), action_id="board_action_id"),
+    ],
     ("POST", "/actions/{action_id}/owners"): [
-        case(grid(("chair",), ("member", "director", "board")), body=owners_form)
+        case(grid(("chair",), ("member", "director", "board")), "internal", owners_form),
+        case(
+            grid(("chair",), ("member", "board")), "board", owners_form, action_id="board_action_id"
+        ),
     ],
     ("GET", "/api/v1/groups/{slug}/actions"): API_SIGNED_IN,
     ("POST", "/api/v1/groups/{slug}/actions"): [case(API_GROUP_LEAD, body=action_json)],
@@ -451,10 +462,19 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
         case(grid(("member", "chair", "board"), api=True), "board", action_id="board_action_id"),
     ],
     ("PATCH", "/api/v1/actions/{action_id}"): [
-        case(API_ACTION_UPDATE, body=fixed(status="in_progress"))
+        case(API_ACTION_UPDATE, "internal", fixed(status="in_progress")),
+        case(
+            API_BOARD_ACTION_UPDATE,
+            "board",
+            fixed(status="in_progress"),
+            action_id="board_action_id",
+        ),
     ],
     ("POST", "/api/v1/actions/{action_id}/updates"): [
-        case(API_ACTION_UPDATE, body=fixed(body="Half done"))
+        case(API_ACTION_UPDATE, "internal", fixed(body="Half done")),
+        case(
+            API_BOARD_ACTION_UPDATE, "board", fixed(body="Half done"), action_id="board_action_id"
+        ),
     ],
     # --- reports and the two reporting lines ---
     ("GET", "/groups/{slug}/reports"): SIGNED_IN,
@@ -636,8 +656,8 @@ class Keeper:
         # True when every row is known to be as built.
         self.verified = False
         self.csrf = ""
-        # What a missing record answers, by persona and request: the same whatever the case.
-        self.missing: dict[tuple[str, ...], httpx.Response] = {}
+        # What a missing record answers, and the queries it cost, by persona and request.
+        self.missing: dict[tuple[str, ...], tuple[httpx.Response, int]] = {}
 
     async def start(self) -> World:
         """The world as built: built the first time, put back as it was after that."""
@@ -723,20 +743,23 @@ async def request_as(
     method: str,
     url: str,
     body: dict[str, Any] | None,
+    counter: QueryCounter | None = None,
 ) -> httpx.Response:
+    """The request as that persona; `counter` counts the queries of the request alone."""
     assert keeper.world is not None
     keeper.verified = False  # any request may change the world; `Keeper.put_back` looks
     client.cookies.clear()
     client.cookies.set(CSRF_COOKIE, keeper.csrf)
     if persona != "anonymous":
         await sign_in(client, keeper.world.users[persona])
-    if method == "GET":
-        return await client.get(url)
-    if url.startswith("/api/"):
-        return await client.request(
-            method, url, json=body or {}, headers={"x-csrftoken": keeper.csrf}
-        )
-    return await client.request(method, url, data={**(body or {}), "_csrf_token": keeper.csrf})
+    with counter() if counter else contextlib.nullcontext():
+        if method == "GET":
+            return await client.get(url)
+        if url.startswith("/api/"):
+            return await client.request(
+                method, url, json=body or {}, headers={"x-csrftoken": keeper.csrf}
+            )
+        return await client.request(method, url, data={**(body or {}), "_csrf_token": keeper.csrf})
 
 
 def _problem(response: httpx.Response, status: int) -> str | None:
@@ -813,7 +836,8 @@ async def try_refused(
 ) -> str | None:
     """What is wrong with the refusal, or None; the world is as built after."""
     expected = each.expected[persona]
-    response = await request_as(client, keeper, persona, method, url, body)
+    hidden_queries = QueryCounter(get_engine())
+    response = await request_as(client, keeper, persona, method, url, body, hidden_queries)
     problem = check(response, expected) or leaked(response, persona)
     changed = await keeper.changed_rows()
     if changed:
@@ -823,11 +847,15 @@ async def try_refused(
         return problem
     key = (persona, method, missing_url(url), repr(body))
     if key not in keeper.missing:
-        keeper.missing[key] = await request_as(client, keeper, persona, *key[1:3], body)
+        missing_queries = QueryCounter(get_engine())
+        keeper.missing[key] = (
+            await request_as(client, keeper, persona, *key[1:3], body, missing_queries),
+            missing_queries.count,
+        )
         changed = await keeper.changed_rows()
         if changed:
             return f"a request about a missing record changed {'; '.join(changed)}"
-    missing = keeper.missing[key]
+    missing, missing_count = keeper.missing[key]
     same = (
         missing.json() == response.json()
         if expected == API_NOT_FOUND
@@ -838,6 +866,9 @@ async def try_refused(
             f"answered differently from a missing record: {_detail(response)!r}, "
             f"but {missing.status_code} {_detail(missing)!r} for a missing one"
         )
+    if hidden_queries.count != missing_count:
+        # Issue 11, item 7: the time an answer takes must not tell hidden from missing.
+        return f"cost {hidden_queries.count} queries, but {missing_count} for a missing record"
     return None
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.background_tasks import BackgroundTask
-from litestar.params import FromPath, FromQuery
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from governance.accounts import queries, services
@@ -27,6 +28,7 @@ from governance.accounts.auth import (
     session_cookie_value,
     signed_in,
 )
+from governance.accounts.policy import Viewer
 from governance.accounts.schemas import (
     TOKEN_DEFAULT_DAYS,
     TOKEN_MAX_DAYS,
@@ -47,7 +49,6 @@ from governance.accounts.schemas import (
     Weekday,
 )
 from governance.accounts.sessions import end_session, start_session
-from governance.core.audit import recent_events
 from governance.core.contracts import read_form
 from governance.core.errors import (
     ConflictError,
@@ -337,6 +338,10 @@ class UserAdminController(Controller):
         return _to_account(user_id, "Invitation sent again.")
 
 
+# `page` would hide the page helper; the query keeps the name.
+AuditPage = Annotated[int, QueryParameter(name="page", ge=1, le=queries.LAST_AUDIT_PAGE)]
+
+
 class AuditTrailController(Controller):
     """The audit trail's metadata, for the Board and administrators."""
 
@@ -347,10 +352,13 @@ class AuditTrailController(Controller):
 
     @get("/", name="accounts:audit")
     async def index(
-        self, request: Request[Any, Any, Any], before: FromQuery[int | None] = None
+        self,
+        request: Request[Any, Any, Any],
+        viewer: NamedDependency[Viewer],
+        page_number: AuditPage = 1,
     ) -> Template:
-        events, older = await recent_events(before_sequence=before, limit=100)
-        return page(request, "accounts/audit.html", {"events": events, "older": older})
+        trail = await queries.audit_trail(viewer, page_number)
+        return page(request, "accounts/audit.html", msgspec.structs.asdict(trail))
 
 
 SECURITY = "accounts/security.html"

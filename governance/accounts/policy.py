@@ -74,6 +74,10 @@ DIRECTOR_READS = frozenset({Visibility.PUBLIC, Visibility.INTERNAL})
 BOARD_READS = frozenset({Visibility.PUBLIC, Visibility.INTERNAL, Visibility.BOARD})
 MEMBER_READS = frozenset(Visibility)
 NOTHING: frozenset[str] = frozenset()
+# What an administrator sees of the trail's metadata and of the outbox (events and emails,
+# never content) about records they are no reader of: what the Director reads too, so that
+# holding the admin role beside another adds nothing of the Board's or a group's own.
+ADMIN_METADATA = DIRECTOR_READS
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,12 @@ class Viewer:
         if self.is_member_of(group_id):
             return MEMBER_READS
         return self.outsider_visibilities()
+
+    def metadata_visibilities(self) -> frozenset[str]:
+        """Visibilities of records outside this viewer's groups whose events and emails they
+        may see listed (the audit trail, the outbox)."""
+        extra = ADMIN_METADATA if self.user.is_admin else NOTHING
+        return self.outsider_visibilities() | extra
 
     def outsider_visibilities(self) -> frozenset[str]:
         """What this viewer reads of a group they are not a member of."""

@@ -9,9 +9,12 @@ from typing import Any
 
 import msgspec
 
-from governance.accounts.policy import CurrentUser
+from governance.accounts import scopes
+from governance.accounts.policy import CurrentUser, Viewer
 from governance.accounts.schemas import (
     AccountView,
+    AuditEventView,
+    AuditTrailView,
     LinkHolder,
     ProfileView,
     SecondFactorStatus,
@@ -24,6 +27,7 @@ from governance.core.clock import utcnow
 from governance.core.db import one_row
 from governance.core.errors import PermissionDenied
 from governance.core.signing import unsign
+from governance.core.tables import AuditEvent
 
 INVITATION_VALID_SECONDS = 7 * 24 * 3600
 PASSWORD_RESET_VALID_SECONDS = 2 * 3600
@@ -220,3 +224,37 @@ async def list_tokens_of(email: str) -> list[TokenView] | None:
     """The tokens of the account with this email (for the command line), or None."""
     row = await User.select(User.id).where(User.email == email.strip().lower()).first()
     return None if row is None else await list_tokens(int(row["id"]))
+
+
+# --- the audit trail ------------------------------------------------------------------
+
+AUDIT_PAGE_SIZE = 100
+# Pages past this are not served: far enough back for a page, and it keeps OFFSET cheap.
+LAST_AUDIT_PAGE = 10_000
+
+
+async def audit_trail(viewer: Viewer, page: int = 1) -> AuditTrailView:
+    """A page of the events this viewer may see, newest first, in one query. Pages are
+    counted in the events the viewer sees, never by sequence number: a cursor by sequence
+    would tell, by its jumps, how many events the viewer may not see."""
+    page = min(max(page, 1), LAST_AUDIT_PAGE)
+    rows = (
+        await AuditEvent.select(
+            AuditEvent.occurred_at,
+            AuditEvent.actor_label,
+            AuditEvent.action,
+            AuditEvent.entity_type,
+            AuditEvent.entity_id,
+            AuditEvent.summary,
+        )
+        .where(scopes.audit_events(viewer))
+        .order_by(AuditEvent.sequence, ascending=False)
+        .offset((page - 1) * AUDIT_PAGE_SIZE)
+        .limit(AUDIT_PAGE_SIZE + 1)
+    )
+    more = len(rows) > AUDIT_PAGE_SIZE and page < LAST_AUDIT_PAGE
+    return AuditTrailView(
+        events=msgspec.convert(rows[:AUDIT_PAGE_SIZE], list[AuditEventView]),
+        page=page,
+        older_page=page + 1 if more else None,
+    )

@@ -259,3 +259,24 @@ class SecondFactorSetup(msgspec.Struct, kw_only=True):
     secret: str
     qr_svg: str
     enrolment: str
+
+
+class AuditEventView(msgspec.Struct, kw_only=True):
+    """One event of the trail as its reader sees it listed: no sequence number, since the
+    gaps left by events the reader may not see would count them."""
+
+    occurred_at: dt.datetime
+    actor_label: str
+    action: str
+    entity_type: str
+    entity_id: str
+    summary: str
+
+
+class AuditTrailView(msgspec.Struct, kw_only=True):
+    """A page of the events its reader may see, newest first; `older_page` is the number of
+    the next page, None on the last."""
+
+    events: list[AuditEventView]
+    page: int
+    older_page: int | None

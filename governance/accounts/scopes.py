@@ -93,6 +93,14 @@ def counted_in_edition(visibility_column: Any, edition: str) -> Any:
     return visibility_column.is_in(sorted(EDITION_COUNTS[edition]))
 
 
+def confidential_counted(visibility_column: Any, edition: str = "public") -> Any:
+    """The confidential (not public) matters a number may count for the readers of that
+    edition: for the public edition and public minutes, which the Director reads, only
+    what the Director reads too (a count with the Board-only matters in it would tell the
+    Director, by difference, that there are some); never the group-only ones."""
+    return counted_in_edition(visibility_column, edition) & not_public(visibility_column)
+
+
 def edition_visibilities(edition: str) -> list[str]:
     return sorted(EDITION_COUNTS[edition])
 
@@ -160,12 +168,60 @@ def deliveries(viewer: Viewer) -> Any:
     )
 
 
+# --- the trail of changes and the outbox ---
+# Audit events and outbox rows carry the group and visibility of the record they are about,
+# recorded when they are written (core.audit.EventScope); their lists apply the reader's
+# visibility to those like every other list: a Board-only record's events and emails are
+# listed only for the readers of the Board line, a group-only record's only for the group.
+
+
+def _scoped(viewer: Viewer, group_column: Any, visibility_column: Any) -> Any:
+    """Rows about no group content (no visibility), and those about content this viewer
+    reads: of their own groups, anything; of any other group or of the whole organisation
+    (no group), the visibilities whose events they may see (`metadata_visibilities`)."""
+    condition = visibility_column.is_null()
+    for visibilities, group_ids in _groups_by_visibilities(viewer).items():
+        condition = condition | (
+            group_column.is_in(sorted(group_ids)) & visibility_column.is_in(sorted(visibilities))
+        )
+    outside = viewer.metadata_visibilities()
+    if outside:
+        elsewhere = group_column.not_in(sorted(viewer.group_roles) or [NO_GROUP])
+        condition = condition | (
+            (elsewhere | group_column.is_null()) & visibility_column.is_in(sorted(outside))
+        )
+    return condition
+
+
+def audit_events(viewer: Viewer) -> Any:
+    """Events of the audit trail this viewer may see listed."""
+    from governance.core.tables import AuditEvent
+
+    return _scoped(viewer, AuditEvent.group_id, AuditEvent.visibility)
+
+
+def outbox(viewer: Viewer) -> Any:
+    """Emails of the outbox this viewer (an administrator) may see listed and retry."""
+    from governance.core.tables import OutboundEmail
+
+    return _scoped(viewer, OutboundEmail.group_id, OutboundEmail.visibility)
+
+
 # --- transparency ---
 # A transparency report has an edition, not a visibility: the board edition counts
 # Board-only matters, so it is read by the Board and, for a group's report, the group's
 # current members; never by the Director as such. The public edition is read by anyone
 # once published, and before that by the readers of the board edition and those who
 # manage the report.
+
+
+def transparency_readers(edition: str, published: bool) -> str:
+    """The visibility whose readers read a transparency report of that edition (for its
+    audit events and emails): a published public edition is anyone's; anything else, the
+    Board's and the group's, never the Director's as such."""
+    if edition == "public" and published:
+        return Visibility.PUBLIC
+    return Visibility.BOARD
 
 
 def manages_transparency(viewer: Viewer | None, group_id: int | None) -> bool:

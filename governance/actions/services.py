@@ -34,7 +34,7 @@ from governance.actions.schemas import (
     StatusChange,
 )
 from governance.actions.tables import ActionItem, ActionOwner, ActionUpdate
-from governance.core.audit import record_event
+from governance.core.audit import EventScope, record_event
 from governance.core.clock import organisation_today, utcnow
 from governance.core.contracts import NO_ERRORS, field_errors, refuse, trimmed
 from governance.core.db import is_postgres, write_transaction
@@ -215,6 +215,7 @@ async def _insert(
             action_id,
             f"{_summary(action_id, command.visibility)} created in group {group_id} from "
             f"{source}, due {command.due_on.isoformat()}, {len(owner_ids)} owner(s)",
+            scope=EventScope(group_id, command.visibility),
         )
     return action_id
 
@@ -333,6 +334,7 @@ async def _apply_status(row: dict[str, Any], command: StatusChange, viewer: View
         "action",
         action_id,
         f"{_summary(action_id, row['visibility'])}: {current} → {command.status}",
+        scope=EventScope(row["group"], row["visibility"]),
     )
 
 
@@ -379,6 +381,7 @@ async def add_progress(
             "action",
             action_id,
             f"Progress note on {_summary(action_id, row['visibility']).lower()}",
+            scope=EventScope(row["group"], row["visibility"]),
         )
 
 
@@ -448,6 +451,7 @@ async def _apply_reassignment(
         "action",
         action_id,
         f"{_summary(action_id, row['visibility'])}: {'; '.join(audited)}",
+        scope=EventScope(row["group"], row["visibility"]),
     )
 
 

@@ -51,6 +51,18 @@ class SystemActor:
 SYSTEM = SystemActor()
 
 
+@dataclass(frozen=True)
+class EventScope:
+    """Who may read an event (or an outbox row) in a list: the readers of the record it is
+    about, as that record's group and visibility when the event is written, so that the
+    list applies its reader's visibility without reaching into other domains' tables.
+    `group_id` None with a visibility: a record of no one group (the organisation's
+    transparency report), read by whoever reads that visibility outside their groups."""
+
+    group_id: int | None
+    visibility: str
+
+
 def _canonical_time(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
@@ -123,8 +135,12 @@ async def record_event(
     entity_type: str,
     entity_id: object,
     summary: str,
+    scope: EventScope | None = None,
 ) -> None:
-    """Appends one event. Call inside the write transaction of the change it records."""
+    """Appends one event. Call inside the write transaction of the change it records.
+
+    `scope`: the group and visibility of the record the event is about; None for an event
+    about no group content, which every reader of the trail may read."""
     engine = get_engine()
     if engine.current_transaction.get() is None:
         raise RuntimeError("record_event must run inside the transaction of the change")
@@ -149,6 +165,8 @@ async def record_event(
         "scheme": SCHEME_KEYED,
     }
     fields["hash"] = compute_hash(fields)
+    if scope is not None:
+        fields["group_id"], fields["visibility"] = scope.group_id, scope.visibility
     await AuditEvent.insert(AuditEvent(**fields))
     await _write_head(fields["sequence"], fields["hash"])
 

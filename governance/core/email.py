@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 import aiosmtplib
 import jinja2
 
+from governance.core.audit import EventScope
 from governance.core.clock import utcnow
 from governance.core.db import write_transaction
 from governance.core.tables import OutboundEmail
@@ -47,6 +48,8 @@ class OutgoingEmail:
     template: str
     context: Mapping[str, Any]
     dedupe_key: str
+    # Who may see the row in the outbox list: the group and visibility of what it tells of.
+    scope: EventScope | None = None
 
 
 # Keys looked up, or rows inserted, in one statement.
@@ -54,13 +57,17 @@ CHUNK = 500
 
 
 async def queue_email(
-    recipient: str, template: str, context: Mapping[str, Any], dedupe_key: str
+    recipient: str,
+    template: str,
+    context: Mapping[str, Any],
+    dedupe_key: str,
+    scope: EventScope | None = None,
 ) -> bool:
     """Queues one email; a second call with the same dedupe key does nothing.
 
     Returns whether a row was added. The caller's transaction decides whether it is kept.
     """
-    added = await queue_emails([OutgoingEmail(recipient, template, context, dedupe_key)])
+    added = await queue_emails([OutgoingEmail(recipient, template, context, dedupe_key, scope)])
     return bool(added)
 
 
@@ -82,6 +89,8 @@ async def queue_emails(emails: Sequence[OutgoingEmail]) -> set[str]:
             status=STATUS_QUEUED,
             next_attempt_at=now,
             created_at=now,
+            group_id=outgoing.scope.group_id if outgoing.scope else None,
+            visibility=outgoing.scope.visibility if outgoing.scope else None,
         )
         for outgoing in emails
     ]
@@ -380,8 +389,15 @@ async def _finish(email_id: int, **values: Any) -> None:
     await OutboundEmail.update(columns).where(OutboundEmail.id == email_id)
 
 
-async def retry_parked(email_id: int) -> bool:
-    """Puts a parked message back in the queue, as an admin asks after fixing its cause."""
+async def retry_parked(email_id: int, visible: Any = None) -> bool:
+    """Puts a parked message back in the queue, as an admin asks after fixing its cause.
+
+    `visible` narrows the messages that may be retried to those the admin may see listed
+    (a condition on OutboundEmail), in the same statement, so that a message they may not
+    see costs what a missing one does."""
+    condition = (OutboundEmail.id == email_id) & (OutboundEmail.status == STATUS_PARKED)
+    if visible is not None:
+        condition = condition & visible
     updated = (
         await OutboundEmail.update(
             {
@@ -391,10 +407,22 @@ async def retry_parked(email_id: int) -> bool:
                 OutboundEmail.claimed_until: None,
             }
         )
-        .where((OutboundEmail.id == email_id) & (OutboundEmail.status == STATUS_PARKED))
+        .where(condition)
         .returning(OutboundEmail.id)
     )
     return bool(updated)
+
+
+async def email_scope(email_id: int) -> EventScope | None:
+    """The group and visibility of what a message tells of; None if it tells of none."""
+    row = (
+        await OutboundEmail.select(OutboundEmail.group_id, OutboundEmail.visibility)
+        .where(OutboundEmail.id == email_id)
+        .first()
+    )
+    if row is None or not row["visibility"]:
+        return None
+    return EventScope(row["group_id"], row["visibility"])
 
 
 def transport_from_settings(smtp_url: str | None, mail_dir: Path) -> MailTransport:

@@ -32,6 +32,12 @@ class AuditEvent(Table, tablename="audit_event"):
     # How `hash` was made: "hmac-sha256" (keyed from the secret key) for every event since
     # the chain was keyed; "sha256" for events written before.
     scheme = Varchar(length=20, default="sha256")
+    # Who may read the event in the trail, recorded when it is written (see
+    # core.audit.EventScope): the group and visibility of the record it is about. Both None
+    # for an event about no group content (accounts, groups, memberships). Not part of the
+    # hash: who may read an event is not what happened.
+    group_id = Integer(null=True, default=None)
+    visibility = Varchar(length=20, null=True, default=None)
 
 
 class AuditChainHead(Table, tablename="audit_chain_head"):
@@ -63,6 +69,10 @@ class OutboundEmail(Table, tablename="outbound_email"):
     created_at = Timestamptz()
     sent_at = Timestamptz(null=True, default=None)
     message_id = Varchar(length=255, default="")
+    # Who may read the row in the outbox list: the group and visibility of what the email
+    # tells of, as for audit events. Both None for mail about no group content.
+    group_id = Integer(null=True, default=None)
+    visibility = Varchar(length=20, null=True, default=None)
 
 
 class SchedulerLease(Table, tablename="scheduler_lease"):

@@ -517,7 +517,7 @@ async def public_minutes(meeting_id: int) -> PublicMinutesView:
     if meeting is None or minutes is None or minutes["status"] != MinutesStatus.APPROVED:
         raise NotFoundError(NO_PUBLIC_MINUTES)
     confidential = await AgendaItem.count().where(
-        (AgendaItem.meeting == meeting_id) & scopes.not_public(AgendaItem.visibility)
+        (AgendaItem.meeting == meeting_id) & scopes.confidential_counted(AgendaItem.visibility)
     )
     errata = (
         await Erratum.select(Erratum.body, Erratum.created_at)

@@ -19,8 +19,8 @@ from typing import Any
 import msgspec
 
 from governance.accounts import scopes
-from governance.accounts.policy import CurrentUser, Viewer
-from governance.core.audit import record_event
+from governance.accounts.policy import CurrentUser, Viewer, Visibility
+from governance.core.audit import EventScope, record_event
 from governance.core.clock import utcnow
 from governance.core.contracts import NO_ERRORS, field_errors, field_specs, refuse, trimmed
 from governance.core.contracts import value_error as rule_error
@@ -212,8 +212,28 @@ async def schedule_meeting(
             meeting_id,
             f"{group['name']}: meeting '{command.title}' scheduled for "
             f"{command.starts_at:%Y-%m-%d %H:%M} UTC",
+            scope=EventScope(group["id"], Visibility.INTERNAL),
         )
     return meeting_id
+
+
+async def _meeting_scope(meeting_id: int, visibility: str = Visibility.INTERNAL) -> EventScope:
+    """Who may see an event about this meeting (or one of its items, at the item's
+    visibility) in the audit trail: the meeting's group at that visibility."""
+    meeting = await one_row(
+        Meeting.select(Meeting.group).where(Meeting.id == meeting_id), queries.NOT_FOUND
+    )
+    return EventScope(meeting["group"], visibility)
+
+
+async def _item_scope(item_id: int) -> EventScope:
+    item = await one_row(
+        AgendaItem.select(
+            AgendaItem.meeting.group.as_alias("group_id"), AgendaItem.visibility
+        ).where(AgendaItem.id == item_id),
+        queries.NOT_FOUND,
+    )
+    return EventScope(item["group_id"], item["visibility"])
 
 
 def _require_not_cancelled(meeting: Mapping[str, Any]) -> None:
@@ -241,6 +261,7 @@ async def _write_details(
         "meeting",
         meeting["id"],
         f"Meeting '{command.title}' updated",
+        scope=EventScope(meeting["group"], Visibility.INTERNAL),
     )
 
 
@@ -326,6 +347,7 @@ async def _mark_held(meeting: Mapping[str, Any], viewer: Viewer) -> None:
         "meeting",
         meeting["id"],
         f"Meeting '{meeting['title']}' marked held",
+        scope=EventScope(meeting["group"], Visibility.INTERNAL),
     )
 
 
@@ -353,6 +375,7 @@ async def _cancel(meeting: Mapping[str, Any], reason: str, viewer: Viewer) -> No
         "meeting",
         meeting["id"],
         f"Meeting '{meeting['title']}' cancelled",
+        scope=EventScope(meeting["group"], Visibility.INTERNAL),
     )
 
 
@@ -419,6 +442,7 @@ async def _add_item(
         "meeting",
         meeting_id,
         _item_summary(item_id, details.visibility) + " added",
+        scope=await _meeting_scope(meeting_id, details.visibility),
     )
     return item_id
 
@@ -439,6 +463,7 @@ async def _write_item(
         "meeting",
         meeting_id,
         _item_summary(item_id, details.visibility) + " updated",
+        scope=await _meeting_scope(meeting_id, details.visibility),
     )
 
 
@@ -460,6 +485,7 @@ async def _remove_items(
             "meeting",
             meeting_id,
             _item_summary(item["id"], item["visibility"]) + " removed",
+            scope=await _meeting_scope(meeting_id, item["visibility"]),
         )
 
 
@@ -478,6 +504,7 @@ async def _move(meeting_id: int, item_id: int, position: int, viewer: Viewer) ->
         "meeting",
         meeting_id,
         f"Agenda item {item_id} moved to position {position}",
+        scope=await _item_scope(item_id),
     )
 
 
@@ -656,6 +683,7 @@ async def set_item_open(item_id: int, is_open: bool, viewer: Viewer) -> None:
             "meeting",
             meeting["id"],
             f"Agenda item {item_id} {'left open' if is_open else 'settled'}",
+            scope=EventScope(meeting["group"], _item["visibility"]),
         )
 
 
@@ -698,6 +726,7 @@ async def carry_item_forward(item_id: int, viewer: Viewer) -> int:
             "meeting",
             following,
             f"Agenda item {item_id} carried forward as item {new_id}",
+            scope=EventScope(meeting["group"], item["visibility"]),
         )
     return following
 
@@ -735,6 +764,7 @@ async def declare_conflict(
             "meeting",
             meeting["id"],
             f"Conflict of interest declared on agenda item {item_id}",
+            scope=EventScope(meeting["group"], _item["visibility"]),
         )
 
 
@@ -803,6 +833,7 @@ async def record_attendance(
             "meeting",
             meeting_id,
             f"Attendance recorded: {attending} members attending, {len(guests)} guests",
+            scope=await _meeting_scope(meeting_id),
         )
 
 
@@ -866,6 +897,7 @@ async def save_minutes(
             "minutes",
             minutes["id"],
             f"Draft minutes of meeting {meeting_id} saved",
+            scope=await _meeting_scope(meeting_id),
         )
 
 
@@ -908,6 +940,7 @@ async def circulate_minutes(meeting_id: int, viewer: Viewer) -> int:
                 recipient,
                 minutes_id=minutes["id"],
                 meeting_id=meeting_id,
+                group_id=meeting["group"],
                 group_name=meeting["group_name"],
                 meeting_title=meeting["title"],
                 meeting_date=meeting_date(meeting["starts_at"]),
@@ -919,6 +952,7 @@ async def circulate_minutes(meeting_id: int, viewer: Viewer) -> int:
             "minutes",
             minutes["id"],
             f"Minutes of meeting {meeting_id} circulated to {len(recipients)} attendees",
+            scope=await _meeting_scope(meeting_id),
         )
     return len(recipients)
 
@@ -940,6 +974,7 @@ async def return_minutes_to_draft(meeting_id: int, viewer: Viewer) -> None:
             "minutes",
             minutes["id"],
             f"Minutes of meeting {meeting_id} returned to draft",
+            scope=await _meeting_scope(meeting_id),
         )
 
 
@@ -973,6 +1008,7 @@ async def comment_on_minutes(
             "minutes",
             minutes["id"],
             f"Comment on the minutes of meeting {meeting_id}",
+            scope=await _meeting_scope(meeting_id, Visibility.GROUP),
         )
 
 
@@ -1032,6 +1068,7 @@ async def approve_minutes(
             minutes["id"],
             f"Minutes of meeting {meeting_id} approved ({command.method}) and locked; "
             f"sha256 {digest}",
+            scope=await _meeting_scope(meeting_id),
         )
 
 
@@ -1064,6 +1101,7 @@ async def add_erratum(
             "minutes",
             minutes["id"],
             f"Erratum ({command.visibility}) appended to the minutes of meeting {meeting_id}",
+            scope=await _meeting_scope(meeting_id, command.visibility),
         )
 
 
@@ -1126,6 +1164,7 @@ async def record_decision(
             f"{command.votes_for} for, {command.votes_against} against, "
             f"{command.votes_abstain} abstaining"
             + ("" if quorum.met else "; taken WITHOUT quorum"),
+            scope=await _meeting_scope(meeting_id, visibility),
         )
     return decision_id
 

@@ -17,6 +17,7 @@ from governance.core.contracts import read_form
 from governance.core.errors import InvalidInput
 from governance.core.http import RowId, form_page, page, redirect
 from governance.core.urls import path_for
+from governance.groups.dependencies import RequestViewer
 from governance.notifications import links, queries, services
 from governance.notifications.schemas import (
     CATEGORIES,
@@ -166,12 +167,15 @@ class OutboxAdminController(Controller):
     guards = [admin_only]
 
     @get("/", name="notifications:outbox")
-    async def index(self, request: Request[Any, Any, Any]) -> Template:
-        """Parked and waiting mail, and a retry button for each parked message."""
-        overview = await queries.outbox_overview()
+    async def index(self, request: Request[Any, Any, Any], viewer: RequestViewer) -> Template:
+        """Parked and waiting mail this administrator may see, and a retry button for each
+        parked message."""
+        overview = await queries.outbox_overview(viewer)
         return page(request, "notifications/outbox.html", msgspec.structs.asdict(overview))
 
     @post("/{email_id:int}/retry", name="notifications:retry-email")
-    async def retry(self, request: Request[Any, Any, Any], email_id: RowId) -> Redirect:
-        await services.retry_parked_email(email_id, current_user(request))
+    async def retry(
+        self, request: Request[Any, Any, Any], email_id: RowId, viewer: RequestViewer
+    ) -> Redirect:
+        await services.retry_parked_email(email_id, viewer)
         return redirect(path_for("notifications:outbox"), f"Email {email_id} is queued again.")

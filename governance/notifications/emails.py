@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from governance.accounts.policy import Line
+from governance.accounts.policy import Line, Visibility
+from governance.core.audit import EventScope
 from governance.core.clock import date_in_zone
 from governance.core.db import write_transaction
 from governance.core.email import CHUNK, OutgoingEmail, queue_email, queue_emails, queued_keys
@@ -62,9 +63,22 @@ def _context(
     return full_context
 
 
-async def _queue(recipient: Recipient, template: str, context: dict[str, Any], key: str) -> bool:
-    """Queues one notice, in the caller's transaction."""
-    return await queue_email(recipient.email, template, _context(recipient, context), key)
+async def _queue(
+    recipient: Recipient,
+    template: str,
+    context: dict[str, Any],
+    key: str,
+    scope: EventScope | None = None,
+) -> bool:
+    """Queues one notice, in the caller's transaction. `scope`: the group and visibility of
+    what it tells of, so that the outbox lists it only to those who may read that."""
+    return await queue_email(recipient.email, template, _context(recipient, context), key, scope)
+
+
+def _about(group_id: int | None, visibility: str | None = Visibility.INTERNAL) -> EventScope | None:
+    """The scope of an email about a group's record of that visibility (a meeting, its
+    minutes: internal)."""
+    return None if visibility is None else EventScope(group_id, visibility)
 
 
 # --- accounts ---------------------------------------------------------------------------
@@ -127,6 +141,7 @@ async def minutes_circulated(
     *,
     minutes_id: int,
     meeting_id: int,
+    group_id: int,
     group_name: str,
     meeting_title: str,
     meeting_date: dt.date,
@@ -144,6 +159,7 @@ async def minutes_circulated(
             "link": absolute_url("meetings:show", meeting_id=meeting_id),
         },
         f"minutes:{minutes_id}:circulated:{circulated_at:%Y%m%dT%H%M%S}:user:{recipient.user_id}",
+        _about(group_id),
     )
 
 
@@ -155,8 +171,10 @@ async def report_delivered(
     *,
     delivery_id: int,
     report_id: int,
+    group_id: int,
     group_name: str,
     report_title: str,
+    visibility: str,
     kind: str,
     line: str,
     due_on: dt.date,
@@ -174,6 +192,7 @@ async def report_delivered(
             "link": absolute_url("reports:show", report_id=report_id),
         },
         f"delivery:{delivery_id}:delivered:user:{recipient.user_id}",
+        _about(group_id, visibility),
     )
 
 
@@ -183,7 +202,9 @@ async def delivery_responded(
     delivery_id: int,
     report_id: int,
     report_title: str,
+    group_id: int,
     group_name: str,
+    visibility: str,
     line: str,
     response: str,
 ) -> bool:
@@ -199,6 +220,7 @@ async def delivery_responded(
             "link": absolute_url("reports:show", report_id=report_id),
         },
         f"delivery:{delivery_id}:responded:user:{recipient.user_id}",
+        _about(group_id, visibility),
     )
 
 
@@ -209,6 +231,8 @@ async def transparency_published(
     recipient: Recipient,
     *,
     report_id: int,
+    group_id: int | None,
+    readers: str,
     scope_name: str,
     period: str,
     edition_name: str,
@@ -217,7 +241,8 @@ async def transparency_published(
     sha256: str,
     headline: Sequence[Any],
 ) -> bool:
-    """A transparency report was published (to the Board)."""
+    """A transparency report was published (to the Board); `readers`, the visibility whose
+    readers read it."""
     return await _queue(
         recipient,
         "transparency_published",
@@ -232,6 +257,7 @@ async def transparency_published(
             "link": absolute_url("transparency:show", report_id=report_id),
         },
         f"transparency:{report_id}:published:user:{recipient.user_id}",
+        _about(group_id, readers),
     )
 
 
@@ -248,6 +274,8 @@ class PendingEmail:
     context: dict[str, Any]
     dedupe_key: str
     category: str | None
+    # The group and visibility of what it tells of, for the outbox list.
+    scope: EventScope | None = None
 
     @property
     def muted(self) -> bool:
@@ -256,7 +284,9 @@ class PendingEmail:
 
     def outgoing(self) -> OutgoingEmail:
         context = _context(self.recipient, self.context, self.category)
-        return OutgoingEmail(self.recipient.email, self.template, context, self.dedupe_key)
+        return OutgoingEmail(
+            self.recipient.email, self.template, context, self.dedupe_key, self.scope
+        )
 
 
 @dataclass
@@ -333,7 +363,9 @@ def action_reminder(
     *,
     action_id: int,
     title: str,
+    group_id: int,
     group_name: str,
+    visibility: str,
     due_on: dt.date,
     status: str,
     stage: str,
@@ -357,6 +389,7 @@ def action_reminder(
         },
         f"reminder:action:{action_id}:{stage_key}:user:{recipient.user_id}",
         Category.ACTIONS,
+        _about(group_id, visibility),
     )
 
 
@@ -365,6 +398,7 @@ def meeting_reminder(
     *,
     meeting_id: int,
     meeting_title: str,
+    group_id: int,
     group_name: str,
     starts_at: dt.datetime,
     ends_at: dt.datetime,
@@ -393,6 +427,7 @@ def meeting_reminder(
         f"reminder:meeting:{meeting_id}:ahead:{_key_moment(starts_at, '%Y%m%dT%H%MZ')}"
         f":user:{recipient.user_id}",
         Category.MEETINGS,
+        _about(group_id),
     )
 
 
@@ -405,6 +440,7 @@ class MinutesRef:
     meeting_title: str
     group_name: str
     starts_at: dt.datetime
+    group_id: int | None = None
 
 
 def minutes_draft_reminder(
@@ -424,6 +460,7 @@ def minutes_draft_reminder(
         },
         f"reminder:minutes:{minutes.minutes_id}:draft:user:{recipient.user_id}",
         Category.MINUTES,
+        _about(minutes.group_id),
     )
 
 
@@ -445,6 +482,7 @@ def minutes_review_reminder(
         },
         f"reminder:minutes:{minutes.minutes_id}:review:{circulated}:user:{recipient.user_id}",
         Category.MINUTES,
+        _about(minutes.group_id),
     )
 
 
@@ -481,6 +519,7 @@ def report_due_reminder(recipient: Recipient, report: ReportDue, *, today: dt.da
         f"reminder:report:group:{report.group_id}:{report.period}:{report.stage}:"
         f"{report.due_on.isoformat()}:user:{recipient.user_id}",
         Category.REPORTS,
+        _about(report.group_id),
     )
 
 
@@ -496,6 +535,8 @@ class DeliveryRef:
     state: str
     response: str | None
     response_due_on: dt.date
+    group_id: int | None = None
+    visibility: str | None = None
 
 
 def delivery_overdue(
@@ -518,6 +559,7 @@ def delivery_overdue(
         },
         f"reminder:delivery:{delivery.delivery_id}:overdue:{week}:user:{recipient.user_id}",
         None if for_line else Category.REPORTS,
+        _about(delivery.group_id, delivery.visibility),
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar, cast
 
 from piccolo.query.functions.aggregate import Count
 
+from governance.accounts import scopes
 from governance.accounts.policy import CurrentUser, Viewer, strongest_roles
 from governance.accounts.tables import User
 from governance.core.clock import organisation_today, utcnow
@@ -250,25 +251,29 @@ OUTBOX_COLUMNS = (
 )
 
 
-async def _outbox_rows(status: str, order: Any, ascending: bool, limit: int) -> list[OutboxRowView]:
+async def _outbox_rows(
+    status: str, order: Any, ascending: bool, limit: int, visible: Any
+) -> list[OutboxRowView]:
     rows = (
         await OutboundEmail.select(*OUTBOX_COLUMNS)
-        .where(OutboundEmail.status == status)
+        .where((OutboundEmail.status == status) & visible)
         .order_by(order, ascending=ascending)
         .limit(limit)
     )
     return [OutboxRowView(**row) for row in rows]
 
 
-async def outbox_overview(limit: int = 200) -> OutboxView:
-    """Parked mail (newest first) and waiting mail (next due first), without its content,
-    and how many of each there are: three queries."""
-    parked = await _outbox_rows(STATUS_PARKED, OutboundEmail.id, False, limit)
-    waiting = await _outbox_rows(STATUS_QUEUED, OutboundEmail.next_attempt_at, True, limit)
+async def outbox_overview(viewer: Viewer, limit: int = 200) -> OutboxView:
+    """Parked mail (newest first) and waiting mail (next due first) that this administrator
+    may see (`scopes.outbox`: none about a record they may not read, not even in the
+    counts), without its content, and how many of each there are: three queries."""
+    visible = scopes.outbox(viewer)
+    parked = await _outbox_rows(STATUS_PARKED, OutboundEmail.id, False, limit, visible)
+    waiting = await _outbox_rows(STATUS_QUEUED, OutboundEmail.next_attempt_at, True, limit, visible)
     counts = {
         row["status"]: row["n"]
         for row in await OutboundEmail.select(OutboundEmail.status, Count(alias="n"))
-        .where(OutboundEmail.status.is_in([STATUS_PARKED, STATUS_QUEUED]))
+        .where(OutboundEmail.status.is_in([STATUS_PARKED, STATUS_QUEUED]) & visible)
         .group_by(OutboundEmail.status)
     }
     return OutboxView(

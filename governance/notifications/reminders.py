@@ -164,6 +164,8 @@ async def _owned_actions_due(today: dt.date) -> list[dict[str, Any]]:
         ActionOwner.action.due_on.as_alias("due_on"),
         ActionOwner.action.status.as_alias("status"),
         ActionOwner.action._.group._.name.as_alias("group_name"),
+        ActionOwner.action.group.as_alias("group_id"),
+        ActionOwner.action.visibility.as_alias("visibility"),
     ).where(
         ActionOwner.action.status.is_in(list(ACTIVE_ACTION_STATUSES))
         & (ActionOwner.action.due_on <= today + dt.timedelta(days=ACTION_SOON_DAYS))
@@ -183,7 +185,9 @@ async def action_reminders(at: Moment) -> list[PendingEmail]:
             reader.recipient,
             action_id=row["action_id"],
             title=row["title"],
+            group_id=row["group_id"],
             group_name=row["group_name"],
+            visibility=row["visibility"],
             due_on=row["due_on"],
             status=row["status"],
             stage=stage[0],
@@ -271,6 +275,7 @@ def _meeting_email(
         reader.recipient,
         meeting_id=meeting["id"],
         meeting_title=meeting["title"],
+        group_id=meeting["group"],
         group_name=meeting["group_name"],
         starts_at=meeting["starts_at"],
         ends_at=meeting["ends_at"],

@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from governance.accounts.policy import CurrentUser
+from governance.accounts import scopes
+from governance.accounts.policy import Viewer
 from governance.accounts.tables import User
 from governance.core.audit import Actor, record_event
 from governance.core.contracts import NO_ERRORS, field_errors, refuse
 from governance.core.db import write_transaction
-from governance.core.email import retry_parked
+from governance.core.email import email_scope, retry_parked
 from governance.core.errors import NotFoundError, PermissionDenied
 from governance.notifications.queries import get_preferences
 from governance.notifications.schemas import (
@@ -116,13 +117,19 @@ async def unsubscribe(user_id: int, category: str) -> PreferencesView:
     return await get_preferences(user_id)
 
 
-async def retry_parked_email(email_id: int, actor: CurrentUser) -> None:
-    """Puts a parked email back in the queue, for an administrator who fixed its cause."""
-    if not actor.is_admin:
+async def retry_parked_email(email_id: int, viewer: Viewer) -> None:
+    """Puts a parked email back in the queue, for an administrator who fixed its cause; an
+    email about a record the administrator may not read is not found, as a missing one."""
+    if not viewer.user.is_admin:
         raise PermissionDenied(ADMINS_ONLY)
     async with write_transaction():
-        if not await retry_parked(email_id):
+        if not await retry_parked(email_id, scopes.outbox(viewer)):
             raise NotFoundError(NO_PARKED_EMAIL)
         await record_event(
-            actor, "outbox.retried", "outbound_email", email_id, f"Parked email {email_id} retried"
+            viewer.user,
+            "outbox.retried",
+            "outbound_email",
+            email_id,
+            f"Parked email {email_id} retried",
+            await email_scope(email_id),
         )

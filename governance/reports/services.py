@@ -36,7 +36,7 @@ from governance.accounts.policy import LEADING_ROLES, Line, Viewer, Visibility
 from governance.accounts.tables import User
 from governance.actions.schemas import NewAction, SourceType
 from governance.actions.services import insert_action
-from governance.core.audit import SYSTEM, record_event
+from governance.core.audit import SYSTEM, EventScope, record_event
 from governance.core.clock import date_in_zone, organisation_today, utcnow
 from governance.core.contracts import NO_ERRORS, field_errors, refuse, trimmed
 from governance.core.db import one_row, write_transaction
@@ -107,9 +107,21 @@ def _columns(command: ReportDraft, check: PeriodCheck) -> dict[str, Any]:
     }
 
 
-async def _audit(viewer: Viewer, action: str, entity_id: int, summary: str) -> None:
-    """One audit event of a report or a delivery (`action` is "report.…" or "delivery.…")."""
-    await record_event(viewer.user, action, action.partition(".")[0], entity_id, summary)
+async def _audit(
+    viewer: Viewer, action: str, entity_id: int, summary: str, scope: EventScope
+) -> None:
+    """One audit event of a report or a delivery (`action` is "report.…" or "delivery.…"),
+    seen in the trail by whoever may read the report (`scope`)."""
+    await record_event(viewer.user, action, action.partition(".")[0], entity_id, summary, scope)
+
+
+def _draft_scope(group_id: int) -> EventScope:
+    """A draft is read by its group's members only, and so are the events of drafting it."""
+    return EventScope(group_id, Visibility.GROUP)
+
+
+def _delivery_scope(delivery: Mapping[str, Any]) -> EventScope:
+    return EventScope(delivery["group_id"], delivery["report_visibility"])
 
 
 # --- drafting ---------------------------------------------------------------------------
@@ -323,6 +335,7 @@ async def create_report(
             "report.drafted",
             report_id,
             f"{command.kind.capitalize()} report {report_id} drafted",
+            scope=_draft_scope(group["id"]),
         )
     return report_id
 
@@ -345,7 +358,13 @@ async def update_report(
         await Report.update(changes).where(
             (Report.id == report_id) & (Report.status == ReportStatus.DRAFT)
         )
-        await _audit(viewer, "report.draft_updated", report_id, f"Draft report {report_id} updated")
+        await _audit(
+            viewer,
+            "report.draft_updated",
+            report_id,
+            f"Draft report {report_id} updated",
+            _draft_scope(report["group"]),
+        )
 
 
 async def discard_draft(report_id: int, viewer: Viewer) -> str:
@@ -356,7 +375,11 @@ async def discard_draft(report_id: int, viewer: Viewer) -> str:
             (Report.id == report_id) & (Report.status == ReportStatus.DRAFT)
         )
         await _audit(
-            viewer, "report.draft_discarded", report_id, f"Draft report {report_id} discarded"
+            viewer,
+            "report.draft_discarded",
+            report_id,
+            f"Draft report {report_id} discarded",
+            _draft_scope(report["group"]),
         )
     return str(report["group_slug"])
 
@@ -391,8 +414,10 @@ async def _deliver(report: Mapping[str, Any], line: Mapping[str, Any], now: dt.d
             person,
             delivery_id=delivery_id,
             report_id=report["id"],
+            group_id=report["group"],
             group_name=report["group_name"],
             report_title=report["title"],
+            visibility=report["visibility"],
             kind=report["kind"],
             line=line["recipient"],
             due_on=due_on,
@@ -450,6 +475,7 @@ async def submit_report(report_id: int, viewer: Viewer) -> list[int]:
             f"Report {report_id} submitted to "
             f"{' and '.join(line.label for line, on in wanted.items() if on)}; sha256 {digest}"
             f"{recorded}",
+            scope=EventScope(report["group"], report["visibility"]),
         )
     return delivery_ids
 
@@ -544,7 +570,12 @@ async def _record_read_receipt(report_id: int, viewer: Viewer) -> None:
     if not lines:
         return
     async with write_transaction():
-        unread = await Delivery.select(Delivery.id, Delivery.recipient).where(
+        unread = await Delivery.select(
+            Delivery.id,
+            Delivery.recipient,
+            Delivery.report.group.as_alias("group_id"),
+            Delivery.report.visibility.as_alias("report_visibility"),
+        ).where(
             (Delivery.report == report_id)
             & Delivery.recipient.is_in(lines)
             & (Delivery.state == DeliveryState.DELIVERED)
@@ -562,6 +593,7 @@ async def _record_read_receipt(report_id: int, viewer: Viewer) -> None:
                 "delivery.read",
                 delivery["id"],
                 f"Report {report_id} opened on the {Line(delivery['recipient']).label} line",
+                scope=_delivery_scope(delivery),
             )
 
 
@@ -608,6 +640,7 @@ async def acknowledge_delivery(delivery_id: int, viewer: Viewer) -> int:
             delivery_id,
             f"Report {delivery['report']} acknowledged on the "
             f"{Line(delivery['recipient']).label} line",
+            scope=_delivery_scope(delivery),
         )
     return int(delivery["report"])
 
@@ -718,6 +751,7 @@ async def respond_to_delivery(
             delivery_id,
             f"Report {delivery['report']}: {Line(delivery['recipient']).label} line responded "
             f"'{command.response}' with {len(action_ids)} action(s)",
+            scope=_delivery_scope(delivery),
         )
         await _tell_group_leads(delivery, command.response)
     return action_ids
@@ -739,7 +773,9 @@ async def _tell_group_leads(delivery: Mapping[str, Any], response: str) -> None:
             delivery_id=delivery["id"],
             report_id=delivery["report"],
             report_title=delivery["report_title"],
+            group_id=delivery["group_id"],
             group_name=delivery["group_name"],
+            visibility=delivery["report_visibility"],
             line=delivery["recipient"],
             response=response,
         )

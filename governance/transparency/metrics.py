@@ -19,8 +19,9 @@ Editions. Only records whose visibility the edition counts are counted
 (`accounts.scopes.counted_in_edition`, from `scopes.EDITION_COUNTS`): ActionItem.visibility
 for actions, the agenda item's visibility for decisions,
 Report.visibility for periodic reports and recommendations. Meetings and attendance have no
-visibility and count in both editions; confidential matters count non-public agenda items in
-both editions (a number only, never their content).
+visibility and count in both editions; confidential matters count the non-public agenda items
+of a counted visibility (a number only, never their content), so the public edition, which
+the Director reads, counts no Board-only matter.
 
 The figures, per group:
 
@@ -36,8 +37,8 @@ The figures, per group:
   governance.meetings.queries.compute_quorum on those members and that attendance, was met.
 - decisions: decisions recorded at meetings of the period that were not cancelled, on agenda
   items of a counted visibility; decisions_with_quorum: those recorded with quorum_met.
-- confidential_matters: agenda items whose visibility is not `public`, at held meetings of
-  the period.
+- confidential_matters: agenda items of a counted visibility other than `public`, at held
+  meetings of the period.
 - actions_opened: actions created in the period.
 - actions_completed: actions with status `done` whose completed_at is in the period;
   actions_completed_by_month counts them by local calendar month, every month of the period
@@ -381,7 +382,7 @@ async def _confidential_matters(context: _Context) -> None:
             AgendaItem.meeting.group.is_in(context.group_ids)
             & (AgendaItem.meeting.status == "held")
             & context.in_period(AgendaItem.meeting.starts_at)
-            & scopes.not_public(AgendaItem.visibility)
+            & scopes.confidential_counted(AgendaItem.visibility, context.edition)
         )
         .group_by(AgendaItem.meeting.group)
     )

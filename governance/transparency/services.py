@@ -31,7 +31,7 @@ from typing import Any
 from governance.accounts import scopes
 from governance.accounts.policy import Viewer
 from governance.accounts.tables import User
-from governance.core.audit import Actor, current_head, record_event
+from governance.core.audit import Actor, EventScope, current_head, record_event
 from governance.core.clock import organisation_today, utcnow
 from governance.core.contracts import NO_ERRORS, field_errors, refuse, trimmed
 from governance.core.db import get_engine, is_postgres, write_transaction
@@ -145,8 +145,13 @@ async def _latest_version(figures: TransparencyFigures, group_id: int | None) ->
     )
 
 
+def _event_scope(group_id: int | None, edition: str, *, published: bool = False) -> EventScope:
+    """Who may see the report's events in the trail: the readers of the report."""
+    return EventScope(group_id, scopes.transparency_readers(edition, published))
+
+
 async def _refresh_version(
-    latest: dict[str, Any], figures: TransparencyFigures, actor: Actor
+    latest: dict[str, Any], figures: TransparencyFigures, group_id: int | None, actor: Actor
 ) -> Generated:
     """New figures for an unpublished version; an approved one goes back to draft."""
     report_id = int(latest["id"])
@@ -167,6 +172,7 @@ async def _refresh_version(
         "transparency_report",
         report_id,
         f"Transparency report {report_id} ({described}) figures refreshed{was}",
+        scope=_event_scope(group_id, figures.edition),
     )
     return Generated(report_id, created=False)
 
@@ -203,6 +209,7 @@ async def _add_version(
         "transparency_report",
         report_id,
         f"Transparency report {report_id} ({described}) generated as a draft{supersedes}",
+        scope=_event_scope(group_id, figures.edition),
     )
     return Generated(report_id, created=True)
 
@@ -233,7 +240,7 @@ async def store_figures(
         ):
             raise ConflictError(NEVER_CHANGES)
         if latest is not None and latest["status"] != ReportStatus.PUBLISHED:
-            return await _refresh_version(latest, figures, actor)
+            return await _refresh_version(latest, figures, group_id, actor)
         return await _add_version(latest, figures, group_id, actor)
 
 
@@ -350,6 +357,7 @@ async def update_narrative(
             "transparency_report",
             report_id,
             f"Transparency report {report_id} narrative updated{was}",
+            scope=_event_scope(report.group, report.edition),
         )
 
 
@@ -385,6 +393,7 @@ async def approve_report(report_id: int, viewer: Viewer) -> None:
             "transparency_report",
             report_id,
             f"Transparency report {report_id} ({_description(report)}) approved",
+            scope=_event_scope(report.group, report.edition),
         )
 
 
@@ -426,6 +435,8 @@ async def _tell_the_board(
         await emails.transparency_published(
             Recipient.of(person, "id"),
             report_id=report.id,
+            group_id=report.group,
+            readers=scopes.transparency_readers(report.edition, published=True),
             scope_name=report.scope_name,
             period=report.period,
             edition_name=report.edition_name,
@@ -463,6 +474,7 @@ async def publish_report(report_id: int, viewer: Viewer) -> str:
             "transparency_report",
             report_id,
             f"Transparency report {report_id} ({_description(report)}) published; sha256 {digest}",
+            scope=_event_scope(report.group, report.edition, published=True),
         )
         await _tell_the_board(report, presented, supersedes, digest)
     return digest

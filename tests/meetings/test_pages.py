@@ -122,7 +122,7 @@ async def test_anonymous_sees_only_the_public_version_once_approved(client, cast
         and "PUBLIC-MINUTES" in response.text
         and "PUBLIC-DECISION" in response.text
     )
-    assert "3 confidential matters were considered." in response.text
+    assert "1 confidential matter was considered." in response.text
     for secret in (*SECRETS, "INTERNAL-TITLE", "INTERNAL-MINUTES", "INTERNAL-DECISION"):
         assert secret not in response.text
 

@@ -738,7 +738,9 @@ def expected_figures(
         figures.confidential_matters = sum(
             1
             for i in records.items
-            if i["visibility"] != "public" and meetings[i["meeting"]] in held
+            if i["visibility"] != "public"
+            and i["visibility"] in counted
+            and meetings[i["meeting"]] in held
         )
 
         actions = [a for a in records.actions if a["group"] == gid and a["visibility"] in counted]

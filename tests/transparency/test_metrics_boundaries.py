@@ -13,6 +13,8 @@ import time_machine
 from governance.actions.schemas import NewAction, StatusChange
 from governance.actions.services import create_action, update_status
 from governance.core.errors import InvalidInput, NotFoundError
+from governance.meetings.schemas import AgendaItemDetails
+from governance.meetings.services import add_agenda_item, mark_meeting_held
 from governance.reports.schemas import LineResponse, ReportDraft
 from governance.reports.services import (
     acknowledge_delivery,
@@ -24,7 +26,7 @@ from governance.reports.tables import Delivery
 from governance.settings import get_settings
 from governance.transparency.figures import Period
 from governance.transparency.metrics import compute_figures, parse_report_period
-from tests.factories import make_group, make_membership, make_user, viewer_for
+from tests.factories import make_group, make_meeting, make_membership, make_user, viewer_for
 
 LONDON = ZoneInfo("Europe/London")
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
@@ -274,3 +276,27 @@ async def test_unknown_editions_groups_and_periods_not_begun_are_refused() -> No
     assert empty.groups[0].attendance_rate is None
     assert empty.groups[0].median_days_to_complete is None
     assert empty.groups[0].chair_names == []
+
+
+async def test_confidential_matters_count_board_only_items_in_the_board_edition_only() -> None:
+    """Issue 11, item 8: the public edition (the one the Director reads) drawn from the
+    Board-only items would tell the Director how many there are, by difference with the
+    internal items they read; group-only items are counted in neither edition."""
+    slug, _, chair = await _group_with_chair()
+    with time_machine.travel(london(2026, 8, 1, 10), tick=False):
+        viewer = await viewer_for(chair)
+        meeting_id = await make_meeting(slug, chair, starts_at=london(2026, 8, 5, 10))
+        for visibility in ("public", "internal", "board", "group"):
+            await add_agenda_item(
+                meeting_id,
+                AgendaItemDetails(title=f"A {visibility} matter", visibility=visibility),
+                viewer,
+            )
+    with time_machine.travel(london(2026, 8, 5, 13), tick=False):
+        await mark_meeting_held(meeting_id, await viewer_for(chair))
+
+    with time_machine.travel(NOW, tick=True):
+        board_edition = (await compute_figures(slug, "2026-Q3", "board")).groups[0]
+        public_edition = (await compute_figures(slug, "2026-Q3", "public")).groups[0]
+    assert public_edition.confidential_matters == 1
+    assert board_edition.confidential_matters == 2
