@@ -2,11 +2,21 @@
 
 Stock Piccolo opens a new SQLite connection for every query, which costs milliseconds a
 query; pages here are served from a small set of long-lived connections instead.
+
+SQLite allows one writer at a time. Left to itself, a connection that finds the write lock
+taken sleeps in SQLite's busy handler, retrying at growing intervals in no particular order,
+so under load some writers overtake others and some wait out the whole busy timeout and fail
+("database is locked"), while the holder's statements wait for the event loop to finish
+rendering other pages. So writers of this process queue here first, one at a time in the
+order they came, and only the one at the head of the queue talks to SQLite's lock.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import re
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,10 +27,66 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.querystring import QueryString
 
-from governance.core.errors import NotFoundError
+from governance.core.errors import DatabaseBusy, NotFoundError
 from governance.settings import get_settings, prepare_data_dir
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 10.0
+# How long a writer waits for its turn in this process's queue before the request is
+# answered 503 (the queue is FIFO, so this is how long the writers ahead may take in all).
+WRITER_QUEUE_TIMEOUT_SECONDS = 10.0
+# Statements that only read: in WAL mode they never wait for the writer, so they skip the
+# queue. Anything else (INSERT, UPDATE, DELETE, DDL, a WITH that may write) takes a turn.
+_READ_ONLY_STATEMENT = re.compile(r"\s*(SELECT|PRAGMA|EXPLAIN)\b", re.IGNORECASE)
+
+
+def is_read_only(statement: str) -> bool:
+    return _READ_ONLY_STATEMENT.match(statement) is not None
+
+
+class WriterQueue:
+    """One writer at a time within this process, first come, first served.
+
+    An asyncio.Lock wakes its waiters in the order they queued and lets no newcomer jump
+    the queue. There is one lock per event loop (a lock belongs to the loop it is used in).
+    A writer that has waited longer than `timeout_seconds` gives up with DatabaseBusy, which
+    the web layer answers with a 503 and Retry-After.
+    """
+
+    def __init__(self, timeout_seconds: float) -> None:
+        self.timeout_seconds = timeout_seconds
+        self.waiting = 0  # writers queued behind the one whose turn it is
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        return lock
+
+    async def wait_for_turn(self) -> asyncio.Lock:
+        """Waits until this writer is at the head of the queue; returns the lock to release."""
+        lock = self._lock()
+        queued = int(lock.locked())
+        self.waiting += queued
+        try:
+            async with asyncio.timeout(self.timeout_seconds):
+                await lock.acquire()
+        except TimeoutError:
+            raise DatabaseBusy() from None
+        finally:
+            self.waiting -= queued
+        return lock
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        lock = await self.wait_for_turn()
+        try:
+            yield
+        finally:
+            lock.release()
 
 
 class QueryCountingMixin:
@@ -33,9 +99,31 @@ class QueryCountingMixin:
 
 
 class PooledSQLiteTransaction(SQLiteTransaction):
-    """A transaction that hands its connection back to the pool instead of closing it."""
+    """A transaction that waits for its turn among this process's writers before BEGIN,
+    and hands its connection back to the pool instead of closing it.
+
+    A nested transaction is part of its parent and takes no turn of its own.
+    """
 
     engine: PooledSQLiteEngine
+    _turn: asyncio.Lock
+
+    async def __aenter__(self) -> SQLiteTransaction:
+        if self._parent is not None:
+            return self._parent
+        self._turn = await self.engine.writers.wait_for_turn()
+        try:
+            self.connection = await self.engine.acquire()
+            try:
+                await self.begin()
+            except BaseException:
+                await self.engine.release(self.connection)
+                raise
+        except BaseException:
+            self._turn.release()
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
 
     async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
         if self._parent:
@@ -47,8 +135,11 @@ class PooledSQLiteTransaction(SQLiteTransaction):
             elif not self._committed and not self._rolled_back:
                 await self.commit()
         finally:
-            await self.engine.release(self.connection)
-            self.engine.current_transaction.reset(self.context)
+            try:
+                await self.engine.release(self.connection)
+                self.engine.current_transaction.reset(self.context)
+            finally:
+                self._turn.release()
         return exception is None
 
 
@@ -59,13 +150,25 @@ class PooledSQLiteEngine(QueryCountingMixin, SQLiteEngine):
         super().__init__(path=path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
         self.pool_size = pool_size
         self._idle: list[aiosqlite.Connection] = []
+        # Another process (the scheduler, a command) can still hold SQLite's lock; SQLite's
+        # busy timeout bounds that wait.
+        self.busy_timeout_seconds = SQLITE_BUSY_TIMEOUT_SECONDS
+        self.writers = WriterQueue(WRITER_QUEUE_TIMEOUT_SECONDS)
+
+    async def set_busy_timeout(self, seconds: float) -> None:
+        """Changes how long a statement waits for another process's write lock; connections
+        opened before are closed so that every one uses the new figure."""
+        self.busy_timeout_seconds = seconds
+        await self.close_pool()
 
     async def _open(self) -> aiosqlite.Connection:
-        connection = await aiosqlite.connect(**self.connection_kwargs)
+        connection = await aiosqlite.connect(
+            **{**self.connection_kwargs, "timeout": self.busy_timeout_seconds}
+        )
         connection.row_factory = dict_factory  # type: ignore[assignment]
         await connection.execute("PRAGMA journal_mode = WAL")
         await connection.execute("PRAGMA synchronous = NORMAL")
-        await connection.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
+        await connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_seconds * 1000)}")
         await connection.execute("PRAGMA foreign_keys = ON")
         return connection
 
@@ -94,6 +197,16 @@ class PooledSQLiteEngine(QueryCountingMixin, SQLiteEngine):
         args: list[Any] | None = None,
         query_type: str = "generic",
         table: Any = None,
+    ) -> list[dict[str, Any]]:
+        if is_read_only(query):
+            return await self._run_on_pooled_connection(query, args)
+        # A write outside a transaction (a session's last use, a sign-in attempt) queues
+        # with the transactions, so that it neither overtakes them nor fails waiting.
+        async with self.writers.turn():
+            return await self._run_on_pooled_connection(query, args)
+
+    async def _run_on_pooled_connection(
+        self, query: str, args: list[Any] | None
     ) -> list[dict[str, Any]]:
         connection = await self.acquire()
         try:
@@ -155,7 +268,10 @@ def is_postgres(engine: Engine | None = None) -> bool:
 
 
 def write_transaction() -> Any:
-    """A transaction for changes: IMMEDIATE on SQLite so writers queue instead of failing."""
+    """A transaction for changes. On SQLite it waits for its turn among this process's
+    writers, then BEGIN IMMEDIATE takes SQLite's write lock at once (a deferred transaction
+    that reads first could find the lock taken when it comes to write, and fail at once).
+    Put nothing in it but its statements: the rest of the queue waits while it is open."""
     engine = get_engine()
     if isinstance(engine, SQLiteEngine):
         return engine.transaction(transaction_type=TransactionType.immediate)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -57,6 +58,27 @@ class TooManyAttempts(ServiceError):
         self.retry_after_seconds = retry_after_seconds
 
 
+# Long enough for the writers queued ahead to finish, short enough that a person retrying
+# by hand waits no longer than they would anyway.
+BUSY_RETRY_AFTER_SECONDS = 2
+BUSY_MESSAGE = (
+    "The service is busy saving other changes and could not save yours in time. "
+    "Nothing has been saved. Try again in a moment."
+)
+
+
+class DatabaseBusy(ServiceError):
+    """Writers were queued longer than the database's busy timeout: the request was fine,
+    the service was busy, so it answers 503 with Retry-After (never 500)."""
+
+    status_code = 503
+    title = "Busy, try again"
+
+    def __init__(self, message: str = BUSY_MESSAGE) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = BUSY_RETRY_AFTER_SECONDS
+
+
 ERROR_TITLES = {
     400: "Bad request",
     401: "Sign-in needed",
@@ -67,10 +89,11 @@ ERROR_TITLES = {
     422: "Some values need correcting",
     429: "Too many attempts",
     500: "Something went wrong",
+    503: "Busy, try again",
 }
 # A JSON client asked for a resource, not a page.
 PROBLEM_TITLES = {**ERROR_TITLES, 404: "Not found"}
-PAGE_TEMPLATES = {403, 404, 405, 429, 500}
+PAGE_TEMPLATES = {403, 404, 405, 429, 500, 503}
 
 
 def wants_json(request: Request[Any, Any, Any]) -> bool:
@@ -125,6 +148,27 @@ def is_unstorable_value(exc: Exception) -> bool:
     return isinstance(exc, DataError)
 
 
+# SQLite's primary result codes for "another connection holds the lock" (extended codes
+# such as SQLITE_BUSY_SNAPSHOT keep the primary code in their low byte).
+_SQLITE_BUSY_CODES = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
+
+
+def is_contention(exc: Exception) -> bool:
+    """The database gave up waiting for another writer: SQLite's "database is locked" after
+    its busy timeout, or PostgreSQL's serialization failure, deadlock or lock timeout
+    (SQLSTATE class 40 and 55P03). Nothing was saved and the same request may succeed."""
+    if isinstance(exc, sqlite3.OperationalError):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF in _SQLITE_BUSY_CODES
+        return "locked" in str(exc) or "busy" in str(exc)
+    try:
+        from asyncpg.exceptions import LockNotAvailableError, TransactionRollbackError
+    except ImportError:  # pragma: no cover - asyncpg comes with piccolo[postgres]
+        return False
+    return isinstance(exc, TransactionRollbackError | LockNotAvailableError)
+
+
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # Errors raised before a route's middleware runs (no such path, wrong method, a CSRF
     # failure) would otherwise leave without the security headers every response carries.
@@ -132,11 +176,14 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     if request.scope.get("user") is not None:
         headers["cache-control"] = "no-store"
     extra: dict[str, Any] = {}
+    if is_contention(exc):
+        logger.warning("Database busy on %s: %s", request.url.path, exc)
+        exc = DatabaseBusy()
     if isinstance(exc, ServiceError):
         status, detail = exc.status_code, exc.message
         if exc.field_errors:
             extra["errors"] = exc.field_errors
-        if isinstance(exc, TooManyAttempts):
+        if isinstance(exc, TooManyAttempts | DatabaseBusy):
             headers["Retry-After"] = str(exc.retry_after_seconds)
     elif isinstance(exc, HTTPException):
         status, detail = exc.status_code, str(exc.detail)
@@ -166,6 +213,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
 
 __all__ = [
     "ConflictError",
+    "DatabaseBusy",
     "InvalidInput",
     "NotAuthorizedException",
     "NotFoundError",
