@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import sqlite3
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import aiosqlite
@@ -35,8 +36,15 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 10.0
 # answered 503 (the queue is FIFO, so this is how long the writers ahead may take in all).
 WRITER_QUEUE_TIMEOUT_SECONDS = 10.0
 # Statements that only read: in WAL mode they never wait for the writer, so they skip the
-# queue. Anything else (INSERT, UPDATE, DELETE, DDL, a WITH that may write) takes a turn.
-_READ_ONLY_STATEMENT = re.compile(r"\s*(SELECT|PRAGMA|EXPLAIN)\b", re.IGNORECASE)
+# queue. Anything else (INSERT, UPDATE, DELETE, DDL, a WITH that may write, a PRAGMA that
+# changes a setting for the writes after it) takes a turn on the writer connection.
+_READ_ONLY_STATEMENT = re.compile(r"\s*(SELECT|EXPLAIN)\b", re.IGNORECASE)
+SQLITE_BUSY = 5
+PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+)
 
 
 def is_read_only(statement: str) -> bool:
@@ -98,14 +106,68 @@ class QueryCountingMixin:
         self.queries_run += 1
 
 
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF == SQLITE_BUSY
+
+
+class WriterConnection:
+    """The one connection this process writes through, used on the event loop's thread.
+
+    Only the writer whose turn it is uses it, so nothing else waits for it. Its statements
+    run at once rather than on a worker thread: a thread hop costs little, but resuming
+    after it waits for every page the loop has ready to render, and a transaction of ten
+    statements held the lock for ten such waits under load. Now a transaction runs from
+    BEGIN to COMMIT in one go, taking milliseconds of the loop. Only a statement that finds
+    SQLite's lock held by another process (the scheduler, a command) waits, on a thread,
+    for up to the busy timeout.
+    """
+
+    def __init__(self, connection_kwargs: dict[str, Any], busy_timeout_seconds: float) -> None:
+        self.busy_timeout_seconds = busy_timeout_seconds
+        # Piccolo's arguments (its column type converters, no implicit transactions).
+        self._connection = sqlite3.connect(
+            **{**connection_kwargs, "timeout": 0, "check_same_thread": False}
+        )
+        self._connection.row_factory = dict_factory
+        for pragma in PRAGMAS:
+            self._connection.execute(pragma)
+        self._connection.execute("PRAGMA busy_timeout = 0")
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._connection.in_transaction
+
+    async def execute(self, query: str, args: Sequence[Any] | None = None) -> list[Any]:
+        try:
+            return self._connection.execute(query, args or ()).fetchall()
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error):
+                raise
+        # Nothing was done: another process holds the write lock. Wait for it off the loop.
+        return await asyncio.to_thread(self._execute_waiting, query, args or ())
+
+    execute_fetchall = execute
+
+    def _execute_waiting(self, query: str, args: Sequence[Any]) -> list[Any]:
+        self._connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_seconds * 1000)}")
+        try:
+            return self._connection.execute(query, args).fetchall()
+        finally:
+            self._connection.execute("PRAGMA busy_timeout = 0")
+
+    def close(self) -> None:
+        self._connection.close()
+
+
 class PooledSQLiteTransaction(SQLiteTransaction):
-    """A transaction that waits for its turn among this process's writers before BEGIN,
-    and hands its connection back to the pool instead of closing it.
+    """A transaction that waits for its turn among this process's writers, then runs on
+    the writer connection from BEGIN to COMMIT.
 
     A nested transaction is part of its parent and takes no turn of its own.
     """
 
     engine: PooledSQLiteEngine
+    connection: WriterConnection  # type: ignore[assignment]
     _turn: asyncio.Lock
 
     async def __aenter__(self) -> SQLiteTransaction:
@@ -113,12 +175,8 @@ class PooledSQLiteTransaction(SQLiteTransaction):
             return self._parent
         self._turn = await self.engine.writers.wait_for_turn()
         try:
-            self.connection = await self.engine.acquire()
-            try:
-                await self.begin()
-            except BaseException:
-                await self.engine.release(self.connection)
-                raise
+            self.connection = self.engine.writer()
+            await self.begin()
         except BaseException:
             self._turn.release()
             raise
@@ -136,20 +194,23 @@ class PooledSQLiteTransaction(SQLiteTransaction):
                 await self.commit()
         finally:
             try:
-                await self.engine.release(self.connection)
-                self.engine.current_transaction.reset(self.context)
+                if self.connection.in_transaction:  # a COMMIT that failed
+                    await self.connection.execute("ROLLBACK")
             finally:
+                self.engine.current_transaction.reset(self.context)
                 self._turn.release()
         return exception is None
 
 
 class PooledSQLiteEngine(QueryCountingMixin, SQLiteEngine):
-    """SQLite in WAL mode with a busy timeout, foreign keys on, and reused connections."""
+    """SQLite in WAL mode with a busy timeout and foreign keys on: reads from a pool of
+    reused connections, writes through one connection, one writer at a time."""
 
     def __init__(self, path: str, pool_size: int = 4) -> None:
         super().__init__(path=path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
         self.pool_size = pool_size
         self._idle: list[aiosqlite.Connection] = []
+        self._writer: WriterConnection | None = None
         # Another process (the scheduler, a command) can still hold SQLite's lock; SQLite's
         # busy timeout bounds that wait.
         self.busy_timeout_seconds = SQLITE_BUSY_TIMEOUT_SECONDS
@@ -161,15 +222,19 @@ class PooledSQLiteEngine(QueryCountingMixin, SQLiteEngine):
         self.busy_timeout_seconds = seconds
         await self.close_pool()
 
+    def writer(self) -> WriterConnection:
+        if self._writer is None:
+            self._writer = WriterConnection(self.connection_kwargs, self.busy_timeout_seconds)
+        return self._writer
+
     async def _open(self) -> aiosqlite.Connection:
         connection = await aiosqlite.connect(
             **{**self.connection_kwargs, "timeout": self.busy_timeout_seconds}
         )
         connection.row_factory = dict_factory  # type: ignore[assignment]
-        await connection.execute("PRAGMA journal_mode = WAL")
-        await connection.execute("PRAGMA synchronous = NORMAL")
+        for pragma in PRAGMAS:
+            await connection.execute(pragma)
         await connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_seconds * 1000)}")
-        await connection.execute("PRAGMA foreign_keys = ON")
         return connection
 
     async def acquire(self) -> aiosqlite.Connection:
@@ -187,6 +252,9 @@ class PooledSQLiteEngine(QueryCountingMixin, SQLiteEngine):
         idle, self._idle = self._idle, []
         for connection in idle:
             await connection.close()
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
 
     async def get_connection(self) -> aiosqlite.Connection:  # type: ignore[override]
         return await self.acquire()
@@ -203,7 +271,7 @@ class PooledSQLiteEngine(QueryCountingMixin, SQLiteEngine):
         # A write outside a transaction (a session's last use, a sign-in attempt) queues
         # with the transactions, so that it neither overtakes them nor fails waiting.
         async with self.writers.turn():
-            return await self._run_on_pooled_connection(query, args)
+            return await self.writer().execute(query, args)
 
     async def _run_on_pooled_connection(
         self, query: str, args: list[Any] | None
