@@ -5,8 +5,8 @@ worker, with its scheduler, on a free loopback port), signs in two chairs, and r
 with one connection per thread: every fifth request a progress note on one of their
 group's actions (a form POST with the session cookie and the CSRF token), the rest page
 views (dashboard, group page, actions, an action). Prints the answers by status and the
-latency of reads and writes; exits non-zero if any answer was an error or a write's p99
-reached the target.
+latency of reads and writes. Exits 0 when the target is met (no error, and a write's p99
+under a second), 1 if any answer was an error, 2 if only the latency target was missed.
 
     .venv/bin/python scripts/bench_load.py [--connections 32] [--duration 30] [--writes 0.2]
 
@@ -139,7 +139,7 @@ def run_wrk(
     return result
 
 
-def report(result: Result, args: argparse.Namespace) -> bool:
+def report(result: Result, args: argparse.Namespace) -> int:
     seconds = result.summary["duration_us"] / 1e6
     print(
         f"wrk: {args.connections} connections (one per thread), {args.duration} s, "
@@ -158,12 +158,13 @@ def report(result: Result, args: argparse.Namespace) -> bool:
             f"max {figures['max']:.0f} ms"
         )
     write_p99 = result.latency.get("write", {}).get("p99", float("inf"))
-    passed = result.errors == 0 and write_p99 < WRITE_P99_TARGET_MS
+    fast = write_p99 < WRITE_P99_TARGET_MS
     print(
         f"  errors: {result.errors}; write p99 {write_p99:.0f} ms "
-        f"(target: 0 errors, p99 < {WRITE_P99_TARGET_MS:.0f} ms): {'met' if passed else 'MISSED'}"
+        f"(target: 0 errors, p99 < {WRITE_P99_TARGET_MS:.0f} ms): "
+        f"{'met' if fast and not result.errors else 'MISSED'}"
     )
-    return passed
+    return 1 if result.errors else 0 if fast else 2
 
 
 def main() -> int:
@@ -180,6 +181,7 @@ def main() -> int:
     env |= {"GOVERNANCE_DATA_DIR": str(folder / "data"), "GOVERNANCE_LOG_LEVEL": "WARNING"}
     governance = [sys.executable, "-m", "governance.cli"]
     server = None
+    outcome = 1
     try:
         subprocess.run(
             [*governance, "init", "--demo"],
@@ -199,13 +201,13 @@ def main() -> int:
         base = f"http://127.0.0.1:{port}"
         wait_until_ready(base, server)
         people = [signed_in_person(base, email, slug) for email, slug in PEOPLE.items()]
-        passed = report(run_wrk(base, people, args, folder), args)
+        outcome = report(run_wrk(base, people, args, folder), args)
     finally:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
         shutil.rmtree(folder, ignore_errors=True)
-    return 0 if passed else 1
+    return outcome
 
 
 if __name__ == "__main__":
