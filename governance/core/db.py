@@ -8,7 +8,8 @@ taken sleeps in SQLite's busy handler, retrying at growing intervals in no parti
 so under load some writers overtake others and some wait out the whole busy timeout and fail
 ("database is locked"), while the holder's statements wait for the event loop to finish
 rendering other pages. So writers of this process queue here first, one at a time in the
-order they came, and only the one at the head of the queue talks to SQLite's lock.
+order they came (`WriterQueue`), and the one whose turn it is writes through the one
+`WriterConnection`, from BEGIN IMMEDIATE to COMMIT without giving the loop back.
 """
 
 from __future__ import annotations
