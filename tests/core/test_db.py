@@ -14,6 +14,7 @@ import pytest
 
 from governance.accounts.services import issue_api_token
 from governance.actions import services
+from governance.actions.schemas import ProgressNote
 from governance.actions.tables import ActionUpdate
 from governance.core.clock import organisation_today
 from governance.core.db import PooledSQLiteEngine, get_engine, is_postgres, write_transaction
@@ -184,3 +185,28 @@ async def test_a_writer_queued_too_long_in_the_process_is_a_503(
     assert response.status_code == 503
     assert response.headers["retry-after"] == str(BUSY_RETRY_AFTER_SECONDS)
     assert await ActionUpdate.count().where(ActionUpdate.action == action_id) == 0
+
+
+async def test_a_write_transaction_runs_without_giving_the_event_loop_back(
+    owner: int, action_id: int
+) -> None:
+    # While a transaction holds the write lock, every other writer waits; so it runs its
+    # statements at once rather than waiting for the pages the loop has ready to render.
+    turns_of_others = 0
+
+    async def another_request() -> None:
+        nonlocal turns_of_others
+        while True:
+            turns_of_others += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(another_request())
+    await asyncio.sleep(0)
+    viewer = await viewer_for(owner)
+    try:
+        before = turns_of_others
+        await services.add_progress(action_id, ProgressNote(body="At once"), viewer)
+        assert turns_of_others == before
+    finally:
+        other.cancel()
+    assert await ActionUpdate.count().where(ActionUpdate.action == action_id) == 1
