@@ -211,7 +211,11 @@ class PooledSQLiteEngine(QueryCountingMixin, SQLiteEngine):
         super().__init__(path=path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
         self.pool_size = pool_size
         self._idle: list[aiosqlite.Connection] = []
-        self._writer: WriterConnection | None = None
+        # One writer connection per event loop, as there is one queue per loop: two loops
+        # (in two threads) never share a connection, and meet at SQLite's lock instead.
+        self._writer_connections: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, WriterConnection
+        ] = weakref.WeakKeyDictionary()
         # Another process (the scheduler, a command) can still hold SQLite's lock; SQLite's
         # busy timeout bounds that wait.
         self.busy_timeout_seconds = SQLITE_BUSY_TIMEOUT_SECONDS
@@ -224,9 +228,12 @@ class PooledSQLiteEngine(QueryCountingMixin, SQLiteEngine):
         await self.close_pool()
 
     def writer(self) -> WriterConnection:
-        if self._writer is None:
-            self._writer = WriterConnection(self.connection_kwargs, self.busy_timeout_seconds)
-        return self._writer
+        loop = asyncio.get_running_loop()
+        writer = self._writer_connections.get(loop)
+        if writer is None:
+            writer = WriterConnection(self.connection_kwargs, self.busy_timeout_seconds)
+            self._writer_connections[loop] = writer
+        return writer
 
     async def _open(self) -> aiosqlite.Connection:
         connection = await aiosqlite.connect(
@@ -253,8 +260,9 @@ class PooledSQLiteEngine(QueryCountingMixin, SQLiteEngine):
         idle, self._idle = self._idle, []
         for connection in idle:
             await connection.close()
-        writer, self._writer = self._writer, None
-        if writer is not None:
+        writers = list(self._writer_connections.values())
+        self._writer_connections.clear()
+        for writer in writers:
             writer.close()
 
     async def get_connection(self) -> aiosqlite.Connection:  # type: ignore[override]
