@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from asyncpg.exceptions import DeadlockDetectedError, LockNotAvailableError, SerializationError
 from litestar import Litestar
+from litestar.exceptions import InternalServerException
 from litestar.testing import RequestFactory
 
 from governance.core.clock import utcnow
@@ -161,6 +162,15 @@ async def test_a_busy_database_is_a_503_with_retry_after(app: Litestar, error: E
 async def test_other_database_errors_are_still_500s(app: Litestar) -> None:
     status, _, _ = await render(app, "/groups", sqlite3.OperationalError("no such table: x"))
     assert status == 500
+
+
+async def test_a_client_that_went_away_is_not_logged_as_a_server_error(
+    app: Litestar, caplog: pytest.LogCaptureFixture
+) -> None:
+    gone = InternalServerException("client disconnected prematurely")
+    status, _, _ = await render(app, "/actions/1/progress", gone)
+    assert status == 400
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
 
 
 # --- signing in on the way ---------------------------------------------------------------

@@ -148,6 +148,9 @@ def is_unstorable_value(exc: Exception) -> bool:
     return isinstance(exc, DataError)
 
 
+# Litestar's words (as a 500) when the client disconnects before its body has arrived.
+CLIENT_WENT_AWAY = "client disconnected prematurely"
+
 # SQLite's primary result codes for "another connection holds the lock" (extended codes
 # such as SQLITE_BUSY_SNAPSHOT keep the primary code in their low byte).
 _SQLITE_BUSY_CODES = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
@@ -192,7 +195,12 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         headers.update(exc.headers or {})
         if status == 401 and not wants_json(request):
             return Redirect(path=f"/login?next={quote(sign_in_target(request))}", headers=headers)
-        if status >= 500:
+        if detail == CLIENT_WENT_AWAY:
+            # A closed tab, or a load generator stopping: no one is left to answer, and the
+            # service did not fail, so it is not logged as an error.
+            logger.info("Client went away during %s", request.url.path)
+            status, detail = 400, "The request did not arrive in full."
+        elif status >= 500:
             logger.exception("Unhandled error on %s", request.url.path, exc_info=exc)
             detail = "The service could not complete this request. It has been logged."
     elif is_unstorable_value(exc):
