@@ -4,16 +4,19 @@ every response, errors included, carries the security headers."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from typing import Any
 
 import httpx
 import pytest
 import time_machine
+from asyncpg.exceptions import DeadlockDetectedError, LockNotAvailableError, SerializationError
 from litestar import Litestar
+from litestar.exceptions import InternalServerException
 from litestar.testing import RequestFactory
 
 from governance.core.clock import utcnow
-from governance.core.errors import TooManyAttempts, handle_exception
+from governance.core.errors import BUSY_RETRY_AFTER_SECONDS, TooManyAttempts, handle_exception
 from governance.groups.tables import Membership
 from tests.factories import PASSWORD, make_group, make_membership, make_user
 from tests.helpers import post_form, sign_in
@@ -131,6 +134,43 @@ async def test_too_many_attempts_raised_anywhere_is_a_429_page(app: Litestar) ->
     assert status == 429
     assert headers["retry-after"] == "900"
     assert "Slow down: wait 15 minutes." in body
+
+
+# PostgreSQL's answers when another transaction is in the way: a serialization failure
+# (40001), a deadlock (40P01) and a lock timeout (55P03). SQLite's is tested for real, with
+# a second connection holding the lock, in tests/core/test_db.py.
+CONTENTION = [
+    SerializationError("could not serialize access due to concurrent update"),
+    DeadlockDetectedError("deadlock detected"),
+    LockNotAvailableError("canceling statement due to lock timeout"),
+    sqlite3.OperationalError("database is locked"),
+]
+
+
+@pytest.mark.parametrize("error", CONTENTION, ids=lambda error: type(error).__name__)
+async def test_a_busy_database_is_a_503_with_retry_after(app: Litestar, error: Exception) -> None:
+    status, headers, body = await render(app, "/groups", error)
+    assert status == 503
+    assert headers["retry-after"] == str(BUSY_RETRY_AFTER_SECONDS)
+    assert "<h1>Busy, try again</h1>" in body
+    status, headers, body = await render(app, "/api/v1/groups", error)
+    assert (status, headers["content-type"]) == (503, "application/problem+json")
+    assert headers["retry-after"] == str(BUSY_RETRY_AFTER_SECONDS)
+    assert '"title":"Busy, try again"' in body
+
+
+async def test_other_database_errors_are_still_500s(app: Litestar) -> None:
+    status, _, _ = await render(app, "/groups", sqlite3.OperationalError("no such table: x"))
+    assert status == 500
+
+
+async def test_a_client_that_went_away_is_not_logged_as_a_server_error(
+    app: Litestar, caplog: pytest.LogCaptureFixture
+) -> None:
+    gone = InternalServerException("client disconnected prematurely")
+    status, _, _ = await render(app, "/actions/1/progress", gone)
+    assert status == 400
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
 
 
 # --- signing in on the way ---------------------------------------------------------------

@@ -2,12 +2,24 @@
 
 Stock Piccolo opens a new SQLite connection for every query, which costs milliseconds a
 query; pages here are served from a small set of long-lived connections instead.
+
+SQLite allows one writer at a time. Left to itself, a connection that finds the write lock
+taken sleeps in SQLite's busy handler, retrying at growing intervals in no particular order,
+so under load some writers overtake others and some wait out the whole busy timeout and fail
+("database is locked"), while the holder's statements wait for the event loop to finish
+rendering other pages. So writers of this process queue here first, one at a time in the
+order they came (`WriterQueue`), and the one whose turn it is writes through the one
+`WriterConnection`, from BEGIN IMMEDIATE to COMMIT without giving the loop back.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import re
+import sqlite3
+import weakref
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import aiosqlite
@@ -17,10 +29,73 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.querystring import QueryString
 
-from governance.core.errors import NotFoundError
+from governance.core.errors import DatabaseBusy, NotFoundError
 from governance.settings import get_settings, prepare_data_dir
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 10.0
+# How long a writer waits for its turn in this process's queue before the request is
+# answered 503 (the queue is FIFO, so this is how long the writers ahead may take in all).
+WRITER_QUEUE_TIMEOUT_SECONDS = 10.0
+# Statements that only read: in WAL mode they never wait for the writer, so they skip the
+# queue. Anything else (INSERT, UPDATE, DELETE, DDL, a WITH that may write, a PRAGMA that
+# changes a setting for the writes after it) takes a turn on the writer connection.
+_READ_ONLY_STATEMENT = re.compile(r"\s*(SELECT|EXPLAIN)\b", re.IGNORECASE)
+SQLITE_BUSY = 5
+PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+)
+
+
+def is_read_only(statement: str) -> bool:
+    return _READ_ONLY_STATEMENT.match(statement) is not None
+
+
+class WriterQueue:
+    """One writer at a time within this process, first come, first served.
+
+    An asyncio.Lock wakes its waiters in the order they queued and lets no newcomer jump
+    the queue. There is one lock per event loop (a lock belongs to the loop it is used in).
+    A writer that has waited longer than `timeout_seconds` gives up with DatabaseBusy, which
+    the web layer answers with a 503 and Retry-After.
+    """
+
+    def __init__(self, timeout_seconds: float) -> None:
+        self.timeout_seconds = timeout_seconds
+        self.waiting = 0  # writers queued behind the one whose turn it is
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        return lock
+
+    async def wait_for_turn(self) -> asyncio.Lock:
+        """Waits until this writer is at the head of the queue; returns the lock to release."""
+        lock = self._lock()
+        queued = int(lock.locked())
+        self.waiting += queued
+        try:
+            async with asyncio.timeout(self.timeout_seconds):
+                await lock.acquire()
+        except TimeoutError:
+            raise DatabaseBusy() from None
+        finally:
+            self.waiting -= queued
+        return lock
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        lock = await self.wait_for_turn()
+        try:
+            yield
+        finally:
+            lock.release()
 
 
 class QueryCountingMixin:
@@ -32,10 +107,82 @@ class QueryCountingMixin:
         self.queries_run += 1
 
 
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF == SQLITE_BUSY
+
+
+class WriterConnection:
+    """The one connection this process writes through, used on the event loop's thread.
+
+    Only the writer whose turn it is uses it, so nothing else waits for it. Its statements
+    run at once rather than on a worker thread: a thread hop costs little, but resuming
+    after it waits for every page the loop has ready to render, and a transaction of ten
+    statements held the lock for ten such waits under load. Now a transaction runs from
+    BEGIN to COMMIT in one go, taking milliseconds of the loop. Only a statement that finds
+    SQLite's lock held by another process (the scheduler, a command) waits, on a thread,
+    for up to the busy timeout.
+    """
+
+    def __init__(self, connection_kwargs: dict[str, Any], busy_timeout_seconds: float) -> None:
+        self.busy_timeout_seconds = busy_timeout_seconds
+        # Piccolo's arguments (its column type converters, no implicit transactions).
+        self._connection = sqlite3.connect(
+            **{**connection_kwargs, "timeout": 0, "check_same_thread": False}
+        )
+        self._connection.row_factory = dict_factory
+        for pragma in PRAGMAS:
+            self._connection.execute(pragma)
+        self._connection.execute("PRAGMA busy_timeout = 0")
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._connection.in_transaction
+
+    async def execute(self, query: str, args: Sequence[Any] | None = None) -> list[Any]:
+        try:
+            return self._connection.execute(query, args or ()).fetchall()
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error):
+                raise
+        # Nothing was done: another process holds the write lock. Wait for it off the loop.
+        return await asyncio.to_thread(self._execute_waiting, query, args or ())
+
+    execute_fetchall = execute
+
+    def _execute_waiting(self, query: str, args: Sequence[Any]) -> list[Any]:
+        self._connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_seconds * 1000)}")
+        try:
+            return self._connection.execute(query, args).fetchall()
+        finally:
+            self._connection.execute("PRAGMA busy_timeout = 0")
+
+    def close(self) -> None:
+        self._connection.close()
+
+
 class PooledSQLiteTransaction(SQLiteTransaction):
-    """A transaction that hands its connection back to the pool instead of closing it."""
+    """A transaction that waits for its turn among this process's writers, then runs on
+    the writer connection from BEGIN to COMMIT.
+
+    A nested transaction is part of its parent and takes no turn of its own.
+    """
 
     engine: PooledSQLiteEngine
+    connection: WriterConnection  # type: ignore[assignment]
+    _turn: asyncio.Lock
+
+    async def __aenter__(self) -> SQLiteTransaction:
+        if self._parent is not None:
+            return self._parent
+        self._turn = await self.engine.writers.wait_for_turn()
+        try:
+            self.connection = self.engine.writer()
+            await self.begin()
+        except BaseException:
+            self._turn.release()
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
 
     async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
         if self._parent:
@@ -47,26 +194,55 @@ class PooledSQLiteTransaction(SQLiteTransaction):
             elif not self._committed and not self._rolled_back:
                 await self.commit()
         finally:
-            await self.engine.release(self.connection)
-            self.engine.current_transaction.reset(self.context)
+            try:
+                if self.connection.in_transaction:  # a COMMIT that failed
+                    await self.connection.execute("ROLLBACK")
+            finally:
+                self.engine.current_transaction.reset(self.context)
+                self._turn.release()
         return exception is None
 
 
 class PooledSQLiteEngine(QueryCountingMixin, SQLiteEngine):
-    """SQLite in WAL mode with a busy timeout, foreign keys on, and reused connections."""
+    """SQLite in WAL mode with a busy timeout and foreign keys on: reads from a pool of
+    reused connections, writes through one connection, one writer at a time."""
 
     def __init__(self, path: str, pool_size: int = 4) -> None:
         super().__init__(path=path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
         self.pool_size = pool_size
         self._idle: list[aiosqlite.Connection] = []
+        # One writer connection per event loop, as there is one queue per loop: two loops
+        # (in two threads) never share a connection, and meet at SQLite's lock instead.
+        self._writer_connections: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, WriterConnection
+        ] = weakref.WeakKeyDictionary()
+        # Another process (the scheduler, a command) can still hold SQLite's lock; SQLite's
+        # busy timeout bounds that wait.
+        self.busy_timeout_seconds = SQLITE_BUSY_TIMEOUT_SECONDS
+        self.writers = WriterQueue(WRITER_QUEUE_TIMEOUT_SECONDS)
+
+    async def set_busy_timeout(self, seconds: float) -> None:
+        """Changes how long a statement waits for another process's write lock; connections
+        opened before are closed so that every one uses the new figure."""
+        self.busy_timeout_seconds = seconds
+        await self.close_pool()
+
+    def writer(self) -> WriterConnection:
+        loop = asyncio.get_running_loop()
+        writer = self._writer_connections.get(loop)
+        if writer is None:
+            writer = WriterConnection(self.connection_kwargs, self.busy_timeout_seconds)
+            self._writer_connections[loop] = writer
+        return writer
 
     async def _open(self) -> aiosqlite.Connection:
-        connection = await aiosqlite.connect(**self.connection_kwargs)
+        connection = await aiosqlite.connect(
+            **{**self.connection_kwargs, "timeout": self.busy_timeout_seconds}
+        )
         connection.row_factory = dict_factory  # type: ignore[assignment]
-        await connection.execute("PRAGMA journal_mode = WAL")
-        await connection.execute("PRAGMA synchronous = NORMAL")
-        await connection.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
-        await connection.execute("PRAGMA foreign_keys = ON")
+        for pragma in PRAGMAS:
+            await connection.execute(pragma)
+        await connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_seconds * 1000)}")
         return connection
 
     async def acquire(self) -> aiosqlite.Connection:
@@ -84,6 +260,10 @@ class PooledSQLiteEngine(QueryCountingMixin, SQLiteEngine):
         idle, self._idle = self._idle, []
         for connection in idle:
             await connection.close()
+        writers = list(self._writer_connections.values())
+        self._writer_connections.clear()
+        for writer in writers:
+            writer.close()
 
     async def get_connection(self) -> aiosqlite.Connection:  # type: ignore[override]
         return await self.acquire()
@@ -94,6 +274,16 @@ class PooledSQLiteEngine(QueryCountingMixin, SQLiteEngine):
         args: list[Any] | None = None,
         query_type: str = "generic",
         table: Any = None,
+    ) -> list[dict[str, Any]]:
+        if is_read_only(query):
+            return await self._run_on_pooled_connection(query, args)
+        # A write outside a transaction (a session's last use, a sign-in attempt) queues
+        # with the transactions, so that it neither overtakes them nor fails waiting.
+        async with self.writers.turn():
+            return await self.writer().execute(query, args)
+
+    async def _run_on_pooled_connection(
+        self, query: str, args: list[Any] | None
     ) -> list[dict[str, Any]]:
         connection = await self.acquire()
         try:
@@ -155,7 +345,10 @@ def is_postgres(engine: Engine | None = None) -> bool:
 
 
 def write_transaction() -> Any:
-    """A transaction for changes: IMMEDIATE on SQLite so writers queue instead of failing."""
+    """A transaction for changes. On SQLite it waits for its turn among this process's
+    writers, then BEGIN IMMEDIATE takes SQLite's write lock at once (a deferred transaction
+    that reads first could find the lock taken when it comes to write, and fail at once).
+    Put nothing in it but its statements: the rest of the queue waits while it is open."""
     engine = get_engine()
     if isinstance(engine, SQLiteEngine):
         return engine.transaction(transaction_type=TransactionType.immediate)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -69,6 +70,27 @@ class StepRequired(ServiceError):
         self.page = page
 
 
+# Long enough for the writers queued ahead to finish, short enough that a person retrying
+# by hand waits no longer than they would anyway.
+BUSY_RETRY_AFTER_SECONDS = 2
+BUSY_MESSAGE = (
+    "The service is busy saving other changes and could not save yours in time. "
+    "Nothing has been saved. Try again in a moment."
+)
+
+
+class DatabaseBusy(ServiceError):
+    """Writers were queued longer than the database's busy timeout: the request was fine,
+    the service was busy, so it answers 503 with Retry-After (never 500)."""
+
+    status_code = 503
+    title = "Busy, try again"
+
+    def __init__(self, message: str = BUSY_MESSAGE) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = BUSY_RETRY_AFTER_SECONDS
+
+
 ERROR_TITLES = {
     400: "Bad request",
     401: "Sign-in needed",
@@ -79,10 +101,11 @@ ERROR_TITLES = {
     422: "Some values need correcting",
     429: "Too many attempts",
     500: "Something went wrong",
+    503: "Busy, try again",
 }
 # A JSON client asked for a resource, not a page.
 PROBLEM_TITLES = {**ERROR_TITLES, 404: "Not found"}
-PAGE_TEMPLATES = {403, 404, 405, 429, 500}
+PAGE_TEMPLATES = {403, 404, 405, 429, 500, 503}
 
 
 def wants_json(request: Request[Any, Any, Any]) -> bool:
@@ -137,6 +160,30 @@ def is_unstorable_value(exc: Exception) -> bool:
     return isinstance(exc, DataError)
 
 
+# Litestar's words (as a 500) when the client disconnects before its body has arrived.
+CLIENT_WENT_AWAY = "client disconnected prematurely"
+
+# SQLite's primary result codes for "another connection holds the lock" (extended codes
+# such as SQLITE_BUSY_SNAPSHOT keep the primary code in their low byte).
+_SQLITE_BUSY_CODES = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
+
+
+def is_contention(exc: Exception) -> bool:
+    """The database gave up waiting for another writer: SQLite's "database is locked" after
+    its busy timeout, or PostgreSQL's serialization failure, deadlock or lock timeout
+    (SQLSTATE class 40 and 55P03). Nothing was saved and the same request may succeed."""
+    if isinstance(exc, sqlite3.OperationalError):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF in _SQLITE_BUSY_CODES
+        return "locked" in str(exc) or "busy" in str(exc)
+    try:
+        from asyncpg.exceptions import LockNotAvailableError, TransactionRollbackError
+    except ImportError:  # pragma: no cover - asyncpg comes with piccolo[postgres]
+        return False
+    return isinstance(exc, TransactionRollbackError | LockNotAvailableError)
+
+
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # Errors raised before a route's middleware runs (no such path, wrong method, a CSRF
     # failure) would otherwise leave without the security headers every response carries.
@@ -144,13 +191,16 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     if request.scope.get("user") is not None:
         headers["cache-control"] = "no-store"
     extra: dict[str, Any] = {}
+    if is_contention(exc):
+        logger.warning("Database busy on %s: %s", request.url.path, exc)
+        exc = DatabaseBusy()
     if isinstance(exc, StepRequired) and not wants_json(request):
         return Redirect(path=exc.page, headers=headers)
     if isinstance(exc, ServiceError):
         status, detail = exc.status_code, exc.message
         if exc.field_errors:
             extra["errors"] = exc.field_errors
-        if isinstance(exc, TooManyAttempts):
+        if isinstance(exc, TooManyAttempts | DatabaseBusy):
             headers["Retry-After"] = str(exc.retry_after_seconds)
     elif isinstance(exc, HTTPException):
         status, detail = exc.status_code, str(exc.detail)
@@ -159,7 +209,12 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         headers.update(exc.headers or {})
         if status == 401 and not wants_json(request):
             return Redirect(path=f"/login?next={quote(sign_in_target(request))}", headers=headers)
-        if status >= 500:
+        if detail == CLIENT_WENT_AWAY:
+            # A closed tab, or a load generator stopping: no one is left to answer, and the
+            # service did not fail, so it is not logged as an error.
+            logger.info("Client went away during %s", request.url.path)
+            status, detail = 400, "The request did not arrive in full."
+        elif status >= 500:
             logger.exception("Unhandled error on %s", request.url.path, exc_info=exc)
             detail = "The service could not complete this request. It has been logged."
     elif is_unstorable_value(exc):
@@ -180,6 +235,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
 
 __all__ = [
     "ConflictError",
+    "DatabaseBusy",
     "InvalidInput",
     "NotAuthorizedException",
     "NotFoundError",
