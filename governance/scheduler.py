@@ -364,7 +364,9 @@ class GovernanceScheduler:
         except Exception:
             logger.exception("Job %s failed", name)
             return None
-        logger.info("Job %s: %s", name, result)
+        # A job that skipped broken items says how many; the operator must hear of it.
+        level = logging.WARNING if getattr(result, "failed", 0) else logging.INFO
+        logger.log(level, "Job %s: %s", name, result)
         return result
 
     async def run_all(self) -> dict[str, Any]:

@@ -140,6 +140,8 @@ def labelled(label: str, *, description: str = "", required: bool = True) -> msg
 
 
 def _control_characters(value: str, *, allow_line_breaks: bool) -> bool:
+    # Free text keeps its line breaks ("\r\n" from a browser, which `trimmed` writes as
+    # "\n") and tabs (pasted tables); a one-line text keeps none.
     allowed = {"\n", "\r", "\t"} if allow_line_breaks else set()
     return (
         any(unicodedata.category(c) in {"Cc", "Cs"} and c not in allowed for c in value)
@@ -273,13 +275,19 @@ def field_errors(command: msgspec.Struct, prefix: str = "") -> dict[str, str]:
 
 
 def trimmed(command: CommandT) -> CommandT:
-    """The command with its one-line texts trimmed of surrounding spaces."""
+    """The command with its one-line texts trimmed of surrounding spaces, and its free
+    texts' line breaks written as "\n" (a browser sends a textarea's as "\r\n")."""
     changes = {}
     for spec in field_specs(type(command)):
         value = getattr(command, spec.name)
-        one_line = spec.rule is not None and spec.rule.one_line
-        if one_line and isinstance(value, str) and value != value.strip():
-            changes[spec.name] = value.strip()
+        if spec.rule is None or spec.rule.max_length is None or not isinstance(value, str):
+            continue
+        if spec.rule.one_line:
+            tidy = value.strip()
+        else:
+            tidy = value.replace("\r\n", "\n").replace("\r", "\n")
+        if tidy != value:
+            changes[spec.name] = tidy
     return msgspec.structs.replace(command, **changes) if changes else command
 
 

@@ -27,6 +27,7 @@ import jinja2
 
 from governance.core.clock import utcnow
 from governance.core.db import write_transaction
+from governance.core.isolation import SkippedItems
 from governance.core.tables import OutboundEmail
 from governance.core.templating import TEMPLATE_DIRECTORY, add_template_helpers
 
@@ -243,11 +244,20 @@ def retry_delay(attempts: int) -> dt.timedelta:
 
 
 @dataclass
-class DeliveryReport:
+class DeliveryReport(SkippedItems):
+    """One delivery run; `failed` counts rows that broke the job itself (not mail refused
+    by the server, which is `retrying` or `parked`)."""
+
     sent: int = 0
     retrying: int = 0
     parked: int = 0
     errors: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.sent} sent, {self.retrying} to retry, {self.parked} parked; "
+            + self.failures_summary()
+        )
 
 
 async def _claim_due(now: dt.datetime, batch_size: int) -> list[dict[str, Any]]:
@@ -291,8 +301,9 @@ async def deliver_outbox(
             # A batch can outlast its claim when the server is slow; by then another worker
             # may have claimed the rest. Each row's claim is renewed just before it is sent,
             # and a row whose claim is no longer ours is left to whoever holds it.
-            if await _renew_claim(row):
-                await _deliver_one(row, transport, mail_from, report)
+            with report.skipping(f"email {row['id']}"):
+                if await _renew_claim(row):
+                    await _deliver_one(row, transport, mail_from, report)
         if len(claimed) < batch_size:
             return report
 
