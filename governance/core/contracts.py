@@ -316,6 +316,17 @@ def ascii_int(raw: str) -> int | None:
     return int(raw)
 
 
+def row_id(raw: str) -> int | None:
+    """The one reader of a row id written in text (a file name, a form field's name or
+        value): ASCII digits only, within what a row can have; None for anything else, which
+        the caller answers as not found or as a field's error. "\u0661" (an Arabic-Indic one,
+    which `int()` reads) is not id 1."""
+    if not raw or not raw.isascii() or not raw.isdigit():
+        return None
+    value = int(raw)
+    return value if 1 <= value <= MAX_ROW_ID else None
+
+
 def form_values(data: Mapping[str, Any], name: str) -> list[str]:
     """Every value of a field that may be sent several times (checkboxes)."""
     getall = getattr(data, "getall", None)
@@ -400,7 +411,8 @@ def read_form(
 ) -> tuple[CommandT, dict[str, str]]:
     """The command a form fills, and every field's error (unreadable values and broken
     limits), in one round. Fields in `given` come from the page, not the form (a path id).
-    An unreadable field is None in the command: act on it only when there are no errors."""
+    An unreadable field is None (a list: empty) in the command: act on it only when there
+    are no errors."""
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for spec in field_specs(command_type):
@@ -410,7 +422,9 @@ def read_form(
         try:
             values[spec.name] = _read_field(spec, data, timezone)
         except _Unreadable as error:
-            values[spec.name] = None
+            # None, or an empty list for a list: a service reading the command before it
+            # refuses the errors must not trip over a value of the wrong type.
+            values[spec.name] = [] if isinstance(spec.type, mi.ListType) else None
             errors[spec.name] = str(error)
     command = trimmed(command_type(**values))
     for name, message in field_errors(command).items():

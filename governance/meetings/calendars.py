@@ -23,7 +23,7 @@ from litestar.response import Template
 from governance.accounts.auth import signed_in
 from governance.accounts.policy import Viewer
 from governance.core.clock import utcnow
-from governance.core.contracts import MAX_ROW_ID, ascii_int
+from governance.core.contracts import row_id
 from governance.core.errors import NotFoundError
 from governance.core.exports import content_disposition
 from governance.core.http import page
@@ -183,8 +183,8 @@ class CalendarController(Controller):
 
     @get("/meetings/{filename:str}", guards=[signed_in], name="calendar:meeting")
     async def meeting(self, viewer: RequestViewer, filename: FromPath[str]) -> Response[bytes]:
-        meeting_id = ascii_int(_strip_suffix(filename))
-        if meeting_id is None or not 1 <= meeting_id <= MAX_ROW_ID:
+        meeting_id = row_id(_strip_suffix(filename))
+        if meeting_id is None:
             raise NotFoundError(queries.NOT_FOUND)
         meeting = await queries.readable_meeting(meeting_id, viewer)
         titles = await queries.readable_item_titles([meeting], viewer)
