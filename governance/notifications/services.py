@@ -1,5 +1,5 @@
 """The rules of notifications: saving a person's email choices, one-click unsubscribe, and
-retrying parked mail.
+retrying parked mail, and deciding about mail that may have been sent.
 
 Email choices are changed by their owner, signed in or holding the signed link from one of
 their emails (`links.py`); whoever holds the link acts as that person, on that person's
@@ -17,7 +17,7 @@ from governance.accounts.tables import User
 from governance.core.audit import Actor, record_event
 from governance.core.contracts import NO_ERRORS, field_errors, refuse
 from governance.core.db import write_transaction
-from governance.core.email import retry_parked
+from governance.core.email import resend_uncertain, retry_parked, settle_uncertain_as_sent
 from governance.core.errors import NotFoundError, PermissionDenied
 from governance.notifications.queries import get_preferences
 from governance.notifications.schemas import (
@@ -31,6 +31,7 @@ from governance.notifications.schemas import (
 )
 
 NO_PARKED_EMAIL = "There is no parked email with this number; it may have been sent."
+NO_UNCERTAIN_EMAIL = "No email with this number is waiting for a decision; it may be settled."
 ADMINS_ONLY = "Only an administrator can do this."
 
 
@@ -126,3 +127,28 @@ async def retry_parked_email(email_id: int, actor: CurrentUser) -> None:
         await record_event(
             actor, "outbox.retried", "outbound_email", email_id, f"Parked email {email_id} retried"
         )
+
+
+async def decide_uncertain_email(email_id: int, resend: bool, actor: CurrentUser) -> None:
+    """An administrator's decision about an email the server may have stored without
+    saying so: send it again (same Message-ID: the recipient did not get it) or record it
+    as sent (they did). Audited; a second decision finds nothing to decide."""
+    if not actor.is_admin:
+        raise PermissionDenied(ADMINS_ONLY)
+    async with write_transaction():
+        settled = await (
+            resend_uncertain(email_id) if resend else settle_uncertain_as_sent(email_id)
+        )
+        if not settled:
+            raise NotFoundError(NO_UNCERTAIN_EMAIL)
+        if resend:
+            action, summary = (
+                "outbox.resent",
+                f"Email {email_id} that may have been sent: sent again",
+            )
+        else:
+            action, summary = (
+                "outbox.settled",
+                f"Email {email_id} that may have been sent: recorded as sent",
+            )
+        await record_event(actor, action, "outbound_email", email_id, summary)
