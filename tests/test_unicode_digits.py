@@ -135,3 +135,12 @@ async def test_action_owners(client, cast):
         assert "choose from the list" in response.text.lower(), raw
     owners = await ActionOwner.select(ActionOwner.user).where(ActionOwner.action == action_id)
     assert [row["user"] for row in owners] == [cast.member]
+
+
+async def test_ids_in_query_strings(client, cast):
+    await sign_in(client, cast.member)
+    url = f"/api/v1/groups/{cast.slug}/actions"
+    assert (await client.get(url, params={"owner_id": str(cast.member)})).status_code == 200
+    for raw in _odd_ids(cast.member):
+        response = await client.get(url, params={"owner_id": raw})
+        assert response.status_code == 400, (raw, response.status_code)
