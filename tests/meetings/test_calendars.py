@@ -162,7 +162,7 @@ async def test_control_characters_in_old_rows_still_give_every_calendar(app, cli
     meeting_id = await schedule(people)
     await Meeting.update(
         {
-            Meeting.title: "Budget\r\nreview\x00",
+            Meeting.title: "Budget\r\nreview\x1f",
             Meeting.location: "Room\n4\x1b[31m",
         }
     ).where(Meeting.id == meeting_id)
