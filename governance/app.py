@@ -33,6 +33,7 @@ from governance.actions.api import ActionApiController
 from governance.actions.controllers import ActionController
 from governance.core.db import database_is_reachable, open_database
 from governance.core.errors import handle_exception
+from governance.core.http import refuse_non_ascii_path_ids
 from governance.core.security import (
     SecurityHeadersMiddleware,
     TrustedProxyMiddleware,
@@ -171,6 +172,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Every handler that declares `viewer: Viewer` gets the signed-in person with the
         # group roles they hold today.
         dependencies={"viewer": Provide(provide_viewer)},
+        # An id in a path is ASCII digits only (an Arabic-Indic one is not meeting 1).
+        before_request=refuse_non_ascii_path_ids,
         exception_handlers={Exception: handle_exception},
         lifespan=[database_lifespan, in_process_scheduler],
         openapi_config=_openapi_config(),

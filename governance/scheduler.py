@@ -36,6 +36,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from governance.core.clock import organisation_zone, utcnow
 from governance.core.db import write_transaction
+from governance.core.email import OUTBOX_CLAIMANT, release_claims_of
 from governance.core.tables import SchedulerLease
 from governance.notifications.jobs import deliver_outbox_job, digest_job, reminder_sweep_job
 from governance.reports.jobs import reporting_periods_job
@@ -208,6 +209,9 @@ class Lease:
                 .returning(SchedulerLease.holder)
             )
             if not rows:
+                previous = await SchedulerLease.select(SchedulerLease.holder).where(
+                    (SchedulerLease.name == self.name) & (SchedulerLease.expires_at <= now)
+                )
                 rows = (
                     await SchedulerLease.update(
                         {
@@ -219,6 +223,11 @@ class Lease:
                     .where((SchedulerLease.name == self.name) & (SchedulerLease.expires_at <= now))
                     .returning(SchedulerLease.holder)
                 )
+                if rows and previous and previous[0]["holder"] not in {"", self.holder}:
+                    # Taken over from a holder that stopped renewing (it died, or lost
+                    # the database): its outbox claims are released now, in this
+                    # transaction, instead of waiting out their expiry.
+                    await release_claims_of(previous[0]["holder"])
         self.expires_at = until if rows else None
         return bool(rows)
 
@@ -359,12 +368,19 @@ class GovernanceScheduler:
         if not self.lease.held():
             logger.debug("Scheduler %s skips %s: no lease", self.holder, name)
             return SKIPPED
+        # The outbox rows this job claims are this lease holder's, so that whoever takes the
+        # lease over from a dead holder can release them.
+        claimant = OUTBOX_CLAIMANT.set(self.holder)
         try:
             result = await self.jobs[name].run()
         except Exception:
             logger.exception("Job %s failed", name)
             return None
-        logger.info("Job %s: %s", name, result)
+        finally:
+            OUTBOX_CLAIMANT.reset(claimant)
+        # A job that skipped broken items says how many; the operator must hear of it.
+        level = logging.WARNING if getattr(result, "failed", 0) else logging.INFO
+        logger.log(level, "Job %s: %s", name, result)
         return result
 
     async def run_all(self) -> dict[str, Any]:

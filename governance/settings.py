@@ -39,6 +39,10 @@ class Settings:
     # Organisation roles ("admin", "director", "board", or "member" for everyone) whose
     # holders must sign in with a second factor; empty: nobody is made to.
     require_second_factor: frozenset[str] = frozenset()
+    # Hours after which a message that may have been sent (the server died before saying)
+    # is sent again, with the same Message-ID, unless an administrator decided first;
+    # 0: only an administrator decides.
+    mail_uncertain_resend_hours: int = 24
 
     @property
     def is_https(self) -> bool:
@@ -69,6 +73,16 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise SettingsError(f"{name} must be greater than zero")
     return value
+
+
+def _hours_or_never(env: dict[str, str], name: str, default: int = 24) -> int:
+    """A number of hours, 0 meaning never."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()):
+        raise SettingsError(f"{name} must be a whole number of hours (0: never), not {raw!r}")
+    return int(raw)
 
 
 def _secure_cookies(env: dict[str, str]) -> bool:
@@ -185,6 +199,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         base_url=(env.get("GOVERNANCE_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         smtp_url=smtp_url,
         mail_from=env.get("GOVERNANCE_MAIL_FROM") or "Governance <governance@localhost>",
+        mail_uncertain_resend_hours=_hours_or_never(env, "GOVERNANCE_MAIL_UNCERTAIN_RESEND_HOURS"),
         timezone=timezone,
         session_idle_minutes=_int(env, "GOVERNANCE_SESSION_IDLE_MINUTES", 60),
         session_absolute_hours=_int(env, "GOVERNANCE_SESSION_ABSOLUTE_HOURS", 12),

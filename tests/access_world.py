@@ -28,7 +28,7 @@ from governance.actions.schemas import NewAction
 from governance.actions.services import create_action
 from governance.core.clock import organisation_today, utcnow
 from governance.core.db import get_engine, is_postgres, write_transaction
-from governance.core.email import STATUS_PARKED
+from governance.core.email import STATUS_PARKED, STATUS_UNCERTAIN
 from governance.core.tables import OutboundEmail
 from governance.groups.tables import ReportingLine
 from governance.meetings import services as meetings
@@ -275,7 +275,13 @@ async def build_world() -> World:
     await transparency.publish_report(public.report_id, leader)
 
     # One email the outbox could not send, for the administrator to retry.
-    first_email = await OutboundEmail.select(OutboundEmail.id).order_by(OutboundEmail.id).first()
+    first_email, second_email = await (
+        OutboundEmail.select(OutboundEmail.id).order_by(OutboundEmail.id).limit(2)
+    )
+    # And one that may have been sent, for the administrator to decide about.
+    await OutboundEmail.update({OutboundEmail.status: STATUS_UNCERTAIN}).where(
+        OutboundEmail.id == second_email["id"]
+    )
     await OutboundEmail.update({OutboundEmail.status: STATUS_PARKED}).where(
         OutboundEmail.id == first_email["id"]
     )
@@ -307,6 +313,7 @@ async def build_world() -> World:
             "board_delivery_id": str(deliveries[both, "board"]),
             "board_only_delivery_id": str(deliveries[board_only, "board"]),
             "email_id": str(first_email["id"]),
+            "uncertain_email_id": str(second_email["id"]),
             "preferences_token": preferences_token(member),
             "unsubscribe_token": unsubscribe_token(member, "actions"),
             "meeting_ics": f"{held}.ics",

@@ -3,11 +3,13 @@ and a real SMTP server on loopback."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email
 import email.policy
 import re
 import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -128,3 +130,55 @@ def html_part(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("html",))
     assert part is not None
     return str(part.get_content())
+
+
+@dataclass
+class _FaultyHandler(_Handler):
+    """Stores each message as a server would, then misbehaves as `mode` says:
+
+    - "slow": keeps the reply to the final dot until `release` is set (a slow server);
+    - "die": drops the connection instead of replying (stored, but the client never hears).
+    `stored` is set each time a message has been stored, so tests wait for it."""
+
+    mode: str = "slow"
+    stored: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append(parsed)  # type: ignore[arg-type]
+        self.raw.append(bytes(envelope.content))
+        self.stored.set()
+        if self.mode == "die":
+            server.transport.abort()
+            return "250 Stored, but nobody hears it"
+        # The server's own event loop runs in its own thread: wait there, not here.
+        await asyncio.get_running_loop().run_in_executor(None, self.release.wait)
+        return "250 Message accepted for delivery"
+
+
+class FaultySmtp(SmtpSink):
+    """An aiosmtpd server on 127.0.0.1 that stores every message and then misbehaves."""
+
+    def __init__(self, mode: str) -> None:
+        self.port = free_port()
+        self.handler = _FaultyHandler(mode=mode)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+    async def wait_until_stored(self) -> None:
+        # A bound on the wait so a broken test fails instead of hanging; not a timing.
+        assert await asyncio.to_thread(self.handler.stored.wait, 60), "nothing stored"
+
+    def release(self) -> None:
+        self.handler.release.set()
+
+    def copies(self) -> dict[str, int]:
+        """How many times each Message-ID was stored."""
+        counts: dict[str, int] = {}
+        for message in self.messages:
+            counts[str(message["Message-ID"])] = counts.get(str(message["Message-ID"]), 0) + 1
+        return counts
+
+    def stop(self) -> None:
+        self.release()
+        super().stop()

@@ -604,6 +604,8 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
     },
     ("GET", "/admin/outbox"): ADMIN,
     ("POST", "/admin/outbox/{email_id}/retry"): ADMIN,
+    ("POST", "/admin/outbox/{email_id}/resend"): [case(ADMIN, email_id="uncertain_email_id")],
+    ("POST", "/admin/outbox/{email_id}/settle"): [case(ADMIN, email_id="uncertain_email_id")],
 }
 
 EXCLUDED_PREFIXES = ("/static", "/schema")

@@ -140,6 +140,8 @@ def labelled(label: str, *, description: str = "", required: bool = True) -> msg
 
 
 def _control_characters(value: str, *, allow_line_breaks: bool) -> bool:
+    # Free text keeps its line breaks ("\r\n" from a browser, which `trimmed` writes as
+    # "\n") and tabs (pasted tables); a one-line text keeps none.
     allowed = {"\n", "\r", "\t"} if allow_line_breaks else set()
     return (
         any(unicodedata.category(c) in {"Cc", "Cs"} and c not in allowed for c in value)
@@ -273,13 +275,19 @@ def field_errors(command: msgspec.Struct, prefix: str = "") -> dict[str, str]:
 
 
 def trimmed(command: CommandT) -> CommandT:
-    """The command with its one-line texts trimmed of surrounding spaces."""
+    """The command with its one-line texts trimmed of surrounding spaces, and its free
+    texts' line breaks written as "\n" (a browser sends a textarea's as "\r\n")."""
     changes = {}
     for spec in field_specs(type(command)):
         value = getattr(command, spec.name)
-        one_line = spec.rule is not None and spec.rule.one_line
-        if one_line and isinstance(value, str) and value != value.strip():
-            changes[spec.name] = value.strip()
+        if spec.rule is None or spec.rule.max_length is None or not isinstance(value, str):
+            continue
+        if spec.rule.one_line:
+            tidy = value.strip()
+        else:
+            tidy = value.replace("\r\n", "\n").replace("\r", "\n")
+        if tidy != value:
+            changes[spec.name] = tidy
     return msgspec.structs.replace(command, **changes) if changes else command
 
 
@@ -306,6 +314,17 @@ def ascii_int(raw: str) -> int | None:
     if not body or not body.isascii() or not body.isdigit():
         return None
     return int(raw)
+
+
+def row_id(raw: str) -> int | None:
+    """The one reader of a row id written in text (a file name, a form field's name or
+        value): ASCII digits only, within what a row can have; None for anything else, which
+        the caller answers as not found or as a field's error. "\u0661" (an Arabic-Indic one,
+    which `int()` reads) is not id 1."""
+    if not raw or not raw.isascii() or not raw.isdigit():
+        return None
+    value = int(raw)
+    return value if 1 <= value <= MAX_ROW_ID else None
 
 
 def form_values(data: Mapping[str, Any], name: str) -> list[str]:
@@ -392,7 +411,8 @@ def read_form(
 ) -> tuple[CommandT, dict[str, str]]:
     """The command a form fills, and every field's error (unreadable values and broken
     limits), in one round. Fields in `given` come from the page, not the form (a path id).
-    An unreadable field is None in the command: act on it only when there are no errors."""
+    An unreadable field is None (a list: empty) in the command: act on it only when there
+    are no errors."""
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for spec in field_specs(command_type):
@@ -402,7 +422,9 @@ def read_form(
         try:
             values[spec.name] = _read_field(spec, data, timezone)
         except _Unreadable as error:
-            values[spec.name] = None
+            # None, or an empty list for a list: a service reading the command before it
+            # refuses the errors must not trip over a value of the wrong type.
+            values[spec.name] = [] if isinstance(spec.type, mi.ListType) else None
             errors[spec.name] = str(error)
     command = trimmed(command_type(**values))
     for name, message in field_errors(command).items():

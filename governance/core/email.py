@@ -4,6 +4,18 @@ Domain code never talks SMTP. The one module that writes emails calls `queue_ema
 email) or `queue_emails` (a batch: reminders, digests) inside the transaction of the change
 it tells of; the delivery job claims due rows, renders them from `templates/email/<name>/`
 and sends them, retrying temporary failures with growing delays and parking permanent ones.
+
+Never twice. A message is sent again only when it certainly was not delivered: the server
+refused it, or the connection failed before the end of the message was sent. The one case
+SMTP leaves open, the connection lost (or the reply timed out) after the message's final
+dot and before the server's reply, is recorded as *uncertain* ("may have been sent"), and
+so is a row whose sender died while sending it. An uncertain message is sent again only
+when an administrator decides so on the outbox page, or after
+`GOVERNANCE_MAIL_UNCERTAIN_RESEND_HOURS`, and always with its first Message-ID, so a
+receiving system can recognise the copy. The client waits as long as RFC 5321 §4.5.3.2
+says a server may take (10 minutes for the reply to the final dot), so a slow server is
+not mistaken for a dead one. Each claim names its claimer (the scheduler's lease holder):
+a scheduler taking the lease over from a dead one releases that one's claims at once.
 """
 
 from __future__ import annotations
@@ -15,7 +27,9 @@ import hashlib
 import json
 import logging
 import os
+import socket
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -28,16 +42,29 @@ import jinja2
 from governance.core.audit import EventScope
 from governance.core.clock import utcnow
 from governance.core.db import write_transaction
+from governance.core.isolation import SkippedItems
 from governance.core.tables import OutboundEmail
 from governance.core.templating import TEMPLATE_DIRECTORY, add_template_helpers
 
 logger = logging.getLogger(__name__)
 
 MAX_TEMPORARY_ATTEMPTS = 20
-CLAIM_SECONDS = 300
+# Longer than one message can take with the RFC's timeouts (5 + 5 + 5 + 2 + 10 minutes),
+# so a live sender's claim never runs out mid-send; a dead sender's is released by the
+# scheduler that takes its lease over, without waiting for this.
+CLAIM_SECONDS = 1800
 STATUS_QUEUED = "queued"
 STATUS_SENT = "sent"
 STATUS_PARKED = "parked"
+# The server may have stored it: sent again only by an administrator's decision or after
+# the configured delay.
+STATUS_UNCERTAIN = "uncertain"
+
+# Who claims outbox rows in this context: the scheduler sets its lease holder's id while it
+# runs a job; `governance jobs run` and tests claim as this process.
+OUTBOX_CLAIMANT: ContextVar[str] = ContextVar(
+    "outbox_claimant", default=f"{socket.gethostname()}:{os.getpid()}"
+)
 
 
 @dataclass(frozen=True)
@@ -185,8 +212,61 @@ class PermanentFailure(Exception):
     """The message cannot be delivered as it is; retrying will not help."""
 
 
+class MaybeSent(Exception):
+    """The whole message went to the server, and then the connection was lost or its reply
+    did not come in time: the server may have stored it. Sending it again could deliver it
+    twice."""
+
+
 class MailTransport(Protocol):
     async def send(self, message: EmailMessage) -> None: ...
+
+
+@dataclass(frozen=True)
+class SmtpTimeouts:
+    """How long the client waits for each reply, in seconds: RFC 5321 §4.5.3.2's minimums.
+    A shorter wait for the reply to the final dot than the server may take is how a slow
+    server's message was sent twice."""
+
+    greeting: float = 5 * 60  # the 220 greeting (also EHLO, STARTTLS, AUTH)
+    mail: float = 5 * 60  # MAIL FROM
+    rcpt: float = 5 * 60  # RCPT TO
+    data_initiation: float = 2 * 60  # DATA, until its 354
+    data_termination: float = 10 * 60  # after the final ".", until the 250
+
+
+RFC_5321_TIMEOUTS = SmtpTimeouts()
+
+
+def _data_lines(raw: bytes) -> bytes:
+    """The message as DATA carries it: CRLF line ends, leading dots doubled, final dot."""
+    text = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
+    if not text.endswith(b"\r\n"):
+        text += b"\r\n"
+    stuffed = b"\r\n".join(
+        b"." + line if line.startswith(b".") else line for line in text.split(b"\r\n")
+    )
+    return stuffed + b".\r\n"
+
+
+async def _transmit(client: aiosmtplib.SMTP, raw: bytes, timeouts: SmtpTimeouts) -> None:
+    """DATA, the message and its final dot, and the server's verdict. A failure before the
+    final dot is written is an ordinary (retryable) one; after it, `MaybeSent`."""
+    start = await client.execute_command(b"DATA", timeout=timeouts.data_initiation)
+    if start.code != 354:
+        raise aiosmtplib.SMTPDataError(start.code, start.message)
+    protocol = client.protocol
+    if protocol is None:
+        raise aiosmtplib.SMTPServerDisconnected("Connection lost before the message")
+    protocol.write(_data_lines(raw))
+    # No await between the write and read_response: the reply cannot arrive unheard.
+    try:
+        reply = await protocol.read_response(timeout=timeouts.data_termination)
+    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError) as error:
+        client.close()
+        raise MaybeSent(f"no reply to the end of the message: {error}") from error
+    if reply.code != 250:
+        raise aiosmtplib.SMTPDataError(reply.code, reply.message)
 
 
 @dataclass
@@ -194,39 +274,49 @@ class SmtpTransport:
     """Sends through the server named by GOVERNANCE_SMTP_URL (smtp://, smtps://, ?starttls=true)."""
 
     url: str
-    timeout: float = 20.0
+    timeouts: SmtpTimeouts = RFC_5321_TIMEOUTS
+
+    def _client(self) -> aiosmtplib.SMTP:
+        parsed = urlparse(self.url)
+        use_tls = parsed.scheme == "smtps"
+        start_tls = parse_qs(parsed.query).get("starttls", ["false"])[0].lower() == "true"
+        return aiosmtplib.SMTP(
+            hostname=parsed.hostname or "localhost",
+            port=parsed.port or (465 if use_tls else 25),
+            username=unquote(parsed.username) if parsed.username else None,
+            password=unquote(parsed.password) if parsed.password else None,
+            use_tls=use_tls,
+            start_tls=start_tls if start_tls else False,
+            timeout=self.timeouts.greeting,
+        )
 
     async def send(self, message: EmailMessage) -> None:
-        parsed = urlparse(self.url)
-        query = parse_qs(parsed.query)
-        use_tls = parsed.scheme == "smtps"
-        start_tls = query.get("starttls", ["false"])[0].lower() == "true"
         # Flattened here with our own policy: aiosmtplib's would fold long headers again.
         raw = message.as_bytes(policy=MESSAGE_POLICY.clone(linesep="\r\n"))
         sender = email.utils.parseaddr(str(message["From"]))[1]
         recipients = [address for _, address in email.utils.getaddresses([str(message["To"])])]
+        client = self._client()
         try:
-            await aiosmtplib.send(
-                raw,
-                sender=sender,
-                recipients=recipients,
-                hostname=parsed.hostname or "localhost",
-                port=parsed.port or (465 if use_tls else 25),
-                username=unquote(parsed.username) if parsed.username else None,
-                password=unquote(parsed.password) if parsed.password else None,
-                use_tls=use_tls,
-                start_tls=start_tls if start_tls else False,
-                timeout=self.timeout,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as error:
-            codes = [refusal.code for refusal in error.recipients]
-            if all(500 <= code < 600 for code in codes):
-                raise PermanentFailure(str(error)) from error
-            raise
+            await client.connect()
+            await client.mail(sender, timeout=self.timeouts.mail)
+            for recipient in recipients:
+                await client.rcpt(recipient, timeout=self.timeouts.rcpt)
+            await _transmit(client, raw, self.timeouts)
         except aiosmtplib.SMTPResponseException as error:
             if 500 <= error.code < 600:
                 raise PermanentFailure(f"{error.code} {error.message}") from error
             raise
+        finally:
+            await _say_goodbye(client)
+
+
+async def _say_goodbye(client: aiosmtplib.SMTP) -> None:
+    """QUIT if the connection is still up; the message's fate is already known."""
+    if client.is_connected:
+        try:
+            await client.quit(timeout=10)
+        except Exception:
+            client.close()
 
 
 @dataclass
@@ -252,17 +342,114 @@ def retry_delay(attempts: int) -> dt.timedelta:
 
 
 @dataclass
-class DeliveryReport:
+class DeliveryReport(SkippedItems):
+    """One delivery run; `failed` counts rows that broke the job itself (not mail refused
+    by the server, which is `retrying` or `parked`)."""
+
     sent: int = 0
     retrying: int = 0
     parked: int = 0
+    # The server may have stored these: not sent again without a decision or the delay.
+    uncertain: int = 0
+    # Uncertain messages queued again because their delay had passed.
+    resent_after_delay: int = 0
     errors: list[str] = field(default_factory=list)
 
+    def __str__(self) -> str:
+        return (
+            f"{self.sent} sent, {self.retrying} to retry, {self.parked} parked, "
+            f"{self.uncertain} may have been sent, {self.resent_after_delay} queued again "
+            f"after their delay; {self.failures_summary()}"
+        )
 
-async def _claim_due(now: dt.datetime, batch_size: int) -> list[dict[str, Any]]:
+
+UNCERTAIN_AFTER_A_STOP = "The sender stopped while sending it: it may have been sent."
+
+
+def _held_by(claimant: str) -> Any:
+    return (OutboundEmail.status == STATUS_QUEUED) & (OutboundEmail.claimed_by == claimant)
+
+
+async def release_claims_of(claimant: str) -> tuple[int, int]:
+    """A dead claimer's rows, as the scheduler that took its lease over finds them, inside
+    that write transaction: a row it was sending may have been sent (uncertain); the rest
+    are free for the next delivery run at once. Returns (released, uncertain)."""
+    now = utcnow()
+    uncertain = await (
+        OutboundEmail.update(
+            {
+                OutboundEmail.status: STATUS_UNCERTAIN,
+                OutboundEmail.last_error: UNCERTAIN_AFTER_A_STOP,
+                OutboundEmail.next_attempt_at: now,
+                OutboundEmail.claimed_until: None,
+                OutboundEmail.claimed_by: "",
+            }
+        )
+        .where(_held_by(claimant) & OutboundEmail.sending_since.is_not_null())
+        .returning(OutboundEmail.id)
+    )
+    released = await (
+        OutboundEmail.update({OutboundEmail.claimed_until: None, OutboundEmail.claimed_by: ""})
+        .where(_held_by(claimant))
+        .returning(OutboundEmail.id)
+    )
+    if released or uncertain:
+        logger.warning(
+            "Outbox claims of %s released: %d queued again, %d may have been sent (%s)",
+            claimant,
+            len(released),
+            len(uncertain),
+            ", ".join(str(row["id"]) for row in uncertain) or "none",
+        )
+    return len(released), len(uncertain)
+
+
+async def _settle(
+    now: dt.datetime, resend_after: dt.timedelta | None, report: DeliveryReport
+) -> None:
+    """Before claiming: a row whose claim ran out while it was being sent may have been
+    sent (uncertain); an uncertain row whose delay has passed is queued again."""
+    async with write_transaction():
+        await OutboundEmail.update(
+            {
+                OutboundEmail.status: STATUS_UNCERTAIN,
+                OutboundEmail.last_error: UNCERTAIN_AFTER_A_STOP,
+                OutboundEmail.next_attempt_at: now,
+                OutboundEmail.claimed_until: None,
+                OutboundEmail.claimed_by: "",
+            }
+        ).where(
+            (OutboundEmail.status == STATUS_QUEUED)
+            & OutboundEmail.sending_since.is_not_null()
+            & (OutboundEmail.claimed_until < now)
+        )
+        if resend_after is None:
+            return
+        # An uncertain row's next_attempt_at is when it became uncertain.
+        requeued = await (
+            OutboundEmail.update(
+                {
+                    OutboundEmail.status: STATUS_QUEUED,
+                    OutboundEmail.next_attempt_at: now,
+                    OutboundEmail.sending_since: None,
+                }
+            )
+            .where(
+                (OutboundEmail.status == STATUS_UNCERTAIN)
+                & (OutboundEmail.next_attempt_at <= now - resend_after)
+            )
+            .returning(OutboundEmail.id)
+        )
+    report.resent_after_delay += len(requeued)
+    for row in requeued:
+        logger.warning("Email %s may have been sent; sent again after its delay", row["id"])
+
+
+async def _claim_due(now: dt.datetime, batch_size: int, claimant: str) -> list[dict[str, Any]]:
     claim_condition = (
         (OutboundEmail.status == STATUS_QUEUED)
         & (OutboundEmail.next_attempt_at <= now)
+        & OutboundEmail.sending_since.is_null()
         & (OutboundEmail.claimed_until.is_null() | (OutboundEmail.claimed_until < now))
     )
     async with write_transaction():
@@ -279,7 +466,10 @@ async def _claim_due(now: dt.datetime, batch_size: int) -> list[dict[str, Any]]:
         # racing for the same rows only one gets each row.
         return await (
             OutboundEmail.update(
-                {OutboundEmail.claimed_until: now + dt.timedelta(seconds=CLAIM_SECONDS)}
+                {
+                    OutboundEmail.claimed_until: now + dt.timedelta(seconds=CLAIM_SECONDS),
+                    OutboundEmail.claimed_by: claimant,
+                }
             )
             .where(OutboundEmail.id.is_in(due_ids) & claim_condition)
             .returning(*OutboundEmail.all_columns())
@@ -287,32 +477,43 @@ async def _claim_due(now: dt.datetime, batch_size: int) -> list[dict[str, Any]]:
 
 
 async def deliver_outbox(
-    transport: MailTransport, mail_from: str, batch_size: int = 50
+    transport: MailTransport,
+    mail_from: str,
+    batch_size: int = 50,
+    *,
+    resend_uncertain_after: dt.timedelta | None = None,
 ) -> DeliveryReport:
-    """Sends every due message once. Safe to run in several processes at once."""
+    """Sends every due message once. Safe to run in several processes at once. Uncertain
+    messages are queued again after `resend_uncertain_after` (None: never by themselves)."""
     report = DeliveryReport()
+    claimant = OUTBOX_CLAIMANT.get()
+    await _settle(utcnow(), resend_uncertain_after, report)
     while True:
         now = utcnow()
-        claimed = await _claim_due(now, batch_size)
+        claimed = await _claim_due(now, batch_size, claimant)
         if not claimed:
             return report
         for row in claimed:
-            # A batch can outlast its claim when the server is slow; by then another worker
-            # may have claimed the rest. Each row's claim is renewed just before it is sent,
-            # and a row whose claim is no longer ours is left to whoever holds it.
-            if await _renew_claim(row):
-                await _deliver_one(row, transport, mail_from, report)
+            with report.skipping(f"email {row['id']}"):
+                # Each row's claim is renewed, and its send marked as begun, just before
+                # it is sent; a row whose claim is no longer ours is left to its holder.
+                if await _begin_send(row):
+                    await _deliver_one(row, transport, mail_from, report)
         if len(claimed) < batch_size:
             return report
 
 
-async def _renew_claim(row: dict[str, Any]) -> bool:
-    renewed_until = utcnow() + dt.timedelta(seconds=CLAIM_SECONDS)
+async def _begin_send(row: dict[str, Any]) -> bool:
+    now = utcnow()
+    renewed_until = now + dt.timedelta(seconds=CLAIM_SECONDS)
     renewed = (
-        await OutboundEmail.update({OutboundEmail.claimed_until: renewed_until})
+        await OutboundEmail.update(
+            {OutboundEmail.claimed_until: renewed_until, OutboundEmail.sending_since: now}
+        )
         .where(
             (OutboundEmail.id == row["id"])
             & (OutboundEmail.status == STATUS_QUEUED)
+            & (OutboundEmail.claimed_by == row["claimed_by"])
             & (OutboundEmail.claimed_until == row["claimed_until"])
         )
         .returning(OutboundEmail.id)
@@ -349,6 +550,19 @@ async def _deliver_one(
     try:
         message = _prepare(row, mail_from)
         await transport.send(message)
+    except MaybeSent as error:
+        await _finish(
+            row["id"],
+            status=STATUS_UNCERTAIN,
+            attempts=attempts,
+            last_error=f"May have been sent: {error}",
+            next_attempt_at=utcnow(),
+            message_id=str(message["Message-ID"]),
+        )
+        report.uncertain += 1
+        report.errors.append(f"{row['recipient']}: may have been sent: {error}")
+        logger.error("Email %s to %s may have been sent: %s", row["id"], row["recipient"], error)
+        return
     except PermanentFailure as error:
         await _finish(row["id"], status=STATUS_PARKED, attempts=attempts, last_error=str(error))
         report.parked += 1
@@ -356,21 +570,8 @@ async def _deliver_one(
         logger.error("Parked email %s to %s: %s", row["id"], row["recipient"], error)
         return
     except Exception as error:
-        # Anything else (server down, timeout, 4xx, an unexpected error) may pass: retry.
-        if attempts >= MAX_TEMPORARY_ATTEMPTS:
-            await _finish(row["id"], status=STATUS_PARKED, attempts=attempts, last_error=str(error))
-            report.parked += 1
-        else:
-            await _finish(
-                row["id"],
-                status=STATUS_QUEUED,
-                attempts=attempts,
-                last_error=str(error) or type(error).__name__,
-                next_attempt_at=utcnow() + retry_delay(attempts),
-            )
-            report.retrying += 1
-        report.errors.append(f"{row['recipient']}: {error}")
-        logger.warning("Email %s to %s will be retried: %s", row["id"], row["recipient"], error)
+        # Anything else failed before the end of the message was sent: retry.
+        await _retry_later(row, attempts, error, report)
         return
     await _finish(
         row["id"],
@@ -383,31 +584,84 @@ async def _deliver_one(
     report.sent += 1
 
 
+async def _retry_later(
+    row: dict[str, Any], attempts: int, error: Exception, report: DeliveryReport
+) -> None:
+    if attempts >= MAX_TEMPORARY_ATTEMPTS:
+        await _finish(row["id"], status=STATUS_PARKED, attempts=attempts, last_error=str(error))
+        report.parked += 1
+    else:
+        await _finish(
+            row["id"],
+            status=STATUS_QUEUED,
+            attempts=attempts,
+            last_error=str(error) or type(error).__name__,
+            next_attempt_at=utcnow() + retry_delay(attempts),
+        )
+        report.retrying += 1
+    report.errors.append(f"{row['recipient']}: {error}")
+    logger.warning("Email %s to %s will be retried: %s", row["id"], row["recipient"], error)
+
+
 async def _finish(email_id: int, **values: Any) -> None:
     columns = {getattr(OutboundEmail, name): value for name, value in values.items()}
     columns[OutboundEmail.claimed_until] = None
+    columns[OutboundEmail.claimed_by] = ""
+    columns[OutboundEmail.sending_since] = None
     await OutboundEmail.update(columns).where(OutboundEmail.id == email_id)
 
 
-async def retry_parked(email_id: int, visible: Any = None) -> bool:
-    """Puts a parked message back in the queue, as an admin asks after fixing its cause.
+async def _requeue(
+    email_id: int, from_status: str, *, reset_attempts: bool, visible: Any = None
+) -> bool:
+    """Queues a message again from `from_status`. `visible` narrows the messages that may
+    be touched to those the admin may see listed (a condition on OutboundEmail), in the same
+    statement, so that a message they may not see costs what a missing one does."""
+    values: dict[Any, Any] = {
+        OutboundEmail.status: STATUS_QUEUED,
+        OutboundEmail.next_attempt_at: utcnow(),
+        OutboundEmail.claimed_until: None,
+        OutboundEmail.claimed_by: "",
+        OutboundEmail.sending_since: None,
+    }
+    if reset_attempts:
+        values[OutboundEmail.attempts] = 0
+    updated = (
+        await OutboundEmail.update(values)
+        .where(_one_email(email_id, from_status, visible))
+        .returning(OutboundEmail.id)
+    )
+    return bool(updated)
 
-    `visible` narrows the messages that may be retried to those the admin may see listed
-    (a condition on OutboundEmail), in the same statement, so that a message they may not
-    see costs what a missing one does."""
-    condition = (OutboundEmail.id == email_id) & (OutboundEmail.status == STATUS_PARKED)
-    if visible is not None:
-        condition = condition & visible
+
+def _one_email(email_id: int, status: str, visible: Any) -> Any:
+    condition = (OutboundEmail.id == email_id) & (OutboundEmail.status == status)
+    return condition if visible is None else condition & visible
+
+
+async def retry_parked(email_id: int, visible: Any = None) -> bool:
+    """Puts a parked message back in the queue, as an admin asks after fixing its cause."""
+    return await _requeue(email_id, STATUS_PARKED, reset_attempts=True, visible=visible)
+
+
+async def resend_uncertain(email_id: int, visible: Any = None) -> bool:
+    """Sends a message that may have been sent once more (same Message-ID), as an admin
+    decides after finding that it did not arrive."""
+    return await _requeue(email_id, STATUS_UNCERTAIN, reset_attempts=False, visible=visible)
+
+
+async def settle_uncertain_as_sent(email_id: int, visible: Any = None) -> bool:
+    """Records a message that may have been sent as sent, as an admin decides after
+    finding that it arrived: it is never sent again."""
     updated = (
         await OutboundEmail.update(
             {
-                OutboundEmail.status: STATUS_QUEUED,
-                OutboundEmail.attempts: 0,
-                OutboundEmail.next_attempt_at: utcnow(),
-                OutboundEmail.claimed_until: None,
+                OutboundEmail.status: STATUS_SENT,
+                OutboundEmail.sent_at: utcnow(),
+                OutboundEmail.last_error: "Recorded as sent by an administrator.",
             }
         )
-        .where(condition)
+        .where(_one_email(email_id, STATUS_UNCERTAIN, visible))
         .returning(OutboundEmail.id)
     )
     return bool(updated)

@@ -21,7 +21,7 @@ from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
 from governance.core.contracts import MAX_ROW_ID, read_form
-from governance.core.errors import InvalidInput, ServiceError
+from governance.core.errors import InvalidInput, NotFoundError, ServiceError
 from governance.core.security import cookie, cookie_name
 from governance.core.signing import sign, unsign
 
@@ -33,6 +33,21 @@ ResultT = TypeVar("ResultT")
 # have is refused with a 400 here instead of reaching the database driver, which cannot bind
 # it (SQLite: OverflowError; PostgreSQL: out of int32 range) and would answer with a 500.
 RowId = Annotated[int, PathParameter(ge=1, le=MAX_ROW_ID)]
+
+
+def refuse_non_ascii_path_ids(request: Request[Any, Any, Any]) -> None:
+    """A `before_request` hook for the whole app: a number in a path is read by Litestar's
+    `int()`, which takes an Arabic-Indic or full-width one for 1 ("²" it refuses); an id in an
+    address is ASCII digits only, like every id the application reads (`contracts.row_id`),
+    so any other writing of it is an address that does not exist."""
+    template = str(request.scope.get("path_template") or "").split("/")
+    parameters = request.scope.get("path_params") or {}
+    for part, raw in zip(template, str(request.scope.get("path", "")).split("/"), strict=False):
+        if not (part.startswith("{") and part.endswith("}")):
+            continue
+        value = parameters.get(part[1:-1])
+        if isinstance(value, int) and not isinstance(value, bool) and not raw.isascii():
+            raise NotFoundError("There is nothing at this address.")
 
 
 def query_choice(

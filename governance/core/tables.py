@@ -65,6 +65,12 @@ class OutboundEmail(Table, tablename="outbound_email"):
     attempts = Integer(default=0)
     next_attempt_at = Timestamptz(index=True)
     claimed_until = Timestamptz(null=True, default=None)
+    # Which scheduler (lease holder) claimed the row, so that the next holder can release
+    # a dead one's claims at once instead of waiting for them to expire.
+    claimed_by = Varchar(length=200, default="")
+    # Set while a send is under way: a row found with it set after its sender died may have
+    # been sent, and is not sent again without a decision (see core/email.py).
+    sending_since = Timestamptz(null=True, default=None)
     last_error = Text(default="")
     created_at = Timestamptz()
     sent_at = Timestamptz(null=True, default=None)

@@ -10,6 +10,7 @@ meetings in it.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlparse
@@ -22,7 +23,7 @@ from litestar.response import Template
 from governance.accounts.auth import signed_in
 from governance.accounts.policy import Viewer
 from governance.core.clock import utcnow
-from governance.core.contracts import MAX_ROW_ID, ascii_int
+from governance.core.contracts import row_id
 from governance.core.errors import NotFoundError
 from governance.core.exports import content_disposition
 from governance.core.http import page
@@ -55,6 +56,28 @@ def _strip_suffix(filename: str) -> str:
 # --- iCalendar --------------------------------------------------------------------------
 
 
+def _printable(character: str, keep: str) -> str:
+    if character in keep:
+        return character
+    if unicodedata.category(character) in {"Cc", "Cs"} or character in "\u2028\u2029":
+        return " "
+    return character
+
+
+def one_line(value: object) -> str:
+    """Text for a one-line property (SUMMARY, LOCATION, X-WR-CALNAME): any control
+    character, line breaks included, becomes a space. The forms refuse them, but a row
+    written before they did (or by hand) must still give a calendar, not an error."""
+    return "".join(_printable(c, "") for c in str(value or "")).strip()
+
+
+def several_lines(value: object) -> str:
+    """Text for DESCRIPTION: line breaks kept (icalendar escapes them), other control
+    characters made spaces."""
+    text = str(value or "").replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(_printable(c, "\n") for c in text)
+
+
 def _utc(moment: dt.datetime | None) -> dt.datetime:
     if moment is None:
         return utcnow()
@@ -78,11 +101,11 @@ def meeting_link(meeting_id: int) -> str:
 def _description(meeting: dict[str, Any], titles: list[str]) -> str:
     lines: list[str] = []
     if meeting["status"] == "cancelled":
-        reason = (meeting.get("cancel_reason") or "").strip()
+        reason = one_line(meeting.get("cancel_reason"))
         lines += [f"Cancelled: {reason}" if reason else "Cancelled.", ""]
     if titles:
         lines.append("Agenda:")
-        lines += [f"{number}. {title}" for number, title in enumerate(titles, start=1)]
+        lines += [f"{number}. {one_line(title)}" for number, title in enumerate(titles, start=1)]
     else:
         lines.append("No agenda items yet.")
     lines += ["", meeting_link(meeting["id"])]
@@ -99,10 +122,10 @@ def meeting_event(meeting: dict[str, Any], titles: list[str]) -> Event:
         event.add("last-modified", _utc(meeting["updated_at"]))
     event.add("dtstart", _utc(meeting["starts_at"]))
     event.add("dtend", _utc(meeting["ends_at"]))
-    event.add("summary", f"{meeting['group_name']}: {meeting['title']}")
-    if meeting.get("location"):
-        event.add("location", meeting["location"])
-    event.add("description", _description(meeting, titles))
+    event.add("summary", one_line(f"{meeting['group_name']}: {meeting['title']}"))
+    if one_line(meeting.get("location")):
+        event.add("location", one_line(meeting["location"]))
+    event.add("description", several_lines(_description(meeting, titles)))
     event.add("url", meeting_link(meeting["id"]))
     event.add("sequence", int(meeting.get("calendar_sequence") or 0))
     event.add("status", "CANCELLED" if meeting["status"] == "cancelled" else "CONFIRMED")
@@ -118,7 +141,7 @@ def build_calendar(
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-calname", one_line(name))
     for meeting in meetings:
         calendar.add_component(meeting_event(meeting, titles.get(meeting["id"], [])))
     return bytes(calendar.to_ical())
@@ -160,8 +183,8 @@ class CalendarController(Controller):
 
     @get("/meetings/{filename:str}", guards=[signed_in], name="calendar:meeting")
     async def meeting(self, viewer: RequestViewer, filename: FromPath[str]) -> Response[bytes]:
-        meeting_id = ascii_int(_strip_suffix(filename))
-        if meeting_id is None or not 1 <= meeting_id <= MAX_ROW_ID:
+        meeting_id = row_id(_strip_suffix(filename))
+        if meeting_id is None:
             raise NotFoundError(queries.NOT_FOUND)
         meeting = await queries.readable_meeting(meeting_id, viewer)
         titles = await queries.readable_item_titles([meeting], viewer)

@@ -314,7 +314,8 @@ class MeetingController(Controller):
         self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
         async def change(data: Mapping[str, Any]) -> None:
-            await services.record_attendance(meeting_id, read_attendance(data), viewer)
+            command, unreadable = read_attendance(data)
+            await services.record_attendance(meeting_id, command, viewer, unreadable=unreadable)
 
         return await _act(request, viewer, meeting_id, change, "Attendance saved.", "attendance")
 
@@ -338,7 +339,8 @@ class MeetingController(Controller):
     ) -> Template | Redirect:
         data = await request.form()
         try:
-            await services.save_minutes(meeting_id, read_minutes(data), viewer)
+            command, unreadable = read_minutes(data)
+            await services.save_minutes(meeting_id, command, viewer, unreadable=unreadable)
         except (InvalidInput, ConflictError) as error:
             return form_page(
                 request,

@@ -777,7 +777,8 @@ def _attendance_errors(
     """Each entry's error under `mode_<user id>` and the guests' under `guests`, with the
     message that says what is wrong."""
     errors = dict(unreadable)
-    message = ATTENDANCE_NEEDS_CORRECTING
+    # A field the form could not read names no one on the page: say so.
+    message = next(iter(unreadable.values()), ATTENDANCE_NEEDS_CORRECTING)
     seen: set[int] = set()
     for entry in command.entries:
         key = f"mode_{entry.user_id}"
@@ -850,7 +851,7 @@ async def _minutes_errors(
     meeting: Mapping[str, Any], command: MinutesDraft, viewer: Viewer, unreadable: Mapping[str, str]
 ) -> tuple[dict[str, str], str]:
     errors = {**field_errors(command), **unreadable}
-    message = MINUTES_NEED_CORRECTING
+    message = NOT_OF_THIS_MEETING if unreadable else MINUTES_NEED_CORRECTING
     readable = {row["id"] for row in (await _agenda_rows(meeting, viewer)).values()}
     item_rule = rule_of(ITEM_MINUTES)
     for item_id, text in command.items.items():

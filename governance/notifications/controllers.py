@@ -168,8 +168,8 @@ class OutboxAdminController(Controller):
 
     @get("/", name="notifications:outbox")
     async def index(self, request: Request[Any, Any, Any], viewer: RequestViewer) -> Template:
-        """Parked and waiting mail this administrator may see, and a retry button for each
-        parked message."""
+        """Parked, waiting and possibly sent mail this administrator may see; a retry
+        button for each parked message, and a decision for each that may have been sent."""
         overview = await queries.outbox_overview(viewer)
         return page(request, "notifications/outbox.html", msgspec.structs.asdict(overview))
 
@@ -179,3 +179,19 @@ class OutboxAdminController(Controller):
     ) -> Redirect:
         await services.retry_parked_email(email_id, viewer)
         return redirect(path_for("notifications:outbox"), f"Email {email_id} is queued again.")
+
+    @post("/{email_id:int}/resend", name="notifications:resend-email")
+    async def resend(
+        self, request: Request[Any, Any, Any], email_id: RowId, viewer: RequestViewer
+    ) -> Redirect:
+        """It did not arrive: send it again, with the same Message-ID."""
+        await services.decide_uncertain_email(email_id, True, viewer)
+        return redirect(path_for("notifications:outbox"), f"Email {email_id} will be sent again.")
+
+    @post("/{email_id:int}/settle", name="notifications:settle-email")
+    async def settle(
+        self, request: Request[Any, Any, Any], email_id: RowId, viewer: RequestViewer
+    ) -> Redirect:
+        """It arrived: record it as sent, never to be sent again."""
+        await services.decide_uncertain_email(email_id, False, viewer)
+        return redirect(path_for("notifications:outbox"), f"Email {email_id} is recorded as sent.")

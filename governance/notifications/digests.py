@@ -35,6 +35,7 @@ from governance.accounts.tables import User
 from governance.actions.tables import ActionOwner
 from governance.core.clock import organisation_today, utcnow
 from governance.core.db import write_transaction
+from governance.core.isolation import SkippedItems
 from governance.meetings.tables import Attendance, Decision, Meeting, Minutes
 from governance.notifications import emails
 from governance.notifications.emails import (
@@ -73,12 +74,20 @@ ATTENDED = ("present", "remote")
 
 
 @dataclass
-class DigestReport:
+class DigestReport(SkippedItems):
+    """One run; `failed` counts the users (or batches) skipped because they broke."""
+
     users_processed: int = 0
     digests_queued: int = 0
     nothing_to_say: int = 0
     batches: int = 0
     seconds: float = 0.0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.users_processed} users, {self.digests_queued} queued, "
+            f"{self.nothing_to_say} with nothing to say; {self.failures_summary()}"
+        )
 
 
 def zone_of(name: str) -> ZoneInfo:
@@ -425,22 +434,24 @@ async def _queue_batch(
     quiet: list[int] = []
     pending: list[PendingEmail] = []
     for user in users:
-        reader = batch.readers[user["id"]]
-        content = build_digest(reader, batch, shared)
-        if content.is_empty():
-            quiet.append(reader.id)
-            continue
-        pending.append(
-            emails.digest(
-                reader.recipient,
-                content,
-                day=batch.day_of[reader.id],
-                frequency=reader.digest_frequency,
-                today=shared.today,
-                timezone=reader.timezone,
+        # A user whose digest cannot be built is not recorded, so the next tick tries again.
+        with report.skipping(f"digest of user {user['id']}"):
+            reader = batch.readers[user["id"]]
+            content = build_digest(reader, batch, shared)
+            if content.is_empty():
+                quiet.append(reader.id)
+                continue
+            pending.append(
+                emails.digest(
+                    reader.recipient,
+                    content,
+                    day=batch.day_of[reader.id],
+                    frequency=reader.digest_frequency,
+                    today=shared.today,
+                    timezone=reader.timezone,
+                )
             )
-        )
-        sent.append(reader.id)
+            sent.append(reader.id)
     async with write_transaction():
         report.digests_queued += len(await emails.queue_batch(pending))
         if sent:
@@ -502,18 +513,14 @@ async def run_digests(now: dt.datetime | None = None, batch_size: int = BATCH_SI
     last_id = 0
     while users := await _due_users(days, last_id, batch_size):
         shared = shared or await Shared.load(now)
-        batch = await _load_batch(users, shared)
-        await _queue_batch(users, batch, shared, report)
+        with report.skipping(f"digests of users {users[0]['id']} to {users[-1]['id']}"):
+            batch = await _load_batch(users, shared)
+            await _queue_batch(users, batch, shared, report)
         report.users_processed += len(users)
         report.batches += 1
         last_id = users[-1]["id"]
         if len(users) < batch_size:
             break
     report.seconds = round(time.perf_counter() - started, 3)
-    logger.info(
-        "Digests: %s users, %s queued, %s with nothing to say",
-        report.users_processed,
-        report.digests_queued,
-        report.nothing_to_say,
-    )
+    logger.info("Digests: %s", report)
     return report

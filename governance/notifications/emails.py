@@ -26,6 +26,7 @@ from governance.core.audit import EventScope
 from governance.core.clock import date_in_zone
 from governance.core.db import write_transaction
 from governance.core.email import CHUNK, OutgoingEmail, queue_email, queue_emails, queued_keys
+from governance.core.isolation import SkippedItems
 from governance.core.signing import email_preferences_url
 from governance.core.templating import format_date, format_datetime
 from governance.core.urls import absolute_url
@@ -290,7 +291,9 @@ class PendingEmail:
 
 
 @dataclass
-class QueueReport:
+class QueueReport(SkippedItems):
+    """What a sweep queued; `failed` counts the items it skipped because they broke."""
+
     queued: int = 0
     already_queued: int = 0
     muted: int = 0
@@ -302,6 +305,13 @@ class QueueReport:
         self.muted += other.muted
         for name, count in other.by_template.items():
             self.by_template[name] = self.by_template.get(name, 0) + count
+        self.add_failures(other)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.queued} queued, {self.already_queued} already queued, {self.muted} muted; "
+            + self.failures_summary()
+        )
 
 
 async def queue_batch(emails: Sequence[PendingEmail]) -> list[PendingEmail]:
@@ -330,13 +340,23 @@ async def queue_pending(emails: Sequence[PendingEmail]) -> QueueReport:
     report.already_queued = len(done)
     for start in range(0, len(fresh), CHUNK):
         chunk = fresh[start : start + CHUNK]
-        async with write_transaction():
-            added = await queue_batch(chunk)
-        report.queued += len(added)
-        report.already_queued += len(chunk) - len(added)
-        for pending in added:
-            report.by_template[pending.template] = report.by_template.get(pending.template, 0) + 1
+        try:
+            await _queue_chunk(chunk, report)
+        except Exception:
+            # One email that cannot be stored must not keep the others out: one at a time.
+            for pending in chunk:
+                with report.skipping(f"email {pending.dedupe_key}"):
+                    await _queue_chunk([pending], report)
     return report
+
+
+async def _queue_chunk(chunk: Sequence[PendingEmail], report: QueueReport) -> None:
+    async with write_transaction():
+        added = await queue_batch(chunk)
+    report.queued += len(added)
+    report.already_queued += len(chunk) - len(added)
+    for pending in added:
+        report.by_template[pending.template] = report.by_template.get(pending.template, 0) + 1
 
 
 def _when(moment: dt.datetime, timezone: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from governance.core.email import DeliveryReport, deliver_outbox, transport_from_settings
 from governance.notifications.digests import DigestReport, run_digests
 from governance.notifications.emails import QueueReport
@@ -13,7 +15,12 @@ async def deliver_outbox_job() -> DeliveryReport:
     """Sends every queued email that is due, through SMTP or to .eml files."""
     settings = get_settings()
     transport = transport_from_settings(settings.smtp_url, settings.mail_dir)
-    return await deliver_outbox(transport, settings.mail_from)
+    hours = settings.mail_uncertain_resend_hours
+    return await deliver_outbox(
+        transport,
+        settings.mail_from,
+        resend_uncertain_after=dt.timedelta(hours=hours) if hours else None,
+    )
 
 
 async def reminder_sweep_job() -> QueueReport:

@@ -20,7 +20,7 @@ from governance.accounts import scopes
 from governance.accounts.policy import CurrentUser, Viewer, strongest_roles
 from governance.accounts.tables import User
 from governance.core.clock import organisation_today, utcnow
-from governance.core.email import STATUS_PARKED, STATUS_QUEUED
+from governance.core.email import STATUS_PARKED, STATUS_QUEUED, STATUS_UNCERTAIN
 from governance.core.errors import NotFoundError
 from governance.core.tables import OutboundEmail
 from governance.groups.queries import current_on
@@ -29,6 +29,7 @@ from governance.meetings.tables import Minutes
 from governance.notifications.emails import Recipient
 from governance.notifications.schemas import CATEGORIES, OutboxRowView, OutboxView, PreferencesView
 from governance.reports.tables import Delivery
+from governance.settings import get_settings
 
 NO_SUCH_ACCOUNT = "This link is for an account that no longer exists."
 
@@ -264,16 +265,19 @@ async def _outbox_rows(
 
 
 async def outbox_overview(viewer: Viewer, limit: int = 200) -> OutboxView:
-    """Parked mail (newest first) and waiting mail (next due first) that this administrator
-    may see (`scopes.outbox`: none about a record they may not read, not even in the
-    counts), without its content, and how many of each there are: three queries."""
+    """Parked mail (newest first), waiting mail (next due first) and mail that may have
+    been sent (newest first) that this administrator may see (`scopes.outbox`: none about a
+    record they may not read, not even in the counts), without its content, and how many of
+    each there are: four queries."""
     visible = scopes.outbox(viewer)
     parked = await _outbox_rows(STATUS_PARKED, OutboundEmail.id, False, limit, visible)
     waiting = await _outbox_rows(STATUS_QUEUED, OutboundEmail.next_attempt_at, True, limit, visible)
+    uncertain = await _outbox_rows(STATUS_UNCERTAIN, OutboundEmail.id, False, limit, visible)
+    statuses = [STATUS_PARKED, STATUS_QUEUED, STATUS_UNCERTAIN]
     counts = {
         row["status"]: row["n"]
         for row in await OutboundEmail.select(OutboundEmail.status, Count(alias="n"))
-        .where(OutboundEmail.status.is_in([STATUS_PARKED, STATUS_QUEUED]) & visible)
+        .where(OutboundEmail.status.is_in(statuses) & visible)
         .group_by(OutboundEmail.status)
     }
     return OutboxView(
@@ -282,4 +286,7 @@ async def outbox_overview(viewer: Viewer, limit: int = 200) -> OutboxView:
         parked_count=counts.get(STATUS_PARKED, 0),
         waiting_count=counts.get(STATUS_QUEUED, 0),
         now=utcnow(),
+        uncertain=uncertain,
+        uncertain_count=counts.get(STATUS_UNCERTAIN, 0),
+        uncertain_resend_hours=get_settings().mail_uncertain_resend_hours,
     )

@@ -45,6 +45,7 @@ from governance.accounts.policy import GroupRole
 from governance.accounts.tables import User
 from governance.actions.tables import ActionOwner
 from governance.core.clock import date_in_zone, organisation_today, utcnow
+from governance.core.isolation import SkippedItems
 from governance.groups.queries import current_on
 from governance.groups.tables import Membership
 from governance.meetings.calendars import build_calendar
@@ -117,16 +118,18 @@ def _each_reader(
     audiences: Iterable[tuple[Item, Iterable[int]]],
     readers: Mapping[int, Subscriber],
     build: Callable[[Item, Subscriber], PendingEmail | None],
+    skipped: SkippedItems,
+    describe: Callable[[Item], str],
 ) -> list[PendingEmail]:
     """One email per item due and person of its audience who is an active user; `build`
-    may still find nothing to say to that person (None)."""
-    found = []
+    may still find nothing to say to that person (None). An item whose emails cannot be
+    built (a bad row) is logged by `describe(item)`, counted in `skipped` and left out; the
+    other items' emails are built as usual."""
+    found: list[PendingEmail] = []
     for item, user_ids in audiences:
-        for user_id in user_ids:
-            reader = readers.get(user_id)
-            email = build(item, reader) if reader is not None else None
-            if email is not None:
-                found.append(email)
+        with skipped.skipping(describe(item)):
+            built = [build(item, readers[user_id]) for user_id in user_ids if user_id in readers]
+            found.extend(email for email in built if email is not None)
     return found
 
 
@@ -172,7 +175,7 @@ async def _owned_actions_due(today: dt.date) -> list[dict[str, Any]]:
     )
 
 
-async def action_reminders(at: Moment) -> list[PendingEmail]:
+async def action_reminders(at: Moment, skipped: SkippedItems) -> list[PendingEmail]:
     rows = await _owned_actions_due(at.today)
     readers = await load_subscribers(row["user"] for row in rows)
 
@@ -195,7 +198,13 @@ async def action_reminders(at: Moment) -> list[PendingEmail]:
             today=at.today,
         )
 
-    return _each_reader(((row, [row["user"]]) for row in rows), readers, build)
+    return _each_reader(
+        ((row, [row["user"]]) for row in rows),
+        readers,
+        build,
+        skipped,
+        lambda row: f"action {row['action_id']}",
+    )
 
 
 # --- meetings ---------------------------------------------------------------------------
@@ -286,7 +295,7 @@ def _meeting_email(
     )
 
 
-async def meeting_reminders(at: Moment) -> list[PendingEmail]:
+async def meeting_reminders(at: Moment, skipped: SkippedItems) -> list[PendingEmail]:
     meetings = await _meetings_within_notice(at)
     if not meetings:
         return []
@@ -299,6 +308,8 @@ async def meeting_reminders(at: Moment) -> list[PendingEmail]:
         ((meeting, _invited(meeting, memberships)) for meeting in meetings),
         readers,
         lambda meeting, reader: _meeting_email(meeting, agendas[meeting["id"]], reader, calendars),
+        skipped,
+        lambda meeting: f"meeting {meeting['id']}",
     )
 
 
@@ -322,7 +333,7 @@ async def _minutes_in_draft(at: Moment) -> list[dict[str, Any]]:
     ]
 
 
-async def minutes_draft_reminders(at: Moment) -> list[PendingEmail]:
+async def minutes_draft_reminders(at: Moment, skipped: SkippedItems) -> list[PendingEmail]:
     due = await _minutes_in_draft(at)
     leads = await current_holders([row["group_id"] for row in due], LEADS)
     readers = await load_subscribers(user for users in leads.values() for user in users)
@@ -332,6 +343,8 @@ async def minutes_draft_reminders(at: Moment) -> list[PendingEmail]:
         lambda row, reader: emails.minutes_draft_reminder(
             reader.recipient, as_ref(MinutesRef, row), today=at.today
         ),
+        skipped,
+        lambda row: f"minutes {row['minutes_id']}",
     )
 
 
@@ -383,14 +396,18 @@ def _review_email(row: dict[str, Any], reader: Subscriber) -> PendingEmail | Non
     )
 
 
-async def minutes_review_reminders(at: Moment) -> list[PendingEmail]:
+async def minutes_review_reminders(at: Moment, skipped: SkippedItems) -> list[PendingEmail]:
     rows = await _minutes_in_review(at)
     if not rows:
         return []
     reviewers = await _reviewers(rows)
     readers = await load_subscribers(user for users in reviewers.values() for user in users)
     return _each_reader(
-        ((row, reviewers[row["minutes_id"]]) for row in rows), readers, _review_email
+        ((row, reviewers[row["minutes_id"]]) for row in rows),
+        readers,
+        _review_email,
+        skipped,
+        lambda row: f"minutes {row['minutes_id']}",
     )
 
 
@@ -437,7 +454,7 @@ async def reports_due(today: dt.date) -> list[ReportDue]:
     return list(found.values())
 
 
-async def report_reminders(at: Moment) -> list[PendingEmail]:
+async def report_reminders(at: Moment, skipped: SkippedItems) -> list[PendingEmail]:
     due = await reports_due(at.today)
     leads = await current_holders([entry.group_id for entry in due], LEADS)
     readers = await load_subscribers(user for users in leads.values() for user in users)
@@ -445,6 +462,8 @@ async def report_reminders(at: Moment) -> list[PendingEmail]:
         ((entry, leads.get(entry.group_id, [])) for entry in due),
         readers,
         lambda entry, reader: emails.report_due_reminder(reader.recipient, entry, today=at.today),
+        skipped,
+        lambda entry: f"periodic report {entry.group_slug} {entry.period}",
     )
 
 
@@ -484,7 +503,7 @@ def _delivery_email(
     return emails.delivery_overdue(reader.recipient, delivery, for_line=for_line, week=week)
 
 
-async def delivery_reminders(at: Moment) -> list[PendingEmail]:
+async def delivery_reminders(at: Moment, skipped: SkippedItems) -> list[PendingEmail]:
     """A delivery not answered by its due date: to everyone on that line (a notice that
     cannot be turned off) and to the group's chair."""
     rows = await _deliveries_past_due(at.today)
@@ -500,7 +519,13 @@ async def delivery_reminders(at: Moment) -> list[PendingEmail]:
     for row in rows:
         audiences.append(((row, True, at.today), on_line.get(row["line"], [])))
         audiences.append(((row, False, at.today), chairs.get(row["group_id"], [])))
-    return _each_reader(audiences, readers, _delivery_email)
+    return _each_reader(
+        audiences,
+        readers,
+        _delivery_email,
+        skipped,
+        lambda due: f"delivery {due[0]['delivery_id']}",
+    )
 
 
 # --- memberships ------------------------------------------------------------------------
@@ -564,7 +589,7 @@ def _continues(term: dict[str, Any], others: Iterable[dict[str, Any]]) -> bool:
     )
 
 
-async def membership_reminders(at: Moment) -> list[PendingEmail]:
+async def membership_reminders(at: Moment, skipped: SkippedItems) -> list[PendingEmail]:
     rows = await _memberships_ending(at.today)
     if not rows:
         return []
@@ -585,12 +610,14 @@ async def membership_reminders(at: Moment) -> list[PendingEmail]:
         lambda due, reader: emails.membership_ending(
             reader.recipient, due[0], notice=due[1], today=at.today
         ),
+        skipped,
+        lambda due: f"membership {due[0].membership_id}",
     )
 
 
 # --- the sweep --------------------------------------------------------------------------
 
-REMINDERS: dict[str, Callable[[Moment], Awaitable[list[PendingEmail]]]] = {
+REMINDERS: dict[str, Callable[[Moment, SkippedItems], Awaitable[list[PendingEmail]]]] = {
     "actions": action_reminders,
     "meetings": meeting_reminders,
     "minutes_draft": minutes_draft_reminders,
@@ -605,6 +632,8 @@ async def run_reminder_sweep(at: Moment | None = None) -> QueueReport:
     """Queues every reminder that is due and not yet queued."""
     at = at or Moment.current()
     report = QueueReport()
-    for find_due in REMINDERS.values():
-        report.add(await emails.queue_pending(await find_due(at)))
+    for kind, find_due in REMINDERS.items():
+        # A kind whose query fails is one failure; the other kinds are still swept.
+        with report.skipping(f"{kind} reminders"):
+            report.add(await emails.queue_pending(await find_due(at, report)))
     return report

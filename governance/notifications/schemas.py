@@ -116,3 +116,8 @@ class OutboxView(msgspec.Struct, kw_only=True):
     parked_count: int
     waiting_count: int
     now: dt.datetime
+    # Mail the server may have stored without saying so: an administrator decides.
+    uncertain: list[OutboxRowView] = msgspec.field(default_factory=list)
+    uncertain_count: int = 0
+    # Hours after which an uncertain message is sent again by itself (0: never).
+    uncertain_resend_hours: int = 0

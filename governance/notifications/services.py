@@ -1,5 +1,5 @@
 """The rules of notifications: saving a person's email choices, one-click unsubscribe, and
-retrying parked mail.
+retrying parked mail, and deciding about mail that may have been sent.
 
 Email choices are changed by their owner, signed in or holding the signed link from one of
 their emails (`links.py`); whoever holds the link acts as that person, on that person's
@@ -18,7 +18,12 @@ from governance.accounts.tables import User
 from governance.core.audit import Actor, record_event
 from governance.core.contracts import NO_ERRORS, field_errors, refuse
 from governance.core.db import write_transaction
-from governance.core.email import email_scope, retry_parked
+from governance.core.email import (
+    email_scope,
+    resend_uncertain,
+    retry_parked,
+    settle_uncertain_as_sent,
+)
 from governance.core.errors import NotFoundError, PermissionDenied
 from governance.notifications.queries import get_preferences
 from governance.notifications.schemas import (
@@ -32,6 +37,7 @@ from governance.notifications.schemas import (
 )
 
 NO_PARKED_EMAIL = "There is no parked email with this number; it may have been sent."
+NO_UNCERTAIN_EMAIL = "No email with this number is waiting for a decision; it may be settled."
 ADMINS_ONLY = "Only an administrator can do this."
 
 
@@ -132,4 +138,34 @@ async def retry_parked_email(email_id: int, viewer: Viewer) -> None:
             email_id,
             f"Parked email {email_id} retried",
             await email_scope(email_id),
+        )
+
+
+async def decide_uncertain_email(email_id: int, resend: bool, viewer: Viewer) -> None:
+    """An administrator's decision about an email the server may have stored without
+    saying so: send it again (same Message-ID: the recipient did not get it) or record it
+    as sent (they did). Audited; a second decision finds nothing to decide."""
+    if not viewer.user.is_admin:
+        raise PermissionDenied(ADMINS_ONLY)
+    visible = scopes.outbox(viewer)
+    async with write_transaction():
+        settled = await (
+            resend_uncertain(email_id, visible)
+            if resend
+            else settle_uncertain_as_sent(email_id, visible)
+        )
+        if not settled:
+            raise NotFoundError(NO_UNCERTAIN_EMAIL)
+        if resend:
+            action, summary = (
+                "outbox.resent",
+                f"Email {email_id} that may have been sent: sent again",
+            )
+        else:
+            action, summary = (
+                "outbox.settled",
+                f"Email {email_id} that may have been sent: recorded as sent",
+            )
+        await record_event(
+            viewer.user, action, "outbound_email", email_id, summary, await email_scope(email_id)
         )

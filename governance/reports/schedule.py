@@ -60,6 +60,9 @@ def next_period(cadence: str, period: Period) -> Period:
 def parse_period(label: str) -> tuple[str, Period] | None:
     """The cadence and period a label names, or None if it names none."""
     label = label.strip().upper()
+    if not label.isascii():
+        # int() reads Arabic-Indic or full-width digits as a year; a label is ASCII only.
+        return None
     try:
         if len(label) == 4 and label.isdigit():
             return "yearly", period_containing("yearly", dt.date(int(label), 1, 1))

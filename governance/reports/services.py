@@ -41,6 +41,7 @@ from governance.core.clock import date_in_zone, organisation_today, utcnow
 from governance.core.contracts import NO_ERRORS, field_errors, refuse, trimmed
 from governance.core.db import one_row, write_transaction
 from governance.core.errors import ConflictError, InvalidInput, PermissionDenied
+from governance.core.isolation import SkippedItems
 from governance.groups.queries import current_on, get_group
 from governance.groups.tables import Membership, ReportingLine
 from governance.notifications import emails
@@ -785,18 +786,17 @@ async def _tell_group_leads(delivery: Mapping[str, Any], response: str) -> None:
 
 
 @dataclass
-class PeriodsRecorded:
-    """What one run of the schedule's sweep recorded."""
+class PeriodsRecorded(SkippedItems):
+    """What one run of the schedule's sweep recorded; `failed` counts what it skipped."""
 
     opened: list[str] = field(default_factory=list)  # "wellbeing board 2026-Q4"
     reported: list[str] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)
-    failed: int = 0
 
     def __str__(self) -> str:
         return (
             f"reporting periods recorded: {len(self.opened)} opened, "
-            f"{len(self.reported)} reported, {len(self.missed)} missed; {self.failed} failed"
+            f"{len(self.reported)} reported, {len(self.missed)} missed; " + self.failures_summary()
         )
 
 
@@ -900,7 +900,7 @@ async def record_periods(today: dt.date | None = None) -> PeriodsRecorded:
             slots = plan.slots(today)
         except Exception:
             logger.exception("Reporting line %s: its schedule cannot be read", plan.line_id)
-            result.failed += 1
+            result.count_failure(f"reporting line {plan.line_id}")
             continue
         for slot in slots:
             key = (plan.line_id, slot.period.label)
@@ -908,7 +908,7 @@ async def record_periods(today: dt.date | None = None) -> PeriodsRecorded:
                 what = await _sweep_period(plan, slot, recorded.get(key), delivered.get(key), today)
             except Exception:
                 logger.exception("Reporting line %s: %s not recorded", *key)
-                result.failed += 1
+                result.count_failure(f"reporting line {key[0]} period {key[1]}")
                 continue
             if what is not None:
                 getattr(result, what).append(f"{plan.group_name} {plan.recipient} {key[1]}")

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from governance.core.audit import SYSTEM
 from governance.core.clock import organisation_today
+from governance.core.isolation import SkippedItems
 from governance.groups.tables import WorkingGroup
 from governance.settings import get_settings
 from governance.transparency import metrics
@@ -26,13 +27,16 @@ from governance.transparency.tables import TransparencyReport
 
 
 @dataclass
-class DraftsReport:
+class DraftsReport(SkippedItems):
     created: list[str] = field(default_factory=list)  # "wellbeing 2026-Q3 public"
     present: int = 0  # already had a report
 
     def __str__(self) -> str:
         made = ", ".join(self.created) if self.created else "none"
-        return f"transparency drafts created: {made}; {self.present} already present"
+        return (
+            f"transparency drafts created: {made}; {self.present} already present; "
+            + self.failures_summary()
+        )
 
 
 def periods_due(today: dt.date) -> list[Period]:
@@ -71,14 +75,21 @@ async def create_transparency_drafts(today: dt.date | None = None) -> DraftsRepo
                 if (group_id, period.label, edition) in existing:
                     report.present += 1
                     continue
-                figures = await metrics.compute_figures(scope, period.label, edition)
-                # Checked again in the write transaction: a draft made meanwhile wins.
-                stored = await store_figures(figures, group_id, SYSTEM, only_if_absent=True)
-                if stored is None:
-                    report.present += 1
-                else:
-                    report.created.append(f"{scope} {period.label} {edition}")
+                with report.skipping(f"transparency draft {scope} {period.label} {edition}"):
+                    await _draft(scope, group_id, period, edition, report)
     return report
+
+
+async def _draft(
+    scope: str, group_id: int | None, period: Period, edition: str, report: DraftsReport
+) -> None:
+    figures = await metrics.compute_figures(scope, period.label, edition)
+    # Checked again in the write transaction: a draft made meanwhile wins.
+    stored = await store_figures(figures, group_id, SYSTEM, only_if_absent=True)
+    if stored is None:
+        report.present += 1
+    else:
+        report.created.append(f"{scope} {period.label} {edition}")
 
 
 async def transparency_job() -> DraftsReport:

@@ -153,6 +153,39 @@ async def test_meeting_ics_parses_with_stable_uid_and_rising_sequence(client, pe
     assert str(updated["summary"]).endswith("Moved meeting")
 
 
+async def test_control_characters_in_old_rows_still_give_every_calendar(app, client, people):
+    """Rows written before the forms refused control characters (or by hand) still make a
+    calendar: one-line properties get spaces, the description keeps its line breaks."""
+    from governance.groups.tables import WorkingGroup
+    from governance.meetings.tables import AgendaItem, Meeting
+
+    meeting_id = await schedule(people)
+    await Meeting.update(
+        {
+            Meeting.title: "Budget\r\nreview\x1f",
+            Meeting.location: "Room\n4\x1b[31m",
+        }
+    ).where(Meeting.id == meeting_id)
+    await AgendaItem.update({AgendaItem.title: "Line\nbreak\x07item"}).where(
+        AgendaItem.meeting == meeting_id
+    )
+    await WorkingGroup.update({WorkingGroup.name: "Wellbeing\ngroup"}).where(
+        WorkingGroup.id == people.group_id
+    )
+    feed = await personal_feed_url(client, people.member)
+    await sign_in(client, people.member)
+    for path in (
+        f"/calendar/meetings/{meeting_id}.ics",
+        f"/calendar/groups/{people.slug}.ics",
+        feed,
+    ):
+        (event,) = events(parse(await client.get(path)))
+        assert str(event["summary"]) == "Wellbeing group: Budget  review", path
+        assert str(event["location"]) == "Room 4 [31m", path
+        assert "1. Line break item" in str(event["description"]), path
+        assert "\n" in str(event["description"]), path
+
+
 async def test_cancelled_meeting_is_marked_cancelled_in_every_feed(client, people):
     meeting_id = await schedule(people)
     await services.cancel_meeting(

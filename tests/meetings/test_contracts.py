@@ -131,6 +131,51 @@ async def test_the_meeting_form_and_the_api_say_the_same(client, cast, chair_tok
     assert await Meeting.count() == 0
 
 
+@pytest.mark.parametrize(
+    "bad", ["Budget\nmeeting", "Budget\rmeeting", "Tab\there", "Bell\x07", "LS\u2028here"]
+)
+async def test_one_line_fields_refuse_control_characters_alike_on_page_and_api(
+    client, cast, chair_token, bad
+):
+    starts = (utcnow() + dt.timedelta(days=3)).replace(second=0, microsecond=0)
+    ends = starts + dt.timedelta(hours=1)
+    await sign_in(client, cast.chair)
+    page = await post_form(
+        client,
+        f"/groups/{cast.slug}/meetings/new",
+        {"title": bad, "starts_at": _local(starts), "ends_at": _local(ends), "location": bad},
+    )
+    assert page.status_code == 422
+    body = {
+        "title": bad,
+        "starts_at": starts.isoformat(),
+        "ends_at": ends.isoformat(),
+        "location": bad,
+    }
+    errors = await api_errors(
+        client, "POST", f"/api/v1/groups/{cast.slug}/meetings", body, chair_token
+    )
+    assert errors["title"] == "Title must be on one line, without control characters."
+    for name in ("title", "location"):
+        assert shown(page.text, name) == errors[name], name
+    assert await Meeting.count() == 0
+
+
+async def test_free_text_keeps_line_breaks_as_newlines_and_refuses_other_controls(
+    client, cast, chair_token
+):
+    meeting_id = await make_meeting(cast.slug, cast.chair)
+    await sign_in(client, cast.chair)
+    url = f"/meetings/{meeting_id}/agenda"
+    page = await post_form(client, url, {"title": "Item", "notes": "One\vtwo"})
+    assert page.status_code == 422
+    assert shown(page.text, "notes") == "Notes contains a control character that cannot be stored."
+    page = await post_form(client, url, {"title": "Item", "notes": "One\r\ntwo\rthree"})
+    assert page.status_code in {302, 303}
+    [item] = await AgendaItem.select(AgendaItem.notes)
+    assert item["notes"] == "One\ntwo\nthree"
+
+
 # --- the agenda item form ---------------------------------------------------------------
 
 

@@ -284,7 +284,7 @@ def test_jobs_list_and_jobs_run_from_the_command_line():
         text=True,
         check=True,
     )
-    assert run.stdout.startswith("reminders: QueueReport(queued=0")
+    assert run.stdout.startswith("reminders: 0 queued, 0 already queued, 0 muted; 0 failed")
     missing = subprocess.run(
         [sys.executable, "-m", "governance.cli", "jobs", "run", "nonsense"],
         cwd=REPO_ROOT,
