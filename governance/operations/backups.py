@@ -105,9 +105,14 @@ def default_backup_path(settings: Settings, now: dt.datetime) -> Path:
 def _copy_sqlite(source_path: Path, target: Path, progress: Progress) -> None:
     if not source_path.exists():
         raise BackupError(f"There is no database at {source_path} to back up.")
-    source = sqlite3.connect(source_path, timeout=10)
+    source = sqlite3.connect(source_path, timeout=10, isolation_level=None)
     copy = sqlite3.connect(target)
     try:
+        # A read transaction pins the copy to one moment (WAL keeps it while others write);
+        # without it, SQLite restarts the copy whenever another connection writes, and a
+        # steady writer could keep it from ever finishing.
+        source.execute("BEGIN")
+        source.execute("SELECT count(*) FROM sqlite_master").fetchone()
 
         def report(_: int, remaining: int, total: int) -> None:
             progress(f"copied {total - remaining} of {total} pages")
