@@ -341,6 +341,65 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return _run(restore)
 
 
+def cmd_person_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from governance.core.errors import ServiceError
+    from governance.operations.queries import person_id, personal_data, personal_data_json
+
+    exported: list[bytes] = []
+
+    async def export() -> int:
+        try:
+            exported.append(personal_data_json(await personal_data(await person_id(args.email))))
+        except ServiceError as error:
+            print(f"governance: {error.message}", file=sys.stderr)
+            return 1
+        return 0
+
+    if _run(export) != 0:
+        return 1
+    output = Path(args.output or f"personal-data-{args.email.strip().lower()}.json")
+    output.touch(mode=0o600)
+    output.write_bytes(exported[0])
+    print(f"Wrote everything held about {args.email} to {output}.")
+    return 0
+
+
+def cmd_person_erase(args: argparse.Namespace) -> int:
+    from governance.core.audit import SYSTEM
+    from governance.core.errors import ServiceError
+    from governance.operations.services import erase_person
+
+    async def erase() -> int:
+        try:
+            outcome = await erase_person(args.email, SYSTEM)
+        except ServiceError as error:
+            print(f"governance: {error.message}", file=sys.stderr)
+            return 1
+        print(f"Erased: {args.email} is now {outcome.pseudonym}.")
+        print("Changed:", *(f"  - {line}" for line in outcome.changed), sep="\n")
+        print("Kept, and why:", *(f"  - {line}" for line in outcome.kept), sep="\n")
+        return 0
+
+    return _run(erase)
+
+
+def _add_person_commands(commands: Any) -> None:
+    person = commands.add_parser("person", help="a person's data").add_subparsers(
+        dest="person_command", required=True
+    )
+    export = person.add_parser("export", help="write everything held about a person (JSON)")
+    export.add_argument("email")
+    export.add_argument("-o", "--output", help="the file (default: personal-data-EMAIL.json)")
+    export.set_defaults(handler=cmd_person_export)
+    erase = person.add_parser(
+        "erase", help="replace a deactivated person's name and email by a pseudonym"
+    )
+    erase.add_argument("email")
+    erase.set_defaults(handler=cmd_person_erase)
+
+
 def _add_backup_commands(commands: Any) -> None:
     backup = commands.add_parser(
         "backup", help="copy the database while the service runs (or: backup verify FILE)"
@@ -443,6 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_account_commands(commands)
     _add_record_commands(commands)
     _add_backup_commands(commands)
+    _add_person_commands(commands)
     return parser
 
 
