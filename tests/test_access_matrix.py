@@ -563,6 +563,14 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
     },
     ("GET", "/admin/outbox"): ADMIN,
     ("POST", "/admin/outbox/{email_id}/retry"): ADMIN,
+    # --- operations: everyone's own data; the status is the admin's ---
+    ("GET", "/profile/my-data"): SIGNED_IN,
+    ("GET", "/admin/status"): ADMIN,
+    ("GET", "/api/v1/admin/status"): {
+        "anonymous": UNAUTHORIZED,
+        **dict.fromkeys(SIGNED_IN_PERSONAS, API_FORBIDDEN),
+        "admin": OK,
+    },
 }
 
 EXCLUDED_PREFIXES = ("/static", "/schema")

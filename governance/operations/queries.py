@@ -8,19 +8,29 @@ and any other email address in an audit summary is blanked.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 import msgspec
 
+from governance.accounts.policy import CurrentUser
 from governance.accounts.tables import ApiToken, LoginAttempt, User, UserSession
 from governance.actions.tables import ActionOwner, ActionUpdate
-from governance.core.db import one_row
-from governance.core.tables import AuditEvent, OutboundEmail
+from governance.core.audit import verify_chain
+from governance.core.clock import organisation_today, organisation_zone, utcnow
+from governance.core.db import get_engine, one_row
+from governance.core.email import STATUS_PARKED, STATUS_QUEUED, STATUS_SENT
+from governance.core.errors import PermissionDenied
+from governance.core.tables import AuditEvent, JobRun, OutboundEmail, SchedulerLease
 from governance.groups.tables import Membership
 from governance.meetings.tables import Attendance, ConflictOfInterest, MinutesComment
-from governance.operations.schemas import PersonalData
+from governance.operations.backups import last_backup
+from governance.operations.schemas import BackupView, JobRunView, PersonalData, StatusView
 from governance.reports.tables import Delivery, Report
+from governance.settings import Settings, get_settings
+
+LEASE_NAME = "scheduler"  # the scheduler's lease (governance/scheduler.py)
 
 EMAIL_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 ANOTHER_PERSON = "[another person]"
@@ -238,3 +248,76 @@ async def personal_data(user_id: int) -> PersonalData:
 
 def personal_data_json(data: PersonalData) -> bytes:
     return msgspec.json.format(msgspec.json.encode(data), indent=2)
+
+
+# --- the operations page --------------------------------------------------------------
+
+
+async def _database_size(settings: Settings) -> int | None:
+    if settings.is_sqlite:
+        base = settings.sqlite_path
+        files = [base, base.with_name(base.name + "-wal")]
+        return sum(path.stat().st_size for path in files if path.exists())
+    rows = await get_engine().run_ddl("SELECT pg_database_size(current_database()) AS size")
+    return int(rows[0]["size"]) if rows else None
+
+
+async def _outbox_counts() -> tuple[int, int, int]:
+    zone = organisation_zone()
+    start_of_today = dt.datetime.combine(organisation_today(), dt.time.min, tzinfo=zone)
+    waiting = await OutboundEmail.count().where(OutboundEmail.status == STATUS_QUEUED)
+    parked = await OutboundEmail.count().where(OutboundEmail.status == STATUS_PARKED)
+    sent_today = await OutboundEmail.count().where(
+        (OutboundEmail.status == STATUS_SENT) & (OutboundEmail.sent_at >= start_of_today)
+    )
+    return waiting, parked, sent_today
+
+
+async def _jobs(names: list[str]) -> list[JobRunView]:
+    runs = {row["name"]: row for row in await JobRun.select()}
+    return [
+        JobRunView(
+            name=name,
+            last_started_at=runs[name]["started_at"] if name in runs else None,
+            last_finished_at=runs[name]["finished_at"] if name in runs else None,
+            succeeded=runs[name]["succeeded"] if name in runs else None,
+            outcome=runs[name]["outcome"] if name in runs else "",
+        )
+        for name in names
+    ]
+
+
+def _backup_view(settings: Settings) -> BackupView | None:
+    made = last_backup(settings)
+    if made is None:
+        return None
+    return BackupView(path=made.path, made_at=made.made_at, size=made.size, sha256=made.sha256)
+
+
+async def operations_status(viewer: CurrentUser, job_names: list[str]) -> StatusView:
+    """The service's health for an administrator: database, backups, outbox, scheduler,
+    audit chain. Only counts and metadata, never content."""
+    if not viewer.is_admin:
+        raise PermissionDenied("Only an administrator can see the operations page.")
+    settings = get_settings()
+    waiting, parked, sent_today = await _outbox_counts()
+    lease = await SchedulerLease.select().where(SchedulerLease.name == LEASE_NAME).first()
+    verdict = await verify_chain()
+    return StatusView(
+        database_engine="SQLite" if settings.is_sqlite else "PostgreSQL",
+        database_size_bytes=await _database_size(settings),
+        last_backup=_backup_view(settings),
+        nightly_backups=settings.nightly_backups,
+        outbox_waiting=waiting,
+        outbox_parked=parked,
+        outbox_sent_today=sent_today,
+        lease_holder=(lease or {}).get("holder") or "",
+        lease_expires_at=lease["expires_at"] if lease and lease["holder"] else None,
+        lease_held=bool(lease and lease["holder"] and lease["expires_at"] > utcnow()),
+        jobs=await _jobs(job_names),
+        audit_chain_intact=verdict.intact,
+        audit_events_checked=verdict.events_checked,
+        audit_problem=(
+            "" if verdict.intact else f"sequence {verdict.first_bad_sequence}: {verdict.problem}"
+        ),
+    )
