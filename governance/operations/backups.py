@@ -129,7 +129,11 @@ def run_tool(arguments: list[str], progress: Progress, what: str) -> None:
     """Runs pg_dump or pg_restore, relaying its verbose lines as progress."""
     try:
         process = subprocess.Popen(  # noqa: S603 - pg_dump or pg_restore, arguments built here
-            arguments, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            arguments,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
         )
     except FileNotFoundError as error:
         raise BackupError(
@@ -258,6 +262,7 @@ def _audit_chain_of_copy(database_url: str) -> tuple[str, bool]:
         env=environment,
         capture_output=True,
         text=True,
+        errors="replace",
         timeout=3600,
     )
     lines = (done.stdout + done.stderr).strip().splitlines()
@@ -269,6 +274,7 @@ def _pg_archive_entries(path: Path) -> int:
         ["pg_restore", "--list", str(path)],  # noqa: S607 - the client tools on PATH
         capture_output=True,
         text=True,
+        errors="replace",  # a damaged archive's bytes can reach the message
         timeout=600,
     )
     if done.returncode != 0:
