@@ -3,7 +3,7 @@ from piccolo.columns.column_types import Boolean, Integer, Serial, Text, Timesta
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 
-ID = "2026-12-03T06:00:00:000000"
+ID = "2026-12-03T06:30:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "The last run of each scheduled job; how audit events naming an erased person are shown"
 
