@@ -50,6 +50,8 @@ from governance.meetings.calendars import CalendarController
 from governance.meetings.controllers import MeetingController, PublicMinutesController
 from governance.meetings.exports import ExportController
 from governance.notifications.controllers import EmailPreferencesController, OutboxAdminController
+from governance.operations.api import OperationsApiController
+from governance.operations.controllers import PersonalDataController, StatusController
 from governance.reports.api import ReportApiController
 from governance.reports.controllers import ReportController
 from governance.scheduler import in_process_scheduler
@@ -110,6 +112,9 @@ def _route_handlers() -> list[Any]:
         OutboxAdminController,
         TransparencyController,
         TransparencyApiController,
+        PersonalDataController,
+        StatusController,
+        OperationsApiController,
         create_static_files_router(
             path="/static", directories=[STATIC_DIRECTORY], include_in_schema=False
         ),

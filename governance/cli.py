@@ -301,6 +301,165 @@ def cmd_report_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress_printer() -> Callable[[str], None]:
+    """Progress on stderr for long runs: rewritten in place on a terminal, otherwise a line
+    at most every few seconds (logs stay short)."""
+    import time
+
+    on_terminal = sys.stderr.isatty()
+    last = [0.0]
+
+    def show(message: str) -> None:
+        now = time.monotonic()
+        if on_terminal:
+            print(f"\r{message[:78]:78}", end="", file=sys.stderr, flush=True)
+        elif now - last[0] >= 5:
+            print(message, file=sys.stderr, flush=True)
+            last[0] = now
+
+    return show
+
+
+def _end_progress() -> None:
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from governance.operations.backups import BackupError, create_backup
+    from governance.settings import get_settings, prepare_data_dir
+
+    prepare_data_dir(get_settings())
+    try:
+        made = create_backup(Path(args.output) if args.output else None, _progress_printer())
+    except BackupError as error:
+        _end_progress()
+        print(f"governance: {error.message}", file=sys.stderr)
+        return 1
+    _end_progress()
+    print(f"Backup written to {made.path} ({made.size:,} bytes, {made.engine}).")
+    print(f"SHA-256: {made.sha256}")
+    return 0
+
+
+def cmd_backup_verify(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from governance.operations.backups import BackupError, verify_backup
+
+    try:
+        checked = verify_backup(Path(args.file))
+    except BackupError as error:
+        print(f"governance: {error.message}", file=sys.stderr)
+        return 1
+    print(f"{args.file}: {checked.detail}.")
+    print(f"Audit chain: {checked.audit}")
+    return 0 if checked.audit_intact is not False else 1
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from governance.operations.backups import BackupError
+    from governance.operations.restore import restore_backup
+
+    async def restore() -> int:
+        try:
+            verdict = await restore_backup(Path(args.file), _progress_printer())
+        except BackupError as error:
+            _end_progress()
+            print(f"governance: {error.message}", file=sys.stderr)
+            return 1
+        _end_progress()
+        print(f"Restored {args.file}.")
+        if not verdict.intact:
+            print(
+                f"Audit chain broken at sequence {verdict.first_bad_sequence}: {verdict.problem}.",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"Audit chain intact: {verdict.events_checked} events checked.")
+        return 0
+
+    return _run(restore)
+
+
+def cmd_person_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from governance.core.errors import ServiceError
+    from governance.operations.queries import person_id, personal_data, personal_data_json
+
+    exported: list[bytes] = []
+
+    async def export() -> int:
+        try:
+            exported.append(personal_data_json(await personal_data(await person_id(args.email))))
+        except ServiceError as error:
+            print(f"governance: {error.message}", file=sys.stderr)
+            return 1
+        return 0
+
+    if _run(export) != 0:
+        return 1
+    output = Path(args.output or f"personal-data-{args.email.strip().lower()}.json")
+    output.touch(mode=0o600)
+    output.write_bytes(exported[0])
+    print(f"Wrote everything held about {args.email} to {output}.")
+    return 0
+
+
+def cmd_person_erase(args: argparse.Namespace) -> int:
+    from governance.core.audit import SYSTEM
+    from governance.core.errors import ServiceError
+    from governance.operations.services import erase_person
+
+    async def erase() -> int:
+        try:
+            outcome = await erase_person(args.email, SYSTEM)
+        except ServiceError as error:
+            print(f"governance: {error.message}", file=sys.stderr)
+            return 1
+        print(f"Erased: {args.email} is now {outcome.pseudonym}.")
+        print("Changed:", *(f"  - {line}" for line in outcome.changed), sep="\n")
+        print("Kept, and why:", *(f"  - {line}" for line in outcome.kept), sep="\n")
+        return 0
+
+    return _run(erase)
+
+
+def _add_person_commands(commands: Any) -> None:
+    person = commands.add_parser("person", help="a person's data").add_subparsers(
+        dest="person_command", required=True
+    )
+    export = person.add_parser("export", help="write everything held about a person (JSON)")
+    export.add_argument("email")
+    export.add_argument("-o", "--output", help="the file (default: personal-data-EMAIL.json)")
+    export.set_defaults(handler=cmd_person_export)
+    erase = person.add_parser(
+        "erase", help="replace a deactivated person's name and email by a pseudonym"
+    )
+    erase.add_argument("email")
+    erase.set_defaults(handler=cmd_person_erase)
+
+
+def _add_backup_commands(commands: Any) -> None:
+    backup = commands.add_parser(
+        "backup", help="copy the database while the service runs (or: backup verify FILE)"
+    )
+    backup.add_argument("-o", "--output", help="the file (default: <data folder>/backups/…)")
+    backup.set_defaults(handler=cmd_backup)
+    backup_commands = backup.add_subparsers(dest="backup_command")
+    verify = backup_commands.add_parser("verify", help="open a backup file and check it")
+    verify.add_argument("file")
+    verify.set_defaults(handler=cmd_backup_verify)
+    restore = commands.add_parser("restore", help="restore a backup into an empty database")
+    restore.add_argument("file")
+    restore.set_defaults(handler=cmd_restore)
+
+
 def _add_database_commands(commands: Any) -> None:
     init = commands.add_parser("init", help="apply migrations and seed the working groups")
     init.add_argument(
@@ -399,6 +558,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_service_commands(commands)
     _add_account_commands(commands)
     _add_record_commands(commands)
+    _add_backup_commands(commands)
+    _add_person_commands(commands)
     return parser
 
 

@@ -37,8 +37,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from governance.core.clock import organisation_zone, utcnow
 from governance.core.db import write_transaction
 from governance.core.email import OUTBOX_CLAIMANT, release_claims_of
-from governance.core.tables import SchedulerLease
+from governance.core.tables import JobRun, SchedulerLease
 from governance.notifications.jobs import deliver_outbox_job, digest_job, reminder_sweep_job
+from governance.operations.jobs import nightly_backup_job
 from governance.reports.jobs import reporting_periods_job
 from governance.transparency.jobs import transparency_job
 
@@ -153,6 +154,8 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob("deliver-outbox", every(minutes=1), deliver_outbox_job, "send queued email"),
     # Drafts each ended period's transparency reports once; daily, so it catches up after downtime.
     ScheduledJob("transparency",   at(hour=6, minute=15), transparency_job, "draft ended periods"),
+    # Once a day (a copy already made today is kept); daily, so it catches up after downtime.
+    ScheduledJob("backup",         at(hour=2, minute=30), nightly_backup_job, "nightly backup"),
 )
 # fmt: on
 JOBS: dict[str, ScheduledJob] = {job.name: job for job in SCHEDULE}
@@ -238,6 +241,36 @@ class Lease:
             await SchedulerLease.update({SchedulerLease.expires_at: utcnow()}).where(
                 (SchedulerLease.name == self.name) & (SchedulerLease.holder == self.holder)
             )
+
+
+async def record_job_run(
+    name: str, holder: str, started_at: dt.datetime, succeeded: bool, outcome: str
+) -> None:
+    """Keeps the last run of each job, for the operations page; never raises (a job's
+    outcome matters more than its bookkeeping)."""
+    values: dict[Any, Any] = {
+        JobRun.holder: holder,
+        JobRun.started_at: started_at,
+        JobRun.finished_at: utcnow(),
+        JobRun.succeeded: succeeded,
+        JobRun.outcome: outcome[:500],
+    }
+    try:
+        async with write_transaction():
+            updated = await JobRun.update(values).where(JobRun.name == name).returning(JobRun.id)
+            if not updated:
+                fields: dict[str, Any] = {
+                    column._meta.name: value for column, value in values.items()
+                }
+                row = JobRun(name=name, **fields)
+                await JobRun.insert(row).on_conflict(target=JobRun.name, action="DO NOTHING")
+    except Exception:
+        logger.exception("The run of job %s could not be recorded", name)
+
+
+async def last_job_runs() -> dict[str, dict[str, Any]]:
+    rows = await JobRun.select()
+    return {row["name"]: row for row in rows}
 
 
 async def lease_status(name: str = LEASE_NAME) -> dict[str, Any] | None:
@@ -371,16 +404,19 @@ class GovernanceScheduler:
         # The outbox rows this job claims are this lease holder's, so that whoever takes the
         # lease over from a dead holder can release them.
         claimant = OUTBOX_CLAIMANT.set(self.holder)
+        started = utcnow()
         try:
             result = await self.jobs[name].run()
-        except Exception:
+        except Exception as error:
             logger.exception("Job %s failed", name)
+            await record_job_run(name, self.holder, started, False, f"failed: {error!r}")
             return None
         finally:
             OUTBOX_CLAIMANT.reset(claimant)
         # A job that skipped broken items says how many; the operator must hear of it.
         level = logging.WARNING if getattr(result, "failed", 0) else logging.INFO
         logger.log(level, "Job %s: %s", name, result)
+        await record_job_run(name, self.holder, started, True, str(result))
         return result
 
     async def run_all(self) -> dict[str, Any]:

@@ -43,6 +43,8 @@ class Settings:
     # is sent again, with the same Message-ID, unless an administrator decided first;
     # 0: only an administrator decides.
     mail_uncertain_resend_hours: int = 24
+    # A copy of the database every night into <data folder>/backups (7 daily, 4 weekly).
+    nightly_backups: bool = True
 
     @property
     def is_https(self) -> bool:
@@ -91,6 +93,17 @@ def _secure_cookies(env: dict[str, str]) -> bool:
     if explicit:
         return explicit in {"1", "true", "yes"}
     return (env.get("GOVERNANCE_BASE_URL") or "").lower().startswith("https://")
+
+
+def _switch(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be on or off, not {raw!r}")
 
 
 def _networks(env: dict[str, str], name: str) -> tuple[Network, ...]:
@@ -209,6 +222,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         log_level=(env.get("GOVERNANCE_LOG_LEVEL") or "INFO").upper(),
         trusted_proxies=_networks(env, "GOVERNANCE_TRUSTED_PROXIES"),
         require_second_factor=_required_second_factor(env),
+        nightly_backups=_switch(env, "GOVERNANCE_NIGHTLY_BACKUPS", True),
     )
 
 

@@ -606,6 +606,14 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
     ("POST", "/admin/outbox/{email_id}/retry"): ADMIN,
     ("POST", "/admin/outbox/{email_id}/resend"): [case(ADMIN, email_id="uncertain_email_id")],
     ("POST", "/admin/outbox/{email_id}/settle"): [case(ADMIN, email_id="uncertain_email_id")],
+    # --- operations: everyone's own data; the status is the admin's ---
+    ("GET", "/profile/my-data"): SIGNED_IN,
+    ("GET", "/admin/status"): ADMIN,
+    ("GET", "/api/v1/admin/status"): {
+        "anonymous": UNAUTHORIZED,
+        **dict.fromkeys(SIGNED_IN_PERSONAS, API_FORBIDDEN),
+        "admin": OK,
+    },
 }
 
 EXCLUDED_PREFIXES = ("/static", "/schema")

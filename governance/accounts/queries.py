@@ -23,6 +23,7 @@ from governance.accounts.schemas import (
 )
 from governance.accounts.sessions import session_handle
 from governance.accounts.tables import ApiToken, RecoveryCode, User, UserSession
+from governance.core.audit import as_shown
 from governance.core.clock import utcnow
 from governance.core.db import one_row
 from governance.core.errors import PermissionDenied
@@ -240,6 +241,7 @@ async def audit_trail(viewer: Viewer, page: int = 1) -> AuditTrailView:
     page = min(max(page, 1), LAST_AUDIT_PAGE)
     rows = (
         await AuditEvent.select(
+            AuditEvent.sequence,
             AuditEvent.occurred_at,
             AuditEvent.actor_label,
             AuditEvent.action,
@@ -254,7 +256,8 @@ async def audit_trail(viewer: Viewer, page: int = 1) -> AuditTrailView:
     )
     more = len(rows) > AUDIT_PAGE_SIZE and page < LAST_AUDIT_PAGE
     return AuditTrailView(
-        events=msgspec.convert(rows[:AUDIT_PAGE_SIZE], list[AuditEventView]),
+        # Where a person named in an event was erased, the redacted words are shown.
+        events=msgspec.convert(await as_shown(rows[:AUDIT_PAGE_SIZE]), list[AuditEventView]),
         page=page,
         older_page=page + 1 if more else None,
     )

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from governance.core.clock import utcnow
 from governance.core.db import get_engine, is_postgres
-from governance.core.tables import AuditChainHead, AuditEvent
+from governance.core.tables import AuditChainHead, AuditEvent, AuditRedaction
 from governance.settings import get_settings
 
 GENESIS_HASH = "0" * 64
@@ -290,7 +290,7 @@ async def recent_events(
         query = query.where(AuditEvent.sequence < before_sequence)
     rows = await query
     older = rows[limit - 1]["sequence"] if len(rows) > limit else None
-    return rows[:limit], older
+    return await as_shown(rows[:limit]), older
 
 
 # --- the hashes of frozen records, as the chain recorded them ----------------------------
@@ -332,3 +332,19 @@ async def audited_hashes(action: str) -> dict[str, str]:
         if match:
             found[str(row["entity_id"])] = match.group(1)
     return found
+
+
+async def as_shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Events as the trail shows them: where a person named in one was erased, with the
+    redacted words (the event itself, and its hash, never change)."""
+    if not rows:
+        return rows
+    redactions = await AuditRedaction.select().where(
+        AuditRedaction.sequence.is_in([row["sequence"] for row in rows])
+    )
+    shown = {redaction["sequence"]: redaction for redaction in redactions}
+    for row in rows:
+        if row["sequence"] in shown:
+            row["actor_label"] = shown[row["sequence"]]["actor_label"]
+            row["summary"] = shown[row["sequence"]]["summary"]
+    return rows

@@ -1,9 +1,10 @@
-"""Tables of the plumbing: the audit trail, the email outbox and the scheduler's lease."""
+"""Tables of the plumbing: the audit trail, the email outbox, the scheduler's lease and job runs."""
 
 from __future__ import annotations
 
 from piccolo.columns import (
     JSON,
+    Boolean,
     Integer,
     Serial,
     Text,
@@ -93,3 +94,27 @@ class SchedulerLease(Table, tablename="scheduler_lease"):
     holder = Varchar(length=200, default="")
     acquired_at = Timestamptz()
     expires_at = Timestamptz()
+
+
+class JobRun(Table, tablename="job_run"):
+    """The last run of each scheduled job, by whichever scheduler ran it (for the
+    operations page): one row per job name, replaced at every run."""
+
+    id = Serial(primary_key=True)
+    name = Varchar(length=50, unique=True)
+    holder = Varchar(length=200, default="")
+    started_at = Timestamptz()
+    finished_at = Timestamptz()
+    succeeded = Boolean(default=True)
+    outcome = Varchar(length=500, default="")
+
+
+class AuditRedaction(Table, tablename="audit_redaction"):
+    """How an audit event is shown after the person it names was erased. The event itself
+    is never changed (its hash covers its words, and the chain must still verify); the
+    trail shows these words in its place."""
+
+    id = Serial(primary_key=True)
+    sequence = Integer(unique=True, index=True)
+    actor_label = Varchar(length=320)
+    summary = Text(default="")

@@ -46,6 +46,7 @@ def test_the_schedule_has_the_reminder_sweep_delivery_and_digests():
         "digests",
         "deliver-outbox",
         "transparency",
+        "backup",
     ]
     assert str(JOBS["reminders"].trigger) == "every 5 minutes"
     assert str(JOBS["deliver-outbox"].trigger) == "every 1 minute"
