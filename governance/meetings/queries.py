@@ -114,6 +114,25 @@ async def readable_meeting(meeting_id: int, viewer: Viewer) -> dict[str, Any]:
     return await _one_meeting((Meeting.id == meeting_id) & scopes.meetings(viewer))
 
 
+async def is_locked(meeting_id: int) -> bool:
+    """Whether the meeting's minutes are approved, which locks its whole record."""
+    return bool(
+        await Minutes.exists().where(
+            (Minutes.meeting == meeting_id) & (Minutes.status == MinutesStatus.APPROVED)
+        )
+    )
+
+
+def takes_decisions(meeting: Mapping[str, Any]) -> bool:
+    """Whether decisions can be taken at this meeting (a row): one that is held, or in
+    progress (started and not cancelled)."""
+    status = meeting["status"]
+    return bool(
+        status == MeetingStatus.HELD
+        or (status == MeetingStatus.SCHEDULED and meeting["starts_at"] <= utcnow())
+    )
+
+
 def compute_quorum(
     group: Mapping[str, Any],
     members: Iterable[Mapping[str, Any]],
@@ -282,6 +301,7 @@ async def _view(
         viewer, meeting["group"], minutes_row["status"]
     )
     agenda, decisions = await _agenda(meeting, viewer, show_text)
+    locked = minutes_row is not None and minutes_row["status"] == MinutesStatus.APPROVED
     members = await members_on(meeting["group"], meeting_date(meeting["starts_at"]))
     attendance = await _attendance(meeting["id"])
     view = MeetingView(
@@ -295,6 +315,8 @@ async def _view(
         status=meeting["status"],
         cancel_reason=meeting["cancel_reason"],
         can_manage=viewer.leads(meeting["group"]),
+        locked=locked,
+        takes_decisions=takes_decisions(meeting) and not locked,
         agenda=agenda,
         members=[
             MemberView(user_id=m["user"], display_name=m["display_name"], role=m["role"])

@@ -442,6 +442,12 @@ class MeetingView(msgspec.Struct, kw_only=True):
     cancel_reason: str
     # Whether the caller chairs or is secretary of the group, and so may change the meeting.
     can_manage: bool
+    # True once the minutes are approved: nothing of the meeting changes any more, the
+    # only change left is an erratum to the minutes.
+    locked: bool
+    # Whether a decision can be recorded now: the meeting is held or in progress (started,
+    # not cancelled) and not locked.
+    takes_decisions: bool
     agenda: list[AgendaItemView]
     members: list[MemberView]
     # Members first, by name, then guests.

