@@ -24,6 +24,7 @@ from governance.core.clock import date_in_zone, utcnow
 from governance.core.db import one_row
 from governance.core.errors import NotFoundError
 from governance.groups.queries import get_group, members_on
+from governance.groups.schemas import DecisionRule
 from governance.groups.services import quorum_needed
 from governance.groups.tables import WorkingGroup
 from governance.meetings.schemas import (
@@ -34,6 +35,7 @@ from governance.meetings.schemas import (
     AttendanceView,
     CommentView,
     ConflictView,
+    DecisionOutcome,
     DecisionView,
     ErratumView,
     MeetingHead,
@@ -97,6 +99,7 @@ def _meeting_columns() -> tuple[Any, ...]:
         Meeting.group.slug.as_alias("group_slug"),
         Meeting.group.quorum_rule.as_alias("quorum_rule"),
         Meeting.group.quorum_count.as_alias("quorum_count"),
+        Meeting.group.decision_rule.as_alias("decision_rule"),
     )
 
 
@@ -220,7 +223,26 @@ async def _agenda(
     ]
     order = {item_id: index for index, item_id in enumerate(item_ids)}
     decisions.sort(key=lambda d: order[d["agenda_item_id"]])
-    return agenda, view_of(list[DecisionView], decisions)
+    return agenda, view_of(list[DecisionView], with_outcomes(decisions, meeting["decision_rule"]))
+
+
+def outcome(rule: str, votes_for: int, votes_against: int, votes_abstain: int) -> str | None:
+    """ "carried" or "not carried" under the group's rule; None when no vote was counted."""
+    carried = DecisionRule(rule).carries(votes_for, votes_against, votes_abstain)
+    if carried is None:
+        return None
+    return DecisionOutcome.CARRIED if carried else DecisionOutcome.NOT_CARRIED
+
+
+def with_outcomes(rows: list[dict[str, Any]], rule: str) -> list[dict[str, Any]]:
+    """Decision rows with the outcome their votes give under the group's rule."""
+    return [
+        {
+            **row,
+            "outcome": outcome(rule, row["votes_for"], row["votes_against"], row["votes_abstain"]),
+        }
+        for row in rows
+    ]
 
 
 def _decision_columns() -> tuple[Any, ...]:
@@ -462,7 +484,7 @@ async def meetings_index(slug: str, viewer: Viewer) -> MeetingIndexPage:
 # --- the public version -----------------------------------------------------------------
 
 
-async def _public_items(meeting_id: int) -> list[PublicItemView]:
+async def _public_items(meeting_id: int, rule: str) -> list[PublicItemView]:
     items = (
         await AgendaItem.select(AgendaItem.id, AgendaItem.title, AgendaItem.minutes_text)
         .where((AgendaItem.meeting == meeting_id) & scopes.public_only(AgendaItem.visibility))
@@ -475,7 +497,7 @@ async def _public_items(meeting_id: int) -> list[PublicItemView]:
             .where(Decision.agenda_item.is_in([item["id"] for item in items]))
             .order_by(Decision.created_at)
         )
-        for row in rows:
+        for row in with_outcomes(rows, rule):
             decisions[row["agenda_item_id"]].append(view_of(PublicDecisionView, row))
     return [
         PublicItemView(
@@ -510,7 +532,7 @@ async def public_minutes(meeting_id: int) -> PublicMinutesView:
         group_slug=meeting["group_slug"],
         starts_at=meeting["starts_at"],
         approved_at=minutes["approved_at"],
-        items=await _public_items(meeting_id),
+        items=await _public_items(meeting_id, meeting["decision_rule"]),
         confidential_count=int(confidential),
         errata=view_of(list[PublicErratumView], errata),
     )

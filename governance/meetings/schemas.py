@@ -38,6 +38,11 @@ class MinutesStatus(StrEnum):
     APPROVED = "approved"
 
 
+class DecisionOutcome(StrEnum):
+    CARRIED = "carried"
+    NOT_CARRIED = "not carried"
+
+
 class ApprovalMethod(StrEnum):
     MEETING = "meeting"
     CIRCULATION = "circulation"
@@ -424,6 +429,9 @@ class DecisionView(msgspec.Struct, kw_only=True):
     votes_against: int
     votes_abstain: int
     quorum_met: bool
+    # "carried" or "not carried" by the votes under the group's rule (groups'
+    # DecisionRule); null when no vote was counted.
+    outcome: str | None
     created_at: dt.datetime
 
 
@@ -514,6 +522,9 @@ class PublicDecisionView(msgspec.Struct, kw_only=True):
     votes_against: int
     votes_abstain: int
     quorum_met: bool
+    # "carried" or "not carried" by the votes under the group's rule (groups'
+    # DecisionRule); null when no vote was counted.
+    outcome: str | None
 
 
 class PublicItemView(msgspec.Struct, kw_only=True):

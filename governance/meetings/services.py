@@ -1140,6 +1140,31 @@ async def _decision_errors(
     return errors, visibility
 
 
+VOTE_FIELDS = ("votes_for", "votes_against", "votes_abstain")
+
+
+def _outcome_note(meeting: Mapping[str, Any], command: NewDecision) -> str:
+    result = queries.outcome(
+        meeting["decision_rule"], command.votes_for, command.votes_against, command.votes_abstain
+    )
+    return f" ({result})" if result else ""
+
+
+def _vote_errors(command: NewDecision, errors: Mapping[str, str], voters: int) -> dict[str, str]:
+    """Votes cast (for, against, abstaining) are at most the members present or remote:
+    guests and absent members do not vote."""
+    if set(VOTE_FIELDS) & set(errors):
+        return {}
+    cast = command.votes_for + command.votes_against + command.votes_abstain
+    if cast <= voters:
+        return {}
+    message = (
+        f"{cast} votes cast, but only {voters} members were present or remote;"
+        " guests do not vote. Record the attendance first if it is missing."
+    )
+    return dict.fromkeys(VOTE_FIELDS, message)
+
+
 async def record_decision(
     meeting_id: int,
     command: NewDecision,
@@ -1155,8 +1180,9 @@ async def record_decision(
         if not queries.takes_decisions(meeting):
             raise ConflictError(NOT_YET_HELD)
         errors, visibility = await _decision_errors(meeting_id, command, viewer, unreadable)
-        refuse(errors, DECISION_NEEDS_CORRECTING)
         quorum = await queries.quorum_for(meeting)
+        errors.update(_vote_errors(command, errors, quorum.counted))
+        refuse(errors, DECISION_NEEDS_CORRECTING)
         rows = await Decision.insert(
             Decision(
                 meeting=meeting_id,
@@ -1179,6 +1205,7 @@ async def record_decision(
             f"Decision on agenda item {command.agenda_item_id} ({visibility}): "
             f"{command.votes_for} for, {command.votes_against} against, "
             f"{command.votes_abstain} abstaining"
+            + _outcome_note(meeting, command)
             + ("" if quorum.met else "; taken WITHOUT quorum"),
         )
     return decision_id

@@ -7,9 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from typing import Any
+
+import msgspec
 
 from governance.accounts.services import issue_api_token
-from governance.core.clock import utcnow
+from governance.core.audit import SYSTEM
+from governance.core.clock import organisation_today, utcnow
+from governance.groups import services as groups
+from governance.groups.queries import group_record
+from governance.groups.schemas import GroupDetails
 from governance.meetings import services
 from governance.meetings.schemas import (
     AgendaItemDetails,
@@ -19,7 +26,7 @@ from governance.meetings.schemas import (
     NewDecision,
 )
 from governance.meetings.tables import Decision
-from tests.factories import make_meeting, viewer_for
+from tests.factories import make_meeting, make_membership, make_user, viewer_for
 from tests.helpers import post_form, sign_in
 
 
@@ -166,3 +173,118 @@ async def test_a_decision_at_a_meeting_in_progress_or_held(client, cast):
         held, NewDecision(agenda_item_id=held_item, text="Agreed."), chair
     )
     assert await Decision.count() == 2
+
+
+# --- 2. votes fit the attendance and carry by the group's rule -----------------------------
+
+
+async def test_votes_over_the_members_present_are_refused_through_the_page(client, cast):
+    meeting_id, item_id = await _held(cast, present=(cast.chair, cast.member))
+    await sign_in(client, cast.chair)
+    for votes in ({"votes_for": "2", "votes_against": "99"}, {"votes_for": "50"}):
+        response = await post_form(
+            client,
+            f"/meetings/{meeting_id}/decisions",
+            {"agenda_item_id": item_id, "text": "Adopt the plan", **votes},
+        )
+        assert response.status_code == 422
+        page = html.unescape(response.text)
+        assert "only 2 members were present or remote; guests do not vote" in page
+    assert await Decision.count() == 0
+
+
+async def test_votes_over_the_members_present_are_refused_through_the_api(client, cast):
+    # Three members and a guest were there: the guest does not vote.
+    meeting_id, item_id = await _held(cast, present=(cast.chair, cast.member, cast.secretary))
+    chair = await viewer_for(cast.chair)
+    entries = [
+        AttendanceEntry(user_id=user, mode="present")
+        for user in (cast.chair, cast.member, cast.secretary)
+    ]
+    await services.record_attendance(
+        meeting_id, AttendanceRecord(entries=entries, guests=["A guest"]), chair
+    )
+    token = await issue_api_token("chair@example.org")
+    auth = {"Authorization": f"Bearer {token}"}
+    url = f"/api/v1/meetings/{meeting_id}/decisions"
+    for votes in ({"votes_for": 50}, {"votes_for": 2, "votes_against": 1, "votes_abstain": 1}):
+        response = await client.post(
+            url, json={"agenda_item_id": item_id, "text": "Adopt", **votes}, headers=auth
+        )
+        assert response.status_code == 422, response.text
+        assert "only 3 members were present or remote" in response.json()["errors"]["votes_for"]
+    assert await Decision.count() == 0
+    response = await client.post(
+        url,
+        json={"agenda_item_id": item_id, "text": "Adopt", "votes_for": 2, "votes_against": 1},
+        headers=auth,
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["outcome"] == "carried"
+
+
+async def test_the_outcome_follows_the_groups_rule_in_the_page_and_the_api(client, cast):
+    meeting_id, item_id = await _held(cast, present=(cast.chair, cast.member, cast.secretary))
+    chair = await viewer_for(cast.chair)
+    # Two for, one against: a simple majority carries it, two thirds too; 1-1-1 carries neither.
+    await services.record_decision(
+        meeting_id,
+        NewDecision(agenda_item_id=item_id, text="Two to one", votes_for=2, votes_against=1),
+        chair,
+    )
+    await services.record_decision(
+        meeting_id,
+        NewDecision(
+            agenda_item_id=item_id, text="A split", votes_for=1, votes_against=1, votes_abstain=1
+        ),
+        chair,
+    )
+    await services.record_decision(
+        meeting_id, NewDecision(agenda_item_id=item_id, text="By consensus"), chair
+    )
+    token = await issue_api_token("chair@example.org")
+    auth = {"Authorization": f"Bearer {token}"}
+
+    async def outcomes() -> list[str | None]:
+        shown = await client.get(f"/api/v1/meetings/{meeting_id}", headers=auth)
+        return [decision["outcome"] for decision in shown.json()["decisions"]]
+
+    assert await outcomes() == ["carried", "not carried", None]
+    await sign_in(client, cast.chair)
+    page = (await client.get(f"/meetings/{meeting_id}")).text
+    assert page.count('<strong class="outcome">Carried</strong>') == 1
+    assert page.count('<strong class="outcome">Not carried</strong>') == 1
+
+    # A group that needs two thirds of the votes cast: three of five carry a decision by a
+    # simple majority, not by two thirds.
+    extra = await make_user("fifth@example.org", "Fifth Member")
+    await make_membership(extra, cast.group_id, "member", organisation_today() - dt.timedelta(30))
+    five, five_item = await _held(
+        cast, present=(cast.chair, cast.secretary, cast.member, cast.member2, extra)
+    )
+    await services.record_decision(
+        five,
+        NewDecision(agenda_item_id=five_item, text="Three of five", votes_for=3, votes_against=2),
+        chair,
+    )
+    shown = await client.get(f"/api/v1/meetings/{five}", headers=auth)
+    assert [d["outcome"] for d in shown.json()["decisions"]] == ["carried"]
+    record = await group_record(cast.slug)
+    details = msgspec.structs.replace(
+        GroupDetails(name=record.name, slug=record.slug), **_group_fields(record)
+    )
+    await groups.update_group(cast.group_id, details, SYSTEM)
+    shown = await client.get(f"/api/v1/meetings/{five}", headers=auth)
+    assert [d["outcome"] for d in shown.json()["decisions"]] == ["not carried"]
+    assert "two thirds of the votes cast" in (await client.get(f"/groups/{cast.slug}")).text
+    # The first meeting's 2-1 is two thirds of its votes: still carried.
+    assert await outcomes() == ["carried", "not carried", None]
+
+
+def _group_fields(record: Any) -> dict[str, Any]:
+    return {
+        "mandate": record.mandate,
+        "quorum_rule": record.quorum_rule,
+        "quorum_count": record.quorum_count,
+        "decision_rule": "two_thirds",
+    }
