@@ -207,10 +207,11 @@ async def _agenda(
         .order_by(Decision.created_at)
         .order_by(Decision.id)
     )
+    # Numbered 1 to n among the items this reader reads: a hidden item leaves no gap.
     agenda = [
         AgendaItemView(
             id=item["id"],
-            position=item["position"],
+            position=number,
             title=item["title"],
             visibility=item["visibility"],
             notes=item["notes"],
@@ -219,7 +220,7 @@ async def _agenda(
             conflicts=by_item[item["id"]],
             minutes=item["minutes_text"] if show_text else None,
         )
-        for item in items
+        for number, item in enumerate(items, start=1)
     ]
     order = {item_id: index for index, item_id in enumerate(item_ids)}
     decisions.sort(key=lambda d: order[d["agenda_item_id"]])
@@ -424,11 +425,17 @@ async def readable_item(item_id: int, viewer: Viewer) -> tuple[dict[str, Any], d
 async def get_agenda_item(item_id: int, viewer: Viewer) -> AgendaItemPage:
     """An agenda item with its meeting, for its form and its buttons."""
     item, meeting = await readable_item(item_id, viewer)
+    # Its place among the items this reader reads, so that no hidden item is counted.
+    before = await AgendaItem.count().where(
+        (AgendaItem.meeting == item["meeting"])
+        & (AgendaItem.position < item["position"])
+        & scopes.readable_in_group(viewer, meeting["group"], AgendaItem.visibility)
+    )
     return AgendaItemPage(
         item=AgendaItemRecord(
             id=item["id"],
             meeting_id=item["meeting"],
-            position=item["position"],
+            position=int(before) + 1,
             title=item["title"],
             visibility=item["visibility"],
             notes=item["notes"],
@@ -518,7 +525,7 @@ async def public_minutes(meeting_id: int) -> PublicMinutesView:
     if meeting is None or minutes is None or minutes["status"] != MinutesStatus.APPROVED:
         raise NotFoundError(NO_PUBLIC_MINUTES)
     confidential = await AgendaItem.count().where(
-        (AgendaItem.meeting == meeting_id) & scopes.not_public(AgendaItem.visibility)
+        (AgendaItem.meeting == meeting_id) & scopes.counted_as_confidential(AgendaItem.visibility)
     )
     errata = (
         await Erratum.select(Erratum.body, Erratum.created_at)

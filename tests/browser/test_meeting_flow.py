@@ -131,7 +131,7 @@ async def test_chair_records_a_meeting_and_each_reader_sees_what_they_may(
         public = anonymous.locator("main")
         await expect(public).to_contain_text("Wellbeing survey results")
         await expect(public).to_contain_text("The survey had a 78% response rate.")
-        await expect(public).to_contain_text("2 confidential matters were considered.")
+        await expect(public).to_contain_text("1 confidential matter was considered.")
         public_html = await anonymous.content()
         for hidden in ("Workload", "Conduct of senior management", "Concerns to be raised"):
             assert hidden not in public_html

@@ -288,3 +288,56 @@ def _group_fields(record: Any) -> dict[str, Any]:
         "quorum_count": record.quorum_count,
         "decision_rule": "two_thirds",
     }
+
+
+# --- 6. hidden items leave no gap in any numbering ----------------------------------------
+
+
+async def _agenda_of_every_kind(cast) -> int:
+    """A meeting whose first item is `board` and whose third is `group`."""
+    chair = await viewer_for(cast.chair)
+    meeting_id = await make_meeting(cast.slug, cast.chair, starts_at=_days_ago(2))
+    for title, visibility in (
+        ("Board matter", "board"),
+        ("Workload", "internal"),
+        ("Group matter", "group"),
+        ("Survey", "public"),
+    ):
+        await services.add_agenda_item(
+            meeting_id, AgendaItemDetails(title=title, visibility=visibility, notes=""), chair
+        )
+    await services.mark_meeting_held(meeting_id, chair)
+    return meeting_id
+
+
+async def test_every_readers_agenda_is_numbered_from_one_without_gaps_in_the_api(client, cast):
+    meeting_id = await _agenda_of_every_kind(cast)
+    expected = {
+        "chair@example.org": ["Board matter", "Workload", "Group matter", "Survey"],
+        "director@example.org": ["Workload", "Survey"],
+        "board@example.org": ["Board matter", "Workload", "Survey"],
+    }
+    for email, titles in expected.items():
+        token = await issue_api_token(email)
+        shown = await client.get(
+            f"/api/v1/meetings/{meeting_id}", headers={"Authorization": f"Bearer {token}"}
+        )
+        agenda = shown.json()["agenda"]
+        assert [item["title"] for item in agenda] == titles, email
+        assert [item["position"] for item in agenda] == list(range(1, len(titles) + 1)), email
+
+
+async def test_every_readers_agenda_is_numbered_without_gaps_in_the_pages(client, cast):
+    meeting_id = await _agenda_of_every_kind(cast)
+    chair = await viewer_for(cast.chair)
+    await services.circulate_minutes(meeting_id, chair)
+    await services.approve_minutes(meeting_id, Approval(method="circulation"), chair)
+    await sign_in(client, cast.director)
+    page = (await client.get(f"/meetings/{meeting_id}")).text
+    assert "Board matter" not in page and "Group matter" not in page
+    printable = (await client.get(f"/meetings/{meeting_id}/export/minutes")).text
+    assert "Board matter" not in printable
+    assert "1. Workload" in printable and "2. Survey" in printable
+    # The public version, which the Director reads too, counts only the internal item.
+    public = (await client.get(f"/public/meetings/{meeting_id}")).text
+    assert "1 confidential matter was considered." in public
