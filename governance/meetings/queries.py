@@ -32,6 +32,7 @@ from governance.meetings.schemas import (
     AgendaItemPage,
     AgendaItemRecord,
     AgendaItemView,
+    ApprovalView,
     AttendanceView,
     CommentView,
     ConflictView,
@@ -286,7 +287,13 @@ async def _minutes(
     meeting: Mapping[str, Any], viewer: Viewer
 ) -> tuple[dict[str, Any] | None, MinutesView | None]:
     """The minutes' row, and their view with the errata this viewer may read."""
-    row = await Minutes.select().where(Minutes.meeting == meeting["id"]).first()
+    row = (
+        await Minutes.select(
+            *Minutes.all_columns(), Minutes.approved_by.display_name.as_alias("approver_name")
+        )
+        .where(Minutes.meeting == meeting["id"])
+        .first()
+    )
     if row is None:
         return None, None
     errata = (
@@ -309,9 +316,33 @@ async def _minutes(
         approved_at=row["approved_at"],
         approval_method=row["approval_method"] or None,
         approved_at_meeting_id=row["approved_at_meeting"],
+        approval=await approval_of(row, recorded_by=row["approver_name"]),
         errata=view_of(list[ErratumView], errata),
     )
     return row, view
+
+
+async def approval_of(row: Mapping[str, Any], recorded_by: str | None) -> ApprovalView | None:
+    """The record of how these minutes (a row) were approved: the approving meeting's title
+    and date (one query), or the circulation; None until approved."""
+    if row["status"] != MinutesStatus.APPROVED or row["approved_at"] is None:
+        return None
+    approving = None
+    if row["approved_at_meeting"] is not None:
+        approving = (
+            await Meeting.select(Meeting.title, Meeting.starts_at)
+            .where(Meeting.id == row["approved_at_meeting"])
+            .first()
+        )
+    return ApprovalView(
+        method=row["approval_method"],
+        approved_at=row["approved_at"],
+        recorded_by=recorded_by,
+        meeting_id=row["approved_at_meeting"] if approving else None,
+        meeting_title=approving["title"] if approving else None,
+        meeting_starts_at=approving["starts_at"] if approving else None,
+        circulated_at=row["circulated_at"],
+    )
 
 
 async def _view(
@@ -517,11 +548,7 @@ async def _public_items(meeting_id: int, rule: str) -> list[PublicItemView]:
 async def public_minutes(meeting_id: int) -> PublicMinutesView:
     """Approved minutes as anyone may read them: public items only, and a count of the rest."""
     meeting = await Meeting.select(*_meeting_columns()).where(Meeting.id == meeting_id).first()
-    minutes = (
-        await Minutes.select(Minutes.id, Minutes.status, Minutes.approved_at)
-        .where(Minutes.meeting == meeting_id)
-        .first()
-    )
+    minutes = await Minutes.select().where(Minutes.meeting == meeting_id).first()
     if meeting is None or minutes is None or minutes["status"] != MinutesStatus.APPROVED:
         raise NotFoundError(NO_PUBLIC_MINUTES)
     confidential = await AgendaItem.count().where(
@@ -539,6 +566,7 @@ async def public_minutes(meeting_id: int) -> PublicMinutesView:
         group_slug=meeting["group_slug"],
         starts_at=meeting["starts_at"],
         approved_at=minutes["approved_at"],
+        approval=await approval_of(minutes, recorded_by=None),
         items=await _public_items(meeting_id, meeting["decision_rule"]),
         confidential_count=int(confidential),
         errata=view_of(list[PublicErratumView], errata),

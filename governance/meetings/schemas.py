@@ -410,6 +410,20 @@ class ErratumView(msgspec.Struct, kw_only=True):
     created_at: dt.datetime
 
 
+class ApprovalView(msgspec.Struct, kw_only=True):
+    """How approved minutes were approved: at which later meeting (its title and date), or
+    by circulation (circulated when), and who recorded the approval, when."""
+
+    method: str
+    approved_at: dt.datetime
+    # Who recorded the approval; not given in the public version.
+    recorded_by: str | None
+    meeting_id: int | None
+    meeting_title: str | None
+    meeting_starts_at: dt.datetime | None
+    circulated_at: dt.datetime | None
+
+
 class MinutesView(msgspec.Struct, kw_only=True):
     status: str
     # Null while the minutes are a draft the caller does not write.
@@ -418,6 +432,8 @@ class MinutesView(msgspec.Struct, kw_only=True):
     approved_at: dt.datetime | None
     approval_method: str | None
     approved_at_meeting_id: int | None
+    # The approval's record (null until approved): the approving meeting or the circulation.
+    approval: ApprovalView | None
     errata: list[ErratumView]
 
 
@@ -548,6 +564,7 @@ class PublicMinutesView(msgspec.Struct, kw_only=True):
     group_slug: str
     starts_at: dt.datetime
     approved_at: dt.datetime | None
+    approval: ApprovalView | None
     items: list[PublicItemView]
     confidential_count: int
     errata: list[PublicErratumView]

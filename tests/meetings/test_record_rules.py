@@ -341,3 +341,80 @@ async def test_every_readers_agenda_is_numbered_without_gaps_in_the_pages(client
     # The public version, which the Director reads too, counts only the internal item.
     public = (await client.get(f"/public/meetings/{meeting_id}")).text
     assert "1 confidential matter was considered." in public
+
+
+# --- 13. the approval names the approving meeting or the circulation ---------------------
+
+
+async def _approved_at_a_meeting(cast) -> tuple[int, int]:
+    chair = await viewer_for(cast.chair)
+    meeting_id, _ = await _held(cast, days_ago=40, present=(cast.chair, cast.member))
+    approving_id = await make_meeting(
+        cast.slug, cast.chair, title="December review", starts_at=_days_ago(5)
+    )
+    await services.mark_meeting_held(approving_id, chair)
+    await services.circulate_minutes(meeting_id, chair)
+    approval = Approval(method="meeting", approving_meeting_id=approving_id)
+    await services.approve_minutes(meeting_id, approval, chair)
+    return meeting_id, approving_id
+
+
+def _flat(text: str) -> str:
+    return " ".join(html.unescape(text).split())
+
+
+async def test_the_approving_meeting_is_named_in_every_format(client, cast):
+    import io
+
+    import pypdf
+
+    meeting_id, approving_id = await _approved_at_a_meeting(cast)
+    token = await issue_api_token("member@example.org")
+    shown = await client.get(
+        f"/api/v1/meetings/{meeting_id}", headers={"Authorization": f"Bearer {token}"}
+    )
+    approval = shown.json()["minutes"]["approval"]
+    assert approval["method"] == "meeting"
+    assert approval["meeting_id"] == approving_id
+    assert approval["meeting_title"] == "December review"
+    assert approval["meeting_starts_at"]
+    assert approval["recorded_by"] == "Chair Person"
+
+    await sign_in(client, cast.member)
+    page = _flat((await client.get(f"/meetings/{meeting_id}")).text)
+    assert "Approved at the meeting" in page and "December review" in page
+    assert f'href="/meetings/{approving_id}"' in page
+    assert "by Chair Person" in page
+    printable = _flat((await client.get(f"/meetings/{meeting_id}/export/minutes")).text)
+    assert "Approved at the meeting “December review” of" in printable
+    pdf = (await client.get(f"/meetings/{meeting_id}/export/minutes.pdf")).content
+    text = " ".join(
+        " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages).split()
+    )
+    assert "December review" in text
+    client.cookies.clear()
+    public = _flat((await client.get(f"/public/meetings/{meeting_id}")).text)
+    assert "Approved at the meeting “December review” of" in public
+    # The public version does not name who recorded it.
+    assert "Chair Person" not in public
+
+
+async def test_an_approval_by_circulation_says_when_it_was_circulated_and_who_recorded_it(
+    client, cast
+):
+    meeting_id, _ = await _approved(cast)
+    token = await issue_api_token("member@example.org")
+    shown = await client.get(
+        f"/api/v1/meetings/{meeting_id}", headers={"Authorization": f"Bearer {token}"}
+    )
+    approval = shown.json()["minutes"]["approval"]
+    assert approval["method"] == "circulation"
+    assert approval["circulated_at"] and approval["approved_at"]
+    assert approval["meeting_id"] is None
+    assert approval["recorded_by"] == "Chair Person"
+    await sign_in(client, cast.member)
+    page = _flat((await client.get(f"/meetings/{meeting_id}")).text)
+    assert "Approved by circulation (circulated" in page
+    assert "approval recorded" in page and "by Chair Person" in page
+    printable = _flat((await client.get(f"/meetings/{meeting_id}/export/minutes")).text)
+    assert "Approved by circulation (circulated" in printable
