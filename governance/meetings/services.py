@@ -157,6 +157,10 @@ async def managed_agenda_item(item_id: int, viewer: Viewer) -> AgendaItemPage:
     page = await queries.get_agenda_item(item_id, viewer)
     if not page.can_manage:
         raise PermissionDenied("Only the group's chair or secretary can change the agenda.")
+    # The form is offered only while it could be saved.
+    await require_unlocked(page.meeting.id)
+    if page.meeting.status != MeetingStatus.SCHEDULED:
+        raise ConflictError(AGENDA_FROZEN)
     return page
 
 

@@ -75,8 +75,12 @@ async def test_an_approved_meeting_page_offers_no_form_the_server_would_refuse(c
         assert refused not in page, refused
     # The erratum, the one change left, is offered.
     assert f"/meetings/{meeting_id}/minutes/errata" in page
-    # Nor are the edit and minutes forms served.
-    for form in (f"/meetings/{meeting_id}/edit", f"/meetings/{meeting_id}/minutes"):
+    # Nor are the edit, item and minutes forms served.
+    for form in (
+        f"/meetings/{meeting_id}/edit",
+        f"/meetings/{meeting_id}/minutes",
+        f"/agenda-items/{item_id}/edit",
+    ):
         response = await client.get(form)
         assert response.status_code == 409, form
         assert "approved and locked" in html.unescape(response.text)
