@@ -281,6 +281,8 @@ async def test_the_outcome_follows_the_groups_rule_in_the_page_and_the_api(clien
     shown = await client.get(f"/api/v1/meetings/{five}", headers=auth)
     assert [d["outcome"] for d in shown.json()["decisions"]] == ["not carried"]
     assert "two thirds of the votes cast" in (await client.get(f"/groups/{cast.slug}")).text
+    group = await client.get(f"/api/v1/groups/{cast.slug}", headers=auth)
+    assert group.json()["decision_rule"] == "two_thirds"
     # The first meeting's 2-1 is two thirds of its votes: still carried.
     assert await outcomes() == ["carried", "not carried", None]
 
