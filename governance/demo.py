@@ -21,6 +21,7 @@ from governance.groups.services import add_membership
 from governance.groups.tables import ReportingLine, ReportingLineSettings, WorkingGroup
 from governance.meetings import services as meetings
 from governance.meetings.schemas import (
+    COUNTS_TOWARDS_QUORUM,
     AgendaItemDetails,
     Approval,
     AttendanceEntry,
@@ -162,10 +163,12 @@ async def _hold_demo_meeting(
     await meetings.save_minutes(
         meeting_id, MinutesDraft(summary="The meeting opened on time.", items=texts), chair
     )
+    # Every member present or remote votes, and no one else (guests do not vote).
+    voters = sum(entry.mode in COUNTS_TOWARDS_QUORUM for entry in attendance.entries)
     decision = NewDecision(
         agenda_item_id=item_ids[month % 4],
         text="Agreed to follow up before the next meeting.",
-        votes_for=2,
+        votes_for=voters,
     )
     await meetings.record_decision(meeting_id, decision, chair)
 

@@ -393,6 +393,7 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
     ("GET", "/meetings/{meeting_id}/export/decisions.csv"): MEETING_READ,
     ("GET", "/calendar"): SIGNED_IN,
     ("POST", "/calendar/reset"): SIGNED_IN,
+    ("POST", "/calendar/feed"): SIGNED_IN,
     ("GET", "/calendar/meetings/{filename}"): [case(MEETING_READ, filename="meeting_ics")],
     ("GET", "/calendar/groups/{filename}"): [case(MEETING_READ, filename="group_ics")],
     # No session: the secret token in the address is the key, whoever asks.

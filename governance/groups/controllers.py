@@ -22,8 +22,10 @@ from governance.core.urls import path_for
 from governance.groups import queries, services
 from governance.groups.dependencies import RequestViewer
 from governance.groups.schemas import (
+    DECISION_RULE_LABELS,
     QUORUM_LABELS,
     Cadence,
+    DecisionRule,
     GroupDetails,
     GroupRecord,
     LineSettings,
@@ -35,6 +37,8 @@ from governance.groups.schemas import (
 FORM_CHOICES = {
     "quorum_rules": list(QuorumRule),
     "quorum_labels": QUORUM_LABELS,
+    "decision_rules": list(DecisionRule),
+    "decision_rule_labels": DECISION_RULE_LABELS,
     "cadences": list(Cadence),
     "roles": GROUP_ROLES,
 }
@@ -101,7 +105,7 @@ class GroupAdminController(Controller):
 
     @get("/new", name="groups:new")
     async def new_form(self, request: Request[Any, Any, Any]) -> Template:
-        values = {"quorum_rule": "majority", "quorum_count": 0}
+        values = {"quorum_rule": "majority", "quorum_count": 0, "decision_rule": "simple_majority"}
         return page(request, GROUP_FORM, {**FORM_CHOICES, "values": values, "group": None})
 
     @post("/new", name="groups:create")

@@ -20,6 +20,7 @@ from governance.accounts.policy import (
 from governance.core.clock import organisation_today
 from governance.core.db import one_row
 from governance.groups.schemas import (
+    DecisionRule,
     GroupPage,
     GroupRecord,
     GroupRoleView,
@@ -171,6 +172,7 @@ async def group_page(slug: str, viewer: Viewer) -> GroupPage:
         lines=[_line(line) for line in lines],
         quorum=rule.describe(group.quorum_count),
         quorum_needed=rule.needed(group.quorum_count, len(terms["current"])),
+        decisions_carried_by=DecisionRule(group.decision_rule).label,
         my_role=viewer.group_roles.get(group.id),
     )
 

@@ -55,6 +55,34 @@ QUORUM_LABELS = {
 }
 
 
+class DecisionRule(StrEnum):
+    """When a vote carries a decision. Votes cast are those for, against and abstaining
+    (as recorded at the meeting: never more than the members present or remote)."""
+
+    SIMPLE_MAJORITY = "simple_majority"  # more than half of the votes cast are for
+    TWO_THIRDS = "two_thirds"  # at least two thirds of the votes cast are for
+
+    @property
+    def label(self) -> str:
+        return DECISION_RULE_LABELS[self]
+
+    def carries(self, votes_for: int, votes_against: int, votes_abstain: int) -> bool | None:
+        """Whether these votes carry the decision; None when no vote was counted (a decision
+        by consensus records no votes)."""
+        cast = votes_for + votes_against + votes_abstain
+        if cast == 0:
+            return None
+        if self is DecisionRule.TWO_THIRDS:
+            return 3 * votes_for >= 2 * cast
+        return 2 * votes_for > cast
+
+
+DECISION_RULE_LABELS = {
+    DecisionRule.SIMPLE_MAJORITY: "A simple majority: more than half of the votes cast",
+    DecisionRule.TWO_THIRDS: "At least two thirds of the votes cast",
+}
+
+
 class Cadence(StrEnum):
     """How often a group sends a periodic report along a line."""
 
@@ -79,6 +107,12 @@ Mandate = Annotated[
 ]
 QuorumRuleChoice = Annotated[str, contracts.choice("Quorum rule", QuorumRule)]
 QuorumCount = Annotated[int, contracts.number("Fixed quorum", minimum=0, maximum=500)]
+DecisionRuleChoice = Annotated[
+    str,
+    contracts.choice(
+        "Decisions carried by", DecisionRule, description="When a vote carries a decision"
+    ),
+]
 CadenceChoice = Annotated[str, contracts.choice("Cadence", Cadence)]
 ReportDueDays = Annotated[
     int,
@@ -113,6 +147,7 @@ class GroupDetails(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     mandate: Mandate = ""
     quorum_rule: QuorumRuleChoice = QuorumRule.MAJORITY.value
     quorum_count: QuorumCount = 0
+    decision_rule: DecisionRuleChoice = DecisionRule.SIMPLE_MAJORITY.value
 
 
 class LineSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -156,6 +191,7 @@ class GroupRecord(msgspec.Struct, kw_only=True):
     mandate: str
     quorum_rule: str
     quorum_count: int
+    decision_rule: str
     created_at: dt.datetime
 
 
@@ -205,6 +241,8 @@ class GroupPage(msgspec.Struct, kw_only=True):
     # The quorum rule in words, and how many current members it needs now.
     quorum: str
     quorum_needed: int
+    # When a vote carries a decision, in words.
+    decisions_carried_by: str
     my_role: str | None
 
 
@@ -233,6 +271,7 @@ class GroupView(msgspec.Struct, kw_only=True):
     mandate: str
     quorum_rule: str
     quorum_count: int
+    decision_rule: str
     my_role: str | None
     members: list[MemberView]
     reporting_lines: list[ReportingLineView]

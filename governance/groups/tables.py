@@ -16,6 +16,8 @@ class WorkingGroup(Table, tablename="working_group"):
     # "majority": more than half of current members; "two_thirds"; "fixed": quorum_count.
     quorum_rule = Varchar(length=20, default="majority")
     quorum_count = Integer(default=0)
+    # When a decision is carried (schemas.DecisionRule): "simple_majority" or "two_thirds".
+    decision_rule = Varchar(length=20, default="simple_majority")
     created_at = Timestamptz()
 
 

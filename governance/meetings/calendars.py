@@ -170,9 +170,15 @@ class CalendarController(Controller):
     async def settings_page(
         self, request: Request[Any, Any, Any], viewer: RequestViewer
     ) -> Template:
-        """My personal feed: created on the first visit, when its address is shown once."""
+        """My personal feed: whether I have one, with the buttons that make or reset it. A
+        GET changes nothing; making the feed is a POST."""
+        return await _calendar_page(request, viewer, None)
+
+    @post("/feed", guards=[signed_in], name="calendar:create")
+    async def create(self, request: Request[Any, Any, Any], viewer: RequestViewer) -> Template:
+        # As for a reset, the address exists only in this response.
         token = await services.create_feed_if_missing(viewer.user)
-        return await _calendar_page(request, viewer, token)
+        return await _calendar_page(request, viewer, token, already_had=token is None)
 
     @post("/reset", guards=[signed_in], name="calendar:reset")
     async def reset(self, request: Request[Any, Any, Any], viewer: RequestViewer) -> Template:
@@ -215,6 +221,7 @@ async def _calendar_page(
     token: str | None,
     *,
     was_reset: bool = False,
+    already_had: bool = False,
 ) -> Template:
     url = feed_url(token) if token else None
     return page(
@@ -225,6 +232,7 @@ async def _calendar_page(
             "webcal_url": "webcal://" + url.split("://", 1)[1] if url else None,
             "feed_created_at": None if token else await queries.feed_created_at(viewer.user.id),
             "was_reset": was_reset,
+            "already_had": already_had,
             "groups": await queries.calendar_groups(viewer),
         },
     )

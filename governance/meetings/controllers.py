@@ -173,7 +173,7 @@ class MeetingController(Controller):
     async def edit_form(
         self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template:
-        meeting = await services.managed_meeting_head(meeting_id, viewer)
+        meeting = await services.editable_meeting_head(meeting_id, viewer)
         timezone = viewer.user.timezone
         values = {
             **msgspec.structs.asdict(meeting),
@@ -193,7 +193,8 @@ class MeetingController(Controller):
         command, unreadable = read_form(MeetingDetails, data, timezone=viewer.user.timezone)
         try:
             await services.update_meeting(meeting_id, command, viewer, unreadable=unreadable)
-        except (InvalidInput, ConflictError) as error:
+        except InvalidInput as error:
+            # A refused state (ConflictError) is not the form's fault: its error page says why.
             meeting = await services.managed_meeting_head(meeting_id, viewer)
             group = {"name": meeting.group_name, "slug": meeting.group_slug}
             return _meeting_form(request, data, error, group, meeting)
@@ -241,7 +242,7 @@ class MeetingController(Controller):
         command, unreadable = read_form(AgendaItemDetails, data)
         try:
             await services.update_agenda_item(item_id, command, viewer, unreadable=unreadable)
-        except (InvalidInput, ConflictError) as error:
+        except InvalidInput as error:
             return form_page(
                 request,
                 "meetings/agenda_item_form.html",
@@ -325,9 +326,7 @@ class MeetingController(Controller):
     async def minutes_form(
         self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template:
-        meeting = await services.managed_meeting_view(
-            meeting_id, viewer, "Only the group's chair or secretary can write the minutes."
-        )
+        meeting = await services.writable_minutes_view(meeting_id, viewer)
         values: dict[str, Any] = {"summary": meeting.minutes.summary if meeting.minutes else ""}
         values.update({f"item_{item.id}": item.minutes for item in meeting.agenda})
         context = {"meeting": meeting, "values": values, **LABELS}

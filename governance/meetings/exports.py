@@ -39,6 +39,7 @@ DECISIONS_HEADER = [
     "votes for",
     "votes against",
     "votes abstaining",
+    "outcome",
     "quorum met",
     "recorded at (UTC)",
 ]
@@ -82,6 +83,7 @@ def decision_rows(meeting: MeetingView) -> list[list[Any]]:
             decision.votes_for,
             decision.votes_against,
             decision.votes_abstain,
+            decision.outcome or "no vote counted",
             "yes" if decision.quorum_met else "no",
             utc_text(decision.created_at),
         ]

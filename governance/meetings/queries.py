@@ -24,6 +24,7 @@ from governance.core.clock import date_in_zone, utcnow
 from governance.core.db import one_row
 from governance.core.errors import NotFoundError
 from governance.groups.queries import get_group, members_on
+from governance.groups.schemas import DecisionRule
 from governance.groups.services import quorum_needed
 from governance.groups.tables import WorkingGroup
 from governance.meetings import integrity
@@ -32,9 +33,11 @@ from governance.meetings.schemas import (
     AgendaItemPage,
     AgendaItemRecord,
     AgendaItemView,
+    ApprovalView,
     AttendanceView,
     CommentView,
     ConflictView,
+    DecisionOutcome,
     DecisionView,
     ErratumView,
     MeetingHead,
@@ -98,6 +101,7 @@ def _meeting_columns() -> tuple[Any, ...]:
         Meeting.group.slug.as_alias("group_slug"),
         Meeting.group.quorum_rule.as_alias("quorum_rule"),
         Meeting.group.quorum_count.as_alias("quorum_count"),
+        Meeting.group.decision_rule.as_alias("decision_rule"),
     )
 
 
@@ -113,6 +117,25 @@ async def meeting_row(meeting_id: int) -> dict[str, Any]:
 async def readable_meeting(meeting_id: int, viewer: Viewer) -> dict[str, Any]:
     """The meeting's row if this viewer may read it; not found otherwise (one query)."""
     return await _one_meeting((Meeting.id == meeting_id) & scopes.meetings(viewer))
+
+
+async def is_locked(meeting_id: int) -> bool:
+    """Whether the meeting's minutes are approved, which locks its whole record."""
+    return bool(
+        await Minutes.exists().where(
+            (Minutes.meeting == meeting_id) & (Minutes.status == MinutesStatus.APPROVED)
+        )
+    )
+
+
+def takes_decisions(meeting: Mapping[str, Any]) -> bool:
+    """Whether decisions can be taken at this meeting (a row): one that is held, or in
+    progress (started and not cancelled)."""
+    status = meeting["status"]
+    return bool(
+        status == MeetingStatus.HELD
+        or (status == MeetingStatus.SCHEDULED and meeting["starts_at"] <= utcnow())
+    )
 
 
 def compute_quorum(
@@ -191,10 +214,11 @@ async def _agenda(
         .order_by(Decision.created_at)
         .order_by(Decision.id)
     )
+    # Numbered 1 to n among the items this reader reads: a hidden item leaves no gap.
     agenda = [
         AgendaItemView(
             id=item["id"],
-            position=item["position"],
+            position=number,
             title=item["title"],
             visibility=item["visibility"],
             notes=item["notes"],
@@ -203,16 +227,36 @@ async def _agenda(
             conflicts=by_item[item["id"]],
             minutes=item["minutes_text"] if show_text else None,
         )
-        for item in items
+        for number, item in enumerate(items, start=1)
     ]
     order = {item_id: index for index, item_id in enumerate(item_ids)}
     decisions.sort(key=lambda d: order[d["agenda_item_id"]])
     shown = integrity.items_integrity(minutes, items, decisions) if minutes and approved else None
+    outcomes = with_outcomes(decisions, meeting["decision_rule"])
     views = [
-        DecisionView(**_decision_fields(d), integrity=integrity.decision_integrity(d))
-        for d in decisions
+        DecisionView(**_decision_fields(with_outcome), integrity=integrity.decision_integrity(d))
+        for d, with_outcome in zip(decisions, outcomes, strict=True)
     ]
     return agenda, views, shown
+
+
+def outcome(rule: str, votes_for: int, votes_against: int, votes_abstain: int) -> str | None:
+    """ "carried" or "not carried" under the group's rule; None when no vote was counted."""
+    carried = DecisionRule(rule).carries(votes_for, votes_against, votes_abstain)
+    if carried is None:
+        return None
+    return DecisionOutcome.CARRIED if carried else DecisionOutcome.NOT_CARRIED
+
+
+def with_outcomes(rows: list[dict[str, Any]], rule: str) -> list[dict[str, Any]]:
+    """Decision rows with the outcome their votes give under the group's rule."""
+    return [
+        {
+            **row,
+            "outcome": outcome(rule, row["votes_for"], row["votes_against"], row["votes_abstain"]),
+        }
+        for row in rows
+    ]
 
 
 def _decision_columns() -> tuple[Any, ...]:
@@ -261,7 +305,13 @@ async def _minutes(
     meeting: Mapping[str, Any], viewer: Viewer
 ) -> tuple[dict[str, Any] | None, MinutesView | None]:
     """The minutes' row, and their view with the errata this viewer may read."""
-    row = await Minutes.select().where(Minutes.meeting == meeting["id"]).first()
+    row = (
+        await Minutes.select(
+            *Minutes.all_columns(), Minutes.approved_by.display_name.as_alias("approver_name")
+        )
+        .where(Minutes.meeting == meeting["id"])
+        .first()
+    )
     if row is None:
         return None, None
     errata = (
@@ -284,9 +334,33 @@ async def _minutes(
         approved_at=row["approved_at"],
         approval_method=row["approval_method"] or None,
         approved_at_meeting_id=row["approved_at_meeting"],
+        approval=await approval_of(row, recorded_by=row["approver_name"]),
         errata=view_of(list[ErratumView], errata),
     )
     return row, view
+
+
+async def approval_of(row: Mapping[str, Any], recorded_by: str | None) -> ApprovalView | None:
+    """The record of how these minutes (a row) were approved: the approving meeting's title
+    and date (one query), or the circulation; None until approved."""
+    if row["status"] != MinutesStatus.APPROVED or row["approved_at"] is None:
+        return None
+    approving = None
+    if row["approved_at_meeting"] is not None:
+        approving = (
+            await Meeting.select(Meeting.title, Meeting.starts_at)
+            .where(Meeting.id == row["approved_at_meeting"])
+            .first()
+        )
+    return ApprovalView(
+        method=row["approval_method"],
+        approved_at=row["approved_at"],
+        recorded_by=recorded_by,
+        meeting_id=row["approved_at_meeting"] if approving else None,
+        meeting_title=approving["title"] if approving else None,
+        meeting_starts_at=approving["starts_at"] if approving else None,
+        circulated_at=row["circulated_at"],
+    )
 
 
 async def _view(
@@ -296,6 +370,7 @@ async def _view(
     minutes' row."""
     minutes_row, minutes = await _minutes(meeting, viewer)
     agenda, decisions, items_integrity = await _agenda(meeting, viewer, minutes_row)
+    locked = minutes_row is not None and minutes_row["status"] == MinutesStatus.APPROVED
     members = await members_on(meeting["group"], meeting_date(meeting["starts_at"]))
     attendance = await _attendance(meeting["id"])
     if minutes is not None and minutes_row is not None and items_integrity is not None:
@@ -313,6 +388,8 @@ async def _view(
         status=meeting["status"],
         cancel_reason=meeting["cancel_reason"],
         can_manage=viewer.leads(meeting["group"]),
+        locked=locked,
+        takes_decisions=takes_decisions(meeting) and not locked,
         agenda=agenda,
         members=[
             MemberView(user_id=m["user"], display_name=m["display_name"], role=m["role"])
@@ -398,11 +475,17 @@ async def readable_item(item_id: int, viewer: Viewer) -> tuple[dict[str, Any], d
 async def get_agenda_item(item_id: int, viewer: Viewer) -> AgendaItemPage:
     """An agenda item with its meeting, for its form and its buttons."""
     item, meeting = await readable_item(item_id, viewer)
+    # Its place among the items this reader reads, so that no hidden item is counted.
+    before = await AgendaItem.count().where(
+        (AgendaItem.meeting == item["meeting"])
+        & (AgendaItem.position < item["position"])
+        & scopes.readable_in_group(viewer, meeting["group"], AgendaItem.visibility)
+    )
     return AgendaItemPage(
         item=AgendaItemRecord(
             id=item["id"],
             meeting_id=item["meeting"],
-            position=item["position"],
+            position=int(before) + 1,
             title=item["title"],
             visibility=item["visibility"],
             notes=item["notes"],
@@ -458,8 +541,11 @@ async def meetings_index(slug: str, viewer: Viewer) -> MeetingIndexPage:
 # --- the public version -----------------------------------------------------------------
 
 
-async def _public_items(minutes: Mapping[str, Any]) -> tuple[list[PublicItemView], str | None]:
-    """The public items with their decisions, and whether they still have their hashes."""
+async def _public_items(
+    minutes: Mapping[str, Any], rule: str
+) -> tuple[list[PublicItemView], str | None]:
+    """The public items with their decisions and outcomes under the group's rule, and
+    whether they still have their hashes."""
     items = (
         await AgendaItem.select(
             AgendaItem.id,
@@ -482,7 +568,7 @@ async def _public_items(minutes: Mapping[str, Any]) -> tuple[list[PublicItemView
             .where(Decision.agenda_item.is_in([item["id"] for item in items]))
             .order_by(Decision.created_at)
         )
-        for row in rows:
+        for row in with_outcomes(rows, rule):
             decisions[row["agenda_item_id"]].append(view_of(PublicDecisionView, row))
     # Approved minutes that have lost their hash are as suspect as changed ones.
     shown = (
@@ -502,18 +588,7 @@ async def _public_items(minutes: Mapping[str, Any]) -> tuple[list[PublicItemView
 async def public_minutes(meeting_id: int) -> PublicMinutesView:
     """Approved minutes as anyone may read them: public items only, and a count of the rest."""
     meeting = await Meeting.select(*_meeting_columns()).where(Meeting.id == meeting_id).first()
-    minutes = (
-        await Minutes.select(
-            Minutes.id,
-            Minutes.meeting,
-            Minutes.status,
-            Minutes.approved_at,
-            Minutes.content_hash,
-            Minutes.part_hashes,
-        )
-        .where(Minutes.meeting == meeting_id)
-        .first()
-    )
+    minutes = await Minutes.select().where(Minutes.meeting == meeting_id).first()
     if meeting is None or minutes is None or minutes["status"] != MinutesStatus.APPROVED:
         raise NotFoundError(NO_PUBLIC_MINUTES)
     confidential = await AgendaItem.count().where(
@@ -524,7 +599,7 @@ async def public_minutes(meeting_id: int) -> PublicMinutesView:
         .where((Erratum.minutes == minutes["id"]) & scopes.public_only(Erratum.visibility))
         .order_by(Erratum.created_at)
     )
-    items, shown = await _public_items(minutes)
+    items, shown = await _public_items(minutes, meeting["decision_rule"])
     return PublicMinutesView(
         meeting_id=meeting["id"],
         title=meeting["title"],
@@ -532,6 +607,7 @@ async def public_minutes(meeting_id: int) -> PublicMinutesView:
         group_slug=meeting["group_slug"],
         starts_at=meeting["starts_at"],
         approved_at=minutes["approved_at"],
+        approval=await approval_of(minutes, recorded_by=None),
         items=items,
         confidential_count=int(confidential),
         errata=view_of(list[PublicErratumView], errata),

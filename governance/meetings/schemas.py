@@ -38,6 +38,11 @@ class MinutesStatus(StrEnum):
     APPROVED = "approved"
 
 
+class DecisionOutcome(StrEnum):
+    CARRIED = "carried"
+    NOT_CARRIED = "not carried"
+
+
 class ApprovalMethod(StrEnum):
     MEETING = "meeting"
     CIRCULATION = "circulation"
@@ -405,6 +410,20 @@ class ErratumView(msgspec.Struct, kw_only=True):
     created_at: dt.datetime
 
 
+class ApprovalView(msgspec.Struct, kw_only=True):
+    """How approved minutes were approved: at which later meeting (its title and date), or
+    by circulation (circulated when), and who recorded the approval, when."""
+
+    method: str
+    approved_at: dt.datetime
+    # Who recorded the approval; not given in the public version.
+    recorded_by: str | None
+    meeting_id: int | None
+    meeting_title: str | None
+    meeting_starts_at: dt.datetime | None
+    circulated_at: dt.datetime | None
+
+
 class MinutesView(msgspec.Struct, kw_only=True):
     status: str
     # Null while the minutes are a draft the caller does not write.
@@ -413,6 +432,8 @@ class MinutesView(msgspec.Struct, kw_only=True):
     approved_at: dt.datetime | None
     approval_method: str | None
     approved_at_meeting_id: int | None
+    # The approval's record (null until approved): the approving meeting or the circulation.
+    approval: ApprovalView | None
     errata: list[ErratumView]
     # Once approved: "ok" while what this reader is shown still has the hashes taken at
     # approval, "mismatch" once it does not (changed behind the service's back); else null.
@@ -427,6 +448,9 @@ class DecisionView(msgspec.Struct, kw_only=True):
     votes_against: int
     votes_abstain: int
     quorum_met: bool
+    # "carried" or "not carried" by the votes under the group's rule (groups'
+    # DecisionRule); null when no vote was counted.
+    outcome: str | None
     created_at: dt.datetime
     # Once its minutes are approved: "ok" or "mismatch" against its hash; else null.
     integrity: str | None = None
@@ -447,6 +471,12 @@ class MeetingView(msgspec.Struct, kw_only=True):
     cancel_reason: str
     # Whether the caller chairs or is secretary of the group, and so may change the meeting.
     can_manage: bool
+    # True once the minutes are approved: nothing of the meeting changes any more, the
+    # only change left is an erratum to the minutes.
+    locked: bool
+    # Whether a decision can be recorded now: the meeting is held or in progress (started,
+    # not cancelled) and not locked.
+    takes_decisions: bool
     agenda: list[AgendaItemView]
     members: list[MemberView]
     # Members first, by name, then guests.
@@ -513,6 +543,9 @@ class PublicDecisionView(msgspec.Struct, kw_only=True):
     votes_against: int
     votes_abstain: int
     quorum_met: bool
+    # "carried" or "not carried" by the votes under the group's rule (groups'
+    # DecisionRule); null when no vote was counted.
+    outcome: str | None
 
 
 class PublicItemView(msgspec.Struct, kw_only=True):
@@ -536,6 +569,7 @@ class PublicMinutesView(msgspec.Struct, kw_only=True):
     group_slug: str
     starts_at: dt.datetime
     approved_at: dt.datetime | None
+    approval: ApprovalView | None
     items: list[PublicItemView]
     confidential_count: int
     errata: list[PublicErratumView]

@@ -88,6 +88,15 @@ DECISION_NEEDS_CORRECTING = "The decision needs correcting. Nothing has been sav
 APPROVAL_NEEDS_CORRECTING = "Say how the minutes were approved. Nothing has been changed."
 NOT_A_LATER_MEETING = "Minutes are approved at a later, held meeting of the same group."
 AGENDA_FROZEN = "The agenda can only change while the meeting is scheduled."
+RECORD_LOCKED = (
+    "The minutes of this meeting are approved and locked: the meeting, its attendance,"
+    " agenda, conflicts of interest, decisions and items can no longer change."
+    " Add an erratum to the minutes instead."
+)
+NOT_YET_HELD = (
+    "Decisions are recorded at a meeting that is held or in progress; this one has not started yet."
+)
+DETAILS_FROZEN = "A meeting's title, times and place can only change while it is scheduled."
 
 
 # --- who may ----------------------------------------------------------------------------
@@ -113,9 +122,26 @@ async def _managed_meeting(meeting_id: int, viewer: Viewer) -> dict[str, Any]:
     return meeting
 
 
-async def _managed_item(item_id: int, viewer: Viewer) -> tuple[dict[str, Any], dict[str, Any]]:
+async def require_unlocked(meeting_id: int) -> None:
+    """The one guard of the record: once a meeting's minutes are approved, nothing of the
+    meeting changes (its details, attendance, agenda, conflicts, decisions, items' states);
+    the only change left is an erratum appended to the minutes."""
+    if await queries.is_locked(meeting_id):
+        raise ConflictError(RECORD_LOCKED)
+
+
+async def _changeable_meeting(meeting_id: int, viewer: Viewer) -> dict[str, Any]:
+    """A meeting the viewer runs and whose record is not locked."""
+    meeting = await _managed_meeting(meeting_id, viewer)
+    await require_unlocked(meeting_id)
+    return meeting
+
+
+async def _changeable_item(item_id: int, viewer: Viewer) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An agenda item the viewer manages, of a meeting whose record is not locked."""
     item, meeting = await queries.readable_item(item_id, viewer)
     authorise_management(viewer, meeting["group"])
+    await require_unlocked(meeting["id"])
     return item, meeting
 
 
@@ -132,6 +158,10 @@ async def managed_agenda_item(item_id: int, viewer: Viewer) -> AgendaItemPage:
     page = await queries.get_agenda_item(item_id, viewer)
     if not page.can_manage:
         raise PermissionDenied("Only the group's chair or secretary can change the agenda.")
+    # The form is offered only while it could be saved.
+    await require_unlocked(page.meeting.id)
+    if page.meeting.status != MeetingStatus.SCHEDULED:
+        raise ConflictError(AGENDA_FROZEN)
     return page
 
 
@@ -142,6 +172,29 @@ async def managed_meeting_head(meeting_id: int, viewer: Viewer) -> MeetingHead:
         viewer, meeting["group"], "Only the group's chair or secretary can change a meeting."
     )
     return queries.head(meeting)
+
+
+async def editable_meeting_head(meeting_id: int, viewer: Viewer) -> MeetingHead:
+    """A meeting for its edit form, offered only while the form could be saved."""
+    meeting = await queries.readable_meeting(meeting_id, viewer)
+    authorise_management(
+        viewer, meeting["group"], "Only the group's chair or secretary can change a meeting."
+    )
+    await require_unlocked(meeting_id)
+    _require_details_open(meeting)
+    return queries.head(meeting)
+
+
+async def writable_minutes_view(meeting_id: int, viewer: Viewer) -> MeetingView:
+    """A meeting for its minutes form, offered only while the draft can be saved."""
+    meeting = await managed_meeting_view(
+        meeting_id, viewer, "Only the group's chair or secretary can write the minutes."
+    )
+    if meeting.locked:
+        raise ConflictError(RECORD_LOCKED)
+    if meeting.minutes is None or meeting.minutes.status != MinutesStatus.DRAFT:
+        raise ConflictError("Only draft minutes can be written; return them to draft first.")
+    return meeting
 
 
 # --- meetings ---------------------------------------------------------------------------
@@ -241,6 +294,14 @@ def _require_not_cancelled(meeting: Mapping[str, Any]) -> None:
         raise ConflictError("This meeting was cancelled; schedule a new one instead.")
 
 
+def _require_details_open(meeting: Mapping[str, Any]) -> None:
+    """Once held, the meeting's day decides who its members were (attendance, quorum): its
+    details stay as they were."""
+    _require_not_cancelled(meeting)
+    if meeting["status"] != MeetingStatus.SCHEDULED:
+        raise ConflictError(DETAILS_FROZEN)
+
+
 async def _write_details(
     meeting: Mapping[str, Any], command: MeetingDetails, viewer: Viewer
 ) -> None:
@@ -275,8 +336,8 @@ async def update_meeting(
     """New title, times or place; calendars show the change (their sequence goes up)."""
     command = trimmed(command)
     async with write_transaction():
-        meeting = await _managed_meeting(meeting_id, viewer)
-        _require_not_cancelled(meeting)
+        meeting = await _changeable_meeting(meeting_id, viewer)
+        _require_details_open(meeting)
         refuse(_details_errors(command, unreadable), MEETING_NEEDS_CORRECTING)
         await _write_details(meeting, command, viewer)
 
@@ -317,10 +378,10 @@ async def patch_meeting(meeting_id: int, command: MeetingPatch, viewer: Viewer) 
     changes are made or none."""
     command = trimmed(command)
     async with write_transaction():
-        meeting = await _managed_meeting(meeting_id, viewer)
+        meeting = await _changeable_meeting(meeting_id, viewer)
         details = _patched(meeting, command)
         if details is not None:
-            _require_not_cancelled(meeting)
+            _require_details_open(meeting)
         refuse(_patch_errors(command, details), MEETING_NEEDS_CORRECTING)
         if details is not None:
             await _write_details(meeting, details, viewer)
@@ -353,7 +414,7 @@ async def _mark_held(meeting: Mapping[str, Any], viewer: Viewer) -> None:
 
 async def mark_meeting_held(meeting_id: int, viewer: Viewer) -> None:
     async with write_transaction():
-        await _mark_held(await _managed_meeting(meeting_id, viewer), viewer)
+        await _mark_held(await _changeable_meeting(meeting_id, viewer), viewer)
 
 
 async def _cancel(meeting: Mapping[str, Any], reason: str, viewer: Viewer) -> None:
@@ -388,7 +449,7 @@ async def cancel_meeting(
 ) -> None:
     """Cancels a scheduled meeting, with the reason members and calendars are shown."""
     async with write_transaction():
-        meeting = await _managed_meeting(meeting_id, viewer)
+        meeting = await _changeable_meeting(meeting_id, viewer)
         refuse({**field_errors(command), **unreadable}, "Give a reason for cancelling.")
         await _cancel(meeting, command.reason, viewer)
 
@@ -529,7 +590,7 @@ async def add_agenda_item(
     """Adds an item at the end of a scheduled meeting's agenda."""
     command = trimmed(command)
     async with write_transaction():
-        meeting = await _managed_meeting(meeting_id, viewer)
+        meeting = await _changeable_meeting(meeting_id, viewer)
         _require_scheduled(meeting)
         refuse({**field_errors(command), **unreadable}, ITEM_NEEDS_CORRECTING)
         return await _add_item(meeting_id, command, await _next_position(meeting_id), viewer)
@@ -544,7 +605,7 @@ async def update_agenda_item(
 ) -> None:
     command = trimmed(command)
     async with write_transaction():
-        _item, meeting = await _managed_item(item_id, viewer)
+        _item, meeting = await _changeable_item(item_id, viewer)
         _require_scheduled(meeting)
         refuse({**field_errors(command), **unreadable}, ITEM_NEEDS_CORRECTING)
         await _write_item(item_id, meeting["id"], command, viewer)
@@ -559,7 +620,7 @@ async def move_agenda_item(
 ) -> None:
     """Moves an item to a position from 1 to the number of items, shifting the others."""
     async with write_transaction():
-        _item, meeting = await _managed_item(item_id, viewer)
+        _item, meeting = await _changeable_item(item_id, viewer)
         _require_scheduled(meeting)
         errors = {**field_errors(command), **unreadable}
         refuse(errors, errors.get("position", ""))
@@ -578,7 +639,7 @@ async def move_agenda_item(
 async def remove_agenda_item(item_id: int, viewer: Viewer) -> None:
     """Removes an item without a decision; the items after it move up."""
     async with write_transaction():
-        item, meeting = await _managed_item(item_id, viewer)
+        item, meeting = await _changeable_item(item_id, viewer)
         _require_scheduled(meeting)
         await _remove_items(meeting["id"], [item], viewer)
         current = await _positions(meeting["id"])
@@ -646,7 +707,7 @@ async def replace_agenda(meeting_id: int, command: AgendaReplacement, viewer: Vi
     nothing; an unchanged agenda writes nothing."""
     items = [trimmed(item) for item in command.items]
     async with write_transaction():
-        meeting = await _managed_meeting(meeting_id, viewer)
+        meeting = await _changeable_meeting(meeting_id, viewer)
         _require_scheduled(meeting)
         existing = await _agenda_rows(meeting, viewer)
         refuse(
@@ -675,7 +736,8 @@ async def replace_agenda(meeting_id: int, command: AgendaReplacement, viewer: Vi
 async def set_item_open(item_id: int, is_open: bool, viewer: Viewer) -> None:
     """Marks an item as still open (to carry forward) or settled, during or after the meeting."""
     async with write_transaction():
-        _item, meeting = await _managed_item(item_id, viewer)
+        _item, meeting = await _changeable_item(item_id, viewer)
+        _require_not_cancelled(meeting)
         await AgendaItem.update({AgendaItem.is_open: is_open}).where(AgendaItem.id == item_id)
         await record_event(
             viewer.user,
@@ -706,7 +768,7 @@ async def _following_meeting(meeting: Mapping[str, Any]) -> int:
 async def carry_item_forward(item_id: int, viewer: Viewer) -> int:
     """Copies an open item onto the group's next scheduled meeting; returns that meeting's id."""
     async with write_transaction():
-        item, meeting = await _managed_item(item_id, viewer)
+        item, meeting = await _changeable_item(item_id, viewer)
         if meeting["status"] != MeetingStatus.HELD:
             raise ConflictError("Only an item of a held meeting can be carried to the next one.")
         if not item["is_open"]:
@@ -748,6 +810,8 @@ async def declare_conflict(
             raise PermissionDenied(
                 "Members declare their own conflicts; the chair or secretary can record anyone's."
             )
+        await require_unlocked(meeting["id"])
+        _require_not_cancelled(meeting)
         errors = {**field_errors(command), **unreadable}
         message = "The declaration needs correcting. Nothing has been saved."
         members = await members_on(meeting["group"], meeting_date(meeting["starts_at"]))
@@ -811,7 +875,7 @@ async def record_attendance(
     guests = [guest.strip() for guest in command.guests if guest.strip()]
     command = AttendanceRecord(entries=command.entries, guests=guests)
     async with write_transaction():
-        meeting = await _managed_meeting(meeting_id, viewer)
+        meeting = await _changeable_meeting(meeting_id, viewer)
         if meeting["status"] == MeetingStatus.CANCELLED:
             raise ConflictError("A cancelled meeting has no attendance.")
         members = await members_on(meeting["group"], meeting_date(meeting["starts_at"]))
@@ -874,12 +938,10 @@ async def save_minutes(
 ) -> None:
     """Writes the draft minutes: a general summary and the record of each agenda item."""
     async with write_transaction():
-        meeting = await _managed_meeting(meeting_id, viewer)
+        meeting = await _changeable_meeting(meeting_id, viewer)
         if meeting["status"] == MeetingStatus.CANCELLED:
             raise ConflictError("A cancelled meeting has no minutes.")
         minutes = await _minutes_of(meeting_id)
-        if minutes["status"] == MinutesStatus.APPROVED:
-            raise ConflictError("Approved minutes cannot be edited. Add an erratum instead.")
         if minutes["status"] == MinutesStatus.CIRCULATED:
             raise ConflictError(
                 "These minutes are circulated. Return them to draft before editing."
@@ -919,7 +981,7 @@ async def _circulation_recipients(meeting_id: int) -> list[Recipient]:
 async def circulate_minutes(meeting_id: int, viewer: Viewer) -> int:
     """Sends the draft to the meeting's member attendees for comment; returns how many."""
     async with write_transaction():
-        meeting = await _managed_meeting(meeting_id, viewer)
+        meeting = await _changeable_meeting(meeting_id, viewer)
         minutes = await _minutes_of(meeting_id)
         if minutes["status"] != MinutesStatus.DRAFT:
             raise ConflictError(
@@ -960,7 +1022,7 @@ async def circulate_minutes(meeting_id: int, viewer: Viewer) -> int:
 
 async def return_minutes_to_draft(meeting_id: int, viewer: Viewer) -> None:
     async with write_transaction():
-        await _managed_meeting(meeting_id, viewer)
+        await _changeable_meeting(meeting_id, viewer)
         minutes = await _minutes_of(meeting_id)
         if minutes["status"] != MinutesStatus.CIRCULATED:
             raise ConflictError(
@@ -991,6 +1053,7 @@ async def comment_on_minutes(
         meeting = await queries.readable_meeting(meeting_id, viewer)
         if not viewer.is_member_of(meeting["group"]):
             raise PermissionDenied("Only members of the group can comment on its minutes.")
+        await require_unlocked(meeting_id)
         minutes = await _minutes_of(meeting_id)
         if minutes["status"] != MinutesStatus.CIRCULATED:
             raise ConflictError("Comments are taken while the minutes are circulated.")
@@ -1124,6 +1187,31 @@ async def _decision_errors(
     return errors, visibility
 
 
+VOTE_FIELDS = ("votes_for", "votes_against", "votes_abstain")
+
+
+def _outcome_note(meeting: Mapping[str, Any], command: NewDecision) -> str:
+    result = queries.outcome(
+        meeting["decision_rule"], command.votes_for, command.votes_against, command.votes_abstain
+    )
+    return f" ({result})" if result else ""
+
+
+def _vote_errors(command: NewDecision, errors: Mapping[str, str], voters: int) -> dict[str, str]:
+    """Votes cast (for, against, abstaining) are at most the members present or remote:
+    guests and absent members do not vote."""
+    if set(VOTE_FIELDS) & set(errors):
+        return {}
+    cast = command.votes_for + command.votes_against + command.votes_abstain
+    if cast <= voters:
+        return {}
+    message = (
+        f"{cast} votes cast, but only {voters} members were present or remote;"
+        " guests do not vote. Record the attendance first if it is missing."
+    )
+    return dict.fromkeys(VOTE_FIELDS, message)
+
+
 async def record_decision(
     meeting_id: int,
     command: NewDecision,
@@ -1133,15 +1221,15 @@ async def record_decision(
 ) -> int:
     """Records a decision on an agenda item, with the votes and whether quorum was met."""
     async with write_transaction():
-        meeting = await _managed_meeting(meeting_id, viewer)
+        meeting = await _changeable_meeting(meeting_id, viewer)
         if meeting["status"] == MeetingStatus.CANCELLED:
             raise ConflictError("No decision can be recorded on a cancelled meeting.")
-        minutes = await _minutes_of(meeting_id)
-        if minutes["status"] == MinutesStatus.APPROVED:
-            raise ConflictError("The minutes are approved and locked; no decision can be added.")
+        if not queries.takes_decisions(meeting):
+            raise ConflictError(NOT_YET_HELD)
         errors, visibility = await _decision_errors(meeting_id, command, viewer, unreadable)
-        refuse(errors, DECISION_NEEDS_CORRECTING)
         quorum = await queries.quorum_for(meeting)
+        errors.update(_vote_errors(command, errors, quorum.counted))
+        refuse(errors, DECISION_NEEDS_CORRECTING)
         rows = await Decision.insert(
             Decision(
                 meeting=meeting_id,
@@ -1164,6 +1252,7 @@ async def record_decision(
             f"Decision on agenda item {command.agenda_item_id} ({visibility}): "
             f"{command.votes_for} for, {command.votes_against} against, "
             f"{command.votes_abstain} abstaining"
+            + _outcome_note(meeting, command)
             + ("" if quorum.met else "; taken WITHOUT quorum"),
             scope=await _meeting_scope(meeting_id, visibility),
         )

@@ -16,7 +16,12 @@ from governance.core.db import write_transaction
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
 from governance.core.tables import AuditEvent
 from governance.meetings import services as meetings
-from governance.meetings.schemas import AgendaItemDetails, NewDecision
+from governance.meetings.schemas import (
+    AgendaItemDetails,
+    AttendanceEntry,
+    AttendanceRecord,
+    NewDecision,
+)
 from tests.actions.conftest import fields, make_action, make_overdue
 from tests.factories import make_meeting, make_membership, make_user, viewer_for
 
@@ -126,11 +131,18 @@ async def test_owners_must_have_active_accounts(cast):
 
 
 async def test_an_action_comes_from_a_meeting_or_decision_of_its_own_group(cast):
-    meeting_id = await make_meeting(cast.slug, cast.chair)
+    # A meeting that has started, with three members present: it takes a 3-0 decision.
+    started = (utcnow() - dt.timedelta(hours=1)).replace(microsecond=0)
+    meeting_id = await make_meeting(cast.slug, cast.chair, starts_at=started)
     chair = await viewer_for(cast.chair)
     item_id = await meetings.add_agenda_item(
         meeting_id, AgendaItemDetails(title="Budget", visibility="board", notes=""), chair
     )
+    present = [
+        AttendanceEntry(user_id=user, mode="present")
+        for user in (cast.chair, cast.secretary, cast.member)
+    ]
+    await meetings.record_attendance(meeting_id, AttendanceRecord(entries=present), chair)
     decision_id = await meetings.record_decision(
         meeting_id,
         NewDecision(

@@ -111,8 +111,11 @@ async def personal_feed_url(client: httpx.AsyncClient, user_id: int) -> str:
     await sign_in(client, user_id)
     response = await client.get("/calendar")
     assert response.status_code == 200
+    assert "Create my calendar address" in response.text
+    response = await post_form(client, "/calendar/feed")
+    assert response.status_code == 200
     match = re.search(r"http://testserver(/calendar/me/[A-Za-z0-9_-]+\.ics)", response.text)
-    assert match, "the new feed address is shown on the first visit"
+    assert match, "the new feed address is shown once, in the answer to the POST"
     return match.group(1)
 
 
@@ -342,6 +345,33 @@ async def test_reset_replaces_the_address_and_is_audited(client, people):
     assert event is not None
     assert event["actor_id"] == people.member
     assert new_url.split("/")[-1].removesuffix(".ics") not in event["summary"]
+
+
+async def test_visiting_the_calendar_page_changes_nothing(client, people):
+    await sign_in(client, people.member)
+    before = await AuditEvent.select().order_by(AuditEvent.sequence)
+    for _ in range(2):
+        response = await client.get("/calendar")
+        assert response.status_code == 200
+        assert "/calendar/me/" not in response.text
+        assert "Create my calendar address" in response.text
+    assert await CalendarFeed.count() == 0
+    assert await AuditEvent.select().order_by(AuditEvent.sequence) == before
+
+
+async def test_creating_the_feed_is_a_post_with_csrf_and_is_audited_once(client, people):
+    await sign_in(client, people.member)
+    refused = await post_form(client, "/calendar/feed", with_csrf=False)
+    assert refused.status_code == 403
+    assert await CalendarFeed.count() == 0
+    await personal_feed_url(client, people.member)
+    again = await post_form(client, "/calendar/feed")
+    assert again.status_code == 200
+    assert "/calendar/me/" not in again.text
+    assert "You already have a personal feed; nothing was changed." in again.text
+    assert await CalendarFeed.count() == 1
+    created = await AuditEvent.count().where(AuditEvent.action == "calendar_feed.created")
+    assert created == 1
 
 
 async def test_reset_needs_the_csrf_token(client, people):

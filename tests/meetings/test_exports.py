@@ -125,7 +125,7 @@ async def record() -> Record:
             NewDecision(
                 agenda_item_id=item_ids[visibility],
                 text=decision,
-                votes_for=3,
+                votes_for=1,
                 votes_against=1,
                 votes_abstain=0,
             ),
@@ -197,7 +197,9 @@ async def test_decisions_csv_omits_items_the_reader_may_not_read(client, record,
         (title, decision) for title, _, decision in expected
     ]
     for row in rows:
-        assert (row["votes for"], row["votes against"], row["votes abstaining"]) == ("3", "1", "0")
+        assert (row["votes for"], row["votes against"], row["votes abstaining"]) == ("1", "1", "0")
+        # A tie is not a majority of the votes cast.
+        assert row["outcome"] == "not carried"
         assert row["quorum met"] == "yes"
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row["recorded at (UTC)"])
     raw = (await client.get(f"/meetings/{record.meeting_id}/export/decisions.csv")).text

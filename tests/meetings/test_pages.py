@@ -42,6 +42,9 @@ async def _full_meeting(cast, approve: bool = False) -> int:
             chair,
         )
     await services.mark_meeting_held(meeting_id, chair)
+    # The chair was there, so the one vote of each decision is theirs.
+    present = [AttendanceEntry(user_id=cast.chair, mode="present")]
+    await services.record_attendance(meeting_id, AttendanceRecord(entries=present), chair)
     items = await AgendaItem.select(AgendaItem.id, AgendaItem.visibility).where(
         AgendaItem.meeting == meeting_id
     )
@@ -122,6 +125,8 @@ async def test_anonymous_sees_only_the_public_version_once_approved(client, cast
         and "PUBLIC-MINUTES" in response.text
         and "PUBLIC-DECISION" in response.text
     )
+    # Only the internal item is counted: the Director, who may read this page too, must not
+    # learn from the number that board or group items exist.
     assert "1 confidential matter was considered." in response.text
     for secret in (*SECRETS, "INTERNAL-TITLE", "INTERNAL-MINUTES", "INTERNAL-DECISION"):
         assert secret not in response.text
@@ -176,7 +181,9 @@ async def test_member_cannot_schedule(client, cast):
 
 
 async def test_agenda_and_decision_forms_show_field_errors(client, cast):
-    meeting_id = await make_meeting(cast.slug, cast.chair)
+    # In progress: started an hour ago, still scheduled, so it takes decisions.
+    started = (utcnow() - dt.timedelta(hours=1)).replace(microsecond=0)
+    meeting_id = await make_meeting(cast.slug, cast.chair, starts_at=started)
     await sign_in(client, cast.chair)
     response = await post_form(
         client, f"/meetings/{meeting_id}/agenda", {"title": "", "visibility": "secret"}

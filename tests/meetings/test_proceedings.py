@@ -513,6 +513,9 @@ async def _meeting_with_every_visibility(cast) -> int:
             chair,
         )
     await services.mark_meeting_held(meeting_id, chair)
+    # The chair was there, so the one vote of each decision is theirs.
+    present = [AttendanceEntry(user_id=cast.chair, mode="present")]
+    await services.record_attendance(meeting_id, AttendanceRecord(entries=present), chair)
     items = await AgendaItem.select(AgendaItem.id, AgendaItem.visibility).where(
         AgendaItem.meeting == meeting_id
     )

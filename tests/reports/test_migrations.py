@@ -49,8 +49,11 @@ async def old_database():
         assert result.success, result.message
     chair = (await User.insert(User(email="chair@example.org", display_name="Chair",
         password_hash="x", created_at=BEGAN)).returning(User.id))[0]["id"]
-    group = (await WorkingGroup.insert(WorkingGroup(name="Wellbeing", slug="wellbeing",
-        created_at=BEGAN)).returning(WorkingGroup.id))[0]["id"]
+    # In SQL: today's table has columns (decision_rule) the old database does not.
+    group = (await WorkingGroup.raw(
+        "INSERT INTO working_group (name, slug, mandate, quorum_rule, quorum_count, created_at)"
+        " VALUES ({}, {}, '', 'majority', 0, {}) RETURNING id", "Wellbeing", "wellbeing", BEGAN
+    ))[0]["id"]
     lines = {}
     for recipient in ("director", "board"):
         rows = await ReportingLine.insert(ReportingLine(group=group, recipient=recipient,
