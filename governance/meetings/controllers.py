@@ -340,7 +340,9 @@ class MeetingController(Controller):
         try:
             command, unreadable = read_minutes(data)
             await services.save_minutes(meeting_id, command, viewer, unreadable=unreadable)
-        except (InvalidInput, ConflictError) as error:
+        except InvalidInput as error:
+            # A refused state change (minutes no longer a draft) is a ConflictError: the
+            # 409 page, not this form.
             return form_page(
                 request,
                 "meetings/minutes_form.html",
