@@ -115,6 +115,7 @@ async def _unsubscribe_page(request: Request[Any, Any, Any], token: str, *, done
 
 
 class EmailPreferencesController(Controller):
+    include_in_schema = False  # pages for people; the API is described at /schema
     path = "/email"
 
     @get("/preferences", guards=[signed_in], name="notifications:preferences")
@@ -162,6 +163,7 @@ class EmailPreferencesController(Controller):
 
 
 class OutboxAdminController(Controller):
+    include_in_schema = False  # pages for people; the API is described at /schema
     path = "/admin/outbox"
     guards = [admin_only]
 
