@@ -1,12 +1,14 @@
 """The OpenAPI description of the commands (msgspec Structs) as the API decodes them.
 
-Litestar describes a Struct's fields and the limits declared on each field, but leaves out two
+Litestar describes a Struct's fields and the limits declared on each field, but leaves out
 things msgspec enforces when it decodes a body, so that a client following the description
 was answered 400: a command that refuses unknown fields (`forbid_unknown_fields=True`) is not
-marked `additionalProperties: false`, and the limits of a list's items (`list[RowIdValue]`:
-each id at least 1) are dropped. This plugin, registered in `app.py` ahead of Litestar's own,
-adds both. (It builds on Litestar's own Struct plugin, which is not public API: litestar is
-pinned below 3 in pyproject.toml, and tests/test_schemathesis.py fails if this stops working.)
+marked `additionalProperties: false`, the limits of a list's items (`list[RowIdValue]`: each
+id at least 1) are dropped, and the keys of a map by id (`dict[RowIdValue, ...]`, the minutes
+of each agenda item) are not said to be ids. This plugin, registered in `app.py` ahead of
+Litestar's own, adds all three. (It builds on Litestar's Struct plugin, which is not public
+API: litestar is pinned below 3 in pyproject.toml, and tests/test_schemathesis.py fails if
+this stops working.)
 """
 
 from __future__ import annotations
@@ -60,14 +62,38 @@ def _item_limits(field_type: mi.Type) -> dict[str, Any]:
     }
 
 
-def _arrays(schema: Any) -> Iterator[Schema]:
-    """The array schemas of a property: itself, or the branches of its `oneOf`."""
+def _positive_up_to(maximum: int) -> str:
+    """A regular expression for the numbers 1 to `maximum` in decimal without leading
+    zeros: what msgspec reads as an int key of at least 1 and at most `maximum`."""
+    digits = str(maximum)
+    branches = [f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    for position, digit in enumerate(digits):
+        lowest = 1 if position == 0 else 0
+        if int(digit) > lowest:
+            rest = len(digits) - position - 1
+            branches.append(f"{digits[:position]}[{lowest}-{int(digit) - 1}][0-9]{{{rest}}}")
+    branches.append(digits)
+    return f"^({'|'.join(branches)})$"
+
+
+def _key_names(field_type: mi.Type) -> Schema | None:
+    """What the keys of a map by row id look like, as JSON object keys are strings."""
+    mapping = _unwrapped(field_type)
+    if not isinstance(mapping, mi.DictType):
+        return None
+    key = _unwrapped(mapping.key_type)
+    if not isinstance(key, mi.IntType) or key.ge != 1 or key.le is None:
+        return None
+    return Schema(pattern=_positive_up_to(key.le))
+
+
+def _branches(schema: Any) -> Iterator[Schema]:
+    """A property's schema and the branches of its `oneOf` (a field that may be null)."""
     if not isinstance(schema, Schema):
         return
-    if schema.items is not None:
-        yield schema
+    yield schema
     for branch in (*(schema.one_of or ()), *(schema.any_of or ())):
-        yield from _arrays(branch)
+        yield from _branches(branch)
 
 
 class CommandSchemaPlugin(StructSchemaPlugin):
@@ -80,9 +106,11 @@ class CommandSchemaPlugin(StructSchemaPlugin):
         if info.forbid_unknown_fields:
             schema.additional_properties = False
         for field in info.fields:
-            limits = _item_limits(field.type)
-            for array in _arrays((schema.properties or {}).get(field.encode_name)):
-                if isinstance(array.items, Schema):
+            limits, keys = _item_limits(field.type), _key_names(field.type)
+            for branch in _branches((schema.properties or {}).get(field.encode_name)):
+                if isinstance(branch.items, Schema):
                     for name, value in limits.items():
-                        setattr(array.items, name, value)
+                        setattr(branch.items, name, value)
+                if keys is not None and branch.additional_properties is not None:
+                    branch.property_names = keys
         return schema

@@ -69,8 +69,9 @@ StatusFilter = Annotated[
 # The error answers of these routes, as the OpenAPI description declares them.
 READ_ERRORS = problem_responses(400, 401, 404)
 WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 422)
-# A filter that names no group, period, edition or status is refused with a 422.
-FILTERED_LIST_ERRORS = problem_responses(400, 401, 422)
+# A filter that names no period, edition or status is refused with a 422; a group that does
+# not exist is a 404.
+FILTERED_LIST_ERRORS = problem_responses(400, 401, 404, 422)
 
 
 def _workflow_step(
