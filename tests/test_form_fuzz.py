@@ -6,7 +6,8 @@ every <form> on them is read: its action, its fields with their values, its CSRF
 distinct form (by method, address pattern and field names) is then sent with each field in
 turn given one awkward value while the others keep what the page filled in, and once with
 every field given it: empty, 100,000 characters, control characters, digits that are not
-ASCII (², ①, ٣) and markup. Every answer must be a page, a redirect or a 4xx; none a 500.
+ASCII (², ①, ٣) and markup. Every answer must be a page, a redirect or a 4xx, and so must
+the page a redirect leads to; none a 500.
 
 The world is the access world (tests/access_world.py), built once for the module and put
 back as it was after any post that changed it, so each form meets the records as built.
@@ -160,8 +161,9 @@ class Finding:
     form: str
     value: str
     fuzzed: str
+    # The request that was answered: the form's, or the page it redirected to.
+    answered: str
     status: int
-    content_type: str
 
 
 class Pristine:
@@ -241,6 +243,9 @@ async def crawl(client: httpx.AsyncClient) -> list[Form]:
 def variants(form: Form) -> Iterator[tuple[str, str, dict[str, list[str]]]]:
     """(value's name, what was fuzzed, the data): each field in turn, then all of them."""
     fuzzable = sorted({f.name for f in form.fields if f.name != "_csrf_token"})
+    if not fuzzable:
+        # A button (mark held, circulate, submit): sent as it is.
+        yield "empty", "no field", form.values()
     for value_name, value in VALUES.items():
         if value_name == "huge" and form.method == "GET":
             value = HUGE_IN_ADDRESS
@@ -250,11 +255,20 @@ def variants(form: Form) -> Iterator[tuple[str, str, dict[str, list[str]]]]:
             yield value_name, "every field", {**form.values(), **{n: [value] for n in fuzzable}}
 
 
-async def send(client: httpx.AsyncClient, form: Form, data: dict[str, list[str]]) -> httpx.Response:
-    parts = urlsplit(form.action)
+async def send_and_follow(
+    client: httpx.AsyncClient, form: Form, data: dict[str, list[str]]
+) -> list[httpx.Response]:
+    """The answer to the form and, if it redirects, the page it leads to: what was saved
+    must show as well as be accepted."""
+    path = urlsplit(form.action).path
     if form.method == "GET":
-        return await client.get(parts.path, params=data)
-    return await client.post(parts.path, data=data)
+        response = await client.get(path, params=data)
+    else:
+        response = await client.post(path, data=data)
+    location = response.headers.get("location", "")
+    if response.is_redirect and location.startswith("/") and not location.startswith("/login"):
+        return [response, await client.get(location)]
+    return [response]
 
 
 def acceptable(response: httpx.Response) -> bool:
@@ -272,17 +286,17 @@ async def fuzz_forms(client: httpx.AsyncClient, pristine: Pristine, role: str) -
     findings: dict[tuple[str, str, str], Finding] = {}
     for form in await crawl(client):
         for value_name, fuzzed, data in variants(form):
-            response = await send(client, form, data)
-            if not acceptable(response):
-                finding = Finding(
-                    role,
-                    f"{form.method} {pattern(form.action)}",
-                    value_name,
-                    fuzzed,
-                    response.status_code,
-                    response.headers.get("content-type", ""),
-                )
-                findings.setdefault((finding.form, value_name, fuzzed), finding)
+            for response in await send_and_follow(client, form, data):
+                if not acceptable(response):
+                    finding = Finding(
+                        role,
+                        f"{form.method} {pattern(form.action)}",
+                        value_name,
+                        fuzzed,
+                        f"{response.request.method} {pattern(str(response.request.url))}",
+                        response.status_code,
+                    )
+                    findings.setdefault((finding.form, value_name, fuzzed), finding)
             if await pristine.put_back():
                 # The post may have ended the session (a password changed, an account
                 # deactivated): the next form is sent signed in again.
@@ -296,7 +310,7 @@ async def test_no_form_answers_500(
 ) -> None:
     findings = await fuzz_forms(client, pristine, role)
     summary = "\n".join(
-        f"{f.form} [{f.fuzzed} = {f.value}] -> {f.status} {f.content_type}" for f in findings
+        f"{f.form} [{f.fuzzed} = {f.value}]: {f.answered} -> {f.status}" for f in findings
     )
     assert not findings, f"{len(findings)} answers that are not a page, redirect or 4xx:\n{summary}"
 
