@@ -13,6 +13,7 @@ from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -34,6 +35,7 @@ from governance.actions.controllers import ActionController
 from governance.core.db import database_is_reachable, open_database
 from governance.core.errors import handle_exception
 from governance.core.http import refuse_non_ascii_path_ids
+from governance.core.openapi import CommandSchemaPlugin
 from governance.core.security import (
     SecurityHeadersMiddleware,
     TrustedProxyMiddleware,
@@ -67,7 +69,18 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/ready", tags=["service"], summary="The database answers")
+@get(
+    "/ready",
+    tags=["service"],
+    summary="The database answers",
+    responses={
+        503: ResponseSpec(
+            data_container=dict[str, str],
+            description="The database does not answer",
+            generate_examples=False,
+        )
+    },
+)
 async def ready() -> Response[dict[str, str]]:
     if await database_is_reachable():
         return Response({"status": "ready"})
@@ -182,6 +195,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers={Exception: handle_exception},
         lifespan=[database_lifespan, in_process_scheduler],
         openapi_config=_openapi_config(),
+        # Ahead of Litestar's own: commands described as msgspec decodes them.
+        plugins=[CommandSchemaPlugin()],
         debug=False,
     )
     use_application(app)

@@ -24,6 +24,7 @@ from governance.actions.schemas import (
     ProgressNote,
 )
 from governance.core.contracts import MAX_ROW_ID
+from governance.core.errors import problem_responses
 from governance.core.urls import path_for
 from governance.groups.dependencies import RequestViewer
 from governance.groups.queries import get_group
@@ -33,6 +34,12 @@ from governance.groups.queries import get_group
 ActionId = Annotated[
     int, PathParameter(ge=1, le=MAX_ROW_ID, description="The action's id", title="Action id")
 ]
+
+# The error answers of these routes, as the OpenAPI description declares them.
+READ_ERRORS = problem_responses(400, 401, 404)
+WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 422)
+# A filter that names no status is refused with a 422.
+FILTERED_READ_ERRORS = problem_responses(400, 401, 404, 422)
 
 
 class ActionApiController(Controller):
@@ -44,6 +51,7 @@ class ActionApiController(Controller):
     @get(
         "/groups/{slug:str}/actions",
         name="api:actions:list",
+        responses=FILTERED_READ_ERRORS,
         summary="A group's actions the caller may read, overdue first",
         description="Filter by `status` and by `owner_id`. A caller who may not read the "
         "group's content gets only the actions they own.",
@@ -60,6 +68,7 @@ class ActionApiController(Controller):
     @post(
         "/groups/{slug:str}/actions",
         name="api:actions:create",
+        responses=WRITE_ERRORS,
         summary="Create an action (chair or secretary)",
         status_code=201,
     )
@@ -77,6 +86,7 @@ class ActionApiController(Controller):
     @get(
         "/actions/{action_id:int}",
         name="api:actions:show",
+        responses=READ_ERRORS,
         summary="An action with its owners and its progress",
     )
     async def get_action(self, viewer: RequestViewer, action_id: ActionId) -> ActionView:
@@ -85,6 +95,7 @@ class ActionApiController(Controller):
     @patch(
         "/actions/{action_id:int}",
         name="api:actions:update",
+        responses=WRITE_ERRORS,
         summary="Change an action's status, or (chair or secretary) its owners and due date",
     )
     async def update_action(
@@ -96,6 +107,7 @@ class ActionApiController(Controller):
     @post(
         "/actions/{action_id:int}/updates",
         name="api:actions:add-update",
+        responses=WRITE_ERRORS,
         summary="Add a progress note (an owner, the chair or the secretary)",
         status_code=201,
     )

@@ -129,6 +129,7 @@ def _list_page(
 
 
 class ActionController(Controller):
+    include_in_schema = False  # pages for people; the API is described at /schema
     guards = [signed_in]
 
     @get("/actions", name="actions:mine")

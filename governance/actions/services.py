@@ -392,7 +392,8 @@ async def _reassignment_errors(
     unreadable: Mapping[str, str],
 ) -> dict[str, str]:
     errors = {**field_errors(command), **unreadable}
-    owners = _unique(command.owner_ids)
+    # An owner the form could not read leaves `owner_ids` None: only its error counts.
+    owners = _unique(command.owner_ids) if "owner_ids" not in errors else []
     if "owner_ids" not in errors:
         message = await _owner_error(
             owners,

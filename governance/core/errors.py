@@ -7,8 +7,10 @@ import sqlite3
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -112,6 +114,47 @@ def wants_json(request: Request[Any, Any, Any]) -> bool:
     return request.url.path.startswith("/api/") or request.url.path.startswith("/schema")
 
 
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(msgspec.Struct, kw_only=True):
+    """The body of every error answer of the API (RFC 9457 problem details), as
+    `problem_response` writes it: declared so that the OpenAPI description says what a
+    client gets back when it is refused."""
+
+    status: int
+    title: str
+    detail: str
+    # A refused command's error for each field by name, or (400) where the request's
+    # shape was wrong: each a message with the parameter's `key` and `source`.
+    errors: dict[str, str] | list[dict[str, Any]] | None = None
+
+
+# Why the API answers each error status, for the OpenAPI description.
+PROBLEM_DESCRIPTIONS = {
+    400: "A parameter or the body is not of the declared shape, type or range",
+    401: "No credentials, or a token or session that is unknown, expired or revoked",
+    403: "The caller may not do this (or, signed in by session cookie, sent no CSRF token)",
+    404: "There is no such record, or the caller may not read it",
+    409: "The record's state does not allow this now",
+    422: "Values of the right type that break a rule: `errors` names every such field",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """The error answers a route of the API gives, for its `responses=`: each a `Problem`
+    in `application/problem+json`."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=PROBLEM_DESCRIPTIONS[status],
+            media_type=PROBLEM_MEDIA_TYPE,
+            generate_examples=False,
+        )
+        for status in statuses
+    }
+
+
 def problem_response(
     status: int, detail: str, extra: dict[str, Any] | None = None
 ) -> Response[Any]:
@@ -121,7 +164,7 @@ def problem_response(
         "detail": detail,
     }
     body.update(extra or {})
-    return Response(content=body, status_code=status, media_type="application/problem+json")
+    return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
 
 
 def error_page(request: Request[Any, Any, Any], status: int, detail: str) -> Response[Any]:

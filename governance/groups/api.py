@@ -7,9 +7,14 @@ from litestar import Controller, get
 from litestar.params import FromPath
 
 from governance.accounts.auth import signed_in
+from governance.core.errors import problem_responses
 from governance.groups import queries
 from governance.groups.dependencies import RequestViewer
 from governance.groups.schemas import GroupSummaryView, GroupView, MeView
+
+# The error answers of these routes, as the OpenAPI description declares them.
+SIGNED_IN_ERRORS = problem_responses(401)
+READ_ERRORS = problem_responses(400, 401, 404)
 
 
 class GroupApiController(Controller):
@@ -18,13 +23,14 @@ class GroupApiController(Controller):
     tags = ["groups"]
     security = [{"bearer": []}]
 
-    @get("/", name="api:groups:list", summary="Working groups")
+    @get("/", name="api:groups:list", responses=SIGNED_IN_ERRORS, summary="Working groups")
     async def list_groups(self, viewer: RequestViewer) -> list[GroupSummaryView]:
         return await queries.list_groups(viewer)
 
     @get(
         "/{slug:str}",
         name="api:groups:show",
+        responses=READ_ERRORS,
         summary="One working group with its current members and reporting lines",
     )
     async def get_group(self, viewer: RequestViewer, slug: FromPath[str]) -> GroupView:
@@ -37,6 +43,11 @@ class MeApiController(Controller):
     tags = ["accounts"]
     security = [{"bearer": []}]
 
-    @get("/", name="api:me", summary="The signed-in user and the roles they hold today")
+    @get(
+        "/",
+        name="api:me",
+        responses=SIGNED_IN_ERRORS,
+        summary="The signed-in user and the roles they hold today",
+    )
     async def me(self, viewer: RequestViewer) -> MeView:
         return queries.about_me(viewer)

@@ -16,6 +16,7 @@ from litestar.params import FromPath, JSONBody, PathParameter
 
 from governance.accounts.auth import signed_in
 from governance.core.contracts import MAX_ROW_ID
+from governance.core.errors import problem_responses
 from governance.core.urls import path_for
 from governance.groups.dependencies import RequestViewer
 from governance.meetings import queries, services
@@ -37,6 +38,10 @@ MeetingId = Annotated[
     int, PathParameter(ge=1, le=MAX_ROW_ID, description="The meeting's id", title="Meeting id")
 ]
 
+# The error answers of these routes, as the OpenAPI description declares them.
+READ_ERRORS = problem_responses(400, 401, 404)
+WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 422)
+
 
 class MeetingApiController(Controller):
     path = "/api/v1"
@@ -47,6 +52,7 @@ class MeetingApiController(Controller):
     @get(
         "/groups/{slug:str}/meetings",
         name="api:meetings:list",
+        responses=READ_ERRORS,
         summary="A group's meetings, upcoming and past",
         description="Empty lists with `can_read` false when the caller may not read the "
         "group's proceedings.",
@@ -57,6 +63,7 @@ class MeetingApiController(Controller):
     @post(
         "/groups/{slug:str}/meetings",
         name="api:meetings:schedule",
+        responses=WRITE_ERRORS,
         summary="Schedule a meeting (chair or secretary)",
         status_code=201,
     )
@@ -73,6 +80,7 @@ class MeetingApiController(Controller):
     @get(
         "/meetings/{meeting_id:int}",
         name="api:meetings:show",
+        responses=READ_ERRORS,
         summary="A meeting with the agenda, attendance, quorum, minutes and decisions the "
         "caller may read",
     )
@@ -82,6 +90,7 @@ class MeetingApiController(Controller):
     @patch(
         "/meetings/{meeting_id:int}",
         name="api:meetings:update",
+        responses=WRITE_ERRORS,
         summary="Change a meeting's title, times or place, or mark it held or cancelled",
     )
     async def update_meeting(
@@ -93,6 +102,7 @@ class MeetingApiController(Controller):
     @put(
         "/meetings/{meeting_id:int}/agenda",
         name="api:meetings:agenda",
+        responses=WRITE_ERRORS,
         summary="Replace the agenda of a scheduled meeting",
         description="Items with an `id` are updated and put in the order given (or at their "
         "`position`); items of the agenda left out are removed (refused for an item with a "
@@ -107,6 +117,7 @@ class MeetingApiController(Controller):
     @put(
         "/meetings/{meeting_id:int}/attendance",
         name="api:meetings:attendance",
+        responses=WRITE_ERRORS,
         summary="Record who attended: members by user id and mode, guests by name",
     )
     async def record_attendance(
@@ -118,6 +129,7 @@ class MeetingApiController(Controller):
     @put(
         "/meetings/{meeting_id:int}/minutes",
         name="api:meetings:minutes",
+        responses=WRITE_ERRORS,
         summary="Write the draft minutes: a summary and the record of each agenda item",
     )
     async def save_minutes(
@@ -129,6 +141,7 @@ class MeetingApiController(Controller):
     @post(
         "/meetings/{meeting_id:int}/minutes/circulate",
         name="api:meetings:circulate",
+        responses=WRITE_ERRORS,
         summary="Circulate the draft minutes to the attendees for comment",
         status_code=200,
     )
@@ -143,6 +156,7 @@ class MeetingApiController(Controller):
     @post(
         "/meetings/{meeting_id:int}/minutes/approve",
         name="api:meetings:approve",
+        responses=WRITE_ERRORS,
         summary="Approve circulated minutes, at a later held meeting or by circulation",
         status_code=200,
     )
@@ -155,6 +169,7 @@ class MeetingApiController(Controller):
     @post(
         "/meetings/{meeting_id:int}/decisions",
         name="api:meetings:decide",
+        responses=WRITE_ERRORS,
         summary="Record a decision on an agenda item",
         status_code=201,
     )

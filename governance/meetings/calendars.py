@@ -164,6 +164,7 @@ def ics_response(body: bytes, filename: str, *, attachment: bool = False) -> Res
 
 
 class CalendarController(Controller):
+    include_in_schema = False  # calendar files and their page; the API is described at /schema
     path = "/calendar"
 
     @get("/", guards=[signed_in], name="calendar:settings")

@@ -108,6 +108,7 @@ def _render_minutes(request: Request[Any, Any, Any], meeting: MeetingView, viewe
 
 
 class ExportController(Controller):
+    include_in_schema = False  # files for people; the API is described at /schema
     path = "/meetings"
     guards = [signed_in]
 

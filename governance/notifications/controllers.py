@@ -116,6 +116,7 @@ async def _unsubscribe_page(request: Request[Any, Any, Any], token: str, *, done
 
 
 class EmailPreferencesController(Controller):
+    include_in_schema = False  # pages for people; the API is described at /schema
     path = "/email"
 
     @get("/preferences", guards=[signed_in], name="notifications:preferences")
@@ -163,6 +164,7 @@ class EmailPreferencesController(Controller):
 
 
 class OutboxAdminController(Controller):
+    include_in_schema = False  # pages for people; the API is described at /schema
     path = "/admin/outbox"
     guards = [admin_only]
 

@@ -21,6 +21,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from governance.accounts.auth import signed_in
 from governance.accounts.policy import LINES
+from governance.core.errors import problem_responses
 from governance.core.http import RowId
 from governance.core.urls import path_for
 from governance.groups.dependencies import RequestViewer
@@ -53,6 +54,12 @@ StateParameter = Annotated[
     ),
 ]
 
+# The error answers of these routes, as the OpenAPI description declares them.
+READ_ERRORS = problem_responses(400, 401, 404)
+WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 422)
+# A filter that names no line or state is refused with a 422.
+FILTERED_LIST_ERRORS = problem_responses(400, 401, 422)
+
 
 class ReportApiController(Controller):
     path = "/api/v1"
@@ -63,6 +70,7 @@ class ReportApiController(Controller):
     @get(
         "/groups/{slug:str}/reports",
         name="api:reports:list",
+        responses=READ_ERRORS,
         summary="A group's reports the caller may read, each line's delivery state, and each "
         "line's reporting schedule",
     )
@@ -72,6 +80,7 @@ class ReportApiController(Controller):
     @post(
         "/groups/{slug:str}/reports",
         name="api:reports:create",
+        responses=WRITE_ERRORS,
         summary="Draft a report or recommendation (chair or secretary)",
         description="A draft is read only by the group's members until it is submitted.",
         status_code=201,
@@ -89,6 +98,7 @@ class ReportApiController(Controller):
     @get(
         "/reports/{report_id:int}",
         name="api:reports:show",
+        responses=READ_ERRORS,
         summary="A report with both lines side by side: each delivery's state, response and "
         "the actions that came of it",
         description="Opening a submitted report as the Director, or as a Board member, "
@@ -100,6 +110,7 @@ class ReportApiController(Controller):
     @post(
         "/reports/{report_id:int}/submit",
         name="api:reports:submit",
+        responses=WRITE_ERRORS,
         summary="Submit a draft: freeze its text and deliver it along its lines",
         description="Refused for an empty report, and for a periodic report whose period has "
         "not ended or already has its report (422, unless it follows that report up as a "
@@ -114,6 +125,7 @@ class ReportApiController(Controller):
     @get(
         "/deliveries",
         name="api:reports:deliveries",
+        responses=FILTERED_LIST_ERRORS,
         summary="Deliveries of the submitted reports the caller may read, by line and state",
         description="For the Director and the Board, their lines' deliveries (the Board also "
         "sees the Director line's); for members, their groups' reports' deliveries.",
@@ -130,6 +142,7 @@ class ReportApiController(Controller):
     @post(
         "/deliveries/{delivery_id:int}/acknowledge",
         name="api:reports:acknowledge",
+        responses=WRITE_ERRORS,
         summary="Acknowledge a delivery on the caller's line",
         status_code=200,
     )
@@ -140,6 +153,7 @@ class ReportApiController(Controller):
     @post(
         "/deliveries/{delivery_id:int}/respond",
         name="api:reports:respond",
+        responses=WRITE_ERRORS,
         summary="Respond on the caller's line, with any actions that come of it",
         description="Once per line: a response cannot be changed. Declining or partly "
         "accepting needs a rationale.",

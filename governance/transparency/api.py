@@ -21,11 +21,13 @@ from typing import Annotated, Any
 
 from litestar import Controller, Response, get, patch, post
 from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from governance.accounts.auth import signed_in
 from governance.accounts.policy import Viewer
 from governance.core.contracts import MAX_ROW_ID
+from governance.core.errors import problem_responses
 from governance.core.urls import path_for
 from governance.groups.dependencies import RequestViewer
 from governance.transparency import queries, services
@@ -64,6 +66,13 @@ StatusFilter = Annotated[
     ),
 ]
 
+# The error answers of these routes, as the OpenAPI description declares them.
+READ_ERRORS = problem_responses(400, 401, 404)
+WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 422)
+# A filter that names no period, edition or status is refused with a 422; a group that does
+# not exist is a 404.
+FILTERED_LIST_ERRORS = problem_responses(400, 401, 404, 422)
+
 
 def _workflow_step(
     step: str,
@@ -86,6 +95,7 @@ def _workflow_step(
         f"/transparency-reports/{{report_id:int}}/{step}",
         guards=[signed_in],
         name=f"api:transparency:{step}",
+        responses=WRITE_ERRORS,
         summary=summary,
         description=description,
         status_code=200,
@@ -101,6 +111,7 @@ class TransparencyApiController(Controller):
     @get(
         "/transparency-reports",
         name="api:transparency:list",
+        responses=FILTERED_LIST_ERRORS,
         summary="Transparency reports the caller may read, newest period first",
         description="Without credentials: the published public editions. Filters: scope (a "
         "group's short name or organisation), period, edition, status.",
@@ -125,6 +136,14 @@ class TransparencyApiController(Controller):
         "/transparency-reports",
         guards=[signed_in],
         name="api:transparency:generate",
+        responses={
+            **WRITE_ERRORS,
+            200: ResponseSpec(
+                data_container=TransparencyReportView,
+                description="The period's unpublished report, refreshed",
+                generate_examples=False,
+            ),
+        },
         summary="Generate a draft (or refresh the period's draft, or make a new version)",
         description="For a group: its chair or secretary. For the organisation: a Board member "
         "or an administrator. 201 when a report was added, 200 when the period's unpublished "
@@ -144,6 +163,7 @@ class TransparencyApiController(Controller):
     @get(
         "/transparency-reports/{report_id:int}",
         name="api:transparency:show",
+        responses=READ_ERRORS,
         summary="A transparency report with its figures, as its edition shows them",
         description="`report` is the published document: anyone can check `sha256` against "
         "the SHA-256 of its canonical JSON encoding (keys sorted, no spaces, UTF-8).",
@@ -158,6 +178,7 @@ class TransparencyApiController(Controller):
         "/transparency-reports/{report_id:int}",
         guards=[signed_in],
         name="api:transparency:update",
+        responses=WRITE_ERRORS,
         summary="Change an unpublished report's narrative",
     )
     async def update_narrative(

@@ -373,6 +373,20 @@ async def test_chair_reassigns_and_moves_the_due_date(client, cast):
     assert action.due_on == organisation_today() + dt.timedelta(days=45)
 
 
+@pytest.mark.parametrize("owner", ["not a number", "<b>3</b>", "x" * 1000])
+async def test_reassigning_to_an_owner_that_is_not_an_id_is_refused(client, cast, owner):
+    """Found by tests/test_form_fuzz.py: an owner the form cannot read answered 500."""
+    action_id = await make_action(cast)
+    await sign_in(client, cast.chair)
+    before = await _snapshot()
+    response = await post_form(
+        client, f"/actions/{action_id}/owners", {"owner_ids": [owner], "due_on": _day(9)}
+    )
+    assert response.status_code == 422
+    assert field_error(response.text, "owner_ids") == "Owners: choose from the list."
+    assert await _snapshot() == before
+
+
 # --- CSV --------------------------------------------------------------------------------
 
 
