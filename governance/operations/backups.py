@@ -242,7 +242,7 @@ def _sqlite_integrity(path: Path) -> int:
         try:
             verdict = [row[0] for row in connection.execute("PRAGMA integrity_check")]
             if verdict != ["ok"]:
-                raise BackupError(f"the copy is damaged ({verdict[0]})")
+                raise BackupError(f"the copy is damaged ({_one_line(verdict[0])})")
             tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
             if not set(RECORD_TABLES) <= tables:
                 raise BackupError("the copy holds no Governance database")
@@ -250,7 +250,13 @@ def _sqlite_integrity(path: Path) -> int:
         finally:
             connection.close()
     except sqlite3.DatabaseError as error:
-        raise BackupError(f"the copy is damaged ({error})") from error
+        raise BackupError(f"the copy is damaged ({_one_line(str(error))})") from error
+
+
+def _one_line(report: str, limit: int = 200) -> str:
+    """SQLite's own report, which can run to many lines, as the one line a refusal is."""
+    flat = " ".join(report.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _audit_chain_of_copy(database_url: str) -> tuple[str, bool]:
