@@ -88,13 +88,6 @@ def not_public(visibility_column: Any) -> Any:
     return visibility_column != Visibility.PUBLIC
 
 
-def counted_as_confidential(visibility_column: Any) -> Any:
-    """The items the public version of minutes counts as "confidential matters": only
-    `internal` ones. Anyone may read that number, the Director included, so it must not
-    count what the Director may not know exists (`board` items, nor `group` ones)."""
-    return visibility_column == Visibility.INTERNAL
-
-
 def counted_in_edition(visibility_column: Any, edition: str) -> Any:
     """The rows a transparency edition counts."""
     return visibility_column.is_in(sorted(EDITION_COUNTS[edition]))

@@ -269,30 +269,6 @@ async def verify_chain() -> ChainVerdict:
     return ChainVerdict(True, checked, head_sequence=head_sequence, head_hash=head_hash)
 
 
-async def recent_events(
-    before_sequence: int | None = None, limit: int = 100
-) -> tuple[list[dict[str, Any]], int | None]:
-    """A page of the trail, newest first, and the sequence to continue from (or None)."""
-    query = (
-        AuditEvent.select(
-            AuditEvent.sequence,
-            AuditEvent.occurred_at,
-            AuditEvent.actor_label,
-            AuditEvent.action,
-            AuditEvent.entity_type,
-            AuditEvent.entity_id,
-            AuditEvent.summary,
-        )
-        .order_by(AuditEvent.sequence, ascending=False)
-        .limit(limit + 1)
-    )
-    if before_sequence is not None:
-        query = query.where(AuditEvent.sequence < before_sequence)
-    rows = await query
-    older = rows[limit - 1]["sequence"] if len(rows) > limit else None
-    return await as_shown(rows[:limit]), older
-
-
 # --- the hashes of frozen records, as the chain recorded them ----------------------------
 
 HASH_IN_SUMMARY = re.compile(r"\bsha256 ([0-9a-f]{64})\b")

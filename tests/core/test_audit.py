@@ -28,7 +28,6 @@ from governance.core.audit import (
     GENESIS_HASH,
     SYSTEM,
     compute_hash,
-    recent_events,
     record_event,
     verify_chain,
 )
@@ -479,16 +478,3 @@ async def test_summaries_name_the_change_and_the_actor():
     assert row["actor_label"] == admin.email
     assert row["entity_type"] == "user"
     assert "i@example.org" in row["summary"] and "board" in row["summary"]
-
-
-async def test_recent_events_pages_newest_first():
-    await append(7)
-
-    first_page, older = await recent_events(limit=3)
-    second_page, older_still = await recent_events(before_sequence=older, limit=3)
-    last_page, end = await recent_events(before_sequence=older_still, limit=3)
-
-    assert [row["sequence"] for row in first_page] == [7, 6, 5]
-    assert [row["sequence"] for row in second_page] == [4, 3, 2]
-    assert [row["sequence"] for row in last_page] == [1]
-    assert end is None
