@@ -1,52 +1,74 @@
-"""How fast the embedded default serves pages, next to Litestar serving a template with no
-database at all (DESIGN.md §9).
+"""Pages and API reads under load, measured with wrk, as ratios to /health in the same run.
 
-Builds a throwaway SQLite database with the demo data, starts `governance serve` and a bare
-Litestar app on loopback ports, signs in, and sends the same number of requests with the
-same concurrency to each page. Prints requests per second and the median latency.
+For each configuration (SQLite with one worker; PostgreSQL with one and with two workers) it
+builds a throwaway database with the demo data, starts `governance serve --no-scheduler`,
+signs in a chair (a session cookie) and makes an API token, then runs wrk on each route in
+turn: 1 thread, 16 connections, 5 s. It prints req/s, p50 and p99 latency, non-2xx answers
+and the ratio to `/health` measured in that same run, then the SQL statements each route
+costs (counted in-process on the same data: the engine counts what it sends).
 
-    .venv/bin/python scripts/bench_pages.py [--requests 2000] [--concurrency 8]
+    .venv/bin/python scripts/bench_pages.py [--duration 5] [--connections 16]
+        [--configs sqlite-1,postgres-1,postgres-2] [--postgres postgresql://postgres@127.0.0.1:5432]
 
-Traffic goes only to 127.0.0.1; both servers are stopped at the end.
+Needs wrk (Debian: apt-get install wrk; `.ci/run` installs it). Traffic goes only to
+127.0.0.1; servers are stopped, the data folders and the PostgreSQL databases removed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import re
+import shutil
+import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-BARE_APP = textwrap.dedent(
-    """
-    from pathlib import Path
-    from litestar import Litestar, get
-    from litestar.plugins.jinja import JinjaTemplateEngine
-    from litestar.response import Template
-    from litestar.template.config import TemplateConfig
+PASSWORD = "governance-demo"  # noqa: S105 - the documented demo password
+EMAIL = "chair.wellbeing@example.org"
+SLUG = "wellbeing"
+READY_DEADLINE_SECONDS = 120
+GOVERNANCE = [sys.executable, "-m", "governance.cli"]
 
-    @get("/page")
-    async def page_without_database() -> Template:
-        rows = [{"name": f"Member {n}", "role": "member"} for n in range(10)]
-        return Template(template_name="page.html", context={"title": "Working group", "rows": rows})
 
-    app = Litestar(
-        [page_without_database],
-        template_config=TemplateConfig(engine=JinjaTemplateEngine, directory=Path(".")),
-    )
-    """
-)
+@dataclass(frozen=True)
+class Route:
+    label: str
+    path: str
+    auth: str  # "none", "session" or "token"
+
+
+@dataclass
+class Figures:
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    bad: int
+
+
+def routes(meeting_id: int) -> list[Route]:
+    return [
+        Route("/health", "/health", "none"),
+        Route("sign-in page (no session, no query)", "/login", "none"),
+        Route("public /transparency (anonymous)", "/transparency", "none"),
+        Route("dashboard, signed in", "/", "session"),
+        Route("group page", f"/groups/{SLUG}", "session"),
+        Route("meeting page", f"/meetings/{meeting_id}", "session"),
+        Route("my actions", "/actions", "session"),
+        Route("GET /api/v1/groups (token)", "/api/v1/groups", "token"),
+        Route("GET /api/v1/meetings/{id} (token)", f"/api/v1/meetings/{meeting_id}", "token"),
+    ]
 
 
 def free_port() -> int:
@@ -55,129 +77,210 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def wait_until_up(url: str) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(200):
-            try:
-                await client.get(url)
+def wait_until_ready(base: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + READY_DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit("governance serve stopped before it served a page")
+        try:
+            if httpx.get(f"{base}/ready").status_code == 200:
                 return
-            except httpx.TransportError:
-                await asyncio.sleep(0.1)
-    raise SystemExit(f"{url} did not come up")
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)  # polling for the server to answer, not waiting for a time
+    raise SystemExit(f"{base} did not come up")
 
 
-async def hammer(
-    client: httpx.AsyncClient, url: str, requests: int, concurrency: int
-) -> tuple[float, float]:
-    latencies: list[float] = []
-    remaining = iter(range(requests))
-
-    async def worker() -> None:
-        for _ in remaining:
-            started = time.perf_counter()
-            response = await client.get(url)
-            latencies.append(time.perf_counter() - started)
-            if response.status_code != 200:
-                raise SystemExit(f"{url} answered {response.status_code}")
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - started
-    return requests / elapsed, statistics.median(latencies) * 1000
-
-
-async def sign_in(client: httpx.AsyncClient, base: str) -> None:
-    login = await client.get(f"{base}/login")
+def sign_in(client: httpx.Client) -> None:
+    login = client.get("/login")
     token = re.search(r'name="_csrf_token" value="([^"]+)"', login.text)
     assert token, "no CSRF token on the sign-in page"
-    response = await client.post(
-        f"{base}/login",
-        data={
-            "email": "chair.wellbeing@example.org",
-            "password": "governance-demo",
-            "_csrf_token": token.group(1),
-            "next": "/",
-        },
+    form = {"email": EMAIL, "password": PASSWORD, "_csrf_token": token.group(1), "next": "/"}
+    answer = client.post("/login", data=form)
+    assert answer.status_code == 302, f"sign-in of {EMAIL}: {answer.status_code}"
+
+
+def a_meeting_id(client: httpx.Client) -> int:
+    page = client.get(f"/groups/{SLUG}/meetings").text
+    found = re.search(r'href="/meetings/(\d+)"', page)
+    assert found, "the demo group lists no meeting"
+    return int(found.group(1))
+
+
+def run_wrk(base: str, route: Route, headers: dict[str, str], args: argparse.Namespace) -> Figures:
+    command = ["wrk", "--threads=1", f"--connections={args.connections}"]
+    command += [f"--duration={args.duration}s", "--timeout=10s", "--latency"]
+    for name, value in headers.items():
+        command += ["--header", f"{name}: {value}"]
+    output = subprocess.run(
+        [*command, base + route.path], check=True, capture_output=True, text=True
+    ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
     )
-    assert response.status_code == 302, f"sign-in failed: {response.status_code}"
-
-
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=8)
-    args = parser.parse_args()
-
-    data_dir = Path(tempfile.mkdtemp(prefix="governance-bench-"))
-    env = {**os.environ, "GOVERNANCE_DATA_DIR": str(data_dir), "GOVERNANCE_LOG_LEVEL": "WARNING"}
-    env.pop("GOVERNANCE_DATABASE_URL", None)
-    governance = [sys.executable, "-m", "governance.cli"]
-    subprocess.run(
-        [*governance, "init", "--demo"], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL
-    )
-    (data_dir / "bare_app.py").write_text(BARE_APP)
-    (data_dir / "page.html").write_text(
-        "<!doctype html><html><body><h1>{{ title }}</h1><table>"
-        "{% for row in rows %}<tr><td>{{ row.name }}</td><td>{{ row.role }}</td></tr>"
-        "{% endfor %}</table></body></html>"
+    return Figures(
+        rate,
+        _latency_ms(output, "50%"),
+        _latency_ms(output, "99%"),
+        (int(bad.group(1)) if bad else 0) + (sum(map(int, errors.groups())) if errors else 0),
     )
 
-    app_port, bare_port = free_port(), free_port()
-    servers = [
-        subprocess.Popen(
-            [*governance, "serve", "--port", str(app_port), "--no-scheduler"],
+
+def _latency_ms(output: str, percentile: str) -> float:
+    value, unit = re.search(rf"^\s+{percentile}\s+([\d.]+)(us|ms|s)\s*$", output, re.M).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+async def query_counts(env: dict[str, str], meeting_id: int, token: str) -> dict[str, int]:
+    """The SQL statements each route costs, counted in this process on the same database
+    (a second request of each, so what is done once per process is not counted)."""
+    os.environ.update(env)
+    from litestar.testing import AsyncTestClient
+
+    from governance.app import create_app
+    from governance.core.db import get_engine
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    counts: dict[str, int] = {}
+    async with AsyncTestClient(create_app()) as client:
+        engine = get_engine()
+
+        async def count(route: Route) -> None:
+            headers = {"Authorization": f"Bearer {token}"} if route.auth == "token" else {}
+            await client.get(route.path, headers=headers)
+            before = engine.queries_run  # type: ignore[attr-defined]
+            await client.get(route.path, headers=headers)
+            counts[route.label] = engine.queries_run - before  # type: ignore[attr-defined]
+
+        # Anonymous and token routes first, before this client holds a session cookie.
+        for route in routes(meeting_id):
+            if route.auth != "session":
+                await count(route)
+        login = await client.get("/login")
+        csrf = re.search(r'name="_csrf_token" value="([^"]+)"', login.text)
+        assert csrf, "no CSRF token on the sign-in page"
+        form = {"email": EMAIL, "password": PASSWORD, "_csrf_token": csrf.group(1), "next": "/"}
+        await client.post("/login", data=form)
+        for route in routes(meeting_id):
+            if route.auth == "session":
+                await count(route)
+    return counts
+
+
+def measure(config: str, args: argparse.Namespace, folder: Path) -> dict[str, Figures]:
+    engine, workers = config.split("-")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVERNANCE_")}
+    env |= {"GOVERNANCE_DATA_DIR": str(folder / config), "GOVERNANCE_LOG_LEVEL": "WARNING"}
+    database = None
+    if engine == "postgres":
+        database = f"bench_pages_{uuid.uuid4().hex[:8]}"
+        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", database], check=True)
+        env["GOVERNANCE_DATABASE_URL"] = f"{args.postgres}/{database}"
+    server = None
+    try:
+        subprocess.run(
+            [*GOVERNANCE, "init", "--demo"],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        token = subprocess.run(
+            [*GOVERNANCE, "token", "create", EMAIL],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()[-1]
+        port = free_port()
+        server = subprocess.Popen(
+            [
+                *GOVERNANCE,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-scheduler",
+                "--workers",
+                workers,
+            ],
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ),
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "bare_app:app",
-                "--port",
-                str(bare_port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=data_dir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ),
-    ]
-    try:
-        base, bare = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{bare_port}"
-        await wait_until_up(f"{base}/health")
-        await wait_until_up(f"{bare}/page")
-        limits = httpx.Limits(max_connections=args.concurrency)
-        async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-            await sign_in(client, base)
-            slug_page = f"{base}/groups/wellbeing"
-            rows = []
-            for label, url in (
-                ("bare Litestar template, no database", f"{bare}/page"),
-                ("Governance /health (no database)", f"{base}/health"),
-                ("Governance group page (signed in)", slug_page),
-                ("Governance dashboard (signed in)", f"{base}/"),
-                ("Governance meeting page (signed in)", f"{base}/meetings/12"),
-            ):
-                await hammer(client, url, min(200, args.requests), args.concurrency)  # warm up
-                rate, median_ms = await hammer(client, url, args.requests, args.concurrency)
-                rows.append((label, rate, median_ms))
-        print(
-            f"{args.requests} requests each, concurrency {args.concurrency}, "
-            "one worker process, SQLite"
+            start_new_session=True,
         )
-        for label, rate, median_ms in rows:
-            print(f"  {label:40} {rate:8.0f} req/s   median {median_ms:6.1f} ms")
+        base = f"http://127.0.0.1:{port}"
+        wait_until_ready(base, server)
+        with httpx.Client(base_url=base) as client:
+            sign_in(client)
+            cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+            meeting_id = a_meeting_id(client)
+        auth = {
+            "none": {},
+            "session": {"Cookie": cookie},
+            "token": {"Authorization": f"Bearer {token}"},
+        }
+        figures = {r.label: run_wrk(base, r, auth[r.auth], args) for r in routes(meeting_id)}
+        if config == args.configs[0]:
+            counts = asyncio.run(query_counts(env, meeting_id, token))
+            for label, count in counts.items():
+                figures[label].__dict__["queries"] = count
+        return figures
     finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            server.wait(timeout=10)
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+        if database:
+            subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", database], check=False)
+
+
+def report(config: str, figures: dict[str, Figures], args: argparse.Namespace) -> None:
+    health = figures["/health"].rate
+    print(
+        f"\n{config}: wrk 1 thread, {args.connections} connections, {args.duration} s per route, "
+        f"{os.cpu_count()} CPUs"
+    )
+    print("| route | req/s | p50 ms | p99 ms | non-2xx | ratio to /health | queries |")
+    print("|---|---|---|---|---|---|---|")
+    for label, row in figures.items():
+        queries = row.__dict__.get("queries", "")
+        print(
+            f"| {label} | {row.rate:.0f} | {row.p50_ms:.1f} | {row.p99_ms:.1f} | {row.bad} | "
+            f"{row.rate / health:.3f} | {queries} |"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=5, help="seconds per route")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--configs", default="sqlite-1,postgres-1,postgres-2", type=lambda text: text.split(",")
+    )
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+    folder = Path(tempfile.mkdtemp(prefix="governance-pages-"))
+    rates: dict[str, float] = {}
+    try:
+        for config in args.configs:
+            figures = measure(config, args, folder)
+            report(config, figures, args)
+            rates[config] = figures["dashboard, signed in"].rate
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if "postgres-1" in rates and "postgres-2" in rates:
+        print(
+            f"\nPostgreSQL dashboard, two workers / one: "
+            f"{rates['postgres-2'] / rates['postgres-1']:.2f}"
+        )
+    return 0
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(main())
