@@ -897,9 +897,14 @@ async def record_attendance(
             "attendance.recorded",
             "meeting",
             meeting_id,
-            f"Attendance recorded: {attending} members attending, {len(guests)} guests",
+            f"Attendance recorded: {_count(attending, 'member')} attending, "
+            f"{_count(len(guests), 'guest')}",
             scope=await _meeting_scope(meeting_id),
         )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 # --- minutes ----------------------------------------------------------------------------
