@@ -319,13 +319,18 @@ async def documents_added_by(user_id: int) -> list[dict[str, Any]]:
     )
 
 
-async def annex_hashes(report_id: int) -> list[dict[str, Any]]:
-    """The current annexes of a report, for its content hash: id, file name and SHA-256,
-    in the order they were added (no visibility: the hash is of the whole record)."""
+async def annex_hashes(report_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The current annexes of these reports, for their content hashes: each one's file
+    name and SHA-256, in the order they were added, by report (no visibility: the hash is
+    of the whole record). One query."""
+    if not report_ids:
+        return {}
     rows = await Document.select(*_columns()).where(
-        (Document.holder_kind == HolderKind.REPORT) & (Document.holder_id == report_id)
+        (Document.holder_kind == HolderKind.REPORT) & Document.holder_id.is_in(report_ids)
     )
-    return [
-        {"series": row["series"], "file_name": row["file_name"], "sha256": row["sha256"]}
-        for row in current_versions(rows)
-    ]
+    by_report: dict[int, list[dict[str, Any]]] = {}
+    for row in current_versions(rows):
+        by_report.setdefault(row["holder_id"], []).append(
+            {"series": row["series"], "file_name": row["file_name"], "sha256": row["sha256"]}
+        )
+    return by_report

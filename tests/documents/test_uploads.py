@@ -311,3 +311,33 @@ async def test_frozen_holders_freeze_their_papers(client, cast, setting):
         added = await upload(client, headers, url, [("more.pdf", files.pdf())])
         assert added.status_code == 409, url
     assert await stored() == before
+
+
+async def test_the_report_hash_covers_its_annexes(client, cast, setting):
+    from governance.documents.tables import Document
+    from governance.integrity import mismatched_records
+    from governance.reports import services as reports
+    from governance.reports.integrity import content_hash
+    from tests.factories import viewer_for
+
+    headers = await chair_token(cast)
+    annex = await upload(
+        client,
+        headers,
+        f"/api/v1/reports/{setting.report_id}/documents",
+        [("annex.pdf", files.pdf("annex"))],
+    )
+    assert annex.status_code == 201
+    annex_sha = annex.json()["documents"][0]["sha256"]
+    await reports.submit_report(setting.report_id, await viewer_for(cast.chair))
+    row = await Report.select().where(Report.id == setting.report_id).first()
+    without = content_hash({**row, "to_director": True, "to_board": True})
+    assert row["content_hash"] != without
+    assert await mismatched_records() == []
+    api = await client.get(f"/api/v1/reports/{setting.report_id}", headers=headers)
+    assert api.json()["integrity"] == "ok"
+    # An annex's hash changed behind the service's back: the report no longer matches.
+    await Document.update({Document.sha256: "0" * 64}).where(Document.sha256 == annex_sha)
+    assert [m.kind for m in await mismatched_records()] == ["report"]
+    api = await client.get(f"/api/v1/reports/{setting.report_id}", headers=headers)
+    assert api.json()["integrity"] == "mismatch"
