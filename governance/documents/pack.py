@@ -51,7 +51,7 @@ class PackCover:
     group_name: str
     meeting_title: str
     # Already written in the organisation's time zone, with its name, e.g.
-    # "Thursday 3 December 2026, 10:00–12:00 (Europe/London)".
+    # "Thursday 3 December 2026, 10:00 to 12:00 (Europe/London)".
     when: str
     place: str
 
@@ -110,9 +110,7 @@ def ordered_papers(
     of an item not in `agenda` (one this reader may not see) is dropped."""
     order = {line.key: number for number, line in enumerate(agenda)}
     kept = [p for p in papers if p.agenda_key is None or p.agenda_key in order]
-    return sorted(
-        kept, key=lambda p: len(order) if p.agenda_key is None else order[p.agenda_key]
-    )
+    return sorted(kept, key=lambda p: len(order) if p.agenda_key is None else order[p.agenda_key])
 
 
 def find_office_converter() -> Converter | None:
@@ -237,8 +235,8 @@ def _checked_pdf(content: bytes, reason: str) -> _Placed:
             return _Placed(None, reason)
         out = io.BytesIO()
         single.write(out)
-        PdfReader(io.BytesIO(out.getvalue())).pages[0]  # noqa: B018 - readable again
-    except Exception:  # noqa: BLE001 - any damage means "list it", never a broken pack
+        _ = PdfReader(io.BytesIO(out.getvalue())).pages[0]  # what was written reads back
+    except Exception:  # any damage means "list it", never a broken pack
         return _Placed(None, reason)
     return _Placed(out.getvalue(), "")
 
@@ -249,7 +247,7 @@ def _image_pdf(paper: PackPaper, content: bytes) -> _Placed:
     try:
         with Image.open(io.BytesIO(content)) as image:
             image.verify()
-    except Exception:  # noqa: BLE001 - a damaged image is listed, not drawn
+    except Exception:
         return _Placed(None, "The image could not be read.")
     import base64
 
@@ -329,6 +327,4 @@ def _text_html(paper: PackPaper, content: bytes) -> str:
     if len(text) > TEXT_SHOWN_CHARS:
         text = text[:TEXT_SHOWN_CHARS]
         more = "<p>The text continues in the original file.</p>"
-    return _page(
-        f"<h1>{html.escape(paper.title)}</h1><pre>{html.escape(text)}</pre>{more}"
-    )
+    return _page(f"<h1>{html.escape(paper.title)}</h1><pre>{html.escape(text)}</pre>{more}")

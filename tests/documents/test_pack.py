@@ -21,7 +21,7 @@ from tests.documents.pack_samples import ODT, odt, paper, pdf_of, png
 COVER = PackCover(
     group_name="Working Group on Wellbeing",
     meeting_title="December meeting",
-    when="Thursday 10 December 2026, 10:00–12:00 (Europe/London)",
+    when="Thursday 10 December 2026, 10:00 to 12:00 (Europe/London)",
     place="Room 4",
 )
 AGENDA = [PackAgendaLine(11, "Welcome"), PackAgendaLine(12, "Budget"), PackAgendaLine(13, "AOB")]
