@@ -106,11 +106,12 @@ def cache_key(
 def ordered_papers(
     agenda: Sequence[PackAgendaLine], papers: Sequence[PackPaper]
 ) -> list[PackPaper]:
-    """Papers of the agenda's items in agenda order, then the meeting's own papers; a paper
-    of an item not in `agenda` (one this reader may not see) is dropped."""
+    """The meeting's own papers first (as the meeting page lists them), then each agenda
+    item's in agenda order; a paper of an item not in `agenda` (one this reader may not
+    see) is dropped. Papers of one item keep the order given."""
     order = {line.key: number for number, line in enumerate(agenda)}
     kept = [p for p in papers if p.agenda_key is None or p.agenda_key in order]
-    return sorted(kept, key=lambda p: len(order) if p.agenda_key is None else order[p.agenda_key])
+    return sorted(kept, key=lambda p: -1 if p.agenda_key is None else order[p.agenda_key])
 
 
 def find_office_converter() -> Converter | None:
@@ -305,7 +306,7 @@ def _front_html(
         f"<p>{e(cover.when)}</p><p>{e(cover.place)}</p></section>"
         "<h1>Agenda</h1>"
         + (f'<ol class="agenda">{lines}</ol>' if lines else "<p>No agenda items.</p>")
-        + (f"<h2>Papers for the meeting</h2>{general}" if general else "")
+        + (f"<h2>Papers for the whole meeting</h2>{general}" if general else "")
     )
 
 

@@ -47,12 +47,12 @@ def test_papers_follow_the_agenda_each_with_its_bookmark() -> None:
     outline = _outline(pdf)
     assert [title for title, _ in outline] == [
         "Cover and agenda",
+        "General note",
         "1. Welcome: Welcome letter",
         "2. Budget: Accounts",
-        "General note",
     ]
     front = outline[1][1]
-    assert [page for _, page in outline] == [0, front, front + 2, front + 5]
+    assert [page for _, page in outline] == [0, front, front + 1, front + 3]
     assert len(reader.pages) == front + 6
     text = _text(pdf)
     assert "December meeting" in text and "Room 4" in text and "Europe/London" in text
