@@ -15,6 +15,7 @@ APP_REGISTRY = AppRegistry(
         "governance.meetings.piccolo_app",
         "governance.actions.piccolo_app",
         "governance.reports.piccolo_app",
+        "governance.documents.piccolo_app",
         "governance.transparency.piccolo_app",
         "governance.notifications.piccolo_app",
     ]

@@ -45,6 +45,8 @@ class Settings:
     mail_uncertain_resend_hours: int = 24
     # A copy of the database every night into <data folder>/backups (7 daily, 4 weekly).
     nightly_backups: bool = True
+    # The largest paper (a document) one upload may be, in MiB.
+    max_upload_mb: int = 25
 
     @property
     def is_https(self) -> bool:
@@ -223,6 +225,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         trusted_proxies=_networks(env, "GOVERNANCE_TRUSTED_PROXIES"),
         require_second_factor=_required_second_factor(env),
         nightly_backups=_switch(env, "GOVERNANCE_NIGHTLY_BACKUPS", True),
+        max_upload_mb=_int(env, "GOVERNANCE_MAX_UPLOAD_MB", 25),
     )
 
 

@@ -175,6 +175,38 @@ def deliveries(viewer: Viewer) -> Any:
     )
 
 
+def documents(viewer: Viewer) -> Any:
+    """Documents (papers and annexes) this viewer may read: their own visibility (which
+    only narrows their holder's) and, in the same condition, what holds them as it is now:
+    an agenda item's visibility, a report as `reports` reads it (other groups' only once
+    submitted), draft minutes' annexes only for the group's chair and secretary, who alone
+    read the draft's text. A document its reader may not read is not found, in the same
+    one query as a document that does not exist."""
+    from governance.documents.tables import Document
+
+    item = Document.agenda_item.is_null() | readable(
+        viewer, Document.group, Document.agenda_item.visibility
+    )
+    report = Document.report.is_null() | readable(
+        viewer,
+        Document.report.group,
+        Document.report.visibility,
+        outsiders_also=Document.report.status == "submitted",
+    )
+    led = sorted(group_id for group_id in viewer.group_roles if viewer.leads(group_id))
+    minutes = (
+        Document.minutes.is_null()
+        | (Document.minutes.status != "draft")
+        | Document.group.is_in(led or [NO_GROUP])
+    )
+    return readable(viewer, Document.group, Document.visibility) & item & report & minutes
+
+
+def narrowed_visibilities(holder_visibility: str) -> list[str]:
+    """The visibilities a document held by something of this visibility may have."""
+    return [value for value in Visibility if narrows(holder_visibility, value)]
+
+
 # --- the trail of changes and the outbox ---
 # Audit events and outbox rows carry the group and visibility of the record they are about,
 # recorded when they are written (core.audit.EventScope); their lists apply the reader's
