@@ -44,6 +44,8 @@ from governance.core.security import (
 from governance.core.templating import TEMPLATE_DIRECTORY, add_template_helpers
 from governance.core.urls import use_application
 from governance.dashboard.controllers import DashboardController, GroupOverviewController
+from governance.documents.api import DocumentApiController
+from governance.documents.controllers import DocumentController
 from governance.documents.pack_controllers import MeetingPackApiController, MeetingPackController
 from governance.groups.api import GroupApiController, MeApiController
 from governance.groups.controllers import GroupAdminController, GroupController
@@ -122,6 +124,8 @@ def _route_handlers() -> list[Any]:
         ActionApiController,
         ReportController,
         ReportApiController,
+        DocumentController,
+        DocumentApiController,
         EmailPreferencesController,
         OutboxAdminController,
         TransparencyController,

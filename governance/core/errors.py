@@ -100,6 +100,7 @@ ERROR_TITLES = {
     404: "Page not found",
     405: "Method not allowed",
     409: "Conflict",
+    413: "Too large",
     422: "Some values need correcting",
     429: "Too many attempts",
     500: "Something went wrong",
@@ -137,6 +138,7 @@ PROBLEM_DESCRIPTIONS = {
     403: "The caller may not do this (or, signed in by session cookie, sent no CSRF token)",
     404: "There is no such record, or the caller may not read it",
     409: "The record's state does not allow this now",
+    413: "The request's body is larger than the route accepts",
     422: "Values of the right type that break a rule: `errors` names every such field",
 }
 

@@ -214,6 +214,16 @@ async def held_documents(kind: str, holder_id: int, viewer: Viewer) -> list[Docu
     return [view_of(row) for row in current_versions(rows)]
 
 
+async def minutes_annexes(meeting_id: int, viewer: Viewer) -> list[DocumentView]:
+    """The current annexes of a meeting's minutes that this viewer reads."""
+    rows = await Document.select(*_columns()).where(
+        (Document.holder_kind == HolderKind.MINUTES)
+        & (Document.meeting == meeting_id)
+        & scopes.documents(viewer)
+    )
+    return [view_of(row) for row in current_versions(rows)]
+
+
 async def _numbered_items(meeting_id: int, group_id: int, viewer: Viewer) -> dict[int, Any]:
     """The agenda items this viewer reads, numbered 1 to n in agenda order, as the meeting
     page numbers them: a hidden item leaves no gap."""
@@ -228,17 +238,28 @@ async def _numbered_items(meeting_id: int, group_id: int, viewer: Viewer) -> dic
     return {item["id"]: (number, item["title"]) for number, item in enumerate(items, start=1)}
 
 
-async def meeting_papers(meeting_id: int, viewer: Viewer) -> list[tuple[DocumentView, Any]]:
+async def agenda_choices(meeting_id: int, viewer: Viewer) -> list[tuple[int, Any]]:
+    """The agenda items of a meeting this viewer reads, as (id, (number, title))."""
+    meeting = await meetings.readable_meeting(meeting_id, viewer)
+    numbered = await _numbered_items(meeting_id, meeting["group"], viewer)
+    return list(numbered.items())
+
+
+async def meeting_papers(
+    meeting_id: int, viewer: Viewer, group_id: int | None = None
+) -> list[tuple[DocumentView, Any]]:
     """The current papers of a meeting this viewer reads, each with its agenda item's
     number and title (None for the meeting's own papers), in agenda order with the
-    meeting's own papers first: three queries."""
-    meeting = await meetings.readable_meeting(meeting_id, viewer)
+    meeting's own papers first: two queries, three without the meeting's group (which
+    is then read, with the viewer's access to the meeting)."""
+    if group_id is None:
+        group_id = (await meetings.readable_meeting(meeting_id, viewer))["group"]
     rows = await Document.select(*_columns()).where(
         (Document.meeting == meeting_id)
         & Document.holder_kind.is_in([HolderKind.MEETING, HolderKind.AGENDA_ITEM])
         & scopes.documents(viewer)
     )
-    numbered = await _numbered_items(meeting_id, meeting["group"], viewer)
+    numbered = await _numbered_items(meeting_id, group_id, viewer)
     papers = [
         (view_of(row), numbered.get(row["agenda_item"]))
         for row in current_versions(rows)
@@ -298,13 +319,18 @@ async def documents_added_by(user_id: int) -> list[dict[str, Any]]:
     )
 
 
-async def annex_hashes(report_id: int) -> list[dict[str, Any]]:
-    """The current annexes of a report, for its content hash: id, file name and SHA-256,
-    in the order they were added (no visibility: the hash is of the whole record)."""
+async def annex_hashes(report_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The current annexes of these reports, for their content hashes: each one's file
+    name and SHA-256, in the order they were added, by report (no visibility: the hash is
+    of the whole record). One query."""
+    if not report_ids:
+        return {}
     rows = await Document.select(*_columns()).where(
-        (Document.holder_kind == HolderKind.REPORT) & (Document.holder_id == report_id)
+        (Document.holder_kind == HolderKind.REPORT) & Document.holder_id.is_in(report_ids)
     )
-    return [
-        {"series": row["series"], "file_name": row["file_name"], "sha256": row["sha256"]}
-        for row in current_versions(rows)
-    ]
+    by_report: dict[int, list[dict[str, Any]]] = {}
+    for row in current_versions(rows):
+        by_report.setdefault(row["holder_id"], []).append(
+            {"series": row["series"], "file_name": row["file_name"], "sha256": row["sha256"]}
+        )
+    return by_report

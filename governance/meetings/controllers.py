@@ -20,6 +20,7 @@ from governance.core.errors import ConflictError, InvalidInput
 from governance.core.http import FormFailure, RowId, form_page, form_values, page, page_with_forms
 from governance.core.http import redirect as redirect_to
 from governance.core.urls import path_for
+from governance.documents.controllers import papers_context
 from governance.groups.dependencies import RequestViewer
 from governance.groups.queries import get_group
 from governance.meetings import queries, services
@@ -63,6 +64,7 @@ async def _meeting_page(
 ) -> Template:
     context = msgspec.structs.asdict(await queries.meeting_page(meeting_id, viewer))
     context.update({**LABELS, "modes": ATTENDANCE_MODES})
+    context.update(await papers_context(meeting_id, context["meeting"], viewer))
     return page_with_forms(request, "meetings/show.html", context, failure)
 
 

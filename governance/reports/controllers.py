@@ -25,6 +25,7 @@ from governance.core.http import (
     submit_form,
 )
 from governance.core.urls import path_for
+from governance.documents.controllers import annexes_context
 from governance.groups.dependencies import RequestViewer
 from governance.groups.queries import get_group
 from governance.reports import forms, queries, services
@@ -59,6 +60,7 @@ async def _trail(
         "owner_choices": choices,
         "action_slots": range(1, MAX_ACTIONS_PER_RESPONSE + 1),
         "user_id": viewer.user.id,
+        **await annexes_context(report.id, report.visibility, viewer),
     }
     return page_with_forms(request, "reports/show.html", context, failure)
 

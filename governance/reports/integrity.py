@@ -1,6 +1,7 @@
 """Whether a submitted report still has the content it was submitted with.
 
-Submission stores the SHA-256 of the report's canonical content (`content_hash`). The page,
+Submission stores the SHA-256 of the report's canonical content (`content_hash`), which
+covers its annexes (each one's file name and SHA-256, in the order they were added). The page,
 the API and `governance audit verify` recompute it from the row as it stands: a body
 changed in the database behind the service's back shows as a mismatch, never silently
 beside the old hash.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from governance.core.audit import RecordMismatch, audited_hashes, hash_problem
@@ -22,8 +23,13 @@ MISMATCH = "mismatch"
 SUBMITTED_ACTION = "report.submitted"
 
 
-def content_hash(report: Mapping[str, Any]) -> str:
-    """SHA-256 of what submission freezes (the canonical JSON of these fields)."""
+Annexes = Sequence[Mapping[str, Any]]
+
+
+def content_hash(report: Mapping[str, Any], annexes: Annexes = ()) -> str:
+    """SHA-256 of what submission freezes: the canonical JSON of these fields and, when it
+    has any, of its annexes' names and hashes (so a report without annexes keeps the hash
+    it was submitted with before reports had annexes)."""
     canonical = {
         "group": report["group"],
         "kind": report["kind"],
@@ -35,6 +41,10 @@ def content_hash(report: Mapping[str, Any]) -> str:
         "to_board": report["to_board"],
         "follows_up": report["follows_up"],
     }
+    if annexes:
+        canonical["annexes"] = [
+            {"file_name": annex["file_name"], "sha256": annex["sha256"]} for annex in annexes
+        ]
     return hashlib.sha256(
         json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()
     ).hexdigest()
@@ -49,11 +59,18 @@ def _frozen(report: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def integrity(report: Mapping[str, Any]) -> str | None:
+def integrity(report: Mapping[str, Any], annexes: Annexes = ()) -> str | None:
     """ "ok" or "mismatch" for a submitted report; None for a draft, which has no hash."""
     if report["status"] != ReportStatus.SUBMITTED:
         return None
-    return OK if content_hash(_frozen(report)) == report["content_hash"] else MISMATCH
+    return OK if content_hash(_frozen(report), annexes) == report["content_hash"] else MISMATCH
+
+
+async def annexes_of(report_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The current annexes of these reports, each one's name and hash: one query."""
+    from governance.documents.queries import annex_hashes
+
+    return await annex_hashes(report_ids)
 
 
 async def mismatched_reports(batch_size: int = 500) -> list[RecordMismatch]:
@@ -71,8 +88,9 @@ async def mismatched_reports(batch_size: int = 500) -> list[RecordMismatch]:
         )
         if not rows:
             return mismatched
+        annexes = await annexes_of([row["id"] for row in rows])
         for row in rows:
-            computed = content_hash(_frozen(row))
+            computed = content_hash(_frozen(row), annexes.get(row["id"], []))
             problem = hash_problem(computed, row["content_hash"], audited.get(str(row["id"])))
             if problem:
                 mismatched.append(RecordMismatch("report", row["id"], problem))

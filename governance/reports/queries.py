@@ -28,7 +28,7 @@ from governance.core.markdown import render_markdown
 from governance.groups.queries import get_group, members_on
 from governance.groups.tables import ReportingLineSettings, WorkingGroup
 from governance.reports import schedule
-from governance.reports.integrity import integrity
+from governance.reports.integrity import annexes_of, integrity
 from governance.reports.schemas import (
     DELIVERY_STATES,
     DeliveryFilters,
@@ -191,6 +191,9 @@ async def report_view(report: Mapping[str, Any], viewer: Viewer) -> ReportView:
     follows_up, follow_ups = await _follow_ups(report, viewer)
     route = route_of(report)
     leads = viewer.leads(report["group"])
+    annexes: list[dict[str, Any]] = []
+    if report["status"] == ReportStatus.SUBMITTED:
+        annexes = (await annexes_of([report["id"]])).get(report["id"], [])
     return msgspec.convert(
         {
             **report,
@@ -203,7 +206,7 @@ async def report_view(report: Mapping[str, Any], viewer: Viewer) -> ReportView:
             "to_board": bool(report["to_board"]),
             "follows_up": follows_up,
             "content_hash": report["content_hash"] or None,
-            "integrity": integrity(report),
+            "integrity": integrity(report, annexes),
             "can_submit": report["status"] == ReportStatus.DRAFT and leads,
             "can_follow_up": report["status"] == ReportStatus.SUBMITTED and leads,
             "closed": _closed(deliveries),

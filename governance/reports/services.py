@@ -47,7 +47,7 @@ from governance.groups.tables import Membership, ReportingLine
 from governance.notifications import emails
 from governance.notifications.emails import Recipient
 from governance.reports import queries, schedule
-from governance.reports.integrity import content_hash
+from governance.reports.integrity import annexes_of, content_hash
 from governance.reports.queries import LinePlan, draft_of
 from governance.reports.schemas import (
     RESPONSES_NEEDING_RATIONALE,
@@ -429,7 +429,8 @@ async def _deliver(report: Mapping[str, Any], line: Mapping[str, Any], now: dt.d
 async def _freeze(report: Mapping[str, Any], viewer: Viewer, now: dt.datetime) -> str:
     """Marks the draft submitted, to the lines it goes to, under the SHA-256 of its text;
     refused if it no longer is a draft (a submission that raced this one)."""
-    digest = content_hash(report)
+    annexes = await annexes_of([report["id"]])
+    digest = content_hash(report, annexes.get(report["id"], []))
     updated = (
         await Report.update(
             {
