@@ -66,7 +66,7 @@ async def _upload(
         await form.get_by_label("Belongs to").select_option(label=item)
     if readers is not None:
         await form.get_by_label("Readers of the paper").select_option(readers)
-    await form.get_by_role("button", name="Upload").click()
+    await form.get_by_role("button", name="Upload", exact=True).click()
     await expect(page.locator("li.paper")).to_have_count(expected_papers, timeout=EXPECT_TIMEOUT_MS)
 
 
