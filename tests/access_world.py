@@ -20,6 +20,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from piccolo.columns import Bytea
 from piccolo.table import Table, sort_table_classes
 
 from governance.accounts.services import password_link
@@ -109,6 +110,39 @@ async def _hold(meeting_id: int, chair: int, attendees: list[int]) -> None:
     await meetings.save_minutes(
         meeting_id, MinutesDraft(summary="Summary of the meeting", items={}), viewer
     )
+
+
+async def _papers(
+    meeting_id: int, items: dict[str, int], draft_report: int, leader: Any
+) -> dict[str, int]:
+    """A paper on each of the held meeting's items, at the item's visibility, and an annex
+    of the draft report; each title names what holds it, so a leak is caught."""
+    from governance.documents import services as documents
+    from governance.documents.schemas import NewDocuments
+    from tests.documents.files import MemoryUpload, pdf
+
+    content = pdf("A paper")
+    found = {}
+    for visibility in ("internal", "board", "group"):
+        [found[f"{visibility}_paper"]] = await documents.add_documents(
+            "meeting",
+            meeting_id,
+            [MemoryUpload(f"{visibility}.pdf", content)],
+            NewDocuments(
+                title=f"Paper on the {visibility} item",
+                visibility=visibility,
+                agenda_item_id=items[visibility],
+            ),
+            leader,
+        )
+    [found["draft_annex"]] = await documents.add_documents(
+        "report",
+        draft_report,
+        [MemoryUpload("annex.pdf", content)],
+        NewDocuments(title="Annex of the Unsent draft", visibility="internal"),
+        leader,
+    )
+    return found
 
 
 async def build_world() -> World:
@@ -252,6 +286,7 @@ async def build_world() -> World:
         ),
         leader,
     )
+    papers = await _papers(held, held_items, draft, leader)
     deliveries = {
         (row["report"], row["recipient"]): row["id"]
         for row in await Delivery.select(Delivery.id, Delivery.report, Delivery.recipient)
@@ -323,6 +358,7 @@ async def build_world() -> World:
             "tr_board_draft_id": str(board_draft.report_id),
             "tr_board_approved_id": str(board_approved.report_id),
             "tr_public_id": str(public.report_id),
+            **{f"{kind}_id": str(document_id) for kind, document_id in papers.items()},
             "chart": "actions.svg",
             "unknown_feed_ics": "not-a-feed.ics",
             "bad_token": "not-a-signed-link",
@@ -368,8 +404,14 @@ def _fingerprint_query() -> str:
         if is_postgres():
             parts.append(f"(SELECT json_agg(t ORDER BY t.id)::text FROM {name} t) AS t{number}")
         else:
+            # JSON cannot hold a BLOB (a document's content): its hex digits stand for it.
             pairs = ", ".join(
-                f"'{column._meta.db_column_name}', \"{column._meta.db_column_name}\""
+                f"'{column._meta.db_column_name}', "
+                + (
+                    f'hex("{column._meta.db_column_name}")'
+                    if isinstance(column, Bytea)
+                    else f'"{column._meta.db_column_name}"'
+                )
                 for column in table._meta.columns
             )
             parts.append(

@@ -119,6 +119,18 @@ TR_LEAD = lead(("member", "chair", "board"))
 API_TR_LEAD = lead(("member", "chair", "board"), api=True)
 
 
+# Documents: a paper is read as its item is (and its own visibility allows).
+PAPER_READER_TUPLES = {
+    "internal": READERS,
+    "board": ("member", "chair", "board"),
+    "group": ("member", "chair"),
+}
+PAPER_READERS = {v: grid(readers) for v, readers in PAPER_READER_TUPLES.items()}
+API_PAPER_READERS = {v: grid(readers, api=True) for v, readers in PAPER_READER_TUPLES.items()}
+DRAFT_READ = grid(("member", "chair"))
+API_DRAFT_READ = grid(("member", "chair"), api=True)
+
+
 def line(recipient: str, *, api: bool = False, board_only: bool = False) -> dict[str, str]:
     """A delivery: only its line acts on it; the report's other readers get 403."""
     readers = ("member", "chair", "board") if board_only else READERS
@@ -205,6 +217,8 @@ def preferences_form(p: Mapping[str, str]) -> dict[str, Any]:
     return {"digest_frequency": "daily", "digest_weekday": "monday", "categories": ["actions"]}
 
 
+# An upload: sent as multipart/form-data (see `request_as`).
+UPLOAD = fixed(file=("notes.txt", b"Notes of the access matrix.\n"))
 MEETING_FORM = form(
     title="Planning", starts_at="2030-01-15T10:00", ends_at="2030-01-15T12:00", location="Room 2"
 )
@@ -611,6 +625,52 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
     ("POST", "/admin/outbox/{email_id}/retry"): ADMIN,
     ("POST", "/admin/outbox/{email_id}/resend"): [case(ADMIN, email_id="uncertain_email_id")],
     ("POST", "/admin/outbox/{email_id}/settle"): [case(ADMIN, email_id="uncertain_email_id")],
+    # --- documents: read as what holds them; added, replaced and withdrawn by the chair ---
+    **{
+        ("GET", path): [
+            case(read, visibility, document_id=f"{visibility}_paper_id")
+            for visibility, read in PAPER_READERS.items()
+        ]
+        + [case(DRAFT_READ, "draft annex", document_id="draft_annex_id")]
+        for path in (
+            "/documents/{document_id}",
+            "/documents/{document_id}/content",
+            "/documents/{document_id}/view",
+        )
+    },
+    **{
+        ("GET", path): [
+            case(api_read, visibility, document_id=f"{visibility}_paper_id")
+            for visibility, api_read in API_PAPER_READERS.items()
+        ]
+        + [case(API_DRAFT_READ, "draft annex", document_id="draft_annex_id")]
+        for path in ("/api/v1/documents/{document_id}", "/api/v1/documents/{document_id}/content")
+    },
+    **{
+        ("POST", path): [
+            case(lead(readers), visibility, document_id=f"{visibility}_paper_id")
+            for visibility, readers in PAPER_READER_TUPLES.items()
+        ]
+        for path in ("/documents/{document_id}/versions", "/documents/{document_id}/withdraw")
+    },
+    ("POST", "/api/v1/documents/{document_id}/versions"): [
+        case(lead(readers, api=True), visibility, UPLOAD, document_id=f"{visibility}_paper_id")
+        for visibility, readers in PAPER_READER_TUPLES.items()
+    ],
+    ("DELETE", "/api/v1/documents/{document_id}"): [
+        case(lead(readers, api=True), visibility, document_id=f"{visibility}_paper_id")
+        for visibility, readers in PAPER_READER_TUPLES.items()
+    ],
+    ("POST", "/meetings/{meeting_id}/papers"): MEETING_LEAD,
+    ("POST", "/meetings/{meeting_id}/minutes/annexes"): MEETING_LEAD,
+    ("POST", "/reports/{report_id}/annexes"): [case(DRAFT_LEAD, report_id="draft_report_id")],
+    ("POST", "/api/v1/meetings/{meeting_id}/documents"): [case(API_MEETING_LEAD, body=UPLOAD)],
+    ("POST", "/api/v1/meetings/{meeting_id}/minutes/documents"): [
+        case(API_MEETING_LEAD, body=UPLOAD)
+    ],
+    ("POST", "/api/v1/reports/{report_id}/documents"): [
+        case(API_DRAFT_LEAD, body=UPLOAD, report_id="draft_report_id")
+    ],
     # --- operations: everyone's own data; the status is the admin's ---
     ("GET", "/profile/my-data"): SIGNED_IN,
     ("GET", "/admin/status"): ADMIN,
@@ -770,6 +830,15 @@ async def request_as(
     with counter() if counter else contextlib.nullcontext():
         if method == "GET":
             return await client.get(url)
+        if url.startswith("/api/") and body and "file" in body:
+            fields = {key: str(value) for key, value in body.items() if key != "file"}
+            return await client.request(
+                method,
+                url,
+                files={"file": body["file"]},
+                data=fields,
+                headers={"x-csrftoken": keeper.csrf},
+            )
         if url.startswith("/api/"):
             return await client.request(
                 method, url, json=body or {}, headers={"x-csrftoken": keeper.csrf}

@@ -80,3 +80,17 @@ def elf() -> bytes:
 
 def binary_junk() -> bytes:
     return bytes(range(256)) * 10
+
+
+class MemoryUpload:
+    """A file as an upload (what Litestar's UploadFile offers a service), from bytes."""
+
+    def __init__(self, filename: str, content: bytes) -> None:
+        self.filename = filename
+        self._buffer = io.BytesIO(content)
+
+    async def read(self, size: int = -1) -> bytes:
+        return self._buffer.read(size)
+
+    async def seek(self, offset: int) -> int:
+        return self._buffer.seek(offset)
