@@ -103,8 +103,11 @@ def wait_until_ready(base: str, server: subprocess.Popen[bytes]) -> None:
 
 def paper_pdf(number: int, pages: int) -> bytes:
     """A paper of `pages` pages of text, made with WeasyPrint (as a word processor would)."""
+    import logging
+
     import weasyprint
 
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)
     paragraph = "The working group reviewed the figures for the quarter in detail. " * 30
     body = "".join(
         f'<section style="page-break-after: always"><h1>Paper {number}, page {page}</h1>'
