@@ -6,12 +6,14 @@ once per pack."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from dataclasses import dataclass
 
 import httpx
 from pypdf import PdfReader
 
+from governance.core.email import render_email
 from governance.core.tables import OutboundEmail
 from governance.documents import packs
 from governance.documents.pack_tables import MeetingPack
@@ -190,6 +192,14 @@ async def test_send_the_papers_emails_each_member_once_per_pack(
         ["chair@example.org", "secretary@example.org", "member@example.org", "member2@example.org"]
     )
     assert all(f"/meetings/{meeting_id}/pack" in str(row["context"]) for row in rows)
+    context = rows[0]["context"]
+    rendered = render_email(
+        "meeting_papers", json.loads(context) if isinstance(context, str) else context
+    )
+    assert rendered.subject == "Papers for December meeting (Working Group on Wellbeing)"
+    for part in (rendered.text, rendered.html):
+        assert f"/meetings/{meeting_id}/pack" in part
+        assert "conduct.pdf" in part and "welcome.pdf" in part
     # Pressing again with nothing changed queues nothing.
     await post_form(client, f"/meetings/{meeting_id}/papers/send")
     assert await OutboundEmail.count().where(OutboundEmail.template == "meeting_papers") == 4
