@@ -19,8 +19,7 @@ from governance.documents.services import add_documents
 from governance.meetings.schemas import AgendaItemDetails
 from governance.meetings.services import add_agenda_item
 from tests.browser.conftest import sign_in_through_form
-from tests.documents.pack_samples import odt, pdf_of
-from tests.documents.test_pack_route import FakeUpload
+from tests.documents.pack_samples import FakeUpload, odt, pdf_of
 from tests.factories import (
     PASSWORD,
     make_group,

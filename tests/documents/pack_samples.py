@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+from dataclasses import dataclass
 
 from pypdf import PdfWriter
 
@@ -66,3 +67,22 @@ def paper(
         agenda_key=key,
     )
     return described, content
+
+
+@dataclass
+class FakeUpload:
+    """An upload as the documents services take it (Litestar's UploadFile is one)."""
+
+    filename: str
+    data: bytes
+    offset: int = 0
+
+    async def read(self, size: int = -1) -> bytes:
+        end = len(self.data) if size < 0 else self.offset + size
+        chunk = self.data[self.offset : end]
+        self.offset += len(chunk)
+        return chunk
+
+    async def seek(self, offset: int) -> int:
+        self.offset = offset
+        return offset

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import re
-from dataclasses import dataclass
 
 import httpx
 from pypdf import PdfReader
@@ -22,26 +21,9 @@ from governance.documents.services import add_documents, add_version
 from governance.meetings.schemas import AgendaItemDetails
 from governance.meetings.services import add_agenda_item
 from tests.conftest import Cast
-from tests.documents.pack_samples import odt, pdf_of
+from tests.documents.pack_samples import FakeUpload, odt, pdf_of
 from tests.factories import make_meeting, viewer_for
 from tests.helpers import post_form, sign_in
-
-
-@dataclass
-class FakeUpload:
-    filename: str
-    data: bytes
-    offset: int = 0
-
-    async def read(self, size: int = -1) -> bytes:
-        end = len(self.data) if size < 0 else self.offset + size
-        chunk = self.data[self.offset : end]
-        self.offset += len(chunk)
-        return chunk
-
-    async def seek(self, offset: int) -> int:
-        self.offset = offset
-        return offset
 
 
 async def _add(
