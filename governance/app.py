@@ -46,6 +46,7 @@ from governance.core.urls import use_application
 from governance.dashboard.controllers import DashboardController, GroupOverviewController
 from governance.documents.api import DocumentApiController
 from governance.documents.controllers import DocumentController
+from governance.documents.pack_controllers import MeetingPackApiController, MeetingPackController
 from governance.groups.api import GroupApiController, MeApiController
 from governance.groups.controllers import GroupAdminController, GroupController
 from governance.groups.dependencies import provide_viewer
@@ -132,6 +133,8 @@ def _route_handlers() -> list[Any]:
         PersonalDataController,
         StatusController,
         OperationsApiController,
+        MeetingPackController,
+        MeetingPackApiController,
         create_static_files_router(
             path="/static", directories=[STATIC_DIRECTORY], include_in_schema=False
         ),

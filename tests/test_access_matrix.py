@@ -441,6 +441,10 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
     ("POST", "/api/v1/meetings/{meeting_id}/decisions"): [
         case(API_MEETING_LEAD, body=decision_json)
     ],
+    # --- the meeting pack: its readers each get their own PDF; the chair sends it ---
+    ("GET", "/meetings/{meeting_id}/pack"): MEETING_READ,
+    ("POST", "/meetings/{meeting_id}/papers/send"): MEETING_LEAD,
+    ("GET", "/api/v1/meetings/{meeting_id}/pack"): API_MEETING_READ,
     # --- actions: read as their visibility allows and by their owners ---
     ("GET", "/actions"): SIGNED_IN,
     ("GET", "/groups/{slug}/actions"): SIGNED_IN,

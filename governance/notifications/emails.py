@@ -164,6 +164,38 @@ async def minutes_circulated(
     )
 
 
+async def meeting_papers(
+    recipient: Recipient,
+    *,
+    meeting_id: int,
+    group_id: int,
+    group_name: str,
+    meeting_title: str,
+    when: str,
+    paper_titles: Sequence[str],
+    pack_key: str,
+) -> bool:
+    """The meeting's papers, sent by the chair or secretary: a link to the recipient's own
+    pack (one PDF) and the titles of the papers that recipient may read, and no others.
+    One per meeting, recipient and pack (`pack_key`, a hash of what that pack holds): sent
+    again only once the papers this recipient reads have changed. Scoped to the group's
+    members, since the titles may include items only they read."""
+    return await _queue(
+        recipient,
+        "meeting_papers",
+        {
+            "group_name": group_name,
+            "meeting_title": meeting_title,
+            "when": when,
+            "paper_titles": list(paper_titles),
+            "link": absolute_url("documents:pack", meeting_id=meeting_id),
+            "meeting_link": absolute_url("meetings:show", meeting_id=meeting_id),
+        },
+        f"papers:meeting:{meeting_id}:user:{recipient.user_id}:pack:{pack_key[:32]}",
+        _about(group_id, Visibility.GROUP),
+    )
+
+
 # --- reports ----------------------------------------------------------------------------
 
 
