@@ -194,6 +194,14 @@ def _hit(row: Mapping[str, Any]) -> SearchHit:
     )
 
 
+async def group_choices() -> list[dict[str, Any]]:
+    """Every group's name and slug, for the group filter (group names are not secret)."""
+    rows = await get_engine().run_querystring(
+        QueryString("SELECT name, slug FROM working_group ORDER BY name")
+    )
+    return list(rows)
+
+
 def query_errors(query: SearchQuery) -> dict[str, str]:
     """What is wrong with a query beyond its fields' own limits."""
     if query.date_from and query.date_to and query.date_from > query.date_to:
@@ -207,13 +215,11 @@ async def search(query: SearchQuery, viewer: Viewer) -> SearchResults:
     refuse(query_errors(query), "The search was not understood.")
     terms = search_terms(query.q)
     if not terms:
-        return SearchResults(query=query.q, hits=[])
+        return SearchResults(hits=[])
     engine = get_engine()
     condition = scopes.search_entries(viewer)
     build = _postgres_search if is_postgres(engine) else _sqlite_search
     rows = await engine.run_querystring(build(terms, condition, query))
     hits = [_hit(row) for row in rows[: query.limit]]
     more = len(rows) > query.limit and query.cursor + query.limit <= MAX_CURSOR
-    return SearchResults(
-        query=query.q, hits=hits, next_cursor=query.cursor + query.limit if more else None
-    )
+    return SearchResults(hits=hits, next_cursor=query.cursor + query.limit if more else None)

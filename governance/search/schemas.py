@@ -103,8 +103,8 @@ class SearchHit(msgspec.Struct, kw_only=True):
 
 class SearchResults(msgspec.Struct, kw_only=True):
     """One page of what this reader may read that matches, best first. There is no total:
-    the page holds only readable rows, and `next_cursor` says whether more follow."""
+    the page holds only readable rows, and `next_cursor` says whether more follow. It does
+    not echo the query, so that every answer with no hits is the same answer."""
 
-    query: str
     hits: list[SearchHit]
     next_cursor: int | None = None
