@@ -133,17 +133,19 @@ async def _minutes_entries(
     if minutes is None:
         return []
     common = {"group_id": meeting["group"], "status": minutes["status"], "occurred_on": day}
-    entries = [
-        _entry(
-            SearchKind.MINUTES,
-            minutes["id"],
-            meeting["id"],
-            visibility=INTERNAL,
-            title=f"Minutes: {meeting['title']}",
-            body=minutes["summary"],
-            **common,
+    entries = []
+    if minutes["summary"].strip():  # minutes not yet written have nothing to find
+        entries.append(
+            _entry(
+                SearchKind.MINUTES,
+                minutes["id"],
+                meeting["id"],
+                visibility=INTERNAL,
+                title=f"Minutes: {meeting['title']}",
+                body=minutes["summary"],
+                **common,
+            )
         )
-    ]
     for item in items:
         if item["minutes_text"].strip():
             entries.append(
