@@ -1,9 +1,9 @@
 """JSON search (`GET /api/v1/search`), with the same rules as the page.
 
 The answer holds only what the caller may read; a query that finds only hidden records
-answers exactly like one that finds nothing. An empty or over-long `q`, or a value of the
-wrong type, is a 400; a query that breaks a rule (control characters, `from` after `to`)
-is a 422 naming the field.
+answers exactly like one that finds nothing. An over-long `q`, or a value of the wrong
+type, is a 400; a missing or blank `q`, or one that breaks a rule (control characters,
+`from` after `to`), is a 422 naming the field.
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ class SearchApiController(Controller):
     async def search(
         self,
         viewer: RequestViewer,
-        q: Annotated[str, QueryParameter(min_length=1, max_length=QUERY_MAX_LENGTH)],
+        # Missing or blank is a 422 naming the field (by the command's rule), like a form.
+        q: Annotated[str, QueryParameter(max_length=QUERY_MAX_LENGTH)] = "",
         kind: FromQuery[SearchKind | None] = None,
         group: Annotated[str | None, QueryParameter(max_length=80)] = None,
         date_from: Annotated[dt.date | None, QueryParameter(name="from")] = None,

@@ -199,8 +199,6 @@ async def test_empty_long_and_malformed_queries_are_clear_refusals(
 ) -> None:
     await sign_in(client, cast.member)
     for params in (
-        {},
-        {"q": ""},
         {"q": "a" * 201},
         {"q": "x", "limit": "0"},
         {"q": "x", "limit": "51"},
@@ -212,7 +210,7 @@ async def test_empty_long_and_malformed_queries_are_clear_refusals(
         assert response.status_code == 400, (params, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
     backwards = {"q": "x", "from": "2026-02-01", "to": "2026-01-01"}
-    for params in ({"q": "   "}, {"q": "a\x07b"}, backwards):
+    for params in ({}, {"q": ""}, {"q": "   "}, {"q": "a\x07b"}, backwards):
         response = await client.get("/api/v1/search", params=params)
         assert response.status_code == 422, (params, response.text)
     page = await client.get("/search", params={"q": "", "date_from": "nonsense"})
