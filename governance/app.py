@@ -60,6 +60,8 @@ from governance.operations.controllers import PersonalDataController, StatusCont
 from governance.reports.api import ReportApiController
 from governance.reports.controllers import ReportController
 from governance.scheduler import in_process_scheduler
+from governance.search.api import SearchApiController
+from governance.search.controllers import SearchController
 from governance.settings import Settings, get_settings
 from governance.transparency.api import TransparencyApiController
 from governance.transparency.controllers import TransparencyController
@@ -135,6 +137,8 @@ def _route_handlers() -> list[Any]:
         OperationsApiController,
         MeetingPackController,
         MeetingPackApiController,
+        SearchController,
+        SearchApiController,
         create_static_files_router(
             path="/static", directories=[STATIC_DIRECTORY], include_in_schema=False
         ),

@@ -54,6 +54,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 
             accounts = await seed_demo()
             print(f"Demo data ready; {accounts} demo account(s) created.")
+            # The demo backdates some records in place: index them as they ended up.
+            from governance.search.services import reindex_everything
+
+            await reindex_everything()
         await record_reporting_history()
         return 0
 
@@ -184,6 +188,17 @@ def cmd_token_create(args: argparse.Namespace) -> int:
         return 0
 
     return _run(create)
+
+
+def cmd_search_reindex(args: argparse.Namespace) -> int:
+    from governance.search.services import reindex_everything
+
+    async def reindex() -> int:
+        written = await reindex_everything()
+        print(f"Search index rebuilt: {written} entries.")
+        return 0
+
+    return _run(reindex)
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
@@ -533,6 +548,12 @@ def _add_record_commands(commands: Any) -> None:
         dest="audit_command", required=True
     )
     audit.add_parser("verify", help="check the hash chain").set_defaults(handler=cmd_audit_verify)
+    search = commands.add_parser("search", help="the search index").add_subparsers(
+        dest="search_command", required=True
+    )
+    search.add_parser("reindex", help="rebuild the index from the records").set_defaults(
+        handler=cmd_search_reindex
+    )
     report = commands.add_parser("report", help="transparency reports").add_subparsers(
         dest="report_command", required=True
     )

@@ -447,6 +447,9 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
     ("GET", "/api/v1/meetings/{meeting_id}/pack"): API_MEETING_READ,
     # --- actions: read as their visibility allows and by their owners ---
     ("GET", "/actions"): SIGNED_IN,
+    # Search answers everyone signed in, with what each may read (tests/search).
+    ("GET", "/search"): SIGNED_IN,
+    ("GET", "/api/v1/search"): API_SIGNED_IN,
     ("GET", "/groups/{slug}/actions"): SIGNED_IN,
     ("GET", "/groups/{slug}/actions.csv"): SIGNED_IN,
     ("GET", "/groups/{slug}/actions/new"): GROUP_LEAD,

@@ -200,6 +200,39 @@ def narrowed_visibilities(holder_visibility: str) -> list[str]:
     return [value for value in Visibility if narrows(holder_visibility, value)]
 
 
+# --- search ---
+
+
+def search_entries(viewer: Viewer) -> Any:
+    """Rows of the search index (search.tables.SearchEntry) this viewer may read: each kind
+    by the same rule as the records it copies, from the group, visibility and status the
+    row carries. The search query applies it, so a hidden row is never matched, counted,
+    ranked or shown."""
+    from governance.actions.tables import ActionOwner
+    from governance.search.tables import SearchEntry as Entry
+
+    def kind(*names: str) -> Any:
+        return Entry.kind.is_in(list(names))
+
+    by_item = readable(viewer, Entry.group_id, Entry.visibility)
+    owned = Entry.record_id.is_in(
+        ActionOwner.select(ActionOwner.action).where(ActionOwner.user == viewer.user.id)
+    )
+    # Draft minutes are read by those who write them, the group's chair and secretary.
+    led = [group_id for group_id in sorted(viewer.group_roles) if viewer.leads(group_id)]
+    minutes_text = (Entry.status != "draft") | Entry.group_id.is_in(led or [NO_GROUP])
+    submitted = readable(
+        viewer, Entry.group_id, Entry.visibility, outsiders_also=Entry.status == "submitted"
+    )
+    return (
+        (kind("meeting") & proceedings(viewer, Entry.group_id))
+        | (kind("agenda_item", "decision", "document") & by_item)
+        | (kind("minutes") & by_item & minutes_text)
+        | (kind("action") & (owned | by_item))
+        | (kind("report", "response") & submitted)
+    )
+
+
 # --- the trail of changes and the outbox ---
 # Audit events and outbox rows carry the group and visibility of the record they are about,
 # recorded when they are written (core.audit.EventScope); their lists apply the reader's

@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -61,6 +61,22 @@ class EventScope:
 
     group_id: int | None
     visibility: str
+
+
+# Called with (entity_type, entity_id) after each event is appended, inside the change's
+# transaction: how a read-only domain (search) keeps a derived copy current without core
+# knowing about it, and without a domain's service calling it. A listener that fails
+# fails the change, so that the copy is never silently behind.
+EventListener = Callable[[str, str], Awaitable[None]]
+_listeners: list[EventListener] = []
+
+
+def after_event(listener: EventListener) -> EventListener:
+    """Registers `listener` to run after every event, in the event's transaction (once,
+    however many times it is registered)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+    return listener
 
 
 def _canonical_time(moment: dt.datetime) -> str:
@@ -169,6 +185,8 @@ async def record_event(
         fields["group_id"], fields["visibility"] = scope.group_id, scope.visibility
     await AuditEvent.insert(AuditEvent(**fields))
     await _write_head(fields["sequence"], fields["hash"])
+    for listener in _listeners:
+        await listener(entity_type, str(entity_id))
 
 
 async def current_head() -> tuple[int, str]:

@@ -1,0 +1,343 @@
+"""Keeping the index current: each record's rows re-read from its domain and rewritten.
+
+`reindex_entity` runs after every audit event (core.audit.after_event), inside the
+change's transaction, so the index is committed or rolled back with the change it follows.
+It maps the event's entity to the record that owns the text (its "root": a meeting holds
+its agenda items, minutes and decisions; a report its lines' responses), deletes that
+root's rows and inserts them again from what the tables hold now. A record that no longer
+exists leaves no rows. `rebuild_index` does the same for every record (the migration's
+backfill and `governance search reindex`).
+
+Search only reads the other domains: the rows copy each record's group, visibility and
+status as they are, and the search query applies the reader's visibility to them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from governance.actions.tables import ActionItem
+from governance.core.clock import date_in_zone
+from governance.meetings.tables import AgendaItem, Decision, Meeting, Minutes
+from governance.reports.tables import Delivery, Report
+from governance.search.schemas import SearchKind
+from governance.search.tables import SearchEntry
+
+# Marks the start and end of a highlighted term in a snippet; never stored in the index,
+# so that a record's own text cannot forge a highlight (see queries.render_snippet).
+HIGHLIGHT_START = "\ue000"
+HIGHLIGHT_END = "\ue001"
+_UNSTORABLE = str.maketrans({HIGHLIGHT_START: " ", HIGHLIGHT_END: " ", "\x00": " "})
+# Room for any row of a record's text; longer text is cut (search still finds its start).
+MAX_INDEXED_CHARACTERS = 100_000
+INTERNAL = "internal"  # rows read by whoever reads the meeting (scopes.search_entries)
+
+Entry = dict[str, Any]
+
+
+def _clean(text: str | None) -> str:
+    return (text or "").translate(_UNSTORABLE)[:MAX_INDEXED_CHARACTERS]
+
+
+def _day(moment: dt.datetime | dt.date | None) -> str:
+    if moment is None:
+        return ""
+    if isinstance(moment, dt.datetime):
+        return date_in_zone(moment).isoformat()
+    return moment.isoformat()
+
+
+def _entry(kind: str, record_id: int, link_id: int, **fields: Any) -> Entry:
+    return {
+        "kind": kind,
+        "record_id": record_id,
+        "link_id": link_id,
+        "status": fields.get("status", ""),
+        "group_id": fields["group_id"],
+        "visibility": fields["visibility"],
+        "occurred_on": fields["occurred_on"],
+        "title": _clean(fields["title"]),
+        "body": _clean(fields.get("body", "")),
+    }
+
+
+# --- one root each ------------------------------------------------------------------------
+
+
+async def _meeting_entries(meeting_id: int) -> list[Entry]:
+    meeting = (
+        await Meeting.select(
+            Meeting.id,
+            Meeting.group,
+            Meeting.title,
+            Meeting.starts_at,
+            Meeting.status,
+            Meeting.location,
+        )
+        .where(Meeting.id == meeting_id)
+        .first()
+    )
+    if meeting is None:
+        return []
+    day, group_id = _day(meeting["starts_at"]), meeting["group"]
+    entries = [
+        _entry(
+            SearchKind.MEETING,
+            meeting_id,
+            meeting_id,
+            group_id=group_id,
+            visibility=INTERNAL,
+            status=meeting["status"],
+            occurred_on=day,
+            title=meeting["title"],
+            body=meeting["location"],
+        )
+    ]
+    items = await AgendaItem.select(
+        AgendaItem.id,
+        AgendaItem.title,
+        AgendaItem.visibility,
+        AgendaItem.notes,
+        AgendaItem.minutes_text,
+    ).where(AgendaItem.meeting == meeting_id)
+    for item in items:
+        entries.append(
+            _entry(
+                SearchKind.AGENDA_ITEM,
+                item["id"],
+                meeting_id,
+                group_id=group_id,
+                visibility=item["visibility"],
+                occurred_on=day,
+                title=item["title"],
+                body=item["notes"],
+            )
+        )
+    entries += await _minutes_entries(meeting, items, day)
+    entries += await _decision_entries(meeting, {item["id"]: item for item in items}, day)
+    return entries
+
+
+async def _minutes_entries(
+    meeting: Mapping[str, Any], items: list[dict[str, Any]], day: str
+) -> list[Entry]:
+    """The minutes' summary (read by the meeting's readers) and each item's record (read
+    by the item's); both carry the minutes' status, since drafts are their writers' only."""
+    minutes = (
+        await Minutes.select(Minutes.id, Minutes.status, Minutes.summary)
+        .where(Minutes.meeting == meeting["id"])
+        .first()
+    )
+    if minutes is None:
+        return []
+    common = {"group_id": meeting["group"], "status": minutes["status"], "occurred_on": day}
+    entries = []
+    if minutes["summary"].strip():  # minutes not yet written have nothing to find
+        entries.append(
+            _entry(
+                SearchKind.MINUTES,
+                minutes["id"],
+                meeting["id"],
+                visibility=INTERNAL,
+                title=f"Minutes: {meeting['title']}",
+                body=minutes["summary"],
+                **common,
+            )
+        )
+    for item in items:
+        if item["minutes_text"].strip():
+            entries.append(
+                _entry(
+                    SearchKind.MINUTES,
+                    minutes["id"],
+                    meeting["id"],
+                    visibility=item["visibility"],
+                    title=f"Minutes: {item['title']}",
+                    body=item["minutes_text"],
+                    **common,
+                )
+            )
+    return entries
+
+
+async def _decision_entries(
+    meeting: Mapping[str, Any], items: Mapping[int, Mapping[str, Any]], day: str
+) -> list[Entry]:
+    decisions = await Decision.select(Decision.id, Decision.agenda_item, Decision.text).where(
+        Decision.meeting == meeting["id"]
+    )
+    return [
+        _entry(
+            SearchKind.DECISION,
+            decision["id"],
+            meeting["id"],
+            group_id=meeting["group"],
+            visibility=items[decision["agenda_item"]]["visibility"],
+            occurred_on=day,
+            title=items[decision["agenda_item"]]["title"],
+            body=decision["text"],
+        )
+        for decision in decisions
+        if decision["agenda_item"] in items
+    ]
+
+
+async def _action_entries(action_id: int) -> list[Entry]:
+    action = (
+        await ActionItem.select(
+            ActionItem.id,
+            ActionItem.group,
+            ActionItem.visibility,
+            ActionItem.status,
+            ActionItem.created_at,
+            ActionItem.title,
+            ActionItem.description,
+        )
+        .where(ActionItem.id == action_id)
+        .first()
+    )
+    if action is None:
+        return []
+    return [
+        _entry(
+            SearchKind.ACTION,
+            action_id,
+            action_id,
+            group_id=action["group"],
+            visibility=action["visibility"],
+            status=action["status"],
+            occurred_on=_day(action["created_at"]),
+            title=action["title"],
+            body=action["description"],
+        )
+    ]
+
+
+async def _report_entries(report_id: int) -> list[Entry]:
+    report = (
+        await Report.select(
+            Report.id,
+            Report.group,
+            Report.visibility,
+            Report.status,
+            Report.submitted_at,
+            Report.created_at,
+            Report.title,
+            Report.body,
+        )
+        .where(Report.id == report_id)
+        .first()
+    )
+    if report is None:
+        return []
+    common = {"group_id": report["group"], "visibility": report["visibility"]}
+    entries = [
+        _entry(
+            SearchKind.REPORT,
+            report_id,
+            report_id,
+            status=report["status"],
+            occurred_on=_day(report["submitted_at"] or report["created_at"]),
+            title=report["title"],
+            body=report["body"],
+            **common,
+        )
+    ]
+    deliveries = await Delivery.select(
+        Delivery.id,
+        Delivery.recipient,
+        Delivery.response,
+        Delivery.rationale,
+        Delivery.responded_at,
+    ).where((Delivery.report == report_id) & (Delivery.response != ""))
+    for delivery in deliveries:
+        response = delivery["response"].replace("_", " ")
+        entries.append(
+            _entry(
+                SearchKind.RESPONSE,
+                delivery["id"],
+                report_id,
+                status=report["status"],
+                occurred_on=_day(delivery["responded_at"]),
+                title=f"Response of the {delivery['recipient']} line: {report['title']}",
+                body=f"{response}. {delivery['rationale']}",
+                **common,
+            )
+        )
+    return entries
+
+
+async def _document_entries(document_id: int) -> list[Entry]:
+    """Documents' titles: the slot for the documents domain (branch wt-docs), which does
+    not exist on this branch yet; its rows go here once its tables do."""
+    return []
+
+
+# --- from an event to its root -------------------------------------------------------------
+
+
+async def _parent(table: Any, column: Any, entity_id: int) -> int | None:
+    row = await table.select(column.as_alias("parent")).where(table.id == entity_id).first()
+    return None if row is None else int(row["parent"])
+
+
+async def _root_of(entity_type: str, entity_id: int) -> str | None:
+    """The root key whose rows an event about this entity changes; None: nothing indexed."""
+    if entity_type in ROOT_READERS:
+        return f"{entity_type}:{entity_id}"
+    if entity_type == "minutes":
+        meeting_id = await _parent(Minutes, Minutes.meeting, entity_id)
+    elif entity_type == "decision":
+        meeting_id = await _parent(Decision, Decision.meeting, entity_id)
+    elif entity_type == "delivery":
+        report_id = await _parent(Delivery, Delivery.report, entity_id)
+        return None if report_id is None else f"report:{report_id}"
+    else:
+        return None
+    return None if meeting_id is None else f"meeting:{meeting_id}"
+
+
+ROOT_READERS: dict[str, Callable[[int], Awaitable[list[Entry]]]] = {
+    "meeting": _meeting_entries,
+    "action": _action_entries,
+    "report": _report_entries,
+    "document": _document_entries,
+}
+
+
+async def reindex_root(root_key: str) -> int:
+    """Rewrites one root's rows from its records; the number of rows it now has."""
+    root_type, _, raw_id = root_key.partition(":")
+    entries = await ROOT_READERS[root_type](int(raw_id))
+    await SearchEntry.delete().where(SearchEntry.root_key == root_key)
+    if entries:
+        await SearchEntry.insert(*(SearchEntry(root_key=root_key, **e) for e in entries))
+    return len(entries)
+
+
+async def reindex_entity(entity_type: str, entity_id: str) -> None:
+    """The audit listener: re-indexes the record an event is about, if it is indexed."""
+    if not entity_id.isascii() or not entity_id.isdigit():
+        return
+    if entity_type not in ROOT_READERS and entity_type not in {"minutes", "decision", "delivery"}:
+        return
+    root_key = await _root_of(entity_type, int(entity_id))
+    if root_key is not None:
+        await reindex_root(root_key)
+
+
+async def _ids(table: Any) -> list[int]:
+    return [row["id"] for row in await table.select(table.id).order_by(table.id)]
+
+
+async def rebuild_index() -> int:
+    """Empties the index and indexes every record again; the number of rows written.
+    Call inside a write transaction."""
+    await SearchEntry.delete(force=True)
+    written = 0
+    for root_type, table in (("meeting", Meeting), ("action", ActionItem), ("report", Report)):
+        for record_id in await _ids(table):
+            written += await reindex_root(f"{root_type}:{record_id}")
+    return written
