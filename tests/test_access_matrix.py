@@ -256,6 +256,7 @@ PUBLIC_ROUTES = {
 MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
     **{route: PUBLIC for route in PUBLIC_ROUTES},
     ("GET", "/"): SIGNED_IN,
+    ("GET", "/me/tasks"): SIGNED_IN,
     ("POST", "/logout"): SIGNED_IN,
     ("GET", "/profile"): SIGNED_IN,
     ("POST", "/profile"): SIGNED_IN,
@@ -281,6 +282,7 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
     ("GET", "/groups"): SIGNED_IN,
     ("GET", "/groups/{slug}"): SIGNED_IN,
     ("GET", "/api/v1/me"): API_SIGNED_IN,
+    ("GET", "/api/v1/me/tasks"): API_SIGNED_IN,
     ("GET", "/api/v1/groups"): API_SIGNED_IN,
     ("GET", "/api/v1/groups/{slug}"): API_SIGNED_IN,
     ("GET", "/audit"): BOARD_OR_ADMIN,
