@@ -60,6 +60,8 @@ from governance.notifications.controllers import (
 )
 from governance.operations.api import OperationsApiController
 from governance.operations.controllers import PersonalDataController, StatusController
+from governance.register.api import RegisterApiController
+from governance.register.controllers import RegisterController
 from governance.reports.api import ReportApiController
 from governance.reports.controllers import ReportController
 from governance.scheduler import in_process_scheduler
@@ -138,6 +140,8 @@ def _route_handlers() -> list[Any]:
         OutboxAdminController,
         TasksController,
         TasksApiController,
+        RegisterController,
+        RegisterApiController,
         TransparencyController,
         TransparencyApiController,
         PersonalDataController,

@@ -433,6 +433,10 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
     ("GET", "/actions"): SIGNED_IN,
     ("GET", "/groups/{slug}/actions"): SIGNED_IN,
     ("GET", "/groups/{slug}/actions.csv"): SIGNED_IN,
+    ("GET", "/decisions"): SIGNED_IN,
+    ("GET", "/decisions.csv"): SIGNED_IN,
+    ("GET", "/groups/{slug}/decisions"): SIGNED_IN,
+    ("GET", "/groups/{slug}/decisions.csv"): SIGNED_IN,
     ("GET", "/groups/{slug}/actions/new"): GROUP_LEAD,
     ("POST", "/groups/{slug}/actions/new"): [case(GROUP_LEAD, body=action_form)],
     ("GET", "/actions/{action_id}"): [
@@ -459,6 +463,8 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
         ),
     ],
     ("GET", "/api/v1/groups/{slug}/actions"): API_SIGNED_IN,
+    ("GET", "/api/v1/decisions"): API_SIGNED_IN,
+    ("GET", "/api/v1/groups/{slug}/decisions"): API_SIGNED_IN,
     ("POST", "/api/v1/groups/{slug}/actions"): [case(API_GROUP_LEAD, body=action_json)],
     ("GET", "/api/v1/actions/{action_id}"): [
         case(API_MEETING_READ, "internal"),
