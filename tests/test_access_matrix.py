@@ -250,6 +250,7 @@ PUBLIC_ROUTES = {
     ("POST", "/login/code"),
     ("GET", "/account/confirm-email/{token}"),
     ("GET", "/transparency"),
+    ("GET", "/transparency/feed.atom"),
     ("GET", "/api/v1/transparency-reports"),
 }
 
