@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, Response, get
+from litestar import Litestar, Request, Response, get
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
@@ -54,9 +54,17 @@ from governance.meetings.api import MeetingApiController
 from governance.meetings.calendars import CalendarController
 from governance.meetings.controllers import MeetingController, PublicMinutesController
 from governance.meetings.exports import ExportController
-from governance.notifications.controllers import EmailPreferencesController, OutboxAdminController
+from governance.notifications.api import TasksApiController
+from governance.notifications.controllers import (
+    EmailPreferencesController,
+    OutboxAdminController,
+    TasksController,
+    count_tasks_for_navigation,
+)
 from governance.operations.api import OperationsApiController
 from governance.operations.controllers import PersonalDataController, StatusController
+from governance.register.api import RegisterApiController
+from governance.register.controllers import RegisterController
 from governance.reports.api import ReportApiController
 from governance.reports.controllers import ReportController
 from governance.scheduler import in_process_scheduler
@@ -98,6 +106,13 @@ def _configure_templates(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals["organisation_timezone"] = get_settings().timezone
 
 
+async def _before_request(request: Request[Any, Any, Any]) -> None:
+    # An id in a path is ASCII digits only (an Arabic-Indic one is not meeting 1).
+    refuse_non_ascii_path_ids(request)
+    # The navigation's count of what waits for the signed-in person.
+    await count_tasks_for_navigation(request)
+
+
 def _route_handlers() -> list[Any]:
     """Every page, API route and static file of the service."""
     return [
@@ -130,6 +145,10 @@ def _route_handlers() -> list[Any]:
         DocumentApiController,
         EmailPreferencesController,
         OutboxAdminController,
+        TasksController,
+        TasksApiController,
+        RegisterController,
+        RegisterApiController,
         TransparencyController,
         TransparencyApiController,
         PersonalDataController,
@@ -201,8 +220,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Every handler that declares `viewer: Viewer` gets the signed-in person with the
         # group roles they hold today.
         dependencies={"viewer": Provide(provide_viewer)},
-        # An id in a path is ASCII digits only (an Arabic-Indic one is not meeting 1).
-        before_request=refuse_non_ascii_path_ids,
+        before_request=_before_request,
         exception_handlers={Exception: handle_exception},
         lifespan=[database_lifespan, in_process_scheduler],
         openapi_config=_openapi_config(),

@@ -264,12 +264,14 @@ PUBLIC_ROUTES = {
     ("POST", "/login/code"),
     ("GET", "/account/confirm-email/{token}"),
     ("GET", "/transparency"),
+    ("GET", "/transparency/feed.atom"),
     ("GET", "/api/v1/transparency-reports"),
 }
 
 MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
     **{route: PUBLIC for route in PUBLIC_ROUTES},
     ("GET", "/"): SIGNED_IN,
+    ("GET", "/me/tasks"): SIGNED_IN,
     ("POST", "/logout"): SIGNED_IN,
     ("GET", "/profile"): SIGNED_IN,
     ("POST", "/profile"): SIGNED_IN,
@@ -295,6 +297,7 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
     ("GET", "/groups"): SIGNED_IN,
     ("GET", "/groups/{slug}"): SIGNED_IN,
     ("GET", "/api/v1/me"): API_SIGNED_IN,
+    ("GET", "/api/v1/me/tasks"): API_SIGNED_IN,
     ("GET", "/api/v1/groups"): API_SIGNED_IN,
     ("GET", "/api/v1/groups/{slug}"): API_SIGNED_IN,
     ("GET", "/audit"): BOARD_OR_ADMIN,
@@ -452,6 +455,10 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
     ("GET", "/api/v1/search"): API_SIGNED_IN,
     ("GET", "/groups/{slug}/actions"): SIGNED_IN,
     ("GET", "/groups/{slug}/actions.csv"): SIGNED_IN,
+    ("GET", "/decisions"): SIGNED_IN,
+    ("GET", "/decisions.csv"): SIGNED_IN,
+    ("GET", "/groups/{slug}/decisions"): SIGNED_IN,
+    ("GET", "/groups/{slug}/decisions.csv"): SIGNED_IN,
     ("GET", "/groups/{slug}/actions/new"): GROUP_LEAD,
     ("POST", "/groups/{slug}/actions/new"): [case(GROUP_LEAD, body=action_form)],
     ("GET", "/actions/{action_id}"): [
@@ -478,6 +485,8 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
         ),
     ],
     ("GET", "/api/v1/groups/{slug}/actions"): API_SIGNED_IN,
+    ("GET", "/api/v1/decisions"): API_SIGNED_IN,
+    ("GET", "/api/v1/groups/{slug}/decisions"): API_SIGNED_IN,
     ("POST", "/api/v1/groups/{slug}/actions"): [case(API_GROUP_LEAD, body=action_json)],
     ("GET", "/api/v1/actions/{action_id}"): [
         case(API_MEETING_READ, "internal"),

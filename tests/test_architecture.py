@@ -23,6 +23,7 @@ DOMAINS = (
     "transparency",
     "notifications",
     "dashboard",
+    "register",
 )
 MAX_FUNCTION_LINES = 60
 MAX_API_LINES = 300

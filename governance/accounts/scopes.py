@@ -127,6 +127,14 @@ def agenda_items(viewer: Viewer) -> Any:
     return readable(viewer, AgendaItem.meeting.group, AgendaItem.visibility)
 
 
+def decisions(viewer: Viewer) -> Any:
+    """Decisions, as their agenda item's visibility and their meeting's group allow (the
+    decision register)."""
+    from governance.meetings.tables import Decision
+
+    return readable(viewer, Decision.meeting.group, Decision.agenda_item.visibility)
+
+
 # --- meetings ---
 
 

@@ -14,6 +14,7 @@ from governance.accounts.auth import signed_in
 from governance.core.http import page
 from governance.dashboard.queries import dashboard_for, group_overview
 from governance.groups.dependencies import RequestViewer
+from governance.notifications.controllers import tasks_of_request
 
 
 class DashboardController(Controller):
@@ -23,7 +24,8 @@ class DashboardController(Controller):
     @get("/", name="dashboard:index")
     async def index(self, request: Request[Any, Any, Any], viewer: RequestViewer) -> Template:
         context = msgspec.structs.asdict(await dashboard_for(viewer))
-        return page(request, "dashboard/index.html", {"viewer": viewer, **context})
+        tasks = await tasks_of_request(request, viewer)
+        return page(request, "dashboard/index.html", {"viewer": viewer, "tasks": tasks, **context})
 
 
 class GroupOverviewController(Controller):

@@ -15,11 +15,18 @@ from governance.accounts.auth import current_user
 from governance.accounts.policy import Viewer
 from governance.groups.queries import load_viewer
 
+VIEWER_STATE = "viewer"
+
 
 async def provide_viewer(request: Request[Any, Any, Any]) -> Viewer:
-    """The signed-in user with the group roles they hold today (one query); a request
+    """The signed-in user with the group roles they hold today (one query, once per
+    request: a hook that needs it before the handler leaves it for the handler); a request
     without one is answered 401 (pages: a redirect to sign in)."""
-    return await load_viewer(current_user(request))
+    viewer = request.state.get(VIEWER_STATE)
+    if viewer is None:
+        viewer = await load_viewer(current_user(request))
+        request.state[VIEWER_STATE] = viewer
+    return viewer  # type: ignore[no-any-return]
 
 
 # The annotation for a handler's `viewer` parameter: the named dependency above.

@@ -54,6 +54,7 @@ from governance.meetings.schemas import (
     PublicErratumView,
     PublicItemView,
     PublicMinutesView,
+    PublishedMinutesView,
     QuorumView,
 )
 from governance.meetings.tables import (
@@ -77,6 +78,10 @@ NO_SUCH_ITEM = "There is no such agenda item, or you cannot see it."
 NO_PUBLIC_MINUTES = "There are no published minutes at this address."
 NO_SUCH_GROUP = "There is no working group at this address."
 NO_SUCH_FEED = "There is no calendar at this address. It may have been reset."
+
+
+# The most approved minutes the public index and its feed list.
+PUBLISHED_MINUTES_LIMIT = 500
 
 
 def meeting_date(starts_at: dt.datetime) -> dt.date:
@@ -613,6 +618,27 @@ async def public_minutes(meeting_id: int) -> PublicMinutesView:
         errata=view_of(list[PublicErratumView], errata),
         integrity=shown,
     )
+
+
+async def published_minutes(limit: int = PUBLISHED_MINUTES_LIMIT) -> list[PublishedMinutesView]:
+    """Every approved minutes' public version, for anyone: by group, then newest meeting
+    first (one query). Approved minutes are public in their public version whatever their
+    items' visibility, so listing them tells no one more than `/public/meetings/{id}`."""
+    rows = (
+        await Minutes.select(
+            Minutes.approved_at,
+            Minutes.meeting.id.as_alias("meeting_id"),
+            Minutes.meeting.title.as_alias("title"),
+            Minutes.meeting.starts_at.as_alias("starts_at"),
+            Minutes.meeting._.group._.name.as_alias("group_name"),
+            Minutes.meeting._.group._.slug.as_alias("group_slug"),
+        )
+        .where(Minutes.status == MinutesStatus.APPROVED)
+        .order_by(Minutes.meeting._.group._.name)
+        .order_by(Minutes.meeting.starts_at, ascending=False)
+        .limit(limit)
+    )
+    return view_of(list[PublishedMinutesView], rows)
 
 
 # --- calendars --------------------------------------------------------------------------

@@ -559,6 +559,18 @@ class PublicErratumView(msgspec.Struct, kw_only=True):
     created_at: dt.datetime
 
 
+class PublishedMinutesView(msgspec.Struct, kw_only=True):
+    """Approved minutes in the public index (`/transparency`): where their public version
+    is, and nothing of their content."""
+
+    meeting_id: int
+    title: str
+    group_name: str
+    group_slug: str
+    starts_at: dt.datetime
+    approved_at: dt.datetime
+
+
 class PublicMinutesView(msgspec.Struct, kw_only=True):
     """Approved minutes as anyone may read them: public items only, and a count of the
     rest."""

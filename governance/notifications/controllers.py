@@ -13,12 +13,13 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from governance.accounts.auth import admin_only, current_user, signed_in
+from governance.accounts.policy import Viewer
 from governance.core.contracts import read_form
 from governance.core.errors import InvalidInput
 from governance.core.http import RowId, form_page, page, redirect
 from governance.core.urls import path_for
-from governance.groups.dependencies import RequestViewer
-from governance.notifications import links, queries, services
+from governance.groups.dependencies import RequestViewer, provide_viewer
+from governance.notifications import links, needs_me, queries, services
 from governance.notifications.schemas import (
     CATEGORIES,
     DIGEST,
@@ -29,6 +30,7 @@ from governance.notifications.schemas import (
     category_label,
 )
 
+TASKS_STATE = "tasks"
 PREFERENCES_TEMPLATE = "notifications/preferences.html"
 UNSUBSCRIBE_TEMPLATE = "notifications/unsubscribe.html"
 INVALID_LINK_TEMPLATE = "notifications/link_invalid.html"
@@ -197,3 +199,43 @@ class OutboxAdminController(Controller):
         """It arrived: record it as sent, never to be sent again."""
         await services.decide_uncertain_email(email_id, False, viewer)
         return redirect(path_for("notifications:outbox"), f"Email {email_id} is recorded as sent.")
+
+
+class TasksController(Controller):
+    """What waits for the signed-in person ("needs me"), oldest first."""
+
+    include_in_schema = False  # a page for people; the API is described at /schema
+    guards = [signed_in]
+
+    @get("/me/tasks", name="notifications:tasks")
+    async def tasks(self, request: Request[Any, Any, Any], viewer: RequestViewer) -> Template:
+        listing = await tasks_of_request(request, viewer)
+        return page(request, "notifications/tasks.html", {"tasks": listing})
+
+
+async def tasks_of_request(
+    request: Request[Any, Any, Any], viewer: Viewer
+) -> list[needs_me.TaskView]:
+    """The reader's tasks, read once per request (the navigation's count and the page
+    share them)."""
+    cached = request.state.get(TASKS_STATE)
+    if cached is None:
+        cached = await needs_me.tasks_for(viewer)
+        request.state[TASKS_STATE] = cached
+    return cached  # type: ignore[no-any-return]
+
+
+def _renders_a_page(request: Request[Any, Any, Any]) -> bool:
+    annotation = request.route_handler.parsed_fn_signature.return_type.annotation
+    return request.method == "GET" and "Template" in repr(annotation)
+
+
+async def count_tasks_for_navigation(request: Request[Any, Any, Any]) -> None:
+    """A `before_request` hook: for a signed-in person's page, the number of things that
+    wait for them, for the navigation (`tasks_count` in the request's state). The viewer
+    it builds is the one the handler is given (`groups.dependencies.provide_viewer`)."""
+    if request.scope.get("user") is None or not _renders_a_page(request):
+        return
+    request.state[TASKS_STATE + "_count"] = len(
+        await tasks_of_request(request, await provide_viewer(request))
+    )

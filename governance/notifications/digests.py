@@ -47,6 +47,7 @@ from governance.notifications.emails import (
     OwnedAction,
     PendingEmail,
 )
+from governance.notifications.needs_me import tasks_for_many
 from governance.notifications.queries import (
     USER_COLUMNS,
     Subscriber,
@@ -56,7 +57,7 @@ from governance.notifications.queries import (
     minutes_columns,
     subscribers_from_rows,
 )
-from governance.notifications.schemas import WEEKDAYS
+from governance.notifications.schemas import WEEKDAYS, TaskView
 from governance.notifications.tables import DigestRecord
 from governance.reports.tables import Delivery
 from governance.settings import get_settings
@@ -197,6 +198,8 @@ class Batch:
     decisions: list[dict[str, Any]] = field(default_factory=list)
     delivered: list[dict[str, Any]] = field(default_factory=list)
     responded: list[dict[str, Any]] = field(default_factory=list)
+    # Each reader's "needs me" list (the page's), by user id.
+    tasks: dict[int, list[TaskView]] = field(default_factory=dict)
 
 
 async def _last_sent(user_ids: list[int]) -> dict[int, dt.datetime | None]:
@@ -305,6 +308,7 @@ async def _load_batch(users: list[dict[str, Any]], shared: Shared) -> Batch:
         decisions=await _decisions_since(earliest),
         delivered=delivered,
         responded=responded,
+        tasks=await tasks_for_many([reader.viewer for reader in readers.values()], shared.today),
     )
 
 
@@ -413,6 +417,7 @@ def build_digest(reader: Subscriber, batch: Batch, shared: Shared) -> DigestCont
     """What one person's digest says (nothing, `is_empty()`, means no digest)."""
     received = _received(reader, batch)
     return DigestContent(
+        tasks=batch.tasks.get(reader.id, []),
         actions=_my_actions(reader, batch, shared.today),
         meetings=_meetings(reader, shared),
         minutes=_minutes(reader, batch, shared),

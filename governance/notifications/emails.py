@@ -31,7 +31,8 @@ from governance.core.signing import email_preferences_url
 from governance.core.templating import format_date, format_datetime
 from governance.core.urls import absolute_url
 from governance.notifications.links import unsubscribe_url
-from governance.notifications.schemas import DIGEST, Category, category_label
+from governance.notifications.schemas import DIGEST, Category, TaskView, category_label
+from governance.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -687,8 +688,10 @@ class DecisionNews:
 @dataclass(frozen=True)
 class DigestContent:
     """What one person's digest says, section by section, each already in its order and
-    holding only what that person may read."""
+    holding only what that person may read. `tasks` is their "needs me" list, the same as
+    the page's (`notifications/needs_me.py`): the digest's first section."""
 
+    tasks: Sequence[TaskView] = ()
     actions: Sequence[OwnedAction] = ()
     meetings: Sequence[MeetingAhead] = ()
     minutes: Sequence[MinutesRef] = ()
@@ -701,6 +704,7 @@ class DigestContent:
     def is_empty(self) -> bool:
         return not any(
             (
+                self.tasks,
                 self.actions,
                 self.meetings,
                 self.minutes,
@@ -723,6 +727,17 @@ def _capped(items: list[dict[str, Any]]) -> dict[str, Any]:
 def _shorten(text: str, limit: int = DECISION_TEXT_LIMIT) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def _task_item(task: TaskView) -> dict[str, Any]:
+    return {
+        "label": task.label,
+        "title": task.title,
+        "group_name": task.group_name or "",
+        "when": f"{task.on_means} {format_date(task.on)}",
+        "detail": task.detail,
+        "link": get_settings().base_url + task.link,
+    }
 
 
 def _action_item(action: OwnedAction, today: dt.date) -> dict[str, Any]:
@@ -782,6 +797,7 @@ def _digest_sections(content: DigestContent, today: dt.date, timezone: str) -> d
         return _capped([_delivery_item(delivery, today) for delivery in items])
 
     return {
+        "tasks": _capped([_task_item(task) for task in content.tasks]),
         "actions": _capped([_action_item(action, today) for action in content.actions]),
         "meetings": _capped([_meeting_item(meeting, timezone) for meeting in content.meetings]),
         "minutes": _capped([_minutes_item(minutes, timezone) for minutes in content.minutes]),

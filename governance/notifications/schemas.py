@@ -121,3 +121,61 @@ class OutboxView(msgspec.Struct, kw_only=True):
     uncertain_count: int = 0
     # Hours after which an uncertain message is sent again by itself (0: never).
     uncertain_resend_hours: int = 0
+
+
+# --- "needs me" -------------------------------------------------------------------------
+
+
+class TaskKind(StrEnum):
+    """What kind of thing waits for a person (`notifications/needs_me.py`)."""
+
+    MINUTES_TO_COMMENT = "minutes_to_comment"
+    MEETING_TO_REPLY = "meeting_to_reply"
+    ACTION_OVERDUE = "action_overdue"
+    ACTION_DUE_SOON = "action_due_soon"
+    DELIVERY_TO_ACKNOWLEDGE = "delivery_to_acknowledge"
+    DELIVERY_TO_ANSWER = "delivery_to_answer"
+    REPORT_OWED = "report_owed"
+    TRANSPARENCY_TO_APPROVE = "transparency_to_approve"
+    TRANSPARENCY_TO_PUBLISH = "transparency_to_publish"
+
+
+TASK_KIND_LABELS: dict[str, str] = {
+    TaskKind.MINUTES_TO_COMMENT: "Minutes to comment on",
+    TaskKind.MEETING_TO_REPLY: "Meeting to reply to",
+    TaskKind.ACTION_OVERDUE: "Action past its due date",
+    TaskKind.ACTION_DUE_SOON: "Action due soon",
+    TaskKind.DELIVERY_TO_ACKNOWLEDGE: "Report to acknowledge",
+    TaskKind.DELIVERY_TO_ANSWER: "Report to respond to",
+    TaskKind.REPORT_OWED: "Periodic report due",
+    TaskKind.TRANSPARENCY_TO_APPROVE: "Transparency report to approve",
+    TaskKind.TRANSPARENCY_TO_PUBLISH: "Transparency report to publish",
+}
+# An action is "due soon" this many days ahead; a periodic report this many.
+ACTION_DUE_SOON_DAYS = 7
+REPORT_DUE_SOON_DAYS = 14
+
+
+class TaskView(msgspec.Struct, kw_only=True):
+    """One thing that waits for the reader, with where it is done. `on` is the date the list
+    is ordered by: since when it waits (minutes circulated, a report delivered, a draft
+    generated) or when it is due (an action, a periodic report)."""
+
+    kind: str
+    label: str
+    # As the reader may read it.
+    title: str
+    group_slug: str | None
+    group_name: str | None
+    on: dt.date
+    # "since" or "due": what `on` means.
+    on_means: str
+    link: str
+    detail: str = ""
+
+
+class TaskListView(msgspec.Struct, kw_only=True):
+    """What waits for the reader, oldest first."""
+
+    count: int
+    tasks: list[TaskView]

@@ -35,8 +35,9 @@ from governance.core.http import (
 )
 from governance.core.urls import path_for
 from governance.groups.dependencies import RequestViewer
+from governance.meetings.queries import published_minutes
 from governance.settings import get_settings
-from governance.transparency import charts, formats, queries, services
+from governance.transparency import charts, feed, formats, queries, services
 from governance.transparency.dependencies import READER, RequestReader, sign_in_for_more
 from governance.transparency.figures import ORGANISATION
 from governance.transparency.schemas import STATUS_LABELS, GenerateReport, NarrativeChange
@@ -123,7 +124,18 @@ class TransparencyController(Controller):
     @get("/transparency", name="transparency:index")
     async def public_index(self, request: Request[Any, Any, Any]) -> Template:
         reports = await queries.public_reports()
-        return page(request, "transparency/public_index.html", {"reports": reports})
+        minutes = await published_minutes()
+        return page(
+            request,
+            "transparency/public_index.html",
+            {"reports": reports, "minutes_by_group": feed.by_group(minutes)},
+        )
+
+    @get("/transparency/feed.atom", name="transparency:feed")
+    async def atom(self) -> Response[bytes]:
+        """The public index as an Atom feed: published reports and public minutes."""
+        body = feed.atom_feed(await queries.public_reports(), await published_minutes())
+        return Response(body, media_type=feed.ATOM_MEDIA_TYPE)
 
     @get("/transparency/reports/{report_id:int}", name="transparency:show")
     async def show(

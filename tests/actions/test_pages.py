@@ -471,7 +471,7 @@ async def test_action_lists_cost_a_fixed_number_of_queries(client, cast, count_q
         assert response.status_code == 200
         counts.append(counter.count)
     assert counts[0] == counts[1], counts
-    assert counts[0] <= 10, counts
+    assert counts[0] <= 17, counts  # 10, and the navigation's "needs me" count (7)
 
 
 async def test_action_page_costs_a_fixed_number_of_queries(client, cast, count_queries):
@@ -488,4 +488,4 @@ async def test_action_page_costs_a_fixed_number_of_queries(client, cast, count_q
         assert response.status_code == 200
         counts.append(counter.count)
     assert counts[0] == counts[1], counts
-    assert counts[0] <= 10, counts
+    assert counts[0] <= 17, counts  # 10, and the navigation's "needs me" count (7)

@@ -1,0 +1,319 @@
+""" "Needs me": what waits for each person, oldest first, with where it is done.
+
+One small builder per kind of task, each answering for a whole set of readers at once in a
+fixed number of set-based queries (so the digest's batches cost the same as one page): the
+page `/me/tasks`, the top of the dashboard, the count in the navigation, `GET
+/api/v1/me/tasks` and the first section of the digest all come from `tasks_for_many`, so
+they never disagree. A builder that no reader of the set can have anything for (a
+transparency report for someone who chairs nothing and is not on the Board) still asks,
+with a condition no row meets: every page costs the same queries for every reader, whatever
+their roles and the amount of data (tests/test_query_counts.py).
+
+A row disappears when its task is done: a comment made (or the minutes approved), the
+action done or dropped, the delivery acknowledged then answered, the periodic report
+submitted, the transparency report approved then published. Each row says only what its
+reader may read, decided with `accounts/scopes.py`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from governance.accounts import scopes
+from governance.accounts.policy import GroupRole, Line, Viewer
+from governance.actions.tables import ActionOwner
+from governance.core.clock import date_in_zone, organisation_today
+from governance.core.urls import path_for
+from governance.meetings.tables import Minutes, MinutesComment
+from governance.notifications.queries import delivery_columns, minutes_columns
+from governance.notifications.schemas import (
+    ACTION_DUE_SOON_DAYS,
+    REPORT_DUE_SOON_DAYS,
+    TASK_KIND_LABELS,
+    TaskKind,
+    TaskListView,
+    TaskView,
+)
+from governance.reports.queries import line_entries, line_plans, recorded_periods
+from governance.reports.tables import Delivery
+from governance.transparency.tables import TransparencyReport
+
+# Matches no row: keeps `is_in([])` (invalid SQL on some engines) out of the queries.
+NO_ROW = 0
+ACTIVE_ACTION_STATUSES = ("open", "in_progress")
+AWAITING_ACKNOWLEDGEMENT = ("delivered", "read")
+TO_APPROVE = ("draft", "approved")
+ORGANISATION_NAME = "The whole organisation"
+
+Tasks = dict[int, list[TaskView]]
+
+
+def _task(kind: str, **fields: Any) -> TaskView:
+    return TaskView(kind=kind, label=TASK_KIND_LABELS[kind], **fields)
+
+
+def _groups_of(viewers: Iterable[Viewer], *, leading: bool = False) -> list[int]:
+    found = {
+        group_id
+        for viewer in viewers
+        for group_id in viewer.group_roles
+        if not leading or viewer.leads(group_id)
+    }
+    return sorted(found)
+
+
+# --- minutes to comment on --------------------------------------------------------------
+
+
+async def minutes_to_comment(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
+    """Circulated minutes of each reader's groups on which they have not yet commented:
+    two queries."""
+    groups = _groups_of(viewers)
+    rows = (
+        await Minutes.select(*minutes_columns(), Minutes.meeting._.group._.slug.as_alias("slug"))
+        .where((Minutes.status == "circulated") & Minutes.meeting.group.is_in(groups or [NO_ROW]))
+        .order_by(Minutes.circulated_at)
+    )
+    commented = {
+        (row["minutes"], row["author"])
+        for row in await MinutesComment.select(MinutesComment.minutes, MinutesComment.author).where(
+            MinutesComment.minutes.is_in([row["minutes_id"] for row in rows] or [NO_ROW])
+            & MinutesComment.author.is_in([viewer.user.id for viewer in viewers])
+        )
+    }
+    found: Tasks = defaultdict(list)
+    for viewer in viewers:
+        for row in rows:
+            if viewer.is_member_of(row["group_id"]) and (
+                (row["minutes_id"], viewer.user.id) not in commented
+            ):
+                found[viewer.user.id].append(_minutes_task(row))
+    return found
+
+
+def _minutes_task(row: dict[str, Any]) -> TaskView:
+    return _task(
+        TaskKind.MINUTES_TO_COMMENT,
+        title=f"Minutes of {row['meeting_title']} ({date_in_zone(row['starts_at']):%-d %b %Y})",
+        group_slug=row["slug"],
+        group_name=row["group_name"],
+        on=date_in_zone(row["circulated_at"]),
+        on_means="since",
+        link=path_for("meetings:show", meeting_id=row["meeting_id"]) + "#minutes",
+    )
+
+
+# --- meetings to reply to ---------------------------------------------------------------
+
+
+async def meetings_to_reply(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
+    """Meetings whose notice awaits the reader's reply (attending, remotely, apologies).
+    Replies to notices are not recorded yet, so nothing waits; this builder is where they
+    join the list once they are (no query until then)."""
+    return {}
+
+
+# --- my actions -------------------------------------------------------------------------
+
+
+async def actions_due(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
+    """Each reader's own active actions that are past their due date or due within
+    ACTION_DUE_SOON_DAYS: one query. An owner always reads what they own
+    (`scopes.actions`), so no other condition applies."""
+    horizon = today + dt.timedelta(days=ACTION_DUE_SOON_DAYS)
+    action = ActionOwner.action
+    rows = (
+        await ActionOwner.select(
+            ActionOwner.user,
+            action.id.as_alias("action_id"),
+            action.title.as_alias("title"),
+            action.due_on.as_alias("due_on"),
+            action._.group._.name.as_alias("group_name"),
+            action._.group._.slug.as_alias("group_slug"),
+        )
+        .where(
+            ActionOwner.user.is_in([viewer.user.id for viewer in viewers] or [NO_ROW])
+            & action.status.is_in(list(ACTIVE_ACTION_STATUSES))
+            & (action.due_on <= horizon)
+        )
+        .order_by(action.due_on)
+    )
+    found: Tasks = defaultdict(list)
+    for row in rows:
+        overdue = row["due_on"] < today
+        found[row["user"]].append(
+            _task(
+                TaskKind.ACTION_OVERDUE if overdue else TaskKind.ACTION_DUE_SOON,
+                title=row["title"],
+                group_slug=row["group_slug"],
+                group_name=row["group_name"],
+                on=row["due_on"],
+                on_means="due",
+                link=path_for("actions:show", action_id=row["action_id"]),
+            )
+        )
+    return found
+
+
+# --- deliveries awaiting my line --------------------------------------------------------
+
+
+async def deliveries_awaiting(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
+    """Deliveries to the reader's line (Executive Director, Board) not yet acknowledged or
+    not yet answered, of reports the reader may read: one query."""
+    lines = sorted({line for viewer in viewers for line in Line if viewer.user.acts_for(line)})
+    rows = (
+        await Delivery.select(*delivery_columns(), Delivery.report._.group._.slug.as_alias("slug"))
+        .where((Delivery.state != "responded") & Delivery.recipient.is_in(lines or [""]))
+        .order_by(Delivery.delivered_at)
+    )
+    found: Tasks = defaultdict(list)
+    for viewer in viewers:
+        for row in rows:
+            if viewer.user.acts_for(row["line"]) and scopes.may_read_report(
+                viewer, row["group_id"], row["visibility"], row["report_status"]
+            ):
+                found[viewer.user.id].append(_delivery_task(row))
+    return found
+
+
+def _delivery_task(row: dict[str, Any]) -> TaskView:
+    to_acknowledge = row["state"] in AWAITING_ACKNOWLEDGEMENT
+    due = row["response_due_on"]
+    return _task(
+        TaskKind.DELIVERY_TO_ACKNOWLEDGE if to_acknowledge else TaskKind.DELIVERY_TO_ANSWER,
+        title=row["report_title"],
+        group_slug=row["slug"],
+        group_name=row["group_name"],
+        on=date_in_zone(row["delivered_at"]),
+        on_means="since",
+        link=path_for("reports:show", report_id=row["report_id"]),
+        detail=f"To the {Line(row['line']).label}; response due on {due:%-d %b %Y}",
+    )
+
+
+# --- periodic reports my group owes -----------------------------------------------------
+
+
+async def reports_owed(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
+    """For chairs and secretaries: each line's periodic reports due within
+    REPORT_DUE_SOON_DAYS, due, or past their due date, until submitted: two queries."""
+    led = _groups_of(viewers, leading=True)
+    plans = await line_plans(led)
+    recorded = await recorded_periods(plan.line_id for plan in plans)
+    horizon = today + dt.timedelta(days=REPORT_DUE_SOON_DAYS)
+    by_group: Tasks = defaultdict(list)
+    for plan in plans:
+        try:
+            entries = line_entries(plan, recorded, today)
+        except KeyError:  # a cadence this version does not know: the sweep logs it
+            continue
+        for entry in entries:
+            if entry.state in ("due", "overdue") or (
+                entry.state == "upcoming" and entry.due_on <= horizon
+            ):
+                by_group[plan.group_id].append(
+                    _task(
+                        TaskKind.REPORT_OWED,
+                        title=f"The {entry.period} report to the {plan.line_name}",
+                        group_slug=plan.group_slug,
+                        group_name=plan.group_name,
+                        on=entry.due_on,
+                        on_means="due",
+                        link=path_for("reports:group", slug=plan.group_slug),
+                        detail=entry.state_text,
+                    )
+                )
+    return {
+        viewer.user.id: [task for g in led if viewer.leads(g) for task in by_group[g]]
+        for viewer in viewers
+    }
+
+
+# --- transparency reports to approve ----------------------------------------------------
+
+
+async def transparency_to_approve(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
+    """Transparency reports awaiting the reader's approval, then publication: a group's for
+    its chair, the organisation's for the Board: one query."""
+    chaired = sorted(
+        {g for v in viewers for g, role in v.group_roles.items() if role == GroupRole.CHAIR}
+    )
+    board = any(viewer.user.is_board for viewer in viewers)
+    in_scope: Any = TransparencyReport.group.is_in(chaired or [NO_ROW])
+    if board:
+        in_scope = in_scope | TransparencyReport.group.is_null()
+    rows = (
+        await TransparencyReport.select(
+            TransparencyReport.id,
+            TransparencyReport.group,
+            TransparencyReport.period,
+            TransparencyReport.edition,
+            TransparencyReport.status,
+            TransparencyReport.created_at,
+            TransparencyReport.approved_at,
+            TransparencyReport.group.name.as_alias("group_name"),
+            TransparencyReport.group.slug.as_alias("group_slug"),
+        )
+        .where(TransparencyReport.status.is_in(list(TO_APPROVE)) & in_scope)
+        .order_by(TransparencyReport.created_at)
+    )
+    found: Tasks = defaultdict(list)
+    for viewer in viewers:
+        for row in rows:
+            if scopes.approves_transparency(viewer, row["group"]):
+                found[viewer.user.id].append(_transparency_task(row))
+    return found
+
+
+def _transparency_task(row: dict[str, Any]) -> TaskView:
+    approved = row["status"] == "approved"
+    return _task(
+        TaskKind.TRANSPARENCY_TO_PUBLISH if approved else TaskKind.TRANSPARENCY_TO_APPROVE,
+        title=f"Transparency report {row['period']}, {row['edition']} edition",
+        group_slug=row["group_slug"],
+        group_name=row["group_name"] or ORGANISATION_NAME,
+        on=date_in_zone(row["approved_at"] if approved else row["created_at"]),
+        on_means="since",
+        link=path_for("transparency:show", report_id=row["id"]),
+    )
+
+
+# --- the list ---------------------------------------------------------------------------
+
+BUILDERS = (
+    minutes_to_comment,
+    meetings_to_reply,
+    actions_due,
+    deliveries_awaiting,
+    reports_owed,
+    transparency_to_approve,
+)
+
+
+def _oldest_first(tasks: list[TaskView]) -> list[TaskView]:
+    return sorted(tasks, key=lambda task: (task.on, task.kind, task.title.lower(), task.link))
+
+
+async def tasks_for_many(viewers: Sequence[Viewer], today: dt.date | None = None) -> Tasks:
+    """What waits for each of these readers, oldest first, by user id: a fixed number of
+    queries whatever their number and the amount of data."""
+    today = today or organisation_today()
+    gathered: Tasks = {viewer.user.id: [] for viewer in viewers}
+    for builder in BUILDERS:
+        for user_id, tasks in (await builder(viewers, today)).items():
+            gathered[user_id].extend(tasks)
+    return {user_id: _oldest_first(tasks) for user_id, tasks in gathered.items()}
+
+
+async def tasks_for(viewer: Viewer, today: dt.date | None = None) -> list[TaskView]:
+    """What waits for this reader, oldest first."""
+    return (await tasks_for_many([viewer], today))[viewer.user.id]
+
+
+async def task_list(viewer: Viewer) -> TaskListView:
+    tasks = await tasks_for(viewer)
+    return TaskListView(count=len(tasks), tasks=tasks)
