@@ -49,7 +49,11 @@ from governance.groups.controllers import GroupAdminController, GroupController
 from governance.groups.dependencies import provide_viewer
 from governance.meetings.api import MeetingApiController
 from governance.meetings.calendars import CalendarController
-from governance.meetings.controllers import MeetingController, PublicMinutesController
+from governance.meetings.controllers import (
+    MeetingController,
+    NoticeReplyController,
+    PublicMinutesController,
+)
 from governance.meetings.exports import ExportController
 from governance.notifications.controllers import EmailPreferencesController, OutboxAdminController
 from governance.operations.api import OperationsApiController
@@ -114,6 +118,7 @@ def _route_handlers() -> list[Any]:
         GroupApiController,
         MeetingController,
         PublicMinutesController,
+        NoticeReplyController,
         CalendarController,
         ExportController,
         MeetingApiController,
