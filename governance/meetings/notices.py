@@ -142,12 +142,17 @@ async def tell_changed(before: dict[str, Any], after: dict[str, Any]) -> int:
     agenda = await agenda_of(after["id"]) if after["notice_sent_at"] else []
     told = 0
     for reader in await _audience(after):
-        calendar = None
+        calendar, narrowest = None, str(Visibility.INTERNAL)
         if after["notice_sent_at"]:
-            titles, _ = readable_agenda(reader, after["group"], agenda)
+            titles, narrowest = readable_agenda(reader, after["group"], agenda)
             calendar = calendar_part(after, titles, reader, METHOD_REQUEST)
         told += await emails.meeting_changed(
-            reader.recipient, new, old, timezone=reader.timezone, calendar=calendar
+            reader.recipient,
+            new,
+            old,
+            timezone=reader.timezone,
+            calendar=calendar,
+            visibility=narrowest,
         )
     return told
 

@@ -247,10 +247,12 @@ async def meeting_changed(
     *,
     timezone: str,
     calendar: CalendarPart | None,
+    visibility: str = Visibility.INTERNAL,
 ) -> bool:
     """A meeting moved or its place changed: the old and the new, in the recipient's zone;
-    after the notice, with the calendar update (SEQUENCE raised). One per change (its
-    sequence number) and person."""
+    after the notice, with the calendar update (SEQUENCE raised), whose agenda holds the
+    titles this reader may read (`visibility`: the narrowest among them). One per change
+    (its sequence number) and person."""
     context = {
         **meeting.base(timezone),
         "moved": (before.starts_at, before.ends_at) != (meeting.starts_at, meeting.ends_at),
@@ -265,7 +267,7 @@ async def meeting_changed(
         _with_calendar(context, calendar),
         f"meeting:{meeting.meeting_id}:changed:{meeting.sequence}:user:{recipient.user_id}",
         Category.MEETING_CHANGES,
-        _about(meeting.group_id),
+        _about(meeting.group_id, visibility),
     )
 
 
