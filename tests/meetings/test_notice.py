@@ -5,6 +5,7 @@ cancelled); a reply from the link needs no sign-in (GET asks, POST records); rep
 give the expected quorum and start the attendance form; the notice goes out by itself 7
 days ahead when the chair has not sent it."""
 
+# ruff: noqa: F811 - the notification tests' fixtures, imported, are parameters here
 from __future__ import annotations
 
 import datetime as dt
