@@ -93,8 +93,6 @@ async def test_notice_reply_by_email_link_expected_quorum_and_attendance_from_re
         {Meeting.starts_at: held_at, Meeting.ends_at: held_at + dt.timedelta(hours=2)}
     ).where(Meeting.id == meeting_id)
     await page.reload()
-    await expect(page.locator(f"#mode_{member_ids['milo@example.org']}")).to_have_value(
-        "apologies"
-    )
+    await expect(page.locator(f"#mode_{member_ids['milo@example.org']}")).to_have_value("apologies")
     await expect(page.locator(f"#mode_{chair}")).to_have_value("present")
     await expect(page.locator(f"#mode_{member_ids['ana@example.org']}")).to_have_value("")
