@@ -240,7 +240,7 @@ async def meetings_due_a_notice(days: int) -> list[int]:
             & Meeting.notice_sent_at.is_null()
             & (Meeting.starts_at > now)
             & (Meeting.starts_at <= now + dt.timedelta(days=days))
-            & (Meeting.group.auto_notice == True)  # noqa: E712 - SQL comparison
+            & (Meeting.group.notice_by_hand_only == False)  # noqa: E712 - SQL comparison
         )
         .order_by(Meeting.starts_at)
     )

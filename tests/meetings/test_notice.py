@@ -213,7 +213,7 @@ async def test_the_notice_goes_out_by_itself_seven_days_ahead_once_and_only_if_w
     soon = await upcoming(people, days=6)
     later = await upcoming(people, days=9)
     other = await insert_meeting(people.other_group_id, START + dt.timedelta(days=5))
-    await WorkingGroup.update({WorkingGroup.auto_notice: False}).where(
+    await WorkingGroup.update({WorkingGroup.notice_by_hand_only: True}).where(
         WorkingGroup.id == people.other_group_id
     )
     assert other  # a group that sends its notices by hand is left alone

@@ -4,7 +4,7 @@ from piccolo.columns.indexes import IndexMethod
 
 ID = "2026-12-03T09:20:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "Each group's choice to send meeting notices by themselves 7 days ahead (on)"
+DESCRIPTION = "Each group's choice to send meeting notices by themselves 7 days ahead (by default)"
 
 
 async def forwards():
@@ -12,12 +12,12 @@ async def forwards():
     manager.add_column(
         table_class_name="WorkingGroup",
         tablename="working_group",
-        column_name="auto_notice",
-        db_column_name="auto_notice",
+        column_name="notice_by_hand_only",
+        db_column_name="notice_by_hand_only",
         column_class_name="Boolean",
         column_class=Boolean,
         params={
-            "default": True,
+            "default": False,
             "null": False,
             "primary_key": False,
             "unique": False,
