@@ -17,6 +17,7 @@ from typing import Any
 
 from governance.accounts import scopes
 from governance.accounts.policy import Visibility
+from governance.core.clock import utcnow
 from governance.core.signing import sign, unsign
 from governance.core.urls import absolute_url
 from governance.meetings.calendars import METHOD_CANCEL, METHOD_REQUEST, invitation
@@ -121,6 +122,10 @@ def calendar_part(
 
 
 async def _audience(meeting: Mapping[str, Any]) -> list[Subscriber]:
+    """The current members, for a meeting yet to start: a past meeting recorded afterwards
+    (or corrected) is no news to anyone."""
+    if meeting["starts_at"] <= utcnow():
+        return []
     return await member_readers(meeting["group"], Visibility.INTERNAL)
 
 
