@@ -52,7 +52,11 @@ from governance.groups.controllers import GroupAdminController, GroupController
 from governance.groups.dependencies import provide_viewer
 from governance.meetings.api import MeetingApiController
 from governance.meetings.calendars import CalendarController
-from governance.meetings.controllers import MeetingController, PublicMinutesController
+from governance.meetings.controllers import (
+    MeetingController,
+    NoticeReplyController,
+    PublicMinutesController,
+)
 from governance.meetings.exports import ExportController
 from governance.notifications.api import TasksApiController
 from governance.notifications.controllers import (
@@ -134,6 +138,7 @@ def _route_handlers() -> list[Any]:
         GroupApiController,
         MeetingController,
         PublicMinutesController,
+        NoticeReplyController,
         CalendarController,
         ExportController,
         MeetingApiController,

@@ -38,7 +38,12 @@ from governance.core.clock import organisation_zone, utcnow
 from governance.core.db import write_transaction
 from governance.core.email import OUTBOX_CLAIMANT, release_claims_of
 from governance.core.tables import JobRun, SchedulerLease
-from governance.notifications.jobs import deliver_outbox_job, digest_job, reminder_sweep_job
+from governance.notifications.jobs import (
+    deliver_outbox_job,
+    digest_job,
+    meeting_notice_job,
+    reminder_sweep_job,
+)
 from governance.operations.jobs import nightly_backup_job
 from governance.reports.jobs import reporting_periods_job
 from governance.transparency.jobs import transparency_job
@@ -151,6 +156,8 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob("reporting-periods", at(minute=5), reporting_periods_job, "record periods"),
     ScheduledJob("reminders",      every(minutes=5), reminder_sweep_job, "queue reminders now due"),
     ScheduledJob("digests",        at(minute=0),     digest_job,         "digests of 07:00 local"),
+    # A meeting's notice 7 days ahead when its chair has not sent it (groups that want it).
+    ScheduledJob("meeting-notices", every(minutes=15), meeting_notice_job, "notices 7 days ahead"),
     ScheduledJob("deliver-outbox", every(minutes=1), deliver_outbox_job, "send queued email"),
     # Drafts each ended period's transparency reports once; daily, so it catches up after downtime.
     ScheduledJob("transparency",   at(hour=6, minute=15), transparency_job, "draft ended periods"),

@@ -33,6 +33,7 @@ from governance.core.email import STATUS_PARKED, STATUS_UNCERTAIN
 from governance.core.tables import OutboundEmail
 from governance.groups.tables import ReportingLine
 from governance.meetings import services as meetings
+from governance.meetings.notices import reply_token
 from governance.meetings.schemas import (
     AgendaItemDetails,
     Approval,
@@ -351,6 +352,7 @@ async def build_world() -> World:
             "uncertain_email_id": str(second_email["id"]),
             "preferences_token": preferences_token(member),
             "unsubscribe_token": unsubscribe_token(member, "actions"),
+            "reply_token": reply_token(scheduled, member),
             "meeting_ics": f"{held}.ics",
             "group_ics": "alpha.ics",
             "feed_ics": f"{feed}.ics",

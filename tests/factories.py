@@ -9,6 +9,7 @@ from governance.accounts.passwords import hash_password
 from governance.accounts.tables import User
 from governance.core.audit import SYSTEM
 from governance.core.clock import organisation_today, utcnow
+from governance.core.tables import OutboundEmail
 from governance.groups.schemas import GroupDetails, NewMembership
 from governance.groups.services import add_membership, create_group
 
@@ -60,14 +61,37 @@ async def make_group(slug: str | None = None, name: str | None = None, mandate: 
     return group.id
 
 
+async def forget_notifications(key_prefix: str) -> None:
+    """Drops the change notifications a factory's service call queued (keys starting so):
+    the world a test starts from is not news to anyone in it. Tests of those notifications
+    pass `announce=True`."""
+    await OutboundEmail.delete().where(OutboundEmail.dedupe_key.like(f"{key_prefix}%"))
+
+
 async def make_membership(
     user_id: int,
     group_id: int,
     role: str = "member",
     starts_on: dt.date | None = None,
     ends_on: dt.date | None = None,
+    *,
+    announce: bool = False,
 ) -> int:
     email = (await User.select(User.email).where(User.id == user_id).first())["email"]
+    membership_id = await _add_membership(user_id, email, group_id, role, starts_on, ends_on)
+    if not announce:
+        await forget_notifications(f"membership:{membership_id}:")
+    return membership_id
+
+
+async def _add_membership(
+    user_id: int,
+    email: str,
+    group_id: int,
+    role: str,
+    starts_on: dt.date | None,
+    ends_on: dt.date | None,
+) -> int:
     return await add_membership(
         group_id,
         NewMembership(
@@ -96,6 +120,7 @@ async def make_meeting(
     title: str = "Monthly meeting",
     starts_at: dt.datetime | None = None,
     hours: int = 2,
+    announce: bool = False,
 ) -> int:
     from governance.meetings.schemas import MeetingDetails
     from governance.meetings.services import schedule_meeting
@@ -107,4 +132,7 @@ async def make_meeting(
         ends_at=starts_at + dt.timedelta(hours=hours),
         location="Room 1",
     )
-    return await schedule_meeting(group_slug, fields, await viewer_for(chair_id))
+    meeting_id = await schedule_meeting(group_slug, fields, await viewer_for(chair_id))
+    if not announce:
+        await forget_notifications(f"meeting:{meeting_id}:scheduled:")
+    return meeting_id

@@ -347,6 +347,17 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
         case(MEETING_LEAD, body=form(summary="What was said"))
     ],
     ("POST", "/meetings/{meeting_id}/minutes/circulate"): MEETING_LEAD,
+    ("POST", "/meetings/{meeting_id}/notice"): [
+        case(MEETING_LEAD, meeting_id="scheduled_meeting_id")
+    ],
+    # Members reply; the Director and the Board read the meeting but are not invited.
+    ("POST", "/meetings/{meeting_id}/reply"): [
+        case(
+            grid(("member", "chair"), ("director", "board")),
+            body=form(mode="apologies"),
+            meeting_id="scheduled_meeting_id",
+        )
+    ],
     ("POST", "/meetings/{meeting_id}/minutes/draft"): [
         case(MEETING_LEAD, meeting_id="circulated_meeting_id")
     ],
@@ -633,6 +644,15 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
         ]
         for method in ("GET", "POST")
     },
+    # A member's reply link is the key, whoever opens it (no sign-in); altered: not found.
+    ("GET", "/notice-replies/{reply_token}"): [
+        case(PUBLIC, "signed link"),
+        case(NOWHERE, "altered link", reply_token="bad_token"),
+    ],
+    ("POST", "/notice-replies/{reply_token}"): [
+        case(PUBLIC, "signed link", form(mode="apologies")),
+        case(NOWHERE, "altered link", form(mode="apologies"), reply_token="bad_token"),
+    ],
     ("GET", "/admin/outbox"): ADMIN,
     ("POST", "/admin/outbox/{email_id}/retry"): ADMIN,
     ("POST", "/admin/outbox/{email_id}/resend"): [case(ADMIN, email_id="uncertain_email_id")],

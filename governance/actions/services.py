@@ -37,10 +37,13 @@ from governance.actions.tables import ActionItem, ActionOwner, ActionUpdate
 from governance.core.audit import EventScope, record_event
 from governance.core.clock import organisation_today, utcnow
 from governance.core.contracts import NO_ERRORS, field_errors, refuse, trimmed
-from governance.core.db import is_postgres, write_transaction
+from governance.core.db import is_postgres, one_row, write_transaction
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
 from governance.groups.tables import Membership, WorkingGroup
 from governance.meetings.tables import Decision, Meeting
+from governance.notifications import emails
+from governance.notifications.audiences import readers
+from governance.notifications.emails import ActionRef
 
 NEEDS_CORRECTING = "The action needs correcting. Nothing has been saved."
 NOT_AN_UPDATER = "Only the action's owners and the group's chair or secretary can update it."
@@ -217,7 +220,43 @@ async def _insert(
             f"{source}, due {command.due_on.isoformat()}, {len(owner_ids)} owner(s)",
             scope=EventScope(group_id, command.visibility),
         )
+        ref = await _action_ref(action_id)
+        for owner in await readers(owner_ids, group_id, command.visibility):
+            await emails.action_assigned(owner.recipient, ref, change=0)
     return action_id
+
+
+async def _action_ref(action_id: int) -> ActionRef:
+    row = await one_row(
+        ActionItem.select(
+            ActionItem.id.as_alias("action_id"),
+            ActionItem.group.as_alias("group_id"),
+            ActionItem.group.name.as_alias("group_name"),
+            ActionItem.title,
+            ActionItem.visibility,
+            ActionItem.due_on,
+        ).where(ActionItem.id == action_id),
+        queries.NOT_FOUND,
+    )
+    return ActionRef(**row)
+
+
+async def _tell_reassigned(
+    action_id: int, old_ids: list[int], new_ids: list[int], old_due_on: Any, change: int
+) -> None:
+    """New owners are told the action is theirs, former owners that it is no longer (if
+    they may still read it), staying owners that its due date moved."""
+    ref = await _action_ref(action_id)
+    everyone = await readers({*old_ids, *new_ids}, ref.group_id, ref.visibility)
+    for person in everyone:
+        if person.id in new_ids and person.id not in old_ids:
+            await emails.action_assigned(person.recipient, ref, change=change)
+        elif person.id not in new_ids:
+            await emails.action_unassigned(person.recipient, ref, change=change)
+        elif old_due_on != ref.due_on:
+            await emails.action_due_changed(
+                person.recipient, ref, old_due_on=old_due_on, change=change
+            )
 
 
 async def insert_action(group_id: int, command: NewAction, actor: CurrentUser) -> int:
@@ -443,9 +482,10 @@ async def _apply_reassignment(
     if command.due_on != row["due_on"]:
         told.append(f"Due date: {row['due_on']:%-d %b %Y} → {command.due_on:%-d %b %Y}.")
         audited.append(f"due {row['due_on'].isoformat()} → {command.due_on.isoformat()}")
-    await ActionUpdate.insert(
+    update = await ActionUpdate.insert(
         ActionUpdate(action=action_id, author=viewer.user.id, body=" ".join(told), created_at=now)
-    )
+    ).returning(ActionUpdate.id)
+    await _tell_reassigned(action_id, old_ids, owners, row["due_on"], int(update[0]["id"]))
     await record_event(
         viewer.user,
         "action.reassigned",

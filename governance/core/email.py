@@ -203,7 +203,9 @@ def build_message(row: Mapping[str, Any], rendered: RenderedEmail, mail_from: st
             maintype="text",
             subtype="calendar",
             filename=str(row["context"].get("ics_filename") or "invitation.ics"),
-            params={"method": "PUBLISH"},
+            # An invitation, a change or a cancellation (iTIP: REQUEST, CANCEL) tells the
+            # client to update the event of that UID; a plain calendar file is PUBLISH.
+            params={"method": str(row["context"].get("ics_method") or "PUBLISH")},
         )
     return message
 

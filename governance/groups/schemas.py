@@ -148,6 +148,11 @@ class GroupDetails(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     quorum_rule: QuorumRuleChoice = QuorumRule.MAJORITY.value
     quorum_count: QuorumCount = 0
     decision_rule: DecisionRuleChoice = DecisionRule.SIMPLE_MAJORITY.value
+    # Meeting notices go out by themselves 7 days ahead unless the group sends them only
+    # by hand (a checkbox: left unticked, the default, keeps them automatic).
+    notice_by_hand_only: Annotated[
+        bool, contracts.labelled("Send meeting notices only by hand", required=False)
+    ] = False
 
 
 class LineSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -193,6 +198,7 @@ class GroupRecord(msgspec.Struct, kw_only=True):
     quorum_count: int
     decision_rule: str
     created_at: dt.datetime
+    notice_by_hand_only: bool = False
 
 
 class GroupSummaryView(msgspec.Struct, kw_only=True):

@@ -42,6 +42,8 @@ from governance.groups.tables import (
     ReportingLineSettings,
     WorkingGroup,
 )
+from governance.notifications import emails
+from governance.notifications.queries import load_subscribers
 
 # Words used in addresses next to a group's slug (/admin/groups/lines/{id},
 # /admin/groups/memberships/{id}, /admin/groups/new, …/edit), and the organisation-wide
@@ -340,7 +342,41 @@ async def add_membership(
             membership_id,
             f"{user['display_name']} joins {group['name']} as {_describe_term(command.term)}",
         )
+        await _tell_joined(await membership_row(membership_id))
     return membership_id
+
+
+def _term_of(row: Mapping[str, Any]) -> tuple[str, dt.date, dt.date | None]:
+    return row["role"], row["starts_on"], row["ends_on"]
+
+
+async def _tell_joined(membership: Mapping[str, Any]) -> None:
+    """The new member is told, if they are an active user who has not turned this off."""
+    for subscriber in (await load_subscribers([membership["user"]])).values():
+        await emails.membership_added(
+            subscriber.recipient,
+            membership_id=membership["id"],
+            group_slug=membership["group_slug"],
+            group_name=membership["group_name"],
+            role=membership["role"],
+            starts_on=membership["starts_on"],
+            ends_on=membership["ends_on"],
+        )
+
+
+async def _tell_term_changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
+    """The member is told of a new role or term (nothing when nothing changed)."""
+    if _term_of(before) == _term_of(after):
+        return
+    for subscriber in (await load_subscribers([after["user"]])).values():
+        await emails.membership_changed(
+            subscriber.recipient,
+            membership_id=after["id"],
+            group_slug=after["group_slug"],
+            group_name=after["group_name"],
+            before=_term_of(before),
+            after=_term_of(after),
+        )
 
 
 async def update_membership(
@@ -371,6 +407,7 @@ async def update_membership(
             f"{existing['display_name']} in {existing['group_name']}: "
             + _describe_term(command, ", open-ended"),
         )
+        await _tell_term_changed(existing, await membership_row(membership_id))
 
 
 @on_deactivation

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from piccolo.columns import Date, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.table import Table
 
 from governance.accounts.tables import User
@@ -18,6 +28,9 @@ class WorkingGroup(Table, tablename="working_group"):
     quorum_count = Integer(default=0)
     # When a decision is carried (schemas.DecisionRule): "simple_majority" or "two_thirds".
     decision_rule = Varchar(length=20, default="simple_majority")
+    # Off (the default): a meeting's notice goes out by itself 7 days ahead when the chair
+    # has not sent it (meetings/services.send_due_notices); on: only when the chair sends it.
+    notice_by_hand_only = Boolean(default=False)
     created_at = Timestamptz()
 
 

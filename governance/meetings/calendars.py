@@ -147,6 +147,35 @@ def build_calendar(
     return bytes(calendar.to_ical())
 
 
+# iTIP methods (RFC 5546) of the invitations in meeting emails.
+METHOD_REQUEST = "REQUEST"
+METHOD_CANCEL = "CANCEL"
+
+
+def invitation(
+    meeting: dict[str, Any], titles: list[str], *, method: str, attendee: str, organizer: str
+) -> str:
+    """One meeting as an iTIP message to one member (the notice or a change: REQUEST; a
+    cancellation: CANCEL): the meeting's stable UID and its current SEQUENCE, so calendar
+    clients update or remove the event they already hold; the agenda titles are the ones
+    that member may read."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method)
+    event = meeting_event(meeting, titles)
+    event.add(
+        "organizer", f"mailto:{organizer}", parameters={"cn": one_line(meeting["group_name"])}
+    )
+    parameters = {"role": "REQ-PARTICIPANT", "rsvp": "FALSE"}
+    if method == METHOD_REQUEST:
+        parameters["partstat"] = "NEEDS-ACTION"
+    event.add("attendee", f"mailto:{attendee}", parameters=parameters)
+    calendar.add_component(event)
+    return bytes(calendar.to_ical()).decode()
+
+
 def ics_response(body: bytes, filename: str, *, attachment: bool = False) -> Response[bytes]:
     disposition = "attachment" if attachment else "inline"
     return Response(

@@ -27,6 +27,8 @@ from governance.meetings import queries, services
 from governance.meetings.forms import read_attendance, read_minutes
 from governance.meetings.schemas import (
     ATTENDANCE_MODES,
+    REPLY_LABELS,
+    REPLY_MODES,
     AgendaItemDetails,
     AgendaMove,
     Approval,
@@ -37,6 +39,7 @@ from governance.meetings.schemas import (
     NewComment,
     NewDecision,
     NewErratum,
+    NoticeReply,
 )
 
 VISIBILITY_LABELS = {
@@ -63,7 +66,14 @@ async def _meeting_page(
     failure: FormFailure | None = None,
 ) -> Template:
     context = msgspec.structs.asdict(await queries.meeting_page(meeting_id, viewer))
-    context.update({**LABELS, "modes": ATTENDANCE_MODES})
+    context.update(
+        {
+            **LABELS,
+            "modes": ATTENDANCE_MODES,
+            "reply_modes": REPLY_MODES,
+            "reply_labels": REPLY_LABELS,
+        }
+    )
     context.update(await papers_context(meeting_id, context["meeting"], viewer))
     return page_with_forms(request, "meetings/show.html", context, failure)
 
@@ -216,6 +226,29 @@ class MeetingController(Controller):
         change = _filled(Cancellation, services.cancel_meeting, meeting_id, viewer)
         success = "Meeting cancelled; calendars will show it as cancelled."
         return await _act(request, viewer, meeting_id, change, success, "cancel")
+
+    # --- the notice and replies ---
+
+    @post("/meetings/{meeting_id:int}/notice", name="meetings:send-notice")
+    async def send_notice(
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
+    ) -> Template | Redirect:
+        change = _plain(services.send_meeting_notice, meeting_id, viewer)
+        return await _act(
+            request,
+            viewer,
+            meeting_id,
+            change,
+            "Notice sent to the group's members, with the agenda each may read and a calendar"
+            " invitation.",
+        )
+
+    @post("/meetings/{meeting_id:int}/reply", name="meetings:reply")
+    async def reply(
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
+    ) -> Template | Redirect:
+        change = _filled(NoticeReply, services.reply_to_notice, meeting_id, viewer)
+        return await _act(request, viewer, meeting_id, change, "Your reply is recorded.", "reply")
 
     # --- agenda ---
 
@@ -402,6 +435,51 @@ class MeetingController(Controller):
     ) -> Template | Redirect:
         change = _filled(NewDecision, services.record_decision, meeting_id, viewer)
         return await _act(request, viewer, meeting_id, change, "Decision recorded.", "decision")
+
+
+REPLY_TEMPLATE = "meetings/reply.html"
+
+
+class NoticeReplyController(Controller):
+    """A member's reply from the signed link in their notice, with no sign-in. The GET
+    only shows the meeting and asks (mail scanners open links); the POST records."""
+
+    include_in_schema = False  # pages for people; the API is described at /schema
+    path = "/notice-replies"
+
+    @get("/{reply_token:str}", name="meetings:reply-by-link")
+    async def confirm(
+        self, request: Request[Any, Any, Any], reply_token: FromPath[str]
+    ) -> Template:
+        reply_page = await services.reply_page(reply_token)
+        wanted = request.query_params.get("mode") or reply_page.reply or ""
+        context = {"reply": reply_page, "values": {"mode": wanted}, "done": False}
+        return page(request, REPLY_TEMPLATE, {**context, "reply_labels": REPLY_LABELS})
+
+    @post("/{reply_token:str}", name="meetings:reply-by-link-save")
+    async def record(self, request: Request[Any, Any, Any], reply_token: FromPath[str]) -> Template:
+        data = await request.form()
+        command, unreadable = read_form(NoticeReply, data)
+        context: dict[str, Any] = {"reply_labels": REPLY_LABELS}
+        try:
+            await services.reply_by_link(reply_token, command, unreadable=unreadable)
+        except InvalidInput as error:
+            reply_page = await services.reply_page(reply_token)
+            return form_page(
+                request,
+                REPLY_TEMPLATE,
+                form_values(data),
+                error.field_errors,
+                {**context, "reply": reply_page, "done": False},
+                message=error.message,
+            )
+        reply_page = await services.reply_page(reply_token)
+        values = {"mode": reply_page.reply or ""}
+        return page(
+            request,
+            REPLY_TEMPLATE,
+            {**context, "reply": reply_page, "values": values, "done": True},
+        )
 
 
 class PublicMinutesController(Controller):

@@ -20,6 +20,7 @@ import msgspec
 
 from governance.accounts import scopes
 from governance.accounts.policy import CurrentUser, Viewer
+from governance.accounts.tables import User
 from governance.core.clock import date_in_zone, utcnow
 from governance.core.db import one_row
 from governance.core.errors import NotFoundError
@@ -30,6 +31,7 @@ from governance.groups.tables import WorkingGroup
 from governance.meetings import integrity
 from governance.meetings.schemas import (
     COUNTS_TOWARDS_QUORUM,
+    EXPECTED_REPLIES,
     AgendaItemPage,
     AgendaItemRecord,
     AgendaItemView,
@@ -40,6 +42,7 @@ from governance.meetings.schemas import (
     DecisionOutcome,
     DecisionView,
     ErratumView,
+    ExpectedQuorumView,
     MeetingHead,
     MeetingIndexPage,
     MeetingListView,
@@ -56,6 +59,8 @@ from governance.meetings.schemas import (
     PublicMinutesView,
     PublishedMinutesView,
     QuorumView,
+    ReplyMode,
+    ReplyPage,
 )
 from governance.meetings.tables import (
     AgendaItem,
@@ -65,6 +70,7 @@ from governance.meetings.tables import (
     Decision,
     Erratum,
     Meeting,
+    MeetingReply,
     Minutes,
     MinutesComment,
 )
@@ -168,6 +174,82 @@ async def quorum_for(meeting: Mapping[str, Any]) -> QuorumView:
         Attendance.meeting == meeting["id"]
     )
     return compute_quorum(meeting, members, attendance)
+
+
+async def replies_of(meeting_id: int, member_ids: set[int]) -> dict[int, str]:
+    """The replies to the meeting's notice of those who are members on its date."""
+    rows = await MeetingReply.select(MeetingReply.user, MeetingReply.mode).where(
+        MeetingReply.meeting == meeting_id
+    )
+    return {row["user"]: row["mode"] for row in rows if row["user"] in member_ids}
+
+
+def _expected(
+    meeting: Mapping[str, Any], members: list[dict[str, Any]], replies: Mapping[int, str]
+) -> ExpectedQuorumView | None:
+    """Before a scheduled meeting starts: how many members say they will attend, against
+    the quorum the group's rule needs on the meeting date."""
+    if meeting["status"] != MeetingStatus.SCHEDULED or meeting["starts_at"] <= utcnow():
+        return None
+    expected = sum(mode in EXPECTED_REPLIES for mode in replies.values())
+    needed = quorum_needed(meeting["quorum_rule"], meeting["quorum_count"], len(members))
+    return ExpectedQuorumView(
+        members=len(members),
+        expected=expected,
+        apologies=sum(mode == ReplyMode.APOLOGIES for mode in replies.values()),
+        needed=needed,
+        met=bool(members) and expected >= needed,
+        notice_sent_at=meeting["notice_sent_at"],
+    )
+
+
+async def reply_page(meeting_id: int, user_id: int, not_found: str) -> ReplyPage:
+    """The meeting a reply link is for, as its member reads it (its details, not its
+    agenda), with their reply so far: three queries."""
+    row = await one_row(
+        Meeting.select(*_meeting_columns()).where(Meeting.id == meeting_id), not_found
+    )
+    user = await one_row(
+        User.select(User.display_name, User.timezone).where(
+            (User.id == user_id) & (User.is_active == True)  # noqa: E712 - SQL comparison
+        ),
+        not_found,
+    )
+    reply = (
+        await MeetingReply.select(MeetingReply.mode)
+        .where((MeetingReply.meeting == meeting_id) & (MeetingReply.user == user_id))
+        .first()
+    )
+    return ReplyPage(
+        meeting_id=row["id"],
+        group_name=row["group_name"],
+        title=row["title"],
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        location=row["location"],
+        member_name=user["display_name"],
+        timezone=user["timezone"],
+        reply=reply["mode"] if reply else None,
+        open=row["status"] == MeetingStatus.SCHEDULED and row["starts_at"] > utcnow(),
+    )
+
+
+async def meetings_due_a_notice(days: int) -> list[int]:
+    """Scheduled meetings starting within `days` whose notice has not gone out, of groups
+    that send it by themselves, soonest first."""
+    now = utcnow()
+    rows = (
+        await Meeting.select(Meeting.id)
+        .where(
+            (Meeting.status == MeetingStatus.SCHEDULED)
+            & Meeting.notice_sent_at.is_null()
+            & (Meeting.starts_at > now)
+            & (Meeting.starts_at <= now + dt.timedelta(days=days))
+            & (Meeting.group.notice_by_hand_only == False)  # noqa: E712 - SQL comparison
+        )
+        .order_by(Meeting.starts_at)
+    )
+    return [row["id"] for row in rows]
 
 
 def view_of(view_type: type[ViewT], row: Any) -> ViewT:
@@ -378,6 +460,7 @@ async def _view(
     locked = minutes_row is not None and minutes_row["status"] == MinutesStatus.APPROVED
     members = await members_on(meeting["group"], meeting_date(meeting["starts_at"]))
     attendance = await _attendance(meeting["id"])
+    replies = await replies_of(meeting["id"], {m["user"] for m in members})
     if minutes is not None and minutes_row is not None and items_integrity is not None:
         record = integrity.record_integrity(minutes_row, attendance)
         intact = record == items_integrity == integrity.OK
@@ -404,6 +487,8 @@ async def _view(
         quorum=compute_quorum(meeting, members, attendance),
         minutes=minutes,
         decisions=decisions,
+        replies=replies,
+        expected=_expected(meeting, members, replies),
     )
     return view, minutes_row
 

@@ -32,6 +32,39 @@ class AttendanceMode(StrEnum):
     ABSENT = "absent"
 
 
+class ReplyMode(StrEnum):
+    """A member's reply to the meeting notice."""
+
+    ATTENDING = "attending"
+    REMOTE = "remote"
+    APOLOGIES = "apologies"
+
+    @property
+    def label(self) -> str:
+        return REPLY_LABELS[self]
+
+    @property
+    def attendance(self) -> str:
+        """The attendance the reply pre-fills."""
+        return REPLY_ATTENDANCE[self]
+
+
+REPLY_LABELS: dict[str, str] = {
+    ReplyMode.ATTENDING: "Attending",
+    ReplyMode.REMOTE: "Attending remotely",
+    ReplyMode.APOLOGIES: "Apologies",
+}
+REPLY_ATTENDANCE: dict[str, str] = {
+    ReplyMode.ATTENDING: AttendanceMode.PRESENT,
+    ReplyMode.REMOTE: AttendanceMode.REMOTE,
+    ReplyMode.APOLOGIES: AttendanceMode.APOLOGIES,
+}
+REPLY_MODES: tuple[str, ...] = tuple(ReplyMode)
+EXPECTED_REPLIES = frozenset({ReplyMode.ATTENDING, ReplyMode.REMOTE})
+# How many days before a meeting its notice goes out by itself, for a group that wants it.
+AUTO_NOTICE_DAYS = 7
+
+
 class MinutesStatus(StrEnum):
     DRAFT = "draft"
     CIRCULATED = "circulated"
@@ -293,6 +326,12 @@ class AttendanceRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     guests: list[GuestName] = msgspec.field(default_factory=list)
 
 
+class NoticeReply(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A member's reply to the notice of a meeting."""
+
+    mode: Annotated[str, contracts.choice("Your reply", REPLY_MODES)]
+
+
 class MinutesDraft(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     summary: Annotated[str, SUMMARY] = ""
     # The minutes of each agenda item, by the item's id.
@@ -456,6 +495,32 @@ class DecisionView(msgspec.Struct, kw_only=True):
     integrity: str | None = None
 
 
+class ExpectedQuorumView(msgspec.Struct, kw_only=True):
+    """Before the meeting, from the replies to its notice: "4 of 7 expected; quorum 4: met"."""
+
+    members: int
+    expected: int
+    apologies: int
+    needed: int
+    met: bool
+    notice_sent_at: dt.datetime | None
+
+
+class ReplyPage(msgspec.Struct, kw_only=True):
+    """The page a reply link opens (no sign-in): the meeting as its member reads it."""
+
+    meeting_id: int
+    group_name: str
+    title: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    location: str
+    member_name: str
+    timezone: str
+    reply: str | None
+    open: bool
+
+
 class MeetingView(msgspec.Struct, kw_only=True):
     """A meeting with the agenda, attendance, quorum, minutes and decisions its reader may
     read, and no more."""
@@ -484,10 +549,17 @@ class MeetingView(msgspec.Struct, kw_only=True):
     quorum: QuorumView
     minutes: MinutesView | None
     decisions: list[DecisionView]
+    # Replies to the notice, by member: the attendance form starts from them.
+    replies: dict[int, str] = msgspec.field(default_factory=dict)
+    expected: ExpectedQuorumView | None = None
 
     @property
     def attendance_by_user(self) -> dict[int, str]:
-        return {a.user_id: a.mode for a in self.attendance if a.user_id is not None}
+        recorded = {a.user_id: a.mode for a in self.attendance if a.user_id is not None}
+        if recorded:
+            return recorded
+        # Nothing recorded yet: start from the replies to the notice.
+        return {user_id: REPLY_ATTENDANCE[mode] for user_id, mode in self.replies.items()}
 
     @property
     def guests(self) -> list[AttendanceView]:

@@ -14,23 +14,27 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
 from governance.accounts import scopes
 from governance.accounts.policy import CurrentUser, Viewer, Visibility
-from governance.core.audit import EventScope, record_event
+from governance.accounts.tables import User
+from governance.core.audit import Actor, EventScope, SystemActor, record_event
 from governance.core.clock import utcnow
 from governance.core.contracts import NO_ERRORS, field_errors, field_specs, refuse, trimmed
 from governance.core.contracts import value_error as rule_error
 from governance.core.db import one_row, write_transaction
-from governance.core.errors import ConflictError, InvalidInput, PermissionDenied
+from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
+from governance.core.isolation import SkippedItems
 from governance.groups.queries import get_group, members_on
-from governance.meetings import queries
+from governance.meetings import notices, queries
 from governance.meetings.integrity import seal_minutes
 from governance.meetings.queries import meeting_date
 from governance.meetings.schemas import (
+    AUTO_NOTICE_DAYS,
     COUNTS_TOWARDS_QUORUM,
     EARLIEST_YEAR,
     GUEST_NAME,
@@ -57,6 +61,8 @@ from governance.meetings.schemas import (
     NewComment,
     NewDecision,
     NewErratum,
+    NoticeReply,
+    ReplyPage,
     rule_of,
 )
 from governance.meetings.tables import (
@@ -67,11 +73,12 @@ from governance.meetings.tables import (
     Decision,
     Erratum,
     Meeting,
+    MeetingReply,
     Minutes,
     MinutesComment,
 )
 from governance.notifications import emails
-from governance.notifications.emails import Recipient
+from governance.notifications.audiences import member_readers
 
 NOT_A_LEADER = "Only the group's chair or secretary can do this."
 MEETING_NEEDS_CORRECTING = "The meeting needs correcting. Nothing has been saved."
@@ -267,6 +274,9 @@ async def schedule_meeting(
             f"{command.starts_at:%Y-%m-%d %H:%M} UTC",
             scope=EventScope(group["id"], Visibility.INTERNAL),
         )
+        await notices.tell_scheduled(
+            await queries.meeting_row(meeting_id), viewer.user.display_name
+        )
     return meeting_id
 
 
@@ -302,17 +312,31 @@ def _require_details_open(meeting: Mapping[str, Any]) -> None:
         raise ConflictError(DETAILS_FROZEN)
 
 
+def _calendar_changes(meeting: Mapping[str, Any], command: MeetingDetails) -> tuple[bool, bool]:
+    """(whether calendars should show a change: title, times or place; whether members are
+    told: times or place)."""
+    told = (command.starts_at, command.ends_at, command.location) != (
+        meeting["starts_at"],
+        meeting["ends_at"],
+        meeting["location"],
+    )
+    return told or command.title != meeting["title"], told
+
+
 async def _write_details(
     meeting: Mapping[str, Any], command: MeetingDetails, viewer: Viewer
 ) -> None:
     command = _in_utc(command)
+    shown, told = _calendar_changes(meeting, command)
     await Meeting.update(
         {
             Meeting.title: command.title,
             Meeting.starts_at: command.starts_at,
             Meeting.ends_at: command.ends_at,
             Meeting.location: command.location,
-            Meeting.calendar_sequence: meeting["calendar_sequence"] + 1,
+            # Raised only by a change calendars show, so saving the same details twice
+            # neither moves the SEQUENCE nor tells anyone twice.
+            Meeting.calendar_sequence: meeting["calendar_sequence"] + int(shown),
             Meeting.updated_at: utcnow(),
         }
     ).where(Meeting.id == meeting["id"])
@@ -324,6 +348,8 @@ async def _write_details(
         f"Meeting '{command.title}' updated",
         scope=EventScope(meeting["group"], Visibility.INTERNAL),
     )
+    if told:
+        await notices.tell_changed(dict(meeting), await queries.meeting_row(meeting["id"]))
 
 
 async def update_meeting(
@@ -438,6 +464,7 @@ async def _cancel(meeting: Mapping[str, Any], reason: str, viewer: Viewer) -> No
         f"Meeting '{meeting['title']}' cancelled",
         scope=EventScope(meeting["group"], Visibility.INTERNAL),
     )
+    await notices.tell_cancelled(await queries.meeting_row(meeting["id"]))
 
 
 async def cancel_meeting(
@@ -969,22 +996,8 @@ async def save_minutes(
         )
 
 
-async def _circulation_recipients(meeting_id: int) -> list[Recipient]:
-    """The meeting's member attendees with an active account."""
-    rows = await Attendance.select(
-        Attendance.user.id.as_alias("user_id"),
-        Attendance.user.email.as_alias("email"),
-        Attendance.user.display_name.as_alias("display_name"),
-    ).where(
-        (Attendance.meeting == meeting_id)
-        & Attendance.user.is_not_null()
-        & (Attendance.user.is_active == True)  # noqa: E712 - SQL comparison
-    )
-    return [Recipient.of(row) for row in rows]
-
-
 async def circulate_minutes(meeting_id: int, viewer: Viewer) -> int:
-    """Sends the draft to the meeting's member attendees for comment; returns how many."""
+    """Sends the draft to the group's current members for comment; returns how many."""
     async with write_transaction():
         meeting = await _changeable_meeting(meeting_id, viewer)
         minutes = await _minutes_of(meeting_id)
@@ -1002,10 +1015,11 @@ async def circulate_minutes(meeting_id: int, viewer: Viewer) -> int:
                 Minutes.updated_at: now,
             }
         ).where(Minutes.id == minutes["id"])
-        recipients = await _circulation_recipients(meeting_id)
-        for recipient in recipients:
+        # To the group's members for comment (the draft's readers; comments are theirs).
+        recipients = await member_readers(meeting["group"], Visibility.INTERNAL)
+        for reader in recipients:
             await emails.minutes_circulated(
-                recipient,
+                reader.recipient,
                 minutes_id=minutes["id"],
                 meeting_id=meeting_id,
                 group_id=meeting["group"],
@@ -1019,7 +1033,7 @@ async def circulate_minutes(meeting_id: int, viewer: Viewer) -> int:
             "minutes.circulated",
             "minutes",
             minutes["id"],
-            f"Minutes of meeting {meeting_id} circulated to {len(recipients)} attendees",
+            f"Minutes of meeting {meeting_id} circulated to {len(recipients)} members",
             scope=await _meeting_scope(meeting_id),
         )
     return len(recipients)
@@ -1138,6 +1152,20 @@ async def approve_minutes(
             f"Minutes of meeting {meeting_id} approved ({command.method}) and locked; "
             f"sha256 {digest}",
             scope=await _meeting_scope(meeting_id),
+        )
+        await _tell_approved(meeting, minutes["id"])
+
+
+async def _tell_approved(meeting: Mapping[str, Any], minutes_id: int) -> None:
+    for reader in await member_readers(meeting["group"], Visibility.INTERNAL):
+        await emails.minutes_approved(
+            reader.recipient,
+            minutes_id=minutes_id,
+            meeting_id=meeting["id"],
+            group_id=meeting["group"],
+            group_name=meeting["group_name"],
+            meeting_title=meeting["title"],
+            meeting_date=meeting_date(meeting["starts_at"]),
         )
 
 
@@ -1312,3 +1340,175 @@ async def reset_feed(user: CurrentUser) -> str:
             "Personal calendar feed reset; the previous address no longer works",
         )
     return token
+
+
+# --- the notice and its replies ---------------------------------------------------------
+
+NOTICE_ALREADY_SENT = (
+    "The notice of this meeting was already sent; a change to the meeting sends members a"
+    " change notice by itself."
+)
+NOT_TAKING_REPLIES = (
+    "This meeting no longer takes replies: it has started, or is no longer scheduled."
+)
+NOT_A_MEMBER_ON_THE_DAY = "Only members of the group on the meeting date reply to its notice."
+
+
+def _require_upcoming(meeting: Mapping[str, Any], message: str) -> None:
+    if meeting["status"] != MeetingStatus.SCHEDULED or meeting["starts_at"] <= utcnow():
+        raise ConflictError(message)
+
+
+async def _send_notice(meeting: dict[str, Any], actor: Actor) -> int:
+    """Queues the notice to every member and records it as sent (one audit event)."""
+    told = await notices.send_notice(meeting)
+    now = utcnow()
+    await Meeting.update({Meeting.notice_sent_at: now, Meeting.updated_at: now}).where(
+        Meeting.id == meeting["id"]
+    )
+    await record_event(
+        actor,
+        "meeting.notice_sent",
+        "meeting",
+        meeting["id"],
+        f"Notice of meeting '{meeting['title']}' sent to {told} members",
+        scope=EventScope(meeting["group"], Visibility.INTERNAL),
+    )
+    return told
+
+
+async def send_meeting_notice(meeting_id: int, viewer: Viewer) -> int:
+    """The chair or secretary sends the notice of an upcoming meeting (one action): each
+    member gets the agenda they may read, the place, the papers' link, reply links and a
+    calendar invitation. Returns how many were told; a second sending is refused."""
+    async with write_transaction():
+        meeting = await _changeable_meeting(meeting_id, viewer)
+        _require_upcoming(meeting, "A notice is sent for a scheduled meeting that has not started.")
+        if meeting["notice_sent_at"] is not None:
+            raise ConflictError(NOTICE_ALREADY_SENT)
+        return await _send_notice(meeting, viewer.user)
+
+
+@dataclass(frozen=True)
+class Replier:
+    """A member replying from the signed link in their notice, without signing in."""
+
+    actor_id: int
+    actor_label: str
+
+
+async def _record_reply(meeting_id: int, user_id: int, mode: str, actor: Actor) -> bool:
+    """Records (or replaces) a member's reply; returns whether anything changed."""
+    meeting = await queries.meeting_row(meeting_id)
+    _require_upcoming(meeting, NOT_TAKING_REPLIES)
+    members = await members_on(meeting["group"], meeting_date(meeting["starts_at"]))
+    if user_id not in {m["user"] for m in members}:
+        raise PermissionDenied(NOT_A_MEMBER_ON_THE_DAY)
+    existing = (
+        await MeetingReply.select(MeetingReply.id, MeetingReply.mode)
+        .where((MeetingReply.meeting == meeting_id) & (MeetingReply.user == user_id))
+        .first()
+    )
+    if existing is not None and existing["mode"] == mode:
+        return False
+    now = utcnow()
+    if existing is None:
+        await MeetingReply.insert(
+            MeetingReply(meeting=meeting_id, user=user_id, mode=mode, replied_at=now)
+        )
+    else:
+        await MeetingReply.update({MeetingReply.mode: mode, MeetingReply.replied_at: now}).where(
+            MeetingReply.id == existing["id"]
+        )
+    await record_event(
+        actor,
+        "meeting.replied",
+        "meeting",
+        meeting_id,
+        f"Reply to the notice of meeting {meeting_id}: {mode}",
+        scope=EventScope(meeting["group"], Visibility.INTERNAL),
+    )
+    return True
+
+
+def _reply_errors(command: NoticeReply, unreadable: Mapping[str, str]) -> None:
+    refuse({**field_errors(command), **unreadable}, "Choose your reply.")
+
+
+async def reply_to_notice(
+    meeting_id: int,
+    command: NoticeReply,
+    viewer: Viewer,
+    *,
+    unreadable: Mapping[str, str] = NO_ERRORS,
+) -> bool:
+    """A signed-in member replies from the meeting page."""
+    async with write_transaction():
+        await queries.readable_meeting(meeting_id, viewer)
+        _reply_errors(command, unreadable)
+        return await _record_reply(meeting_id, viewer.user.id, command.mode, viewer.user)
+
+
+async def reply_by_link(
+    token: str, command: NoticeReply, *, unreadable: Mapping[str, str] = NO_ERRORS
+) -> bool:
+    """A member replies from the signed link in their notice, with no sign-in: the link
+    names the meeting and the member, and is the authority for that reply only."""
+    meeting_id, user_id = _reply_link_owner(token)
+    _reply_errors(command, unreadable)
+    async with write_transaction():
+        user = await one_row(
+            User.select(User.id, User.email).where(
+                (User.id == user_id) & (User.is_active == True)  # noqa: E712 - SQL comparison
+            ),
+            REPLY_LINK_INVALID,
+        )
+        actor = Replier(actor_id=user["id"], actor_label=user["email"])
+        return await _record_reply(meeting_id, user_id, command.mode, actor)
+
+
+REPLY_LINK_INVALID = "This reply link is not valid. Reply from the meeting page instead."
+
+
+def _reply_link_owner(token: str) -> tuple[int, int]:
+    owner = notices.read_reply_token(token)
+    if owner is None:
+        raise NotFoundError(REPLY_LINK_INVALID)
+    return owner
+
+
+async def reply_page(token: str) -> ReplyPage:
+    """What a reply link opens: the meeting, the member and their reply so far."""
+    meeting_id, user_id = _reply_link_owner(token)
+    return await queries.reply_page(meeting_id, user_id, REPLY_LINK_INVALID)
+
+
+@dataclass
+class NoticesSent(SkippedItems):
+    """One run of the automatic notices; `failed` counts meetings skipped because they broke."""
+
+    meetings: int = 0
+    emails: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.meetings} notices sent ({self.emails} emails); {self.failures_summary()}"
+
+
+async def send_due_notices() -> NoticesSent:
+    """The notice of every meeting starting within AUTO_NOTICE_DAYS whose chair has not sent
+    it, for groups that want it: one transaction per meeting, which checks again that it is
+    still unsent, so running this twice sends nothing twice and one bad meeting does not
+    stop the others."""
+    report = NoticesSent()
+    for meeting_id in await queries.meetings_due_a_notice(AUTO_NOTICE_DAYS):
+        with report.skipping(f"meeting {meeting_id}"):
+            async with write_transaction():
+                meeting = await queries.meeting_row(meeting_id)
+                if meeting["notice_sent_at"] is not None or meeting["status"] != "scheduled":
+                    continue
+                report.emails += await _send_notice(meeting, SCHEDULER)
+                report.meetings += 1
+    return report
+
+
+SCHEDULER = SystemActor(actor_label="scheduler")

@@ -29,8 +29,22 @@ class Meeting(Table, tablename="meeting"):
     cancel_reason = Text(default="")
     # Raised on every change people should see in their calendars (iCalendar SEQUENCE).
     calendar_sequence = Integer(default=0)
+    # When the chair (or the scheduler, 7 days ahead) sent the meeting notice; None: not yet.
+    notice_sent_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+
+
+class MeetingReply(Table, tablename="meeting_reply"):
+    """A member's answer to the meeting notice: attending, attending remotely or apologies.
+    One per member and meeting (a unique index); a new answer replaces the last. The
+    attendance form starts from these."""
+
+    id = Serial(primary_key=True)
+    meeting = ForeignKey(references=Meeting, on_delete=OnDelete.cascade, index=True)
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade)
+    mode = Varchar(length=20)  # attending, remote, apologies
+    replied_at = Timestamptz()
 
 
 class AgendaItem(Table, tablename="agenda_item"):

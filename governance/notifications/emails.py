@@ -151,7 +151,7 @@ async def minutes_circulated(
 ) -> bool:
     """Minutes circulated for comment. The email names the meeting and links to it; the
     items stay behind sign-in, where each reader sees only the items their role allows."""
-    return await _queue(
+    return await _notify(
         recipient,
         "minutes_circulated",
         {
@@ -161,7 +161,317 @@ async def minutes_circulated(
             "link": absolute_url("meetings:show", meeting_id=meeting_id),
         },
         f"minutes:{minutes_id}:circulated:{circulated_at:%Y%m%dT%H%M%S}:user:{recipient.user_id}",
+        Category.MINUTES_CHANGES,
         _about(group_id),
+    )
+
+
+async def _notify(
+    recipient: Recipient,
+    template: str,
+    context: dict[str, Any],
+    key: str,
+    category: str | None,
+    scope: EventScope | None,
+) -> bool:
+    """Queues one change notification in the caller's transaction, unless its recipient
+    has turned its category off (None: a notice governance requires, never off). The email
+    carries the one-click link that turns its category off."""
+    if category is not None and category in recipient.muted:
+        return False
+    return await queue_email(
+        recipient.email, template, _context(recipient, context, category), key, scope
+    )
+
+
+@dataclass(frozen=True)
+class MeetingRef:
+    """A meeting as its notices name it."""
+
+    meeting_id: int
+    group_id: int
+    group_name: str
+    title: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    location: str
+    sequence: int = 0
+
+    def times(self, timezone: str) -> dict[str, str]:
+        return {"starts": _when(self.starts_at, timezone), "ends": _when(self.ends_at, timezone)}
+
+    def base(self, timezone: str) -> dict[str, Any]:
+        return {
+            "group_name": self.group_name,
+            "meeting_title": self.title,
+            "location": self.location,
+            "link": absolute_url("meetings:show", meeting_id=self.meeting_id),
+            **self.times(timezone),
+        }
+
+
+@dataclass(frozen=True)
+class CalendarPart:
+    """An iCalendar invitation riding along (METHOD:REQUEST or CANCEL), for one reader."""
+
+    body: str
+    method: str
+    filename: str
+
+    def context(self) -> dict[str, str]:
+        return {"ics": self.body, "ics_method": self.method, "ics_filename": self.filename}
+
+
+def _with_calendar(context: dict[str, Any], calendar: CalendarPart | None) -> dict[str, Any]:
+    return {**context, **calendar.context()} if calendar is not None else context
+
+
+async def meeting_scheduled(
+    recipient: Recipient, meeting: MeetingRef, *, timezone: str, scheduled_by: str
+) -> bool:
+    """A meeting of the recipient's group was scheduled (the notice, with the agenda and
+    the reply links, comes later)."""
+    return await _notify(
+        recipient,
+        "meeting_scheduled",
+        {**meeting.base(timezone), "scheduled_by": scheduled_by},
+        f"meeting:{meeting.meeting_id}:scheduled:user:{recipient.user_id}",
+        Category.MEETING_CHANGES,
+        _about(meeting.group_id),
+    )
+
+
+async def meeting_changed(
+    recipient: Recipient,
+    meeting: MeetingRef,
+    before: MeetingRef,
+    *,
+    timezone: str,
+    calendar: CalendarPart | None,
+    visibility: str = Visibility.INTERNAL,
+) -> bool:
+    """A meeting moved or its place changed: the old and the new, in the recipient's zone;
+    after the notice, with the calendar update (SEQUENCE raised), whose agenda holds the
+    titles this reader may read (`visibility`: the narrowest among them). One per change
+    (its sequence number) and person."""
+    context = {
+        **meeting.base(timezone),
+        "moved": (before.starts_at, before.ends_at) != (meeting.starts_at, meeting.ends_at),
+        "old_starts": _when(before.starts_at, timezone),
+        "old_ends": _when(before.ends_at, timezone),
+        "old_location": before.location,
+        "old_title": before.title,
+    }
+    return await _notify(
+        recipient,
+        "meeting_changed",
+        _with_calendar(context, calendar),
+        f"meeting:{meeting.meeting_id}:changed:{meeting.sequence}:user:{recipient.user_id}",
+        Category.MEETING_CHANGES,
+        _about(meeting.group_id, visibility),
+    )
+
+
+async def meeting_cancelled(
+    recipient: Recipient,
+    meeting: MeetingRef,
+    *,
+    reason: str,
+    timezone: str,
+    calendar: CalendarPart | None,
+) -> bool:
+    """A meeting was cancelled, with the reason; after the notice, with METHOD:CANCEL so
+    calendars remove it."""
+    return await _notify(
+        recipient,
+        "meeting_cancelled",
+        _with_calendar({**meeting.base(timezone), "reason": reason}, calendar),
+        f"meeting:{meeting.meeting_id}:cancelled:user:{recipient.user_id}",
+        Category.MEETING_CHANGES,
+        _about(meeting.group_id),
+    )
+
+
+async def meeting_notice(
+    recipient: Recipient,
+    meeting: MeetingRef,
+    *,
+    agenda: Sequence[str],
+    visibility: str,
+    reply_links: dict[str, str],
+    pack_link: str,
+    timezone: str,
+    calendar: CalendarPart,
+) -> bool:
+    """The notice of a meeting: when and where, the agenda titles this member may read
+    (`visibility`: the narrowest among them, for the outbox row), the papers' pack, and
+    one signed link per reply. Governance requires it: it has no category. One per
+    version of the meeting (its calendar sequence) and person, so sending it twice tells
+    once."""
+    context = {
+        **meeting.base(timezone),
+        "agenda": list(agenda),
+        "pack_link": pack_link,
+        "reply_links": reply_links,
+    }
+    return await _notify(
+        recipient,
+        "meeting_notice",
+        _with_calendar(context, calendar),
+        f"meeting:{meeting.meeting_id}:notice:{meeting.sequence}:user:{recipient.user_id}",
+        None,
+        _about(meeting.group_id, visibility),
+    )
+
+
+async def minutes_approved(
+    recipient: Recipient,
+    *,
+    minutes_id: int,
+    meeting_id: int,
+    group_id: int,
+    group_name: str,
+    meeting_title: str,
+    meeting_date: dt.date,
+) -> bool:
+    """Minutes approved and locked, to the group's current members."""
+    return await _notify(
+        recipient,
+        "minutes_approved",
+        {
+            "group_name": group_name,
+            "meeting_title": meeting_title,
+            "meeting_date": format_date(meeting_date),
+            "link": absolute_url("meetings:show", meeting_id=meeting_id),
+        },
+        f"minutes:{minutes_id}:approved:user:{recipient.user_id}",
+        Category.MINUTES_CHANGES,
+        _about(group_id),
+    )
+
+
+# --- actions ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionRef:
+    """An action as its notifications name it; only ever sent to people who read it."""
+
+    action_id: int
+    group_id: int
+    group_name: str
+    title: str
+    visibility: str
+    due_on: dt.date
+
+    def base(self) -> dict[str, Any]:
+        return {
+            "group_name": self.group_name,
+            "title": self.title,
+            "due_on": format_date(self.due_on),
+            "link": absolute_url("actions:show", action_id=self.action_id),
+        }
+
+
+async def action_assigned(recipient: Recipient, action: ActionRef, *, change: int) -> bool:
+    """The recipient now owns this action (at its creation or a reassignment: `change`,
+    0 at creation, else the number of the update that recorded it)."""
+    return await _notify(
+        recipient,
+        "action_assigned",
+        action.base(),
+        f"action:{action.action_id}:assigned:{change}:user:{recipient.user_id}",
+        Category.ACTION_CHANGES,
+        _about(action.group_id, action.visibility),
+    )
+
+
+async def action_unassigned(recipient: Recipient, action: ActionRef, *, change: int) -> bool:
+    """The action was reassigned away from the recipient."""
+    return await _notify(
+        recipient,
+        "action_unassigned",
+        action.base(),
+        f"action:{action.action_id}:unassigned:{change}:user:{recipient.user_id}",
+        Category.ACTION_CHANGES,
+        _about(action.group_id, action.visibility),
+    )
+
+
+async def action_due_changed(
+    recipient: Recipient, action: ActionRef, *, old_due_on: dt.date, change: int
+) -> bool:
+    """The due date of an action the recipient owns moved."""
+    return await _notify(
+        recipient,
+        "action_due_changed",
+        {**action.base(), "old_due_on": format_date(old_due_on)},
+        f"action:{action.action_id}:due:{change}:user:{recipient.user_id}",
+        Category.ACTION_CHANGES,
+        _about(action.group_id, action.visibility),
+    )
+
+
+# --- groups -----------------------------------------------------------------------------
+
+
+async def membership_added(
+    recipient: Recipient,
+    *,
+    membership_id: int,
+    group_slug: str,
+    group_name: str,
+    role: str,
+    starts_on: dt.date,
+    ends_on: dt.date | None,
+) -> bool:
+    """The recipient was added to a group, for a term."""
+    return await _notify(
+        recipient,
+        "membership_added",
+        {
+            "group_name": group_name,
+            "role": role,
+            "starts_on": format_date(starts_on),
+            "ends_on": format_date(ends_on) if ends_on else "",
+            "link": absolute_url("groups:show", slug=group_slug),
+        },
+        f"membership:{membership_id}:added:user:{recipient.user_id}",
+        Category.MEMBERSHIP_CHANGES,
+        None,
+    )
+
+
+async def membership_changed(
+    recipient: Recipient,
+    *,
+    membership_id: int,
+    group_slug: str,
+    group_name: str,
+    before: tuple[str, dt.date, dt.date | None],
+    after: tuple[str, dt.date, dt.date | None],
+) -> bool:
+    """The recipient's role or term in a group changed: (role, starts_on, ends_on) before
+    and after. One per resulting term, so saving the same change twice tells once."""
+    role, starts_on, ends_on = after
+    old_role, old_starts_on, old_ends_on = before
+    return await _notify(
+        recipient,
+        "membership_changed",
+        {
+            "group_name": group_name,
+            "role": role,
+            "old_role": old_role,
+            "starts_on": format_date(starts_on),
+            "ends_on": format_date(ends_on) if ends_on else "",
+            "old_starts_on": format_date(old_starts_on),
+            "old_ends_on": format_date(old_ends_on) if old_ends_on else "",
+            "link": absolute_url("groups:show", slug=group_slug),
+        },
+        f"membership:{membership_id}:changed:{role}:{starts_on.isoformat()}:"
+        f"{ends_on.isoformat() if ends_on else 'open'}:user:{recipient.user_id}",
+        Category.MEMBERSHIP_CHANGES,
+        None,
     )
 
 
@@ -242,8 +552,8 @@ async def delivery_responded(
     line: str,
     response: str,
 ) -> bool:
-    """A line has answered the recipient's group's report."""
-    return await _queue(
+    """A line has answered the recipient's group's report (to each current member)."""
+    return await _notify(
         recipient,
         "delivery_responded",
         {
@@ -254,6 +564,7 @@ async def delivery_responded(
             "link": absolute_url("reports:show", report_id=report_id),
         },
         f"delivery:{delivery_id}:responded:user:{recipient.user_id}",
+        Category.REPORT_RESPONSES,
         _about(group_id, visibility),
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from governance.core.email import DeliveryReport, deliver_outbox, transport_from_settings
+from governance.meetings.services import NoticesSent, send_due_notices
 from governance.notifications.digests import DigestReport, run_digests
 from governance.notifications.emails import QueueReport
 from governance.notifications.reminders import run_reminder_sweep
@@ -31,3 +32,9 @@ async def reminder_sweep_job() -> QueueReport:
 async def digest_job() -> DigestReport:
     """Queues the digest of each user whose 07:00 local time has come on their digest day."""
     return await run_digests()
+
+
+async def meeting_notice_job() -> NoticesSent:
+    """Sends the notice of each meeting 7 days ahead whose chair has not sent it, for the
+    groups that want it (a group setting, on by default)."""
+    return await send_due_notices()

@@ -2,9 +2,10 @@
 them, and the views of a person's choices and of the outbox.
 
 Preferences. `User.notification_categories` holds the categories a person has turned
-**off** (an empty list, the default, means every reminder is on). The digest is turned on and
-off by `User.digest_frequency`. Notices that governance requires (a delivery awaiting your
-line's response) have no category and cannot be turned off.
+**off** (an empty list, the default, means every reminder and change notification is on).
+The digest is turned on and off by `User.digest_frequency`. Notices that governance
+requires (a delivery awaiting your line's response; a meeting's notice, with its agenda and
+reply links) have no category and cannot be turned off.
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ class Category(StrEnum):
     MINUTES = "minutes"
     REPORTS = "reports"
     MEMBERSHIP = "membership"
+    # Change notifications: a record of the person's group (or theirs) changed.
+    MEETING_CHANGES = "meeting_changes"
+    ACTION_CHANGES = "action_changes"
+    MEMBERSHIP_CHANGES = "membership_changes"
+    MINUTES_CHANGES = "minutes_changes"
+    REPORT_RESPONSES = "report_responses"
 
 
 # Each category with the words the preferences page and the emails' footers use.
@@ -35,6 +42,11 @@ CATEGORIES: dict[str, str] = {
     Category.MINUTES: "Minutes still in draft, and minutes awaiting my review",
     Category.REPORTS: "Periodic reports falling due, and responses past due, for groups I lead",
     Category.MEMBERSHIP: "My membership of a group coming to an end",
+    Category.MEETING_CHANGES: "Meetings of my groups scheduled, moved or cancelled",
+    Category.ACTION_CHANGES: "Actions given to me or taken from me, and their due dates moved",
+    Category.MEMBERSHIP_CHANGES: "I was added to a group, or my role or term changed",
+    Category.MINUTES_CHANGES: "Minutes of my groups circulated for comment, and approved",
+    Category.REPORT_RESPONSES: "A reporting line's response to my group's report",
 }
 # The digest is not a category: it is turned off by its frequency, and one-click
 # unsubscribe from a digest sets that to "off".

@@ -32,7 +32,7 @@ from typing import Any
 import msgspec
 
 from governance.accounts import scopes
-from governance.accounts.policy import LEADING_ROLES, Line, Viewer, Visibility
+from governance.accounts.policy import Line, Viewer, Visibility
 from governance.accounts.tables import User
 from governance.actions.schemas import NewAction, SourceType
 from governance.actions.services import insert_action
@@ -42,9 +42,10 @@ from governance.core.contracts import NO_ERRORS, field_errors, refuse, trimmed
 from governance.core.db import one_row, write_transaction
 from governance.core.errors import ConflictError, InvalidInput, PermissionDenied
 from governance.core.isolation import SkippedItems
-from governance.groups.queries import current_on, get_group
-from governance.groups.tables import Membership, ReportingLine
+from governance.groups.queries import get_group
+from governance.groups.tables import ReportingLine
 from governance.notifications import emails
+from governance.notifications.audiences import member_readers
 from governance.notifications.emails import Recipient
 from governance.reports import queries, schedule
 from governance.reports.integrity import annexes_of, content_hash
@@ -755,29 +756,23 @@ async def respond_to_delivery(
             f"'{command.response}' with {len(action_ids)} action(s)",
             scope=_delivery_scope(delivery),
         )
-        await _tell_group_leads(delivery, command.response)
+        await _tell_group_members(delivery, command.response)
     return action_ids
 
 
-async def _tell_group_leads(delivery: Mapping[str, Any], response: str) -> None:
-    leads = await Membership.select(
-        Membership.user.id.as_alias("user_id"),
-        Membership.user.email.as_alias("email"),
-        Membership.user.display_name.as_alias("display_name"),
-    ).where(
-        (Membership.group == delivery["group_id"])
-        & Membership.role.is_in(sorted(LEADING_ROLES))
-        & current_on(organisation_today())
-    )
-    for lead in leads:
+async def _tell_group_members(delivery: Mapping[str, Any], response: str) -> None:
+    """Every current member of the group learns of the line's response, not only its chair
+    (each as a reader of the report: members read all of their group's)."""
+    group_id, visibility = delivery["group_id"], delivery["report_visibility"]
+    for member in await member_readers(group_id, visibility):
         await emails.delivery_responded(
-            Recipient.of(lead),
+            member.recipient,
             delivery_id=delivery["id"],
             report_id=delivery["report"],
             report_title=delivery["report_title"],
-            group_id=delivery["group_id"],
+            group_id=group_id,
             group_name=delivery["group_name"],
-            visibility=delivery["report_visibility"],
+            visibility=visibility,
             line=delivery["recipient"],
             response=response,
         )

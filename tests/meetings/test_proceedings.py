@@ -407,7 +407,7 @@ async def test_errata_only_for_approved_minutes(cast):
         )
 
 
-async def test_circulation_emails_attendees_with_a_link_and_no_item_text(cast, smtp_sink):
+async def test_circulation_emails_members_with_a_link_and_no_item_text(cast, smtp_sink):
     from governance.core.email import SmtpTransport, deliver_outbox
     from tests.helpers import html_part, text_part
 
@@ -436,15 +436,17 @@ async def test_circulation_emails_attendees_with_a_link_and_no_item_text(cast, s
         ),
         chair,
     )
-    assert await services.circulate_minutes(meeting_id, chair) == 3
+    # To the group's current members for comment (issue 13), those sent apologies too.
+    assert await services.circulate_minutes(meeting_id, chair) == 4
     report = await deliver_outbox(
         SmtpTransport(smtp_sink.url), "Governance <governance@example.org>"
     )
-    assert report.sent == 3
+    assert report.sent == 4
     assert sorted(m["To"] for m in smtp_sink.messages) == [
         "chair@example.org",
         "member2@example.org",
         "member@example.org",
+        "secretary@example.org",
     ]
     for message in smtp_sink.messages:
         for body in (text_part(message), html_part(message), str(message["Subject"])):

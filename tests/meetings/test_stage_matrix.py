@@ -20,6 +20,7 @@ from governance.accounts.services import issue_api_token
 from governance.core.clock import utcnow
 from governance.core.tables import AuditChainHead, AuditEvent, OutboundEmail
 from governance.meetings import services
+from governance.meetings.notices import reply_token
 from governance.meetings.schemas import (
     AgendaItemDetails,
     Approval,
@@ -35,6 +36,7 @@ from governance.meetings.tables import (
     Decision,
     Erratum,
     Meeting,
+    MeetingReply,
     Minutes,
     MinutesComment,
 )
@@ -166,6 +168,21 @@ APPROVE_REFUSED = {
 DECIDE_REFUSED = {"scheduled": NOT_STARTED, "approved": LOCKED}
 
 
+NOTICE_REFUSED = {
+    **_at(HELD_STAGES, "for a scheduled meeting that has not started"),
+    "approved": LOCKED,
+}
+REPLY_REFUSED = _at((*HELD_STAGES, "approved"), "no longer takes replies")
+
+
+def _apologies(stage: Stage) -> dict[str, Any]:
+    return {"mode": "apologies"}
+
+
+def _reply_link(stage: Stage) -> str:
+    return f"/notice-replies/{reply_token(stage.meeting_id, stage.chair)}"
+
+
 def _decision(stage: Stage) -> dict[str, Any]:
     return {"agenda_item_id": stage.item_id, "text": "Another decision.", "votes_for": 1}
 
@@ -266,6 +283,9 @@ ROUTES: tuple[Route, ...] = (
         _at(("scheduled", *HELD_STAGES), "Errata are for approved minutes"),
     ),
     Route("decide", False, "POST", _meeting("/decisions"), _decision, DECIDE_REFUSED),
+    Route("send notice", False, "POST", _meeting("/notice"), _no_body, NOTICE_REFUSED),
+    Route("reply", False, "POST", _meeting("/reply"), _apologies, REPLY_REFUSED),
+    Route("reply by link", False, "POST", _reply_link, _apologies, REPLY_REFUSED),
     # --- the API ---
     Route("PATCH details", True, "PATCH", _api(), lambda s: {"title": "New"}, DETAILS_REFUSED),
     Route(
@@ -352,6 +372,7 @@ async def _state(client: httpx.AsyncClient, stage: Stage) -> dict[str, Any]:
                     MinutesComment,
                     Erratum,
                     Decision,
+                    MeetingReply,
                     OutboundEmail,
                 )
             ]
@@ -413,6 +434,9 @@ ENDPOINTS = {
     "comment": "meetings:comment",
     "erratum": "meetings:erratum",
     "decide": "meetings:decide",
+    "send notice": "meetings:send-notice",
+    "reply": "meetings:reply",
+    "reply by link": "meetings:reply-by-link-save",
     "PATCH details": "api:meetings:update",
     "PATCH place": "api:meetings:update",
     "PATCH times": "api:meetings:update",

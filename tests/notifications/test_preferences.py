@@ -14,7 +14,7 @@ from governance.core.errors import InvalidInput
 from governance.notifications import services
 from governance.notifications.links import preferences_url, unsubscribe_url
 from governance.notifications.queries import muted_categories
-from governance.notifications.schemas import EmailChoices
+from governance.notifications.schemas import CATEGORIES, EmailChoices
 from tests.helpers import csrf_token, sign_in
 from tests.notifications.conftest import (
     START,
@@ -63,7 +63,11 @@ async def test_the_preferences_link_in_an_email_works_without_signing_in(
     assert response.status_code in (302, 303)
     row = await user_row(people.member)
     assert (row["digest_frequency"], row["digest_weekday"]) == ("daily", "friday")
-    assert muted_categories(row["notification_categories"]) == {"actions", "reports", "membership"}
+    # Every category not chosen is off, the change notifications too.
+    assert muted_categories(row["notification_categories"]) == set(CATEGORIES) - {
+        "meetings",
+        "minutes",
+    }
     assert (await verify_chain()).intact
 
     # Turned off: no more action reminders for this member.
@@ -152,13 +156,8 @@ async def test_signed_in_preferences_from_the_profile(clock, people: People, cli
     assert response.status_code in (302, 303)
     row = await user_row(people.chair)
     assert row["digest_frequency"] == "weekly"
-    assert muted_categories(row["notification_categories"]) == {
-        "actions",
-        "meetings",
-        "minutes",
-        "reports",
-        "membership",
-    }
+    # Nothing chosen: every category is off.
+    assert muted_categories(row["notification_categories"]) == set(CATEGORIES)
 
 
 async def test_one_click_unsubscribe_needs_no_cookie_and_no_csrf_token(

@@ -44,11 +44,13 @@ def test_the_schedule_has_the_reminder_sweep_delivery_and_digests():
         "reporting-periods",
         "reminders",
         "digests",
+        "meeting-notices",
         "deliver-outbox",
         "transparency",
         "backup",
     ]
     assert str(JOBS["reminders"].trigger) == "every 5 minutes"
+    assert str(JOBS["meeting-notices"].trigger) == "every 15 minutes"
     assert str(JOBS["deliver-outbox"].trigger) == "every 1 minute"
     assert str(JOBS["digests"].trigger) == "at minute=0"
     assert str(JOBS["transparency"].trigger) == "at hour=6 minute=15"

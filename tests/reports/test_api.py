@@ -326,7 +326,13 @@ async def test_a_recommendation_from_draft_to_both_responses_by_token(client, pe
             OutboundEmail.template == "delivery_responded"
         )
     }
-    assert told == {"chair@example.org", "secretary@example.org"}
+    # Every current member of the group is told, not only its leads (issue 13).
+    assert told == {
+        "chair@example.org",
+        "secretary@example.org",
+        "member@example.org",
+        "member2@example.org",
+    }
 
 
 async def test_the_flow_by_session_needs_the_csrf_header(client, people):

@@ -260,14 +260,19 @@ async def test_a_response_creates_actions_linked_back_to_it(cast):
     assert [a.title for a in by_line["director"].actions] == ["Pilot flexible hours"]
     assert by_line["board"].actions == []
     assert page.closed is False
-    # The group leads are told of the response.
     told = {
         r["recipient"]
         for r in await OutboundEmail.select(OutboundEmail.recipient).where(
             OutboundEmail.template == "delivery_responded"
         )
     }
-    assert told == {"chair@example.org", "secretary@example.org"}
+    # Every current member of the group is told, not only its leads (issue 13).
+    assert told == {
+        "chair@example.org",
+        "secretary@example.org",
+        "member@example.org",
+        "member2@example.org",
+    }
 
 
 async def test_a_response_with_a_past_due_action_records_nothing(cast):
