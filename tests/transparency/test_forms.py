@@ -174,7 +174,9 @@ MOST_QUERIES = {
 NAVIGATION = 7
 MOST_QUERIES_SIGNED_IN = {
     "/board/reports": 22 + NAVIGATION,  # with the previous quarter's figures counted
-    "/transparency/reports/{board}": 4 + NAVIGATION,
+    # One more than before documents and search landed (the viewer's reading of the page);
+    # still fixed as data grows (tests/test_query_counts.py).
+    "/transparency/reports/{board}": 5 + NAVIGATION,
     "/transparency/organisation": 3 + NAVIGATION,
     "/groups/wellbeing/transparency": 4 + NAVIGATION,
     "/api/v1/transparency-reports": 3,
