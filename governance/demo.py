@@ -15,6 +15,7 @@ from governance.actions.tables import ActionItem
 from governance.core.audit import SYSTEM
 from governance.core.clock import organisation_today, utcnow
 from governance.core.db import write_transaction
+from governance.demo_papers import seed_demo_papers
 from governance.groups.queries import get_group, load_viewer
 from governance.groups.schemas import NewMembership
 from governance.groups.services import add_membership
@@ -182,6 +183,7 @@ async def seed_demo_meetings(slug: str, chair_email: str, member_email: str) -> 
     member = await _viewer_by_email(member_email)
     first = (utcnow() - dt.timedelta(days=365)).replace(hour=10, minute=0, second=0, microsecond=0)
     held: list[int] = []
+    latest: tuple[int, list[int], dt.datetime] | None = None
     for month in range(13):
         starts_at = first + dt.timedelta(days=28 * month)
         meeting_id, item_ids = await _demo_meeting(slug, starts_at, chair)
@@ -191,6 +193,7 @@ async def seed_demo_meetings(slug: str, chair_email: str, member_email: str) -> 
             continue
         await _hold_demo_meeting(meeting_id, item_ids, month, chair, member)
         held.append(meeting_id)
+        latest = (meeting_id, item_ids, starts_at)
     # Older minutes are approved at the following meeting; the last two are still moving:
     # one circulated for comment, the most recent still in draft.
     for earlier, later in itertools.pairwise(held[:-1]):
@@ -198,6 +201,9 @@ async def seed_demo_meetings(slug: str, chair_email: str, member_email: str) -> 
         approval = Approval(method="meeting", approving_meeting_id=later)
         await meetings.approve_minutes(earlier, approval, chair)
     await meetings.circulate_minutes(held[-2], chair)
+    if slug == "wellbeing" and latest is not None:
+        # Papers on the latest held meeting, whose minutes are still a draft (not locked).
+        await seed_demo_papers(*latest, chair)
     ahead = (utcnow() + dt.timedelta(days=10)).replace(hour=10, minute=0, second=0, microsecond=0)
     upcoming = MeetingDetails(
         title="Next monthly meeting",

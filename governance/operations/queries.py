@@ -23,6 +23,7 @@ from governance.core.db import get_engine, one_row
 from governance.core.email import STATUS_PARKED, STATUS_QUEUED, STATUS_SENT
 from governance.core.errors import PermissionDenied
 from governance.core.tables import AuditEvent, JobRun, OutboundEmail, SchedulerLease
+from governance.documents.queries import documents_added_by
 from governance.groups.tables import Membership
 from governance.meetings.tables import Attendance, ConflictOfInterest, MinutesComment
 from governance.operations.backups import last_backup
@@ -180,6 +181,23 @@ async def _reports_submitted(user_id: int) -> list[dict[str, Any]]:
     ).where(Report.submitted_by == user_id)
 
 
+async def _documents_added(user_id: int) -> list[dict[str, Any]]:
+    """What describes each document they added; never its contents."""
+    return [
+        {
+            "title": row["title"],
+            "file_name": row["file_name"],
+            "size": row["size"],
+            "sha256": row["sha256"],
+            "holder": f"{row['holder_kind']} {row['holder_id']}",
+            "version": row["version"],
+            "added_at": row["added_at"],
+            "withdrawn_at": row["withdrawn_at"],
+        }
+        for row in await documents_added_by(user_id)
+    ]
+
+
 async def _emails(email: str) -> list[dict[str, Any]]:
     return await OutboundEmail.select(  # type: ignore[no-any-return]
         OutboundEmail.template,
@@ -240,6 +258,7 @@ async def personal_data(user_id: int) -> PersonalData:
         minutes_comments=await _comments(user_id),
         responses_given=await _responses(user_id),
         reports_submitted=await _reports_submitted(user_id),
+        documents_added=await _documents_added(user_id),
         emails_queued=await _emails(email),
         audit_events_as_actor=await _audit_events(user_id, email),
         sign_ins=await _sign_ins(user_id, email),

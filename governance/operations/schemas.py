@@ -23,6 +23,8 @@ class PersonalData(msgspec.Struct, kw_only=True):
     minutes_comments: Rows
     responses_given: Rows
     reports_submitted: Rows
+    # Documents they added: names, sizes and hashes, never the contents.
+    documents_added: Rows
     emails_queued: Rows
     audit_events_as_actor: Rows
     sign_ins: dict[str, Rows]

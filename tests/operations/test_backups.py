@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import os
 import sqlite3
 import stat
@@ -17,6 +18,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse, urlunparse
 
 import pytest
@@ -25,6 +27,10 @@ from governance.accounts.tables import User
 from governance.core.audit import SYSTEM, record_event
 from governance.core.clock import utcnow
 from governance.core.db import get_engine, is_postgres, write_transaction
+from governance.documents import services as documents
+from governance.documents.schemas import CHUNK_SIZE, HolderKind, NewDocuments
+from governance.meetings import services as meetings
+from governance.meetings.schemas import AgendaItemDetails
 from governance.operations import backups
 from governance.operations.backups import (
     BackupError,
@@ -37,6 +43,9 @@ from governance.operations.backups import (
     verify_backup,
 )
 from governance.settings import get_settings
+from tests.documents import files
+from tests.documents.files import MemoryUpload
+from tests.factories import make_meeting, viewer_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WRITES_DURING_BACKUP = 5
@@ -130,11 +139,74 @@ async def rows_of(database_url: str) -> tuple[list[str], int]:
     return emails, int(events)
 
 
+DOCUMENT_QUERIES = {
+    "documents": "SELECT id, series, version, title, file_name, media_type, size, sha256,"
+    " visibility, holder_kind, holder_id FROM document ORDER BY id",
+    "contents": "SELECT sha256, size, chunk_count FROM document_content ORDER BY sha256",
+    "chunks": "SELECT sha256, chunk_index, data FROM document_blob ORDER BY sha256, chunk_index",
+}
+
+
+async def document_rows(database_url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """The document rows, content rows and chunk bytes, read directly."""
+    if database_url.startswith("sqlite"):
+        connection = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+        try:
+            return {
+                name: [tuple(row) for row in connection.execute(query)]
+                for name, query in DOCUMENT_QUERIES.items()
+            }
+        finally:
+            connection.close()
+    import asyncpg
+
+    pg = await asyncpg.connect(database_url)
+    try:
+        return {
+            name: [
+                tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+                for row in await pg.fetch(query)
+            ]
+            for name, query in DOCUMENT_QUERIES.items()
+        }
+    finally:
+        await pg.close()
+
+
+def downloaded_sha256(rows: dict[str, list[tuple[Any, ...]]], sha256: str) -> str:
+    """The SHA-256 of what a download of that content serves: its chunks in order."""
+    chunks = [row[2] for row in rows["chunks"] if row[0] == sha256]
+    return hashlib.sha256(b"".join(bytes(chunk) for chunk in chunks)).hexdigest()
+
+
+async def seed_documents(cast: Any) -> None:
+    """Papers on a meeting: a PDF, an ODT, a text over one chunk long, one Board-only."""
+    chair = await viewer_for(cast.chair)
+    meeting_id = await make_meeting(cast.slug, cast.chair)
+    board_item = await meetings.add_agenda_item(
+        meeting_id, AgendaItemDetails(title="Conduct", visibility="board"), chair
+    )
+    long_text = ("Line of the annex.\n" * (CHUNK_SIZE // 19 + 2000)).encode()
+    for upload, visibility, item in (
+        (MemoryUpload("paper.pdf", files.pdf("Budget")), "internal", None),
+        (MemoryUpload("annex.odt", files.odt()), "internal", None),
+        (MemoryUpload("long.txt", long_text), "internal", None),
+        (MemoryUpload("board.pdf", files.pdf("Board only")), "board", board_item),
+    ):
+        command = NewDocuments(visibility=visibility, agenda_item_id=item)
+        await documents.add_documents(HolderKind.MEETING, meeting_id, [upload], command, chair)
+
+
 async def test_a_backup_taken_while_writing_restores_the_same_rows_and_an_intact_chain(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cast: Any
 ):
     # One page per step, so the copy is still under way while the writer writes.
     monkeypatch.setattr(backups, "PAGES_PER_STEP", 1)
+    await seed_documents(cast)
+    seeded_emails, seeded_events = await rows_of(get_settings().database_url)
+    seeded_documents = await document_rows(get_settings().database_url)
+    assert len(seeded_documents["documents"]) == 4
+    assert any(row[1] > 1 for row in seeded_documents["contents"])  # several chunks
     writer = BackgroundWriter()
     writing = asyncio.create_task(writer.run())
     await asyncio.to_thread(writer.wait_for, 3)
@@ -163,13 +235,19 @@ async def test_a_backup_taken_while_writing_restores_the_same_rows_and_an_intact
         )
         assert done.returncode == 0, done.stderr
         emails, events = await rows_of(restored_url)
+        restored_documents = await document_rows(restored_url)
 
     # A consistent moment: every restored account came with its audit event, the accounts
     # are the source's first ones, and the rows written after that moment are not there.
     assert f"Audit chain intact: {events} events checked." in done.stdout
-    assert events == len(emails) >= 3
+    assert events - seeded_events == len(emails) - len(seeded_emails) >= 3
     assert emails == source_emails[: len(emails)]
     assert len(emails) < len(source_emails)
+    # The documents, their contents and every chunk's bytes, identical; a download of each
+    # restored document gives its SHA-256.
+    assert restored_documents == seeded_documents
+    for document in restored_documents["documents"]:
+        assert downloaded_sha256(restored_documents, document[7]) == document[7]
 
 
 async def test_restore_refuses_a_database_that_is_not_empty(tmp_path: Path):

@@ -399,6 +399,7 @@ def test_personal_data_is_plain_json():
         minutes_comments=[],
         responses_given=[],
         reports_submitted=[],
+        documents_added=[],
         emails_queued=[],
         audit_events_as_actor=[],
         sign_ins={},
