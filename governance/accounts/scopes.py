@@ -232,9 +232,18 @@ def search_entries(viewer: Viewer) -> Any:
     submitted = readable(
         viewer, Entry.group_id, Entry.visibility, outsiders_also=Entry.status == "submitted"
     )
+    # A paper's row carries the narrower of its and its holder's visibility, and its
+    # holder's status: a report's annexes follow the report, draft minutes' the draft.
+    paper = readable(
+        viewer,
+        Entry.group_id,
+        Entry.visibility,
+        outsiders_also=Entry.status.not_like("report:%") | (Entry.status == "report:submitted"),
+    ) & ((Entry.status != "minutes:draft") | Entry.group_id.is_in(led or [NO_GROUP]))
     return (
         (kind("meeting") & proceedings(viewer, Entry.group_id))
-        | (kind("agenda_item", "decision", "document") & by_item)
+        | (kind("agenda_item", "decision") & by_item)
+        | (kind("document") & paper)
         | (kind("minutes") & by_item & minutes_text)
         | (kind("action") & (owned | by_item))
         | (kind("report", "response") & submitted)

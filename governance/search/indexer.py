@@ -18,8 +18,10 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from governance.accounts.scopes import narrows
 from governance.actions.tables import ActionItem
 from governance.core.clock import date_in_zone
+from governance.documents.tables import Document
 from governance.meetings.tables import AgendaItem, Decision, Meeting, Minutes
 from governance.reports.tables import Delivery, Report
 from governance.search.schemas import SearchKind
@@ -269,10 +271,98 @@ async def _report_entries(report_id: int) -> list[Entry]:
     return entries
 
 
-async def _document_entries(document_id: int) -> list[Entry]:
-    """Documents' titles: the slot for the documents domain (branch wt-docs), which does
-    not exist on this branch yet; its rows go here once its tables do."""
-    return []
+async def _value(table: Any, column: Any, row_id: int) -> Any:
+    row = await table.select(column.as_alias("value")).where(table.id == row_id).first()
+    return None if row is None else row["value"]
+
+
+async def _holder_state(document: Mapping[str, Any]) -> tuple[str, str]:
+    """The narrowest visibility of the paper and what holds it, and the holder's status
+    the reader's rule needs ("report:<status>": other groups read it once submitted;
+    "minutes:<status>": a draft's annexes are its writers' only). Visibilities are nested
+    (scopes.narrows), so the narrower of two is read exactly by those who read both."""
+    visibility, status = document["visibility"], ""
+    if document["agenda_item"] is not None:
+        item = await _value(AgendaItem, AgendaItem.visibility, document["agenda_item"])
+        visibility = _narrower(visibility, item)
+    if document["report"] is not None:
+        report = (
+            await Report.select(Report.visibility, Report.status)
+            .where(Report.id == document["report"])
+            .first()
+        )
+        if report is not None:
+            visibility = _narrower(visibility, report["visibility"])
+            status = f"report:{report['status']}"
+    if document["minutes"] is not None:
+        minutes = await _value(Minutes, Minutes.status, document["minutes"])
+        status = f"minutes:{minutes}"
+    return visibility, status
+
+
+def _narrower(first: str, second: Any) -> str:
+    if second is None:
+        return first
+    return first if narrows(str(second), first) else str(second)
+
+
+async def _document_entries(series: int) -> list[Entry]:
+    """A paper's current version (its highest, unless the paper is withdrawn): its title,
+    and its file name for the body."""
+    document = (
+        await Document.select(
+            Document.id,
+            Document.group,
+            Document.visibility,
+            Document.agenda_item,
+            Document.minutes,
+            Document.report,
+            Document.title,
+            Document.file_name,
+            Document.added_at,
+            Document.withdrawn_at,
+        )
+        .where(Document.series == series)
+        .order_by(Document.version, ascending=False)
+        .first()
+    )
+    if document is None or document["withdrawn_at"] is not None:
+        return []
+    visibility, status = await _holder_state(document)
+    return [
+        _entry(
+            SearchKind.DOCUMENT,
+            document["id"],
+            document["id"],
+            group_id=document["group"],
+            visibility=visibility,
+            status=status,
+            occurred_on=_day(document["added_at"]),
+            title=document["title"],
+            body=document["file_name"],
+        )
+    ]
+
+
+async def _held_documents(root_key: str) -> list[int]:
+    """The papers (series) a meeting's or report's change may hide or show: their rows
+    copy the holder's visibility and status."""
+    root_type, _, raw_id = root_key.partition(":")
+    holder_id = int(raw_id)
+    if root_type == "meeting":
+        items = AgendaItem.select(AgendaItem.id).where(AgendaItem.meeting == holder_id)
+        minutes = Minutes.select(Minutes.id).where(Minutes.meeting == holder_id)
+        held: Any = (
+            (Document.meeting == holder_id)
+            | Document.agenda_item.is_in(items)
+            | Document.minutes.is_in(minutes)
+        )
+    elif root_type == "report":
+        held = Document.report == holder_id
+    else:
+        return []
+    rows = await Document.select(Document.series).where(held).distinct()
+    return sorted(row["series"] for row in rows)
 
 
 # --- from an event to its root -------------------------------------------------------------
@@ -285,6 +375,9 @@ async def _parent(table: Any, column: Any, entity_id: int) -> int | None:
 
 async def _root_of(entity_type: str, entity_id: int) -> str | None:
     """The root key whose rows an event about this entity changes; None: nothing indexed."""
+    if entity_type == "document":  # a version's event: its paper (series)
+        series = await _parent(Document, Document.series, entity_id)
+        return None if series is None else f"document:{series}"
     if entity_type in ROOT_READERS:
         return f"{entity_type}:{entity_id}"
     if entity_type == "minutes":
@@ -326,6 +419,8 @@ async def reindex_entity(entity_type: str, entity_id: str) -> None:
     root_key = await _root_of(entity_type, int(entity_id))
     if root_key is not None:
         await reindex_root(root_key)
+        for series in await _held_documents(root_key):
+            await reindex_root(f"document:{series}")
 
 
 async def _ids(table: Any) -> list[int]:
@@ -340,4 +435,7 @@ async def rebuild_index() -> int:
     for root_type, table in (("meeting", Meeting), ("action", ActionItem), ("report", Report)):
         for record_id in await _ids(table):
             written += await reindex_root(f"{root_type}:{record_id}")
+    series = await Document.select(Document.series).distinct().order_by(Document.series)
+    for row in series:
+        written += await reindex_root(f"document:{row['series']}")
     return written

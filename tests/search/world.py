@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from governance.actions.schemas import NewAction
 from governance.actions.services import create_action
 from governance.core.clock import organisation_today, utcnow
+from governance.documents import services as documents
+from governance.documents.schemas import NewDocuments, NewVersion
 from governance.meetings import services as meetings
 from governance.meetings.schemas import (
     AgendaItemDetails,
@@ -38,6 +40,8 @@ class SearchWorld:
     readers: dict[str, set[str]] = field(default_factory=dict)
     meeting_id: int = 0
     draft_report_id: int = 0
+    draft_meeting_id: int = 0
+    draft_items: dict[str, int] = field(default_factory=dict)
 
 
 async def _people(world: SearchWorld) -> tuple[int, int]:
@@ -111,7 +115,8 @@ async def _held_meeting(world: SearchWorld, prefix: str, days_ago: int) -> dict[
 async def _minutes(world: SearchWorld) -> None:
     """Draft minutes are read by their writers only (the chair); circulated ones by each
     item's readers."""
-    await _held_meeting(world, "xqdraft", 3)
+    world.draft_items = await _held_meeting(world, "xqdraft", 3)
+    world.draft_meeting_id = world.meeting_id
     world.readers["xqdraftsummary"] = {"chair"}
     for visibility in ITEM_READERS:
         world.readers[f"xqdraft{visibility}record"] = {"chair"}
@@ -186,10 +191,79 @@ async def _reports(world: SearchWorld) -> None:
     world.readers["xqboardonlyresponse"] = BOARD
 
 
+class TextUpload:
+    """A plain-text file as an upload (what the documents service reads)."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self._content = b"Paper text.\n"
+        self._position = 0
+
+    async def read(self, size: int = -1) -> bytes:
+        end = len(self._content) if size < 0 else self._position + size
+        chunk = self._content[self._position : end]
+        self._position += len(chunk)
+        return chunk
+
+    async def seek(self, offset: int) -> int:
+        self._position = offset
+        return offset
+
+
+async def _paper(
+    world: SearchWorld, kind: str, holder_id: int, word: str, visibility: str, **extra: int
+) -> int:
+    command = NewDocuments(title=f"Paper {word}", visibility=visibility, **extra)
+    leader = await viewer_for(world.users["chair"])
+    ids = await documents.add_documents(kind, holder_id, [TextUpload("paper.txt")], command, leader)
+    return ids[0]
+
+
+async def _documents(world: SearchWorld) -> None:
+    """Papers at each visibility, on a meeting and its items, annexes of draft minutes and
+    draft reports, a report's annex once it is submitted, a withdrawn paper and a paper's
+    older version (neither found by anyone)."""
+    leader = await viewer_for(world.users["chair"])
+    meeting, items = world.draft_meeting_id, world.draft_items
+    for word, visibility, readers in (
+        ("xqinternalpaper", "internal", INTERNAL),
+        ("xqboardpaper", "board", BOARD),
+        ("xqgrouppaper", "group", MEMBERS),
+    ):
+        await _paper(world, "meeting", meeting, word, visibility)
+        world.readers[word] = readers
+    await _paper(
+        world, "meeting", meeting, "xqboarditempaper", "board", agenda_item_id=items["board"]
+    )
+    await _paper(
+        world, "meeting", meeting, "xqgroupitempaper", "group", agenda_item_id=items["group"]
+    )
+    world.readers["xqboarditempaper"] = BOARD
+    world.readers["xqgroupitempaper"] = MEMBERS
+    await _paper(world, "minutes", meeting, "xqdraftminutesannex", "internal")
+    world.readers["xqdraftminutesannex"] = {"chair"}
+    await _paper(world, "report", world.draft_report_id, "xqdraftreportannex", "internal")
+    world.readers["xqdraftreportannex"] = MEMBERS
+    submitted = await _report(world, "xqlatersubmitted", "both", False)
+    await _paper(world, "report", submitted, "xqsubmittedannex", "internal")
+    await reports.submit_report(submitted, leader)
+    world.readers["xqlatersubmitted"] = world.readers["xqlatersubmittedbody"] = INTERNAL
+    world.readers["xqsubmittedannex"] = INTERNAL
+    withdrawn = await _paper(world, "meeting", meeting, "xqwithdrawnpaper", "internal")
+    await documents.withdraw_document(withdrawn, leader)
+    world.readers["xqwithdrawnpaper"] = set()
+    versioned = await _paper(world, "meeting", meeting, "xqoldversion", "internal")
+    upload = TextUpload("second.txt")
+    await documents.add_version(versioned, upload, NewVersion(title="Paper xqnewversion"), leader)
+    world.readers["xqoldversion"] = set()
+    world.readers["xqnewversion"] = INTERNAL
+
+
 async def build_search_world() -> SearchWorld:
     world = SearchWorld(users={})
     alpha, _ = await _people(world)
     await _minutes(world)
     await _actions(world, alpha)
     await _reports(world)
+    await _documents(world)
     return world
