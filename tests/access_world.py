@@ -476,13 +476,22 @@ async def restore(pristine: Dump, current: Dump) -> None:
             old, now = pristine[name], current[name]
             if old == now:
                 continue
+            # Only the table's own columns: a column the database computes (the search
+            # index's tsvector on PostgreSQL) is not Piccolo's to write.
+            known = {column._meta.name for column in table._meta.columns}
             missing = [row for key, row in old.items() if key not in now]
             if missing:
-                await table.insert(*[table(**row) for row in missing])
+                await table.insert(
+                    *[table(**{c: v for c, v in row.items() if c in known}) for row in missing]
+                )
             for key, row in old.items():
                 if key in now and now[key] != row:
                     await table.update(
-                        {table._meta.get_column_by_name(c): v for c, v in row.items() if c != "id"}
+                        {
+                            table._meta.get_column_by_name(c): v
+                            for c, v in row.items()
+                            if c != "id" and c in known
+                        }
                     ).where(table._meta.primary_key == key)
         for table in reversed(tables):
             name = table._meta.tablename
