@@ -459,14 +459,14 @@ async def _claim_due(now: dt.datetime, batch_size: int, claimant: str) -> list[d
             row["id"]
             for row in await OutboundEmail.select(OutboundEmail.id)
             .where(claim_condition)
-            .order_by(OutboundEmail.next_attempt_at)
+            .order_by(OutboundEmail.next_attempt_at, OutboundEmail.id)
             .limit(batch_size)
         ]
         if not due_ids:
             return []
         # The claim condition is checked again by the UPDATE, so that of two processes
         # racing for the same rows only one gets each row.
-        return await (
+        claimed = await (
             OutboundEmail.update(
                 {
                     OutboundEmail.claimed_until: now + dt.timedelta(seconds=CLAIM_SECONDS),
@@ -476,6 +476,10 @@ async def _claim_due(now: dt.datetime, batch_size: int, claimant: str) -> list[d
             .where(OutboundEmail.id.is_in(due_ids) & claim_condition)
             .returning(*OutboundEmail.all_columns())
         )
+    # UPDATE ... RETURNING gives rows in no particular order (PostgreSQL returns them as it
+    # finds them): messages go in the order they were queued.
+    position = {email_id: index for index, email_id in enumerate(due_ids)}
+    return sorted(claimed, key=lambda claimed_row: position[claimed_row["id"]])
 
 
 async def deliver_outbox(

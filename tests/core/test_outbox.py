@@ -157,6 +157,25 @@ async def test_server_down_means_mail_waits_and_is_sent_once_later(smtp_sink):
     assert row["message_id"] == smtp_sink.messages[0]["Message-ID"]
 
 
+async def test_messages_go_in_the_order_they_fell_due(smtp_sink):
+    """The oldest due message goes first, whatever order the database hands claimed rows
+    back in (UPDATE ... RETURNING follows the table's storage, not the query's order)."""
+    start = utcnow() - dt.timedelta(hours=1)
+    for number in range(1, 6):
+        await queue(f"order:{number}", f"reader{number}@example.org")
+        # Queued later but due earlier: a retry that fell due before a new message.
+        await OutboundEmail.update(
+            {OutboundEmail.next_attempt_at: start - dt.timedelta(minutes=number)}
+        ).where(OutboundEmail.dedupe_key == f"order:{number}")
+
+    report = await deliver_outbox(SmtpTransport(smtp_sink.url), MAIL_FROM)
+
+    assert report.sent == 5
+    assert [str(message["To"]) for message in smtp_sink.messages] == [
+        f"reader{number}@example.org" for number in range(5, 0, -1)
+    ]
+
+
 async def test_retry_delay_doubles_after_each_failure():
     with time_machine.travel(utcnow(), tick=False) as traveller:
         await queue()
