@@ -41,6 +41,7 @@ from governance.meetings.schemas import (
     NewErratum,
     NoticeReply,
 )
+from governance.resolutions.queries import taken_since_last_meeting
 
 VISIBILITY_LABELS = {
     "public": "Public, once the minutes are approved",
@@ -75,6 +76,12 @@ async def _meeting_page(
         }
     )
     context.update(await papers_context(meeting_id, context["meeting"], viewer))
+    meeting = context["meeting"]
+    context["resolutions_since"] = (
+        []
+        if meeting["status"] == "cancelled"
+        else await taken_since_last_meeting(meeting["group_slug"], meeting["starts_at"], viewer)
+    )
     return page_with_forms(request, "meetings/show.html", context, failure)
 
 

@@ -13,6 +13,8 @@ from governance.accounts.policy import Viewer
 from governance.core.clock import utcnow
 from governance.core.db import one_row
 from governance.groups.queries import get_group
+from governance.meetings.schemas import MeetingStatus
+from governance.meetings.tables import Meeting
 from governance.resolutions.schemas import (
     DECIDED,
     BallotPage,
@@ -121,13 +123,33 @@ async def group_resolutions(slug: str, viewer: Viewer) -> ResolutionListView:
     )
 
 
+async def taken_since_last_meeting(
+    group_slug: str, meeting_starts_at: dt.datetime, viewer: Viewer
+) -> list[ResolutionSummaryView]:
+    """For a meeting's minutes, "decisions taken since the last meeting": the group's
+    resolutions decided after the start of its previous meeting (not cancelled) and before
+    this one's, that this reader may read. Two queries."""
+    previous = (
+        await Meeting.select(Meeting.starts_at)
+        .where(
+            (Meeting.group.slug == group_slug)
+            & (Meeting.starts_at < meeting_starts_at)
+            & (Meeting.status != MeetingStatus.CANCELLED)
+        )
+        .order_by(Meeting.starts_at, ascending=False)
+        .first()
+    )
+    since = previous["starts_at"] if previous else None
+    return await decided_between(group_slug, since, meeting_starts_at, viewer)
+
+
 async def decided_between(
-    group_id: int, since: dt.datetime | None, until: dt.datetime, viewer: Viewer
+    group_slug: str, since: dt.datetime | None, until: dt.datetime, viewer: Viewer
 ) -> list[ResolutionSummaryView]:
     """The group's resolutions decided (carried or not) in [since, until) that this reader
-    may read, oldest first: "decisions taken since the last meeting" in the minutes."""
+    may read, oldest first."""
     condition = (
-        (WrittenResolution.group == group_id)
+        (WrittenResolution.group.slug == group_slug)
         & WrittenResolution.status.is_in(list(DECIDED))
         & (WrittenResolution.closed_at < until)
         & scopes.resolutions(viewer)
