@@ -36,6 +36,7 @@ from governance.meetings.schemas import (
     ConflictDeclaration,
     MeetingDetails,
     MeetingHead,
+    MeetingStatus,
     NewComment,
     NewDecision,
     NewErratum,
@@ -79,8 +80,8 @@ async def _meeting_page(
     meeting = context["meeting"]
     context["resolutions_since"] = (
         []
-        if meeting["status"] == "cancelled"
-        else await taken_since_last_meeting(meeting["group_slug"], meeting["starts_at"], viewer)
+        if meeting.status == MeetingStatus.CANCELLED
+        else await taken_since_last_meeting(meeting.group_slug, meeting.starts_at, viewer)
     )
     return page_with_forms(request, "meetings/show.html", context, failure)
 
