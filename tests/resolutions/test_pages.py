@@ -149,6 +149,9 @@ async def test_a_decided_resolution_is_in_the_register_and_the_next_minutes(clie
     minutes = await client.get(f"/meetings/{following}")
     assert "Decisions taken since the last meeting" in minutes.text
     assert "Adopt the survey" in minutes.text
+    printable = await client.get(f"/meetings/{following}/export/minutes")
+    assert "Decisions taken since the last meeting" in printable.text
+    assert "Adopt the survey" in printable.text
     before = await client.get(f"/meetings/{earlier}")
     assert "Decisions taken since the last meeting" not in before.text
 
