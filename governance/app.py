@@ -71,6 +71,11 @@ from governance.register.api import RegisterApiController
 from governance.register.controllers import RegisterController
 from governance.reports.api import ReportApiController
 from governance.reports.controllers import ReportController
+from governance.resolutions.api import ResolutionApiController
+from governance.resolutions.controllers import (
+    ResolutionController,
+    ResolutionVoteLinkController,
+)
 from governance.scheduler import in_process_scheduler
 from governance.search.api import SearchApiController
 from governance.search.controllers import SearchController
@@ -144,6 +149,9 @@ def _route_handlers() -> list[Any]:
         MeetingApiController,
         ActionController,
         ActionApiController,
+        ResolutionController,
+        ResolutionVoteLinkController,
+        ResolutionApiController,
         ReportController,
         ReportApiController,
         DocumentController,

@@ -37,6 +37,9 @@ from governance.reports import schedule
 from governance.reports import services as reports
 from governance.reports.schemas import LineResponse, ReportDraft, ResponseAction
 from governance.reports.tables import Delivery, Report, ReportingPeriod
+from governance.resolutions import services as resolutions
+from governance.resolutions.schemas import NewResolution, NewVote
+from governance.resolutions.tables import WrittenResolution
 from governance.transparency import services as transparency
 from governance.transparency.metrics import last_ended_quarter
 from governance.transparency.schemas import GenerateReport, NarrativeChange
@@ -92,6 +95,7 @@ async def _seed_demo() -> int:
     ):
         await seed_demo_meetings(slug, chair_email, member_email)
         await seed_demo_reporting(slug, chair_email, member_email)
+        await seed_demo_resolution(slug, chair_email, member_email)
     await seed_demo_transparency()
     return created
 
@@ -215,6 +219,35 @@ async def seed_demo_meetings(slug: str, chair_email: str, member_email: str) -> 
     await meetings.add_agenda_item(
         meeting_id, AgendaItemDetails(title="Review of actions", visibility="internal"), chair
     )
+
+
+DEMO_RESOLUTIONS = {
+    "wellbeing": (
+        "Extend the employee assistance programme",
+        "That the group recommends extending the employee assistance programme to field staff"
+        " on short-term contracts.",
+    ),
+    "ndi": (
+        "Adopt the inclusive language guide",
+        "That the group adopts the inclusive language guide for its own papers and reports.",
+    ),
+}
+
+
+async def seed_demo_resolution(slug: str, chair_email: str, member_email: str) -> None:
+    """A written resolution decided since the last meeting: carried by both members' votes
+    (the last vote closes it), listed in the next meeting's minutes and the register."""
+    group = await get_group(slug)
+    if await WrittenResolution.exists().where(WrittenResolution.group == group["id"]):
+        return
+    chair = await _viewer_by_email(chair_email)
+    member = await _viewer_by_email(member_email)
+    title, text = DEMO_RESOLUTIONS[slug]
+    closes_at = (utcnow() + dt.timedelta(days=5)).replace(second=0, microsecond=0)
+    command = NewResolution(title=title, text=text, closes_at=closes_at)
+    resolution_id = await resolutions.propose_resolution(slug, command, chair)
+    await resolutions.cast_vote(resolution_id, NewVote(choice="for", comment="Agreed."), member)
+    await resolutions.cast_vote(resolution_id, NewVote(choice="for"), chair)
 
 
 async def _backdate_report(

@@ -14,6 +14,7 @@ APP_REGISTRY = AppRegistry(
         "governance.groups.piccolo_app",
         "governance.meetings.piccolo_app",
         "governance.actions.piccolo_app",
+        "governance.resolutions.piccolo_app",
         "governance.reports.piccolo_app",
         "governance.documents.piccolo_app",
         "governance.transparency.piccolo_app",

@@ -46,6 +46,7 @@ from governance.notifications.jobs import (
 )
 from governance.operations.jobs import nightly_backup_job
 from governance.reports.jobs import reporting_periods_job
+from governance.resolutions.jobs import resolutions_job
 from governance.transparency.jobs import transparency_job
 
 logger = logging.getLogger(__name__)
@@ -158,6 +159,8 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob("digests",        at(minute=0),     digest_job,         "digests of 07:00 local"),
     # A meeting's notice 7 days ahead when its chair has not sent it (groups that want it).
     ScheduledJob("meeting-notices", every(minutes=15), meeting_notice_job, "notices 7 days ahead"),
+    # Closes written resolutions whose time has come; reminds non-voters a day before.
+    ScheduledJob("resolutions",    every(minutes=5), resolutions_job,    "close and remind votes"),
     ScheduledJob("deliver-outbox", every(minutes=1), deliver_outbox_job, "send queued email"),
     # Drafts each ended period's transparency reports once; daily, so it catches up after downtime.
     ScheduledJob("transparency",   at(hour=6, minute=15), transparency_job, "draft ended periods"),

@@ -49,6 +49,9 @@ from governance.piccolo_conf import APP_REGISTRY
 from governance.reports import services as reports
 from governance.reports.schemas import ReportDraft
 from governance.reports.tables import Delivery
+from governance.resolutions.notices import vote_token
+from governance.resolutions.schemas import NewResolution
+from governance.resolutions.services import propose_resolution
 from governance.transparency import services as transparency
 from governance.transparency.metrics import last_ended_quarter, previous_period
 from governance.transparency.schemas import GenerateReport
@@ -322,6 +325,8 @@ async def build_world() -> World:
         OutboundEmail.id == first_email["id"]
     )
 
+    resolutions = await _resolutions(leader)
+
     feed = await reset_feed((await viewer_for(member)).user)
     return World(
         users=users,
@@ -353,6 +358,8 @@ async def build_world() -> World:
             "preferences_token": preferences_token(member),
             "unsubscribe_token": unsubscribe_token(member, "actions"),
             "reply_token": reply_token(scheduled, member),
+            **{key: str(value) for key, value in resolutions.items()},
+            "vote_token": vote_token(resolutions["resolution_id"], member),
             "meeting_ics": f"{held}.ics",
             "group_ics": "alpha.ics",
             "feed_ics": f"{feed}.ics",
@@ -366,6 +373,23 @@ async def build_world() -> World:
             "bad_token": "not-a-signed-link",
         },
     )
+
+
+async def _resolutions(leader: Any) -> dict[str, int]:
+    """A written resolution open for votes at each visibility, titled with its secret."""
+    titles = {
+        "resolution_id": ("internal", "Resolution on the internal item"),
+        "board_resolution_id": ("board", "Resolution on the board item"),
+        "group_resolution_id": ("group", "Resolution on the group item"),
+    }
+    closes_at = utcnow().replace(microsecond=0) + dt.timedelta(days=5)
+    made = {}
+    for key, (visibility, title) in titles.items():
+        command = NewResolution(
+            title=title, text="Motion.", closes_at=closes_at, visibility=visibility
+        )
+        made[key] = await propose_resolution("alpha", command, leader)
+    return made
 
 
 # --- back to the world as built ----------------------------------------------------------

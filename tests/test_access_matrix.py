@@ -217,6 +217,31 @@ def preferences_form(p: Mapping[str, str]) -> dict[str, Any]:
     return {"digest_frequency": "daily", "digest_weekday": "monday", "categories": ["actions"]}
 
 
+def resolution_form(p: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "title": "Adopt the policy",
+        "text": "That the group adopts the policy.",
+        "closes_at": days_ahead(3) + "T10:00",
+        "visibility": "internal",
+    }
+
+
+def resolution_json(p: Mapping[str, str]) -> dict[str, Any]:
+    closes_at = dt.datetime.combine(organisation_today() + dt.timedelta(days=3), dt.time(10))
+    return {
+        "title": "Adopt the policy",
+        "text": "That the group adopts the policy.",
+        "closes_at": closes_at.replace(tzinfo=dt.UTC).isoformat(),
+    }
+
+
+# A written resolution of each visibility, and who reads it.
+RESOLUTION_READERS = {
+    "internal": ("resolution_id", READERS),
+    "board": ("board_resolution_id", ("member", "chair", "board")),
+    "group": ("group_resolution_id", ("member", "chair")),
+}
+
 # An upload: sent as multipart/form-data (see `request_as`).
 UPLOAD = fixed(file=("notes.txt", b"Notes of the access matrix.\n"))
 MEETING_FORM = form(
@@ -653,10 +678,63 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
         case(PUBLIC, "signed link", form(mode="apologies")),
         case(NOWHERE, "altered link", form(mode="apologies"), reply_token="bad_token"),
     ],
+    # A member's voting link is the key, whoever opens it; it shows the motion to its holder.
+    **{
+        (method, "/resolution-votes/{vote_token}"): [
+            Case(PUBLIC, body=form(choice="for"), label="signed link", keeps_secrets=False),
+            case(NOWHERE, "altered link", form(choice="for"), vote_token="bad_token"),
+        ]
+        for method in ("GET", "POST")
+    },
     ("GET", "/admin/outbox"): ADMIN,
     ("POST", "/admin/outbox/{email_id}/retry"): ADMIN,
     ("POST", "/admin/outbox/{email_id}/resend"): [case(ADMIN, email_id="uncertain_email_id")],
     ("POST", "/admin/outbox/{email_id}/settle"): [case(ADMIN, email_id="uncertain_email_id")],
+    # --- written resolutions: read like any item; voted on by current members; run by the chair
+    ("GET", "/groups/{slug}/resolutions"): SIGNED_IN,
+    ("GET", "/api/v1/groups/{slug}/resolutions"): API_SIGNED_IN,
+    ("GET", "/groups/{slug}/resolutions/new"): GROUP_LEAD,
+    ("POST", "/groups/{slug}/resolutions/new"): [case(GROUP_LEAD, body=resolution_form)],
+    ("POST", "/api/v1/groups/{slug}/resolutions"): [case(API_GROUP_LEAD, body=resolution_json)],
+    **{
+        ("GET", path): [
+            case(grid(readers, api=api), visibility, resolution_id=key)
+            for visibility, (key, readers) in RESOLUTION_READERS.items()
+        ]
+        for path, api in (
+            ("/resolutions/{resolution_id}", False),
+            ("/api/v1/resolutions/{resolution_id}", True),
+        )
+    },
+    **{
+        ("POST", path): [
+            case(
+                grid(
+                    ("member", "chair"),
+                    tuple(r for r in readers if r not in ("member", "chair")),
+                    api=api,
+                ),
+                visibility,
+                body,
+                resolution_id=key,
+            )
+            for visibility, (key, readers) in RESOLUTION_READERS.items()
+        ]
+        for path, api, body in (
+            ("/resolutions/{resolution_id}/vote", False, form(choice="for")),
+            ("/api/v1/resolutions/{resolution_id}/votes", True, fixed(choice="for")),
+        )
+    },
+    **{
+        ("POST", path): [
+            case(lead(readers, api=api), visibility, resolution_id=key)
+            for visibility, (key, readers) in RESOLUTION_READERS.items()
+        ]
+        for path, api in (
+            ("/resolutions/{resolution_id}/withdraw", False),
+            ("/api/v1/resolutions/{resolution_id}/withdraw", True),
+        )
+    },
     # --- documents: read as what holds them; added, replaced and withdrawn by the chair ---
     **{
         ("GET", path): [

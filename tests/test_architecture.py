@@ -24,6 +24,7 @@ DOMAINS = (
     "notifications",
     "dashboard",
     "register",
+    "resolutions",
 )
 MAX_FUNCTION_LINES = 60
 MAX_API_LINES = 300

@@ -135,6 +135,14 @@ def decisions(viewer: Viewer) -> Any:
     return readable(viewer, Decision.meeting.group, Decision.agenda_item.visibility)
 
 
+def resolutions(viewer: Viewer) -> Any:
+    """Written resolutions, by their group and visibility (a Board-only one never reaches
+    the Director: not in a list, a count, the register or the minutes)."""
+    from governance.resolutions.tables import WrittenResolution
+
+    return readable(viewer, WrittenResolution.group, WrittenResolution.visibility)
+
+
 # --- meetings ---
 
 

@@ -24,6 +24,7 @@ from governance.groups.dependencies import RequestViewer
 from governance.groups.schemas import (
     DECISION_RULE_LABELS,
     QUORUM_LABELS,
+    RESOLUTION_RULE_LABELS,
     Cadence,
     DecisionRule,
     GroupDetails,
@@ -32,6 +33,7 @@ from governance.groups.schemas import (
     MembershipTerm,
     NewMembership,
     QuorumRule,
+    ResolutionRule,
 )
 
 FORM_CHOICES = {
@@ -39,6 +41,8 @@ FORM_CHOICES = {
     "quorum_labels": QUORUM_LABELS,
     "decision_rules": list(DecisionRule),
     "decision_rule_labels": DECISION_RULE_LABELS,
+    "resolution_rules": list(ResolutionRule),
+    "resolution_rule_labels": RESOLUTION_RULE_LABELS,
     "cadences": list(Cadence),
     "roles": GROUP_ROLES,
 }
@@ -105,7 +109,12 @@ class GroupAdminController(Controller):
 
     @get("/new", name="groups:new")
     async def new_form(self, request: Request[Any, Any, Any]) -> Template:
-        values = {"quorum_rule": "majority", "quorum_count": 0, "decision_rule": "simple_majority"}
+        values = {
+            "quorum_rule": "majority",
+            "quorum_count": 0,
+            "decision_rule": "simple_majority",
+            "resolution_rule": "majority",
+        }
         return page(request, GROUP_FORM, {**FORM_CHOICES, "values": values, "group": None})
 
     @post("/new", name="groups:create")

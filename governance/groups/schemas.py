@@ -83,6 +83,25 @@ DECISION_RULE_LABELS = {
 }
 
 
+class ResolutionRule(StrEnum):
+    """When a written resolution (a vote between meetings, `governance.resolutions`) is
+    carried. Counted against the members on the closing date, not the votes cast: a member
+    who does not vote counts as not voting for."""
+
+    MAJORITY = "majority"  # more than half of the members on the closing date vote for
+    UNANIMITY = "unanimity"  # every member on the closing date votes for
+
+    @property
+    def label(self) -> str:
+        return RESOLUTION_RULE_LABELS[self]
+
+
+RESOLUTION_RULE_LABELS = {
+    ResolutionRule.MAJORITY: "A majority of members: more than half of them vote for",
+    ResolutionRule.UNANIMITY: "Unanimity: every member votes for",
+}
+
+
 class Cadence(StrEnum):
     """How often a group sends a periodic report along a line."""
 
@@ -111,6 +130,14 @@ DecisionRuleChoice = Annotated[
     str,
     contracts.choice(
         "Decisions carried by", DecisionRule, description="When a vote carries a decision"
+    ),
+]
+ResolutionRuleChoice = Annotated[
+    str,
+    contracts.choice(
+        "Written resolutions carried by",
+        ResolutionRule,
+        description="When a written resolution between meetings is carried",
     ),
 ]
 CadenceChoice = Annotated[str, contracts.choice("Cadence", Cadence)]
@@ -148,6 +175,7 @@ class GroupDetails(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     quorum_rule: QuorumRuleChoice = QuorumRule.MAJORITY.value
     quorum_count: QuorumCount = 0
     decision_rule: DecisionRuleChoice = DecisionRule.SIMPLE_MAJORITY.value
+    resolution_rule: ResolutionRuleChoice = ResolutionRule.MAJORITY.value
     # Meeting notices go out by themselves 7 days ahead unless the group sends them only
     # by hand (a checkbox: left unticked, the default, keeps them automatic).
     notice_by_hand_only: Annotated[
@@ -199,6 +227,7 @@ class GroupRecord(msgspec.Struct, kw_only=True):
     decision_rule: str
     created_at: dt.datetime
     notice_by_hand_only: bool = False
+    resolution_rule: str = ResolutionRule.MAJORITY.value
 
 
 class GroupSummaryView(msgspec.Struct, kw_only=True):

@@ -28,6 +28,9 @@ class WorkingGroup(Table, tablename="working_group"):
     quorum_count = Integer(default=0)
     # When a decision is carried (schemas.DecisionRule): "simple_majority" or "two_thirds".
     decision_rule = Varchar(length=20, default="simple_majority")
+    # When a written resolution between meetings is carried (schemas.ResolutionRule):
+    # "majority" (more than half of the members on the closing date vote for) or "unanimity".
+    resolution_rule = Varchar(length=20, default="majority")
     # Off (the default): a meeting's notice goes out by itself 7 days ahead when the chair
     # has not sent it (meetings/services.send_due_notices); on: only when the chair sends it.
     notice_by_hand_only = Boolean(default=False)

@@ -36,11 +36,13 @@ from governance.meetings.schemas import (
     ConflictDeclaration,
     MeetingDetails,
     MeetingHead,
+    MeetingStatus,
     NewComment,
     NewDecision,
     NewErratum,
     NoticeReply,
 )
+from governance.resolutions.queries import taken_since_last_meeting
 
 VISIBILITY_LABELS = {
     "public": "Public, once the minutes are approved",
@@ -75,6 +77,12 @@ async def _meeting_page(
         }
     )
     context.update(await papers_context(meeting_id, context["meeting"], viewer))
+    meeting = context["meeting"]
+    context["resolutions_since"] = (
+        []
+        if meeting.status == MeetingStatus.CANCELLED
+        else await taken_since_last_meeting(meeting.group_slug, meeting.starts_at, viewer)
+    )
     return page_with_forms(request, "meetings/show.html", context, failure)
 
 

@@ -27,7 +27,8 @@ from governance.core.http import RowId
 from governance.core.templating import TEMPLATE_DIRECTORY
 from governance.groups.dependencies import RequestViewer
 from governance.meetings import queries
-from governance.meetings.schemas import MeetingView
+from governance.meetings.schemas import MeetingStatus, MeetingView
+from governance.resolutions.queries import taken_since_last_meeting
 from governance.settings import get_settings
 
 MINUTES_TEMPLATE = "meetings/exports/minutes.html"
@@ -91,8 +92,15 @@ def decision_rows(meeting: MeetingView) -> list[list[Any]]:
     ]
 
 
-def _render_minutes(request: Request[Any, Any, Any], meeting: MeetingView, viewer: Viewer) -> str:
+async def _render_minutes(
+    request: Request[Any, Any, Any], meeting: MeetingView, viewer: Viewer
+) -> str:
     stylesheet, _ = print_stylesheet(STYLESHEET_PATH)
+    resolutions_since = (
+        []
+        if meeting.status == MeetingStatus.CANCELLED
+        else await taken_since_last_meeting(meeting.group_slug, meeting.starts_at, viewer)
+    )
     template = request.app.template_engine.get_template(MINUTES_TEMPLATE)  # type: ignore[union-attr]
     return str(
         template.render(
@@ -101,6 +109,7 @@ def _render_minutes(request: Request[Any, Any, Any], meeting: MeetingView, viewe
             meeting=meeting,
             tz=viewer.user.timezone,
             reader_name=viewer.user.display_name,
+            resolutions_since=resolutions_since,
             generated_at=utcnow(),
             stylesheet=stylesheet,
         )
@@ -119,7 +128,7 @@ class ExportController(Controller):
         meeting = await queries.meeting_view(meeting_id, viewer)
         _, policy = print_stylesheet(STYLESHEET_PATH)
         return Response(
-            _render_minutes(request, meeting, viewer),
+            await _render_minutes(request, meeting, viewer),
             media_type=MediaType.HTML,
             headers={"content-security-policy": policy, "cache-control": "private, no-store"},
         )
@@ -129,7 +138,7 @@ class ExportController(Controller):
         self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Response[bytes]:
         meeting = await queries.meeting_view(meeting_id, viewer)
-        html = _render_minutes(request, meeting, viewer)
+        html = await _render_minutes(request, meeting, viewer)
         pdf = await pdf_from_html(html, get_settings().base_url + "/")
         return attachment(pdf, PDF_MEDIA_TYPE, export_filename(meeting, "minutes", "pdf"))
 

@@ -350,6 +350,101 @@ async def minutes_approved(
     )
 
 
+# --- written resolutions ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResolutionRef:
+    """A written resolution as its emails name it. Its members read every visibility of
+    their group's content; `visibility` is the outbox row's scope."""
+
+    resolution_id: int
+    group_id: int
+    group_name: str
+    title: str
+    visibility: str
+    closes_at: dt.datetime
+
+    def base(self, timezone: str) -> dict[str, Any]:
+        return {
+            "group_name": self.group_name,
+            "title": self.title,
+            "closes": format_datetime(self.closes_at, timezone) + f" ({timezone})",
+            "link": absolute_url("resolutions:show", resolution_id=self.resolution_id),
+        }
+
+
+async def resolution_proposed(
+    recipient: Recipient,
+    resolution: ResolutionRef,
+    *,
+    text: str,
+    proposed_by: str,
+    vote_links: dict[str, str],
+    timezone: str,
+) -> bool:
+    """A motion put to the group's members between meetings, with one signed link per
+    vote. Governance requires it: it has no category. Once per resolution and member."""
+    context = {
+        **resolution.base(timezone),
+        "text": text,
+        "proposed_by": proposed_by,
+        "vote_links": vote_links,
+    }
+    return await _notify(
+        recipient,
+        "resolution_proposed",
+        context,
+        f"resolution:{resolution.resolution_id}:proposed:user:{recipient.user_id}",
+        None,
+        _about(resolution.group_id, resolution.visibility),
+    )
+
+
+async def resolution_reminder(
+    recipient: Recipient, resolution: ResolutionRef, *, vote_links: dict[str, str], timezone: str
+) -> bool:
+    """To a member who has not voted, a day before voting closes: once per resolution and
+    member, however often the job runs."""
+    return await _notify(
+        recipient,
+        "resolution_reminder",
+        {**resolution.base(timezone), "vote_links": vote_links},
+        f"resolution:{resolution.resolution_id}:reminder:user:{recipient.user_id}",
+        None,
+        _about(resolution.group_id, resolution.visibility),
+    )
+
+
+async def resolution_result(
+    recipient: Recipient,
+    resolution: ResolutionRef,
+    *,
+    outcome: str,
+    votes: dict[str, int],
+    members: int,
+    quorum_met: bool,
+    timezone: str,
+) -> bool:
+    """The result (carried, not carried or withdrawn), to the group's members: once per
+    resolution and member."""
+    context = {
+        **resolution.base(timezone),
+        "outcome": outcome,
+        "votes": votes,
+        "members": members,
+        "quorum_met": quorum_met,
+    }
+    return await _notify(
+        recipient,
+        "resolution_result",
+        context,
+        f"resolution:{resolution.resolution_id}:result:user:{recipient.user_id}",
+        None,
+        _about(resolution.group_id, resolution.visibility),
+    )
+
+
 # --- actions ----------------------------------------------------------------------------
 
 

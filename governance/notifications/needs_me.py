@@ -39,6 +39,7 @@ from governance.notifications.schemas import (
 )
 from governance.reports.queries import line_entries, line_plans, recorded_periods
 from governance.reports.tables import Delivery
+from governance.resolutions.queries import open_in_groups, voters_of
 from governance.transparency.tables import TransparencyReport
 
 # Matches no row: keeps `is_in([])` (invalid SQL on some engines) out of the queries.
@@ -282,6 +283,39 @@ def _transparency_task(row: dict[str, Any]) -> TaskView:
     )
 
 
+# --- written resolutions awaiting a vote ------------------------------------------------
+
+
+async def resolutions_to_vote(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
+    """Open written resolutions of each reader's groups on which they have not voted: two
+    queries. Members read every visibility of their group's content; the check stays, so
+    that the rule lives in `accounts/scopes.py`."""
+    rows = await open_in_groups(_groups_of(viewers))
+    voted = await voters_of([row["id"] for row in rows])
+    found: Tasks = defaultdict(list)
+    for viewer in viewers:
+        for row in rows:
+            if (
+                viewer.is_member_of(row["group"])
+                and scopes.may_read(viewer, row["group"], row["visibility"])
+                and (row["id"], viewer.user.id) not in voted
+            ):
+                found[viewer.user.id].append(_resolution_task(row))
+    return found
+
+
+def _resolution_task(row: dict[str, Any]) -> TaskView:
+    return _task(
+        TaskKind.RESOLUTION_TO_VOTE,
+        title=row["title"],
+        group_slug=row["group_slug"],
+        group_name=row["group_name"],
+        on=date_in_zone(row["closes_at"]),
+        on_means="due",
+        link=path_for("resolutions:show", resolution_id=row["id"]),
+    )
+
+
 # --- the list ---------------------------------------------------------------------------
 
 BUILDERS = (
@@ -291,6 +325,7 @@ BUILDERS = (
     deliveries_awaiting,
     reports_owed,
     transparency_to_approve,
+    resolutions_to_vote,
 )
 
 

@@ -150,6 +150,7 @@ class TaskKind(StrEnum):
     REPORT_OWED = "report_owed"
     TRANSPARENCY_TO_APPROVE = "transparency_to_approve"
     TRANSPARENCY_TO_PUBLISH = "transparency_to_publish"
+    RESOLUTION_TO_VOTE = "resolution_to_vote"
 
 
 TASK_KIND_LABELS: dict[str, str] = {
@@ -162,6 +163,7 @@ TASK_KIND_LABELS: dict[str, str] = {
     TaskKind.REPORT_OWED: "Periodic report due",
     TaskKind.TRANSPARENCY_TO_APPROVE: "Transparency report to approve",
     TaskKind.TRANSPARENCY_TO_PUBLISH: "Transparency report to publish",
+    TaskKind.RESOLUTION_TO_VOTE: "Resolution awaiting your vote",
 }
 # An action is "due soon" this many days ahead; a periodic report this many.
 ACTION_DUE_SOON_DAYS = 7

@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import msgspec
+
 from governance.accounts import scopes
 from governance.accounts.policy import Viewer
 from governance.actions.queries import actions_for_sources
@@ -30,6 +32,7 @@ from governance.register.schemas import (
     RegisterFilters,
     RegisterView,
 )
+from governance.resolutions.queries import decided_for_register
 
 
 def _date(raw: str | None, name: str, errors: dict[str, str]) -> dt.date | None:
@@ -115,8 +118,73 @@ def _wanted(filters: RegisterFilters, result: str | None) -> bool:
     return (result or NO_VOTE) == filters.outcome
 
 
+WRITTEN_RESOLUTION = "written resolution"
+
+
+def _in_range(day: dt.date, filters: RegisterFilters) -> bool:
+    return (not filters.since or day >= filters.since) and (
+        not filters.until or day <= filters.until
+    )
+
+
+async def _resolution_entries(
+    viewer: Viewer, group_id: int | None, filters: RegisterFilters
+) -> list[tuple[dt.datetime, RegisterEntryView]]:
+    """Written resolutions decided between meetings, as entries (numbered later), each with
+    the moment it closed: one query."""
+    found = []
+    for row in await decided_for_register(viewer, group_id):
+        decided_on = meeting_date(row["closed_at"])
+        if not _in_range(decided_on, filters):
+            continue
+        entry = RegisterEntryView(
+            number=0,
+            decided_on=decided_on,
+            meeting_id=None,
+            meeting_title="Written resolution",
+            group_slug=row["group_slug"],
+            group_name=row["group_name"],
+            item_title=row["title"],
+            text=row["text"],
+            votes_for=row["votes_for"],
+            votes_against=row["votes_against"],
+            votes_abstain=row["votes_abstain"],
+            outcome="carried" if row["status"] == "carried" else "not carried",
+            quorum_met=bool(row["quorum_met"]),
+            actions=[],
+            kind=WRITTEN_RESOLUTION,
+            resolution_id=row["id"],
+        )
+        found.append((row["closed_at"], entry))
+    return found
+
+
+def _decision_entry(row: dict[str, Any], actions: list[Any]) -> RegisterEntryView:
+    return RegisterEntryView(
+        number=0,
+        decided_on=meeting_date(row["starts_at"]),
+        meeting_id=row["meeting_id"],
+        meeting_title=row["meeting_title"],
+        group_slug=row["group_slug"],
+        group_name=row["group_name"],
+        item_title=row["item_title"],
+        text=row["text"],
+        votes_for=row["votes_for"],
+        votes_against=row["votes_against"],
+        votes_abstain=row["votes_abstain"],
+        outcome=_outcome_of(row),
+        quorum_met=bool(row["quorum_met"]),
+        actions=[
+            RegisterActionView(
+                id=a.id, title=a.title, status=a.status, due_on=a.due_on, is_overdue=a.is_overdue
+            )
+            for a in actions
+        ],
+    )
+
+
 async def _entries(
-    condition: Any, filters: RegisterFilters, viewer: Viewer
+    condition: Any, filters: RegisterFilters, viewer: Viewer, group_id: int | None = None
 ) -> list[RegisterEntryView]:
     rows = (
         await Decision.select(*_columns())
@@ -126,40 +194,16 @@ async def _entries(
         .order_by(Decision.id)
     )
     actions = await actions_for_sources(SourceType.DECISION, [r["id"] for r in rows], viewer)
-    entries = []
+    dated = await _resolution_entries(viewer, group_id, filters)
+    dated.extend((row["starts_at"], _decision_entry(row, actions[row["id"]])) for row in rows)
+    dated.sort(key=lambda pair: pair[0])  # stable: a meeting's decisions keep their order
     # Numbered among the decisions this reader reads, before the outcome filter, so that a
     # number means the same decision whatever is filtered.
-    for number, row in enumerate(rows, start=1):
-        result = _outcome_of(row)
-        if not _wanted(filters, result):
-            continue
-        entries.append(
-            RegisterEntryView(
-                number=number,
-                decided_on=meeting_date(row["starts_at"]),
-                meeting_id=row["meeting_id"],
-                meeting_title=row["meeting_title"],
-                group_slug=row["group_slug"],
-                group_name=row["group_name"],
-                item_title=row["item_title"],
-                text=row["text"],
-                votes_for=row["votes_for"],
-                votes_against=row["votes_against"],
-                votes_abstain=row["votes_abstain"],
-                outcome=result,
-                quorum_met=bool(row["quorum_met"]),
-                actions=[
-                    RegisterActionView(
-                        id=a.id,
-                        title=a.title,
-                        status=a.status,
-                        due_on=a.due_on,
-                        is_overdue=a.is_overdue,
-                    )
-                    for a in actions[row["id"]]
-                ],
-            )
-        )
+    entries = [
+        msgspec.structs.replace(entry, number=number)
+        for number, (_, entry) in enumerate(dated, start=1)
+        if _wanted(filters, entry.outcome)
+    ]
     entries.reverse()  # newest first
     return entries
 
@@ -167,7 +211,8 @@ async def _entries(
 async def group_register(slug: str, viewer: Viewer, filters: RegisterFilters) -> RegisterView:
     """One group's decisions this reader may read, newest first; not found for no group."""
     group = await get_group(slug)
-    entries = await _entries(_condition(viewer, group["id"], filters), filters, viewer)
+    condition = _condition(viewer, group["id"], filters)
+    entries = await _entries(condition, filters, viewer, group["id"])
     return RegisterView(
         group_slug=group["slug"], group_name=group["name"], filters=filters, entries=entries
     )

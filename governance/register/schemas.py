@@ -1,7 +1,9 @@
 """The contracts of the decision register: its filters and its views.
 
-The outcome of each decision is the meetings domain's (`meetings.queries.outcome`, the
-group's `DecisionRule`), never worked out again here. Decisions are numbered 1 to n among
+Decisions taken at meetings and written resolutions decided between them are listed
+together, by the day they were decided. The outcome of each decision is the meetings
+domain's (`meetings.queries.outcome`, the group's `DecisionRule`) or the resolution's,
+recorded when it closed; never worked out again here. Decisions are numbered 1 to n among
 those the reader may read, so a hidden decision leaves no gap; no decision id is shown.
 """
 
@@ -59,7 +61,8 @@ class RegisterEntryView(msgspec.Struct, kw_only=True):
     # 1 to n, oldest first, among the decisions this reader may read.
     number: int
     decided_on: dt.date
-    meeting_id: int
+    # The meeting that took it; null for a written resolution decided between meetings.
+    meeting_id: int | None
     meeting_title: str
     group_slug: str
     group_name: str
@@ -73,6 +76,9 @@ class RegisterEntryView(msgspec.Struct, kw_only=True):
     # Whether the meeting was quorate when the decision was recorded.
     quorum_met: bool
     actions: list[RegisterActionView]
+    # "meeting" (a decision recorded at a meeting) or "written resolution", with its id.
+    kind: str = "meeting"
+    resolution_id: int | None = None
 
 
 class GroupChoice(msgspec.Struct):

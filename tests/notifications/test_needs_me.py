@@ -23,6 +23,8 @@ from governance.notifications.digests import run_digests
 from governance.notifications.needs_me import tasks_for
 from governance.reports.schemas import LineResponse
 from governance.reports.services import acknowledge_delivery, respond_to_delivery
+from governance.resolutions.schemas import NewVote
+from governance.resolutions.services import cast_vote
 from governance.transparency import services as transparency
 from tests.access_world import SECRETS, World, build_world
 from tests.factories import make_user, viewer_for
@@ -66,10 +68,12 @@ async def test_each_persona_sees_what_waits_for_them() -> None:
         "action_due_soon",
         "action_overdue",
         "minutes_to_comment",
+        "resolution_to_vote",
     ]
     assert await _kinds(world, "chair") == [
         "minutes_to_comment",
         "report_owed",
+        "resolution_to_vote",
         "transparency_to_approve",
         "transparency_to_publish",
     ]
@@ -103,6 +107,8 @@ async def test_rows_disappear_when_done() -> None:
     circulated = int(world.params["circulated_meeting_id"])
     await comment_on_minutes(circulated, NewComment(body="Looks right."), member)
     await patch_action(int(world.params["action_id"]), ActionPatch(status="done"), member)
+    for key in ("resolution_id", "board_resolution_id", "group_resolution_id"):
+        await cast_vote(int(world.params[key]), NewVote(choice="for"), member)
     assert await _kinds(world, "member") == ["action_due_soon"]
 
     director = await viewer_for(world.users["director"])

@@ -45,12 +45,14 @@ def test_the_schedule_has_the_reminder_sweep_delivery_and_digests():
         "reminders",
         "digests",
         "meeting-notices",
+        "resolutions",
         "deliver-outbox",
         "transparency",
         "backup",
     ]
     assert str(JOBS["reminders"].trigger) == "every 5 minutes"
     assert str(JOBS["meeting-notices"].trigger) == "every 15 minutes"
+    assert str(JOBS["resolutions"].trigger) == "every 5 minutes"
     assert str(JOBS["deliver-outbox"].trigger) == "every 1 minute"
     assert str(JOBS["digests"].trigger) == "at minute=0"
     assert str(JOBS["transparency"].trigger) == "at hour=6 minute=15"

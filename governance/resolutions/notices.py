@@ -1,0 +1,117 @@
+"""What a written resolution's members are told, and how they vote from their email: the
+proposal (with one signed link per vote), the reminder a day before voting closes, and the
+result. The services call these inside their write transaction, so an email is queued with
+the change it tells of or not at all. A resolution's audience is its group's current
+members, who read every visibility of their group's content; the check stays in
+`notifications.audiences`, so the rule lives in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from governance.core.signing import sign, unsign
+from governance.core.urls import absolute_url
+from governance.notifications import emails
+from governance.notifications.audiences import member_readers
+from governance.notifications.emails import ResolutionRef
+from governance.notifications.queries import Subscriber
+from governance.resolutions.schemas import VOTE_CHOICES
+
+VOTE_PURPOSE = "resolution-vote"
+# A voting link works for long after any resolution it is for; the resolution's state
+# decides whether a vote is still taken.
+VOTE_LINK_MAX_AGE_SECONDS = 400 * 24 * 3600
+
+
+def vote_token(resolution_id: int, user_id: int) -> str:
+    return sign(VOTE_PURPOSE, [resolution_id, user_id])
+
+
+def read_vote_token(token: str) -> tuple[int, int] | None:
+    """(resolution id, user id) of a voting link; None for an altered, foreign or old link."""
+    payload = unsign(VOTE_PURPOSE, token, VOTE_LINK_MAX_AGE_SECONDS)
+    if (
+        isinstance(payload, list)
+        and len(payload) == 2
+        and all(isinstance(part, int) and not isinstance(part, bool) for part in payload)
+    ):
+        return int(payload[0]), int(payload[1])
+    return None
+
+
+def vote_links(resolution_id: int, user_id: int) -> dict[str, str]:
+    """One signed address per vote; each opens a page that asks before recording (mail
+    scanners open links)."""
+    base = absolute_url("resolutions:vote-by-link", vote_token=vote_token(resolution_id, user_id))
+    return {choice: f"{base}?choice={choice}" for choice in VOTE_CHOICES}
+
+
+def resolution_ref(row: Mapping[str, Any]) -> ResolutionRef:
+    return ResolutionRef(
+        resolution_id=row["id"],
+        group_id=row["group"],
+        group_name=row["group_name"],
+        title=row["title"],
+        visibility=row["visibility"],
+        closes_at=row["closes_at"],
+    )
+
+
+async def audience(row: Mapping[str, Any]) -> list[Subscriber]:
+    return await member_readers(row["group"], row["visibility"])
+
+
+async def tell_proposed(row: Mapping[str, Any], proposed_by: str) -> int:
+    """To each current member: the motion, with their voting links."""
+    ref = resolution_ref(row)
+    told = 0
+    for reader in await audience(row):
+        told += await emails.resolution_proposed(
+            reader.recipient,
+            ref,
+            text=row["text"],
+            proposed_by=proposed_by,
+            vote_links=vote_links(row["id"], reader.id),
+            timezone=reader.timezone,
+        )
+    return told
+
+
+async def remind(row: Mapping[str, Any], voted: set[int]) -> int:
+    """To each current member who has not voted: voting closes within a day."""
+    ref = resolution_ref(row)
+    told = 0
+    for reader in await audience(row):
+        if reader.id in voted:
+            continue
+        told += await emails.resolution_reminder(
+            reader.recipient,
+            ref,
+            vote_links=vote_links(row["id"], reader.id),
+            timezone=reader.timezone,
+        )
+    return told
+
+
+async def tell_result(row: Mapping[str, Any], outcome: str) -> int:
+    """To each current member: carried, not carried or withdrawn, with the votes."""
+    ref = resolution_ref(row)
+    votes = {
+        "for": row["votes_for"],
+        "against": row["votes_against"],
+        "abstain": row["votes_abstain"],
+    }
+    told = 0
+    for reader in await audience(row):
+        told += await emails.resolution_result(
+            reader.recipient,
+            ref,
+            outcome=outcome,
+            votes=votes,
+            members=row["members_counted"],
+            quorum_met=bool(row["quorum_met"]),
+            timezone=reader.timezone,
+        )
+    return told
