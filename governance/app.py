@@ -69,7 +69,7 @@ from governance.operations.api import OperationsApiController
 from governance.operations.controllers import PersonalDataController, StatusController
 from governance.register.api import RegisterApiController
 from governance.register.controllers import RegisterController
-from governance.reports.api import ReportApiController
+from governance.reports.api import BoardLineApiController, ReportApiController
 from governance.reports.controllers import ReportController
 from governance.scheduler import in_process_scheduler
 from governance.search.api import SearchApiController
@@ -146,6 +146,7 @@ def _route_handlers() -> list[Any]:
         ActionApiController,
         ReportController,
         ReportApiController,
+        BoardLineApiController,
         DocumentController,
         DocumentApiController,
         EmailPreferencesController,
