@@ -269,11 +269,16 @@ async def _follow_on(
     """Records the proposal once enough members concur; lets it lapse once too few current
     Board members are left who have not objected."""
     needed = proposal["concurrences_needed"]
-    board = {member["user_id"] for member in await queries.current_board_members()}
+    names = {m["user_id"]: m["display_name"] for m in await queries.current_board_members()}
+    board = set(names)
     concurring = [m for m, s in stances.items() if s == Stance.CONCUR and m in board]
     if len(concurring) >= needed:
         await _close(proposal["id"], ProposalStatus.RECORDED, viewer)
-        await _record(proposal, delivery, viewer, f"proposed and {len(concurring)} concurrence(s)")
+        proposer = await queries.display_name(proposal["proposed_by"])
+        concurred = ", ".join(names[m] for m in concurring)
+        await _record(
+            proposal, delivery, viewer, f"proposed by {proposer}, concurred by {concurred}"
+        )
         return
     objecting = {m for m, s in stances.items() if s == Stance.OBJECT}
     possible = board - objecting - {proposal["proposed_by"]}
@@ -349,7 +354,11 @@ async def record_decided_at_meeting(
             f"at a Board meeting on {command.meeting_on.isoformat()}",
             _board_scope(delivery),
         )
+        proposer = await queries.display_name(proposal["proposed_by"])
         await _record(
-            proposal, delivery, viewer, f"decided at a Board meeting on {command.meeting_on}"
+            proposal,
+            delivery,
+            viewer,
+            f"proposed by {proposer}, decided at a Board meeting on {command.meeting_on}",
         )
     return int(delivery["id"])

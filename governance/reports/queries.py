@@ -432,6 +432,12 @@ async def pending_proposal_of(delivery_id: int) -> int | None:
     return None if row is None else int(row["id"])
 
 
+async def display_name(user_id: int) -> str:
+    """A person's name as the record names them."""
+    row = await User.select(User.display_name).where(User.id == user_id).first()
+    return str(row["display_name"]) if row else f"user {user_id}"
+
+
 async def current_board_members() -> list[dict[str, Any]]:
     """The Board as it is now: every active user holding the Board role (user_id, email,
     display_name)."""

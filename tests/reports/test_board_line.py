@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import re
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from governance.accounts import scopes
 from governance.accounts.tables import User
 from governance.core.clock import organisation_today
+from governance.core.email import render_email
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
 from governance.core.tables import AuditEvent, OutboundEmail
 from governance.notifications.needs_me import tasks_for
@@ -77,6 +79,8 @@ async def test_a_board_of_two_needs_the_other_members_concurrence(cast):
         "accepted",
         cast.board,
     )
+    event = await AuditEvent.select().where(AuditEvent.action == "delivery.responded").first()
+    assert "proposed by Board Member, concurred by Second Board Member" in event["summary"]
     view = await queries.get_delivery(delivery_id, await viewer_for(cast.chair))
     assert view.resolution is not None
     assert view.resolution.proposed_by.user_id == cast.board
@@ -261,6 +265,12 @@ async def test_each_other_board_member_is_asked_once_and_it_is_in_their_list(cas
         "board2@example.org",
     ]
     assert all(row["dedupe_key"].startswith(f"proposal:{proposal}:") for row in asked)
+    row = await OutboundEmail.select().where(OutboundEmail.template == "board_concurrence").first()
+    context = json.loads(row["context"]) if isinstance(row["context"], str) else row["context"]
+    rendered = render_email("board_concurrence", context)
+    assert "A proposed Board response awaits your concurrence" in rendered.subject
+    assert "Board Member proposes" in rendered.text
+    assert "accepted" in rendered.html
     board2 = await viewer_for(cast.board2)
     kinds = [task.kind for task in await tasks_for(board2)]
     assert kinds == ["proposal_to_concur"]
