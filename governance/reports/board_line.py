@@ -234,6 +234,11 @@ async def _stand(proposal_id: int, stance: Stance, reason: str, viewer: Viewer) 
     delivery's id."""
     async with write_transaction():
         proposal, delivery = await _pending(proposal_id, viewer)
+        # Checked once the member may act, so that nobody else learns anything from it.
+        refuse(
+            field_errors(Objection(reason=reason)),
+            "The objection needs correcting. Nothing has been recorded.",
+        )
         if proposal["proposed_by"] == viewer.user.id:
             raise ConflictError(OWN_PROPOSAL)
         stances = await queries.proposal_stances(proposal_id)
@@ -301,9 +306,7 @@ async def concur_with_proposal(proposal_id: int, viewer: Viewer) -> int:
 
 async def object_to_proposal(proposal_id: int, command: Objection, viewer: Viewer) -> int:
     """A Board member objects, with an optional reason; returns the delivery's id."""
-    command = trimmed(command)
-    refuse(field_errors(command), "The objection needs correcting. Nothing has been recorded.")
-    return await _stand(proposal_id, Stance.OBJECT, command.reason, viewer)
+    return await _stand(proposal_id, Stance.OBJECT, trimmed(command).reason, viewer)
 
 
 async def withdraw_proposal(proposal_id: int, viewer: Viewer) -> int:

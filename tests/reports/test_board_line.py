@@ -31,7 +31,7 @@ from governance.reports.schemas import (
 from governance.reports.tables import BoardResponseProposal, Delivery, ProposalConcurrence
 from governance.settings import get_settings
 from tests.factories import make_user, viewer_for
-from tests.helpers import csrf_token, post_form, sign_in
+from tests.helpers import csrf_token, field_error, post_form, sign_in
 
 ANSWER = LineResponse(response="accepted", rationale="The Board supports it in full.")
 
@@ -322,3 +322,49 @@ async def test_the_director_sees_the_board_line_the_same_with_and_without_a_prop
     missing = await post_form(client, f"/board-proposals/{proposal + 1000}/concur", {})
     assert page.status_code == missing.status_code == 404
     assert await ProposalConcurrence.count() == 0
+
+
+async def test_the_pages_say_clearly_why_a_step_is_refused(client, cast):
+    delivery_id = await board_delivery(cast)
+    report_id = (await delivery(delivery_id))["report"]
+    await sign_in(client, cast.board)
+    response = await post_form(
+        client, f"/deliveries/{delivery_id}/propose", {"response": "declined", "rationale": ""}
+    )
+    assert response.status_code == 422
+    assert field_error(response.text, "rationale")
+    response = await post_form(
+        client, f"/deliveries/{delivery_id}/propose", {"response": "accepted", "rationale": ""}
+    )
+    assert response.status_code == 302
+    proposal = (await BoardResponseProposal.select().first())["id"]
+    # Concurring with one's own proposal.
+    response = await post_form(client, f"/board-proposals/{proposal}/concur", {})
+    assert response.status_code == 409
+    assert "your proposal counts as your concurrence" in response.text
+    # A meeting date in the future, with every field's error.
+    tomorrow = (organisation_today() + dt.timedelta(days=1)).isoformat()
+    response = await post_form(
+        client,
+        f"/board-proposals/{proposal}/decided-at-meeting",
+        {"meeting": "", "meeting_on": tomorrow},
+    )
+    assert response.status_code == 422
+    assert field_error(response.text, "meeting") and field_error(response.text, "meeting_on")
+    # A group member is no Board member: there is nothing there for them.
+    await sign_in(client, cast.chair)
+    response = await post_form(client, f"/board-proposals/{proposal}/concur", {})
+    assert response.status_code == 404
+    page = (await client.get(f"/reports/{report_id}")).text
+    assert "Proposed Board response" not in page
+    # The second Board member reads it and objects; acting after that is refused, saying why.
+    await sign_in(client, cast.board2)
+    page = (await client.get(f"/reports/{report_id}")).text
+    assert "Proposed Board response: Accepted" in page
+    response = await post_form(client, f"/board-proposals/{proposal}/object", {"reason": ""})
+    assert response.status_code == 302
+    # Two Board members: the objection left nobody to concur, so the proposal lapsed.
+    assert (await BoardResponseProposal.select().first())["status"] == "lapsed"
+    response = await post_form(client, f"/board-proposals/{proposal}/concur", {})
+    assert response.status_code == 409
+    assert "lapsed" in response.text
