@@ -69,7 +69,7 @@ from governance.operations.api import OperationsApiController
 from governance.operations.controllers import PersonalDataController, StatusController
 from governance.register.api import RegisterApiController
 from governance.register.controllers import RegisterController
-from governance.reports.api import ReportApiController
+from governance.reports.api import BoardLineApiController, ReportApiController
 from governance.reports.controllers import ReportController
 from governance.resolutions.api import ResolutionApiController
 from governance.resolutions.controllers import (
@@ -154,6 +154,7 @@ def _route_handlers() -> list[Any]:
         ResolutionApiController,
         ReportController,
         ReportApiController,
+        BoardLineApiController,
         DocumentController,
         DocumentApiController,
         EmailPreferencesController,

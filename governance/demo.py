@@ -33,7 +33,7 @@ from governance.meetings.schemas import (
     NewDecision,
 )
 from governance.meetings.tables import Meeting
-from governance.reports import schedule
+from governance.reports import board_line, schedule
 from governance.reports import services as reports
 from governance.reports.schemas import LineResponse, ReportDraft, ResponseAction
 from governance.reports.tables import Delivery, Report, ReportingPeriod
@@ -325,12 +325,22 @@ async def _seed_periodic_reports(group: dict[str, Any], chair: Viewer, start: dt
         await _backdate_report(
             report_id, dt.datetime.combine(submitted_on, dt.time(11), tzinfo=dt.UTC)
         )
-        for line_viewer, recipient in ((director, "director"), (board, "board")):
-            delivery_id = await _delivery_id(report_id, recipient)
-            await reports.acknowledge_delivery(delivery_id, line_viewer)
-            await reports.respond_to_delivery(
-                delivery_id, LineResponse(response="noted"), line_viewer
-            )
+        to_director = await _delivery_id(report_id, "director")
+        await reports.acknowledge_delivery(to_director, director)
+        await reports.respond_to_delivery(to_director, LineResponse(response="noted"), director)
+        to_board = await _delivery_id(report_id, "board")
+        await reports.acknowledge_delivery(to_board, board)
+        await _board_answers(to_board, LineResponse(response="noted"), board)
+
+
+async def _board_answers(delivery_id: int, answer: LineResponse, proposer: Viewer) -> None:
+    """The Board line's response by resolution: one Board member proposes it and the other
+    demo Board member concurs (the default rule for a Board of two: one concurrence)."""
+    concurrer = await _viewer_by_email(
+        "board2@example.org" if proposer.user.email == "board@example.org" else "board@example.org"
+    )
+    proposal_id = await board_line.propose_board_response(delivery_id, answer, proposer)
+    await board_line.concur_with_proposal(proposal_id, concurrer)
 
 
 async def _recommendation(
@@ -377,7 +387,7 @@ async def _seed_recommendations(slug: str, chair: Viewer) -> None:
     answer = _answer(
         "accepted", rationale, "Board to review the policy at its next meeting", board2
     )
-    await reports.respond_to_delivery(await _delivery_id(answered, "board"), answer, board2)
+    await _board_answers(await _delivery_id(answered, "board"), answer, board2)
     declined = await _recommendation(
         slug,
         chair,
@@ -391,8 +401,16 @@ async def _seed_recommendations(slug: str, chair: Viewer) -> None:
         await _delivery_id(declined, "director"), _answer("declined", rationale), director
     )
     body = "Staff should be able to raise grievances outside their line management."
-    # The Director line is past due.
-    await _recommendation(slug, chair, "Independent channel for grievances", body, "both", 50)
+    # The Director line is past due; on the Board line, a proposed response awaits the
+    # other Board member's concurrence (which the Director never sees).
+    grievances = await _recommendation(
+        slug, chair, "Independent channel for grievances", body, "both", 50
+    )
+    if slug == "wellbeing":
+        rationale = "The Board supports an independent channel, run by the Board's secretary."
+        await board_line.propose_board_response(
+            await _delivery_id(grievances, "board"), _answer("accepted", rationale), board
+        )
     if slug == "wellbeing":
         body = "Raised with the Board only, as the matter concerns management."
         title = "Concerns about senior management conduct"

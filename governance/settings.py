@@ -47,6 +47,10 @@ class Settings:
     nightly_backups: bool = True
     # The largest paper (a document) one upload may be, in MiB.
     max_upload_mb: int = 25
+    # How many Board members other than the proposer must concur before a proposed Board
+    # response is recorded; 0: a majority of the current Board members, the proposer
+    # counting as one of them (and always at least one other member).
+    board_concurrences: int = 0
 
     @property
     def is_https(self) -> bool:
@@ -119,6 +123,16 @@ def _networks(env: dict[str, str], name: str) -> tuple[Network, ...]:
                 f"{name}: {entry!r} is not an address or a range such as 172.16.0.0/12"
             ) from error
     return tuple(networks)
+
+
+def _count_or_majority(env: dict[str, str], name: str) -> int:
+    """A number of people, empty or `majority` meaning the default rule (0)."""
+    raw = (env.get(name) or "").strip().lower()
+    if raw in {"", "majority"}:
+        return 0
+    if not (raw.isascii() and raw.isdigit()) or int(raw) == 0:
+        raise SettingsError(f"{name} must be majority or a whole number above 0, not {raw!r}")
+    return int(raw)
 
 
 PRIVATE_DIRECTORY = 0o700
@@ -226,6 +240,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         require_second_factor=_required_second_factor(env),
         nightly_backups=_switch(env, "GOVERNANCE_NIGHTLY_BACKUPS", True),
         max_upload_mb=_int(env, "GOVERNANCE_MAX_UPLOAD_MB", 25),
+        board_concurrences=_count_or_majority(env, "GOVERNANCE_BOARD_CONCURRENCES"),
     )
 
 

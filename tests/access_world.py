@@ -46,8 +46,9 @@ from governance.meetings.schemas import (
 from governance.meetings.services import reset_feed
 from governance.notifications.links import preferences_token, unsubscribe_token
 from governance.piccolo_conf import APP_REGISTRY
+from governance.reports import board_line
 from governance.reports import services as reports
-from governance.reports.schemas import ReportDraft
+from governance.reports.schemas import LineResponse, ReportDraft
 from governance.reports.tables import Delivery
 from governance.resolutions.notices import vote_token
 from governance.resolutions.schemas import NewResolution
@@ -63,7 +64,15 @@ PERSONAS = ("anonymous", "other_member", "member", "chair", "director", "board",
 # Director learns nothing of `board` content, the Board nothing of `group` content, drafts
 # stay in the group, and outsiders (administrators included) read no content at all.
 _BEYOND_BOARD = ("group item", "Unsent draft")
-_BEYOND_DIRECTOR = (*_BEYOND_BOARD, "board item", "Independence channel", "Raise with the Board")
+_BEYOND_DIRECTOR = (
+    *_BEYOND_BOARD,
+    "board item",
+    "Independence channel",
+    "Raise with the Board",
+    # A proposed Board response (its rationale, and that there is one).
+    "Board proposes an ombudsperson",
+    "Proposed Board response",
+)
 _OUTSIDE = (*_BEYOND_DIRECTOR, "internal item", "Flexitime recommendation", "Write the policy")
 SECRETS = {
     "anonymous": _OUTSIDE,
@@ -295,6 +304,14 @@ async def build_world() -> World:
         (row["report"], row["recipient"]): row["id"]
         for row in await Delivery.select(Delivery.id, Delivery.report, Delivery.recipient)
     }
+    # On the Board line of the report to both lines, another Board member's proposed
+    # response awaits the Board persona's concurrence: the Director must learn nothing of it.
+    second_board = await viewer_for(await make_user(name="Second Board member", board=True))
+    proposal = await board_line.propose_board_response(
+        deliveries[both, "board"],
+        LineResponse(response="accepted", rationale="Board proposes an ombudsperson"),
+        second_board,
+    )
 
     # Transparency: the last quarter's board edition as a draft; the quarter before, the
     # board edition approved and the public edition published.
@@ -353,6 +370,8 @@ async def build_world() -> World:
             "director_delivery_id": str(deliveries[both, "director"]),
             "board_delivery_id": str(deliveries[both, "board"]),
             "board_only_delivery_id": str(deliveries[board_only, "board"]),
+            "proposal_id": str(proposal),
+            "today": today.isoformat(),
             "email_id": str(first_email["id"]),
             "uncertain_email_id": str(second_email["id"]),
             "preferences_token": preferences_token(member),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from typing import Any
 
 from governance.accounts.passwords import hash_password
 from governance.accounts.tables import User
@@ -136,3 +137,26 @@ async def make_meeting(
     if not announce:
         await forget_notifications(f"meeting:{meeting_id}:scheduled:")
     return meeting_id
+
+
+async def board_responds(delivery_id: int, command: Any, viewer: Any) -> list[int]:
+    """The Board line's response as one Board member records it where a test needs only
+    the response: proposed, then recorded as decided at a Board meeting today (the Board
+    line answers by resolution, `reports/board_line.py`). Returns the actions' ids."""
+    from governance.actions.tables import ActionItem
+    from governance.core.clock import organisation_today
+    from governance.reports import board_line
+    from governance.reports.schemas import DecidedAtMeeting
+
+    proposal_id = await board_line.propose_board_response(delivery_id, command, viewer)
+    await board_line.record_decided_at_meeting(
+        proposal_id,
+        DecidedAtMeeting(meeting="Board meeting", meeting_on=organisation_today()),
+        viewer,
+    )
+    rows = (
+        await ActionItem.select(ActionItem.id)
+        .where((ActionItem.source_type == "response") & (ActionItem.source_id == delivery_id))
+        .order_by(ActionItem.id)
+    )
+    return [int(row["id"]) for row in rows]

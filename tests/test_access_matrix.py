@@ -52,8 +52,20 @@ NOT_FOUND = "404"  # a 404 page, the same as for a record that does not exist; n
 INVALID = "422"  # refused as a value the rules do not allow (a 422 page); nothing changes
 API_FORBIDDEN = "api 403"  # a 403 JSON problem, nothing changes
 API_NOT_FOUND = "api 404"  # a 404 JSON problem, the same as for a missing record
+CONFLICT = "409"  # the page again, saying the record's state does not allow it; nothing changes
+API_CONFLICT = "api 409"  # a 409 JSON problem, nothing changes
 
-REFUSALS = {FORBIDDEN, NOT_FOUND, INVALID, API_FORBIDDEN, API_NOT_FOUND, LOGIN, UNAUTHORIZED}
+REFUSALS = {
+    FORBIDDEN,
+    NOT_FOUND,
+    INVALID,
+    API_FORBIDDEN,
+    API_NOT_FOUND,
+    LOGIN,
+    UNAUTHORIZED,
+    CONFLICT,
+    API_CONFLICT,
+}
 
 
 def grid(
@@ -181,6 +193,15 @@ def form(**values: str) -> Body:
 
 def fixed(**values: Any) -> Body:
     return lambda p: dict(values)
+
+
+RESPONSE = form(response="noted")
+API_RESPONSE = fixed(response="noted")
+MEETING_FORM = form(meeting="Board meeting", meeting_on="{today}")
+
+
+def API_MEETING(p: Mapping[str, str]) -> dict[str, Any]:
+    return {"meeting": "Board meeting", "meeting_on": p["today"]}
 
 
 def action_form(p: Mapping[str, str]) -> dict[str, Any]:
@@ -559,19 +580,60 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
     ("POST", "/reports/{report_id}/submit"): [case(DRAFT_LEAD, report_id="draft_report_id")],
     ("POST", "/reports/{report_id}/discard"): [case(DRAFT_LEAD, report_id="draft_report_id")],
     ("GET", "/deliveries"): grid(("director", "board"), SIGNED_IN_PERSONAS),
-    **{
-        ("POST", f"/deliveries/{{delivery_id}}/{verb}"): [
-            case(line("director"), "Director line", body, delivery_id="director_delivery_id"),
-            case(line("board"), "Board line", body, delivery_id="board_delivery_id"),
-            case(
-                line("board", board_only=True),
-                "Board only",
-                body,
-                delivery_id="board_only_delivery_id",
-            ),
-        ]
-        for verb, body in (("acknowledge", None), ("respond", form(response="noted")))
-    },
+    ("POST", "/deliveries/{delivery_id}/acknowledge"): [
+        case(line("director"), "Director line", delivery_id="director_delivery_id"),
+        case(line("board"), "Board line", delivery_id="board_delivery_id"),
+        case(line("board", board_only=True), "Board only", delivery_id="board_only_delivery_id"),
+    ],
+    # The Board line answers by resolution: the Board's direct response is a 409.
+    ("POST", "/deliveries/{delivery_id}/respond"): [
+        case(line("director"), "Director line", RESPONSE, delivery_id="director_delivery_id"),
+        case(
+            {**line("board"), "board": CONFLICT},
+            "Board line",
+            RESPONSE,
+            delivery_id="board_delivery_id",
+        ),
+        case(
+            {**line("board", board_only=True), "board": CONFLICT},
+            "Board only",
+            RESPONSE,
+            delivery_id="board_only_delivery_id",
+        ),
+    ],
+    # Proposing on the Director line is a 409 for the Director (it is answered directly);
+    # on the Board line with a pending proposal, for the Board. The Director is refused on
+    # the Board line before anything of a proposal is looked at.
+    ("POST", "/deliveries/{delivery_id}/propose"): [
+        case(
+            {**line("director"), "director": CONFLICT},
+            "Director line",
+            RESPONSE,
+            delivery_id="director_delivery_id",
+        ),
+        case(
+            {**line("board"), "board": CONFLICT},
+            "Board line, proposal pending",
+            RESPONSE,
+            delivery_id="board_delivery_id",
+        ),
+        case(
+            line("board", board_only=True),
+            "Board only",
+            RESPONSE,
+            delivery_id="board_only_delivery_id",
+        ),
+    ],
+    # A proposed Board response exists for the Board alone: anyone else is told there is
+    # nothing there, the Director above all.
+    ("POST", "/board-proposals/{proposal_id}/concur"): [case(grid(("board",)))],
+    ("POST", "/board-proposals/{proposal_id}/object"): [
+        case(grid(("board",)), body=form(reason="Not yet"))
+    ],
+    ("POST", "/board-proposals/{proposal_id}/withdraw"): [case(grid((), ("board",)))],
+    ("POST", "/board-proposals/{proposal_id}/decided-at-meeting"): [
+        case(grid(("board",)), body=MEETING_FORM)
+    ],
     ("GET", "/api/v1/groups/{slug}/reports"): API_SIGNED_IN,
     ("POST", "/api/v1/groups/{slug}/reports"): [case(API_GROUP_LEAD, body=REPORT)],
     ("GET", "/api/v1/reports/{report_id}"): [
@@ -585,24 +647,65 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
         case(API_DRAFT_LEAD, report_id="draft_report_id")
     ],
     ("GET", "/api/v1/deliveries"): API_SIGNED_IN,
-    **{
-        ("POST", f"/api/v1/deliveries/{{delivery_id}}/{verb}"): [
-            case(
-                line("director", api=True),
-                "Director line",
-                body,
-                delivery_id="director_delivery_id",
-            ),
-            case(line("board", api=True), "Board line", body, delivery_id="board_delivery_id"),
-            case(
-                line("board", api=True, board_only=True),
-                "Board only",
-                body,
-                delivery_id="board_only_delivery_id",
-            ),
-        ]
-        for verb, body in (("acknowledge", None), ("respond", fixed(response="noted")))
-    },
+    ("POST", "/api/v1/deliveries/{delivery_id}/acknowledge"): [
+        case(line("director", api=True), "Director line", delivery_id="director_delivery_id"),
+        case(line("board", api=True), "Board line", delivery_id="board_delivery_id"),
+        case(
+            line("board", api=True, board_only=True),
+            "Board only",
+            delivery_id="board_only_delivery_id",
+        ),
+    ],
+    ("POST", "/api/v1/deliveries/{delivery_id}/respond"): [
+        case(
+            line("director", api=True),
+            "Director line",
+            API_RESPONSE,
+            delivery_id="director_delivery_id",
+        ),
+        case(
+            {**line("board", api=True), "board": API_CONFLICT},
+            "Board line",
+            API_RESPONSE,
+            delivery_id="board_delivery_id",
+        ),
+        case(
+            {**line("board", api=True, board_only=True), "board": API_CONFLICT},
+            "Board only",
+            API_RESPONSE,
+            delivery_id="board_only_delivery_id",
+        ),
+    ],
+    ("POST", "/api/v1/deliveries/{delivery_id}/proposal"): [
+        case(
+            {**line("director", api=True), "director": API_CONFLICT},
+            "Director line",
+            API_RESPONSE,
+            delivery_id="director_delivery_id",
+        ),
+        case(
+            {**line("board", api=True), "board": API_CONFLICT},
+            "Board line, proposal pending",
+            API_RESPONSE,
+            delivery_id="board_delivery_id",
+        ),
+        case(
+            line("board", api=True, board_only=True),
+            "Board only",
+            API_RESPONSE,
+            delivery_id="board_only_delivery_id",
+        ),
+    ],
+    ("POST", "/api/v1/board-proposals/{proposal_id}/concur"): [case(grid(("board",), api=True))],
+    ("POST", "/api/v1/board-proposals/{proposal_id}/object"): [
+        case(grid(("board",), api=True), body=fixed(reason="Not yet"))
+    ],
+    ("POST", "/api/v1/board-proposals/{proposal_id}/withdraw"): [
+        case(grid((), ("board",), api=True))
+    ],
+    ("POST", "/api/v1/board-proposals/{proposal_id}/decided-at-meeting"): [
+        case(grid(("board",), api=True), body=API_MEETING)
+    ],
     # --- transparency reports ---
     ("GET", "/transparency/reports/{report_id}"): [
         case(TR_BOARD_READ, "board edition draft", report_id="tr_board_draft_id"),
@@ -1015,6 +1118,10 @@ def check(response: httpx.Response, expected: str) -> str | None:
         return _page(response, 422)
     if expected == API_FORBIDDEN:
         return _problem(response, 403)
+    if expected == CONFLICT:
+        return _page(response, 409)
+    if expected == API_CONFLICT:
+        return _problem(response, 409)
     assert expected == API_NOT_FOUND
     return _problem(response, 404)
 

@@ -184,6 +184,21 @@ def deliveries(viewer: Viewer) -> Any:
     )
 
 
+def board_proposals(viewer: Viewer) -> Any:
+    """Proposed Board responses this viewer may read: a current Board member's, of the
+    deliveries whose report they may read. Nobody else reads them, not even the group that
+    sent the report, and never the Director: the Board's deliberation is its own until the
+    response is recorded (then the delivery says it)."""
+    from governance.reports.tables import BoardResponseProposal
+
+    if not viewer.user.is_board:
+        return _none(BoardResponseProposal.id)
+    report = BoardResponseProposal.delivery._.report
+    return (BoardResponseProposal.delivery._.recipient == "board") & readable(
+        viewer, report._.group, report._.visibility, outsiders_also=report._.status == "submitted"
+    )
+
+
 def documents(viewer: Viewer) -> Any:
     """Documents (papers and annexes) this viewer may read: their own visibility (which
     only narrows their holder's) and, in the same condition, what holds them as it is now:

@@ -664,6 +664,42 @@ async def delivery_responded(
     )
 
 
+async def board_concurrence_requested(
+    recipient: Recipient,
+    *,
+    proposal_id: int,
+    report_id: int,
+    report_title: str,
+    group_id: int,
+    group_name: str,
+    visibility: str,
+    kind: str,
+    proposed_by: str,
+    response: str,
+    needed: int,
+    due_on: dt.date,
+) -> bool:
+    """A Board member has proposed the Board's response; another Board member's
+    concurrence is awaited. A notice governance requires (no category), once per proposal
+    and person, listed only to the Board's readers: the Director learns nothing of it."""
+    return await _queue(
+        recipient,
+        "board_concurrence",
+        {
+            "report_title": report_title,
+            "group_name": group_name,
+            "kind": kind,
+            "proposed_by": proposed_by,
+            "response": response.replace("_", " "),
+            "needed": needed,
+            "due_on": due_on.isoformat(),
+            "link": absolute_url("reports:show", report_id=report_id) + "#line-board",
+        },
+        f"proposal:{proposal_id}:concurrence:user:{recipient.user_id}",
+        EventScope(group_id, Visibility.BOARD),
+    )
+
+
 # --- transparency -----------------------------------------------------------------------
 
 

@@ -38,7 +38,7 @@ from governance.notifications.schemas import (
     TaskView,
 )
 from governance.reports.queries import line_entries, line_plans, recorded_periods
-from governance.reports.tables import Delivery
+from governance.reports.tables import BoardResponseProposal, Delivery, ProposalConcurrence
 from governance.resolutions.queries import open_in_groups, voters_of
 from governance.transparency.tables import TransparencyReport
 
@@ -171,14 +171,51 @@ async def deliveries_awaiting(viewers: Sequence[Viewer], today: dt.date) -> Task
         .where((Delivery.state != "responded") & Delivery.recipient.is_in(lines or [""]))
         .order_by(Delivery.delivered_at)
     )
+    proposals = await _pending_board_proposals()
     found: Tasks = defaultdict(list)
     for viewer in viewers:
         for row in rows:
             if viewer.user.acts_for(row["line"]) and scopes.may_read_report(
                 viewer, row["group_id"], row["visibility"], row["report_status"]
             ):
-                found[viewer.user.id].append(_delivery_task(row))
+                proposal = proposals.get(row["delivery_id"])
+                if proposal is None:
+                    found[viewer.user.id].append(_delivery_task(row))
+                elif viewer.user.id not in proposal:
+                    # Those who proposed it, concurred or objected wait for the others.
+                    found[viewer.user.id].append(_proposal_task(row))
     return found
+
+
+async def _pending_board_proposals() -> dict[int, set[int]]:
+    """Each Board delivery with a pending proposed response, and who has had their say on
+    it (its proposer, and each member who concurred or objected): two queries. Only Board
+    members act on the Board line, so only they are ever given these tasks."""
+    pending = BoardResponseProposal.status == "pending"
+    proposals = await BoardResponseProposal.select(
+        BoardResponseProposal.id, BoardResponseProposal.delivery, BoardResponseProposal.proposed_by
+    ).where(pending)
+    stances = await ProposalConcurrence.select(
+        ProposalConcurrence.proposal, ProposalConcurrence.member
+    ).where(ProposalConcurrence.proposal.is_in([row["id"] for row in proposals] or [NO_ROW]))
+    spoken: dict[int, set[int]] = {row["id"]: {row["proposed_by"]} for row in proposals}
+    for stance in stances:
+        spoken[stance["proposal"]].add(stance["member"])
+    return {row["delivery"]: spoken[row["id"]] for row in proposals}
+
+
+def _proposal_task(row: dict[str, Any]) -> TaskView:
+    due = row["response_due_on"]
+    return _task(
+        TaskKind.PROPOSAL_TO_CONCUR,
+        title=row["report_title"],
+        group_slug=row["slug"],
+        group_name=row["group_name"],
+        on=date_in_zone(row["delivered_at"]),
+        on_means="since",
+        link=path_for("reports:show", report_id=row["report_id"]) + "#line-board",
+        detail=f"A proposed Board response awaits your concurrence; due on {due:%-d %b %Y}",
+    )
 
 
 def _delivery_task(row: dict[str, Any]) -> TaskView:

@@ -147,6 +147,7 @@ class TaskKind(StrEnum):
     ACTION_DUE_SOON = "action_due_soon"
     DELIVERY_TO_ACKNOWLEDGE = "delivery_to_acknowledge"
     DELIVERY_TO_ANSWER = "delivery_to_answer"
+    PROPOSAL_TO_CONCUR = "proposal_to_concur"
     REPORT_OWED = "report_owed"
     TRANSPARENCY_TO_APPROVE = "transparency_to_approve"
     TRANSPARENCY_TO_PUBLISH = "transparency_to_publish"
@@ -160,6 +161,7 @@ TASK_KIND_LABELS: dict[str, str] = {
     TaskKind.ACTION_DUE_SOON: "Action due soon",
     TaskKind.DELIVERY_TO_ACKNOWLEDGE: "Report to acknowledge",
     TaskKind.DELIVERY_TO_ANSWER: "Report to respond to",
+    TaskKind.PROPOSAL_TO_CONCUR: "Proposed Board response awaiting your concurrence",
     TaskKind.REPORT_OWED: "Periodic report due",
     TaskKind.TRANSPARENCY_TO_APPROVE: "Transparency report to approve",
     TaskKind.TRANSPARENCY_TO_PUBLISH: "Transparency report to publish",

@@ -25,13 +25,15 @@ from governance.core.errors import problem_responses
 from governance.core.http import RowId
 from governance.core.urls import path_for
 from governance.groups.dependencies import RequestViewer
-from governance.reports import queries, services
+from governance.reports import board_line, queries, services
 from governance.reports.schemas import (
     DELIVERY_STATES,
+    DecidedAtMeeting,
     DeliveryFilters,
     DeliveryListView,
     DeliveryView,
     LineResponse,
+    Objection,
     ReportDraft,
     ReportListView,
     ReportView,
@@ -163,4 +165,85 @@ class ReportApiController(Controller):
         self, viewer: RequestViewer, delivery_id: RowId, data: JSONBody[LineResponse]
     ) -> DeliveryView:
         await services.respond_to_delivery(delivery_id, data, viewer)
+        return await queries.get_delivery(delivery_id, viewer)
+
+
+class BoardLineApiController(Controller):
+    """How the Board line decides: a proposed Board response, concurred with by other
+    Board members until the rule is met (`reports/board_line.py`). Board members only: to
+    anyone else a proposal is not found, the same as one that does not exist."""
+
+    path = "/api/v1"
+    guards = [signed_in]
+    tags = ["reports"]
+    security = [{"bearer": []}]
+
+    @post(
+        "/deliveries/{delivery_id:int}/proposal",
+        name="api:reports:propose",
+        responses=WRITE_ERRORS,
+        summary="Propose the Board's response (a Board member), for other members to concur",
+        description="Nothing is recorded on the delivery until enough Board members concur "
+        "(GOVERNANCE_BOARD_CONCURRENCES, by default a majority of the Board with the "
+        "proposer counting as one). One pending proposal per delivery (409).",
+        status_code=201,
+    )
+    async def propose(
+        self, viewer: RequestViewer, delivery_id: RowId, data: JSONBody[LineResponse]
+    ) -> DeliveryView:
+        await board_line.propose_board_response(delivery_id, data, viewer)
+        return await queries.get_delivery(delivery_id, viewer)
+
+    @post(
+        "/board-proposals/{proposal_id:int}/concur",
+        name="api:reports:concur",
+        responses=WRITE_ERRORS,
+        summary="Concur with a proposed Board response (another Board member)",
+        description="Once per member; never the proposer (409). At the number needed the "
+        "proposal is recorded as the Board line's response.",
+        status_code=200,
+    )
+    async def concur(self, viewer: RequestViewer, proposal_id: RowId) -> DeliveryView:
+        delivery_id = await board_line.concur_with_proposal(proposal_id, viewer)
+        return await queries.get_delivery(delivery_id, viewer)
+
+    @post(
+        "/board-proposals/{proposal_id:int}/object",
+        name="api:reports:object",
+        responses=WRITE_ERRORS,
+        summary="Object to a proposed Board response, with an optional reason",
+        description="Once the objections leave too few Board members to meet the rule, the "
+        "proposal lapses.",
+        status_code=200,
+    )
+    async def object(
+        self, viewer: RequestViewer, proposal_id: RowId, data: JSONBody[Objection]
+    ) -> DeliveryView:
+        delivery_id = await board_line.object_to_proposal(proposal_id, data, viewer)
+        return await queries.get_delivery(delivery_id, viewer)
+
+    @post(
+        "/board-proposals/{proposal_id:int}/withdraw",
+        name="api:reports:withdraw",
+        responses=WRITE_ERRORS,
+        summary="Withdraw a pending proposed Board response (its proposer)",
+        status_code=200,
+    )
+    async def withdraw(self, viewer: RequestViewer, proposal_id: RowId) -> DeliveryView:
+        delivery_id = await board_line.withdraw_proposal(proposal_id, viewer)
+        return await queries.get_delivery(delivery_id, viewer)
+
+    @post(
+        "/board-proposals/{proposal_id:int}/decided-at-meeting",
+        name="api:reports:decided-at-meeting",
+        responses=WRITE_ERRORS,
+        summary="Record a proposed Board response as decided at a Board meeting",
+        description="Any current Board member names the meeting and its date (not in the "
+        "future); the proposal is recorded as the Board line's response.",
+        status_code=200,
+    )
+    async def decided_at_meeting(
+        self, viewer: RequestViewer, proposal_id: RowId, data: JSONBody[DecidedAtMeeting]
+    ) -> DeliveryView:
+        delivery_id = await board_line.record_decided_at_meeting(proposal_id, data, viewer)
         return await queries.get_delivery(delivery_id, viewer)

@@ -5,6 +5,7 @@ a refused form is shown again with every field's error."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -14,6 +15,7 @@ from litestar.response import Redirect, Template
 
 from governance.accounts.auth import signed_in
 from governance.accounts.policy import Viewer
+from governance.core.contracts import read_form
 from governance.core.errors import ConflictError, InvalidInput
 from governance.core.http import (
     FormFailure,
@@ -28,7 +30,7 @@ from governance.core.urls import path_for
 from governance.documents.controllers import annexes_context
 from governance.groups.dependencies import RequestViewer
 from governance.groups.queries import get_group
-from governance.reports import forms, queries, services
+from governance.reports import board_line, forms, queries, services
 from governance.reports.schemas import (
     KINDS,
     MAX_ACTIONS_PER_RESPONSE,
@@ -36,6 +38,8 @@ from governance.reports.schemas import (
     RESPONSES,
     ROUTE_LABELS,
     ROUTES,
+    DecidedAtMeeting,
+    Objection,
     ReportDraft,
     ReportView,
 )
@@ -63,6 +67,40 @@ async def _trail(
         **await annexes_context(report.id, report.visibility, viewer),
     }
     return page_with_forms(request, "reports/show.html", context, failure)
+
+
+PROPOSAL_DONE = {
+    "concur": "Concurred.",
+    "object": "Objection recorded.",
+    "withdraw": "Proposal withdrawn.",
+    "meeting": "Recorded as decided at the Board meeting. The group has been told.",
+}
+
+
+async def _on_proposal(
+    request: Request[Any, Any, Any],
+    viewer: Viewer,
+    proposal_id: int,
+    form: str,
+    act: Callable[[dict[str, Any]], Awaitable[int]],
+) -> Template | Redirect:
+    """One step on a proposed Board response from the report page: the page again with
+    the refusal, or back to it with what happened."""
+    report_id = await queries.proposal_report_id(proposal_id, viewer)
+    data = dict(await request.form())
+    try:
+        delivery_id = await act(data)
+    except (InvalidInput, ConflictError) as error:
+        failure = FormFailure.of(error, f"proposal-{form}", data)
+        report = await queries.get_report(report_id, viewer)
+        return await _trail(request, report, viewer, failure)
+    delivery = await queries.get_delivery(delivery_id, viewer)
+    message = PROPOSAL_DONE[form]
+    if delivery.state == "responded" and form in {"concur", "object"}:
+        message = "Concurred: the rule is met and the Board's response is recorded."
+    elif delivery.proposal is None and form == "object":
+        message = "Objection recorded: the proposal has lapsed."
+    return _show(report_id, message)
 
 
 def _show(report_id: int, message: str) -> Redirect:
@@ -184,9 +222,73 @@ class ReportController(Controller):
         except (InvalidInput, ConflictError) as error:
             failure = FormFailure.of(error, f"delivery-{delivery_id}", form_values(data))
             failure = dataclasses.replace(failure, errors=forms.form_errors(failure.errors, rows))
-            report = await services.open_report(delivery["report"], viewer)
+            # A refusal changes nothing, not even the read receipt.
+            report = await queries.get_report(delivery["report"], viewer)
             return await _trail(request, report, viewer, failure)
         return _show(delivery["report"], "Response recorded. The group has been told.")
+
+    @post("/deliveries/{delivery_id:int}/propose", name="reports:propose")
+    async def propose(
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, delivery_id: RowId
+    ) -> Template | Redirect:
+        delivery = await queries.delivery_row(delivery_id, viewer)
+        data = await request.form()
+        command, unreadable, rows = forms.read_response(data, timezone=viewer.user.timezone)
+        try:
+            await board_line.propose_board_response(
+                delivery_id, command, viewer, unreadable=unreadable
+            )
+        except (InvalidInput, ConflictError) as error:
+            failure = FormFailure.of(error, f"delivery-{delivery_id}", form_values(data))
+            failure = dataclasses.replace(failure, errors=forms.form_errors(failure.errors, rows))
+            # A refusal changes nothing, not even the read receipt.
+            report = await queries.get_report(delivery["report"], viewer)
+            return await _trail(request, report, viewer, failure)
+        return _show(
+            delivery["report"],
+            "Proposed. It becomes the Board's response once enough Board members concur; "
+            "they have been asked.",
+        )
+
+    @post("/board-proposals/{proposal_id:int}/concur", name="reports:concur")
+    async def concur(
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, proposal_id: RowId
+    ) -> Template | Redirect:
+        async def act(_: dict[str, Any]) -> int:
+            return await board_line.concur_with_proposal(proposal_id, viewer)
+
+        return await _on_proposal(request, viewer, proposal_id, "concur", act)
+
+    @post("/board-proposals/{proposal_id:int}/object", name="reports:object")
+    async def object(
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, proposal_id: RowId
+    ) -> Template | Redirect:
+        async def act(data: dict[str, Any]) -> int:
+            command, _ = read_form(Objection, data)
+            return await board_line.object_to_proposal(proposal_id, command, viewer)
+
+        return await _on_proposal(request, viewer, proposal_id, "object", act)
+
+    @post("/board-proposals/{proposal_id:int}/withdraw", name="reports:withdraw")
+    async def withdraw(
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, proposal_id: RowId
+    ) -> Template | Redirect:
+        async def act(_: dict[str, Any]) -> int:
+            return await board_line.withdraw_proposal(proposal_id, viewer)
+
+        return await _on_proposal(request, viewer, proposal_id, "withdraw", act)
+
+    @post("/board-proposals/{proposal_id:int}/decided-at-meeting", name="reports:decided")
+    async def decided_at_meeting(
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, proposal_id: RowId
+    ) -> Template | Redirect:
+        async def act(data: dict[str, Any]) -> int:
+            command, unreadable = read_form(DecidedAtMeeting, data, timezone=viewer.user.timezone)
+            return await board_line.record_decided_at_meeting(
+                proposal_id, command, viewer, unreadable=unreadable
+            )
+
+        return await _on_proposal(request, viewer, proposal_id, "meeting", act)
 
     @get("/deliveries", name="reports:inbox")
     async def inbox(self, request: Request[Any, Any, Any], viewer: RequestViewer) -> Template:

@@ -9,6 +9,7 @@ is "not found", exactly like one that does not exist, in the same single query.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import msgspec
 
 from governance.accounts import scopes
 from governance.accounts.policy import Line, Viewer
+from governance.accounts.tables import User
 from governance.actions.queries import actions_for_sources
 from governance.actions.schemas import ActionSummaryView, SourceType
 from governance.core.clock import date_in_zone, organisation_today
@@ -31,6 +33,8 @@ from governance.reports import schedule
 from governance.reports.integrity import annexes_of, integrity
 from governance.reports.schemas import (
     DELIVERY_STATES,
+    BoardProposalView,
+    BoardResolutionView,
     DeliveryFilters,
     DeliveryItemView,
     DeliveryListView,
@@ -45,16 +49,27 @@ from governance.reports.schemas import (
     LineScheduleView,
     PeriodView,
     PersonView,
+    ProposalStatus,
     ReportDraft,
     ReportKind,
     ReportListView,
     ReportStatus,
     ReportSummaryView,
     ReportView,
+    ResponseAction,
     Route,
+    Stance,
+    StanceView,
 )
-from governance.reports.tables import Delivery, Report, ReportingPeriod
+from governance.reports.tables import (
+    BoardResponseProposal,
+    Delivery,
+    ProposalConcurrence,
+    Report,
+    ReportingPeriod,
+)
 
+PROPOSAL_NOT_FOUND = "There is no such proposed Board response, or you cannot see it."
 NOT_FOUND = "There is no report at this address, or you cannot see it."
 DELIVERY_NOT_FOUND = "There is no such delivery, or you cannot see it."
 # Serial ids start at 1: a list holding only this id matches no row.
@@ -123,10 +138,17 @@ def _timing(row: Mapping[str, Any], today: dt.date) -> dict[str, Any]:
 
 
 def _delivery(
-    row: Mapping[str, Any], viewer: Viewer, today: dt.date, actions: list[ActionSummaryView]
+    row: Mapping[str, Any],
+    viewer: Viewer,
+    today: dt.date,
+    actions: list[ActionSummaryView],
+    decisions: BoardDecisions | None = None,
 ) -> DeliveryView:
+    decisions = decisions or BoardDecisions()
     return msgspec.convert(
         {
+            "proposal": decisions.pending.get(row["id"]),
+            "resolution": decisions.recorded.get(row["id"]),
             **row,
             **_timing(row, today),
             "report_id": row["report"],
@@ -148,9 +170,11 @@ async def _deliveries(report_id: int, viewer: Viewer) -> list[DeliveryView]:
         .where(Delivery.report == report_id)
         .order_by(Delivery.recipient, ascending=False)
     )
-    actions = await actions_for_sources(SourceType.RESPONSE, [row["id"] for row in rows], viewer)
+    ids = [row["id"] for row in rows]
+    actions = await actions_for_sources(SourceType.RESPONSE, ids, viewer)
+    decisions = await board_decisions(ids, viewer)
     today = organisation_today()
-    return [_delivery(row, viewer, today, actions[row["id"]]) for row in rows]
+    return [_delivery(row, viewer, today, actions[row["id"]], decisions) for row in rows]
 
 
 async def _follow_ups(
@@ -267,6 +291,7 @@ async def delivery_row(delivery_id: int, viewer: Viewer) -> dict[str, Any]:
         Delivery.report.group.as_alias("group_id"),
         Delivery.report.group.name.as_alias("group_name"),  # type: ignore[union-attr]
         Delivery.report.title.as_alias("report_title"),
+        Delivery.report.kind.as_alias("report_kind"),
         Delivery.report.visibility.as_alias("report_visibility"),
     ).where((Delivery.id == delivery_id) & scopes.deliveries(viewer))
     return await one_row(query, DELIVERY_NOT_FOUND)
@@ -279,7 +304,148 @@ async def get_delivery(delivery_id: int, viewer: Viewer) -> DeliveryView:
     )
     row = await one_row(query, DELIVERY_NOT_FOUND)
     actions = await actions_for_sources(SourceType.RESPONSE, [delivery_id], viewer)
-    return _delivery(row, viewer, organisation_today(), actions[delivery_id])
+    decisions = await board_decisions([delivery_id], viewer)
+    return _delivery(row, viewer, organisation_today(), actions[delivery_id], decisions)
+
+
+# --- how the Board line decides -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardDecisions:
+    """Of some deliveries: the pending Board proposals the reader may read (Board members
+    only), and how each recorded Board response was decided (for whoever reads it)."""
+
+    pending: dict[int, BoardProposalView] = dataclasses.field(default_factory=dict)
+    recorded: dict[int, BoardResolutionView] = dataclasses.field(default_factory=dict)
+
+
+def _stance(row: Mapping[str, Any]) -> StanceView:
+    return StanceView(
+        member=PersonView(row["member"], row["member_name"]),
+        stance=row["stance"],
+        reason=row["reason"],
+        recorded_at=row["recorded_at"],
+    )
+
+
+def _proposal_view(
+    row: Mapping[str, Any], stances: list[StanceView], viewer: Viewer
+) -> BoardProposalView:
+    me = viewer.user.id
+    stood = {stance.member.user_id for stance in stances}
+    pending = row["status"] == ProposalStatus.PENDING
+    return BoardProposalView(
+        id=row["id"],
+        status=row["status"],
+        proposed_by=PersonView(row["proposed_by"], row["proposed_by_name"]),
+        proposed_at=row["proposed_at"],
+        response=row["response"],
+        rationale=row["rationale"],
+        actions=msgspec.json.decode(row["actions"], type=list[ResponseAction]),
+        concurrences_needed=row["concurrences_needed"],
+        concurrences=[s for s in stances if s.stance == Stance.CONCUR],
+        objections=[s for s in stances if s.stance == Stance.OBJECT],
+        can_concur=pending and me != row["proposed_by"] and me not in stood,
+        can_withdraw=pending and me == row["proposed_by"],
+        can_record_at_meeting=pending,
+    )
+
+
+def _resolution_view(row: Mapping[str, Any], stances: list[StanceView]) -> BoardResolutionView:
+    return BoardResolutionView(
+        proposed_by=PersonView(row["proposed_by"], row["proposed_by_name"]),
+        concurred_by=[s.member for s in stances if s.stance == Stance.CONCUR],
+        meeting=row["meeting_name"] or None,
+        meeting_on=row["meeting_on"],
+    )
+
+
+async def board_decisions(delivery_ids: list[int], viewer: Viewer) -> BoardDecisions:
+    """The Board proposals of these deliveries (already read by the caller's rule): a
+    pending one only for a Board member who may read it, a recorded one for anyone, as the
+    delivery's response. Two queries, whoever reads."""
+    wanted = (BoardResponseProposal.status == ProposalStatus.RECORDED) | (
+        (BoardResponseProposal.status == ProposalStatus.PENDING) & scopes.board_proposals(viewer)
+    )
+    rows = await BoardResponseProposal.select(
+        *BoardResponseProposal.all_columns(),
+        BoardResponseProposal.proposed_by.display_name.as_alias("proposed_by_name"),
+    ).where(BoardResponseProposal.delivery.is_in(delivery_ids or [NO_ROW]) & wanted)
+    proposal_ids = [row["id"] for row in rows]
+    stance_rows = (
+        await ProposalConcurrence.select(
+            *ProposalConcurrence.all_columns(),
+            ProposalConcurrence.member.display_name.as_alias("member_name"),
+        )
+        .where(ProposalConcurrence.proposal.is_in(proposal_ids or [NO_ROW]))
+        .order_by(ProposalConcurrence.recorded_at)
+        .order_by(ProposalConcurrence.id)
+    )
+    stances: dict[int, list[StanceView]] = {proposal_id: [] for proposal_id in proposal_ids}
+    for stance_row in stance_rows:
+        stances[stance_row["proposal"]].append(_stance(stance_row))
+    decisions = BoardDecisions()
+    for row in rows:
+        if row["status"] == ProposalStatus.PENDING:
+            decisions.pending[row["delivery"]] = _proposal_view(row, stances[row["id"]], viewer)
+        else:
+            decisions.recorded[row["delivery"]] = _resolution_view(row, stances[row["id"]])
+    return decisions
+
+
+async def proposal_row(proposal_id: int, viewer: Viewer) -> dict[str, Any]:
+    """A proposed Board response, if this viewer (a current Board member) may read it; "not
+    found", worded the same, whether it does not exist or may not be read."""
+    query = BoardResponseProposal.select(*BoardResponseProposal.all_columns()).where(
+        (BoardResponseProposal.id == proposal_id) & scopes.board_proposals(viewer)
+    )
+    return await one_row(query, PROPOSAL_NOT_FOUND)
+
+
+async def proposal_report_id(proposal_id: int, viewer: Viewer) -> int:
+    """The report a proposal the viewer may read answers (its page shows the proposal)."""
+    query = BoardResponseProposal.select(
+        BoardResponseProposal.delivery.report.as_alias("report_id")
+    ).where((BoardResponseProposal.id == proposal_id) & scopes.board_proposals(viewer))
+    return int((await one_row(query, PROPOSAL_NOT_FOUND))["report_id"])
+
+
+async def proposal_stances(proposal_id: int) -> dict[int, str]:
+    """Each member's stance on a proposal, by user id."""
+    rows = await ProposalConcurrence.select(
+        ProposalConcurrence.member, ProposalConcurrence.stance
+    ).where(ProposalConcurrence.proposal == proposal_id)
+    return {row["member"]: row["stance"] for row in rows}
+
+
+async def pending_proposal_of(delivery_id: int) -> int | None:
+    """The delivery's pending Board proposal, if there is one (for the rules, not a view)."""
+    row = (
+        await BoardResponseProposal.select(BoardResponseProposal.id)
+        .where(
+            (BoardResponseProposal.delivery == delivery_id)
+            & (BoardResponseProposal.status == ProposalStatus.PENDING)
+        )
+        .first()
+    )
+    return None if row is None else int(row["id"])
+
+
+async def display_name(user_id: int) -> str:
+    """A person's name as the record names them."""
+    row = await User.select(User.display_name).where(User.id == user_id).first()
+    return str(row["display_name"]) if row else f"user {user_id}"
+
+
+async def current_board_members() -> list[dict[str, Any]]:
+    """The Board as it is now: every active user holding the Board role (user_id, email,
+    display_name)."""
+    return list(
+        await User.select(User.id.as_alias("user_id"), User.email, User.display_name)
+        .where((User.is_board == True) & (User.is_active == True))  # noqa: E712
+        .order_by(User.id)
+    )
 
 
 async def response_owner_choices(group_id: int, viewer: Viewer) -> list[PersonView]:

@@ -63,6 +63,20 @@ class Answer(StrEnum):
         return RESPONSE_LABELS[self]
 
 
+class Stance(StrEnum):
+    """A Board member's answer to a proposed Board response."""
+
+    CONCUR = "concur"
+    OBJECT = "object"
+
+
+class ProposalStatus(StrEnum):
+    PENDING = "pending"  # awaiting concurrences
+    RECORDED = "recorded"  # the rule was met (or it was decided at a meeting): the response
+    WITHDRAWN = "withdrawn"  # by its proposer
+    LAPSED = "lapsed"  # the objections left too few members to meet the rule
+
+
 ROUTE_LABELS = {
     Route.BOTH: "Both lines: the Executive Director and the Board",
     Route.BOARD: "The Board only (the Director will not see it)",
@@ -87,6 +101,7 @@ BODY_MAX_LENGTH = 100_000
 PERIOD_MAX_LENGTH = 10
 RATIONALE_MAX_LENGTH = 20_000
 MAX_ACTIONS_PER_RESPONSE = 3
+MEETING_NAME_MAX_LENGTH = 200
 
 KindChoice = Annotated[
     str, contracts.choice("Kind", KINDS, description="A periodic report or a recommendation")
@@ -153,6 +168,26 @@ Rationale = Annotated[
         description="Required when declining or partly accepting",
     ),
 ]
+ObjectionReason = Annotated[
+    str,
+    contracts.text(
+        "Reason",
+        max_length=RATIONALE_MAX_LENGTH,
+        required=False,
+        one_line=False,
+        description="Why the member objects (optional; read by the Board only)",
+    ),
+]
+MeetingName = Annotated[
+    str,
+    contracts.text(
+        "Meeting",
+        max_length=MEETING_NAME_MAX_LENGTH,
+        description="The Board meeting that decided the response, e.g. 'Board meeting of "
+        "4 December'",
+    ),
+]
+MeetingOn = Annotated[dt.date, contracts.labelled("Meeting date")]
 ActionTitle = Annotated[str, contracts.text("Action", max_length=ACTION_TITLE_MAX_LENGTH)]
 LineFilter = Annotated[
     str,
@@ -202,6 +237,19 @@ class LineResponse(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     ] = msgspec.field(default_factory=list)
 
 
+class Objection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A Board member objects to a proposed Board response; `reason` is optional."""
+
+    reason: ObjectionReason = ""
+
+
+class DecidedAtMeeting(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The proposal was decided at a Board meeting: its name and date (today or earlier)."""
+
+    meeting: MeetingName
+    meeting_on: MeetingOn
+
+
 class DeliveryFilters(msgspec.Struct, kw_only=True):
     """Filters of the deliveries list; empty means any."""
 
@@ -215,6 +263,50 @@ class DeliveryFilters(msgspec.Struct, kw_only=True):
 class PersonView(msgspec.Struct):
     user_id: int
     display_name: str
+
+
+class StanceView(msgspec.Struct, kw_only=True):
+    member: PersonView
+    # concur or object
+    stance: str
+    reason: str
+    recorded_at: dt.datetime
+
+
+class BoardProposalView(msgspec.Struct, kw_only=True):
+    """The Board's pending proposal of its line's response, as a Board member reads it
+    (nobody else ever does)."""
+
+    id: int
+    # pending, recorded, withdrawn or lapsed
+    status: str
+    proposed_by: PersonView
+    proposed_at: dt.datetime
+    response: str
+    rationale: str
+    actions: list[ResponseAction]
+    # Concurrences besides the proposer's needed to record it.
+    concurrences_needed: int
+    concurrences: list[StanceView]
+    objections: list[StanceView]
+    # What the reader may do with it.
+    can_concur: bool
+    can_withdraw: bool
+    can_record_at_meeting: bool
+
+    @property
+    def concurrences_missing(self) -> int:
+        return max(0, self.concurrences_needed - len(self.concurrences))
+
+
+class BoardResolutionView(msgspec.Struct, kw_only=True):
+    """How the Board decided its recorded response: who proposed it and who concurred, or
+    the Board meeting that decided it."""
+
+    proposed_by: PersonView
+    concurred_by: list[PersonView]
+    meeting: str | None
+    meeting_on: dt.date | None
 
 
 class DeliveryStateView(msgspec.Struct, kw_only=True):
@@ -252,6 +344,21 @@ class DeliveryView(DeliveryStateView, kw_only=True):
     can_act: bool
     # The actions that came of the response, those the caller may read.
     actions: list[ActionSummaryView]
+    # Board line, once responded: who proposed the response and who concurred (or the
+    # meeting that decided it).
+    resolution: BoardResolutionView | None = None
+    # Board line, for Board members only: the proposal awaiting concurrences, if any.
+    proposal: BoardProposalView | None = None
+
+    @property
+    def decided_by_resolution(self) -> bool:
+        """The line's answer is a Board resolution: proposed, then concurred."""
+        return self.recipient == "board"
+
+    @property
+    def can_propose(self) -> bool:
+        """A Board member may propose the Board's response (none is pending)."""
+        return self.is_open and self.decided_by_resolution and self.proposal is None
 
     @property
     def is_open(self) -> bool:

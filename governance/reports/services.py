@@ -73,6 +73,10 @@ EMPTY_REPORT = "An empty report cannot be submitted."
 PERIOD_MESSAGE = "Name the period, e.g. 2026-Q4, 2026-H2, 2026-11 or 2026."
 NEVER_CHANGED = "A submitted report can never be changed. Write a follow-up report instead."
 ALREADY_RESPONDED = "This line has already responded; a response cannot be changed."
+BOARD_DECIDES = (
+    "The Board answers by resolution: propose the Board's response, and it is recorded once "
+    "enough Board members concur (or record it as decided at a Board meeting)."
+)
 NOT_A_DRAFTER = "Only the group's chair or secretary can draft reports."
 NOT_AN_EDITOR = "Only the group's chair or secretary can change a draft."
 
@@ -609,7 +613,7 @@ async def open_report(report_id: int, viewer: Viewer) -> ReportView:
     return await queries.report_view(report, viewer)
 
 
-async def _line_delivery(delivery_id: int, viewer: Viewer) -> dict[str, Any]:
+async def line_delivery(delivery_id: int, viewer: Viewer) -> dict[str, Any]:
     """The delivery, if the viewer may read its report (else not found) and acts for its
     line (else refused)."""
     delivery = await queries.delivery_row(delivery_id, viewer)
@@ -623,7 +627,7 @@ async def _line_delivery(delivery_id: int, viewer: Viewer) -> dict[str, Any]:
 async def acknowledge_delivery(delivery_id: int, viewer: Viewer) -> int:
     """Someone on the line acknowledges its delivery; returns the report's id."""
     async with write_transaction():
-        delivery = await _line_delivery(delivery_id, viewer)
+        delivery = await line_delivery(delivery_id, viewer)
         if delivery["state"] not in UNACKNOWLEDGED:
             raise ConflictError(f"This delivery is already {delivery['state']}.")
         now = utcnow()
@@ -648,17 +652,24 @@ async def acknowledge_delivery(delivery_id: int, viewer: Viewer) -> int:
     return int(delivery["report"])
 
 
+async def audit_delivery(
+    viewer: Viewer, action: str, delivery: Mapping[str, Any], summary: str
+) -> None:
+    """One audit event of a delivery, read by whoever may read its report."""
+    await _audit(viewer, action, delivery["id"], summary, scope=_delivery_scope(delivery))
+
+
 def _bracketed(errors: Mapping[str, str]) -> dict[str, str]:
     """Errors of the actions named as the API names them: `actions[0].title`."""
     return {re.sub(r"^actions\.(\d+)\.", r"actions[\1].", name): m for name, m in errors.items()}
 
 
-def _trimmed_response(command: LineResponse) -> LineResponse:
+def trimmed_response(command: LineResponse) -> LineResponse:
     actions = [trimmed(action) for action in command.actions]
     return msgspec.structs.replace(trimmed(command), actions=actions)
 
 
-async def _response_errors(
+async def response_errors(
     command: LineResponse, group_id: int, viewer: Viewer, unreadable: Mapping[str, str]
 ) -> dict[str, str]:
     """Every field's error of a response: its limits, the rationale a refusal needs, and
@@ -682,7 +693,7 @@ async def _response_errors(
     return errors
 
 
-async def _insert_actions(
+async def insert_response_actions(
     actions: list[ResponseAction], delivery: Mapping[str, Any], viewer: Viewer
 ) -> list[int]:
     """The actions that come of the response, each with the report's visibility."""
@@ -705,22 +716,24 @@ async def _insert_actions(
     return action_ids
 
 
-async def _record_response(
-    delivery: Mapping[str, Any], command: LineResponse, viewer: Viewer
+async def record_response(
+    delivery: Mapping[str, Any], command: LineResponse, responder_id: int
 ) -> None:
+    """Writes the line's response on its delivery, once (`responder_id`: who answered, or
+    for the Board, who proposed the answer the Board adopted)."""
     now = utcnow()
     changes: dict[Any, Any] = {
         Delivery.state: DeliveryState.RESPONDED,
         Delivery.responded_at: now,
-        Delivery.responded_by: viewer.user.id,
+        Delivery.responded_by: responder_id,
         Delivery.response: command.response,
         Delivery.rationale: command.rationale.strip(),
     }
     if delivery["acknowledged_at"] is None:
         # Answering is acknowledging; the record shows both at the same moment.
-        changes.update({Delivery.acknowledged_at: now, Delivery.acknowledged_by: viewer.user.id})
+        changes.update({Delivery.acknowledged_at: now, Delivery.acknowledged_by: responder_id})
     if delivery["read_at"] is None:
-        changes.update({Delivery.read_at: now, Delivery.read_by: viewer.user.id})
+        changes.update({Delivery.read_at: now, Delivery.read_by: responder_id})
     updated = (
         await Delivery.update(changes)
         .where((Delivery.id == delivery["id"]) & (Delivery.state != DeliveryState.RESPONDED))
@@ -737,17 +750,20 @@ async def respond_to_delivery(
     *,
     unreadable: Mapping[str, str] = NO_ERRORS,
 ) -> list[int]:
-    """Records the line's response, and any actions that come of it; returns their ids.
-    Once per line: a response cannot be changed."""
-    command = _trimmed_response(command)
+    """Records the Director line's response, and any actions that come of it; returns
+    their ids. Once per line: a response cannot be changed. The Board line answers by
+    resolution instead (`reports.board_line`)."""
+    command = trimmed_response(command)
     async with write_transaction():
-        delivery = await _line_delivery(delivery_id, viewer)
+        delivery = await line_delivery(delivery_id, viewer)
         if delivery["state"] == DeliveryState.RESPONDED:
             raise ConflictError(ALREADY_RESPONDED)
-        errors = await _response_errors(command, delivery["group_id"], viewer, unreadable)
+        if delivery["recipient"] == Line.BOARD:
+            raise ConflictError(BOARD_DECIDES)
+        errors = await response_errors(command, delivery["group_id"], viewer, unreadable)
         refuse(errors, RESPONSE_NEEDS_CORRECTING)
-        await _record_response(delivery, command, viewer)
-        action_ids = await _insert_actions(command.actions, delivery, viewer)
+        await record_response(delivery, command, viewer.user.id)
+        action_ids = await insert_response_actions(command.actions, delivery, viewer)
         await _audit(
             viewer,
             "delivery.responded",
@@ -756,11 +772,11 @@ async def respond_to_delivery(
             f"'{command.response}' with {len(action_ids)} action(s)",
             scope=_delivery_scope(delivery),
         )
-        await _tell_group_members(delivery, command.response)
+        await tell_group_members(delivery, command.response)
     return action_ids
 
 
-async def _tell_group_members(delivery: Mapping[str, Any], response: str) -> None:
+async def tell_group_members(delivery: Mapping[str, Any], response: str) -> None:
     """Every current member of the group learns of the line's response, not only its chair
     (each as a reader of the report: members read all of their group's)."""
     group_id, visibility = delivery["group_id"], delivery["report_visibility"]

@@ -91,3 +91,41 @@ class ReportingPeriod(Table, tablename="reporting_period"):
     outcome_at = Timestamptz(null=True, default=None)
     # One row per line and period: a unique index made by the migration of 2026-12-03 (a
     # Piccolo constraint is an ALTER TABLE, which SQLite does not have).
+
+
+class BoardResponseProposal(Table, tablename="board_response_proposal"):
+    """A Board member's proposal of the Board line's response to a delivery, which becomes
+    the line's response only once the Board's rule is met (`reports.board`). Read by the
+    Board alone: the Director learns nothing of it, and the delivery's own row does not
+    change while it is pending."""
+
+    id = Serial(primary_key=True)
+    delivery = ForeignKey(references=Delivery, on_delete=OnDelete.restrict, index=True)
+    proposed_by = ForeignKey(references=User, on_delete=OnDelete.restrict)
+    proposed_at = Timestamptz()
+    response = Varchar(length=30)  # accepted, partially_accepted, declined, noted
+    rationale = Text(default="")
+    # The follow-up actions proposed, as the JSON of `schemas.ResponseAction` items;
+    # created when the response is recorded.
+    actions = Text(default="[]")
+    # How many concurrences besides the proposer's were needed when it was made.
+    concurrences_needed = Integer(default=1)
+    status = Varchar(length=20, default="pending", index=True)
+    # pending, recorded, withdrawn, lapsed
+    closed_at = Timestamptz(null=True, default=None)
+    closed_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True, default=None)
+    # Set when it was recorded as decided at a Board meeting rather than by concurrence.
+    meeting_name = Varchar(length=200, default="")
+    meeting_on = Date(null=True, default=None)
+
+
+class ProposalConcurrence(Table, tablename="proposal_concurrence"):
+    """One Board member's concurrence with, or objection to, a proposed Board response; one
+    per member and proposal (a unique index made by its migration)."""
+
+    id = Serial(primary_key=True)
+    proposal = ForeignKey(references=BoardResponseProposal, on_delete=OnDelete.restrict, index=True)
+    member = ForeignKey(references=User, on_delete=OnDelete.restrict)
+    stance = Varchar(length=10)  # concur, object
+    reason = Text(default="")
+    recorded_at = Timestamptz()

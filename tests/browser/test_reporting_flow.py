@@ -1,5 +1,6 @@
 """Issue 4 in a real browser: a chair submits a recommendation to both lines; the Director
-and a Board member each acknowledge and respond on their own line; the chair sees both
+and a Board member each acknowledge and respond on their own line (the Board's answer
+proposed by one member and concurred by another); the chair sees both
 responses and the actions that came from them."""
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ async def test_recommendation_travels_both_lines_and_each_answers_on_its_own(
     await make_membership(chair, group_id, "chair", start)
     await make_user("director@example.org", "Dana Mensah", director=True)
     await make_user("board@example.org", "Bao Tran", board=True)
+    await make_user("board2@example.org", "Beatriz Silva", board=True)
     due = (organisation_today() + dt.timedelta(days=30)).isoformat()
 
     # The chair drafts and submits a recommendation to both lines.
@@ -84,7 +86,14 @@ async def test_recommendation_travels_both_lines_and_each_answers_on_its_own(
     await form.get_by_label("Action 1").fill("Board to review senior hiring in Q1")
     await form.get_by_label("Owner").first.select_option(label="Bao Tran (me)")
     await form.get_by_label("Due").first.fill(due)
-    await _submit(page, "Record response")
+    await _submit(page, "Propose the Board's response")
+    await expect(page.locator("#line-board")).to_contain_text("Proposed Board response")
+    await _sign_out(page)
+
+    # The Board answers by resolution: a second Board member concurs.
+    await sign_in_through_form(page, live_server, "board2@example.org", PASSWORD)
+    await page.goto(report_url)
+    await _submit(page, "Concur")
     await expect(page.locator("#line-board")).to_contain_text("Partially accepted")
     await _sign_out(page)
 
@@ -100,5 +109,6 @@ async def test_recommendation_travels_both_lines_and_each_answers_on_its_own(
     await expect(board_line).to_contain_text("Agreed for senior roles first.")
     await expect(board_line).to_contain_text("Board to review senior hiring in Q1")
     await expect(board_line).to_contain_text("by Bao Tran")
+    await expect(board_line).to_contain_text("concurred by Beatriz Silva")
     # Nothing here lets anyone edit the submitted report.
     await expect(page.get_by_role("link", name="Edit draft")).to_have_count(0)

@@ -250,8 +250,9 @@ async def test_a_recommendation_from_draft_to_both_responses_by_token(client, pe
         f"/api/v1/deliveries/{board_delivery}/acknowledge", headers=people.auth("board2")
     )
     assert response.status_code == 200, response.text
+    # The Board's response is a resolution: one member proposes, another concurs.
     response = await client.post(
-        f"/api/v1/deliveries/{board_delivery}/respond",
+        f"/api/v1/deliveries/{board_delivery}/proposal",
         json={
             "response": "partially_accepted",
             "rationale": "Only for some teams.",
@@ -267,7 +268,17 @@ async def test_a_recommendation_from_draft_to_both_responses_by_token(client, pe
         headers=people.auth("board"),
     )
     assert response.status_code == 201, response.text
+    assert response.json()["state"] == "acknowledged"
+    proposal_id = response.json()["proposal"]["id"]
+    response = await client.post(
+        f"/api/v1/board-proposals/{proposal_id}/concur", headers=people.auth("board2")
+    )
+    assert response.status_code == 200, response.text
     board_answer = response.json()
+    assert board_answer["resolution"]["proposed_by"]["user_id"] == people.ids["board"]
+    assert [p["user_id"] for p in board_answer["resolution"]["concurred_by"]] == [
+        people.ids["board2"]
+    ]
     assert board_answer["acknowledged_by"]["user_id"] == people.ids["board2"]
     assert board_answer["responded_by"]["user_id"] == people.ids["board"]
     assert board_answer["read_by"]["user_id"] == people.ids["board2"]
@@ -370,13 +381,19 @@ async def test_the_flow_by_session_needs_the_csrf_header(client, people):
         )
         assert response.status_code == 200, response.text
         body = {"response": "noted", "rationale": ""}
-        await refused_without_csrf(f"/api/v1/deliveries/{line_delivery}/respond", body)
+        verb = "respond" if persona == "director" else "proposal"
+        await refused_without_csrf(f"/api/v1/deliveries/{line_delivery}/{verb}", body)
         response = await client.post(
-            f"/api/v1/deliveries/{line_delivery}/respond", json=body, headers=csrf
+            f"/api/v1/deliveries/{line_delivery}/{verb}", json=body, headers=csrf
         )
         assert response.status_code == 201, response.text
-        assert response.json()["responded_by"]["user_id"] == people.ids[persona]
-    assert {d["state"] for d in await Delivery.select(Delivery.state)} == {"responded"}
+        if persona == "director":
+            assert response.json()["responded_by"]["user_id"] == people.ids[persona]
+        else:
+            assert response.json()["proposal"]["proposed_by"]["user_id"] == people.ids[persona]
+    states = {d["recipient"]: d["state"] for d in await Delivery.select()}
+    # The Board line waits for another member's concurrence.
+    assert states == {"director": "responded", "board": "acknowledged"}
     assert client.cookies[CSRF_COOKIE] == token
 
 
@@ -445,11 +462,16 @@ async def test_responding_twice_is_refused(client, people):
     report = await submitted(client, people)
     board_delivery = delivery_id(report, "board")
     response = await client.post(
-        f"/api/v1/deliveries/{board_delivery}/respond",
+        f"/api/v1/deliveries/{board_delivery}/proposal",
         json={"response": "accepted", "rationale": "Agreed."},
         headers=people.auth("board"),
     )
     assert response.status_code == 201
+    proposal_id = response.json()["proposal"]["id"]
+    response = await client.post(
+        f"/api/v1/board-proposals/{proposal_id}/concur", headers=people.auth("board2")
+    )
+    assert response.json()["state"] == "responded"
     before = await snapshot()
     # By anyone on the line, with any body, valid or not.
     for persona, body in (

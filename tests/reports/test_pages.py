@@ -126,9 +126,10 @@ async def test_response_form_refuses_decline_without_rationale(client, cast):
         field_error(response.text, "rationale")
         == "Give the reasons when declining or only partly accepting."
     )
+    # A refused form changes nothing, not even the read receipt.
     assert (await Delivery.select(Delivery.state).where(Delivery.id == delivery_id).first())[
         "state"
-    ] == "read"
+    ] == "delivered"
     due = (organisation_today() + dt.timedelta(days=10)).isoformat()
     response = await post_form(
         client,

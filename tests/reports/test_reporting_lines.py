@@ -15,7 +15,7 @@ from governance.core.email import render_email
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
 from governance.core.tables import AuditEvent, OutboundEmail
 from governance.groups.tables import WorkingGroup
-from governance.reports import queries, services
+from governance.reports import board_line, queries, services
 from governance.reports.schemas import LineResponse, ReportDraft, ResponseAction
 from governance.reports.tables import Delivery, Report
 from tests.factories import viewer_for
@@ -169,14 +169,16 @@ async def test_delivery_state_machine_on_each_line_independently(cast):
         director_delivery, LineResponse(response="accepted", rationale="Good idea."), director
     )
     assert (await delivery_of(report_id, "board"))["state"] == "delivered"
-    # Any Board member acts for the Board line, and the record names who.
+    # Any Board member acknowledges for the Board line; its response is a Board
+    # resolution (proposed by one member, concurred by another); the record names who.
     board_delivery = (await delivery_of(report_id, "board"))["id"]
     await services.acknowledge_delivery(board_delivery, board2)
-    await services.respond_to_delivery(
-        board_delivery,
-        LineResponse(response="partially_accepted", rationale="Only for some teams."),
-        board,
-    )
+    answer = LineResponse(response="partially_accepted", rationale="Only for some teams.")
+    with pytest.raises(ConflictError):
+        await services.respond_to_delivery(board_delivery, answer, board)
+    proposal = await board_line.propose_board_response(board_delivery, answer, board)
+    assert (await delivery_of(report_id, "board"))["state"] == "acknowledged"
+    await board_line.concur_with_proposal(proposal, board2)
     rows = {d["recipient"]: d for d in await Delivery.select()}
     assert (
         rows["director"]["state"],

@@ -23,7 +23,14 @@ from governance.meetings.schemas import (
 from governance.reports import services as reports
 from governance.reports.schemas import LineResponse, ReportDraft
 from governance.reports.tables import Delivery
-from tests.factories import make_group, make_meeting, make_membership, make_user, viewer_for
+from tests.factories import (
+    board_responds,
+    make_group,
+    make_meeting,
+    make_membership,
+    make_user,
+    viewer_for,
+)
 
 PERSONAS = ("admin", "director", "board", "chair", "member", "other_member")
 MEMBERS = {"chair", "member"}
@@ -181,7 +188,8 @@ async def _reports(world: SearchWorld) -> None:
         ((both, "board"), "xqboardlineresponse", "board"),
         ((board_only, "board"), "xqboardonlyresponse", "board"),
     ):
-        await reports.respond_to_delivery(
+        respond = reports.respond_to_delivery if line == "director" else board_responds
+        await respond(
             deliveries[report_id, line],
             LineResponse(response="noted", rationale=f"Rationale {word}"),
             await viewer_for(world.users[user]),

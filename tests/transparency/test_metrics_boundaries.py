@@ -26,7 +26,14 @@ from governance.reports.tables import Delivery
 from governance.settings import get_settings
 from governance.transparency.figures import Period
 from governance.transparency.metrics import compute_figures, parse_report_period
-from tests.factories import make_group, make_meeting, make_membership, make_user, viewer_for
+from tests.factories import (
+    board_responds,
+    make_group,
+    make_meeting,
+    make_membership,
+    make_user,
+    viewer_for,
+)
 
 LONDON = ZoneInfo("Europe/London")
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
@@ -183,7 +190,7 @@ async def test_board_only_recommendations_count_in_the_board_edition_only() -> N
     with time_machine.travel(london(2026, 8, 12, 10), tick=False):
         await acknowledge_delivery(board_only_deliveries[0], await viewer_for(board))
     with time_machine.travel(london(2026, 8, 20, 10), tick=False):
-        await respond_to_delivery(
+        await board_responds(
             board_only_deliveries[0],
             LineResponse(response="accepted", rationale=""),
             await viewer_for(board),

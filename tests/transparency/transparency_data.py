@@ -29,7 +29,7 @@ from governance.reports.services import (
     submit_report,
 )
 from governance.reports.tables import Delivery
-from tests.factories import make_group, make_membership, make_user, viewer_for
+from tests.factories import board_responds, make_group, make_membership, make_user, viewer_for
 
 LONDON = ZoneInfo("Europe/London")
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
@@ -244,7 +244,7 @@ async def _recommendations(chair: int, director: int, board: int) -> None:
             )
             both.append(await submit_report(report_id, viewer))
     with time_machine.travel(london(2026, 8, 20, 10), tick=False):
-        await respond_to_delivery(
+        await board_responds(
             board_only_deliveries[0],
             LineResponse(response="accepted", rationale=""),
             await viewer_for(board),
@@ -258,7 +258,7 @@ async def _recommendations(chair: int, director: int, board: int) -> None:
         for index, pair in enumerate(both):
             for delivery_id in pair:
                 if recipients[delivery_id] == "board":
-                    await respond_to_delivery(
+                    await board_responds(
                         delivery_id,
                         LineResponse(response="noted", rationale=""),
                         await viewer_for(board),
