@@ -44,7 +44,7 @@
     no.textContent = "Go back";
     buttons.append(yes, no);
     dialog.append(title, text, buttons);
-    form.append(dialog);
+    document.body.append(dialog);
     form.addEventListener("submit", function (event) {
       if (tick.checked) return;
       event.preventDefault();
