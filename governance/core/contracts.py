@@ -444,3 +444,24 @@ def command_from_form(
     command, errors = read_form(command_type, data, timezone=timezone, **given)
     refuse(errors, message)
     return command
+
+
+# --- confirming an irreversible step -----------------------------------------------------
+
+UNDERSTOOD = "understood"
+
+
+class Confirmation(msgspec.Struct, kw_only=True):
+    """A person's "I understand this cannot be undone", ticked on the page that takes an
+    irreversible step (submitting a report, approving minutes...). A use case that takes one
+    refuses the step until it is ticked; the API's callers confirm by calling, and give none."""
+
+    understood: Annotated[bool, labelled("I understand this cannot be undone")] = False
+
+
+def unconfirmed(confirmation: Confirmation | None, what_cannot_be_undone: str) -> dict[str, str]:
+    """The field error of a confirmation left unticked (none for the API's callers), saying
+    what cannot be undone."""
+    if confirmation is None or confirmation.understood:
+        return {}
+    return {UNDERSTOOD: f"Tick the box to confirm that you understand: {what_cannot_be_undone}"}

@@ -50,6 +50,14 @@ def _typed(data: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if not isinstance(value, UploadFile)}
 
 
+UPLOAD_FIELD_IDS = {
+    "file": "paper-file",
+    "title": "paper-title",
+    "agenda_item_id": "paper-item",
+    "visibility": "paper-visibility",
+}
+
+
 def upload_context(held_by: Mapping[str, Any]) -> dict[str, Any]:
     """What an upload form needs: the visibilities it may offer and the limits."""
     return {
@@ -105,6 +113,8 @@ async def _add(
             "holder_id": holder_id,
             "agenda": agenda,
             **upload_context(held_by),
+            # The error summary's links: the upload page's form is named "paper".
+            "error_ids": UPLOAD_FIELD_IDS,
         }
         return form_page(
             request,

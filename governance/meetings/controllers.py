@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from governance.accounts.auth import signed_in
 from governance.accounts.policy import VISIBILITIES, Viewer
 from governance.core.clock import zone
-from governance.core.contracts import read_form
+from governance.core.contracts import Confirmation, read_form
 from governance.core.errors import ConflictError, InvalidInput
 from governance.core.http import FormFailure, RowId, form_page, form_values, page, page_with_forms
 from governance.core.http import redirect as redirect_to
@@ -26,7 +26,10 @@ from governance.groups.queries import get_group
 from governance.meetings import queries, services
 from governance.meetings.forms import read_attendance, read_minutes
 from governance.meetings.schemas import (
+    APPROVAL_IS_FINAL,
     ATTENDANCE_MODES,
+    HELD_IS_FINAL,
+    REMOVAL_IS_FINAL,
     REPLY_LABELS,
     REPLY_MODES,
     AgendaItemDetails,
@@ -51,6 +54,12 @@ VISIBILITY_LABELS = {
     "group": "Group: current members only",
 }
 LABELS = {"visibilities": VISIBILITIES, "visibility_labels": VISIBILITY_LABELS}
+# What the confirmation of each irreversible step says cannot be undone (the services' words).
+IRREVERSIBLE = {
+    "held_is_final": HELD_IS_FINAL,
+    "removal_is_final": REMOVAL_IS_FINAL,
+    "approval_is_final": APPROVAL_IS_FINAL,
+}
 
 
 def _local_input(value: Any, timezone: str) -> str:
@@ -67,13 +76,19 @@ async def _meeting_page(
     viewer: Viewer,
     failure: FormFailure | None = None,
 ) -> Template:
-    context = msgspec.structs.asdict(await queries.meeting_page(meeting_id, viewer))
+    meeting_page = await queries.meeting_page(meeting_id, viewer)
+    meeting_page.steps = services.meeting_steps(meeting_page)
+    context = msgspec.structs.asdict(meeting_page)
     context.update(
         {
             **LABELS,
+            **IRREVERSIBLE,
             "modes": ATTENDANCE_MODES,
             "reply_modes": REPLY_MODES,
             "reply_labels": REPLY_LABELS,
+            # A refused form is shown again at the address it was posted to; the site's
+            # script puts the page's own address back in the address bar.
+            "page_url": path_for("meetings:show", meeting_id=meeting_id),
         }
     )
     context.update(await papers_context(meeting_id, context["meeting"], viewer))
@@ -117,6 +132,17 @@ def _filled(
     async def change(data: Mapping[str, Any]) -> None:
         command, unreadable = read_form(command_type, data)
         await use_case(target_id, command, viewer, unreadable=unreadable)
+
+    return change
+
+
+def _confirmed(use_case: Callable[..., Awaitable[Any]], target_id: int, viewer: Viewer) -> Change:
+    """An irreversible step (a button with its "I understand" box): the use case refuses it
+    until the box is ticked."""
+
+    async def change(data: Mapping[str, Any]) -> None:
+        confirmation, _ = read_form(Confirmation, data)
+        await use_case(target_id, viewer, confirmation=confirmation)
 
     return change
 
@@ -224,8 +250,8 @@ class MeetingController(Controller):
     async def held(
         self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
-        change = _plain(services.mark_meeting_held, meeting_id, viewer)
-        return await _act(request, viewer, meeting_id, change, "Meeting marked as held.")
+        change = _confirmed(services.mark_meeting_held, meeting_id, viewer)
+        return await _act(request, viewer, meeting_id, change, "Meeting marked as held.", "held")
 
     @post("/meetings/{meeting_id:int}/cancel", name="meetings:cancel")
     async def cancel(
@@ -311,8 +337,9 @@ class MeetingController(Controller):
     ) -> Template | Redirect:
         item = await queries.get_agenda_item(item_id, viewer)
 
-        change = _plain(services.remove_agenda_item, item_id, viewer)
-        return await _act(request, viewer, item.meeting.id, change, "Agenda item removed.")
+        change = _confirmed(services.remove_agenda_item, item_id, viewer)
+        form = f"remove-{item_id}"
+        return await _act(request, viewer, item.meeting.id, change, "Agenda item removed.", form)
 
     @post("/agenda-items/{item_id:int}/open", name="meetings:toggle-open")
     async def toggle_open(
@@ -416,7 +443,13 @@ class MeetingController(Controller):
     async def approve(
         self, request: Request[Any, Any, Any], viewer: RequestViewer, meeting_id: RowId
     ) -> Template | Redirect:
-        change = _filled(Approval, services.approve_minutes, meeting_id, viewer)
+        async def change(data: Mapping[str, Any]) -> None:
+            command, unreadable = read_form(Approval, data)
+            confirmation, _ = read_form(Confirmation, data)
+            await services.approve_minutes(
+                meeting_id, command, viewer, unreadable=unreadable, confirmation=confirmation
+            )
+
         success = "Minutes approved and locked."
         return await _act(request, viewer, meeting_id, change, success, "approve")
 

@@ -81,6 +81,20 @@ class ApprovalMethod(StrEnum):
     CIRCULATION = "circulation"
 
 
+# What each irreversible step of a meeting cannot undo: its confirmation says so, and a page
+# takes the step only once the person has ticked that they understand.
+HELD_IS_FINAL = (
+    "once the meeting is marked held, its title, times, place and agenda can no longer change."
+)
+REMOVAL_IS_FINAL = (
+    "a removed agenda item is deleted with its notes; it can only be added again as a new item."
+)
+APPROVAL_IS_FINAL = (
+    "approved minutes are locked for good: the meeting's record (attendance, agenda, decisions)"
+    " can no longer change, and corrections can only be added as errata."
+)
+CONFIRM_FIRST = "Confirm that you understand what cannot be undone. Nothing has been changed."
+
 MEETING_STATUSES: tuple[str, ...] = tuple(MeetingStatus)
 ATTENDANCE_MODES: tuple[str, ...] = tuple(AttendanceMode)
 COUNTS_TOWARDS_QUORUM = frozenset({AttendanceMode.PRESENT, AttendanceMode.REMOTE})
@@ -569,6 +583,41 @@ class MeetingView(msgspec.Struct, kw_only=True):
         return [d for d in self.decisions if d.agenda_item_id == item_id]
 
 
+class MeetingStage(StrEnum):
+    """What the meeting's page puts first: before it (the agenda, the notice, the papers),
+    during it (attendance, decisions), after it (the minutes, the actions)."""
+
+    BEFORE = "before"
+    DURING = "during"
+    AFTER = "after"
+    CANCELLED = "cancelled"
+
+
+class MeetingSteps(msgspec.Struct, kw_only=True):
+    """What the meeting's state and the reader's roles allow now, decided by the same rules
+    the services apply (`services.meeting_steps`): a page offers only these, so it never
+    offers a button the service would refuse."""
+
+    stage: str
+    edit_details: bool = False
+    send_notice: bool = False
+    mark_held: bool = False
+    cancel: bool = False
+    change_agenda: bool = False
+    change_items: bool = False
+    declare_conflict: bool = False
+    upload_papers: bool = False
+    record_attendance: bool = False
+    record_decision: bool = False
+    write_minutes: bool = False
+    circulate_minutes: bool = False
+    return_to_draft: bool = False
+    approve_minutes: bool = False
+    comment: bool = False
+    add_erratum: bool = False
+    create_action: bool = False
+
+
 class CirculatedView(msgspec.Struct, kw_only=True):
     meeting: MeetingView
     # How many attendees were sent the draft.
@@ -589,6 +638,8 @@ class MeetingPage(msgspec.Struct, kw_only=True):
     is_member: bool
     comments: list[CommentView]
     later_held_meetings: list[MeetingSummaryView]
+    # What the reader may do now; filled by `services.meeting_steps`.
+    steps: MeetingSteps | None = None
 
 
 class AgendaItemRecord(msgspec.Struct, kw_only=True):

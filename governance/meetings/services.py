@@ -24,7 +24,15 @@ from governance.accounts.policy import CurrentUser, Viewer, Visibility
 from governance.accounts.tables import User
 from governance.core.audit import Actor, EventScope, SystemActor, record_event
 from governance.core.clock import utcnow
-from governance.core.contracts import NO_ERRORS, field_errors, field_specs, refuse, trimmed
+from governance.core.contracts import (
+    NO_ERRORS,
+    Confirmation,
+    field_errors,
+    field_specs,
+    refuse,
+    trimmed,
+    unconfirmed,
+)
 from governance.core.contracts import value_error as rule_error
 from governance.core.db import one_row, write_transaction
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
@@ -34,12 +42,16 @@ from governance.meetings import notices, queries
 from governance.meetings.integrity import seal_minutes
 from governance.meetings.queries import meeting_date
 from governance.meetings.schemas import (
+    APPROVAL_IS_FINAL,
     AUTO_NOTICE_DAYS,
+    CONFIRM_FIRST,
     COUNTS_TOWARDS_QUORUM,
     EARLIEST_YEAR,
     GUEST_NAME,
+    HELD_IS_FINAL,
     ITEM_MINUTES,
     LATEST_YEAR,
+    REMOVAL_IS_FINAL,
     AgendaEntry,
     AgendaItemDetails,
     AgendaItemPage,
@@ -53,8 +65,11 @@ from governance.meetings.schemas import (
     ConflictDeclaration,
     MeetingDetails,
     MeetingHead,
+    MeetingPage,
     MeetingPatch,
+    MeetingStage,
     MeetingStatus,
+    MeetingSteps,
     MeetingView,
     MinutesDraft,
     MinutesStatus,
@@ -104,6 +119,102 @@ NOT_YET_HELD = (
     "Decisions are recorded at a meeting that is held or in progress; this one has not started yet."
 )
 DETAILS_FROZEN = "A meeting's title, times and place can only change while it is scheduled."
+
+
+# --- what a meeting's state allows ------------------------------------------------------
+# Each rule is written once, here: the use cases below refuse with it, and `meeting_steps`
+# asks it what the meeting's page may offer.
+
+
+def held_refusal(status: str, starts_at: dt.datetime, now: dt.datetime) -> str | None:
+    """Why the meeting cannot be marked held now, or None."""
+    if status != MeetingStatus.SCHEDULED:
+        return f"Only a scheduled meeting can be marked held; this one is {status}."
+    if starts_at > now:
+        return "A meeting cannot be marked held before it has started."
+    return None
+
+
+def cancel_refusal(status: str) -> str | None:
+    if status != MeetingStatus.SCHEDULED:
+        return f"Only a scheduled meeting can be cancelled; this one is {status}."
+    return None
+
+
+def details_open(status: str) -> bool:
+    """A meeting's title, times and place change only while it is scheduled."""
+    return status == MeetingStatus.SCHEDULED
+
+
+def agenda_open(status: str) -> bool:
+    """The agenda changes only while the meeting is scheduled."""
+    return status == MeetingStatus.SCHEDULED
+
+
+def circulate_refusal(status: str, minutes_status: str) -> str | None:
+    if minutes_status != MinutesStatus.DRAFT:
+        return f"Only draft minutes can be circulated; these are {minutes_status}."
+    if status != MeetingStatus.HELD:
+        return "Minutes can be circulated once the meeting is marked held."
+    return None
+
+
+def approve_refusal(minutes_status: str) -> str | None:
+    if minutes_status == MinutesStatus.APPROVED:
+        return "These minutes are already approved."
+    if minutes_status != MinutesStatus.CIRCULATED:
+        return "Minutes must be circulated before they can be approved."
+    return None
+
+
+def meeting_stage(status: str, starts_at: dt.datetime, now: dt.datetime) -> MeetingStage:
+    if status == MeetingStatus.CANCELLED:
+        return MeetingStage.CANCELLED
+    if status == MeetingStatus.HELD:
+        return MeetingStage.AFTER
+    return MeetingStage.BEFORE if starts_at > now else MeetingStage.DURING
+
+
+def meeting_steps(page: MeetingPage, now: dt.datetime | None = None) -> MeetingSteps:
+    """What the meeting's page may offer its reader now: exactly what the use cases below
+    would accept from them, by the same rules."""
+    now = now or utcnow()
+    meeting = page.meeting
+    status, minutes = meeting.status, meeting.minutes
+    minutes_status = minutes.status if minutes else ""
+    stage = meeting_stage(status, meeting.starts_at, now)
+    live = status != MeetingStatus.CANCELLED and not meeting.locked
+    leads = meeting.can_manage and live
+    notice_sent = meeting.expected is not None and meeting.expected.notice_sent_at is not None
+    return MeetingSteps(
+        stage=stage,
+        edit_details=leads and details_open(status),
+        send_notice=leads
+        and meeting.expected is not None
+        and not notice_sent
+        and is_upcoming(status, meeting.starts_at, now),
+        mark_held=leads and held_refusal(status, meeting.starts_at, now) is None,
+        cancel=leads and cancel_refusal(status) is None,
+        change_agenda=leads and agenda_open(status),
+        change_items=leads,
+        declare_conflict=page.is_member and live,
+        upload_papers=leads,
+        record_attendance=leads,
+        record_decision=leads and meeting.takes_decisions and bool(meeting.agenda),
+        write_minutes=leads and minutes_status == MinutesStatus.DRAFT,
+        circulate_minutes=leads
+        and minutes is not None
+        and circulate_refusal(status, minutes_status) is None,
+        return_to_draft=leads and minutes_status == MinutesStatus.CIRCULATED,
+        approve_minutes=meeting.can_manage
+        and minutes is not None
+        and approve_refusal(minutes_status) is None,
+        comment=page.is_member
+        and not meeting.locked
+        and minutes_status == MinutesStatus.CIRCULATED,
+        add_erratum=meeting.can_manage and minutes_status == MinutesStatus.APPROVED,
+        create_action=meeting.can_manage and status != MeetingStatus.CANCELLED,
+    )
 
 
 # --- who may ----------------------------------------------------------------------------
@@ -308,7 +419,7 @@ def _require_details_open(meeting: Mapping[str, Any]) -> None:
     """Once held, the meeting's day decides who its members were (attendance, quorum): its
     details stay as they were."""
     _require_not_cancelled(meeting)
-    if meeting["status"] != MeetingStatus.SCHEDULED:
+    if not details_open(meeting["status"]):
         raise ConflictError(DETAILS_FROZEN)
 
 
@@ -419,12 +530,9 @@ async def patch_meeting(meeting_id: int, command: MeetingPatch, viewer: Viewer) 
 
 
 async def _mark_held(meeting: Mapping[str, Any], viewer: Viewer) -> None:
-    if meeting["status"] != MeetingStatus.SCHEDULED:
-        raise ConflictError(
-            f"Only a scheduled meeting can be marked held; this one is {meeting['status']}."
-        )
-    if meeting["starts_at"] > utcnow():
-        raise ConflictError("A meeting cannot be marked held before it has started.")
+    refusal = held_refusal(meeting["status"], meeting["starts_at"], utcnow())
+    if refusal:
+        raise ConflictError(refusal)
     await Meeting.update({Meeting.status: MeetingStatus.HELD, Meeting.updated_at: utcnow()}).where(
         Meeting.id == meeting["id"]
     )
@@ -438,16 +546,23 @@ async def _mark_held(meeting: Mapping[str, Any], viewer: Viewer) -> None:
     )
 
 
-async def mark_meeting_held(meeting_id: int, viewer: Viewer) -> None:
+async def mark_meeting_held(
+    meeting_id: int, viewer: Viewer, *, confirmation: Confirmation | None = None
+) -> None:
+    """Marks a started meeting held; a page's caller must have confirmed (`HELD_IS_FINAL`)."""
     async with write_transaction():
-        await _mark_held(await _changeable_meeting(meeting_id, viewer), viewer)
+        meeting = await _changeable_meeting(meeting_id, viewer)
+        refusal = held_refusal(meeting["status"], meeting["starts_at"], utcnow())
+        if refusal:
+            raise ConflictError(refusal)
+        refuse(unconfirmed(confirmation, HELD_IS_FINAL), CONFIRM_FIRST)
+        await _mark_held(meeting, viewer)
 
 
 async def _cancel(meeting: Mapping[str, Any], reason: str, viewer: Viewer) -> None:
-    if meeting["status"] != MeetingStatus.SCHEDULED:
-        raise ConflictError(
-            f"Only a scheduled meeting can be cancelled; this one is {meeting['status']}."
-        )
+    refusal = cancel_refusal(meeting["status"])
+    if refusal:
+        raise ConflictError(refusal)
     await Meeting.update(
         {
             Meeting.status: MeetingStatus.CANCELLED,
@@ -490,7 +605,7 @@ def _item_summary(item_id: int, visibility: str) -> str:
 
 
 def _require_scheduled(meeting: Mapping[str, Any]) -> None:
-    if meeting["status"] != MeetingStatus.SCHEDULED:
+    if not agenda_open(meeting["status"]):
         raise ConflictError(AGENDA_FROZEN)
 
 
@@ -663,11 +778,15 @@ async def move_agenda_item(
         await _move(meeting["id"], item_id, command.position, viewer)
 
 
-async def remove_agenda_item(item_id: int, viewer: Viewer) -> None:
-    """Removes an item without a decision; the items after it move up."""
+async def remove_agenda_item(
+    item_id: int, viewer: Viewer, *, confirmation: Confirmation | None = None
+) -> None:
+    """Removes an item without a decision; the items after it move up. A page's caller must
+    have confirmed (`REMOVAL_IS_FINAL`)."""
     async with write_transaction():
         item, meeting = await _changeable_item(item_id, viewer)
         _require_scheduled(meeting)
+        refuse(unconfirmed(confirmation, REMOVAL_IS_FINAL), CONFIRM_FIRST)
         await _remove_items(meeting["id"], [item], viewer)
         current = await _positions(meeting["id"])
         await _number(list(current), current)
@@ -1001,12 +1120,9 @@ async def circulate_minutes(meeting_id: int, viewer: Viewer) -> int:
     async with write_transaction():
         meeting = await _changeable_meeting(meeting_id, viewer)
         minutes = await _minutes_of(meeting_id)
-        if minutes["status"] != MinutesStatus.DRAFT:
-            raise ConflictError(
-                f"Only draft minutes can be circulated; these are {minutes['status']}."
-            )
-        if meeting["status"] != MeetingStatus.HELD:
-            raise ConflictError("Minutes can be circulated once the meeting is marked held.")
+        refusal = circulate_refusal(meeting["status"], minutes["status"])
+        if refusal:
+            raise ConflictError(refusal)
         now = utcnow()
         await Minutes.update(
             {
@@ -1114,22 +1230,28 @@ async def _approves(meeting: Mapping[str, Any], approving_meeting_id: int | None
 
 
 async def approve_minutes(
-    meeting_id: int, command: Approval, viewer: Viewer, *, unreadable: Mapping[str, str] = NO_ERRORS
+    meeting_id: int,
+    command: Approval,
+    viewer: Viewer,
+    *,
+    unreadable: Mapping[str, str] = NO_ERRORS,
+    confirmation: Confirmation | None = None,
 ) -> None:
-    """Approves circulated minutes, at a later held meeting or by circulation; then locked."""
+    """Approves circulated minutes, at a later held meeting or by circulation; then locked.
+    A page's caller must have confirmed (`APPROVAL_IS_FINAL`), checked with every field."""
     async with write_transaction():
         meeting = await _managed_meeting(meeting_id, viewer)
         minutes = await _minutes_of(meeting_id)
-        if minutes["status"] == MinutesStatus.APPROVED:
-            raise ConflictError("These minutes are already approved.")
-        if minutes["status"] != MinutesStatus.CIRCULATED:
-            raise ConflictError("Minutes must be circulated before they can be approved.")
+        refusal = approve_refusal(minutes["status"])
+        if refusal:
+            raise ConflictError(refusal)
         errors = {**field_errors(command), **unreadable}
         message = APPROVAL_NEEDS_CORRECTING
         at_meeting = command.method == ApprovalMethod.MEETING
         if at_meeting and not errors and not await _approves(meeting, command.approving_meeting_id):
             errors["approving_meeting_id"] = "Choose a later meeting of this group that was held."
             message = NOT_A_LATER_MEETING
+        errors.update(unconfirmed(confirmation, APPROVAL_IS_FINAL))
         refuse(errors, message)
         now = utcnow()
         await Minutes.update(
@@ -1354,8 +1476,12 @@ NOT_TAKING_REPLIES = (
 NOT_A_MEMBER_ON_THE_DAY = "Only members of the group on the meeting date reply to its notice."
 
 
+def is_upcoming(status: str, starts_at: dt.datetime, now: dt.datetime) -> bool:
+    return status == MeetingStatus.SCHEDULED and starts_at > now
+
+
 def _require_upcoming(meeting: Mapping[str, Any], message: str) -> None:
-    if meeting["status"] != MeetingStatus.SCHEDULED or meeting["starts_at"] <= utcnow():
+    if not is_upcoming(meeting["status"], meeting["starts_at"], utcnow()):
         raise ConflictError(message)
 
 

@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 
 from governance.accounts.auth import signed_in
 from governance.accounts.policy import Viewer
-from governance.core.contracts import read_form
+from governance.core.contracts import Confirmation, read_form
 from governance.core.errors import ConflictError, InvalidInput
 from governance.core.http import (
     FormFailure,
@@ -34,12 +34,14 @@ from governance.reports import board_line, forms, queries, services
 from governance.reports.schemas import (
     KINDS,
     MAX_ACTIONS_PER_RESPONSE,
+    RESPONSE_IS_FINAL,
     RESPONSE_LABELS,
     RESPONSES,
     ROUTE_LABELS,
     ROUTES,
     DecidedAtMeeting,
     Objection,
+    SUBMISSION_IS_FINAL,
     ReportDraft,
     ReportView,
 )
@@ -64,6 +66,11 @@ async def _trail(
         "owner_choices": choices,
         "action_slots": range(1, MAX_ACTIONS_PER_RESPONSE + 1),
         "user_id": viewer.user.id,
+        "submission_is_final": SUBMISSION_IS_FINAL,
+        "response_is_final": RESPONSE_IS_FINAL,
+        # A refused form is shown again at the address it was posted to; the site's script
+        # puts the page's own address back in the address bar.
+        "page_url": path_for("reports:show", report_id=report.id),
         **await annexes_context(report.id, report.visibility, viewer),
     }
     return page_with_forms(request, "reports/show.html", context, failure)
@@ -185,11 +192,14 @@ class ReportController(Controller):
     async def submit(
         self, request: Request[Any, Any, Any], viewer: RequestViewer, report_id: RowId
     ) -> Template | Redirect:
+        confirmation, _ = read_form(Confirmation, await request.form())
         try:
-            delivery_ids = await services.submit_report(report_id, viewer)
+            delivery_ids = await services.submit_report(
+                report_id, viewer, confirmation=confirmation
+            )
         except (InvalidInput, ConflictError) as error:
             report = await services.open_report(report_id, viewer)
-            return await _trail(request, report, viewer, FormFailure.of(error))
+            return await _trail(request, report, viewer, FormFailure.of(error, "submit"))
         lines = "both lines" if len(delivery_ids) == 2 else "its line"
         return _show(report_id, f"Submitted and delivered to {lines}. The text is now frozen.")
 
@@ -217,8 +227,11 @@ class ReportController(Controller):
         delivery = await queries.delivery_row(delivery_id, viewer)
         data = await request.form()
         command, unreadable, rows = forms.read_response(data, timezone=viewer.user.timezone)
+        confirmation, _ = read_form(Confirmation, data)
         try:
-            await services.respond_to_delivery(delivery_id, command, viewer, unreadable=unreadable)
+            await services.respond_to_delivery(
+                delivery_id, command, viewer, unreadable=unreadable, confirmation=confirmation
+            )
         except (InvalidInput, ConflictError) as error:
             failure = FormFailure.of(error, f"delivery-{delivery_id}", form_values(data))
             failure = dataclasses.replace(failure, errors=forms.form_errors(failure.errors, rows))

@@ -225,6 +225,19 @@ class ResponseAction(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     description: Description = ""
 
 
+# What each irreversible step of a report cannot undo: its confirmation says so, and a page
+# takes the step only once the person has ticked that they understand.
+SUBMISSION_IS_FINAL = (
+    "a submitted report is frozen and delivered along its lines; it cannot be edited,"
+    " withdrawn or deleted, only followed up by another report."
+)
+RESPONSE_IS_FINAL = (
+    "the line's response, its rationale and its actions are recorded once; they cannot be"
+    " changed afterwards."
+)
+CONFIRM_FIRST = "Confirm that you understand what cannot be undone. Nothing has been changed."
+
+
 class LineResponse(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The line's response. `rationale` is required when declining or partly accepting;
     `actions` are at most three, each given the report's visibility."""

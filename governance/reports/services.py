@@ -38,7 +38,15 @@ from governance.actions.schemas import NewAction, SourceType
 from governance.actions.services import insert_action
 from governance.core.audit import SYSTEM, EventScope, record_event
 from governance.core.clock import date_in_zone, organisation_today, utcnow
-from governance.core.contracts import NO_ERRORS, field_errors, refuse, trimmed
+from governance.core.contracts import (
+    NO_ERRORS,
+    UNDERSTOOD,
+    Confirmation,
+    field_errors,
+    refuse,
+    trimmed,
+    unconfirmed,
+)
 from governance.core.db import one_row, write_transaction
 from governance.core.errors import ConflictError, InvalidInput, PermissionDenied
 from governance.core.isolation import SkippedItems
@@ -51,7 +59,10 @@ from governance.reports import queries, schedule
 from governance.reports.integrity import annexes_of, content_hash
 from governance.reports.queries import LinePlan, draft_of
 from governance.reports.schemas import (
+    CONFIRM_FIRST,
+    RESPONSE_IS_FINAL,
     RESPONSES_NEEDING_RATIONALE,
+    SUBMISSION_IS_FINAL,
     UNACKNOWLEDGED,
     DeliveryState,
     DraftView,
@@ -455,16 +466,21 @@ async def _freeze(report: Mapping[str, Any], viewer: Viewer, now: dt.datetime) -
     return digest
 
 
-async def submit_report(report_id: int, viewer: Viewer) -> list[int]:
+async def submit_report(
+    report_id: int, viewer: Viewer, *, confirmation: Confirmation | None = None
+) -> list[int]:
     """Freezes the report and delivers it along each addressed line, all in one
-    transaction; returns the deliveries' ids."""
+    transaction; returns the deliveries' ids. A page's caller must have confirmed
+    (`SUBMISSION_IS_FINAL`), checked with the report's own errors."""
     async with write_transaction():
         report = await _changeable_draft(report_id, viewer)
         draft = draft_of(report)
         errors, check = await _draft_errors(draft, report["group"], NO_ERRORS, report_id)
         if not report["body"].strip():
             errors["body"] = "Write the report before submitting it."
-        refuse(errors, EMPTY_REPORT if "body" in errors else NEEDS_CORRECTING)
+        message = EMPTY_REPORT if "body" in errors else NEEDS_CORRECTING
+        errors.update(unconfirmed(confirmation, SUBMISSION_IS_FINAL))
+        refuse(errors, CONFIRM_FIRST if set(errors) == {UNDERSTOOD} else message)
         now = utcnow()
         to_director, to_board, _ = _line_flags(draft, check)
         report = {**report, "to_director": to_director, "to_board": to_board}
@@ -749,9 +765,11 @@ async def respond_to_delivery(
     viewer: Viewer,
     *,
     unreadable: Mapping[str, str] = NO_ERRORS,
+    confirmation: Confirmation | None = None,
 ) -> list[int]:
     """Records the Director line's response, and any actions that come of it; returns
-    their ids. Once per line: a response cannot be changed. The Board line answers by
+    their ids. Once per line: a response cannot be changed, so a page's caller must have
+    confirmed (`RESPONSE_IS_FINAL`), checked with every field. The Board line answers by
     resolution instead (`reports.board_line`)."""
     command = trimmed_response(command)
     async with write_transaction():
@@ -761,6 +779,7 @@ async def respond_to_delivery(
         if delivery["recipient"] == Line.BOARD:
             raise ConflictError(BOARD_DECIDES)
         errors = await response_errors(command, delivery["group_id"], viewer, unreadable)
+        errors.update(unconfirmed(confirmation, RESPONSE_IS_FINAL))
         refuse(errors, RESPONSE_NEEDS_CORRECTING)
         await record_response(delivery, command, viewer.user.id)
         action_ids = await insert_response_actions(command.actions, delivery, viewer)

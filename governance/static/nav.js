@@ -1,5 +1,6 @@
-// Folds the main navigation behind a "Menu" button on narrow screens. Without JavaScript the
-// links simply wrap onto several lines (app.css), so nothing depends on this file.
+// The site's one script: each part enhances a page that works without it.
+// The main navigation folds behind a "Menu" button on narrow screens. Without JavaScript the
+// links simply wrap onto several lines (app.css).
 (function () {
   var nav = document.querySelector(".site-header nav");
   var toggle = nav && nav.querySelector(".nav-toggle");
@@ -10,4 +11,63 @@
     var collapsed = nav.classList.toggle("collapsed");
     toggle.setAttribute("aria-expanded", String(!collapsed));
   });
+})();
+
+// An irreversible step asks first. Without JavaScript its form carries a box to tick ("I
+// understand this cannot be undone") that the server checks; with it, the box gives way to
+// a dialog that says the same and ticks it when the person goes ahead.
+(function () {
+  if (typeof HTMLDialogElement !== "function") return;
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    var box = form.querySelector("[data-confirm-box]");
+    var tick = box && box.querySelector("input[type=checkbox]");
+    var what = box && box.querySelector(".hint");
+    var go = form.querySelector("button[type=submit]");
+    if (!tick || !what || !go || box.classList.contains("has-error")) return;
+    box.hidden = true;
+    var dialog = document.createElement("dialog");
+    dialog.className = "confirm-dialog";
+    dialog.setAttribute("aria-labelledby", tick.id + "-dialog-title");
+    var title = document.createElement("h2");
+    title.id = tick.id + "-dialog-title";
+    title.textContent = form.getAttribute("data-confirm");
+    var text = document.createElement("p");
+    text.textContent = what.textContent;
+    var buttons = document.createElement("div");
+    buttons.className = "actions";
+    var yes = document.createElement("button");
+    yes.type = "button";
+    yes.textContent = go.textContent;
+    var no = document.createElement("button");
+    no.type = "button";
+    no.className = "secondary";
+    no.textContent = "Go back";
+    buttons.append(yes, no);
+    dialog.append(title, text, buttons);
+    document.body.append(dialog);
+    form.addEventListener("submit", function (event) {
+      if (tick.checked) return;
+      event.preventDefault();
+      dialog.showModal();
+      no.focus();
+    });
+    no.addEventListener("click", function () { dialog.close(); go.focus(); });
+    yes.addEventListener("click", function () {
+      tick.checked = true;
+      dialog.close();
+      form.submit();
+    });
+  });
+})();
+
+// A refused form is shown again at the address it was posted to: put the page's own address
+// back in the address bar, so that reloading or sharing it shows the page, not the form's
+// address. The error summary takes the focus, as the GOV.UK pattern asks.
+(function () {
+  var own = document.body.getAttribute("data-page-url");
+  if (own && window.history && window.history.replaceState) {
+    window.history.replaceState(null, "", own + window.location.hash);
+  }
+  var summary = document.querySelector(".error-summary");
+  if (summary) summary.focus();
 })();

@@ -21,7 +21,7 @@ from litestar.response import Redirect, Template
 
 from governance.accounts.auth import signed_in
 from governance.accounts.policy import Viewer
-from governance.core.contracts import read_form
+from governance.core.contracts import Confirmation, read_form
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError
 from governance.core.exports import CSV_MEDIA_TYPE, PDF_MEDIA_TYPE, attachment, pdf_from_html
 from governance.core.http import (
@@ -40,7 +40,12 @@ from governance.settings import get_settings
 from governance.transparency import charts, feed, formats, queries, services
 from governance.transparency.dependencies import READER, RequestReader, sign_in_for_more
 from governance.transparency.figures import ORGANISATION
-from governance.transparency.schemas import STATUS_LABELS, GenerateReport, NarrativeChange
+from governance.transparency.schemas import (
+    PUBLICATION_IS_FINAL,
+    STATUS_LABELS,
+    GenerateReport,
+    NarrativeChange,
+)
 
 ONLY_THE_BOARD_READS = " Only Board members can read it."
 
@@ -69,6 +74,10 @@ async def _report_page(
         "facts": shown.item.facts,
         "charts": charts.charts(shown.item.presented),
         "status_labels": STATUS_LABELS,
+        "publication_is_final": PUBLICATION_IS_FINAL,
+        # A refused form is shown again at the address it was posted to; the site's script
+        # puts the page's own address back in the address bar.
+        "page_url": path_for("transparency:show", report_id=report_id),
     }
     return page_with_forms(request, "transparency/show.html", context, failure)
 
@@ -79,6 +88,7 @@ async def _act(
     report_id: int,
     change: Awaitable[Any],
     success: str,
+    form: str = "",
 ) -> Template | Redirect:
     """Makes one change to the report; on a refusal (of the values or of the state) shows
     the report's page again with the reason."""
@@ -86,7 +96,8 @@ async def _act(
         await change
     except (InvalidInput, ConflictError) as error:
         typed = form_values(await request.form())
-        return await _report_page(request, report_id, viewer, FormFailure.of(error, values=typed))
+        failure = FormFailure.of(error, form, typed)
+        return await _report_page(request, report_id, viewer, failure)
     return redirect(path_for("transparency:show", report_id=report_id), success)
 
 
@@ -195,11 +206,19 @@ class TransparencyController(Controller):
     approve = _workflow_step(
         "approve", services.approve_report, "Approved. It can now be published."
     )
-    publish = _workflow_step(
-        "publish",
-        services.publish_report,
-        "Published. The report is now frozen, and the Board has been told.",
+
+    @post(
+        "/transparency/reports/{report_id:int}/publish",
+        guards=[signed_in],
+        name="transparency:publish",
     )
+    async def publish(
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, report_id: RowId
+    ) -> Template | Redirect:
+        confirmation, _ = read_form(Confirmation, await request.form())
+        change = services.publish_report(report_id, viewer, confirmation=confirmation)
+        success = "Published. The report is now frozen, and the Board has been told."
+        return await _act(request, viewer, report_id, change, success, "publish")
 
     @post(
         "/transparency/reports/{report_id:int}/narrative",

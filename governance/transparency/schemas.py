@@ -36,6 +36,14 @@ STATUSES: tuple[str, ...] = tuple(ReportStatus)
 STATUS_LABELS: dict[str, str] = {status.value: status.label for status in ReportStatus}
 
 MAX_NARRATIVE = 50_000
+# What publishing cannot undo: its confirmation says so, and the page publishes only once the
+# person has ticked that they understand.
+PUBLICATION_IS_FINAL = (
+    "a published report is frozen under its SHA-256 and the Board is told; it never changes"
+    " again (generating its period again makes a new version), and a public edition can be"
+    " read by anyone."
+)
+CONFIRM_FIRST = "Confirm that you understand what cannot be undone. Nothing has been changed."
 SCOPE_MAX_LENGTH = 80
 PERIOD_MAX_LENGTH = 10
 

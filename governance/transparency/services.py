@@ -33,7 +33,14 @@ from governance.accounts.policy import Viewer
 from governance.accounts.tables import User
 from governance.core.audit import Actor, EventScope, current_head, record_event
 from governance.core.clock import organisation_today, utcnow
-from governance.core.contracts import NO_ERRORS, field_errors, refuse, trimmed
+from governance.core.contracts import (
+    NO_ERRORS,
+    Confirmation,
+    field_errors,
+    refuse,
+    trimmed,
+    unconfirmed,
+)
 from governance.core.db import get_engine, is_postgres, write_transaction
 from governance.core.errors import ConflictError, InvalidInput, PermissionDenied
 from governance.groups.tables import WorkingGroup
@@ -50,6 +57,8 @@ from governance.transparency.editions import (
 from governance.transparency.figures import ORGANISATION, Period, TransparencyFigures
 from governance.transparency.formats import AuditHead, published_document
 from governance.transparency.schemas import (
+    CONFIRM_FIRST,
+    PUBLICATION_IS_FINAL,
     Generated,
     GenerateReport,
     NarrativeChange,
@@ -447,13 +456,17 @@ async def _tell_the_board(
         )
 
 
-async def publish_report(report_id: int, viewer: Viewer) -> str:
+async def publish_report(
+    report_id: int, viewer: Viewer, *, confirmation: Confirmation | None = None
+) -> str:
     """Freezes the approved report under the SHA-256 of its published document, records
-    it, and tells every active Board member. Returns the hash."""
+    it, and tells every active Board member. Returns the hash. A page's caller must have
+    confirmed (`PUBLICATION_IS_FINAL`)."""
     async with write_transaction():
         report = await _unpublished(report_id, viewer, APPROVERS)
         if report.status != ReportStatus.APPROVED:
             raise ConflictError("A report is approved before it is published.")
+        refuse(unconfirmed(confirmation, PUBLICATION_IS_FINAL), CONFIRM_FIRST)
         supersedes = await queries.supersedes_version(report)
         presented = present(report.content, report.edition)
         # The chain as it stands: the event recording this publication comes right after.

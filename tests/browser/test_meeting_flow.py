@@ -24,6 +24,16 @@ async def _submit(page: Page, button: str) -> None:
         await page.get_by_role("button", name=button).click()
 
 
+async def _confirm(page: Page, button: str) -> None:
+    """An irreversible step: its button opens a dialog that asks first; going ahead there
+    sends the form."""
+    await page.get_by_role("button", name=button).click()
+    dialog = page.get_by_role("dialog")
+    await expect(dialog).to_be_visible()
+    async with page.expect_navigation():
+        await dialog.get_by_role("button", name=button).click()
+
+
 async def test_chair_records_a_meeting_and_each_reader_sees_what_they_may(
     browser_page: Page, live_server: str, browser
 ):
@@ -63,7 +73,7 @@ async def test_chair_records_a_meeting_and_each_reader_sees_what_they_may(
         await expect(page.get_by_role("status")).to_have_text("Agenda item added.")
     await expect(page.locator(".agenda-item h3")).to_have_count(3)
 
-    await _submit(page, "Mark as held")
+    await _confirm(page, "Mark as held")
     await expect(page.locator(".badge.status-held")).to_have_text("Held")
 
     # Attendance: both members present, so quorum is met.
@@ -98,7 +108,7 @@ async def test_chair_records_a_meeting_and_each_reader_sees_what_they_may(
     await _submit(page, "Circulate for comment")
     await expect(page.locator(".badge.minutes-circulated")).to_be_visible()
     await page.get_by_label("Approved", exact=True).select_option("circulation")
-    await _submit(page, "Approve and lock")
+    await _confirm(page, "Approve and lock")
     await expect(page.get_by_role("status")).to_have_text("Minutes approved and locked.")
     await expect(page.locator(".badge.minutes-approved")).to_be_visible()
     await _sign_out(page)

@@ -20,6 +20,16 @@ async def _submit(page: Page, button: str) -> None:
         await page.get_by_role("button", name=button).click()
 
 
+async def _confirm(page: Page, button: str) -> None:
+    """An irreversible step: its button opens a dialog that asks first; going ahead there
+    sends the form."""
+    await page.get_by_role("button", name=button).click()
+    dialog = page.get_by_role("dialog")
+    await expect(dialog).to_be_visible()
+    async with page.expect_navigation():
+        await dialog.get_by_role("button", name=button).click()
+
+
 async def _draft(page: Page, live_server: str, period: str, title: str) -> None:
     await page.goto(f"{live_server}/groups/ndi/reports")
     await page.get_by_role("link", name="Draft a report").click()
@@ -55,7 +65,7 @@ async def test_one_report_per_period_and_a_correction_follows_it_up(
 
     await _draft(page, live_server, ended.label, f"Report for {ended.label}")
     await expect(page.get_by_role("status")).to_contain_text("Draft saved")
-    await _submit(page, "Submit and deliver")
+    await _confirm(page, "Submit and deliver")
     await expect(page.get_by_role("status")).to_have_text(
         "Submitted and delivered to both lines. The text is now frozen."
     )
@@ -78,7 +88,7 @@ async def test_one_report_per_period_and_a_correction_follows_it_up(
     await page.get_by_label("Title").fill(f"Correction to the {ended.label} report")
     await page.get_by_label("Report", exact=True).fill("The survey closed a week later.")
     await _submit(page, "Save draft")
-    await _submit(page, "Submit and deliver")
+    await _confirm(page, "Submit and deliver")
     await expect(page.get_by_role("status")).to_have_text(
         "Submitted and delivered to both lines. The text is now frozen."
     )

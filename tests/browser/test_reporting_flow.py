@@ -19,6 +19,16 @@ async def _submit(page: Page, button: str) -> None:
         await page.get_by_role("button", name=button).click()
 
 
+async def _confirm(page: Page, button: str) -> None:
+    """An irreversible step: its button opens a dialog that asks first; going ahead there
+    sends the form."""
+    await page.get_by_role("button", name=button).click()
+    dialog = page.get_by_role("dialog")
+    await expect(dialog).to_be_visible()
+    async with page.expect_navigation():
+        await dialog.get_by_role("button", name=button).click()
+
+
 async def _sign_out(page: Page) -> None:
     await _submit(page, "Sign out")
 
@@ -48,7 +58,7 @@ async def test_recommendation_travels_both_lines_and_each_answers_on_its_own(
     await page.get_by_label("Both lines: the Executive Director and the Board").check()
     await _submit(page, "Save draft")
     await expect(page.get_by_role("status")).to_contain_text("Draft saved")
-    await _submit(page, "Submit and deliver")
+    await _confirm(page, "Submit and deliver")
     await expect(page.get_by_role("status")).to_have_text(
         "Submitted and delivered to both lines. The text is now frozen."
     )
@@ -71,7 +81,7 @@ async def test_recommendation_travels_both_lines_and_each_answers_on_its_own(
     await form.get_by_label("Rationale").fill("We will train panel members this year.")
     await form.get_by_label("Action 1").fill("Train twelve panel members")
     await form.get_by_label("Due").first.fill(due)
-    await _submit(page, "Record response")
+    await _confirm(page, "Record response")
     await expect(page.locator("#line-director")).to_contain_text("Accepted")
     await expect(page.locator("#line-board")).not_to_contain_text("Accepted")
     await _sign_out(page)

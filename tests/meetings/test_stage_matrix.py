@@ -466,3 +466,24 @@ def test_every_mutating_meetings_route_is_in_the_matrix(app):
     mutating -= {"meetings:create", "api:meetings:schedule"}
     assert {route.name for route in ROUTES} == set(ENDPOINTS)
     assert set(ENDPOINTS.values()) == mutating
+
+
+@pytest.mark.parametrize("stage_name", STAGES)
+async def test_the_page_offers_nothing_its_stage_refuses(client, cast, stage_name):
+    """The meeting page's forms and links are decided by the services' own rules
+    (`services.meeting_steps`): at each stage, no form posts to a route the stage refuses,
+    and no link opens a form whose saving it would refuse."""
+    stage = await _build(cast, stage_name)
+    await sign_in(client, cast.chair)
+    page = await client.get(f"/meetings/{stage.meeting_id}")
+    assert page.status_code == 200
+    refused = [
+        route
+        for route in ROUTES
+        if not route.api and route.name != "reply by link" and stage_name in route.refused
+    ]
+    assert refused, stage_name
+    for route in refused:
+        path = route.path(stage)
+        assert f'action="{path}"' not in page.text, (route.name, path)
+        assert f'href="{path}"' not in page.text, (route.name, path)

@@ -140,6 +140,7 @@ async def test_response_form_refuses_decline_without_rationale(client, cast):
             "action_title_1": "Survey London staff",
             "action_owner_1": str(cast.director),
             "action_due_1": due,
+            "understood": "on",
         },
     )
     assert response.status_code == 302

@@ -266,7 +266,8 @@ async def test_a_second_report_for_a_period_is_refused_and_a_correction_follows_
         )
         assert response.status_code == 302, response.text
         on_page = int(response.headers["location"].rsplit("/", 1)[1])
-        assert (await post_form(client, f"/reports/{on_page}/submit")).status_code == 302
+        submitted = await post_form(client, f"/reports/{on_page}/submit", {"understood": "on"})
+        assert submitted.status_code == 302
 
         # And through the API.
         response = await client.post(

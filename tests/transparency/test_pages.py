@@ -222,7 +222,8 @@ async def test_generate_write_approve_and_publish_from_the_pages(
     assert "<strong>six</strong>" in shown.text and "<script>alert" not in shown.text
     assert (await post_form(client, f"{report_url}/refresh")).status_code == 302
     assert (await post_form(client, f"{report_url}/approve")).status_code == 302
-    assert (await post_form(client, f"{report_url}/publish")).status_code == 302
+    published = await post_form(client, f"{report_url}/publish", {"understood": "on"})
+    assert published.status_code == 302
     shown = await client.get(report_url)
     row = await TransparencyReport.select().where(TransparencyReport.id == report_id).first()
     assert row["status"] == "published"
