@@ -45,6 +45,7 @@ from governance.notifications.jobs import (
     reminder_sweep_job,
 )
 from governance.operations.jobs import nightly_backup_job
+from governance.pulses.jobs import pulse_job
 from governance.reports.jobs import reporting_periods_job
 from governance.transparency.jobs import transparency_job
 
@@ -158,6 +159,8 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob("digests",        at(minute=0),     digest_job,         "digests of 07:00 local"),
     # A meeting's notice 7 days ahead when its chair has not sent it (groups that want it).
     ScheduledJob("meeting-notices", every(minutes=15), meeting_notice_job, "notices 7 days ahead"),
+    # Pulse runs: one reminder 2 days before a run closes; runs past their date are closed.
+    ScheduledJob("pulses",         at(minute=20),    pulse_job,          "pulse reminders, close"),
     ScheduledJob("deliver-outbox", every(minutes=1), deliver_outbox_job, "send queued email"),
     # Drafts each ended period's transparency reports once; daily, so it catches up after downtime.
     ScheduledJob("transparency",   at(hour=6, minute=15), transparency_job, "draft ended periods"),

@@ -45,6 +45,7 @@ def test_the_schedule_has_the_reminder_sweep_delivery_and_digests():
         "reminders",
         "digests",
         "meeting-notices",
+        "pulses",
         "deliver-outbox",
         "transparency",
         "backup",
