@@ -16,7 +16,7 @@ from governance.accounts.auth import signed_in
 from governance.accounts.policy import VISIBILITY_LABELS
 from governance.core.clock import organisation_today
 from governance.core.contracts import read_form
-from governance.core.errors import ConflictError, InvalidInput, NotFoundError, ServiceError
+from governance.core.errors import ConflictError, InvalidInput, PermissionDenied, ServiceError
 from governance.core.exports import CSV_MEDIA_TYPE, attachment, csv_bytes
 from governance.core.http import FormFailure, RowId, form_values, page, page_with_forms, redirect
 from governance.core.urls import path_for
@@ -120,7 +120,7 @@ class PulseController(Controller):
     ) -> Template:
         group = await get_group(slug)
         if not viewer.leads(group["id"]):
-            raise NotFoundError("There is no such page.")
+            raise PermissionDenied(services.NOT_A_LEADER)
         values = {"theme": "wellbeing", "cadence": "quarterly", "visibility": "internal"}
         return page(request, "pulses/new.html", {"group": group, "values": values, **_labels()})
 
@@ -164,9 +164,7 @@ class PulseController(Controller):
         data = await request.form()
         command, unreadable = read_form(NewQuestion, data)
         try:
-            if unreadable:
-                raise InvalidInput("The question needs correcting.", dict(unreadable))
-            await services.add_question(pulse_id, command, viewer)
+            await services.add_question(pulse_id, command, viewer, unreadable)
         except (InvalidInput, ConflictError) as error:
             failure = FormFailure.of(error, "add-question", form_values(data))
             return await _pulse_page(request, pulse_id, viewer, failure)
@@ -184,9 +182,7 @@ class PulseController(Controller):
             else 0
         )
         try:
-            if unreadable:
-                raise InvalidInput("The question needs correcting.", dict(unreadable))
-            pulse_id = await services.change_question(question_id, command, viewer)
+            pulse_id = await services.change_question(question_id, command, viewer, unreadable)
         except (InvalidInput, ConflictError) as error:
             if not pulse_id:
                 raise
@@ -236,7 +232,7 @@ class StaffRosterController(Controller):
     @get("/pulses/roster", name="pulses:roster")
     async def roster(self, request: Request[Any, Any, Any], viewer: RequestViewer) -> Template:
         if not viewer.user.is_admin:
-            raise NotFoundError("There is no such page.")
+            raise PermissionDenied("Only an admin can import the staff roster.")
         return page(request, "pulses/roster.html", {"counts": await queries.roster_counts()})
 
     @post("/pulses/roster", name="pulses:roster-import", request_max_body_size=ROSTER_BODY_LIMIT)

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from governance.accounts import scopes
 from governance.accounts.policy import Viewer
 from governance.core.audit import EventScope, record_event
 from governance.core.clock import organisation_today, utcnow
@@ -57,12 +58,14 @@ from governance.settings import get_settings
 NEEDS_CORRECTING = "The pulse needs correcting. Nothing has been saved."
 NOT_A_LEADER = "Only the group's chair or secretary can manage its pulses."
 NO_PULSE = "There is no pulse at this address."
+NO_QUESTION = "There is no such question."
 LINK_UNKNOWN = "This link is not a valid check-in link."
 LINK_USED = "This link has been used already: each link answers once, and your answer was kept."
 RUN_CLOSED = "This check-in has closed; answers are no longer taken."
 SCORED_KINDS = frozenset({Kind.SCALE, Kind.ENPS, Kind.CHOICE})
 MAX_ROSTER_ROWS = 20000
 MAX_ROSTER_BYTES = 2_000_000
+INSERT_CHUNK = 500
 
 
 def _scope(group_id: int, visibility: str) -> EventScope:
@@ -78,20 +81,42 @@ async def _pulse_of(pulse_id: int) -> dict[str, Any]:
     )
 
 
-def _lead(viewer: Viewer, group_id: int) -> None:
+def _lead(viewer: Viewer, group_id: int, visibility: str, missing: str = NO_PULSE) -> None:
+    """Only the group's chair or secretary: whoever may read the pulse learns the rule,
+    anyone else learns nothing of it (the same answer as for a pulse that does not exist)."""
     if not viewer.leads(group_id):
-        # A member learns the rule; anyone else learns nothing of the pulse.
-        if viewer.is_member_of(group_id):
+        if scopes.may_read(viewer, group_id, visibility):
             raise PermissionDenied(NOT_A_LEADER)
-        raise NotFoundError(NO_PULSE)
+        raise NotFoundError(missing)
 
 
 async def _editable_pulse(pulse_id: int, viewer: Viewer) -> dict[str, Any]:
     pulse = await _pulse_of(pulse_id)
-    _lead(viewer, pulse["group"])
+    _lead(viewer, pulse["group"], pulse["visibility"])
+    await _refuse_if_run(pulse_id)
+    return pulse
+
+
+async def _refuse_if_run(pulse_id: int) -> None:
     if await PulseRun.exists().where(PulseRun.pulse == pulse_id):
         raise ConflictError("The questions cannot change once the pulse has run.")
-    return pulse
+
+
+async def _question_of(question_id: int, viewer: Viewer) -> dict[str, Any]:
+    """The question with its pulse, in one query (a hidden one costs what a missing one
+    does), once the viewer may change it."""
+    question = await one_row(
+        PulseQuestion.select(
+            PulseQuestion.pulse,
+            PulseQuestion.kind,
+            PulseQuestion.pulse._.group.as_alias("group"),
+            PulseQuestion.pulse._.visibility.as_alias("visibility"),
+        ).where(PulseQuestion.id == question_id),
+        NO_QUESTION,
+    )
+    _lead(viewer, question["group"], question["visibility"], NO_QUESTION)
+    await _refuse_if_run(question["pulse"])
+    return {**question, "id": question["pulse"]}
 
 
 # --- pulses and their questions ---------------------------------------------------------
@@ -160,17 +185,16 @@ def _options(kind: str, raw: str) -> tuple[list[str], str | None]:
     return options, None
 
 
-async def change_question(question_id: int, command: QuestionChange, viewer: Viewer) -> int:
+async def change_question(
+    question_id: int,
+    command: QuestionChange,
+    viewer: Viewer,
+    unreadable: Mapping[str, str] = NO_ERRORS,
+) -> int:
     """A question's new wording, before the first run; returns its pulse's id."""
     command = trimmed(command)
-    question = await one_row(
-        PulseQuestion.select(PulseQuestion.pulse, PulseQuestion.kind).where(
-            PulseQuestion.id == question_id
-        ),
-        "There is no such question.",
-    )
-    pulse = await _editable_pulse(question["pulse"], viewer)
-    errors = field_errors(command)
+    pulse = question = await _question_of(question_id, viewer)
+    errors = {**field_errors(command), **unreadable}
     options, problem = _options(question["kind"], command.options)
     if problem:
         errors.setdefault("options", problem)
@@ -190,10 +214,12 @@ async def change_question(question_id: int, command: QuestionChange, viewer: Vie
     return int(pulse["id"])
 
 
-async def add_question(pulse_id: int, command: NewQuestion, viewer: Viewer) -> int:
+async def add_question(
+    pulse_id: int, command: NewQuestion, viewer: Viewer, unreadable: Mapping[str, str] = NO_ERRORS
+) -> int:
     command = trimmed(command)
     pulse = await _editable_pulse(pulse_id, viewer)
-    errors = field_errors(command)
+    errors = {**field_errors(command), **unreadable}
     options: list[str] = []
     if "kind" not in errors:
         options, problem = _options(command.kind, command.options)
@@ -232,13 +258,7 @@ async def add_question(pulse_id: int, command: NewQuestion, viewer: Viewer) -> i
 
 
 async def remove_question(question_id: int, viewer: Viewer) -> int:
-    question = await one_row(
-        PulseQuestion.select(PulseQuestion.pulse, PulseQuestion.kind).where(
-            PulseQuestion.id == question_id
-        ),
-        "There is no such question.",
-    )
-    pulse = await _editable_pulse(question["pulse"], viewer)
+    pulse = question = await _question_of(question_id, viewer)
     kinds = [
         row["kind"]
         for row in await PulseQuestion.select(PulseQuestion.kind).where(
@@ -383,7 +403,7 @@ async def launch_run(
     """A run open from today, with one single-use link per active staff address, each
     queued through the outbox in the same transaction."""
     pulse = await _pulse_of(pulse_id)
-    _lead(viewer, pulse["group"])
+    _lead(viewer, pulse["group"], pulse["visibility"])
     refuse({**await _run_errors(pulse_id, command), **unreadable}, NEEDS_CORRECTING)
     async with write_transaction():
         if await PulseRun.exists().where(
@@ -414,20 +434,7 @@ async def launch_run(
             )
         ).returning(PulseRun.id)
         run_id = int(rows[0]["id"])
-        await PulseInvitation.insert(
-            *(
-                PulseInvitation(
-                    run=run_id,
-                    staff=member["id"],
-                    token_hash=token_hash(invitation_token(run_id, member["id"])),
-                )
-                for member in staff
-            )
-        )
-        invites = [
-            emails.PulseInvite(run_id, m["id"], m["email"], invitation_link(run_id, m["id"]))
-            for m in staff
-        ]
+        invites = await _invite(run_id, staff)
         await emails.pulse_invitations(invites, _about(pulse, command.closes_on))
         await record_event(
             viewer.user,
@@ -438,6 +445,25 @@ async def launch_run(
             _scope(pulse["group"], pulse["visibility"]),
         )
     return run_id
+
+
+async def _invite(run_id: int, staff: list[dict[str, Any]]) -> list[emails.PulseInvite]:
+    """One invitation per address (only its token's hash is kept), in chunks."""
+    for start in range(0, len(staff), INSERT_CHUNK):
+        await PulseInvitation.insert(
+            *(
+                PulseInvitation(
+                    run=run_id,
+                    staff=member["id"],
+                    token_hash=token_hash(invitation_token(run_id, member["id"])),
+                )
+                for member in staff[start : start + INSERT_CHUNK]
+            )
+        )
+    return [
+        emails.PulseInvite(run_id, m["id"], m["email"], invitation_link(run_id, m["id"]))
+        for m in staff
+    ]
 
 
 def _about(pulse: Mapping[str, Any], closes_on: dt.date) -> emails.PulseAbout:
@@ -552,6 +578,10 @@ async def answer_pulse(token: str, form: Mapping[str, str]) -> None:
         kept.append(answers)
         random.SystemRandom().shuffle(kept)
         await PulseResponse.delete().where(PulseResponse.run == run_id)
-        await PulseResponse.insert(
-            *(PulseResponse(id=uuid.uuid4(), run=run_id, answers=a) for a in kept)
-        )
+        for start in range(0, len(kept), INSERT_CHUNK):
+            await PulseResponse.insert(
+                *(
+                    PulseResponse(id=uuid.uuid4(), run=run_id, answers=stored)
+                    for stored in kept[start : start + INSERT_CHUNK]
+                )
+            )

@@ -51,8 +51,9 @@ async def _physical_order() -> list[dict]:
     rows = await engine.run_ddl(f"SELECT answers FROM pulse_response ORDER BY {order}")
     import json
 
-    return [r["answers"] if isinstance(r["answers"], dict) else json.loads(r["answers"])
-            for r in rows]
+    return [
+        r["answers"] if isinstance(r["answers"], dict) else json.loads(r["answers"]) for r in rows
+    ]
 
 
 async def test_stored_rows_cannot_be_linked_by_order_or_row_version(cast):

@@ -35,8 +35,9 @@ async def test_staff_answer_by_link_without_signing_in_and_once_only(cast, clien
     again = await client.get(link.removeprefix("http://testserver"))
     assert again.status_code == 410 and "used already" in again.text
     token = await csrf_token(client, "/login")
-    second = await client.post(link.removeprefix("http://testserver"),
-                               data={**form, "_csrf_token": token})
+    second = await client.post(
+        link.removeprefix("http://testserver"), data={**form, "_csrf_token": token}
+    )
     assert second.status_code == 410 and await PulseResponse.count() == 1
     assert (await client.get("/pulse/answer/" + "a" * 64)).status_code == 404
     assert (await client.get("/pulse/answer/nonsense")).status_code == 404
@@ -57,22 +58,32 @@ async def test_the_chair_creates_edits_and_launches_from_the_pages(cast, client)
     await import_staff(3)
     await sign_in(client, cast.chair)
     token = await csrf_token(client, f"/groups/{cast.slug}/pulses/new")
-    bad = await client.post(f"/groups/{cast.slug}/pulses/new",
-                            data={"title": "", "theme": "nope", "_csrf_token": token})
+    bad = await client.post(
+        f"/groups/{cast.slug}/pulses/new", data={"title": "", "theme": "nope", "_csrf_token": token}
+    )
     assert bad.status_code == 422 and await Pulse.count() == 0
-    made = await client.post(f"/groups/{cast.slug}/pulses/new", data={
-        "title": "Wellbeing check-in", "theme": "wellbeing", "cadence": "monthly",
-        "visibility": "internal", "_csrf_token": token})
+    made = await client.post(
+        f"/groups/{cast.slug}/pulses/new",
+        data={
+            "title": "Wellbeing check-in",
+            "theme": "wellbeing",
+            "cadence": "monthly",
+            "visibility": "internal",
+            "_csrf_token": token,
+        },
+    )
     assert made.status_code in (302, 303)
     pulse_path = made.headers["location"]
     page = await client.get(pulse_path)
     assert "My workload is manageable." in page.text and "Launch the run" in page.text
     pulse_id = int(pulse_path.rsplit("/", 1)[1])
-    late = await client.post(f"/pulses/{pulse_id}/runs",
-                             data={"closes_on": "2000-01-01", "_csrf_token": token})
+    late = await client.post(
+        f"/pulses/{pulse_id}/runs", data={"closes_on": "2000-01-01", "_csrf_token": token}
+    )
     assert late.status_code == 422
-    launched = await client.post(f"/pulses/{pulse_id}/runs",
-                                 data={"closes_on": "", "_csrf_token": token})
+    launched = await client.post(
+        f"/pulses/{pulse_id}/runs", data={"closes_on": "", "_csrf_token": token}
+    )
     assert launched.status_code == 422
 
 
@@ -80,8 +91,12 @@ async def test_who_sees_the_pages(cast, client):
     await import_staff(5)
     pulse_id = await make_pulse(cast, visibility="board")
     run_id = await launch(cast, pulse_id)
-    for user, status in ((cast.member, 200), (cast.board, 200), (cast.director, 404),
-                         (cast.stranger, 404)):
+    for user, status in (
+        (cast.member, 200),
+        (cast.board, 200),
+        (cast.director, 404),
+        (cast.stranger, 404),
+    ):
         client.cookies.clear()
         await sign_in(client, user)
         assert (await client.get(f"/pulses/{pulse_id}")).status_code == status
@@ -95,10 +110,16 @@ async def test_the_admin_imports_the_roster_from_a_file(client):
     admin = await make_user(admin=True)
     await sign_in(client, admin)
     token = await csrf_token(client, "/pulses/roster")
-    bad = await client.post("/pulses/roster", data={"_csrf_token": token},
-                            files={"roster": ("staff.csv", b"email\nnot-an-address\n", "text/csv")})
+    bad = await client.post(
+        "/pulses/roster",
+        data={"_csrf_token": token},
+        files={"roster": ("staff.csv", b"email\nnot-an-address\n", "text/csv")},
+    )
     assert bad.status_code == 422 and "Line 2" in bad.text
-    good = await client.post("/pulses/roster", data={"_csrf_token": token},
-                             files={"roster": ("staff.csv", roster_csv(4), "text/csv")})
+    good = await client.post(
+        "/pulses/roster",
+        data={"_csrf_token": token},
+        files={"roster": ("staff.csv", roster_csv(4), "text/csv")},
+    )
     assert good.status_code in (302, 303)
     assert re.search(r"4 addresses are invited", (await client.get("/pulses/roster")).text)

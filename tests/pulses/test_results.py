@@ -26,10 +26,10 @@ def test_hidden_cuts_together_are_never_fewer_than_the_threshold():
     assert results.hidden_cuts({"A": 5, "B": 5, NOT_STATED: 5}, 15, 5) == {}
 
 
-def test_the_threshold_can_be_raised_never_lowered_below_three(monkeypatch):
+def test_the_threshold_can_be_raised_never_lowered_below_three(tmp_path):
     from governance.settings import SettingsError, load_settings
 
-    base = {"GOVERNANCE_SECRET_KEY": "k" * 32, "GOVERNANCE_DATA_DIR": "/tmp"}
+    base = {"GOVERNANCE_SECRET_KEY": "k" * 32, "GOVERNANCE_DATA_DIR": str(tmp_path)}
     assert load_settings({**base, "GOVERNANCE_PULSE_MIN_RESPONSES": "8"}).pulse_min_responses == 8
     with pytest.raises(SettingsError):
         load_settings({**base, "GOVERNANCE_PULSE_MIN_RESPONSES": "2"})

@@ -10,7 +10,7 @@ import pytest
 
 from governance.core.clock import organisation_today
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
-from governance.core.tables import AuditEvent, OutboundEmail
+from governance.core.tables import AuditEvent
 from governance.pulses import jobs, queries, services
 from governance.pulses.schemas import LIBRARY, NewQuestion, NewRun, QuestionChange
 from governance.pulses.tables import PulseInvitation, PulseResponse, PulseRun, StaffMember
@@ -32,8 +32,11 @@ async def test_a_pulse_starts_with_an_editable_copy_of_the_library(cast):
     qs = await questions(pulse_id)
     assert [q.prompt for q in qs] == [prompt for _, prompt, _ in LIBRARY["wellbeing"]]
     chair = await viewer_for(cast.chair)
-    await services.change_question(qs[0].id, QuestionChange(
-        prompt="My workload is fair.", options="\n".join(qs[0].options)), chair)
+    await services.change_question(
+        qs[0].id,
+        QuestionChange(prompt="My workload is fair.", options="\n".join(qs[0].options)),
+        chair,
+    )
     assert (await questions(pulse_id))[0].prompt == "My workload is fair."
     # The library itself is unchanged.
     assert LIBRARY["wellbeing"][0][1] == "My workload is manageable."
@@ -50,7 +53,9 @@ async def test_only_the_chair_or_secretary_manages_pulses(cast):
 async def make_pulse_as(cast, user_id):  # type: ignore[no-untyped-def]
     from governance.pulses.schemas import NewPulse
 
-    return await services.create_pulse(cast.group_id, NewPulse(title="X"), await viewer_for(user_id))
+    return await services.create_pulse(
+        cast.group_id, NewPulse(title="X"), await viewer_for(user_id)
+    )
 
 
 async def test_bad_question_edits_name_every_problem(cast):
@@ -61,8 +66,11 @@ async def test_bad_question_edits_name_every_problem(cast):
         await services.change_question(qs[0].id, QuestionChange(prompt="", options="a\nb"), chair)
     assert set(refused.value.field_errors) == {"prompt", "options"}
     with pytest.raises(InvalidInput) as refused:
-        await services.add_question(pulse_id, NewQuestion(
-            kind="demographic", prompt="Age?", options="Under 30\nPrefer not to say"), chair)
+        await services.add_question(
+            pulse_id,
+            NewQuestion(kind="demographic", prompt="Age?", options="Under 30\nPrefer not to say"),
+            chair,
+        )
     assert "always offered" in refused.value.field_errors["options"]
     with pytest.raises(InvalidInput):
         await services.add_question(pulse_id, NewQuestion(kind="comment", prompt="More?"), chair)
@@ -75,8 +83,10 @@ async def test_questions_are_frozen_once_a_run_starts(cast):
     qs = await questions(pulse_id)
     with pytest.raises(ConflictError):
         await services.change_question(
-            qs[0].id, QuestionChange(prompt="Changed", options="\n".join(qs[0].options)),
-            await viewer_for(cast.chair))
+            qs[0].id,
+            QuestionChange(prompt="Changed", options="\n".join(qs[0].options)),
+            await viewer_for(cast.chair),
+        )
 
 
 async def test_the_roster_import_stores_nothing_from_a_bad_file(cast):
