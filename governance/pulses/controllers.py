@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from governance.accounts.auth import signed_in
 from governance.accounts.policy import VISIBILITY_LABELS
 from governance.core.clock import organisation_today
-from governance.core.contracts import read_form
+from governance.core.contracts import read_form, row_id
 from governance.core.errors import ConflictError, InvalidInput, PermissionDenied, ServiceError
 from governance.core.exports import CSV_MEDIA_TYPE, attachment, csv_bytes
 from governance.core.http import FormFailure, RowId, form_values, page, page_with_forms, redirect
@@ -176,11 +176,8 @@ class PulseController(Controller):
     ) -> Template | Redirect:
         data = await request.form()
         command, unreadable = read_form(QuestionChange, data)
-        pulse_id = (
-            int(str(data.get("pulse_id") or "0"))
-            if str(data.get("pulse_id") or "").isdigit()
-            else 0
-        )
+        # The page to show a refusal on (the form says which pulse it was on).
+        pulse_id = row_id(str(data.get("pulse_id") or "")) or 0
         try:
             pulse_id = await services.change_question(question_id, command, viewer, unreadable)
         except (InvalidInput, ConflictError) as error:
