@@ -67,6 +67,12 @@ from governance.notifications.controllers import (
 )
 from governance.operations.api import OperationsApiController
 from governance.operations.controllers import PersonalDataController, StatusController
+from governance.pulses.api import PulseApiController
+from governance.pulses.controllers import (
+    PulseAnswerController,
+    PulseController,
+    StaffRosterController,
+)
 from governance.register.api import RegisterApiController
 from governance.register.controllers import RegisterController
 from governance.reports.api import BoardLineApiController, ReportApiController
@@ -172,6 +178,10 @@ def _route_handlers() -> list[Any]:
         MeetingPackApiController,
         SearchController,
         SearchApiController,
+        StaffRosterController,
+        PulseController,
+        PulseAnswerController,
+        PulseApiController,
         create_static_files_router(
             path="/static", directories=[STATIC_DIRECTORY], include_in_schema=False
         ),

@@ -16,6 +16,7 @@ from governance.core.audit import SYSTEM
 from governance.core.clock import organisation_today, utcnow
 from governance.core.db import write_transaction
 from governance.demo_papers import seed_demo_papers
+from governance.demo_pulses import seed_demo_pulses
 from governance.groups.queries import get_group, load_viewer
 from governance.groups.schemas import NewMembership
 from governance.groups.services import add_membership
@@ -97,6 +98,16 @@ async def _seed_demo() -> int:
         await seed_demo_reporting(slug, chair_email, member_email)
         await seed_demo_resolution(slug, chair_email, member_email)
     await seed_demo_transparency()
+    await seed_demo_pulses(
+        {
+            slug: (await get_group(slug), await _viewer_by_email(chair_email))
+            for slug, chair_email in (
+                ("wellbeing", "chair.wellbeing@example.org"),
+                ("ndi", "chair.ndi@example.org"),
+            )
+        },
+        await _viewer_by_email("admin@example.org"),
+    )
     return created
 
 

@@ -19,6 +19,7 @@ APP_REGISTRY = AppRegistry(
         "governance.documents.piccolo_app",
         "governance.transparency.piccolo_app",
         "governance.notifications.piccolo_app",
+        "governance.pulses.piccolo_app",
         # Last: its index is built from every other app's records.
         "governance.search.piccolo_app",
     ]

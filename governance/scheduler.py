@@ -45,6 +45,7 @@ from governance.notifications.jobs import (
     reminder_sweep_job,
 )
 from governance.operations.jobs import nightly_backup_job
+from governance.pulses.jobs import pulse_job
 from governance.reports.jobs import reporting_periods_job
 from governance.resolutions.jobs import resolutions_job
 from governance.transparency.jobs import transparency_job
@@ -161,6 +162,8 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob("meeting-notices", every(minutes=15), meeting_notice_job, "notices 7 days ahead"),
     # Closes written resolutions whose time has come; reminds non-voters a day before.
     ScheduledJob("resolutions",    every(minutes=5), resolutions_job,    "close and remind votes"),
+    # Pulse runs: one reminder 2 days before a run closes; runs past their date are closed.
+    ScheduledJob("pulses",         at(minute=20),    pulse_job,          "pulse reminders, close"),
     ScheduledJob("deliver-outbox", every(minutes=1), deliver_outbox_job, "send queued email"),
     # Drafts each ended period's transparency reports once; daily, so it catches up after downtime.
     ScheduledJob("transparency",   at(hour=6, minute=15), transparency_job, "draft ended periods"),

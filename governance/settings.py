@@ -51,6 +51,8 @@ class Settings:
     # response is recorded; 0: a majority of the current Board members, the proposer
     # counting as one of them (and always at least one other member).
     board_concurrences: int = 0
+    # The fewest responses any pulse figure is drawn from (a run, a cut); never below 3.
+    pulse_min_responses: int = 5
 
     @property
     def is_https(self) -> bool:
@@ -80,6 +82,19 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number, not {raw!r}") from error
     if value <= 0:
         raise SettingsError(f"{name} must be greater than zero")
+    return value
+
+
+PULSE_THRESHOLD_FLOOR = 3
+
+
+def _pulse_threshold(env: dict[str, str]) -> int:
+    """The pulse reporting threshold: 5 by default, may be raised, never below 3."""
+    value = _int(env, "GOVERNANCE_PULSE_MIN_RESPONSES", 5)
+    if value < PULSE_THRESHOLD_FLOOR:
+        raise SettingsError(
+            f"GOVERNANCE_PULSE_MIN_RESPONSES must be at least {PULSE_THRESHOLD_FLOOR}"
+        )
     return value
 
 
@@ -241,6 +256,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         nightly_backups=_switch(env, "GOVERNANCE_NIGHTLY_BACKUPS", True),
         max_upload_mb=_int(env, "GOVERNANCE_MAX_UPLOAD_MB", 25),
         board_concurrences=_count_or_majority(env, "GOVERNANCE_BOARD_CONCURRENCES"),
+        pulse_min_responses=_pulse_threshold(env),
     )
 
 

@@ -20,7 +20,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from piccolo.columns import Bytea
+from piccolo.columns import UUID, Bytea
 from piccolo.table import Table, sort_table_classes
 
 from governance.accounts.services import password_link
@@ -343,6 +343,7 @@ async def build_world() -> World:
     )
 
     resolutions = await _resolutions(leader)
+    pulses = await _pulses(users["admin"], leader)
 
     feed = await reset_feed((await viewer_for(member)).user)
     return World(
@@ -390,6 +391,7 @@ async def build_world() -> World:
             "chart": "actions.svg",
             "unknown_feed_ics": "not-a-feed.ics",
             "bad_token": "not-a-signed-link",
+            **pulses,
         },
     )
 
@@ -409,6 +411,49 @@ async def _resolutions(leader: Any) -> dict[str, int]:
         )
         made[key] = await propose_resolution("alpha", command, leader)
     return made
+
+
+async def _pulses(admin: int, leader: Any) -> dict[str, str]:
+    """A roster, a pulse at each visibility with a run (each title names its visibility, so
+    a leak is caught), a pulse with no run yet (its questions can change), and one unused
+    link to the internal run."""
+    from governance.pulses import services as pulses
+    from governance.pulses.schemas import NewPulse, NewRun
+    from governance.pulses.tables import PulseQuestion, StaffMember
+
+    roster = b"email,name\nstaff1@example.org,One\nstaff2@example.org,Two\n"
+    await pulses.import_roster(roster, await viewer_for(admin))
+    closes_on = organisation_today() + dt.timedelta(days=10)
+    found = {}
+    for visibility in ("internal", "board", "group"):
+        pulse_id = await pulses.create_pulse(
+            await _group_id("alpha"),
+            NewPulse(title=f"Pulse on the {visibility} item", visibility=visibility),
+            leader,
+        )
+        found[f"{visibility}_pulse_id"] = str(pulse_id)
+        run_id = await pulses.launch_run(pulse_id, NewRun(closes_on=closes_on), leader)
+        found[f"{visibility}_run_id"] = str(run_id)
+    editable = await pulses.create_pulse(
+        await _group_id("alpha"), NewPulse(title="Pulse on the internal item, new"), leader
+    )
+    question = (
+        await PulseQuestion.select(PulseQuestion.id).where(PulseQuestion.pulse == editable).first()
+    )
+    staff = await StaffMember.select(StaffMember.id).order_by(StaffMember.id).first()
+    token = pulses.invitation_token(int(found["internal_run_id"]), staff["id"])
+    return {
+        **found,
+        "editable_pulse_id": str(editable),
+        "question_id": str(question["id"]),
+        "pulse_token": token,
+    }
+
+
+async def _group_id(slug: str) -> int:
+    from governance.groups.queries import get_group
+
+    return int((await get_group(slug))["id"])
 
 
 # --- back to the world as built ----------------------------------------------------------
@@ -466,6 +511,13 @@ def _fingerprint_query() -> str:
     return "SELECT " + ", ".join(parts)
 
 
+def _comparable_id(table: type[Table]) -> str:
+    # PostgreSQL has no max() of a UUID (a pulse response's random id): its text has one.
+    if isinstance(table._meta.primary_key, UUID):
+        return "CAST(id AS TEXT)"
+    return "id"
+
+
 async def counts() -> list[Any]:
     """The number of rows and the highest id of every table but the sessions, in one query
     a tenth of the cost of `fingerprint`: enough to see any insert or delete, and so every
@@ -473,7 +525,7 @@ async def counts() -> list[Any]:
     tables = _tables()
     columns = ", ".join(
         f"(SELECT count(*) FROM {t._meta.tablename}) AS c{i}, "
-        f"(SELECT max(id) FROM {t._meta.tablename}) AS m{i}"
+        f"(SELECT max({_comparable_id(t)}) FROM {t._meta.tablename}) AS m{i}"
         for i, t in enumerate(tables)
     )
     rows = await tables[0].raw(f"SELECT {columns}")

@@ -293,6 +293,22 @@ def item_cases(
     ]
 
 
+PULSE_READERS = {
+    "internal": READERS,
+    "board": ("member", "chair", "board"),
+    "group": ("member", "chair"),
+}
+
+
+def pulse_cases(path: str, api: bool) -> list[Case]:
+    """A pulse's or run's route at each visibility: read by those who read that visibility."""
+    name = "run_id" if "{run_id}" in path else "pulse_id"
+    return [
+        case(grid(readers, api=api), visibility, **{name: f"{visibility}_{name}"})
+        for visibility, readers in PULSE_READERS.items()
+    ]
+
+
 ITEM_VISIBILITIES = {"board": BOARD_ITEM_LEAD, "group": GROUP_ITEM_LEAD}
 
 # --- the matrix -------------------------------------------------------------------------
@@ -884,6 +900,41 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
     ("POST", "/api/v1/reports/{report_id}/documents"): [
         case(API_DRAFT_LEAD, body=UPLOAD, report_id="draft_report_id")
     ],
+    # --- pulses: results read at the run's visibility; the chair runs them; answers by link ---
+    ("GET", "/pulses"): SIGNED_IN,
+    ("GET", "/api/v1/pulses"): API_SIGNED_IN,
+    ("GET", "/pulses/roster"): ADMIN,
+    ("POST", "/pulses/roster"): ADMIN,
+    ("GET", "/groups/{slug}/pulses/new"): GROUP_LEAD,
+    ("POST", "/groups/{slug}/pulses/new"): [case(GROUP_LEAD, body=form(title="Matrix pulse"))],
+    ("POST", "/api/v1/groups/{slug}/pulses"): [
+        case(API_GROUP_LEAD, body=fixed(title="Matrix pulse"))
+    ],
+    **{
+        (method, path): pulse_cases(path, api)
+        for method, path, api in (
+            ("GET", "/pulses/{pulse_id}", False),
+            ("GET", "/api/v1/pulses/{pulse_id}", True),
+            ("GET", "/api/v1/pulses/{pulse_id}/trend", True),
+            ("GET", "/pulses/runs/{run_id}", False),
+            ("GET", "/pulses/runs/{run_id}/results.csv", False),
+            ("GET", "/api/v1/pulses/runs/{run_id}/results", True),
+        )
+    },
+    ("POST", "/pulses/{pulse_id}/questions"): [case(lead(), pulse_id="editable_pulse_id")],
+    ("POST", "/pulses/{pulse_id}/runs"): [case(lead(), pulse_id="editable_pulse_id")],
+    ("POST", "/api/v1/pulses/{pulse_id}/runs"): [
+        case(lead(api=True), body=fixed(closes_on=days_ahead(10)), pulse_id="editable_pulse_id")
+    ],
+    ("POST", "/pulses/questions/{question_id}"): [case(lead())],
+    ("POST", "/pulses/questions/{question_id}/remove"): [case(lead())],
+    # The link is the key, whoever opens it (staff need no account).
+    **{
+        (method, "/pulse/answer/{token}"): [
+            Case(PUBLIC, {"token": "pulse_token"}, label="an unused link", keeps_secrets=False)
+        ]
+        for method in ("GET", "POST")
+    },
     # --- operations: everyone's own data; the status is the admin's ---
     ("GET", "/profile/my-data"): SIGNED_IN,
     ("GET", "/admin/status"): ADMIN,

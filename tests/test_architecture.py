@@ -19,7 +19,7 @@ DOMAINS = (
     "reports",
     "documents",
     "search",
-    "pulse",
+    "pulses",
     "transparency",
     "notifications",
     "dashboard",

@@ -408,3 +408,26 @@ _READERS: dict[Visibility, frozenset[str]] = {
     Visibility.BOARD: frozenset({"member", "board"}),
     Visibility.GROUP: frozenset({"member"}),
 }
+
+
+# --- pulses -----------------------------------------------------------------------------
+
+
+def pulses(viewer: Viewer) -> Any:
+    """Pulses, by their group and the visibility their runs' results take."""
+    from governance.pulses.tables import Pulse
+
+    return readable(viewer, Pulse.group, Pulse.visibility)
+
+
+def pulse_runs(viewer: Viewer) -> Any:
+    """A pulse's runs: the results are read by the group, and by the Director and the Board
+    at the run's visibility. Nobody reads a response."""
+    from governance.pulses.tables import PulseRun
+
+    return readable(viewer, PulseRun.pulse.group, PulseRun.visibility)
+
+
+def reads_pulse_comments(viewer: Viewer, group_id: int) -> bool:
+    """Free-text comments are read by the owning group's current members only."""
+    return viewer.is_member_of(group_id)

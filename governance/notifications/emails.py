@@ -737,6 +737,61 @@ async def transparency_published(
     )
 
 
+# --- pulses -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PulseInvite:
+    """One staff address's link to one run of a pulse. Staff have no account: the email
+    carries no preferences link, and says it comes once per run (and one reminder)."""
+
+    run_id: int
+    staff_id: int
+    email: str
+    link: str
+
+
+@dataclass(frozen=True)
+class PulseAbout:
+    group_id: int
+    group_name: str
+    pulse_title: str
+    closes_on: dt.date
+    visibility: str
+
+
+def _pulse_email(invite: PulseInvite, about: PulseAbout, template: str) -> OutgoingEmail:
+    context = {
+        "group_name": about.group_name,
+        "pulse_title": about.pulse_title,
+        "closes_on": format_date(about.closes_on),
+        "link": invite.link,
+    }
+    key = f"pulse:run:{invite.run_id}:staff:{invite.staff_id}:{template}"
+    return OutgoingEmail(
+        invite.email, template, context, key, EventScope(about.group_id, about.visibility)
+    )
+
+
+async def _queue_pulse(invites: Sequence[PulseInvite], about: PulseAbout, template: str) -> int:
+    added = 0
+    for start in range(0, len(invites), CHUNK):
+        chunk = invites[start : start + CHUNK]
+        added += len(await queue_emails([_pulse_email(i, about, template) for i in chunk]))
+    return added
+
+
+async def pulse_invitations(invites: Sequence[PulseInvite], about: PulseAbout) -> int:
+    """Each invitee's single-use link, in the caller's transaction; returns how many were
+    queued."""
+    return await _queue_pulse(invites, about, "pulse_invitation")
+
+
+async def pulse_reminders(invites: Sequence[PulseInvite], about: PulseAbout) -> int:
+    """The one reminder before a run closes, to invitees who have not answered."""
+    return await _queue_pulse(invites, about, "pulse_reminder")
+
+
 # --- queueing in bulk: the reminder sweep and the digests -------------------------------
 
 

@@ -59,10 +59,12 @@ class Relation:
 class Cell:
     value: int
     hidden: str = ""  # "", FEWER or WITHHELD
+    # The smallest count shown; pulses use their own (GOVERNANCE_PULSE_MIN_RESPONSES).
+    threshold: int = PUBLIC_THRESHOLD
 
     @property
     def small(self) -> bool:
-        return 0 < self.value < PUBLIC_THRESHOLD
+        return 0 < self.value < self.threshold
 
 
 def primary(value: int) -> str:
@@ -92,7 +94,7 @@ class _View:
         if not cell.hidden:
             return cell.value, cell.value
         if cell.hidden == FEWER:
-            return 1, PUBLIC_THRESHOLD - 1
+            return 1, cell.threshold - 1
         return 0, math.inf
 
     def narrow(self, relation_indexes: range | list[int]) -> set[Key]:

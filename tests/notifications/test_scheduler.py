@@ -46,6 +46,7 @@ def test_the_schedule_has_the_reminder_sweep_delivery_and_digests():
         "digests",
         "meeting-notices",
         "resolutions",
+        "pulses",
         "deliver-outbox",
         "transparency",
         "backup",
