@@ -26,7 +26,6 @@ from governance.core.clock import date_in_zone, organisation_today
 from governance.core.contracts import field_errors, refuse
 from governance.core.errors import InvalidInput, NotFoundError, PermissionDenied
 from governance.core.exports import pdf_from_html
-from governance.core.templating import format_datetime
 from governance.core.urls import path_for
 from governance.groups.queries import get_group
 from governance.groups.tables import WorkingGroup
@@ -184,13 +183,6 @@ async def _newer_version(report: ReportSummaryView, reader: Viewer | None) -> Ve
     return VersionView(**newer) if newer else None
 
 
-def _when(moment: dt.datetime | None) -> str:
-    if moment is None:
-        return ""
-    zone = get_settings().timezone
-    return f"{format_datetime(moment, zone)} ({zone})"
-
-
 def _facts(
     report: ReportView, supersedes_version: int | None, newer: VersionView | None
 ) -> ReportFacts:
@@ -206,8 +198,8 @@ def _facts(
         else None,
         narrative=report.narrative,
         stored_hash=report.content_hash if published else "",
-        approved_at=_when(report.approved_at),
-        published_at=_when(report.published_at),
+        approved_at=report.approved_at,
+        published_at=report.published_at,
         # The public edition names no one but the chairs it lists.
         approved_by_name="" if public else report.approved_by_name,
         published_by_name="" if public else report.published_by_name,
