@@ -43,7 +43,11 @@ from governance.core.security import (
 )
 from governance.core.templating import TEMPLATE_DIRECTORY, add_template_helpers
 from governance.core.urls import use_application
-from governance.dashboard.controllers import DashboardController, GroupOverviewController
+from governance.dashboard.controllers import (
+    DashboardController,
+    GroupOverviewController,
+    MarkdownPreviewController,
+)
 from governance.documents.api import DocumentApiController
 from governance.documents.controllers import DocumentController
 from governance.documents.pack_controllers import MeetingPackApiController, MeetingPackController
@@ -124,6 +128,7 @@ def _route_handlers() -> list[Any]:
         ready,
         DashboardController,
         GroupOverviewController,
+        MarkdownPreviewController,
         SessionController,
         SecurityController,
         TwoFactorController,
