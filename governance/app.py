@@ -112,6 +112,8 @@ def _configure_templates(engine: JinjaTemplateEngine) -> None:
     add_template_helpers(engine.engine)
     engine.engine.globals["service_name"] = "Governance"
     engine.engine.globals["organisation_timezone"] = get_settings().timezone
+    engine.engine.globals["organisation_name"] = get_settings().org_name
+    engine.engine.globals["organisation_logo_url"] = get_settings().org_logo_url
 
 
 async def _before_request(request: Request[Any, Any, Any]) -> None:

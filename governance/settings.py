@@ -47,6 +47,12 @@ class Settings:
     nightly_backups: bool = True
     # The largest paper (a document) one upload may be, in MiB.
     max_upload_mb: int = 25
+    # The organisation the service is run for, shown in every page's header and in emails;
+    # empty: the service's own name only.
+    org_name: str = ""
+    # Its logo in the header: an http(s) address or a path the service serves
+    # (/static/...); empty: no logo.
+    org_logo_url: str = ""
 
     @property
     def is_https(self) -> bool:
@@ -173,6 +179,21 @@ def _secret_key(env: dict[str, str], data_dir: Path) -> str:
     return key
 
 
+def _logo_url(env: dict[str, str]) -> str:
+    raw = (env.get("GOVERNANCE_ORG_LOGO_URL") or "").strip()
+    if not raw:
+        return ""
+    parsed = urlparse(raw)
+    absolute = parsed.scheme in {"http", "https"} and bool(parsed.netloc)
+    own_path = not parsed.scheme and not parsed.netloc and raw.startswith("/")
+    if not (absolute or own_path) or any(character in raw for character in '"<> '):
+        raise SettingsError(
+            "GOVERNANCE_ORG_LOGO_URL must be an http(s) address or a path such as "
+            f"/static/logo.svg (got {raw!r})"
+        )
+    return raw
+
+
 SECOND_FACTOR_ROLES = ("admin", "director", "board", "member")
 
 
@@ -226,6 +247,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         require_second_factor=_required_second_factor(env),
         nightly_backups=_switch(env, "GOVERNANCE_NIGHTLY_BACKUPS", True),
         max_upload_mb=_int(env, "GOVERNANCE_MAX_UPLOAD_MB", 25),
+        org_name=" ".join((env.get("GOVERNANCE_ORG_NAME") or "").split())[:200],
+        org_logo_url=_logo_url(env),
     )
 
 
