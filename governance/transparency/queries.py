@@ -417,14 +417,19 @@ def _latest_by_scope(reports: Iterable[R]) -> dict[str, R]:
 
 
 async def _board_reports(viewer: Viewer) -> list[ReportView]:
-    """The latest board edition of each scope and the stored one of its previous period.
-    Which reports are wanted is decided on their facts; only those have their figures
-    fetched, so the page does not grow with the years of reports behind it."""
+    """The latest published board edition of each scope and the published one of the
+    period before it: like is compared with like, never a draft whose figures may still
+    change (issue 16). Which reports are wanted is decided on their facts; only those have
+    their figures fetched, so the page does not grow with the years of reports behind it."""
     summaries = [
-        _summary(row)
-        for row in await TransparencyReport.select(*_SUMMARY_COLUMNS).where(
-            (TransparencyReport.edition == Edition.BOARD) & scopes.transparency_reports(viewer)
+        report
+        for report in map(
+            _summary,
+            await TransparencyReport.select(*_SUMMARY_COLUMNS).where(
+                (TransparencyReport.edition == Edition.BOARD) & scopes.transparency_reports(viewer)
+            ),
         )
+        if report.status == ReportStatus.PUBLISHED
     ]
     latest = _latest_by_scope(summaries).values()
     previous = {(report.scope, _previous_label(report)) for report in latest}
