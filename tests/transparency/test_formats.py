@@ -383,7 +383,7 @@ async def test_charts_are_clean_svg_with_nothing_suppressed(
     # July (3) and August (4) are fewer than 5: drawn as gaps, never as values.
     assert set(svg_values(actions.text)) <= {"0"}
     attendance = await client.get(f"/transparency/reports/{report_id}/charts/attendance.svg")
-    assert svg_values(attendance.text) == ["100", "100"]
+    assert svg_values(attendance.text) == ["100%", "100%"]  # each value with its unit (issue 16)
     assert (
         await client.get(f"/transparency/reports/{report_id}/charts/other.svg")
     ).status_code == 404
