@@ -43,7 +43,11 @@ from governance.core.security import (
 )
 from governance.core.templating import TEMPLATE_DIRECTORY, add_template_helpers
 from governance.core.urls import use_application
-from governance.dashboard.controllers import DashboardController, GroupOverviewController
+from governance.dashboard.controllers import (
+    DashboardController,
+    GroupOverviewController,
+    MarkdownPreviewController,
+)
 from governance.documents.api import DocumentApiController
 from governance.documents.controllers import DocumentController
 from governance.documents.pack_controllers import MeetingPackApiController, MeetingPackController
@@ -119,6 +123,8 @@ def _configure_templates(engine: JinjaTemplateEngine) -> None:
     add_template_helpers(engine.engine)
     engine.engine.globals["service_name"] = "Governance"
     engine.engine.globals["organisation_timezone"] = get_settings().timezone
+    engine.engine.globals["organisation_name"] = get_settings().org_name
+    engine.engine.globals["organisation_logo_url"] = get_settings().org_logo_url
 
 
 async def _before_request(request: Request[Any, Any, Any]) -> None:
@@ -135,6 +141,7 @@ def _route_handlers() -> list[Any]:
         ready,
         DashboardController,
         GroupOverviewController,
+        MarkdownPreviewController,
         SessionController,
         SecurityController,
         TwoFactorController,

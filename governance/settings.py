@@ -53,6 +53,12 @@ class Settings:
     board_concurrences: int = 0
     # The fewest responses any pulse figure is drawn from (a run, a cut); never below 3.
     pulse_min_responses: int = 5
+    # The organisation the service is run for, shown in every page's header and in emails;
+    # empty: the service's own name only.
+    org_name: str = ""
+    # Its logo in the header: an http(s) address or a path the service serves
+    # (/static/...); empty: no logo.
+    org_logo_url: str = ""
 
     @property
     def is_https(self) -> bool:
@@ -202,6 +208,21 @@ def _secret_key(env: dict[str, str], data_dir: Path) -> str:
     return key
 
 
+def _logo_url(env: dict[str, str]) -> str:
+    raw = (env.get("GOVERNANCE_ORG_LOGO_URL") or "").strip()
+    if not raw:
+        return ""
+    parsed = urlparse(raw)
+    absolute = parsed.scheme in {"http", "https"} and bool(parsed.netloc)
+    own_path = not parsed.scheme and not parsed.netloc and raw.startswith("/")
+    if not (absolute or own_path) or any(character in raw for character in '"<> '):
+        raise SettingsError(
+            "GOVERNANCE_ORG_LOGO_URL must be an http(s) address or a path such as "
+            f"/static/logo.svg (got {raw!r})"
+        )
+    return raw
+
+
 SECOND_FACTOR_ROLES = ("admin", "director", "board", "member")
 
 
@@ -257,6 +278,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_upload_mb=_int(env, "GOVERNANCE_MAX_UPLOAD_MB", 25),
         board_concurrences=_count_or_majority(env, "GOVERNANCE_BOARD_CONCURRENCES"),
         pulse_min_responses=_pulse_threshold(env),
+        org_name=" ".join((env.get("GOVERNANCE_ORG_NAME") or "").split())[:200],
+        org_logo_url=_logo_url(env),
     )
 
 

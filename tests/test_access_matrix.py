@@ -334,6 +334,7 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
     **{route: PUBLIC for route in PUBLIC_ROUTES},
     ("GET", "/"): SIGNED_IN,
     ("GET", "/me/tasks"): SIGNED_IN,
+    ("POST", "/preview"): SIGNED_IN,
     ("POST", "/logout"): SIGNED_IN,
     ("GET", "/profile"): SIGNED_IN,
     ("POST", "/profile"): SIGNED_IN,

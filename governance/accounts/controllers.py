@@ -58,7 +58,7 @@ from governance.core.errors import (
     ServiceError,
     TooManyAttempts,
 )
-from governance.core.forms import TIMEZONES
+from governance.core.forms import COMMON_TIMEZONES, TIMEZONE_CHOICES
 from governance.core.http import (
     FormFailure,
     RowId,
@@ -242,7 +242,8 @@ class PasswordController(Controller):
 
 def _profile_context() -> dict[str, Any]:
     return {
-        "timezones": sorted(TIMEZONES),
+        "common_timezones": COMMON_TIMEZONES,
+        "other_timezones": TIMEZONE_CHOICES[len(COMMON_TIMEZONES) :],
         "digest_frequencies": list(DigestFrequency),
         "weekdays": list(Weekday),
     }

@@ -14,6 +14,7 @@ from typing import Annotated
 import msgspec
 
 from governance.core import contracts
+from governance.core.forms import TIMEZONE_CHOICES
 
 
 class DigestFrequency(StrEnum):
@@ -42,7 +43,12 @@ DisplayName = Annotated[str, contracts.text("Name", max_length=200)]
 Password = Annotated[str, msgspec.Meta(description="The password, exactly as typed")]
 TimeZone = Annotated[
     str,
-    contracts.text("Time zone", max_length=64, description="An IANA zone: Europe/London"),
+    contracts.choice(
+        "Time zone",
+        TIMEZONE_CHOICES,
+        description="An IANA zone: Europe/London",
+        message="Time zone must be a time zone such as Europe/London.",
+    ),
 ]
 FrequencyChoice = Annotated[str, contracts.choice("Digest", DigestFrequency)]
 WeekdayChoice = Annotated[str, contracts.choice("Weekday", Weekday)]

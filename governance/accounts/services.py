@@ -74,7 +74,7 @@ from governance.core.errors import (
     PermissionDenied,
     TooManyAttempts,
 )
-from governance.core.forms import EMAIL_PATTERN, TIMEZONES
+from governance.core.forms import EMAIL_PATTERN
 from governance.core.signing import sign, unsign
 from governance.core.urls import absolute_url
 from governance.notifications import emails
@@ -544,8 +544,6 @@ async def update_profile(
     """A person's own name, time zone and digest."""
     command = trimmed(command)
     errors = _errors(command, unreadable)
-    if "timezone" not in errors and command.timezone not in TIMEZONES:
-        errors["timezone"] = "Time zone must be a time zone such as Europe/London."
     refuse(errors)
     async with write_transaction():
         await User.update(columns_from(User, command)).where(User.id == actor.id)

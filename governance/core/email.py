@@ -45,6 +45,7 @@ from governance.core.db import write_transaction
 from governance.core.isolation import SkippedItems
 from governance.core.tables import OutboundEmail
 from governance.core.templating import TEMPLATE_DIRECTORY, add_template_helpers
+from governance.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +166,7 @@ class RenderedEmail:
 
 
 def render_email(template: str, context: Mapping[str, Any]) -> RenderedEmail:
+    context = {"organisation_name": get_settings().org_name, **context}
     subject = _text_environment.get_template(f"{template}/subject.txt").render(context)
     return RenderedEmail(
         subject=" ".join(subject.split()),

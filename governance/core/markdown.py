@@ -6,8 +6,9 @@ import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-_parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
-    ["table", "strikethrough"]
+# Raw HTML is never passed through (html=False), and a bare URL becomes a link (linkify).
+_parser = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False}).enable(
+    ["table", "strikethrough", "linkify"]
 )
 
 ALLOWED_TAGS = {

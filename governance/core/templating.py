@@ -8,17 +8,40 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+from jinja2.runtime import Context
 
 from governance.core.markdown import render_markdown
 
 TEMPLATE_DIRECTORY = Path(__file__).resolve().parents[2] / "templates"
 
 
-def format_datetime(value: dt.datetime | None, timezone: str = "UTC") -> str:
+def format_datetime(
+    value: dt.datetime | None, timezone: str = "UTC", reader_timezone: str | None = None
+) -> str:
+    """The one way a moment is written for people, on pages and in emails: "2 Dec 2026,
+    20:29", followed by its zone ("(Europe/London)") unless the zone is the reader's own
+    (`reader_timezone`; None when the reader's zone is not known, as in an email or on a
+    public page: then the zone is always written)."""
     if value is None:
         return ""
     local = value.astimezone(ZoneInfo(timezone))
-    return local.strftime("%-d %b %Y, %H:%M")
+    text = local.strftime("%-d %b %Y, %H:%M")
+    return text if timezone == reader_timezone else f"{text} ({timezone})"
+
+
+def _reader_timezone(context: Context) -> str | None:
+    """The signed-in reader's own zone, when the page is rendered for one."""
+    request = context.get("request")
+    user = request.scope.get("user") if request is not None else None
+    zone = getattr(user, "timezone", None)
+    return zone if isinstance(zone, str) else None
+
+
+@jinja2.pass_context
+def datetime_filter(context: Context, value: dt.datetime | None, timezone: str = "UTC") -> str:
+    """`{{ moment | datetime(zone) }}`: the moment in `zone`, with the zone written when it is
+    not the reader's own."""
+    return format_datetime(value, timezone, _reader_timezone(context))
 
 
 def format_date(value: dt.date | None) -> str:
@@ -33,6 +56,6 @@ def humanize_choice(value: Any) -> str:
 
 def add_template_helpers(environment: jinja2.Environment) -> None:
     environment.filters["markdown"] = render_markdown
-    environment.filters["datetime"] = format_datetime
+    environment.filters["datetime"] = datetime_filter
     environment.filters["date"] = format_date
     environment.filters["humanize"] = humanize_choice

@@ -120,7 +120,7 @@ async def security_notice(
     return await _queue(
         recipient,
         "security_notice",
-        {"what": what, "when": format_datetime(now, timezone) + f" ({timezone})"},
+        {"what": what, "when": format_datetime(now, timezone)},
         f"security:{event}:user:{recipient.user_id}:{now.isoformat()}",
     )
 
@@ -890,7 +890,7 @@ async def _queue_chunk(chunk: Sequence[PendingEmail], report: QueueReport) -> No
 
 
 def _when(moment: dt.datetime, timezone: str) -> str:
-    return f"{format_datetime(moment, timezone)} ({timezone})"
+    return format_datetime(moment, timezone)
 
 
 def _organisation_date(moment: dt.datetime) -> str:
@@ -1226,13 +1226,18 @@ def _shorten(text: str, limit: int = DECISION_TEXT_LIMIT) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
+def _task_detail(task: TaskView) -> str:
+    due = task.response_due_on
+    return task.detail + (f"; response due on {format_date(due)}" if due else "")
+
+
 def _task_item(task: TaskView) -> dict[str, Any]:
     return {
         "label": task.label,
         "title": task.title,
         "group_name": task.group_name or "",
         "when": f"{task.on_means} {format_date(task.on)}",
-        "detail": task.detail,
+        "detail": _task_detail(task),
         "link": get_settings().base_url + task.link,
     }
 

@@ -229,7 +229,8 @@ def _delivery_task(row: dict[str, Any]) -> TaskView:
         on=date_in_zone(row["delivered_at"]),
         on_means="since",
         link=path_for("reports:show", report_id=row["report_id"]),
-        detail=f"To the {Line(row['line']).label}; response due on {due:%-d %b %Y}",
+        detail=f"To the {Line(row['line']).label}",
+        response_due_on=due,
     )
 
 

@@ -188,6 +188,9 @@ class TaskView(msgspec.Struct, kw_only=True):
     on_means: str
     link: str
     detail: str = ""
+    # A delivery's response due date, as a date (the API writes it in ISO 8601; a page or
+    # an email in the one format of `core/templating`).
+    response_due_on: dt.date | None = None
 
 
 class TaskListView(msgspec.Struct, kw_only=True):

@@ -39,9 +39,9 @@ from governance.reports.schemas import (
     RESPONSES,
     ROUTE_LABELS,
     ROUTES,
+    SUBMISSION_IS_FINAL,
     DecidedAtMeeting,
     Objection,
-    SUBMISSION_IS_FINAL,
     ReportDraft,
     ReportView,
 )

@@ -231,12 +231,14 @@ def render_svg(chart: Chart) -> str:
         "legend_at_bottom": True,
         "x_label_rotation": 20 if len(chart.x_labels) > 4 else 0,
         "truncate_label": 40,
-        "print_values": False,
+        # Each bar carries its value, so the chart reads without the table (issue 16).
+        "print_values": True,
+        "print_values_position": "top",
         "show_y_guides": True,
         "tooltip_fancy_mode": False,
         "range": (0, 100) if chart.unit == "%" else None,
         "no_data_text": "Nothing to draw: see the table" if chart.rows else "No data",
-        "value_formatter": lambda value: f"{value:g}",
+        "value_formatter": lambda value: f"{value:g}{'%' if chart.unit == '%' else ''}",
     }
     bar = pygal.Bar(**{key: value for key, value in config.items() if value is not None})
     # pygal names each chart with a random id; one made from the chart's data keeps the same

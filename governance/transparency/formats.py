@@ -12,6 +12,7 @@ check it: take "report", encode it with sorted keys, no spaces and UTF-8, hash i
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import jinja2
 
 from governance.core.exports import csv_bytes, print_stylesheet, render_pdf
 from governance.core.templating import TEMPLATE_DIRECTORY, add_template_helpers
+from governance.settings import get_settings
 from governance.transparency import charts as chart_module
 from governance.transparency.editions import (
     Presented,
@@ -86,9 +88,9 @@ class ReportFacts:
     superseded_by_version: int | None = None
     narrative: str = ""
     stored_hash: str = ""  # set once published
-    approved_at: str = ""
+    approved_at: dt.datetime | None = None
     approved_by_name: str = ""
-    published_at: str = ""
+    published_at: dt.datetime | None = None
     published_by_name: str = ""
     audit_head: AuditHead | None = None  # recorded at publication
 
@@ -158,6 +160,7 @@ def _environment() -> jinja2.Environment:
     )
     add_template_helpers(environment)
     environment.globals["service_name"] = "Governance"
+    environment.globals["organisation_timezone"] = get_settings().timezone
     return environment
 
 
@@ -200,7 +203,7 @@ def json_document(item: Rendition) -> dict[str, Any]:
     return {
         "id": item.facts.report_id,
         "status": item.facts.status,
-        "published_at": item.facts.published_at or None,
+        "published_at": item.facts.published_at.isoformat() if item.facts.published_at else None,
         "superseded_by_version": item.facts.superseded_by_version,
         "report": item.document,
         "sha256": item.sha256,

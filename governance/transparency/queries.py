@@ -26,7 +26,6 @@ from governance.core.clock import date_in_zone, organisation_today
 from governance.core.contracts import field_errors, refuse
 from governance.core.errors import InvalidInput, NotFoundError, PermissionDenied
 from governance.core.exports import pdf_from_html
-from governance.core.templating import format_datetime
 from governance.core.urls import path_for
 from governance.groups.queries import get_group
 from governance.groups.tables import WorkingGroup
@@ -184,13 +183,6 @@ async def _newer_version(report: ReportSummaryView, reader: Viewer | None) -> Ve
     return VersionView(**newer) if newer else None
 
 
-def _when(moment: dt.datetime | None) -> str:
-    if moment is None:
-        return ""
-    zone = get_settings().timezone
-    return f"{format_datetime(moment, zone)} ({zone})"
-
-
 def _facts(
     report: ReportView, supersedes_version: int | None, newer: VersionView | None
 ) -> ReportFacts:
@@ -206,8 +198,8 @@ def _facts(
         else None,
         narrative=report.narrative,
         stored_hash=report.content_hash if published else "",
-        approved_at=_when(report.approved_at),
-        published_at=_when(report.published_at),
+        approved_at=report.approved_at,
+        published_at=report.published_at,
         # The public edition names no one but the chairs it lists.
         approved_by_name="" if public else report.approved_by_name,
         published_by_name="" if public else report.published_by_name,
@@ -425,14 +417,19 @@ def _latest_by_scope(reports: Iterable[R]) -> dict[str, R]:
 
 
 async def _board_reports(viewer: Viewer) -> list[ReportView]:
-    """The latest board edition of each scope and the stored one of its previous period.
-    Which reports are wanted is decided on their facts; only those have their figures
-    fetched, so the page does not grow with the years of reports behind it."""
+    """The latest published board edition of each scope and the published one of the
+    period before it: like is compared with like, never a draft whose figures may still
+    change (issue 16). Which reports are wanted is decided on their facts; only those have
+    their figures fetched, so the page does not grow with the years of reports behind it."""
     summaries = [
-        _summary(row)
-        for row in await TransparencyReport.select(*_SUMMARY_COLUMNS).where(
-            (TransparencyReport.edition == Edition.BOARD) & scopes.transparency_reports(viewer)
+        report
+        for report in map(
+            _summary,
+            await TransparencyReport.select(*_SUMMARY_COLUMNS).where(
+                (TransparencyReport.edition == Edition.BOARD) & scopes.transparency_reports(viewer)
+            ),
         )
+        if report.status == ReportStatus.PUBLISHED
     ]
     latest = _latest_by_scope(summaries).values()
     previous = {(report.scope, _previous_label(report)) for report in latest}

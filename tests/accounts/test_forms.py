@@ -70,7 +70,10 @@ async def test_profile_reports_every_field(client: httpx.AsyncClient) -> None:
             "Choose one of: monday, tuesday, wednesday, thursday, friday, saturday, sunday."
         ),
     }
-    assert 'value="Mars/Olympus"' in response.text
+    # A zone is chosen from a list of IANA zones: the refused one is not offered back.
+    assert '<select id="timezone"' in response.text
+    assert 'value="Mars/Olympus"' not in response.text
+    assert '<option value="" selected>Choose a time zone</option>' in response.text
     row = await User.select(User.display_name, User.timezone).where(User.id == user_id).first()
     assert row == {"display_name": "Ria", "timezone": "Europe/London"}
 

@@ -184,7 +184,11 @@ def cells_from_html(html: str) -> dict[tuple[str, str, str], str]:
     for slug, line, metric, text in re.findall(
         r'<td data-figure="([^"|]*)\|([^"|]*)\|([^"]*)"[^>]*>([^<]*)</td>', html
     ):
-        cells[(slug, line, metric)] = text.strip()
+        # The page says what a suppressed value is ("not shown: fewer than 5 people", issue
+        # 16); the data formats carry the value alone ("fewer than 5").
+        cells[(slug, line, metric)] = (
+            text.strip().removeprefix("not shown: ").removesuffix(" people")
+        )
     return cells
 
 
@@ -270,6 +274,11 @@ async def test_the_public_page_hides_every_suppressed_figure_and_private_text(
     assert_no_private_text(response.text, "page")
     assert CHAIR_NAME in response.text  # chairs are named
     assert "fewer than 5" in response.text
+    # A suppressed value reads as what it is, never as a value beside a rate (issue 16).
+    assert re.search(
+        r'class="suppressed">not shown: (fewer than 5( people)?|withheld)</td>', response.text
+    )
+    assert not re.search(r'class="suppressed">fewer than 5</td>', response.text)
     # The charts are images served by the site, each with its text alternative.
     for name in charts.CHART_NAMES:
         assert f'src="/transparency/reports/{report_id}/charts/{name}.svg"' in response.text
@@ -374,7 +383,7 @@ async def test_charts_are_clean_svg_with_nothing_suppressed(
     # July (3) and August (4) are fewer than 5: drawn as gaps, never as values.
     assert set(svg_values(actions.text)) <= {"0"}
     attendance = await client.get(f"/transparency/reports/{report_id}/charts/attendance.svg")
-    assert svg_values(attendance.text) == ["100", "100"]
+    assert svg_values(attendance.text) == ["100%", "100%"]  # each value with its unit (issue 16)
     assert (
         await client.get(f"/transparency/reports/{report_id}/charts/other.svg")
     ).status_code == 404
