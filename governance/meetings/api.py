@@ -32,6 +32,9 @@ from governance.meetings.schemas import (
     MeetingView,
     MinutesDraft,
     NewDecision,
+    NoticeRepliesView,
+    NoticeReply,
+    NoticeSentView,
 )
 
 MeetingId = Annotated[
@@ -178,3 +181,42 @@ class MeetingApiController(Controller):
     ) -> DecisionView:
         decision_id = await services.record_decision(meeting_id, data, viewer)
         return await queries.decision_view(meeting_id, decision_id, viewer)
+
+    # --- the notice and its replies ---
+
+    @post(
+        "/meetings/{meeting_id:int}/notice",
+        name="api:meetings:send-notice",
+        responses=WRITE_ERRORS,
+        summary="Send the meeting's notice to the group's members (chair or secretary)",
+        description="Each current member is sent the agenda they may read, the place, the "
+        "papers' pack link, signed reply links and a calendar invitation. 409 once the notice "
+        "is sent, or for a meeting that has started or is no longer scheduled.",
+        status_code=200,
+    )
+    async def send_notice(self, viewer: RequestViewer, meeting_id: MeetingId) -> NoticeSentView:
+        told = await services.send_meeting_notice(meeting_id, viewer)
+        return NoticeSentView(told=told, replies=await queries.notice_replies(meeting_id, viewer))
+
+    @get(
+        "/meetings/{meeting_id:int}/replies",
+        name="api:meetings:replies",
+        responses=READ_ERRORS,
+        summary="The notice's replies by member, the caller's own and the expected quorum",
+    )
+    async def replies(self, viewer: RequestViewer, meeting_id: MeetingId) -> NoticeRepliesView:
+        return await queries.notice_replies(meeting_id, viewer)
+
+    @put(
+        "/meetings/{meeting_id:int}/reply",
+        name="api:meetings:reply",
+        responses=WRITE_ERRORS,
+        summary="Reply to the notice: attending, remote (attending remotely) or apologies",
+        description="Replaces the caller's earlier reply. 403 for someone who is not a member "
+        "on the meeting date; 409 once the meeting has started or is no longer scheduled.",
+    )
+    async def reply(
+        self, viewer: RequestViewer, meeting_id: MeetingId, data: JSONBody[NoticeReply]
+    ) -> NoticeRepliesView:
+        await services.reply_to_notice(meeting_id, data, viewer)
+        return await queries.notice_replies(meeting_id, viewer)

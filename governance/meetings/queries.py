@@ -50,9 +50,11 @@ from governance.meetings.schemas import (
     MeetingStatus,
     MeetingSummaryView,
     MeetingView,
+    MemberReplyView,
     MemberView,
     MinutesStatus,
     MinutesView,
+    NoticeRepliesView,
     PublicDecisionView,
     PublicErratumView,
     PublicItemView,
@@ -200,6 +202,29 @@ def _expected(
         needed=needed,
         met=bool(members) and expected >= needed,
         notice_sent_at=meeting["notice_sent_at"],
+    )
+
+
+async def notice_replies(meeting_id: int, viewer: Viewer) -> NoticeRepliesView:
+    """The notice and its replies as a reader of the meeting reads them (the same replies
+    and expected quorum as its page); not found if they may not read it: three queries."""
+    meeting = await readable_meeting(meeting_id, viewer)
+    members = await members_on(meeting["group"], meeting_date(meeting["starts_at"]))
+    replies = await replies_of(meeting_id, {member["user"] for member in members})
+    return NoticeRepliesView(
+        meeting_id=meeting_id,
+        notice_sent_at=meeting["notice_sent_at"],
+        open=meeting["status"] == MeetingStatus.SCHEDULED and meeting["starts_at"] > utcnow(),
+        my_reply=replies.get(viewer.user.id),
+        replies=[
+            MemberReplyView(
+                user_id=member["user"],
+                display_name=member["display_name"],
+                mode=replies.get(member["user"]),
+            )
+            for member in members
+        ],
+        expected=_expected(meeting, members, replies),
     )
 
 

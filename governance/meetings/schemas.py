@@ -506,6 +506,35 @@ class ExpectedQuorumView(msgspec.Struct, kw_only=True):
     notice_sent_at: dt.datetime | None
 
 
+class MemberReplyView(msgspec.Struct, kw_only=True):
+    """One member's reply to the notice (`mode` null: no reply yet)."""
+
+    user_id: int
+    display_name: str
+    mode: str | None
+
+
+class NoticeRepliesView(msgspec.Struct, kw_only=True):
+    """The notice of a meeting and the replies to it: each member on the meeting date with
+    their reply, the caller's own, and the expected quorum (null once the meeting has
+    started or is no longer scheduled)."""
+
+    meeting_id: int
+    notice_sent_at: dt.datetime | None
+    # Whether the meeting still takes replies (scheduled and not started).
+    open: bool
+    my_reply: str | None
+    replies: list[MemberReplyView]
+    expected: ExpectedQuorumView | None
+
+
+class NoticeSentView(msgspec.Struct, kw_only=True):
+    """The answer to sending a meeting's notice: how many members it was queued for."""
+
+    told: int
+    replies: NoticeRepliesView
+
+
 class ReplyPage(msgspec.Struct, kw_only=True):
     """The page a reply link opens (no sign-in): the meeting as its member reads it."""
 
