@@ -9,14 +9,16 @@ A meeting the caller may not read is 404, the same as one that does not exist.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from litestar import Controller, Response, get, patch, post, put
-from litestar.params import FromPath, JSONBody, PathParameter
+from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 
 from governance.accounts.auth import signed_in
 from governance.core.contracts import MAX_ROW_ID
 from governance.core.errors import problem_responses
+from governance.core.paging import DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
 from governance.core.urls import path_for
 from governance.groups.dependencies import RequestViewer
 from governance.meetings import queries, services
@@ -29,12 +31,14 @@ from governance.meetings.schemas import (
     MeetingDetails,
     MeetingListView,
     MeetingPatch,
+    MeetingStatus,
     MeetingView,
     MinutesDraft,
     NewDecision,
     NoticeRepliesView,
     NoticeReply,
     NoticeSentView,
+    PastMeetingFilters,
 )
 
 MeetingId = Annotated[
@@ -57,11 +61,24 @@ class MeetingApiController(Controller):
         name="api:meetings:list",
         responses=READ_ERRORS,
         summary="A group's meetings, upcoming and past",
-        description="Empty lists with `can_read` false when the caller may not read the "
-        "group's proceedings.",
+        description="Every meeting ahead, soonest first, and a page of `limit` past and "
+        "cancelled ones, latest first, filtered by `status` and the dates `since`/`until` "
+        "(YYYY-MM-DD, the organisation's days). `older` and `newer` in the answer are opaque "
+        "cursors: pass one as `cursor` for the next or previous page (null: none). Empty "
+        "lists with `can_read` false when the caller may not read the group's proceedings.",
     )
-    async def list_meetings(self, viewer: RequestViewer, slug: FromPath[str]) -> MeetingListView:
-        return await queries.list_meetings(slug, viewer)
+    async def list_meetings(
+        self,
+        viewer: RequestViewer,
+        slug: FromPath[str],
+        status: FromQuery[MeetingStatus | None] = None,
+        since: FromQuery[dt.date | None] = None,
+        until: FromQuery[dt.date | None] = None,
+        cursor: Annotated[str, QueryParameter(max_length=MAX_CURSOR_LENGTH)] = "",
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    ) -> MeetingListView:
+        filters = PastMeetingFilters(status=status or "", since=since, until=until, cursor=cursor)
+        return await queries.paged_listing(slug, viewer, filters, limit)
 
     @post(
         "/groups/{slug:str}/meetings",

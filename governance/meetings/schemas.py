@@ -394,7 +394,37 @@ class MeetingListView(msgspec.Struct, kw_only=True):
     # False when the caller may not read this group's proceedings; the lists are then empty.
     can_read: bool
     upcoming: list[MeetingSummaryView]
+    # Latest first; where the list is paged, one page of it (`older`, `newer`: the cursors
+    # of the pages either side, null where there is none).
     past: list[MeetingSummaryView]
+    older: str | None = None
+    newer: str | None = None
+
+
+class PastMeetingFilters(msgspec.Struct, kw_only=True):
+    """Filters and the page of a group's past and cancelled meetings; empty means any."""
+
+    status: Annotated[
+        str,
+        contracts.choice(
+            "Status",
+            MEETING_STATUSES,
+            required=False,
+            message="Choose scheduled, held or cancelled.",
+        ),
+    ] = ""
+    since: Annotated[
+        dt.date | None, contracts.labelled("From", required=False, description="On or after")
+    ] = None
+    until: Annotated[
+        dt.date | None, contracts.labelled("To", required=False, description="On or before")
+    ] = None
+    cursor: Annotated[
+        str,
+        contracts.text(
+            "Page", max_length=200, required=False, description="A cursor from `older`/`newer`"
+        ),
+    ] = ""
 
 
 class MeetingIndexPage(msgspec.Struct, kw_only=True):
