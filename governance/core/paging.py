@@ -85,8 +85,8 @@ def page_size(limit: int | None) -> int:
 
 @dataclass(frozen=True)
 class Page:
-    """One page of rows, newest first, and the cursors of the pages either side of it
-    (None where there is none)."""
+    """One page of rows and the cursors of the pages either side of it (None where there
+    is none): `older` further along the list, `newer` back towards its start."""
 
     rows: list[dict[str, Any]]
     older: str | None
@@ -99,22 +99,29 @@ async def keyset_page(
     row_id: Column,
     cursor: str | None = None,
     limit: int | None = None,
+    *,
+    descending: bool = True,
 ) -> Page:
     """The page of `query` (a Piccolo select, conditions applied, selecting `sort` and
-    `row_id` under their own names) that `cursor` names, newest first: one query."""
+    `row_id` under their own names) that `cursor` names: newest first, or with
+    `descending=False` soonest first (then "older" is the page further along, "newer"
+    the one before): one query."""
     size = page_size(limit)
     at = decode_cursor(cursor)
-    if at is not None and at.direction == NEWER:
-        query = query.where((sort > at.value) | ((sort == at.value) & (row_id > at.row_id)))
-        query = query.order_by(sort, row_id, ascending=True)
-    else:
-        if at is not None:
-            query = query.where((sort < at.value) | ((sort == at.value) & (row_id < at.row_id)))
-        query = query.order_by(sort, row_id, ascending=False)
+    backwards = at is not None and at.direction == NEWER
+    # Along the list: past the cursor in the list's own order; back: before it, reversed.
+    later = descending == backwards
+    if at is not None:
+        if later:
+            after = (sort > at.value) | ((sort == at.value) & (row_id > at.row_id))
+        else:
+            after = (sort < at.value) | ((sort == at.value) & (row_id < at.row_id))
+        query = query.where(after)
+    query = query.order_by(sort, row_id, ascending=later)
     rows: list[dict[str, Any]] = await query.limit(size + 1)
     more = len(rows) > size
     rows = rows[:size]
-    if at is not None and at.direction == NEWER:
+    if backwards:
         rows.reverse()
     return Page(rows, *_neighbours(rows, sort, row_id, at, more))
 

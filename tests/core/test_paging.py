@@ -87,3 +87,29 @@ async def test_pages_walk_older_and_back_newer_in_one_query_each(
     first = await keyset_page(query(), OutboundEmail.created_at, OutboundEmail.id, back.newer, 4)
     assert [row["id"] for row in first.rows] == expected[:4]
     assert first.newer is None
+
+
+async def test_a_soonest_first_list_pages_the_same_way() -> None:
+    moments = [MOMENT + dt.timedelta(minutes=n // 3) for n in range(7)]
+    for number, moment in enumerate(moments):
+        await OutboundEmail.insert(
+            OutboundEmail(
+                recipient="a@example.org",
+                template="t",
+                context={},
+                dedupe_key=f"soonest:{number}",
+                next_attempt_at=moment,
+                created_at=moment,
+            )
+        )
+    query = lambda: OutboundEmail.select(OutboundEmail.id, OutboundEmail.created_at)  # noqa: E731
+    everything = await query().order_by(OutboundEmail.created_at, OutboundEmail.id)
+    expected = [row["id"] for row in everything]
+    columns = (OutboundEmail.created_at, OutboundEmail.id)
+    first = await keyset_page(query(), *columns, None, 3, descending=False)
+    second = await keyset_page(query(), *columns, first.older, 3, descending=False)
+    third = await keyset_page(query(), *columns, second.older, 3, descending=False)
+    assert [r["id"] for p in (first, second, third) for r in p.rows] == expected
+    assert third.older is None and first.newer is None
+    back = await keyset_page(query(), *columns, third.newer, 3, descending=False)
+    assert [r["id"] for r in back.rows] == expected[3:6]
