@@ -17,12 +17,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from governance.accounts.auth import signed_in
 from governance.accounts.policy import LINES
 from governance.core.errors import problem_responses
 from governance.core.http import RowId
+from governance.core.paging import DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
 from governance.core.urls import path_for
 from governance.groups.dependencies import RequestViewer
 from governance.reports import queries, services
@@ -34,6 +35,7 @@ from governance.reports.schemas import (
     LineResponse,
     ReportDraft,
     ReportListView,
+    ReportStatus,
     ReportView,
 )
 
@@ -73,9 +75,18 @@ class ReportApiController(Controller):
         responses=READ_ERRORS,
         summary="A group's reports the caller may read, each line's delivery state, and each "
         "line's reporting schedule",
+        description="`limit` reports a page, newest first, of one `status` if given; `older` "
+        "and `newer` in the answer are opaque cursors to pass as `cursor` (null: none).",
     )
-    async def list_reports(self, viewer: RequestViewer, slug: FromPath[str]) -> ReportListView:
-        return await queries.group_reports(slug, viewer)
+    async def list_reports(
+        self,
+        viewer: RequestViewer,
+        slug: FromPath[str],
+        status: FromQuery[ReportStatus | None] = None,
+        cursor: Annotated[str, QueryParameter(max_length=MAX_CURSOR_LENGTH)] = "",
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    ) -> ReportListView:
+        return await queries.group_reports(slug, viewer, status, cursor or None, limit)
 
     @post(
         "/groups/{slug:str}/reports",

@@ -25,6 +25,7 @@ from governance.core.contracts import field_errors, refuse
 from governance.core.db import one_row
 from governance.core.errors import PermissionDenied
 from governance.core.markdown import render_markdown
+from governance.core.paging import keyset_page
 from governance.groups.queries import get_group, members_on
 from governance.groups.tables import ReportingLineSettings, WorkingGroup
 from governance.reports import schedule
@@ -593,15 +594,23 @@ def _summary(report: Mapping[str, Any], deliveries: list[DeliveryStateView]) -> 
     )
 
 
-async def group_reports(slug: str, viewer: Viewer) -> ReportListView:
-    """A group's reports the viewer may read, newest first, and each line's schedule."""
+async def group_reports(
+    slug: str,
+    viewer: Viewer,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> ReportListView:
+    """A page of a group's reports the viewer may read (the visibility in the query, so a
+    page is full), newest first, of one status if asked, and each line's schedule."""
     group = await get_group(slug)
-    reports = (
-        # Everything but the text, which may be long and is not listed.
-        await Report.select(*Report.all_columns(exclude=[Report.body]))
-        .where((Report.group == group["id"]) & scopes.reports(viewer))
-        .order_by(Report.created_at, ascending=False)
-    )
+    condition = (Report.group == group["id"]) & scopes.reports(viewer)
+    if status:
+        condition = condition & (Report.status == status)
+    # Everything but the text, which may be long and is not listed.
+    query = Report.select(*Report.all_columns(exclude=[Report.body])).where(condition)
+    found = await keyset_page(query, Report.created_at, Report.id, cursor, limit)
+    reports = found.rows
     rows = (
         await Delivery.select(*Delivery.all_columns())
         .where(Delivery.report.is_in([report["id"] for report in reports] or [NO_ROW]))
@@ -618,6 +627,8 @@ async def group_reports(slug: str, viewer: Viewer) -> ReportListView:
         can_draft=viewer.leads(group["id"]),
         reports=[_summary(report, deliveries[report["id"]]) for report in reports],
         schedules=await line_schedules(group, today),
+        older=found.older,
+        newer=found.newer,
     )
 
 

@@ -389,8 +389,11 @@ class ReportListView(msgspec.Struct, kw_only=True):
     group_name: str
     # Whether the caller chairs or is secretary of the group, and so may draft reports.
     can_draft: bool
+    # Newest first, one page (`older`/`newer`: the cursors of the pages either side).
     reports: list[ReportSummaryView]
     schedules: list[LineScheduleView]
+    older: str | None = None
+    newer: str | None = None
 
 
 class DeliveryItemView(DeliveryStateView, kw_only=True):
