@@ -139,16 +139,20 @@ class ReportApiController(Controller):
         responses=FILTERED_LIST_ERRORS,
         summary="Deliveries of the submitted reports the caller may read, by line and state",
         description="For the Director and the Board, their lines' deliveries (the Board also "
-        "sees the Director line's); for members, their groups' reports' deliveries.",
+        "sees the Director line's); for members, their groups' reports' deliveries. `limit` "
+        "a page, soonest due first; `older`/`newer` in the answer are opaque cursors to pass "
+        "as `cursor`. `counts` and `overdue` count them all.",
     )
     async def list_deliveries(
         self,
         viewer: RequestViewer,
         line: LineParameter = None,
         delivery_state: StateParameter = None,
+        cursor: Annotated[str, QueryParameter(max_length=MAX_CURSOR_LENGTH)] = "",
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     ) -> DeliveryListView:
         filters = DeliveryFilters(line=line or "", state=delivery_state or "")
-        return await queries.list_deliveries(viewer, filters)
+        return await queries.list_deliveries(viewer, filters, cursor or None, limit)
 
     @post(
         "/deliveries/{delivery_id:int}/acknowledge",

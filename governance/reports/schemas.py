@@ -418,7 +418,11 @@ class DeliveryListView(msgspec.Struct, kw_only=True):
     counts: dict[str, int]
     # How many of them are past their due date without a response.
     overdue: int
+    # Soonest due first, one page (`older`: the cursor of the page after, `newer`: of the
+    # one before; null where there is none).
     deliveries: list[DeliveryItemView]
+    older: str | None = None
+    newer: str | None = None
 
 
 class InboxView(msgspec.Struct, kw_only=True):
