@@ -111,34 +111,39 @@ def _minutes_task(row: dict[str, Any]) -> TaskView:
 
 async def meetings_to_reply(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
     """Scheduled meetings ahead of the reader's groups whose notice is out and which the
-    reader has not answered (attending, remotely, apologies): two queries. A reply removes
-    the row; so do the meeting starting, moving off the schedule or being cancelled."""
+    reader has not answered (attending, remotely, apologies). A reply removes the row; so
+    do the meeting starting or being cancelled. One query for one reader (a page and its
+    navigation count: the replies are a sub-select), two for a digest's batch."""
     groups = _groups_of(viewers)
-    rows = (
-        await Meeting.select(
-            Meeting.id,
-            Meeting.group,
-            Meeting.title,
-            Meeting.starts_at,
-            Meeting.notice_sent_at,
-            Meeting.group.name.as_alias("group_name"),
-            Meeting.group.slug.as_alias("group_slug"),
-        )
-        .where(
-            (Meeting.status == "scheduled")
-            & (Meeting.starts_at > utcnow())
-            & Meeting.notice_sent_at.is_not_null()
-            & Meeting.group.is_in(groups or [NO_ROW])
-        )
-        .order_by(Meeting.notice_sent_at, Meeting.id)
+    noticed = (
+        (Meeting.status == "scheduled")
+        & (Meeting.starts_at > utcnow())
+        & Meeting.notice_sent_at.is_not_null()
+        & Meeting.group.is_in(groups or [NO_ROW])
     )
-    replied = {
-        (row["meeting"], row["user"])
-        for row in await MeetingReply.select(MeetingReply.meeting, MeetingReply.user).where(
-            MeetingReply.meeting.is_in([row["id"] for row in rows] or [NO_ROW])
-            & MeetingReply.user.is_in([viewer.user.id for viewer in viewers] or [NO_ROW])
+    if len(viewers) == 1:
+        answered = MeetingReply.select(MeetingReply.meeting).where(
+            MeetingReply.user == viewers[0].user.id
         )
-    }
+        noticed = noticed & Meeting.id.not_in(answered)
+    rows = await Meeting.select(
+        Meeting.id,
+        Meeting.group,
+        Meeting.title,
+        Meeting.starts_at,
+        Meeting.notice_sent_at,
+        Meeting.group.name.as_alias("group_name"),
+        Meeting.group.slug.as_alias("group_slug"),
+    ).where(noticed)
+    replied: set[tuple[int, int]] = set()
+    if len(viewers) > 1:
+        replied = {
+            (row["meeting"], row["user"])
+            for row in await MeetingReply.select(MeetingReply.meeting, MeetingReply.user).where(
+                MeetingReply.meeting.is_in([row["id"] for row in rows] or [NO_ROW])
+                & MeetingReply.user.is_in([viewer.user.id for viewer in viewers])
+            )
+        }
     found: Tasks = defaultdict(list)
     for viewer in viewers:
         for row in rows:

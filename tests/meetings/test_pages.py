@@ -288,5 +288,6 @@ async def test_meeting_page_costs_a_fixed_number_of_queries(client, cast, count_
         assert response.status_code == 200
         counts.append(counter.count)
     assert counts[0] == counts[1], counts
-    # 16, and the navigation's "needs me" count (7, notifications/needs_me.py).
-    assert counts[0] <= 23, counts
+    # 16, and the navigation's "needs me" count (8, notifications/needs_me.py: one more since
+    # meetings awaiting the reader's reply joined it).
+    assert counts[0] <= 24, counts
