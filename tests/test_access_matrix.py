@@ -498,6 +498,20 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
     ("PATCH", "/api/v1/meetings/{meeting_id}"): [
         case(API_MEETING_LEAD, body=fixed(title="Renamed"), meeting_id="scheduled_meeting_id")
     ],
+    ("POST", "/api/v1/meetings/{meeting_id}/notice"): [
+        case(API_MEETING_LEAD, meeting_id="scheduled_meeting_id")
+    ],
+    ("GET", "/api/v1/meetings/{meeting_id}/replies"): [
+        case(API_MEETING_READ, meeting_id="scheduled_meeting_id")
+    ],
+    # Members reply; the Director and the Board read the meeting but are not invited.
+    ("PUT", "/api/v1/meetings/{meeting_id}/reply"): [
+        case(
+            grid(("member", "chair"), ("director", "board"), api=True),
+            body=fixed(mode="apologies"),
+            meeting_id="scheduled_meeting_id",
+        )
+    ],
     ("PUT", "/api/v1/meetings/{meeting_id}/agenda"): [
         case(
             API_MEETING_LEAD,

@@ -23,7 +23,7 @@ def today() -> dt.date:
 PAGES = ("/", "/groups", "/groups/group-0")
 # The dashboard gathers groups, actions, meetings ahead and reporting lines: a dozen at most;
 # every signed-in page also counts what waits for its reader for the navigation ("needs me":
-# nine queries, the same for every reader, notifications/needs_me.py).
+# the same number for every reader, notifications/needs_me.py).
 MOST_QUERIES_A_PAGE = 20
 _numbers = itertools.count(1)
 

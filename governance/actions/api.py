@@ -25,6 +25,7 @@ from governance.actions.schemas import (
 )
 from governance.core.contracts import MAX_ROW_ID
 from governance.core.errors import problem_responses
+from governance.core.paging import DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
 from governance.core.urls import path_for
 from governance.groups.dependencies import RequestViewer
 from governance.groups.queries import get_group
@@ -52,9 +53,11 @@ class ActionApiController(Controller):
         "/groups/{slug:str}/actions",
         name="api:actions:list",
         responses=FILTERED_READ_ERRORS,
-        summary="A group's actions the caller may read, overdue first",
+        summary="A group's actions the caller may read, by due date, a page at a time",
         description="Filter by `status` and by `owner_id`. A caller who may not read the "
-        "group's content gets only the actions they own.",
+        "group's content gets only the actions they own. `limit` actions a page, soonest due "
+        "first; `older` (the page after) and `newer` (the one before) in the answer are "
+        "opaque cursors to pass as `cursor` (null: none). `overdue_count` counts them all.",
     )
     async def list_actions(
         self,
@@ -62,8 +65,12 @@ class ActionApiController(Controller):
         slug: FromPath[str],
         status: FromQuery[str | None] = None,
         owner_id: Annotated[int | None, QueryParameter(ge=1, le=MAX_ROW_ID)] = None,
+        cursor: Annotated[str, QueryParameter(max_length=MAX_CURSOR_LENGTH)] = "",
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     ) -> ActionListView:
-        return await queries.list_group_actions(slug, viewer, status or None, owner_id)
+        return await queries.paged_group_actions(
+            slug, viewer, status or None, owner_id, cursor or None, limit
+        )
 
     @post(
         "/groups/{slug:str}/actions",

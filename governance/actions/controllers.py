@@ -155,7 +155,10 @@ class ActionController(Controller):
         filters, errors = read_form(GroupActionFilters, request.query_params)
         status = "" if "status" in errors else filters.status
         owner_id = None if "owner" in errors else filters.owner
-        listing = await queries.list_group_actions(slug, viewer, status or None, owner_id)
+        cursor = "" if "cursor" in errors else filters.cursor
+        listing = await queries.paged_group_actions(
+            slug, viewer, status or None, owner_id, cursor or None
+        )
         group = await get_group(slug)
         context = {
             "group": group,
@@ -166,7 +169,8 @@ class ActionController(Controller):
                 group["id"], [o for a in listing.actions for o in a.owners]
             ),
             "statuses": ACTION_STATUSES,
-            "overdue_count": sum(action.is_overdue for action in listing.actions),
+            "overdue_count": listing.overdue_count,
+            "paging": {"older": listing.older, "newer": listing.newer},
         }
         values = {"status": status, "owner": owner_id or ""}
         return _list_page(request, "actions/index.html", context, values, errors)

@@ -31,6 +31,7 @@ from governance.actions.tables import ActionItem, ActionOwner, ActionUpdate
 from governance.core.clock import organisation_today
 from governance.core.errors import InvalidInput, NotFoundError
 from governance.core.http import query_choice
+from governance.core.paging import keyset_page
 from governance.core.urls import path_for
 from governance.groups.queries import get_group, members_on
 from governance.groups.tables import WorkingGroup
@@ -239,6 +240,47 @@ async def list_group_actions(
         can_manage=viewer.leads(group["id"]),
         can_read=scopes.reads_group_content(viewer, group["id"]),
         actions=_overdue_first(await _summaries(await query)),
+    )
+
+
+async def paged_group_actions(
+    slug: str,
+    viewer: Viewer,
+    status: str | None = None,
+    owner_id: int | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> ActionListView:
+    """A page of a group's actions this viewer may read (the visibility in the query, so a
+    page is full: no gap where a hidden one is), by due date, soonest first, and how many
+    of them all are overdue: three queries at any page."""
+    status = status_filter(status)
+    group = await get_group(slug)
+    condition = (ActionItem.group == group["id"]) & scopes.actions(viewer)
+    if status is not None:
+        condition = condition & (ActionItem.status == status)
+    if owner_id is not None:
+        condition = condition & ActionItem.id.is_in(
+            ActionOwner.select(ActionOwner.action).where(ActionOwner.user == owner_id)
+        )
+    query = ActionItem.select(*_columns()).where(condition)
+    found = await keyset_page(
+        query, ActionItem.due_on, ActionItem.id, cursor, limit, descending=False
+    )
+    overdue = await ActionItem.count().where(
+        condition
+        & ActionItem.status.is_in(list(ACTIVE_STATUSES))
+        & (ActionItem.due_on < organisation_today())
+    )
+    return ActionListView(
+        group_slug=group["slug"],
+        group_name=group["name"],
+        can_manage=viewer.leads(group["id"]),
+        can_read=scopes.reads_group_content(viewer, group["id"]),
+        actions=await _summaries(found.rows),
+        older=found.older,
+        newer=found.newer,
+        overdue_count=overdue,
     )
 
 

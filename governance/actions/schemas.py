@@ -166,10 +166,17 @@ class MyActionFilters(msgspec.Struct, kw_only=True):
 
 
 class GroupActionFilters(msgspec.Struct, kw_only=True):
-    """Filters of a group's actions; empty means any."""
+    """Filters of a group's actions, and the page (a cursor from the list); empty means
+    any (the CSV export ignores the page: it holds them all)."""
 
     status: StatusFilter = ""
     owner: OwnerFilter | None = None
+    cursor: Annotated[
+        str,
+        contracts.text(
+            "Page", max_length=200, required=False, description="A cursor from `older`/`newer`"
+        ),
+    ] = ""
 
 
 # --- views ------------------------------------------------------------------------------
@@ -219,7 +226,13 @@ class ActionListView(msgspec.Struct, kw_only=True):
     can_manage: bool
     # Whether the caller may read the group's content (not only what they own).
     can_read: bool
+    # By due date, soonest first; where the list is paged, one page of it (`older`: the
+    # cursor of the page after, `newer`: of the one before; null where there is none).
     actions: list[ActionSummaryView]
+    older: str | None = None
+    newer: str | None = None
+    # Where paged: how many of the actions the caller may read are past their due date.
+    overdue_count: int = 0
 
 
 class ActionUpdateView(msgspec.Struct, kw_only=True):

@@ -13,7 +13,7 @@ one write transaction.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -319,6 +319,17 @@ async def _joining(
     return user, group
 
 
+# What other domains do, in the same transaction, when a person joins a group (the meeting
+# notices already out reach them): registered by those domains, which import this one.
+JoiningStep = Callable[[Mapping[str, Any]], Awaitable[object]]
+JOINING_STEPS: list[JoiningStep] = []
+
+
+def on_joining(step: JoiningStep) -> JoiningStep:
+    JOINING_STEPS.append(step)
+    return step
+
+
 async def add_membership(
     group_id: int,
     command: NewMembership,
@@ -342,7 +353,10 @@ async def add_membership(
             membership_id,
             f"{user['display_name']} joins {group['name']} as {_describe_term(command.term)}",
         )
-        await _tell_joined(await membership_row(membership_id))
+        membership = await membership_row(membership_id)
+        await _tell_joined(membership)
+        for step in JOINING_STEPS:
+            await step(membership)
     return membership_id
 
 

@@ -9,14 +9,16 @@ A meeting the caller may not read is 404, the same as one that does not exist.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from litestar import Controller, Response, get, patch, post, put
-from litestar.params import FromPath, JSONBody, PathParameter
+from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 
 from governance.accounts.auth import signed_in
 from governance.core.contracts import MAX_ROW_ID
 from governance.core.errors import problem_responses
+from governance.core.paging import DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
 from governance.core.urls import path_for
 from governance.groups.dependencies import RequestViewer
 from governance.meetings import queries, services
@@ -29,9 +31,14 @@ from governance.meetings.schemas import (
     MeetingDetails,
     MeetingListView,
     MeetingPatch,
+    MeetingStatus,
     MeetingView,
     MinutesDraft,
     NewDecision,
+    NoticeRepliesView,
+    NoticeReply,
+    NoticeSentView,
+    PastMeetingFilters,
 )
 
 MeetingId = Annotated[
@@ -54,11 +61,24 @@ class MeetingApiController(Controller):
         name="api:meetings:list",
         responses=READ_ERRORS,
         summary="A group's meetings, upcoming and past",
-        description="Empty lists with `can_read` false when the caller may not read the "
-        "group's proceedings.",
+        description="Every meeting ahead, soonest first, and a page of `limit` past and "
+        "cancelled ones, latest first, filtered by `status` and the dates `since`/`until` "
+        "(YYYY-MM-DD, the organisation's days). `older` and `newer` in the answer are opaque "
+        "cursors: pass one as `cursor` for the next or previous page (null: none). Empty "
+        "lists with `can_read` false when the caller may not read the group's proceedings.",
     )
-    async def list_meetings(self, viewer: RequestViewer, slug: FromPath[str]) -> MeetingListView:
-        return await queries.list_meetings(slug, viewer)
+    async def list_meetings(
+        self,
+        viewer: RequestViewer,
+        slug: FromPath[str],
+        status: FromQuery[MeetingStatus | None] = None,
+        since: FromQuery[dt.date | None] = None,
+        until: FromQuery[dt.date | None] = None,
+        cursor: Annotated[str, QueryParameter(max_length=MAX_CURSOR_LENGTH)] = "",
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    ) -> MeetingListView:
+        filters = PastMeetingFilters(status=status or "", since=since, until=until, cursor=cursor)
+        return await queries.paged_listing(slug, viewer, filters, limit)
 
     @post(
         "/groups/{slug:str}/meetings",
@@ -178,3 +198,42 @@ class MeetingApiController(Controller):
     ) -> DecisionView:
         decision_id = await services.record_decision(meeting_id, data, viewer)
         return await queries.decision_view(meeting_id, decision_id, viewer)
+
+    # --- the notice and its replies ---
+
+    @post(
+        "/meetings/{meeting_id:int}/notice",
+        name="api:meetings:send-notice",
+        responses=WRITE_ERRORS,
+        summary="Send the meeting's notice to the group's members (chair or secretary)",
+        description="Each current member is sent the agenda they may read, the place, the "
+        "papers' pack link, signed reply links and a calendar invitation. 409 once the notice "
+        "is sent, or for a meeting that has started or is no longer scheduled.",
+        status_code=200,
+    )
+    async def send_notice(self, viewer: RequestViewer, meeting_id: MeetingId) -> NoticeSentView:
+        told = await services.send_meeting_notice(meeting_id, viewer)
+        return NoticeSentView(told=told, replies=await queries.notice_replies(meeting_id, viewer))
+
+    @get(
+        "/meetings/{meeting_id:int}/replies",
+        name="api:meetings:replies",
+        responses=READ_ERRORS,
+        summary="The notice's replies by member, the caller's own and the expected quorum",
+    )
+    async def replies(self, viewer: RequestViewer, meeting_id: MeetingId) -> NoticeRepliesView:
+        return await queries.notice_replies(meeting_id, viewer)
+
+    @put(
+        "/meetings/{meeting_id:int}/reply",
+        name="api:meetings:reply",
+        responses=WRITE_ERRORS,
+        summary="Reply to the notice: attending, remote (attending remotely) or apologies",
+        description="Replaces the caller's earlier reply. 403 for someone who is not a member "
+        "on the meeting date; 409 once the meeting has started or is no longer scheduled.",
+    )
+    async def reply(
+        self, viewer: RequestViewer, meeting_id: MeetingId, data: JSONBody[NoticeReply]
+    ) -> NoticeRepliesView:
+        await services.reply_to_notice(meeting_id, data, viewer)
+        return await queries.notice_replies(meeting_id, viewer)

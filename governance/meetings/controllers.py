@@ -44,6 +44,7 @@ from governance.meetings.schemas import (
     NewDecision,
     NewErratum,
     NoticeReply,
+    PastMeetingFilters,
 )
 from governance.resolutions.queries import taken_since_last_meeting
 
@@ -175,6 +176,10 @@ def _meeting_form(
     )
 
 
+FILTER_FIELDS = ("status", "since", "until")
+FILTERS_MESSAGE = "A filter was not understood; the meetings are shown without filters."
+
+
 class MeetingController(Controller):
     include_in_schema = False  # pages for people; the API is described at /schema
     guards = [signed_in]
@@ -183,9 +188,17 @@ class MeetingController(Controller):
     async def index(
         self, request: Request[Any, Any, Any], viewer: RequestViewer, slug: FromPath[str]
     ) -> Template:
-        index = await queries.meetings_index(slug, viewer)
+        filters, errors = read_form(PastMeetingFilters, request.query_params)
+        if errors:
+            filters = PastMeetingFilters()
+        index = await queries.meetings_index(slug, viewer, filters)
         context = {**msgspec.structs.asdict(index.listing), "can_manage": index.can_manage}
-        return page(request, "meetings/index.html", context)
+        values = {name: request.query_params.get(name, "") for name in FILTER_FIELDS}
+        if errors:
+            return form_page(
+                request, "meetings/index.html", values, errors, context, message=FILTERS_MESSAGE
+            )
+        return page(request, "meetings/index.html", {**context, "values": values})
 
     @get("/groups/{slug:str}/meetings/new", name="meetings:new")
     async def new_form(

@@ -17,14 +17,15 @@ from typing import Any
 
 from governance.accounts import scopes
 from governance.accounts.policy import Visibility
-from governance.core.clock import utcnow
+from governance.core.clock import date_in_zone, organisation_today, utcnow
 from governance.core.signing import sign, unsign
 from governance.core.urls import absolute_url
+from governance.groups.services import on_joining
 from governance.meetings.calendars import METHOD_CANCEL, METHOD_REQUEST, invitation
 from governance.meetings.schemas import REPLY_MODES
-from governance.meetings.tables import AgendaItem
+from governance.meetings.tables import AgendaItem, Meeting
 from governance.notifications import emails
-from governance.notifications.audiences import member_readers
+from governance.notifications.audiences import member_readers, readers
 from governance.notifications.emails import CalendarPart, MeetingRef
 from governance.notifications.queries import Subscriber
 from governance.settings import get_settings
@@ -181,17 +182,14 @@ async def tell_cancelled(meeting: dict[str, Any]) -> int:
     return told
 
 
-async def send_notice(meeting: dict[str, Any]) -> int:
-    """The notice, to each current member, with the agenda they may read; returns how many
-    were queued (none for a notice of this version already sent)."""
-    ref = meeting_ref(meeting)
-    agenda = await agenda_of(meeting["id"])
-    told = 0
-    for reader in await _audience(meeting):
-        titles, narrowest = readable_agenda(reader, meeting["group"], agenda)
-        told += await emails.meeting_notice(
+async def _notice_to(
+    reader: Subscriber, meeting: dict[str, Any], agenda: Iterable[Mapping[str, Any]]
+) -> int:
+    titles, narrowest = readable_agenda(reader, meeting["group"], agenda)
+    return int(
+        await emails.meeting_notice(
             reader.recipient,
-            ref,
+            meeting_ref(meeting),
             agenda=titles,
             visibility=narrowest,
             reply_links=reply_links(meeting["id"], reader.id),
@@ -199,4 +197,55 @@ async def send_notice(meeting: dict[str, Any]) -> int:
             timezone=reader.timezone,
             calendar=calendar_part(meeting, titles, reader, METHOD_REQUEST),
         )
+    )
+
+
+async def send_notice(meeting: dict[str, Any]) -> int:
+    """The notice, to each current member, with the agenda they may read; returns how many
+    were queued (none for a notice of this version already sent)."""
+    agenda = await agenda_of(meeting["id"])
+    told = 0
+    for reader in await _audience(meeting):
+        told += await _notice_to(reader, meeting, agenda)
+    return told
+
+
+async def noticed_meetings_ahead(group_id: int) -> list[dict[str, Any]]:
+    """The group's scheduled meetings yet to start whose notice is out, soonest first."""
+    return (
+        await Meeting.select(  # type: ignore[no-any-return]
+            *Meeting.all_columns(), Meeting.group.name.as_alias("group_name")
+        )
+        .where(
+            (Meeting.group == group_id)
+            & (Meeting.status == "scheduled")
+            & (Meeting.starts_at > utcnow())
+            & Meeting.notice_sent_at.is_not_null()
+        )
+        .order_by(Meeting.starts_at)
+    )
+
+
+@on_joining
+async def send_notices_to_joiner(membership: Mapping[str, Any]) -> int:
+    """A member who joins after a meeting's notice went out gets that notice (the version
+    current now), for each meeting ahead that falls within their term; returns how many
+    were queued. Only a term already begun counts: the notice's agenda is what the person
+    may read today, and someone joining later is not yet a member to be told."""
+    group_id, starts_on, ends_on = (
+        membership["group"],
+        membership["starts_on"],
+        membership["ends_on"],
+    )
+    if starts_on > organisation_today():
+        return 0
+    joiners = await readers([membership["user"]], group_id, str(Visibility.INTERNAL))
+    told = 0
+    for meeting in await noticed_meetings_ahead(group_id) if joiners else []:
+        day = date_in_zone(meeting["starts_at"])
+        if day < starts_on or (ends_on is not None and day > ends_on):
+            continue
+        agenda = await agenda_of(meeting["id"])
+        for reader in joiners:
+            told += await _notice_to(reader, meeting, agenda)
     return told

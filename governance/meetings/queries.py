@@ -21,9 +21,10 @@ import msgspec
 from governance.accounts import scopes
 from governance.accounts.policy import CurrentUser, Viewer
 from governance.accounts.tables import User
-from governance.core.clock import date_in_zone, utcnow
+from governance.core.clock import date_in_zone, organisation_zone, utcnow
 from governance.core.db import one_row
 from governance.core.errors import NotFoundError
+from governance.core.paging import Page, keyset_page
 from governance.groups.queries import get_group, members_on
 from governance.groups.schemas import DecisionRule
 from governance.groups.services import quorum_needed
@@ -50,9 +51,12 @@ from governance.meetings.schemas import (
     MeetingStatus,
     MeetingSummaryView,
     MeetingView,
+    MemberReplyView,
     MemberView,
     MinutesStatus,
     MinutesView,
+    NoticeRepliesView,
+    PastMeetingFilters,
     PublicDecisionView,
     PublicErratumView,
     PublicItemView,
@@ -200,6 +204,29 @@ def _expected(
         needed=needed,
         met=bool(members) and expected >= needed,
         notice_sent_at=meeting["notice_sent_at"],
+    )
+
+
+async def notice_replies(meeting_id: int, viewer: Viewer) -> NoticeRepliesView:
+    """The notice and its replies as a reader of the meeting reads them (the same replies
+    and expected quorum as its page); not found if they may not read it: three queries."""
+    meeting = await readable_meeting(meeting_id, viewer)
+    members = await members_on(meeting["group"], meeting_date(meeting["starts_at"]))
+    replies = await replies_of(meeting_id, {member["user"] for member in members})
+    return NoticeRepliesView(
+        meeting_id=meeting_id,
+        notice_sent_at=meeting["notice_sent_at"],
+        open=meeting["status"] == MeetingStatus.SCHEDULED and meeting["starts_at"] > utcnow(),
+        my_reply=replies.get(viewer.user.id),
+        replies=[
+            MemberReplyView(
+                user_id=member["user"],
+                display_name=member["display_name"],
+                mode=replies.get(member["user"]),
+            )
+            for member in members
+        ],
+        expected=_expected(meeting, members, replies),
     )
 
 
@@ -620,11 +647,72 @@ async def list_meetings(slug: str, viewer: Viewer) -> MeetingListView:
     return await _listing(await get_group(slug), viewer)
 
 
-async def meetings_index(slug: str, viewer: Viewer) -> MeetingIndexPage:
-    """A group's meetings page: the list, and whether the reader may schedule one."""
+def _past_conditions(group_id: int, filters: PastMeetingFilters, now: dt.datetime) -> Any:
+    """Meetings of the group no longer ahead (ended, held or cancelled), within the
+    filters; the dates are the organisation's calendar days."""
+    condition = (Meeting.group == group_id) & (
+        (Meeting.ends_at < now) | (Meeting.status != MeetingStatus.SCHEDULED)
+    )
+    if filters.status:
+        condition = condition & (Meeting.status == filters.status)
+    midnight = dt.time(0, tzinfo=organisation_zone())
+    if filters.since is not None:
+        condition = condition & (Meeting.starts_at >= dt.datetime.combine(filters.since, midnight))
+    if filters.until is not None:
+        next_day = filters.until + dt.timedelta(days=1)
+        condition = condition & (Meeting.starts_at < dt.datetime.combine(next_day, midnight))
+    return condition
+
+
+async def _paged(
+    group: Mapping[str, Any], viewer: Viewer, filters: PastMeetingFilters, limit: int | None
+) -> MeetingListView:
+    can_read = scopes.reads_group_content(viewer, group["id"])
+    now = utcnow()
+    upcoming: list[dict[str, Any]] = []
+    found = Page([], None, None)
+    if can_read:
+        upcoming = (
+            await Meeting.select(*Meeting.all_columns())
+            .where(
+                (Meeting.group == group["id"])
+                & (Meeting.ends_at >= now)
+                & (Meeting.status == MeetingStatus.SCHEDULED)
+            )
+            .order_by(Meeting.starts_at, Meeting.id)
+        )
+        past = Meeting.select(*Meeting.all_columns()).where(
+            _past_conditions(group["id"], filters, now)
+        )
+        found = await keyset_page(past, Meeting.starts_at, Meeting.id, filters.cursor, limit)
+    return MeetingListView(
+        group_slug=group["slug"],
+        group_name=group["name"],
+        can_read=can_read,
+        upcoming=[_summary(m) for m in upcoming],
+        past=[_summary(m) for m in found.rows],
+        older=found.older,
+        newer=found.newer,
+    )
+
+
+async def paged_listing(
+    slug: str, viewer: Viewer, filters: PastMeetingFilters, limit: int | None = None
+) -> MeetingListView:
+    """A group's meetings: all those ahead (soonest first) and one page of the past and
+    cancelled ones (latest first, `filters` applied): three queries at any page. Empty
+    lists for someone who may not read the group's proceedings."""
+    return await _paged(await get_group(slug), viewer, filters, limit)
+
+
+async def meetings_index(
+    slug: str, viewer: Viewer, filters: PastMeetingFilters
+) -> MeetingIndexPage:
+    """A group's meetings page: the list (past meetings a page at a time), and whether the
+    reader may schedule one."""
     group = await get_group(slug)
     return MeetingIndexPage(
-        listing=await _listing(group, viewer), can_manage=viewer.leads(group["id"])
+        listing=await _paged(group, viewer, filters, None), can_manage=viewer.leads(group["id"])
     )
 
 

@@ -408,7 +408,37 @@ class MeetingListView(msgspec.Struct, kw_only=True):
     # False when the caller may not read this group's proceedings; the lists are then empty.
     can_read: bool
     upcoming: list[MeetingSummaryView]
+    # Latest first; where the list is paged, one page of it (`older`, `newer`: the cursors
+    # of the pages either side, null where there is none).
     past: list[MeetingSummaryView]
+    older: str | None = None
+    newer: str | None = None
+
+
+class PastMeetingFilters(msgspec.Struct, kw_only=True):
+    """Filters and the page of a group's past and cancelled meetings; empty means any."""
+
+    status: Annotated[
+        str,
+        contracts.choice(
+            "Status",
+            MEETING_STATUSES,
+            required=False,
+            message="Choose scheduled, held or cancelled.",
+        ),
+    ] = ""
+    since: Annotated[
+        dt.date | None, contracts.labelled("From", required=False, description="On or after")
+    ] = None
+    until: Annotated[
+        dt.date | None, contracts.labelled("To", required=False, description="On or before")
+    ] = None
+    cursor: Annotated[
+        str,
+        contracts.text(
+            "Page", max_length=200, required=False, description="A cursor from `older`/`newer`"
+        ),
+    ] = ""
 
 
 class MeetingIndexPage(msgspec.Struct, kw_only=True):
@@ -518,6 +548,35 @@ class ExpectedQuorumView(msgspec.Struct, kw_only=True):
     needed: int
     met: bool
     notice_sent_at: dt.datetime | None
+
+
+class MemberReplyView(msgspec.Struct, kw_only=True):
+    """One member's reply to the notice (`mode` null: no reply yet)."""
+
+    user_id: int
+    display_name: str
+    mode: str | None
+
+
+class NoticeRepliesView(msgspec.Struct, kw_only=True):
+    """The notice of a meeting and the replies to it: each member on the meeting date with
+    their reply, the caller's own, and the expected quorum (null once the meeting has
+    started or is no longer scheduled)."""
+
+    meeting_id: int
+    notice_sent_at: dt.datetime | None
+    # Whether the meeting still takes replies (scheduled and not started).
+    open: bool
+    my_reply: str | None
+    replies: list[MemberReplyView]
+    expected: ExpectedQuorumView | None
+
+
+class NoticeSentView(msgspec.Struct, kw_only=True):
+    """The answer to sending a meeting's notice: how many members it was queued for."""
+
+    told: int
+    replies: NoticeRepliesView
 
 
 class ReplyPage(msgspec.Struct, kw_only=True):

@@ -5,11 +5,11 @@ renders or redirects; a refused form is shown again with every field's error."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from governance.accounts.auth import admin_only, current_user, signed_in
@@ -17,6 +17,7 @@ from governance.accounts.policy import Viewer
 from governance.core.contracts import read_form
 from governance.core.errors import InvalidInput
 from governance.core.http import RowId, form_page, page, redirect
+from governance.core.paging import MAX_CURSOR_LENGTH
 from governance.core.urls import path_for
 from governance.groups.dependencies import RequestViewer, provide_viewer
 from governance.notifications import links, needs_me, queries, services
@@ -24,6 +25,7 @@ from governance.notifications.schemas import (
     CATEGORIES,
     DIGEST,
     DIGEST_FREQUENCIES,
+    RECIPIENT_FILTER_MAX_LENGTH,
     WEEKDAYS,
     EmailChoices,
     PreferencesView,
@@ -171,11 +173,20 @@ class OutboxAdminController(Controller):
     guards = [admin_only]
 
     @get("/", name="notifications:outbox")
-    async def index(self, request: Request[Any, Any, Any], viewer: RequestViewer) -> Template:
+    async def index(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: RequestViewer,
+        to: Annotated[str, QueryParameter(max_length=RECIPIENT_FILTER_MAX_LENGTH)] = "",
+        cursor: Annotated[str | None, QueryParameter(max_length=MAX_CURSOR_LENGTH)] = None,
+    ) -> Template:
         """Parked, waiting and possibly sent mail this administrator may see; a retry
-        button for each parked message, and a decision for each that may have been sent."""
+        button for each parked message, and a decision for each that may have been sent;
+        then a page of the mail sent lately, to one address if asked (`to`)."""
         overview = await queries.outbox_overview(viewer)
-        return page(request, "notifications/outbox.html", msgspec.structs.asdict(overview))
+        sent = await queries.sent_mail(viewer, to, cursor)
+        context = {**msgspec.structs.asdict(overview), "sent": sent}
+        return page(request, "notifications/outbox.html", context)
 
     @post("/{email_id:int}/retry", name="notifications:retry-email")
     async def retry(

@@ -956,10 +956,12 @@ def meeting_reminder(
     agenda: Sequence[str],
     calendar: str,
     timezone: str,
+    papers_added: Sequence[str] = (),
 ) -> PendingEmail:
     """A meeting of the recipient's group two days ahead, with the agenda titles they may
-    read and the meeting as a calendar file; times in the recipient's zone. A meeting moved
-    to another time is announced again."""
+    read, the papers they may read added since they were sent the notice or the papers
+    (`papers_added`), and the meeting as a calendar file; times in the recipient's zone. A
+    meeting moved to another time is announced again."""
     return PendingEmail(
         recipient,
         "meeting_reminder",
@@ -970,6 +972,8 @@ def meeting_reminder(
             "ends": _when(ends_at, timezone),
             "location": location,
             "agenda": list(agenda),
+            "papers_added": list(papers_added),
+            "pack_link": absolute_url("documents:pack", meeting_id=meeting_id),
             "link": absolute_url("meetings:show", meeting_id=meeting_id),
             "ics": calendar,
             "ics_filename": f"meeting-{meeting_id}.ics",

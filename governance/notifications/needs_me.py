@@ -25,9 +25,9 @@ from typing import Any
 from governance.accounts import scopes
 from governance.accounts.policy import GroupRole, Line, Viewer
 from governance.actions.tables import ActionOwner
-from governance.core.clock import date_in_zone, organisation_today
+from governance.core.clock import date_in_zone, organisation_today, utcnow
 from governance.core.urls import path_for
-from governance.meetings.tables import Minutes, MinutesComment
+from governance.meetings.tables import Meeting, MeetingReply, Minutes, MinutesComment
 from governance.notifications.queries import delivery_columns, minutes_columns
 from governance.notifications.schemas import (
     ACTION_DUE_SOON_DAYS,
@@ -111,10 +111,58 @@ def _minutes_task(row: dict[str, Any]) -> TaskView:
 
 
 async def meetings_to_reply(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
-    """Meetings whose notice awaits the reader's reply (attending, remotely, apologies).
-    Replies to notices are not recorded yet, so nothing waits; this builder is where they
-    join the list once they are (no query until then)."""
-    return {}
+    """Scheduled meetings ahead of the reader's groups whose notice is out and which the
+    reader has not answered (attending, remotely, apologies). A reply removes the row; so
+    do the meeting starting or being cancelled. One query for one reader (a page and its
+    navigation count: the replies are a sub-select), two for a digest's batch."""
+    groups = _groups_of(viewers)
+    noticed = (
+        (Meeting.status == "scheduled")
+        & (Meeting.starts_at > utcnow())
+        & Meeting.notice_sent_at.is_not_null()
+        & Meeting.group.is_in(groups or [NO_ROW])
+    )
+    if len(viewers) == 1:
+        answered = MeetingReply.select(MeetingReply.meeting).where(
+            MeetingReply.user == viewers[0].user.id
+        )
+        noticed = noticed & Meeting.id.not_in(answered)
+    rows = await Meeting.select(
+        Meeting.id,
+        Meeting.group,
+        Meeting.title,
+        Meeting.starts_at,
+        Meeting.notice_sent_at,
+        Meeting.group.name.as_alias("group_name"),
+        Meeting.group.slug.as_alias("group_slug"),
+    ).where(noticed)
+    replied: set[tuple[int, int]] = set()
+    if len(viewers) > 1:
+        replied = {
+            (row["meeting"], row["user"])
+            for row in await MeetingReply.select(MeetingReply.meeting, MeetingReply.user).where(
+                MeetingReply.meeting.is_in([row["id"] for row in rows] or [NO_ROW])
+                & MeetingReply.user.is_in([viewer.user.id for viewer in viewers])
+            )
+        }
+    found: Tasks = defaultdict(list)
+    for viewer in viewers:
+        for row in rows:
+            if viewer.is_member_of(row["group"]) and (row["id"], viewer.user.id) not in replied:
+                found[viewer.user.id].append(_reply_task(row))
+    return found
+
+
+def _reply_task(row: dict[str, Any]) -> TaskView:
+    return _task(
+        TaskKind.MEETING_TO_REPLY,
+        title=f"{row['title']} ({date_in_zone(row['starts_at']):%-d %b %Y})",
+        group_slug=row["group_slug"],
+        group_name=row["group_name"],
+        on=date_in_zone(row["notice_sent_at"]),
+        on_means="since",
+        link=path_for("meetings:show", meeting_id=row["id"]) + "#notice-heading",
+    )
 
 
 # --- my actions -------------------------------------------------------------------------

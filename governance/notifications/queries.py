@@ -20,14 +20,23 @@ from governance.accounts import scopes
 from governance.accounts.policy import CurrentUser, Viewer, strongest_roles
 from governance.accounts.tables import User
 from governance.core.clock import organisation_today, utcnow
-from governance.core.email import STATUS_PARKED, STATUS_QUEUED, STATUS_UNCERTAIN
+from governance.core.email import STATUS_PARKED, STATUS_QUEUED, STATUS_SENT, STATUS_UNCERTAIN
 from governance.core.errors import NotFoundError
+from governance.core.paging import keyset_page
 from governance.core.tables import OutboundEmail
 from governance.groups.queries import current_on
 from governance.groups.tables import Membership
 from governance.meetings.tables import Minutes
 from governance.notifications.emails import Recipient
-from governance.notifications.schemas import CATEGORIES, OutboxRowView, OutboxView, PreferencesView
+from governance.notifications.schemas import (
+    CATEGORIES,
+    SENT_MAIL_DAYS,
+    OutboxRowView,
+    OutboxView,
+    PreferencesView,
+    SentMailRowView,
+    SentMailView,
+)
 from governance.reports.tables import Delivery
 from governance.settings import get_settings
 
@@ -289,4 +298,37 @@ async def outbox_overview(viewer: Viewer, limit: int = 200) -> OutboxView:
         uncertain=uncertain,
         uncertain_count=counts.get(STATUS_UNCERTAIN, 0),
         uncertain_resend_hours=get_settings().mail_uncertain_resend_hours,
+    )
+
+
+async def sent_mail(
+    viewer: Viewer, recipient: str = "", cursor: str | None = None, limit: int | None = None
+) -> SentMailView:
+    """A page of the mail sent in the last SENT_MAIL_DAYS that this administrator may see
+    (`scopes.outbox`, in the query: a page is full of rows they may see, with no gap where
+    a hidden one is), newest first, to one address when `recipient` is given (the whole
+    address, in any case): one query at any page."""
+    recipient = recipient.strip()
+    condition = (
+        (OutboundEmail.status == STATUS_SENT)
+        & (OutboundEmail.sent_at >= utcnow() - dt.timedelta(days=SENT_MAIL_DAYS))
+        & scopes.outbox(viewer)
+    )
+    if recipient:
+        # Accounts' addresses are kept in lower case, and so are their emails' recipients.
+        condition = condition & (OutboundEmail.recipient == recipient.lower())
+    query = OutboundEmail.select(
+        OutboundEmail.id,
+        OutboundEmail.recipient,
+        OutboundEmail.template,
+        OutboundEmail.sent_at,
+        OutboundEmail.message_id,
+    ).where(condition)
+    found = await keyset_page(query, OutboundEmail.sent_at, OutboundEmail.id, cursor, limit)
+    return SentMailView(
+        rows=[SentMailRowView(**row) for row in found.rows],
+        recipient=recipient,
+        days=SENT_MAIL_DAYS,
+        older=found.older,
+        newer=found.newer,
     )

@@ -14,7 +14,8 @@ reminder                   due (organisation's calendar days)      to           
 action due soon            1 to 3 days before due_on               its owners          actions
 action due today           on due_on                               its owners          actions
 action overdue             the day after, then every 7 days        its owners          actions
-meeting ahead              48 hours before, agenda and .ics        current members     meetings
+meeting ahead              48 hours before, agenda and .ics, the   current members     meetings
+                           papers added since the notice/papers
 minutes still in draft     7 days after a held meeting             chair, secretary    minutes
 minutes to review          3 days after circulation, no comment    member attendees    minutes
 periodic report due soon   1 to 14 days before its due date        chair, secretary    reports
@@ -46,6 +47,10 @@ from governance.accounts.tables import User
 from governance.actions.tables import ActionOwner
 from governance.core.clock import date_in_zone, organisation_today, utcnow
 from governance.core.isolation import SkippedItems
+from governance.core.tables import OutboundEmail
+from governance.documents.queries import current_versions
+from governance.documents.schemas import HolderKind
+from governance.documents.tables import Document
 from governance.groups.queries import current_on
 from governance.groups.tables import Membership
 from governance.meetings.calendars import build_calendar
@@ -82,6 +87,8 @@ ACTIVE_ACTION_STATUSES = ("open", "in_progress")
 ATTENDED = ("present", "remote")
 LEADS = (GroupRole.CHAIR, GroupRole.SECRETARY)
 CHAIRS = (GroupRole.CHAIR,)
+# The emails that carry a meeting's papers: a later paper is listed in the next reminder.
+PAPER_EMAILS = ("meeting_notice", "meeting_papers")
 
 
 @dataclass(frozen=True)
@@ -269,10 +276,94 @@ class _Calendars:
         return self._built[key]
 
 
+def _papers_sent(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[int, str], dt.datetime]:
+    """When each member was last sent a meeting's notice or its papers, by (meeting id,
+    recipient address), from the outbox rows of those emails (their dedupe keys name the
+    meeting: "meeting:<id>:notice:..." and "papers:meeting:<id>:...")."""
+    sent: dict[tuple[int, str], dt.datetime] = {}
+    for row in rows:
+        parts = row["dedupe_key"].split(":")
+        meeting_id = int(parts[1] if parts[0] == "meeting" else parts[2])
+        key = (meeting_id, row["recipient"])
+        if key not in sent or row["created_at"] > sent[key]:
+            sent[key] = row["created_at"]
+    return sent
+
+
+async def _papers_sent_for(meeting_ids: list[int]) -> dict[tuple[int, str], dt.datetime]:
+    if not meeting_ids:
+        return {}
+    about: Any = None
+    for meeting_id in meeting_ids:
+        either = OutboundEmail.dedupe_key.like(
+            f"meeting:{meeting_id}:notice:%"
+        ) | OutboundEmail.dedupe_key.like(f"papers:meeting:{meeting_id}:%")
+        about = either if about is None else about | either
+    rows = await OutboundEmail.select(
+        OutboundEmail.dedupe_key, OutboundEmail.recipient, OutboundEmail.created_at
+    ).where(OutboundEmail.template.is_in(list(PAPER_EMAILS)) & about)
+    return _papers_sent(rows)
+
+
+async def _meeting_papers(meeting_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each meeting's current papers (its own and its agenda items'), in the order they
+    were first added, with the visibility of the item that holds them."""
+    if not meeting_ids:
+        return {}
+    rows = await Document.select(
+        Document.meeting,
+        Document.series,
+        Document.version,
+        Document.title,
+        Document.visibility,
+        Document.added_at,
+        Document.withdrawn_at,
+        Document.agenda_item.visibility.as_alias("item_visibility"),
+    ).where(
+        Document.meeting.is_in(meeting_ids)
+        & Document.holder_kind.is_in([HolderKind.MEETING, HolderKind.AGENDA_ITEM])
+    )
+    by_meeting: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_meeting[row["meeting"]].append(row)
+    return {meeting_id: current_versions(found) for meeting_id, found in by_meeting.items()}
+
+
+@dataclass(frozen=True)
+class _MeetingPapers:
+    """What the meeting reminders need of the papers: when each member was sent them, and
+    each meeting's current papers."""
+
+    sent: Mapping[tuple[int, str], dt.datetime]
+    papers: Mapping[int, list[dict[str, Any]]]
+
+    def added_since_sent(self, meeting: Mapping[str, Any], reader: Subscriber) -> list[str]:
+        """Titles of the papers, readable by this member, added (or given a new version)
+        after their notice or papers email; none when they were never sent either."""
+        sent = self.sent.get((meeting["id"], reader.recipient.email))
+        if sent is None:
+            return []
+        return [
+            paper["title"]
+            for paper in self.papers.get(meeting["id"], [])
+            if paper["added_at"] > sent
+            and scopes.may_read(reader.viewer, meeting["group"], paper["visibility"])
+            and (
+                paper["item_visibility"] is None
+                or scopes.may_read(reader.viewer, meeting["group"], paper["item_visibility"])
+            )
+        ]
+
+
 def _meeting_email(
-    meeting: dict[str, Any], agenda: list[dict[str, Any]], reader: Subscriber, calendars: _Calendars
+    meeting: dict[str, Any],
+    agenda: list[dict[str, Any]],
+    reader: Subscriber,
+    calendars: _Calendars,
+    papers: _MeetingPapers,
 ) -> PendingEmail | None:
-    """The reminder of a meeting to a member of its group, with the agenda titles they read."""
+    """The reminder of a meeting to a member of its group, with the agenda titles they read
+    and the papers added since they were sent the notice or the papers."""
     if not reader.viewer.is_member_of(meeting["group"]):
         return None
     titles = [
@@ -290,6 +381,7 @@ def _meeting_email(
         ends_at=meeting["ends_at"],
         location=meeting["location"],
         agenda=titles,
+        papers_added=papers.added_since_sent(meeting, reader),
         calendar=calendars.of(meeting, titles),
         timezone=reader.timezone,
     )
@@ -300,14 +392,18 @@ async def meeting_reminders(at: Moment, skipped: SkippedItems) -> list[PendingEm
     if not meetings:
         return []
     group_ids = sorted({meeting["group"] for meeting in meetings})
+    meeting_ids = [meeting["id"] for meeting in meetings]
     memberships = await _current_memberships(group_ids, at.today)
-    agendas = await _agendas([meeting["id"] for meeting in meetings])
+    agendas = await _agendas(meeting_ids)
+    papers = _MeetingPapers(await _papers_sent_for(meeting_ids), await _meeting_papers(meeting_ids))
     readers = await load_subscribers(row["user"] for row in memberships)
     calendars = _Calendars()
     return _each_reader(
         ((meeting, _invited(meeting, memberships)) for meeting in meetings),
         readers,
-        lambda meeting, reader: _meeting_email(meeting, agendas[meeting["id"]], reader, calendars),
+        lambda meeting, reader: _meeting_email(
+            meeting, agendas[meeting["id"]], reader, calendars, papers
+        ),
         skipped,
         lambda meeting: f"meeting {meeting['id']}",
     )

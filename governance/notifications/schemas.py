@@ -135,6 +135,33 @@ class OutboxView(msgspec.Struct, kw_only=True):
     uncertain_resend_hours: int = 0
 
 
+# Sent mail stays listed this many days, so an administrator can confirm a person was
+# emailed (and when, with which Message-ID).
+SENT_MAIL_DAYS = 90
+RECIPIENT_FILTER_MAX_LENGTH = 320
+
+
+class SentMailRowView(msgspec.Struct, kw_only=True):
+    """One email sent, without its content."""
+
+    id: int
+    recipient: str
+    template: str
+    sent_at: dt.datetime
+    message_id: str
+
+
+class SentMailView(msgspec.Struct, kw_only=True):
+    """A page of the mail sent in the last SENT_MAIL_DAYS, newest first, optionally to one
+    address; `older`/`newer` are the cursors of the pages either side (null: none)."""
+
+    rows: list[SentMailRowView]
+    recipient: str
+    days: int
+    older: str | None
+    newer: str | None
+
+
 # --- "needs me" -------------------------------------------------------------------------
 
 

@@ -17,12 +17,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from governance.accounts.auth import signed_in
 from governance.accounts.policy import LINES
 from governance.core.errors import problem_responses
 from governance.core.http import RowId
+from governance.core.paging import DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
 from governance.core.urls import path_for
 from governance.groups.dependencies import RequestViewer
 from governance.reports import board_line, queries, services
@@ -36,6 +37,7 @@ from governance.reports.schemas import (
     Objection,
     ReportDraft,
     ReportListView,
+    ReportStatus,
     ReportView,
 )
 
@@ -75,9 +77,18 @@ class ReportApiController(Controller):
         responses=READ_ERRORS,
         summary="A group's reports the caller may read, each line's delivery state, and each "
         "line's reporting schedule",
+        description="`limit` reports a page, newest first, of one `status` if given; `older` "
+        "and `newer` in the answer are opaque cursors to pass as `cursor` (null: none).",
     )
-    async def list_reports(self, viewer: RequestViewer, slug: FromPath[str]) -> ReportListView:
-        return await queries.group_reports(slug, viewer)
+    async def list_reports(
+        self,
+        viewer: RequestViewer,
+        slug: FromPath[str],
+        status: FromQuery[ReportStatus | None] = None,
+        cursor: Annotated[str, QueryParameter(max_length=MAX_CURSOR_LENGTH)] = "",
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    ) -> ReportListView:
+        return await queries.group_reports(slug, viewer, status, cursor or None, limit)
 
     @post(
         "/groups/{slug:str}/reports",
@@ -130,16 +141,20 @@ class ReportApiController(Controller):
         responses=FILTERED_LIST_ERRORS,
         summary="Deliveries of the submitted reports the caller may read, by line and state",
         description="For the Director and the Board, their lines' deliveries (the Board also "
-        "sees the Director line's); for members, their groups' reports' deliveries.",
+        "sees the Director line's); for members, their groups' reports' deliveries. `limit` "
+        "a page, soonest due first; `older`/`newer` in the answer are opaque cursors to pass "
+        "as `cursor`. `counts` and `overdue` count them all.",
     )
     async def list_deliveries(
         self,
         viewer: RequestViewer,
         line: LineParameter = None,
         delivery_state: StateParameter = None,
+        cursor: Annotated[str, QueryParameter(max_length=MAX_CURSOR_LENGTH)] = "",
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     ) -> DeliveryListView:
         filters = DeliveryFilters(line=line or "", state=delivery_state or "")
-        return await queries.list_deliveries(viewer, filters)
+        return await queries.list_deliveries(viewer, filters, cursor or None, limit)
 
     @post(
         "/deliveries/{delivery_id:int}/acknowledge",

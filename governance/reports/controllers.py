@@ -26,6 +26,7 @@ from governance.core.http import (
     redirect,
     submit_form,
 )
+from governance.core.paging import MAX_CURSOR_LENGTH
 from governance.core.urls import path_for
 from governance.documents.controllers import annexes_context
 from governance.groups.dependencies import RequestViewer
@@ -118,6 +119,11 @@ def _form_context(group: dict[str, Any], report: Any = None) -> dict[str, Any]:
     return {**FORM_CHOICES, "group": group, "report": report}
 
 
+def _cursor(request: Request[Any, Any, Any]) -> str | None:
+    """The page asked for; one too long to be ours is refused by the paging helper."""
+    return str(request.query_params.get("cursor") or "")[: MAX_CURSOR_LENGTH + 1] or None
+
+
 class ReportController(Controller):
     include_in_schema = False  # pages for people; the API is described at /schema
     guards = [signed_in]
@@ -126,7 +132,7 @@ class ReportController(Controller):
     async def index(
         self, request: Request[Any, Any, Any], viewer: RequestViewer, slug: FromPath[str]
     ) -> Template:
-        listing = await queries.group_reports(slug, viewer)
+        listing = await queries.group_reports(slug, viewer, None, _cursor(request))
         return page(request, "reports/index.html", msgspec.structs.asdict(listing))
 
     @get("/groups/{slug:str}/reports/new", name="reports:new")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+from piccolo.query.functions.aggregate import Count
 
 from governance.accounts import scopes
 from governance.accounts.policy import Line, Viewer
@@ -27,6 +28,7 @@ from governance.core.contracts import field_errors, refuse
 from governance.core.db import one_row
 from governance.core.errors import PermissionDenied
 from governance.core.markdown import render_markdown
+from governance.core.paging import keyset_page
 from governance.groups.queries import get_group, members_on
 from governance.groups.tables import ReportingLineSettings, WorkingGroup
 from governance.reports import schedule
@@ -457,25 +459,18 @@ async def response_owner_choices(group_id: int, viewer: Viewer) -> list[PersonVi
     return [responder, *(person for person in others if person.user_id != responder.user_id)]
 
 
-async def readable_deliveries(viewer: Viewer, line: str | None = None) -> list[DeliveryItemView]:
-    """The deliveries of the reports the viewer may read, on one line or both, soonest due
-    first: one query, the reading rule in it."""
-    condition = scopes.deliveries(viewer)
-    if line:
-        condition = condition & (Delivery.recipient == line)
-    rows = (
-        await Delivery.select(
-            *Delivery.all_columns(),
-            Delivery.report.title.as_alias("report_title"),
-            Delivery.report.kind.as_alias("report_kind"),
-            Delivery.report.group.name.as_alias("group_name"),  # type: ignore[union-attr]
-            Delivery.report.group.slug.as_alias("group_slug"),  # type: ignore[union-attr]
-            Delivery.responded_by.display_name.as_alias("responded_by_name"),
-        )
-        .where(condition)
-        .order_by(Delivery.response_due_on)
-        .order_by(Delivery.id)
-    )
+def _delivery_query(condition: Any) -> Any:
+    return Delivery.select(
+        *Delivery.all_columns(),
+        Delivery.report.title.as_alias("report_title"),
+        Delivery.report.kind.as_alias("report_kind"),
+        Delivery.report.group.name.as_alias("group_name"),  # type: ignore[union-attr]
+        Delivery.report.group.slug.as_alias("group_slug"),  # type: ignore[union-attr]
+        Delivery.responded_by.display_name.as_alias("responded_by_name"),
+    ).where(condition)
+
+
+def _delivery_items(rows: Iterable[Mapping[str, Any]], viewer: Viewer) -> list[DeliveryItemView]:
     today = organisation_today()
     return [
         msgspec.convert(
@@ -491,19 +486,56 @@ async def readable_deliveries(viewer: Viewer, line: str | None = None) -> list[D
     ]
 
 
-async def list_deliveries(viewer: Viewer, filters: DeliveryFilters) -> DeliveryListView:
-    """The deliveries list of the API: on a line, in a state, with counts by state."""
+async def readable_deliveries(viewer: Viewer, line: str | None = None) -> list[DeliveryItemView]:
+    """The deliveries of the reports the viewer may read, on one line or both, soonest due
+    first: one query, the reading rule in it."""
+    condition = scopes.deliveries(viewer)
+    if line:
+        condition = condition & (Delivery.recipient == line)
+    query = _delivery_query(condition).order_by(Delivery.response_due_on).order_by(Delivery.id)
+    return _delivery_items(await query, viewer)
+
+
+async def list_deliveries(
+    viewer: Viewer, filters: DeliveryFilters, cursor: str | None = None, limit: int | None = None
+) -> DeliveryListView:
+    """The deliveries list of the API: on a line, in a state, a page at a time (soonest due
+    first, the reading rule in the query, so a page has no gap), with counts by state and
+    of those past due over all the reader may read on the line: three queries."""
     refuse(field_errors(filters), "Unknown filter.")
-    items = await readable_deliveries(viewer, filters.line or None)
+    condition = scopes.deliveries(viewer)
+    if filters.line:
+        condition = condition & (Delivery.recipient == filters.line)
     counts = {state: 0 for state in DELIVERY_STATES}
-    for item in items:
-        counts[item.state] += 1
+    for row in (
+        await Delivery.select(Delivery.state, Count(alias="n"))
+        .where(condition)
+        .group_by(Delivery.state)
+    ):
+        counts[row["state"]] = row["n"]
+    overdue = await Delivery.count().where(
+        condition
+        & (Delivery.state != DeliveryState.RESPONDED)
+        & (Delivery.response_due_on < organisation_today())
+    )
+    if filters.state:
+        condition = condition & (Delivery.state == filters.state)
+    found = await keyset_page(
+        _delivery_query(condition),
+        Delivery.response_due_on,
+        Delivery.id,
+        cursor,
+        limit,
+        descending=False,
+    )
     return DeliveryListView(
         line=filters.line or None,
         state=filters.state or None,
         counts=counts,
-        overdue=sum(item.is_overdue for item in items),
-        deliveries=[item for item in items if not filters.state or item.state == filters.state],
+        overdue=overdue,
+        deliveries=_delivery_items(found.rows, viewer),
+        older=found.older,
+        newer=found.newer,
     )
 
 
@@ -759,15 +791,23 @@ def _summary(report: Mapping[str, Any], deliveries: list[DeliveryStateView]) -> 
     )
 
 
-async def group_reports(slug: str, viewer: Viewer) -> ReportListView:
-    """A group's reports the viewer may read, newest first, and each line's schedule."""
+async def group_reports(
+    slug: str,
+    viewer: Viewer,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> ReportListView:
+    """A page of a group's reports the viewer may read (the visibility in the query, so a
+    page is full), newest first, of one status if asked, and each line's schedule."""
     group = await get_group(slug)
-    reports = (
-        # Everything but the text, which may be long and is not listed.
-        await Report.select(*Report.all_columns(exclude=[Report.body]))
-        .where((Report.group == group["id"]) & scopes.reports(viewer))
-        .order_by(Report.created_at, ascending=False)
-    )
+    condition = (Report.group == group["id"]) & scopes.reports(viewer)
+    if status:
+        condition = condition & (Report.status == status)
+    # Everything but the text, which may be long and is not listed.
+    query = Report.select(*Report.all_columns(exclude=[Report.body])).where(condition)
+    found = await keyset_page(query, Report.created_at, Report.id, cursor, limit)
+    reports = found.rows
     rows = (
         await Delivery.select(*Delivery.all_columns())
         .where(Delivery.report.is_in([report["id"] for report in reports] or [NO_ROW]))
@@ -784,6 +824,8 @@ async def group_reports(slug: str, viewer: Viewer) -> ReportListView:
         can_draft=viewer.leads(group["id"]),
         reports=[_summary(report, deliveries[report["id"]]) for report in reports],
         schedules=await line_schedules(group, today),
+        older=found.older,
+        newer=found.newer,
     )
 
 

@@ -509,8 +509,11 @@ class ReportListView(msgspec.Struct, kw_only=True):
     group_name: str
     # Whether the caller chairs or is secretary of the group, and so may draft reports.
     can_draft: bool
+    # Newest first, one page (`older`/`newer`: the cursors of the pages either side).
     reports: list[ReportSummaryView]
     schedules: list[LineScheduleView]
+    older: str | None = None
+    newer: str | None = None
 
 
 class DeliveryItemView(DeliveryStateView, kw_only=True):
@@ -535,7 +538,11 @@ class DeliveryListView(msgspec.Struct, kw_only=True):
     counts: dict[str, int]
     # How many of them are past their due date without a response.
     overdue: int
+    # Soonest due first, one page (`older`: the cursor of the page after, `newer`: of the
+    # one before; null where there is none).
     deliveries: list[DeliveryItemView]
+    older: str | None = None
+    newer: str | None = None
 
 
 class InboxView(msgspec.Struct, kw_only=True):

@@ -1026,3 +1026,101 @@ async def test_text_the_database_cannot_store_is_refused(client, people):
         assert await snapshot() == before
     response = await client.get("/api/v1/groups/bad%00slug/meetings", headers=people.auth("chair"))
     assert response.status_code in {400, 404}, response.text
+
+
+# --- the notice and its replies ---------------------------------------------------------
+
+
+async def test_the_notice_is_sent_replied_to_and_read_by_api(client, people):
+    meeting_id = await schedule(client, people, days=5)
+    base = f"/api/v1/meetings/{meeting_id}"
+    before = await snapshot()
+    for persona in ("member", "director", "board"):
+        assert_problem(await client.post(f"{base}/notice", headers=people.auth(persona)), 403)
+    assert_problem(await client.post(f"{base}/notice", headers=people.auth("stranger")), 404)
+    assert await snapshot() == before
+
+    sent = await client.post(f"{base}/notice", headers=people.auth("chair"))
+    assert sent.status_code == 200, sent.text
+    body = sent.json()
+    assert body["told"] == 4
+    assert body["replies"]["notice_sent_at"] is not None
+    assert {row["mode"] for row in body["replies"]["replies"]} == {None}
+    again = assert_problem(await client.post(f"{base}/notice", headers=people.auth("chair")), 409)
+    assert "already sent" in again["detail"]
+
+    for persona, mode in (("member", "apologies"), ("member2", "remote"), ("chair", "attending")):
+        response = await client.put(
+            f"{base}/reply", json={"mode": mode}, headers=people.auth(persona)
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["my_reply"] == mode
+    replies = await client.get(f"{base}/replies", headers=people.auth("director"))
+    assert replies.status_code == 200, replies.text
+    view = replies.json()
+    assert view["my_reply"] is None and view["open"] is True
+    by_name = {row["display_name"]: row["mode"] for row in view["replies"]}
+    assert by_name == {
+        "Chair Person": "attending",
+        "Member One": "apologies",
+        "Member Two": "remote",
+        "Secretary Person": None,
+    }
+    assert view["expected"] == {
+        "members": 4,
+        "expected": 2,
+        "apologies": 1,
+        "needed": view["expected"]["needed"],
+        "met": view["expected"]["needed"] <= 2,
+        "notice_sent_at": view["notice_sent_at"],
+    }
+    page = (await client.get(base, headers=people.auth("chair"))).json()
+    assert page["expected"] == view["expected"]
+
+
+async def test_notice_reply_refusals_are_problems_and_change_nothing(client, people):
+    meeting_id = await schedule(client, people, days=5)
+    base = f"/api/v1/meetings/{meeting_id}"
+    await client.post(f"{base}/notice", headers=people.auth("chair"))
+    before = await snapshot()
+    bad = assert_problem(
+        await client.put(f"{base}/reply", json={"mode": "maybe"}, headers=people.auth("member")),
+        422,
+    )
+    assert "mode" in json.dumps(bad)
+    wrong_shape = await client.put(
+        f"{base}/reply", json={"mode": "attending", "extra": 1}, headers=people.auth("member")
+    )
+    assert_problem(wrong_shape, 400)
+    # Not a member on the meeting date: the Director reads the meeting but does not reply.
+    assert_problem(
+        await client.put(
+            f"{base}/reply", json={"mode": "attending"}, headers=people.auth("director")
+        ),
+        403,
+    )
+    for persona in ("stranger", "former"):
+        hidden = await client.get(f"{base}/replies", headers=people.auth(persona))
+        missing = await client.get(
+            f"/api/v1/meetings/{meeting_id + 1000}/replies", headers=people.auth(persona)
+        )
+        assert_problem(hidden, 404)
+        assert hidden.json() == missing.json()
+        assert_problem(
+            await client.put(
+                f"{base}/reply", json={"mode": "attending"}, headers=people.auth(persona)
+            ),
+            404,
+        )
+    assert await snapshot() == before
+
+    past = await schedule(client, people, days=-1)
+    refused = await client.put(
+        f"/api/v1/meetings/{past}/reply", json={"mode": "attending"}, headers=people.auth("member")
+    )
+    assert_problem(refused, 409)
+    assert_problem(
+        await client.post(f"/api/v1/meetings/{past}/notice", headers=people.auth("chair")), 409
+    )
+    csrf = {"x-csrftoken": await csrf_token(client)}
+    assert_problem(await client.get(f"{base}/replies", headers=csrf), 401)

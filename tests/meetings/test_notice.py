@@ -244,3 +244,37 @@ async def test_one_meeting_that_breaks_does_not_stop_the_others(people: People, 
     assert all(f"meeting:{second}:" in key for key in keys if ":notice:" in key)
     assert not any(f"meeting:{first}:notice" in key for key in keys)
     assert await AgendaItem.count() == 4
+
+
+async def test_a_member_who_joins_after_the_notice_gets_it_for_the_meetings_ahead(
+    people: People, mail: Mail
+):
+    from governance.accounts.tables import User
+    from governance.core.clock import organisation_today
+    from tests.factories import make_membership
+
+    noticed = await upcoming(people)
+    await upcoming(people, days=20)  # no notice yet: nothing to catch up on
+    far = await upcoming(people, days=60)
+    chair = await viewer_for(people.chair)
+    await services.send_meeting_notice(noticed, chair)
+    await services.send_meeting_notice(far, chair)
+    today = organisation_today()
+    # Joins today until the day before the far meeting: told of the noticed meeting only.
+    await make_membership(
+        people.stranger, people.group_id, "member", today, today + dt.timedelta(days=40)
+    )
+    (notice,) = await notices_to("stranger@example.org")
+    context = notice["context"]
+    context = json.loads(context) if isinstance(context, str) else context
+    assert notice["dedupe_key"].startswith(f"meeting:{noticed}:notice:")
+    assert SECRET in context["agenda"]  # a member now, who reads every item of the group
+    # Joining from a later day: not a member yet, not told (the notice is for members).
+    later = await User.select(User.id).where(User.email == "other@example.org").first()
+    await make_membership(later["id"], people.group_id, "member", today + dt.timedelta(days=2))
+    assert await notices_to("other@example.org") == []
+
+    await mail.deliver()
+    (message,) = mail.to("stranger@example.org")
+    assert "/notice-replies/" in Mail.everything(message)
+    assert int(event_of(calendar_of(message)[0])["SEQUENCE"]) == 0

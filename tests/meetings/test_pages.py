@@ -289,5 +289,5 @@ async def test_meeting_page_costs_a_fixed_number_of_queries(client, cast, count_
         counts.append(counter.count)
     assert counts[0] == counts[1], counts
     # 18 (two for the decisions taken since the last meeting, resolutions/queries.py), and
-    # the navigation's "needs me" count (9, notifications/needs_me.py).
-    assert counts[0] <= 27, counts
+    # the navigation's "needs me" count (notifications/needs_me.py).
+    assert counts[0] <= 30, counts

@@ -212,3 +212,61 @@ async def _more_of_everything(world: World) -> None:
             chair,
         )
     await make_user(name="Someone new", board=True)
+
+
+async def test_a_noticed_meeting_waits_for_each_members_reply() -> None:
+    from governance.meetings.schemas import NoticeReply
+    from governance.meetings.services import reply_to_notice, send_meeting_notice
+
+    world = await _world_with_every_kind()
+    chair = await viewer_for(world.users["chair"])
+    scheduled = int(world.params["scheduled_meeting_id"])
+    # No notice yet: nothing to reply to.
+    assert "meeting_to_reply" not in await _kinds(world, "member")
+    await send_meeting_notice(scheduled, chair)
+    for persona in ("member", "chair"):
+        tasks = await tasks_for(await viewer_for(world.users[persona]))
+        replies = [task for task in tasks if task.kind == "meeting_to_reply"]
+        assert [task.link for task in replies] == [f"/meetings/{scheduled}#notice-heading"]
+        assert replies[0].title.startswith("Scheduled (")
+    # Neither the Director nor the Board is the meeting's audience.
+    for persona in ("director", "board", "admin"):
+        assert "meeting_to_reply" not in await _kinds(world, persona)
+
+    member = await viewer_for(world.users["member"])
+    await reply_to_notice(scheduled, NoticeReply(mode="apologies"), member)
+    assert "meeting_to_reply" not in await _kinds(world, "member")
+    assert "meeting_to_reply" in await _kinds(world, "chair")
+
+
+async def test_the_reply_waiting_is_in_the_digest_and_the_navigation(
+    client: httpx.AsyncClient,
+) -> None:
+    from governance.meetings.services import send_meeting_notice
+
+    world = await _world_with_every_kind()
+    scheduled = int(world.params["scheduled_meeting_id"])
+    await send_meeting_notice(scheduled, await viewer_for(world.users["chair"]))
+    member = await viewer_for(world.users["member"])
+    expected = await tasks_for(member)
+    await sign_in(client, member.user.id)
+    html = (await client.get("/me/tasks")).text
+    assert f'href="/meetings/{scheduled}#notice-heading"' in html
+    assert f'{len(expected)}<span class="visually-hidden"> waiting</span>' in html
+
+    await User.update({User.digest_frequency: "daily", User.timezone: "Europe/London"}).where(
+        User.id == member.user.id
+    )
+    await OutboundEmail.delete().where(OutboundEmail.id > 0)
+    await run_digests(dt.datetime.combine(organisation_today(), dt.time(12, 0), tzinfo=dt.UTC))
+    email = (
+        await OutboundEmail.select(OutboundEmail.context)
+        .where(
+            (OutboundEmail.template == "digest") & (OutboundEmail.recipient == member.user.email)
+        )
+        .first()
+    )
+    context = email["context"]
+    context = json.loads(context) if isinstance(context, str) else context
+    links = [item["link"] for item in context["tasks"]["items"]]
+    assert f"http://testserver/meetings/{scheduled}#notice-heading" in links

@@ -438,3 +438,53 @@ async def test_no_reminder_to_a_deactivated_account(clock, people: People):
     await User.update({User.is_active: False}).where(User.id == people.chair)
     await make_action(people.group_id, [people.chair], START.date())
     assert await sweep() == []
+
+
+async def test_papers_added_after_the_notice_are_listed_in_the_next_reminder(
+    clock, people: People, mail: Mail
+):
+    from governance.core.tables import OutboundEmail
+    from governance.documents.schemas import NewDocuments
+    from governance.documents.services import add_documents
+    from governance.meetings.services import send_meeting_notice
+    from tests.factories import viewer_for
+    from tests.search.world import TextUpload
+
+    starts = START + dt.timedelta(days=5, hours=9)
+    meeting = await make_meeting(people.group_id, starts, title="November meeting")
+    board_item = await add_item(meeting, "Complaint about the Director", "board")
+    chair = await viewer_for(people.chair)
+    await add_documents(
+        "meeting", meeting, [TextUpload("early.txt")], NewDocuments(title="Early paper"), chair
+    )
+    await send_meeting_notice(meeting, chair)
+    # A member whose notice is not in the outbox was never sent the papers: nothing is
+    # "later" for them, and their reminder lists no added papers.
+    await OutboundEmail.delete().where(
+        (OutboundEmail.template == "meeting_notice")
+        & (OutboundEmail.recipient == "member2@example.org")
+    )
+    clock.shift(dt.timedelta(hours=1))
+    await add_documents(
+        "meeting", meeting, [TextUpload("late.txt")], NewDocuments(title="Late paper"), chair
+    )
+    await add_documents(
+        "meeting",
+        meeting,
+        [TextUpload("late-board.txt")],
+        NewDocuments(title="Late Board paper", visibility="board", agenda_item_id=board_item),
+        chair,
+    )
+
+    clock.move_to(starts - dt.timedelta(hours=47))
+    keys = await sweep(times=2)
+    assert len([key for key in keys if key.startswith(f"reminder:meeting:{meeting}:")]) == 4
+    await mail.deliver()
+    text = mail.everything(mail.to("member@example.org")[-1])
+    added = text.split("Papers added since the notice or the papers were sent:")[1]
+    added = added.split("The meeting pack")[0]
+    assert "Late paper" in added and "Late Board paper" in added
+    assert "Early paper" not in added
+    assert f"/meetings/{meeting}/pack" in text
+    untold = mail.everything(mail.to("member2@example.org")[-1])
+    assert "Papers added since" not in untold

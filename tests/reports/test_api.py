@@ -1022,3 +1022,32 @@ async def test_openapi_lists_the_report_routes_and_no_route_that_changes_a_repor
     parameters = {p["name"]: p for p in paths["/api/v1/deliveries"]["get"]["parameters"]}
     assert {"line", "state"} <= set(parameters)
     assert json.dumps(schema)  # the whole document serialises
+
+
+async def test_the_deliveries_list_pages_with_no_gap_for_the_director(client, people):
+    for number in range(7):
+        if number % 3 == 1:
+            await submitted(client, people, recommendation(f"SECRET-{number}", "board"))
+        else:
+            await submitted(client, people, recommendation(f"Open {number}", "both"))
+    director = people.auth("director")
+    everything = (await client.get("/api/v1/deliveries", headers=director)).json()
+    expected = [d["id"] for d in everything["deliveries"]]
+    assert "SECRET" not in str(everything)
+    seen, cursor = [], ""
+    while True:
+        response = await client.get(
+            "/api/v1/deliveries", params={"limit": 2, "cursor": cursor}, headers=director
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert len(body["deliveries"]) == 2 or body["older"] is None
+        assert body["counts"] == everything["counts"]  # over all, not the page
+        seen += [d["id"] for d in body["deliveries"]]
+        if body["older"] is None:
+            break
+        cursor = body["older"]
+    assert seen == expected and len(seen) == sum(everything["counts"].values())
+    refused = await client.get("/api/v1/deliveries", params={"cursor": "W10"}, headers=director)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith(PROBLEM)
