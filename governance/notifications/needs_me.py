@@ -351,3 +351,8 @@ async def recent_tasks_for(viewer: Viewer, data_version: int) -> list[TaskView]:
         _recent.clear()
     _recent[key] = (now, tasks)
     return list(tasks)
+
+
+def forget_recent_tasks() -> None:
+    """Drops every kept list (for tests that count what a page costs after a change)."""
+    _recent.clear()
