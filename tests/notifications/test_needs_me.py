@@ -5,8 +5,8 @@ and the API's, nothing a persona may not read, and a fixed number of queries."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 import json
+import re
 
 import httpx
 import pytest
