@@ -49,16 +49,21 @@ def current_on(day: dt.date) -> Any:
     )
 
 
-async def members_on(group_id: int, on: dt.date) -> list[dict[str, Any]]:
-    """Memberships current on a day, one per person (their first), with the member's name,
-    sorted by name: one query."""
-    rows = await Membership.select(
+_MEMBERS_ON = PreparedSelect(
+    lambda group_id, on: Membership.select(
         Membership.user,
         Membership.role,
         Membership.starts_on,
         Membership.ends_on,
         Membership.user.display_name.as_alias("display_name"),
     ).where((Membership.group == group_id) & current_on(on))
+)
+
+
+async def members_on(group_id: int, on: dt.date) -> list[dict[str, Any]]:
+    """Memberships current on a day, one per person (their first), with the member's name,
+    sorted by name: one query."""
+    rows = await _MEMBERS_ON.run(group_id=group_id, on=on)
     by_user: dict[int, dict[str, Any]] = {}
     for row in rows:
         if membership_is_current(row["starts_on"], row["ends_on"], on):

@@ -125,9 +125,22 @@ async def meeting_row(meeting_id: int) -> dict[str, Any]:
     return await _one_meeting(Meeting.id == meeting_id)
 
 
+# Built once per viewer: the meeting page and its papers each ask for it.
+_READABLE_MEETING = PreparedSelect(
+    lambda viewer, meeting_id: (
+        Meeting.select(*_meeting_columns())
+        .where((Meeting.id == meeting_id) & scopes.meetings(viewer))
+        .limit(1)
+    )
+)
+
+
 async def readable_meeting(meeting_id: int, viewer: Viewer) -> dict[str, Any]:
     """The meeting's row if this viewer may read it; not found otherwise (one query)."""
-    return await _one_meeting((Meeting.id == meeting_id) & scopes.meetings(viewer))
+    rows = await _READABLE_MEETING.run(viewer, meeting_id=meeting_id)
+    if not rows:
+        raise NotFoundError(NOT_FOUND)
+    return rows[0]
 
 
 async def is_locked(meeting_id: int) -> bool:
