@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from typing import Any
 
 import httpx
 import pytest
 
+from governance.accounts.services import issue_api_token
 from governance.accounts.tables import User
 from governance.core.clock import organisation_today, utcnow
 from governance.groups.tables import Membership
+from governance.notifications.needs_me import forget_recent_tasks
 from tests.factories import PASSWORD_HASH, make_group, make_membership, make_user
 from tests.helpers import QueryCounter, sign_in
 
@@ -95,6 +98,8 @@ async def grow_tenfold(reader: int, groups: list[int]) -> None:
 
 
 async def queries_for(client: httpx.AsyncClient, counter: QueryCounter, url: str) -> int:
+    """The page's queries with the navigation's count read afresh (as after any change)."""
+    forget_recent_tasks()
     with counter():
         response = await client.get(url)
     assert response.status_code == 200, url
@@ -145,3 +150,73 @@ async def test_the_large_pages_show_what_they_count(client: httpx.AsyncClient) -
     dashboard = (await client.get("/")).text
     assert dashboard.count("My terms of membership") == 1
     assert "Secretary" in dashboard and "Chair" in dashboard
+
+
+# A signed-in page's queries once the navigation's count is kept (nothing changed since the
+# reader's last page): the session, the person and their memberships are one query, the
+# rest is the page's own.
+PAGES_UNCHANGED = {"/": 9, "/groups": 3, "/groups/group-0": 7, "/actions": 3}
+API_LISTS = (
+    "/api/v1/me",
+    "/api/v1/groups",
+    "/api/v1/deliveries",
+    "/api/v1/me/tasks",
+    "/api/v1/decisions",
+    "/api/v1/transparency-reports",
+)
+# The public transparency index, for someone signed out.
+ANONYMOUS = ("/transparency",)
+# The token, its person and their memberships are one query; `/api/v1/me` needs no other.
+API_AND_ANONYMOUS_QUERIES = {
+    "/api/v1/me": 1,
+    "/api/v1/groups": 3,
+    "/api/v1/deliveries": 2,
+    "/api/v1/me/tasks": 8,
+    "/api/v1/decisions": 2,
+    "/api/v1/transparency-reports": 3,
+    "/transparency": 2,
+}
+
+
+async def test_unchanged_data_costs_the_page_alone(
+    client: httpx.AsyncClient, count_queries: QueryCounter
+) -> None:
+    reader, _ = await small_world()
+    await sign_in(client, reader)
+    for url in PAGES_UNCHANGED:
+        await client.get(url)
+    small = {}
+    for url in PAGES_UNCHANGED:
+        with count_queries():
+            assert (await client.get(url)).status_code == 200
+        small[url] = count_queries.count
+    assert small == PAGES_UNCHANGED
+
+
+async def _counts(
+    client: httpx.AsyncClient, counter: QueryCounter, urls: tuple[str, ...], headers: Any
+) -> dict[str, int]:
+    found = {}
+    for url in urls:
+        await client.get(url, headers=headers)
+        with counter():
+            response = await client.get(url, headers=headers)
+        assert response.status_code == 200, (url, response.status_code)
+        found[url] = counter.count
+    return found
+
+
+async def test_api_lists_and_the_public_index_do_not_grow_with_the_data(
+    client: httpx.AsyncClient, count_queries: QueryCounter
+) -> None:
+    reader, groups = await small_world()
+    board = await make_user(email="board.reader@example.org", board=True)
+    await make_membership(board, groups[1], "member")
+    token = {"Authorization": f"Bearer {await issue_api_token('board.reader@example.org')}"}
+    small = await _counts(client, count_queries, API_LISTS, token)
+    small |= await _counts(client, count_queries, ANONYMOUS, {})
+    await grow_tenfold(reader, groups)
+    large = await _counts(client, count_queries, API_LISTS, token)
+    large |= await _counts(client, count_queries, ANONYMOUS, {})
+    assert large == small
+    assert small == API_AND_ANONYMOUS_QUERIES

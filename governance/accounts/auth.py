@@ -15,7 +15,12 @@ from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from governance.accounts.policy import CurrentUser
-from governance.accounts.sessions import SESSION_COOKIE, resolve_api_token, resolve_session
+from governance.accounts.sessions import (
+    SESSION_COOKIE,
+    SignedIn,
+    signed_in_by_session,
+    signed_in_by_token,
+)
 from governance.core.errors import StepRequired
 from governance.core.security import CROSS_SITE, cookie, cookie_name, sent_from_another_site
 from governance.core.urls import path_for
@@ -31,6 +36,8 @@ ENROL_FIRST = (
 )
 READ_ONLY_TOKEN = "This API token is read-only: it cannot change anything."  # noqa: S105 - a message
 ResultT = TypeVar("ResultT")
+# Where the middleware leaves the `SignedIn` of the request (None when nobody is).
+SIGNED_IN_SCOPE = "signed_in"
 
 
 def bearer_token(scope: Scope) -> str | None:
@@ -61,17 +68,20 @@ class AuthenticationMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        user: CurrentUser | None = None
+        signed_in: SignedIn | None = None
         if not scope["path"].startswith(UNAUTHENTICATED_PREFIXES):
             token = bearer_token(scope)
             if token is not None:
                 # A request that brings a token is judged by the token alone.
-                user, refusal = await resolve_api_token(token, get_settings())
+                signed_in, refusal = await signed_in_by_token(token, get_settings())
                 scope["auth_refusal"] = refusal  # type: ignore[typeddict-unknown-key]
                 scope["auth"] = "token"
             elif cookie := session_cookie_value(scope):
-                user = await resolve_session(cookie, get_settings())
+                signed_in = await signed_in_by_session(cookie, get_settings())
                 scope["auth"] = "session"
+        # The person, their roles today and the data version, read in one query.
+        scope[SIGNED_IN_SCOPE] = signed_in  # type: ignore[literal-required]
+        user = signed_in.viewer.user if signed_in else None
         scope["user"] = user
         if user is not None:
             _refuse_what_user_may_not_reach(scope, user)
@@ -115,6 +125,11 @@ def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser:
         # A refused bearer token says why (expired, revoked); otherwise, sign in.
         raise NotAuthorizedException(connection.scope.get("auth_refusal") or "Sign in to continue.")
     return user  # type: ignore[no-any-return]
+
+
+def signed_in_of(connection: ASGIConnection[Any, Any, Any, Any]) -> SignedIn | None:
+    """The person, their roles and the data version as the middleware read them."""
+    return connection.scope.get(SIGNED_IN_SCOPE)  # type: ignore[return-value]
 
 
 def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:

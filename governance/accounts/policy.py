@@ -146,6 +146,12 @@ class Viewer:
     user: CurrentUser
     group_roles: dict[int, str] = field(default_factory=dict)
 
+    @property
+    def query_shape(self) -> tuple[Any, ...]:
+        """Everything about this viewer that a visibility condition is built from (the
+        key under which `core.db.PreparedSelect` keeps a query built for them)."""
+        return (self.user, tuple(sorted(self.group_roles.items())))
+
     def is_member_of(self, group_id: int) -> bool:
         return group_id in self.group_roles
 

@@ -16,9 +16,14 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from governance.accounts.policy import CurrentUser
+from piccolo.querystring import QueryString
+
+from governance.accounts.policy import CurrentUser, Viewer, strongest_roles
 from governance.accounts.tables import ApiToken, User, UserSession
-from governance.core.clock import utcnow
+from governance.core.clock import organisation_today, utcnow
+from governance.core.db import get_engine
+from governance.core.tables import AuditChainHead
+from governance.groups.tables import Membership
 from governance.settings import Settings
 
 # The cookie's name over http://; `__Host-governance_session` when cookies are Secure.
@@ -86,24 +91,81 @@ async def start_session(
     return token
 
 
+@dataclasses.dataclass(frozen=True)
+class SignedIn:
+    """Who a request comes from: the person with the group roles they hold today, and the
+    audit chain's length when they were read (`data_version`: every change to governance
+    records appends to the chain in its own transaction, so an unchanged figure means
+    nothing that a page shows has changed since)."""
+
+    viewer: Viewer
+    data_version: int
+
+
+def _signed_in_sql(credential_table: str, credential_columns: str, key_column: str) -> str:
+    """One statement for a session or a token: the credential, its person, each of their
+    memberships (one row each; one row with empty membership columns if they have none) and
+    the audit chain's length. Written out because Piccolo's select cannot follow the
+    memberships back from the person."""
+    user_columns = ", ".join(f"u.{column._meta.db_column_name}" for column in _USER_COLUMNS)
+    return (
+        f"SELECT {credential_columns}, u.is_active, {user_columns}, "
+        'm."group" AS membership_group, m.role AS membership_role, '
+        "m.starts_on AS membership_starts_on, m.ends_on AS membership_ends_on, "
+        f"(SELECT h.sequence FROM {AuditChainHead._meta.tablename} h WHERE h.id = 1)"
+        " AS data_version "
+        f'FROM {credential_table} c JOIN {User._meta.tablename} u ON u.id = c."user" '
+        f'LEFT JOIN {Membership._meta.tablename} m ON m."user" = u.id '
+        f"WHERE c.{key_column} = {{}}"
+    )
+
+
+_SESSION_SQL = _signed_in_sql(UserSession._meta.tablename, "c.created_at, c.last_seen_at", "id")
+_TOKEN_SQL = _signed_in_sql(
+    ApiToken._meta.tablename,
+    "c.id AS token_id, c.last_used_at, c.expires_at, c.revoked_at, c.read_only",
+    "token_hash",
+)
+
+
+async def _signed_in_rows(sql: str, key: str) -> list[dict[str, Any]]:
+    rows = await get_engine().run_querystring(QueryString(sql, key, query_type="select"))
+    return list(rows or [])
+
+
+def _roles_today(rows: list[dict[str, Any]]) -> dict[int, str]:
+    memberships = [
+        {
+            "group": row["membership_group"],
+            "role": row["membership_role"],
+            "starts_on": row["membership_starts_on"],
+            "ends_on": row["membership_ends_on"],
+        }
+        for row in rows
+        if row["membership_group"] is not None
+    ]
+    return strongest_roles(memberships, organisation_today())
+
+
+def _signed_in(rows: list[dict[str, Any]], user: CurrentUser) -> SignedIn:
+    version = rows[0]["data_version"]
+    return SignedIn(Viewer(user=user, group_roles=_roles_today(rows)), int(version or 0))
+
+
 async def resolve_session(token: str, settings: Settings) -> CurrentUser | None:
     """The user behind a session cookie, if the session is live; expired ones are removed."""
+    signed_in = await signed_in_by_session(token, settings)
+    return signed_in.viewer.user if signed_in else None
+
+
+async def signed_in_by_session(token: str, settings: Settings) -> SignedIn | None:
+    """The person behind a session cookie and their roles, in one query, if the session is
+    live; expired ones are removed."""
     session_id = token_digest(token)
-    row = (
-        await UserSession.select(
-            UserSession.created_at,
-            UserSession.last_seen_at,
-            UserSession.user.is_active.as_alias("is_active"),
-            *(
-                getattr(UserSession.user, column._meta.name).as_alias(column._meta.name)
-                for column in _USER_COLUMNS
-            ),
-        )
-        .where(UserSession.id == session_id)
-        .first()
-    )
-    if row is None:
+    rows = await _signed_in_rows(_SESSION_SQL, session_id)
+    if not rows:
         return None
+    row = rows[0]
     now = utcnow()
     idle_limit = dt.timedelta(minutes=settings.session_idle_minutes)
     absolute_limit = dt.timedelta(hours=settings.session_absolute_hours)
@@ -118,7 +180,7 @@ async def resolve_session(token: str, settings: Settings) -> CurrentUser | None:
         await UserSession.update({UserSession.last_seen_at: now}).where(
             UserSession.id == session_id
         )
-    return _signed_in_user(row, settings, session_id=session_id)
+    return _signed_in(rows, _signed_in_user(row, settings, session_id=session_id))
 
 
 async def end_session(token: str) -> None:
@@ -141,23 +203,15 @@ def session_handle(session_id: str) -> str:
 
 async def resolve_api_token(token: str, settings: Settings) -> tuple[CurrentUser | None, str]:
     """The person behind a bearer token and "", or None and why the token is refused."""
-    digest = token_digest(token)
-    row = (
-        await ApiToken.select(
-            ApiToken.id.as_alias("token_id"),
-            ApiToken.last_used_at,
-            ApiToken.expires_at,
-            ApiToken.revoked_at,
-            ApiToken.read_only,
-            ApiToken.user.is_active.as_alias("is_active"),
-            *(
-                getattr(ApiToken.user, column._meta.name).as_alias(column._meta.name)
-                for column in _USER_COLUMNS
-            ),
-        )
-        .where(ApiToken.token_hash == digest)
-        .first()
-    )
+    signed_in, refusal = await signed_in_by_token(token, settings)
+    return (signed_in.viewer.user if signed_in else None), refusal
+
+
+async def signed_in_by_token(token: str, settings: Settings) -> tuple[SignedIn | None, str]:
+    """The person behind a bearer token and their roles (one query) and "", or None and
+    why the token is refused."""
+    rows = await _signed_in_rows(_TOKEN_SQL, token_digest(token))
+    row = rows[0] if rows else None
     if row is None or not row["is_active"]:
         return None, TOKEN_UNKNOWN
     now = utcnow()
@@ -167,8 +221,8 @@ async def resolve_api_token(token: str, settings: Settings) -> tuple[CurrentUser
         return None, TOKEN_EXPIRED
     if row["last_used_at"] is None or now - row["last_used_at"] > TOUCH_INTERVAL:
         await ApiToken.update({ApiToken.last_used_at: now}).where(ApiToken.id == row["token_id"])
-    user = _signed_in_user(row, settings)
-    return dataclasses.replace(user, read_only=bool(row["read_only"])), ""
+    user = dataclasses.replace(_signed_in_user(row, settings), read_only=bool(row["read_only"]))
+    return _signed_in(rows, user), ""
 
 
 async def create_api_token(

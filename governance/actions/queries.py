@@ -29,6 +29,7 @@ from governance.actions.schemas import (
 )
 from governance.actions.tables import ActionItem, ActionOwner, ActionUpdate
 from governance.core.clock import organisation_today
+from governance.core.db import PreparedSelect
 from governance.core.errors import InvalidInput, NotFoundError
 from governance.core.http import query_choice
 from governance.core.paging import keyset_page
@@ -60,16 +61,21 @@ def status_filter(status: str | None) -> str | None:
     return query_choice(status, ACTION_STATUSES, "status", STATUS_MESSAGE)
 
 
+_OWNERS_OF = PreparedSelect(
+    lambda action_ids: ActionOwner.select(
+        ActionOwner.action,
+        ActionOwner.user,
+        ActionOwner.user.display_name.as_alias("display_name"),
+    ).where(ActionOwner.action.is_in(action_ids))
+)
+
+
 async def _owners_of(action_ids: list[int]) -> dict[int, list[OwnerView]]:
     """Each action's owners, sorted by name: one query for all of them."""
     by_action: dict[int, list[OwnerView]] = defaultdict(list)
     if not action_ids:
         return by_action
-    rows = await ActionOwner.select(
-        ActionOwner.action,
-        ActionOwner.user,
-        ActionOwner.user.display_name.as_alias("display_name"),
-    ).where(ActionOwner.action.is_in(action_ids))
+    rows = await _OWNERS_OF.run(action_ids=list(action_ids))
     for row in rows:
         by_action[row["action"]].append(OwnerView(row["user"], row["display_name"]))
     for owners in by_action.values():
@@ -284,21 +290,38 @@ async def paged_group_actions(
     )
 
 
-async def my_actions(
-    viewer: Viewer, status: str | None = None, group_slug: str | None = None
-) -> list[ActionSummaryView]:
-    """Actions assigned to me or created by me that I may still read, overdue first."""
-    status = status_filter(status)
+def _my_actions_query(
+    viewer: Viewer, by_status: bool, by_group: bool, status: Any, group_slug: Any
+) -> Any:
     owned = ActionItem.id.is_in(
         ActionOwner.select(ActionOwner.action).where(ActionOwner.user == viewer.user.id)
     )
     mine = owned | (ActionItem.created_by == viewer.user.id)
     query = ActionItem.select(*_columns()).where(mine & scopes.actions(viewer))
-    if status is not None:
+    if by_status:
         query = query.where(ActionItem.status == status)
-    if group_slug:
+    if by_group:
         query = query.where(ActionItem.group.slug == group_slug)
-    return _overdue_first(await _summaries(await query))
+    return query
+
+
+# Built once per viewer and filter (every signed-in view of the dashboard asks for it).
+_MY_ACTIONS = PreparedSelect(_my_actions_query)
+
+
+async def my_actions(
+    viewer: Viewer, status: str | None = None, group_slug: str | None = None
+) -> list[ActionSummaryView]:
+    """Actions assigned to me or created by me that I may still read, overdue first."""
+    status = status_filter(status)
+    rows = await _MY_ACTIONS.run(
+        viewer,
+        status is not None,
+        bool(group_slug),
+        status=status or "",
+        group_slug=group_slug or "",
+    )
+    return _overdue_first(await _summaries(rows))
 
 
 async def actions_for_sources(

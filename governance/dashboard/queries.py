@@ -10,8 +10,8 @@ from governance.accounts.policy import Viewer
 from governance.actions.queries import my_actions
 from governance.core.clock import organisation_today, utcnow
 from governance.dashboard.schemas import DashboardView, GroupOverview
-from governance.groups.queries import group_page, list_groups, my_terms
-from governance.meetings.queries import list_meetings, readable_meetings_for_user
+from governance.groups.queries import get_group, group_page_of, list_groups, my_terms
+from governance.meetings.queries import meetings_of, readable_meetings_for_user
 from governance.reports.queries import inbox, line_schedules, reporting_overview_for_leads
 
 DASHBOARD_ROWS = 8
@@ -41,8 +41,9 @@ async def dashboard_for(viewer: Viewer) -> DashboardView:
 
 async def group_overview(slug: str, viewer: Viewer) -> GroupOverview:
     """The group page: mandate, members and lines, its meetings, and what each line is owed."""
-    page = await group_page(slug, viewer)
-    meetings = await list_meetings(slug, viewer)
+    group = await get_group(slug)  # read once, for the page and its meetings
+    page = await group_page_of(group, viewer)
+    meetings = await meetings_of(group, viewer)
     schedules = await line_schedules(msgspec.structs.asdict(page.group), organisation_today())
     return GroupOverview(
         page=page,

@@ -12,7 +12,7 @@ from typing import Any
 
 from governance.accounts import scopes
 from governance.accounts.policy import Viewer, Visibility
-from governance.core.db import one_row
+from governance.core.db import PreparedSelect, one_row
 from governance.core.errors import ConflictError
 from governance.core.urls import path_for
 from governance.documents import storage
@@ -214,27 +214,43 @@ async def held_documents(kind: str, holder_id: int, viewer: Viewer) -> list[Docu
     return [view_of(row) for row in current_versions(rows)]
 
 
-async def minutes_annexes(meeting_id: int, viewer: Viewer) -> list[DocumentView]:
-    """The current annexes of a meeting's minutes that this viewer reads."""
-    rows = await Document.select(*_columns()).where(
+# The meeting page's reads, built once per viewer (and group) and run with the meeting.
+_ANNEXES = PreparedSelect(
+    lambda viewer, meeting_id: Document.select(*_columns()).where(
         (Document.holder_kind == HolderKind.MINUTES)
         & (Document.meeting == meeting_id)
         & scopes.documents(viewer)
     )
-    return [view_of(row) for row in current_versions(rows)]
-
-
-async def _numbered_items(meeting_id: int, group_id: int, viewer: Viewer) -> dict[int, Any]:
-    """The agenda items this viewer reads, numbered 1 to n in agenda order, as the meeting
-    page numbers them: a hidden item leaves no gap."""
-    items = (
-        await AgendaItem.select(AgendaItem.id, AgendaItem.title)
+)
+_MEETING_PAPERS = PreparedSelect(
+    lambda viewer, meeting_id: Document.select(*_columns()).where(
+        (Document.meeting == meeting_id)
+        & Document.holder_kind.is_in([HolderKind.MEETING, HolderKind.AGENDA_ITEM])
+        & scopes.documents(viewer)
+    )
+)
+_READABLE_ITEMS = PreparedSelect(
+    lambda viewer, group_id, meeting_id: (
+        AgendaItem.select(AgendaItem.id, AgendaItem.title)
         .where(
             (AgendaItem.meeting == meeting_id)
             & scopes.readable_in_group(viewer, group_id, AgendaItem.visibility)
         )
         .order_by(AgendaItem.position)
     )
+)
+
+
+async def minutes_annexes(meeting_id: int, viewer: Viewer) -> list[DocumentView]:
+    """The current annexes of a meeting's minutes that this viewer reads."""
+    rows = await _ANNEXES.run(viewer, meeting_id=meeting_id)
+    return [view_of(row) for row in current_versions(rows)]
+
+
+async def _numbered_items(meeting_id: int, group_id: int, viewer: Viewer) -> dict[int, Any]:
+    """The agenda items this viewer reads, numbered 1 to n in agenda order, as the meeting
+    page numbers them: a hidden item leaves no gap."""
+    items = await _READABLE_ITEMS.run(viewer, group_id, meeting_id=meeting_id)
     return {item["id"]: (number, item["title"]) for number, item in enumerate(items, start=1)}
 
 
@@ -254,11 +270,7 @@ async def meeting_papers(
     is then read, with the viewer's access to the meeting)."""
     if group_id is None:
         group_id = (await meetings.readable_meeting(meeting_id, viewer))["group"]
-    rows = await Document.select(*_columns()).where(
-        (Document.meeting == meeting_id)
-        & Document.holder_kind.is_in([HolderKind.MEETING, HolderKind.AGENDA_ITEM])
-        & scopes.documents(viewer)
-    )
+    rows = await _MEETING_PAPERS.run(viewer, meeting_id=meeting_id)
     numbered = await _numbered_items(meeting_id, group_id, viewer)
     papers = [
         (view_of(row), numbered.get(row["agenda_item"]))

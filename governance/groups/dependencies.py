@@ -11,7 +11,7 @@ from typing import Any
 from litestar import Request
 from litestar.di import NamedDependency
 
-from governance.accounts.auth import current_user
+from governance.accounts.auth import current_user, signed_in_of
 from governance.accounts.policy import Viewer
 from governance.groups.queries import load_viewer
 
@@ -19,12 +19,21 @@ VIEWER_STATE = "viewer"
 
 
 async def provide_viewer(request: Request[Any, Any, Any]) -> Viewer:
-    """The signed-in user with the group roles they hold today (one query, once per
-    request: a hook that needs it before the handler leaves it for the handler); a request
+    """The signed-in user with the group roles they hold today (read with the session or
+    token, or in one query, once per request: a hook that needs it before the handler
+    leaves it for the handler); a request
     without one is answered 401 (pages: a redirect to sign in)."""
     viewer = request.state.get(VIEWER_STATE)
     if viewer is None:
-        viewer = await load_viewer(current_user(request))
+        # The sign-in middleware read the roles with the session or token; a person put
+        # in the scope otherwise (a test's, a command's) has them read here.
+        signed_in = signed_in_of(request)
+        user = current_user(request)
+        viewer = (
+            signed_in.viewer
+            if signed_in is not None and signed_in.viewer.user is user
+            else await load_viewer(user)
+        )
         request.state[VIEWER_STATE] = viewer
     return viewer  # type: ignore[no-any-return]
 

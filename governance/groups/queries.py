@@ -18,7 +18,8 @@ from governance.accounts.policy import (
     strongest_roles,
 )
 from governance.core.clock import organisation_today
-from governance.core.db import one_row
+from governance.core.db import PreparedSelect, one_row
+from governance.core.errors import NotFoundError
 from governance.groups.schemas import (
     DecisionRule,
     GroupPage,
@@ -48,16 +49,21 @@ def current_on(day: dt.date) -> Any:
     )
 
 
-async def members_on(group_id: int, on: dt.date) -> list[dict[str, Any]]:
-    """Memberships current on a day, one per person (their first), with the member's name,
-    sorted by name: one query."""
-    rows = await Membership.select(
+_MEMBERS_ON = PreparedSelect(
+    lambda group_id, on: Membership.select(
         Membership.user,
         Membership.role,
         Membership.starts_on,
         Membership.ends_on,
         Membership.user.display_name.as_alias("display_name"),
     ).where((Membership.group == group_id) & current_on(on))
+)
+
+
+async def members_on(group_id: int, on: dt.date) -> list[dict[str, Any]]:
+    """Memberships current on a day, one per person (their first), with the member's name,
+    sorted by name: one query."""
+    rows = await _MEMBERS_ON.run(group_id=group_id, on=on)
     by_user: dict[int, dict[str, Any]] = {}
     for row in rows:
         if membership_is_current(row["starts_on"], row["ends_on"], on):
@@ -65,17 +71,30 @@ async def members_on(group_id: int, on: dt.date) -> list[dict[str, Any]]:
     return sorted(by_user.values(), key=lambda m: m["display_name"])
 
 
+_MEMBERSHIPS_OF = PreparedSelect(
+    lambda user_id: Membership.select(
+        Membership.group, Membership.role, Membership.starts_on, Membership.ends_on
+    ).where(Membership.user == user_id)
+)
+
+
 async def load_viewer(user: CurrentUser) -> Viewer:
     """The user with the roles they hold today in each group: one query."""
-    rows = await Membership.select(
-        Membership.group, Membership.role, Membership.starts_on, Membership.ends_on
-    ).where(Membership.user == user.id)
+    rows = await _MEMBERSHIPS_OF.run(user_id=user.id)
     return Viewer(user=user, group_roles=strongest_roles(rows, organisation_today()))
+
+
+_GROUP_BY_SLUG = PreparedSelect(
+    lambda slug: WorkingGroup.select().where(WorkingGroup.slug == slug).limit(1)
+)
 
 
 async def get_group(slug: str) -> dict[str, Any]:
     """A group by its slug; not found if there is none."""
-    return await one_row(WorkingGroup.select().where(WorkingGroup.slug == slug), NO_SUCH_GROUP)
+    rows = await _GROUP_BY_SLUG.run(slug=slug)
+    if not rows:
+        raise NotFoundError(NO_SUCH_GROUP)
+    return rows[0]
 
 
 def _record(row: dict[str, Any]) -> GroupRecord:
@@ -87,17 +106,25 @@ async def group_record(slug: str) -> GroupRecord:
     return _record(await get_group(slug))
 
 
+_EVERY_GROUP = PreparedSelect(
+    lambda: WorkingGroup.select(WorkingGroup.id, WorkingGroup.name, WorkingGroup.slug).order_by(
+        WorkingGroup.name
+    )
+)
+_MEMBER_COUNTS = PreparedSelect(
+    lambda today: (
+        Membership.select(Membership.group, Count(distinct=[Membership.user], alias="members"))
+        .where(current_on(today))
+        .group_by(Membership.group)
+    )
+)
+
+
 async def list_groups(viewer: Viewer) -> list[GroupSummaryView]:
     """Every group with its number of current members: two queries whatever the number of
     groups or memberships, counted by the database rather than fetched and counted here."""
-    groups = await WorkingGroup.select(
-        WorkingGroup.id, WorkingGroup.name, WorkingGroup.slug
-    ).order_by(WorkingGroup.name)
-    counts = await (
-        Membership.select(Membership.group, Count(distinct=[Membership.user], alias="members"))
-        .where(current_on(organisation_today()))
-        .group_by(Membership.group)
-    )
+    groups = await _EVERY_GROUP.run()
+    counts = await _MEMBER_COUNTS.run(today=organisation_today())
     members = {row["group"]: int(row["members"]) for row in counts}
     return [
         GroupSummaryView(
@@ -149,20 +176,33 @@ def _by_term(memberships: list[MembershipView], today: dt.date) -> dict[str, lis
     return terms
 
 
-async def group_page(slug: str, viewer: Viewer) -> GroupPage:
-    """Everything the group page shows of the group itself, in three queries."""
-    group = _record(await get_group(slug))
-    rows = (
-        await Membership.select(*_membership_columns())
-        .where(Membership.group == group.id)
+_TERMS_IN = PreparedSelect(
+    lambda group_id: (
+        Membership.select(*_membership_columns())
+        .where(Membership.group == group_id)
         .order_by(Membership.starts_on, ascending=False)
     )
-    terms = _by_term([_membership(row) for row in rows], organisation_today())
-    lines = (
-        await ReportingLine.select()
-        .where(ReportingLine.group == group.id)
+)
+_LINES_OF = PreparedSelect(
+    lambda group_id: (
+        ReportingLine.select()
+        .where(ReportingLine.group == group_id)
         .order_by(ReportingLine.recipient, ascending=False)
     )
+)
+
+
+async def group_page(slug: str, viewer: Viewer) -> GroupPage:
+    """Everything the group page shows of the group itself, in three queries."""
+    return await group_page_of(await get_group(slug), viewer)
+
+
+async def group_page_of(row: dict[str, Any], viewer: Viewer) -> GroupPage:
+    """The group page of a group already read (`get_group`): two queries."""
+    group = _record(row)
+    rows = await _TERMS_IN.run(group_id=group.id)
+    terms = _by_term([_membership(row) for row in rows], organisation_today())
+    lines = await _LINES_OF.run(group_id=group.id)
     rule = QuorumRule(group.quorum_rule)
     return GroupPage(
         group=group,
@@ -221,11 +261,15 @@ async def get_membership(membership_id: int) -> MembershipView:
     return _membership(await membership_row(membership_id))
 
 
-async def my_terms(user_id: int) -> list[TermView]:
-    """Every term this person has served or will serve, newest first."""
-    rows = (
-        await Membership.select(*_membership_columns())
+_TERMS_OF = PreparedSelect(
+    lambda user_id: (
+        Membership.select(*_membership_columns())
         .where(Membership.user == user_id)
         .order_by(Membership.starts_on, ascending=False)
     )
-    return msgspec.convert(rows, list[TermView])
+)
+
+
+async def my_terms(user_id: int) -> list[TermView]:
+    """Every term this person has served or will serve, newest first."""
+    return msgspec.convert(await _TERMS_OF.run(user_id=user_id), list[TermView])

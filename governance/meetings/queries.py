@@ -22,7 +22,7 @@ from governance.accounts import scopes
 from governance.accounts.policy import CurrentUser, Viewer
 from governance.accounts.tables import User
 from governance.core.clock import date_in_zone, organisation_zone, utcnow
-from governance.core.db import one_row
+from governance.core.db import PreparedSelect, one_row
 from governance.core.errors import NotFoundError
 from governance.core.paging import Page, keyset_page
 from governance.groups.queries import get_group, members_on
@@ -129,9 +129,22 @@ async def meeting_row(meeting_id: int) -> dict[str, Any]:
     return await _one_meeting(Meeting.id == meeting_id)
 
 
+# Built once per viewer: the meeting page and its papers each ask for it.
+_READABLE_MEETING = PreparedSelect(
+    lambda viewer, meeting_id: (
+        Meeting.select(*_meeting_columns())
+        .where((Meeting.id == meeting_id) & scopes.meetings(viewer))
+        .limit(1)
+    )
+)
+
+
 async def readable_meeting(meeting_id: int, viewer: Viewer) -> dict[str, Any]:
     """The meeting's row if this viewer may read it; not found otherwise (one query)."""
-    return await _one_meeting((Meeting.id == meeting_id) & scopes.meetings(viewer))
+    rows = await _READABLE_MEETING.run(viewer, meeting_id=meeting_id)
+    if not rows:
+        raise NotFoundError(NOT_FOUND)
+    return rows[0]
 
 
 async def is_locked(meeting_id: int) -> bool:
@@ -620,15 +633,20 @@ def _is_upcoming(row: Mapping[str, Any], now: dt.datetime) -> bool:
     return bool(row["ends_at"] >= now and row["status"] == MeetingStatus.SCHEDULED)
 
 
+_MEETINGS_OF = PreparedSelect(
+    lambda group_id: (
+        Meeting.select(*Meeting.all_columns())
+        .where(Meeting.group == group_id)
+        .order_by(Meeting.starts_at, ascending=False)
+    )
+)
+
+
 async def _listing(group: Mapping[str, Any], viewer: Viewer) -> MeetingListView:
     can_read = scopes.reads_group_content(viewer, group["id"])
     rows = []
     if can_read:
-        rows = (
-            await Meeting.select(*Meeting.all_columns())
-            .where(Meeting.group == group["id"])
-            .order_by(Meeting.starts_at, ascending=False)
-        )
+        rows = await _MEETINGS_OF.run(group_id=group["id"])
     now = utcnow()
     upcoming = [_summary(m) for m in rows if _is_upcoming(m, now)]
     upcoming.reverse()
@@ -645,6 +663,11 @@ async def list_meetings(slug: str, viewer: Viewer) -> MeetingListView:
     """A group's meetings, upcoming (soonest first) and past (latest first); one query for
     the meetings. Empty lists for someone who may not read the group's proceedings."""
     return await _listing(await get_group(slug), viewer)
+
+
+async def meetings_of(group: Mapping[str, Any], viewer: Viewer) -> MeetingListView:
+    """`list_meetings` for a group already read (`groups.queries.get_group`): one query."""
+    return await _listing(group, viewer)
 
 
 def _past_conditions(group_id: int, filters: PastMeetingFilters, now: dt.datetime) -> Any:
@@ -825,15 +848,26 @@ def _calendar_columns() -> tuple[Any, ...]:
     )
 
 
+def _readable_meetings(viewer: Viewer, since: Any = None) -> Any:
+    query = Meeting.select(*_calendar_columns()).where(scopes.meetings(viewer))
+    if since is not None:
+        query = query.where(Meeting.ends_at >= since)
+    return query.order_by(Meeting.starts_at)
+
+
+# Built once per viewer (the dashboard asks on every view).
+_READABLE_MEETINGS = PreparedSelect(_readable_meetings)
+_READABLE_MEETINGS_SINCE = PreparedSelect(_readable_meetings)
+
+
 async def readable_meetings_for_user(
     viewer: Viewer, since: dt.datetime | None = None
 ) -> list[dict[str, Any]]:
     """Meetings of the groups this viewer may read, soonest first, for the personal
     calendar and the dashboard (rows, as `calendars.build_calendar` takes them)."""
-    query = Meeting.select(*_calendar_columns()).where(scopes.meetings(viewer))
-    if since is not None:
-        query = query.where(Meeting.ends_at >= since)
-    return await query.order_by(Meeting.starts_at)  # type: ignore[no-any-return]
+    if since is None:
+        return await _READABLE_MEETINGS.run(viewer)
+    return await _READABLE_MEETINGS_SINCE.run(viewer, since=since)
 
 
 async def group_meetings(slug: str, viewer: Viewer) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -12,7 +12,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
-from governance.accounts.auth import admin_only, current_user, signed_in
+from governance.accounts.auth import admin_only, current_user, signed_in, signed_in_of
 from governance.accounts.policy import Viewer
 from governance.core.contracts import read_form
 from governance.core.errors import InvalidInput
@@ -228,10 +228,14 @@ async def tasks_of_request(
     request: Request[Any, Any, Any], viewer: Viewer
 ) -> list[needs_me.TaskView]:
     """The reader's tasks, read once per request (the navigation's count and the page
-    share them)."""
+    share them), and again only once the data has changed (`needs_me.recent_tasks_for`)."""
     cached = request.state.get(TASKS_STATE)
     if cached is None:
-        cached = await needs_me.tasks_for(viewer)
+        signed_in = signed_in_of(request)
+        if signed_in is not None and signed_in.viewer.user is viewer.user:
+            cached = await needs_me.recent_tasks_for(viewer, signed_in.data_version)
+        else:
+            cached = await needs_me.tasks_for(viewer)
         request.state[TASKS_STATE] = cached
     return cached  # type: ignore[no-any-return]
 

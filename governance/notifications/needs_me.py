@@ -18,6 +18,7 @@ reader may read, decided with `accounts/scopes.py`.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -438,3 +439,41 @@ async def tasks_for(viewer: Viewer, today: dt.date | None = None) -> list[TaskVi
 async def task_list(viewer: Viewer) -> TaskListView:
     tasks = await tasks_for(viewer)
     return TaskListView(count=len(tasks), tasks=tasks)
+
+
+# --- the navigation's count, kept while nothing changes ----------------------------------
+
+# How long a reader's list is kept in this process, however unchanged the data: a bound
+# for anything that would change without an audit event.
+RECENT_TASKS_SECONDS = 30.0
+RECENT_TASKS_KEPT = 2000
+_recent: dict[tuple[Any, ...], tuple[float, list[TaskView]]] = {}
+
+
+def _recent_key(viewer: Viewer, data_version: int, today: dt.date) -> tuple[Any, ...]:
+    # The whole reader (their organisation roles and each group role) is in the key: two
+    # readers share an entry only if every builder would answer them alike.
+    return (viewer.user, tuple(sorted(viewer.group_roles.items())), data_version, today)
+
+
+async def recent_tasks_for(viewer: Viewer, data_version: int) -> list[TaskView]:
+    """What waits for this reader, as `tasks_for`, read again only once the data has
+    changed (`data_version`, the audit chain's length: every change to a governance record,
+    the reader's own included, appends to it in its transaction), the day has turned, or
+    RECENT_TASKS_SECONDS have passed. Each entry is one reader's own list."""
+    today = organisation_today()
+    key = _recent_key(viewer, data_version, today)
+    now = time.monotonic()
+    kept = _recent.get(key)
+    if kept is not None and now - kept[0] < RECENT_TASKS_SECONDS:
+        return list(kept[1])
+    tasks = await tasks_for(viewer, today)
+    if len(_recent) >= RECENT_TASKS_KEPT:
+        _recent.clear()
+    _recent[key] = (now, tasks)
+    return list(tasks)
+
+
+def forget_recent_tasks() -> None:
+    """Drops every kept list (for tests that count what a page costs after a change)."""
+    _recent.clear()

@@ -25,7 +25,7 @@ from governance.actions.queries import actions_for_sources
 from governance.actions.schemas import ActionSummaryView, SourceType
 from governance.core.clock import date_in_zone, organisation_today
 from governance.core.contracts import field_errors, refuse
-from governance.core.db import one_row
+from governance.core.db import PreparedSelect, one_row
 from governance.core.errors import PermissionDenied
 from governance.core.markdown import render_markdown
 from governance.core.paging import keyset_page
@@ -586,9 +586,7 @@ class LinePlan:
         return schedule.line_periods(self.versions, self.first_day, last_day)
 
 
-async def line_plans(group_ids: Iterable[int] | None = None) -> list[LinePlan]:
-    """The lines of these groups (of every group without any), the Director line first,
-    each with its schedule's versions: one query."""
+def _line_plan_rows(group_ids: list[Any] | None = None) -> Any:
     query = ReportingLineSettings.select(
         ReportingLineSettings.line,
         ReportingLineSettings.cadence.as_alias("version_cadence"),
@@ -603,12 +601,29 @@ async def line_plans(group_ids: Iterable[int] | None = None) -> list[LinePlan]:
         ReportingLineSettings.line.group.created_at.as_alias("group_created_at"),  # type: ignore[union-attr]
     )
     if group_ids is not None:
-        query = query.where(ReportingLineSettings.line.group.is_in(list(group_ids) or [NO_ROW]))
-    rows = (
-        await query.order_by(ReportingLineSettings.line)
+        query = query.where(ReportingLineSettings.line.group.is_in(group_ids))
+    return (
+        query.order_by(ReportingLineSettings.line)
         .order_by(ReportingLineSettings.made_at)
         .order_by(ReportingLineSettings.id)
     )
+
+
+# Built once (the pages ask for them on every view: the dashboard, the navigation's count).
+_EVERY_LINE_PLAN = PreparedSelect(_line_plan_rows)
+_LINE_PLANS_OF = PreparedSelect(lambda group_ids: _line_plan_rows(group_ids))
+_RECORDED_PERIODS_OF = PreparedSelect(
+    lambda line_ids: ReportingPeriod.select().where(ReportingPeriod.line.is_in(line_ids))
+)
+
+
+async def line_plans(group_ids: Iterable[int] | None = None) -> list[LinePlan]:
+    """The lines of these groups (of every group without any), the Director line first,
+    each with its schedule's versions: one query."""
+    if group_ids is None:
+        rows = await _EVERY_LINE_PLAN.run()
+    else:
+        rows = await _LINE_PLANS_OF.run(group_ids=list(group_ids) or [NO_ROW])
     versions: dict[int, list[schedule.Settings]] = {}
     lines: dict[int, dict[str, Any]] = {}
     for row in rows:
@@ -639,9 +654,7 @@ async def line_plans(group_ids: Iterable[int] | None = None) -> list[LinePlan]:
 
 async def recorded_periods(line_ids: Iterable[int]) -> dict[tuple[int, str], dict[str, Any]]:
     """The recorded periods of these lines, by line and period: one query."""
-    rows = await ReportingPeriod.select().where(
-        ReportingPeriod.line.is_in(list(line_ids) or [NO_ROW])
-    )
+    rows = await _RECORDED_PERIODS_OF.run(line_ids=list(line_ids) or [NO_ROW])
     return {(row["line"], row["period"]): row for row in rows}
 
 

@@ -18,6 +18,7 @@ from governance.meetings.schemas import (
     NewDecision,
 )
 from governance.meetings.tables import AgendaItem, Attendance, Decision, Meeting, Minutes
+from governance.notifications.needs_me import forget_recent_tasks
 from tests.factories import make_meeting, make_membership, make_user, viewer_for
 from tests.helpers import field_error, post_form, sign_in
 
@@ -283,6 +284,7 @@ async def test_meeting_page_costs_a_fixed_number_of_queries(client, cast, count_
     await sign_in(client, getattr(cast, who))
     counts = []
     for meeting_id in (small, large):
+        forget_recent_tasks()  # counted as after a change: the navigation read afresh
         with count_queries() as counter:
             response = await client.get(f"/meetings/{meeting_id}")
         assert response.status_code == 200

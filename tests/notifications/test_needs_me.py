@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import httpx
 import pytest
@@ -20,7 +21,7 @@ from governance.groups.tables import ReportingLineSettings, WorkingGroup
 from governance.meetings.schemas import NewComment
 from governance.meetings.services import comment_on_minutes
 from governance.notifications.digests import run_digests
-from governance.notifications.needs_me import tasks_for
+from governance.notifications.needs_me import forget_recent_tasks, tasks_for
 from governance.reports.schemas import LineResponse
 from governance.reports.services import acknowledge_delivery, respond_to_delivery
 from governance.resolutions.schemas import NewVote
@@ -185,14 +186,33 @@ async def test_the_page_costs_the_same_queries_with_more_to_do(
     world = await _world_with_every_kind()
     await sign_in(client, world.users[persona])
     await client.get("/me/tasks")
+    # Counted as the page costs once anything has changed (nothing kept from before).
+    forget_recent_tasks()
     with count_queries():
         assert (await client.get("/me/tasks")).status_code == 200
     before = count_queries.count
     # More of every kind: a second world's worth of rows in other groups, and more actions.
     await _more_of_everything(world)
+    forget_recent_tasks()
     with count_queries():
         assert (await client.get("/me/tasks")).status_code == 200
     assert count_queries.count == before
+
+
+def _navigation_count(html: str) -> int:
+    found = re.search(r'(\d+)<span class="visually-hidden"> waiting</span>', html)
+    return int(found.group(1)) if found else 0
+
+
+async def test_the_navigation_count_follows_a_change_at_once(client: httpx.AsyncClient) -> None:
+    """The count is kept between pages only while nothing has changed: five new actions
+    of the reader's show on the very next page."""
+    world = await _world_with_every_kind()
+    await sign_in(client, world.users["member"])
+    before = _navigation_count((await client.get("/")).text)
+    assert _navigation_count((await client.get("/groups")).text) == before
+    await _more_of_everything(world)
+    assert _navigation_count((await client.get("/groups")).text) == before + 5
 
 
 async def _more_of_everything(world: World) -> None:
