@@ -288,6 +288,8 @@ ROUTES: tuple[Route, ...] = (
     Route("reply by link", False, "POST", _reply_link, _apologies, REPLY_REFUSED),
     # --- the API ---
     Route("PATCH details", True, "PATCH", _api(), lambda s: {"title": "New"}, DETAILS_REFUSED),
+    Route("POST notice", True, "POST", _api("/notice"), _no_body, NOTICE_REFUSED),
+    Route("PUT reply", True, "PUT", _api("/reply"), _apologies, REPLY_REFUSED),
     Route(
         "PATCH place", True, "PATCH", _api(), lambda s: {"location": "Elsewhere"}, DETAILS_REFUSED
     ),
@@ -448,6 +450,8 @@ ENDPOINTS = {
     "POST circulate": "api:meetings:circulate",
     "POST approve": "api:meetings:approve",
     "POST decisions": "api:meetings:decide",
+    "POST notice": "api:meetings:send-notice",
+    "PUT reply": "api:meetings:reply",
 }
 
 
