@@ -471,7 +471,8 @@ async def test_action_lists_cost_a_fixed_number_of_queries(client, cast, count_q
         assert response.status_code == 200
         counts.append(counter.count)
     assert counts[0] == counts[1], counts
-    assert counts[0] <= 17, counts  # 10, and the navigation's "needs me" count (7)
+    # 10, and the navigation's "needs me" count read afresh (notifications/needs_me.py).
+    assert counts[0] <= 20, counts
 
 
 async def test_action_page_costs_a_fixed_number_of_queries(client, cast, count_queries):
@@ -488,4 +489,5 @@ async def test_action_page_costs_a_fixed_number_of_queries(client, cast, count_q
         assert response.status_code == 200
         counts.append(counter.count)
     assert counts[0] == counts[1], counts
-    assert counts[0] <= 17, counts  # 10, and the navigation's "needs me" count (7)
+    # 10, and the navigation's "needs me" count read afresh (notifications/needs_me.py).
+    assert counts[0] <= 20, counts
