@@ -207,6 +207,8 @@ async def test_chair_schedules_and_everyone_who_may_reads(client, people):
         "can_read": False,
         "upcoming": [],
         "past": [],
+        "older": None,
+        "newer": None,
     }
     missing = await client.get("/api/v1/groups/nowhere/meetings", headers=people.auth("chair"))
     assert_problem(missing, 404)
