@@ -28,6 +28,7 @@ from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.querystring import QueryString
+from piccolo.table import Table
 
 from governance.core.errors import DatabaseBusy, NotFoundError
 from governance.settings import get_settings, prepare_data_dir
@@ -366,6 +367,16 @@ def write_transaction() -> Any:
     if isinstance(engine, SQLiteEngine):
         return engine.transaction(transaction_type=TransactionType.immediate)
     return engine.transaction()
+
+
+async def hold_row(table: type[Table], row_id: int) -> None:
+    """Holds one row until the transaction commits (PostgreSQL's SELECT ... FOR UPDATE), so
+    that two changes of the same record queue instead of both working from what they read
+    first; call it before reading what the change depends on. SQLite's write transactions
+    (`write_transaction`) are IMMEDIATE and already queue."""
+    if is_postgres():
+        key = table._meta.primary_key
+        await table.select(key).where(key == row_id).lock_rows()
 
 
 @contextlib.asynccontextmanager

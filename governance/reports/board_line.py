@@ -38,7 +38,7 @@ from governance.accounts.policy import Line, Viewer, Visibility
 from governance.core.audit import EventScope, record_event
 from governance.core.clock import organisation_today, utcnow
 from governance.core.contracts import NO_ERRORS, field_errors, refuse, trimmed
-from governance.core.db import write_transaction
+from governance.core.db import hold_row, write_transaction
 from governance.core.errors import ConflictError, PermissionDenied
 from governance.notifications import emails
 from governance.notifications.emails import Recipient
@@ -176,7 +176,9 @@ async def propose_board_response(
 
 
 async def _pending(proposal_id: int, viewer: Viewer) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The pending proposal and its delivery, for a current Board member."""
+    """The pending proposal and its delivery, for a current Board member; the proposal's row
+    is held until the change commits, so two members acting at once queue."""
+    await hold_row(BoardResponseProposal, proposal_id)
     proposal = await queries.proposal_row(proposal_id, viewer)
     status = proposal["status"]
     if status != ProposalStatus.PENDING:

@@ -24,7 +24,7 @@ from governance.accounts.tables import User
 from governance.core.audit import Actor, EventScope, SystemActor, record_event
 from governance.core.clock import date_in_zone, organisation_today, utcnow
 from governance.core.contracts import NO_ERRORS, field_errors, refuse
-from governance.core.db import one_row, write_transaction
+from governance.core.db import hold_row, one_row, write_transaction
 from governance.core.errors import ConflictError, NotFoundError, PermissionDenied
 from governance.core.isolation import SkippedItems
 from governance.groups.queries import get_group, members_on
@@ -179,6 +179,11 @@ async def _record_vote(
 ) -> str:
     """Records one member's vote, and closes the resolution when every current member has
     voted; returns the resolution's status afterwards."""
+    # Two votes at once (a double click, the page and the link) queue here, and the second
+    # reads the first: refused as a second vote, or finding the resolution closed.
+    await hold_row(WrittenResolution, row["id"])
+    row = await queries.resolution_row(row["id"])
+    _require_open(row, now)
     already = await ResolutionVote.exists().where(
         (ResolutionVote.resolution == row["id"]) & (ResolutionVote.user == user_id)
     )

@@ -5,6 +5,7 @@ the API, in an email, in the audit trail or in any count."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import json
@@ -171,6 +172,27 @@ async def test_double_concurrence_and_concurring_with_ones_own_proposal_are_refu
     assert (await delivery(delivery_id))["state"] == "delivered"
     await board_line.concur_with_proposal(proposal, await viewer_for(extra[2]))
     assert (await delivery(delivery_id))["state"] == "responded"
+
+
+async def test_one_member_concurring_twice_at_once_is_recorded_once(cast):
+    """A double click, or the page and the email at once: the two requests queue on the
+    proposal's row, and the second is refused as a second concurrence (on PostgreSQL both
+    would otherwise read "not yet" and the second would fail on the unique index)."""
+    await more_board_members(3)  # five members: one concurrence does not close it
+    delivery_id = await board_delivery(cast)
+    board, board2 = await viewer_for(cast.board), await viewer_for(cast.board2)
+    proposal = await board_line.propose_board_response(delivery_id, ANSWER, board)
+
+    outcomes = await asyncio.gather(
+        board_line.concur_with_proposal(proposal, board2),
+        board_line.concur_with_proposal(proposal, board2),
+        return_exceptions=True,
+    )
+
+    refused = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    assert len(refused) == 1 and isinstance(refused[0], ConflictError), outcomes
+    assert "already concurred" in str(refused[0])
+    assert await ProposalConcurrence.count() == 1
 
 
 async def test_withdrawal_by_the_proposer_only_and_nothing_after_it(cast):

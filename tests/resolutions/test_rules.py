@@ -6,6 +6,7 @@ audit trail."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -151,6 +152,20 @@ async def test_a_second_vote_is_refused_and_changes_nothing(cast):
         ResolutionVote.user == cast.member
     )
     assert rows == [{"choice": "for"}]
+
+
+async def test_two_votes_of_one_member_at_once_are_recorded_once(cast):
+    """The page and the email link at once queue on the resolution's row: the second is
+    refused as a second vote, not failed on the unique index."""
+    resolution = await propose(cast)
+    outcomes = await asyncio.gather(
+        vote(resolution, cast.member, "for"),
+        vote(resolution, cast.member, "against"),
+        return_exceptions=True,
+    )
+    refused = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    assert len(refused) == 1 and isinstance(refused[0], ConflictError), outcomes
+    assert await ResolutionVote.count().where(ResolutionVote.user == cast.member) == 1
 
 
 async def test_only_current_members_vote(cast):
