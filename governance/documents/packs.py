@@ -30,7 +30,7 @@ from governance.accounts.tables import User
 from governance.core.audit import EventScope, record_event
 from governance.core.clock import organisation_today, utcnow
 from governance.core.db import write_transaction
-from governance.core.errors import PermissionDenied
+from governance.core.errors import ConflictError, PermissionDenied
 from governance.documents import queries as document_queries
 from governance.documents import storage
 from governance.documents.pack import (
@@ -203,6 +203,11 @@ async def _member_viewers(group_id: int) -> list[Viewer]:
     return [await load_viewer(CurrentUser.from_row(row)) for row in rows]
 
 
+PAPERS_OF_A_CANCELLED_MEETING = (
+    "This meeting is cancelled: its papers are not sent. Nothing was sent."
+)
+
+
 async def send_papers(meeting_id: int, viewer: Viewer) -> int:
     """Queues the papers' email to every current member (chair or secretary only); returns
     how many emails were new. Each email lists the papers its recipient may read and links
@@ -211,6 +216,8 @@ async def send_papers(meeting_id: int, viewer: Viewer) -> int:
     meeting = await meeting_queries.meeting_view(meeting_id, viewer)
     if not meeting.can_manage:
         raise PermissionDenied("Only the group's chair or secretary can send the papers.")
+    if meeting.status == "cancelled":
+        raise ConflictError(PAPERS_OF_A_CANCELLED_MEETING)
     group_id = await _group_id(meeting_id)
     members = await _member_viewers(group_id)
     packs = [(member, await pack_contents(meeting_id, member)) for member in members]

@@ -18,8 +18,8 @@ from governance.documents import packs
 from governance.documents.pack_tables import MeetingPack
 from governance.documents.schemas import NewDocuments, NewVersion
 from governance.documents.services import add_documents, add_version
-from governance.meetings.schemas import AgendaItemDetails
-from governance.meetings.services import add_agenda_item
+from governance.meetings.schemas import AgendaItemDetails, Cancellation
+from governance.meetings.services import add_agenda_item, cancel_meeting
 from tests.conftest import Cast
 from tests.documents.pack_samples import FakeUpload, odt, pdf_of
 from tests.factories import make_meeting, viewer_for
@@ -199,3 +199,18 @@ async def test_only_the_chair_or_secretary_sends_the_papers(
     response = await post_form(client, f"/meetings/{meeting_id}/papers/send")
     assert response.status_code == 403
     assert await OutboundEmail.count() == 0
+
+
+async def test_the_papers_of_a_cancelled_meeting_are_not_sent(
+    client: httpx.AsyncClient, cast: Cast
+) -> None:
+    meeting_id = await _meeting_with_board_item(cast)
+    await cancel_meeting(meeting_id, Cancellation(reason="No quorum"), await viewer_for(cast.chair))
+    await sign_in(client, cast.chair)
+    page = await client.get(f"/meetings/{meeting_id}")
+    assert f'action="/meetings/{meeting_id}/papers/send"' not in page.text
+    before = await OutboundEmail.count()
+    response = await post_form(client, f"/meetings/{meeting_id}/papers/send")
+    assert response.status_code == 409
+    assert "cancelled" in response.text
+    assert await OutboundEmail.count() == before
