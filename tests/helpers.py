@@ -60,12 +60,14 @@ class QueryCounter:
         self.count = 0
 
     @contextlib.contextmanager
-    def __call__(self) -> Iterator[QueryCounter]:
+    def __call__(self, *, navigation_kept: bool = False) -> Iterator[QueryCounter]:
         # A page is counted as it costs after a change: the navigation's kept "needs me"
-        # count is forgotten first, so two pages counted in a row compare like with like.
+        # count is forgotten first, so two pages counted in a row compare like with like;
+        # `navigation_kept` counts the page as it costs when nothing has changed since.
         from governance.notifications.needs_me import forget_recent_tasks
 
-        forget_recent_tasks()
+        if not navigation_kept:
+            forget_recent_tasks()
         before = self.engine.queries_run
         yield self
         self.count = self.engine.queries_run - before

@@ -171,9 +171,9 @@ ANONYMOUS = ("/transparency",)
 API_AND_ANONYMOUS_QUERIES = {
     "/api/v1/me": 1,
     "/api/v1/groups": 3,
-    "/api/v1/deliveries": 2,
-    "/api/v1/me/tasks": 8,
-    "/api/v1/decisions": 2,
+    "/api/v1/deliveries": 4,  # a page, and the counts and overdue over them all
+    "/api/v1/me/tasks": 13,
+    "/api/v1/decisions": 3,  # meetings' decisions and written resolutions
     "/api/v1/transparency-reports": 3,
     "/transparency": 2,
 }
@@ -188,7 +188,7 @@ async def test_unchanged_data_costs_the_page_alone(
         await client.get(url)
     small = {}
     for url in PAGES_UNCHANGED:
-        with count_queries():
+        with count_queries(navigation_kept=True):
             assert (await client.get(url)).status_code == 200
         small[url] = count_queries.count
     assert small == PAGES_UNCHANGED

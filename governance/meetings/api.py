@@ -47,6 +47,8 @@ MeetingId = Annotated[
 
 # The error answers of these routes, as the OpenAPI description declares them.
 READ_ERRORS = problem_responses(400, 401, 404)
+# A list that pages: a cursor it did not make is a 422 naming the field.
+LIST_ERRORS = problem_responses(400, 401, 404, 422)
 WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 422)
 
 
@@ -59,7 +61,7 @@ class MeetingApiController(Controller):
     @get(
         "/groups/{slug:str}/meetings",
         name="api:meetings:list",
-        responses=READ_ERRORS,
+        responses=LIST_ERRORS,
         summary="A group's meetings, upcoming and past",
         description="Every meeting ahead, soonest first, and a page of `limit` past and "
         "cancelled ones, latest first, filtered by `status` and the dates `since`/`until` "

@@ -63,6 +63,8 @@ READ_ERRORS = problem_responses(400, 401, 404)
 WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 422)
 # A filter that names no line or state is refused with a 422.
 FILTERED_LIST_ERRORS = problem_responses(400, 401, 422)
+# A group's list that pages: an unknown group is a 404, a cursor it did not make a 422.
+GROUP_LIST_ERRORS = problem_responses(400, 401, 404, 422)
 
 
 class ReportApiController(Controller):
@@ -74,7 +76,7 @@ class ReportApiController(Controller):
     @get(
         "/groups/{slug:str}/reports",
         name="api:reports:list",
-        responses=READ_ERRORS,
+        responses=GROUP_LIST_ERRORS,
         summary="A group's reports the caller may read, each line's delivery state, and each "
         "line's reporting schedule",
         description="`limit` reports a page, newest first, of one `status` if given; `older` "

@@ -200,4 +200,5 @@ async def test_line_pages_cost_a_fixed_number_of_queries(client, cast, count_que
             counts[page].append(counter.count)
     for page, (small, large) in counts.items():
         assert small == large, (page, counts)
-        assert small <= 20, (page, counts)
+        # The page's own, and the navigation's "needs me" count read afresh (12).
+        assert small <= 24, (page, counts)

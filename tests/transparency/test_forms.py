@@ -171,7 +171,9 @@ MOST_QUERIES = {
     "/api/v1/transparency-reports/{public}": 2,
 }
 # Signed-in pages also count what waits for the reader, for the navigation ("needs me").
-NAVIGATION = 9  # two of them: pending Board proposals and who has had their say
+# Twelve, read afresh: among them pending Board proposals and who has had their say, written
+# resolutions awaiting a vote, and meetings awaiting a reply.
+NAVIGATION = 12
 MOST_QUERIES_SIGNED_IN = {
     "/board/reports": 22 + NAVIGATION,  # with the previous quarter's figures counted
     # One more than before documents and search landed (the viewer's reading of the page);
