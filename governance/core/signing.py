@@ -25,6 +25,19 @@ def unsign(purpose: str, token: str, max_age_seconds: int) -> Any | None:
         return None
 
 
+def unsign_id_pair(purpose: str, token: str, max_age_seconds: int) -> tuple[int, int] | None:
+    """The two ids a link was signed with (a record and a person, say), or None for an
+    altered, foreign or expired token, or one that does not hold exactly two ids."""
+    payload = unsign(purpose, token, max_age_seconds)
+    if (
+        isinstance(payload, list)
+        and len(payload) == 2
+        and all(isinstance(part, int) and not isinstance(part, bool) for part in payload)
+    ):
+        return int(payload[0]), int(payload[1])
+    return None
+
+
 EMAIL_PREFERENCES_PURPOSE = "email-preferences"
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from governance.accounts import scopes
 from governance.accounts.policy import Visibility
 from governance.core.clock import date_in_zone, organisation_today, utcnow
-from governance.core.signing import sign, unsign
+from governance.core.signing import sign, unsign_id_pair
 from governance.core.urls import absolute_url
 from governance.groups.services import on_joining
 from governance.meetings.calendars import METHOD_CANCEL, METHOD_REQUEST, invitation
@@ -45,14 +45,7 @@ def reply_token(meeting_id: int, user_id: int) -> str:
 
 def read_reply_token(token: str) -> tuple[int, int] | None:
     """(meeting id, user id) of a reply link; None for an altered, foreign or old link."""
-    payload = unsign(REPLY_PURPOSE, token, REPLY_LINK_MAX_AGE_SECONDS)
-    if (
-        isinstance(payload, list)
-        and len(payload) == 2
-        and all(isinstance(part, int) and not isinstance(part, bool) for part in payload)
-    ):
-        return int(payload[0]), int(payload[1])
-    return None
+    return unsign_id_pair(REPLY_PURPOSE, token, REPLY_LINK_MAX_AGE_SECONDS)
 
 
 def reply_links(meeting_id: int, user_id: int) -> dict[str, str]:

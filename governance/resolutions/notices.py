@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from governance.core.signing import sign, unsign
+from governance.core.signing import sign, unsign_id_pair
 from governance.core.urls import absolute_url
 from governance.notifications import emails
 from governance.notifications.audiences import member_readers
@@ -31,14 +31,7 @@ def vote_token(resolution_id: int, user_id: int) -> str:
 
 def read_vote_token(token: str) -> tuple[int, int] | None:
     """(resolution id, user id) of a voting link; None for an altered, foreign or old link."""
-    payload = unsign(VOTE_PURPOSE, token, VOTE_LINK_MAX_AGE_SECONDS)
-    if (
-        isinstance(payload, list)
-        and len(payload) == 2
-        and all(isinstance(part, int) and not isinstance(part, bool) for part in payload)
-    ):
-        return int(payload[0]), int(payload[1])
-    return None
+    return unsign_id_pair(VOTE_PURPOSE, token, VOTE_LINK_MAX_AGE_SECONDS)
 
 
 def vote_links(resolution_id: int, user_id: int) -> dict[str, str]:
