@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 from litestar import Litestar, Request, Response, get
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
+from litestar.logging.config import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.datastructures import ResponseSpec
@@ -223,9 +223,22 @@ def _csrf_config(settings: Settings) -> CSRFConfig:
     )
 
 
+def _logging_config(settings: Settings) -> LoggingConfig:
+    """Log lines written as they happen, not through Litestar's default queue and thread.
+
+    Uvicorn ends a process stopped by SIGTERM by raising the signal again, so the atexit hook
+    that drains a queued handler never runs: the last lines of a shutdown ("Scheduler ...
+    stopped") were lost on a busy machine. A plain stream handler writes each line at once.
+    """
+    direct = {"handlers": ["console"], "level": settings.log_level}
+    return LoggingConfig(
+        root=dict(direct),
+        loggers={"litestar": {**direct, "propagate": False}},
+    )
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.log_level)
 
     @asynccontextmanager
     async def database_lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -254,6 +267,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_request=_before_request,
         exception_handlers={Exception: handle_exception},
         lifespan=[database_lifespan, in_process_scheduler],
+        logging_config=_logging_config(settings),
         openapi_config=_openapi_config(),
         # Ahead of Litestar's own: commands described as msgspec decodes them.
         plugins=[CommandSchemaPlugin()],

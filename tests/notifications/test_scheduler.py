@@ -365,3 +365,22 @@ async def _answers(port: int) -> bool:
             return (await client.get(f"http://127.0.0.1:{port}/health")).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_the_web_app_writes_log_lines_at_once_so_a_shutdown_keeps_its_last_lines():
+    """Uvicorn ends a SIGTERM'd process by raising the signal again, so atexit hooks do not
+    run: a queued log handler drained by one would lose "Scheduler ... stopped"."""
+    import logging
+    from logging.handlers import QueueHandler
+
+    from governance.app import create_app
+
+    create_app()
+    for name in ("governance.scheduler", "litestar"):
+        logger: logging.Logger | None = logging.getLogger(name)
+        handlers = []
+        while logger is not None:
+            handlers.extend(logger.handlers)
+            logger = logger.parent if logger.propagate else None
+        assert handlers, name
+        assert not any(isinstance(handler, QueueHandler) for handler in handlers), name
