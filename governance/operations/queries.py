@@ -25,10 +25,16 @@ from governance.core.errors import PermissionDenied
 from governance.core.tables import AuditEvent, JobRun, OutboundEmail, SchedulerLease
 from governance.documents.queries import documents_added_by
 from governance.groups.tables import Membership
-from governance.meetings.tables import Attendance, ConflictOfInterest, MinutesComment
+from governance.meetings.tables import Attendance, ConflictOfInterest, MeetingReply, MinutesComment
 from governance.operations.backups import last_backup
 from governance.operations.schemas import BackupView, JobRunView, PersonalData, StatusView
-from governance.reports.tables import Delivery, Report
+from governance.reports.tables import (
+    BoardResponseProposal,
+    Delivery,
+    ProposalConcurrence,
+    Report,
+)
+from governance.resolutions.tables import ResolutionVote, WrittenResolution
 from governance.settings import Settings, get_settings
 
 LEASE_NAME = "scheduler"  # the scheduler's lease (governance/scheduler.py)
@@ -137,6 +143,58 @@ async def _updates_written(user_id: int) -> list[dict[str, Any]]:
         ActionUpdate.status_to,
         ActionUpdate.created_at,
     ).where(ActionUpdate.author == user_id)
+
+
+async def _meeting_replies(user_id: int) -> list[dict[str, Any]]:
+    return await MeetingReply.select(  # type: ignore[no-any-return]
+        MeetingReply.meeting._.group._.name.as_alias("group"),
+        MeetingReply.meeting.title.as_alias("meeting"),
+        MeetingReply.meeting.starts_at.as_alias("starts_at"),
+        MeetingReply.mode,
+        MeetingReply.replied_at,
+    ).where(MeetingReply.user == user_id)
+
+
+async def _resolutions_proposed(user_id: int) -> list[dict[str, Any]]:
+    return await WrittenResolution.select(  # type: ignore[no-any-return]
+        WrittenResolution.group.name.as_alias("group"),
+        WrittenResolution.title,
+        WrittenResolution.text,
+        WrittenResolution.status,
+        WrittenResolution.proposed_at,
+        WrittenResolution.closed_at,
+    ).where(WrittenResolution.proposed_by == user_id)
+
+
+async def _resolution_votes(user_id: int) -> list[dict[str, Any]]:
+    """Their own votes and comments; how the others voted is theirs, not this person's."""
+    return await ResolutionVote.select(  # type: ignore[no-any-return]
+        ResolutionVote.resolution._.group._.name.as_alias("group"),
+        ResolutionVote.resolution.title.as_alias("resolution"),
+        ResolutionVote.choice,
+        ResolutionVote.comment,
+        ResolutionVote.cast_at,
+        ResolutionVote.counted,
+    ).where(ResolutionVote.user == user_id)
+
+
+async def _board_proposals(user_id: int) -> list[dict[str, Any]]:
+    return await BoardResponseProposal.select(  # type: ignore[no-any-return]
+        BoardResponseProposal.delivery._.report._.title.as_alias("report"),
+        BoardResponseProposal.response,
+        BoardResponseProposal.rationale,
+        BoardResponseProposal.status,
+        BoardResponseProposal.proposed_at,
+    ).where(BoardResponseProposal.proposed_by == user_id)
+
+
+async def _board_concurrences(user_id: int) -> list[dict[str, Any]]:
+    return await ProposalConcurrence.select(  # type: ignore[no-any-return]
+        ProposalConcurrence.proposal._.delivery._.report._.title.as_alias("report"),
+        ProposalConcurrence.stance,
+        ProposalConcurrence.reason,
+        ProposalConcurrence.recorded_at,
+    ).where(ProposalConcurrence.member == user_id)
 
 
 async def _comments(user_id: int) -> list[dict[str, Any]]:
@@ -252,11 +310,16 @@ async def personal_data(user_id: int) -> PersonalData:
         account=account,
         memberships=await _memberships(user_id),
         attendance=await _attendance(user_id),
+        meeting_replies=await _meeting_replies(user_id),
         conflicts_declared=await _conflicts(user_id),
         actions_owned=await _actions(user_id),
         action_updates_written=await _updates_written(user_id),
         minutes_comments=await _comments(user_id),
         responses_given=await _responses(user_id),
+        resolutions_proposed=await _resolutions_proposed(user_id),
+        resolution_votes=await _resolution_votes(user_id),
+        board_responses_proposed=await _board_proposals(user_id),
+        board_concurrences=await _board_concurrences(user_id),
         reports_submitted=await _reports_submitted(user_id),
         documents_added=await _documents_added(user_id),
         emails_queued=await _emails(email),

@@ -17,11 +17,17 @@ class PersonalData(msgspec.Struct, kw_only=True):
     account: dict[str, Any]
     memberships: Rows
     attendance: Rows
+    meeting_replies: Rows
     conflicts_declared: Rows
     actions_owned: Rows
     action_updates_written: Rows
     minutes_comments: Rows
     responses_given: Rows
+    resolutions_proposed: Rows
+    # Their own votes only: how the others voted is not theirs.
+    resolution_votes: Rows
+    board_responses_proposed: Rows
+    board_concurrences: Rows
     reports_submitted: Rows
     # Documents they added: names, sizes and hashes, never the contents.
     documents_added: Rows

@@ -4,8 +4,9 @@ Their name and email are replaced by a stable pseudonym ("Former member 17") whe
 service shows or sends them, in one transaction with its audit event. What the
 organisation must keep is kept as it is, and the outcome says so:
 
-- approved minutes and submitted reports (and published transparency reports) are frozen
-  records: their words are not changed, even where they name the person;
+- approved minutes, submitted reports, closed resolutions and decided Board responses (and
+  published transparency reports) are frozen records: their words are not changed, even
+  where they name the person;
 - the audit trail's events are not changed either (each event's hash covers its words, and
   the chain must still verify): the trail shows a redacted copy of the events that name
   the person instead (`AuditRedaction`).
@@ -30,7 +31,8 @@ from governance.core.errors import InvalidInput, NotFoundError, PermissionDenied
 from governance.core.tables import AuditEvent, AuditRedaction, OutboundEmail
 from governance.meetings.tables import CalendarFeed, MinutesComment
 from governance.operations.schemas import ErasureOutcome
-from governance.reports.tables import Report
+from governance.reports.tables import BoardResponseProposal, ProposalConcurrence, Report
+from governance.resolutions.tables import ResolutionVote, WrittenResolution
 
 ERASED_DOMAIN = "erased.invalid"
 STATUS_CANCELLED = "cancelled"
@@ -38,12 +40,14 @@ STATUS_CANCELLED = "cancelled"
 SHORTEST_NAME_REPLACED_IN_TEXT = 3
 
 KEPT = [
-    "Approved minutes and submitted reports keep their words as they were approved or "
-    "submitted, even where they name this person: they are frozen records the organisation "
+    "Approved minutes, submitted reports, closed resolutions and decided Board responses keep "
+    "their words as they were approved, submitted or decided, even where they name this "
+    "person: they are frozen records the organisation "
     "must keep, and their hashes must still verify.",
     "The audit trail's events are kept unchanged, because each event's hash covers its words "
     "and the chain must still verify; the trail now shows them with the pseudonym instead.",
-    "Attendance, actions, comments and responses stay in the record, under the pseudonym.",
+    "Attendance, replies, actions, comments, votes and responses stay in the record, under "
+    "the pseudonym.",
 ]
 
 
@@ -124,6 +128,35 @@ async def _replace_in_text(table: Any, columns: list[Any], where: Any, replace: 
     return changed
 
 
+async def _replace_in_decisions_under_way(replace: Replacer) -> int:
+    """Resolutions still open and Board proposals still pending; once decided they are part
+    of the record, like approved minutes, and keep their words."""
+    resolution_open = WrittenResolution.status == "open"
+    proposal_pending = BoardResponseProposal.status == "pending"
+    texts = await _replace_in_text(
+        WrittenResolution,
+        [WrittenResolution.title, WrittenResolution.text],
+        resolution_open,
+        replace,
+    )
+    texts += await _replace_in_text(
+        ResolutionVote,
+        [ResolutionVote.comment],
+        ResolutionVote.resolution._.status == "open",
+        replace,
+    )
+    texts += await _replace_in_text(
+        BoardResponseProposal, [BoardResponseProposal.rationale], proposal_pending, replace
+    )
+    texts += await _replace_in_text(
+        ProposalConcurrence,
+        [ProposalConcurrence.reason],
+        ProposalConcurrence.proposal._.status == "pending",
+        replace,
+    )
+    return texts
+
+
 async def _redact_outbox(email: str, stand_in: str, replace: Replacer) -> tuple[int, int]:
     """Mail to the person is cancelled and readdressed; mail to others that names them
     is reworded before it is sent or shown."""
@@ -175,12 +208,14 @@ async def _replace_everywhere(user_id: int, row: dict[str, Any]) -> list[str]:
     texts += await _replace_in_text(
         Report, [Report.title, Report.body], Report.status != "submitted", replace
     )
+    texts += await _replace_in_decisions_under_way(replace)
     cancelled, reworded = await _redact_outbox(row["email"], stand_in, replace)
     events = await _redact_audit_trail(user_id, replace, pseudonym)
     return [
         f"Name and email replaced by {pseudonym} and {stand_in} on the account.",
         "Sessions, API tokens, calendar feed and failed sign-ins removed.",
-        f"{texts} action, update, comment or draft report text(s) reworded.",
+        f"{texts} action, update, comment, draft report, open resolution or pending Board "
+        "proposal text(s) reworded.",
         f"{cancelled} queued email(s) to them cancelled; {reworded} other email(s) reworded.",
         f"{events} audit event(s) shown with the pseudonym.",
     ]
