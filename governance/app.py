@@ -230,7 +230,7 @@ def _logging_config(settings: Settings) -> LoggingConfig:
     that drains a queued handler never runs: the last lines of a shutdown ("Scheduler ...
     stopped") were lost on a busy machine. A plain stream handler writes each line at once.
     """
-    direct = {"handlers": ["console"], "level": settings.log_level}
+    direct: dict[str, Any] = {"handlers": ["console"], "level": settings.log_level}
     return LoggingConfig(
         root=dict(direct),
         loggers={"litestar": {**direct, "propagate": False}},
