@@ -193,11 +193,16 @@ async def quorum_for(meeting: Mapping[str, Any]) -> QuorumView:
     return compute_quorum(meeting, members, attendance)
 
 
-async def replies_of(meeting_id: int, member_ids: set[int]) -> dict[int, str]:
-    """The replies to the meeting's notice of those who are members on its date."""
-    rows = await MeetingReply.select(MeetingReply.user, MeetingReply.mode).where(
+_REPLIES_TO = PreparedSelect(
+    lambda meeting_id: MeetingReply.select(MeetingReply.user, MeetingReply.mode).where(
         MeetingReply.meeting == meeting_id
     )
+)
+
+
+async def replies_of(meeting_id: int, member_ids: set[int]) -> dict[int, str]:
+    """The replies to the meeting's notice of those who are members on its date."""
+    rows = await _REPLIES_TO.run(meeting_id=meeting_id)
     return {row["user"]: row["mode"] for row in rows if row["user"] in member_ids}
 
 
@@ -306,6 +311,37 @@ def head(row: Mapping[str, Any]) -> MeetingHead:
     return view_of(MeetingHead, row)
 
 
+# The meeting page's own reads, each built once per shape (the page is read far more often
+# than written; Piccolo's building of these selects cost more than SQLite's running them).
+# An agenda's and its errata's conditions depend on the viewer's roles in the meeting's
+# group, so those two are kept per (viewer, group).
+_READABLE_ITEMS_OF = PreparedSelect(
+    lambda viewer, group_id, meeting_id: (
+        AgendaItem.select()
+        .where(
+            (AgendaItem.meeting == meeting_id)
+            & scopes.readable_in_group(viewer, group_id, AgendaItem.visibility)
+        )
+        .order_by(AgendaItem.position)
+    )
+)
+_CONFLICTS_OF_ITEMS = PreparedSelect(
+    lambda item_ids: ConflictOfInterest.select(
+        ConflictOfInterest.agenda_item,
+        ConflictOfInterest.description,
+        ConflictOfInterest.user.display_name.as_alias("display_name"),
+    ).where(ConflictOfInterest.agenda_item.is_in(item_ids))
+)
+_DECISIONS_OF_ITEMS = PreparedSelect(
+    lambda item_ids: (
+        Decision.select(*_decision_columns())
+        .where(Decision.agenda_item.is_in(item_ids))
+        .order_by(Decision.created_at)
+        .order_by(Decision.id)
+    )
+)
+
+
 async def _agenda(
     meeting: Mapping[str, Any], viewer: Viewer, minutes: Mapping[str, Any] | None
 ) -> tuple[list[AgendaItemView], list[DecisionView], str | None]:
@@ -316,31 +352,15 @@ async def _agenda(
         viewer, meeting["group"], minutes["status"]
     )
     approved = minutes is not None and minutes["status"] == MinutesStatus.APPROVED
-    items = (
-        await AgendaItem.select()
-        .where(
-            (AgendaItem.meeting == meeting["id"])
-            & scopes.readable_in_group(viewer, meeting["group"], AgendaItem.visibility)
-        )
-        .order_by(AgendaItem.position)
-    )
+    items = await _READABLE_ITEMS_OF.run(viewer, meeting["group"], meeting_id=meeting["id"])
     item_ids = [item["id"] for item in items]
     if not item_ids:
         return [], [], integrity.OK if approved else None
-    conflicts = await ConflictOfInterest.select(
-        ConflictOfInterest.agenda_item,
-        ConflictOfInterest.description,
-        ConflictOfInterest.user.display_name.as_alias("display_name"),
-    ).where(ConflictOfInterest.agenda_item.is_in(item_ids))
+    conflicts = await _CONFLICTS_OF_ITEMS.run(item_ids=item_ids)
     by_item: dict[int, list[ConflictView]] = defaultdict(list)
     for conflict in conflicts:
         by_item[conflict["agenda_item"]].append(view_of(ConflictView, conflict))
-    decisions = (
-        await Decision.select(*_decision_columns())
-        .where(Decision.agenda_item.is_in(item_ids))
-        .order_by(Decision.created_at)
-        .order_by(Decision.id)
-    )
+    decisions = await _DECISIONS_OF_ITEMS.run(item_ids=item_ids)
     # Numbered 1 to n among the items this reader reads: a hidden item leaves no gap.
     agenda = [
         AgendaItemView(
@@ -405,13 +425,18 @@ def _decision_fields(row: Mapping[str, Any]) -> dict[str, Any]:
     return {**fields, "quorum_met": bool(row["quorum_met"])}
 
 
-async def _attendance(meeting_id: int) -> list[dict[str, Any]]:
-    rows = await Attendance.select(
+_ATTENDANCE_AT = PreparedSelect(
+    lambda meeting_id: Attendance.select(
         Attendance.user,
         Attendance.guest_name,
         Attendance.mode,
         Attendance.user.display_name.as_alias("display_name"),
     ).where(Attendance.meeting == meeting_id)
+)
+
+
+async def _attendance(meeting_id: int) -> list[dict[str, Any]]:
+    rows = await _ATTENDANCE_AT.run(meeting_id=meeting_id)
     return sorted(
         rows,
         key=lambda a: (a["user"] is None, (a["display_name"] or a["guest_name"] or "").lower()),
@@ -428,31 +453,40 @@ def _attendance_view(row: Mapping[str, Any]) -> AttendanceView:
     )
 
 
-async def _minutes(
-    meeting: Mapping[str, Any], viewer: Viewer
-) -> tuple[dict[str, Any] | None, MinutesView | None]:
-    """The minutes' row, and their view with the errata this viewer may read."""
-    row = (
-        await Minutes.select(
+_MINUTES_OF = PreparedSelect(
+    lambda meeting_id: (
+        Minutes.select(
             *Minutes.all_columns(), Minutes.approved_by.display_name.as_alias("approver_name")
         )
-        .where(Minutes.meeting == meeting["id"])
-        .first()
+        .where(Minutes.meeting == meeting_id)
+        .limit(1)
     )
-    if row is None:
-        return None, None
-    errata = (
-        await Erratum.select(
+)
+_READABLE_ERRATA_OF = PreparedSelect(
+    lambda viewer, group_id, minutes_id: (
+        Erratum.select(
             Erratum.body,
             Erratum.created_at,
             Erratum.author.display_name.as_alias("author_name"),
         )
         .where(
-            (Erratum.minutes == row["id"])
-            & scopes.readable_in_group(viewer, meeting["group"], Erratum.visibility)
+            (Erratum.minutes == minutes_id)
+            & scopes.readable_in_group(viewer, group_id, Erratum.visibility)
         )
         .order_by(Erratum.created_at)
     )
+)
+
+
+async def _minutes(
+    meeting: Mapping[str, Any], viewer: Viewer
+) -> tuple[dict[str, Any] | None, MinutesView | None]:
+    """The minutes' row, and their view with the errata this viewer may read."""
+    found = await _MINUTES_OF.run(meeting_id=meeting["id"])
+    if not found:
+        return None, None
+    row = found[0]
+    errata = await _READABLE_ERRATA_OF.run(viewer, meeting["group"], minutes_id=row["id"])
     show_text = reads_minutes_text(viewer, meeting["group"], row["status"])
     view = MinutesView(
         status=row["status"],
@@ -467,6 +501,13 @@ async def _minutes(
     return row, view
 
 
+_TITLE_AND_START_OF = PreparedSelect(
+    lambda meeting_id: (
+        Meeting.select(Meeting.title, Meeting.starts_at).where(Meeting.id == meeting_id).limit(1)
+    )
+)
+
+
 async def approval_of(row: Mapping[str, Any], recorded_by: str | None) -> ApprovalView | None:
     """The record of how these minutes (a row) were approved: the approving meeting's title
     and date (one query), or the circulation; None until approved."""
@@ -474,11 +515,8 @@ async def approval_of(row: Mapping[str, Any], recorded_by: str | None) -> Approv
         return None
     approving = None
     if row["approved_at_meeting"] is not None:
-        approving = (
-            await Meeting.select(Meeting.title, Meeting.starts_at)
-            .where(Meeting.id == row["approved_at_meeting"])
-            .first()
-        )
+        found = await _TITLE_AND_START_OF.run(meeting_id=row["approved_at_meeting"])
+        approving = found[0] if found else None
     return ApprovalView(
         method=row["approval_method"],
         approved_at=row["approved_at"],
@@ -547,9 +585,9 @@ async def decision_view(meeting_id: int, decision_id: int, viewer: Viewer) -> De
     raise NotFoundError("There is no such decision, or you cannot see it.")
 
 
-async def _comments(minutes_id: int) -> list[CommentView]:
-    rows = (
-        await MinutesComment.select(
+_COMMENTS_ON = PreparedSelect(
+    lambda minutes_id: (
+        MinutesComment.select(
             MinutesComment.body,
             MinutesComment.created_at,
             MinutesComment.author.display_name.as_alias("author_name"),
@@ -557,20 +595,28 @@ async def _comments(minutes_id: int) -> list[CommentView]:
         .where(MinutesComment.minutes == minutes_id)
         .order_by(MinutesComment.created_at)
     )
+)
+_HELD_AFTER = PreparedSelect(
+    lambda group_id, starts_at: (
+        Meeting.select(*Meeting.all_columns())
+        .where(
+            (Meeting.group == group_id)
+            & (Meeting.starts_at > starts_at)
+            & (Meeting.status == MeetingStatus.HELD)
+        )
+        .order_by(Meeting.starts_at)
+    )
+)
+
+
+async def _comments(minutes_id: int) -> list[CommentView]:
+    rows = await _COMMENTS_ON.run(minutes_id=minutes_id)
     return view_of(list[CommentView], rows)
 
 
 async def _later_held(meeting: Mapping[str, Any]) -> list[MeetingSummaryView]:
     """The group's held meetings after this one: those that may approve its minutes."""
-    rows = (
-        await Meeting.select(*Meeting.all_columns())
-        .where(
-            (Meeting.group == meeting["group"])
-            & (Meeting.starts_at > meeting["starts_at"])
-            & (Meeting.status == MeetingStatus.HELD)
-        )
-        .order_by(Meeting.starts_at)
-    )
+    rows = await _HELD_AFTER.run(group_id=meeting["group"], starts_at=meeting["starts_at"])
     return [_summary(row) for row in rows]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from governance.accounts import scopes
 from governance.accounts.policy import Viewer
 from governance.core.clock import utcnow
-from governance.core.db import one_row
+from governance.core.db import PreparedSelect, one_row
 from governance.groups.queries import get_group
 from governance.meetings.schemas import MeetingStatus
 from governance.meetings.tables import Meeting
@@ -123,23 +123,51 @@ async def group_resolutions(slug: str, viewer: Viewer) -> ResolutionListView:
     )
 
 
+# Built once per shape: the meeting page asks for these on every view.
+_PREVIOUS_MEETING_START = PreparedSelect(
+    lambda group_slug, before: (
+        Meeting.select(Meeting.starts_at)
+        .where(
+            (Meeting.group.slug == group_slug)
+            & (Meeting.starts_at < before)
+            & (Meeting.status != MeetingStatus.CANCELLED)
+        )
+        .order_by(Meeting.starts_at, ascending=False)
+        .limit(1)
+    )
+)
+
+
+def _decided_between_query(
+    viewer: Viewer, bounded_below: bool, group_slug: Any, since: Any, until: Any
+) -> Any:
+    condition = (
+        (WrittenResolution.group.slug == group_slug)
+        & WrittenResolution.status.is_in(list(DECIDED))
+        & (WrittenResolution.closed_at < until)
+        & scopes.resolutions(viewer)
+    )
+    if bounded_below:
+        condition = condition & (WrittenResolution.closed_at >= since)
+    return (
+        WrittenResolution.select(*_columns())
+        .where(condition)
+        .order_by(WrittenResolution.closed_at)
+        .order_by(WrittenResolution.id)
+    )
+
+
+_DECIDED_BETWEEN = PreparedSelect(_decided_between_query)
+
+
 async def taken_since_last_meeting(
     group_slug: str, meeting_starts_at: dt.datetime, viewer: Viewer
 ) -> list[ResolutionSummaryView]:
     """For a meeting's minutes, "decisions taken since the last meeting": the group's
     resolutions decided after the start of its previous meeting (not cancelled) and before
     this one's, that this reader may read. Two queries."""
-    previous = (
-        await Meeting.select(Meeting.starts_at)
-        .where(
-            (Meeting.group.slug == group_slug)
-            & (Meeting.starts_at < meeting_starts_at)
-            & (Meeting.status != MeetingStatus.CANCELLED)
-        )
-        .order_by(Meeting.starts_at, ascending=False)
-        .first()
-    )
-    since = previous["starts_at"] if previous else None
+    previous = await _PREVIOUS_MEETING_START.run(group_slug=group_slug, before=meeting_starts_at)
+    since = previous[0]["starts_at"] if previous else None
     return await decided_between(group_slug, since, meeting_starts_at, viewer)
 
 
@@ -148,19 +176,10 @@ async def decided_between(
 ) -> list[ResolutionSummaryView]:
     """The group's resolutions decided (carried or not) in [since, until) that this reader
     may read, oldest first."""
-    condition = (
-        (WrittenResolution.group.slug == group_slug)
-        & WrittenResolution.status.is_in(list(DECIDED))
-        & (WrittenResolution.closed_at < until)
-        & scopes.resolutions(viewer)
-    )
-    if since is not None:
-        condition = condition & (WrittenResolution.closed_at >= since)
-    rows = (
-        await WrittenResolution.select(*_columns())
-        .where(condition)
-        .order_by(WrittenResolution.closed_at)
-        .order_by(WrittenResolution.id)
+    # Without a lower bound the query has no `since` condition (a bound None would not be
+    # IS NULL), so whether there is one is part of the query's shape.
+    rows = await _DECIDED_BETWEEN.run(
+        viewer, since is not None, group_slug=group_slug, since=since, until=until
     )
     return [_summary(row) for row in rows]
 
