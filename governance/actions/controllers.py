@@ -161,11 +161,17 @@ class ActionController(Controller):
         self, request: Request[Any, Any, Any], viewer: RequestViewer, slug: FromPath[str]
     ) -> Template:
         filters, errors = read_form(GroupActionFilters, request.query_params)
+        errors = {**errors, **due_range_errors(filters)}
         status = "" if "status" in errors else filters.status
         owner_id = None if "owner" in errors else filters.owner
         cursor = "" if "cursor" in errors else filters.cursor
+        no_range = "due_to" in errors
+        due = (
+            None if no_range or "due_from" in errors else filters.due_from,
+            None if no_range else filters.due_to,
+        )
         listing = await queries.paged_group_actions(
-            slug, viewer, status or None, owner_id, cursor or None
+            slug, viewer, status or None, owner_id, cursor or None, due=due
         )
         group = await get_group(slug)
         context = {
@@ -180,7 +186,12 @@ class ActionController(Controller):
             "overdue_count": listing.overdue_count,
             "paging": {"older": listing.older, "newer": listing.newer},
         }
-        values = {"status": status, "owner": owner_id or ""}
+        values = {
+            "status": status,
+            "owner": owner_id or "",
+            "due_from": request.query_params.get("due_from", ""),
+            "due_to": request.query_params.get("due_to", ""),
+        }
         return _list_page(request, "actions/index.html", context, values, errors)
 
     @get("/groups/{slug:str}/actions.csv", name="actions:group-csv")

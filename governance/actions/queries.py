@@ -24,6 +24,7 @@ from governance.actions.schemas import (
     ActionSummaryView,
     ActionUpdateView,
     ActionView,
+    GroupActionFilters,
     MyActionFilters,
     OwnerView,
     SourceType,
@@ -260,13 +261,16 @@ async def paged_group_actions(
     owner_id: int | None = None,
     cursor: str | None = None,
     limit: int | None = None,
+    due: tuple[dt.date | None, dt.date | None] = (None, None),
 ) -> ActionListView:
     """A page of a group's actions this viewer may read (the visibility in the query, so a
-    page is full: no gap where a hidden one is), by due date, soonest first, and how many
-    of them all are overdue: three queries at any page."""
+    page is full: no gap where a hidden one is), by due date, soonest first, due between
+    the `due` dates if given, and how many of them all are overdue: three queries at any
+    page."""
     status = status_filter(status)
+    refuse(due_range_errors(GroupActionFilters(due_from=due[0], due_to=due[1])), DUE_RANGE_MESSAGE)
     group = await get_group(slug)
-    condition = (ActionItem.group == group["id"]) & scopes.actions(viewer)
+    condition = (ActionItem.group == group["id"]) & scopes.actions(viewer) & _due_between(*due)
     if status is not None:
         condition = condition & (ActionItem.status == status)
     if owner_id is not None:
@@ -328,6 +332,16 @@ async def my_actions(
     return _overdue_first(await _summaries(rows))
 
 
+def _due_between(due_from: dt.date | None, due_to: dt.date | None) -> Any:
+    """Due on or after `due_from` and on or before `due_to` (either may be absent)."""
+    condition = ActionItem.id.is_not_null()
+    if due_from is not None:
+        condition = condition & (ActionItem.due_on >= due_from)
+    if due_to is not None:
+        condition = condition & (ActionItem.due_on <= due_to)
+    return condition
+
+
 async def paged_my_actions(
     viewer: Viewer, filters: MyActionFilters, limit: int | None = None
 ) -> ActionListView:
@@ -344,10 +358,7 @@ async def paged_my_actions(
         condition = condition & (ActionItem.status == status)
     if filters.group:
         condition = condition & (ActionItem.group.slug == filters.group)
-    if filters.due_from is not None:
-        condition = condition & (ActionItem.due_on >= filters.due_from)
-    if filters.due_to is not None:
-        condition = condition & (ActionItem.due_on <= filters.due_to)
+    condition = condition & _due_between(filters.due_from, filters.due_to)
     found = await keyset_page(
         ActionItem.select(*_columns()).where(condition),
         ActionItem.due_on,
