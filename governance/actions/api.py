@@ -58,8 +58,9 @@ class ActionApiController(Controller):
         description="Filter by `status`, by `owner_id` and by due date (`due_from`, `due_to`: "
         "on or after, on or before; a range ending before it starts is a 422). A caller who "
         "may not read the group's content gets only the actions they own. `limit` actions a "
-        "page, soonest due first; `older` (the page after) and `newer` (the one before) in the answer are "
-        "opaque cursors to pass as `cursor` (null: none). `overdue_count` counts them all.",
+        "page, soonest due first; `older` (the page after) and `newer` (the one before) in "
+        "the answer are opaque cursors to pass as `cursor` (null: none). `overdue_count` "
+        "counts them all.",
     )
     async def list_actions(
         self,
