@@ -334,7 +334,7 @@ async def my_actions(
 
 def _due_between(due_from: dt.date | None, due_to: dt.date | None) -> Any:
     """Due on or after `due_from` and on or before `due_to` (either may be absent)."""
-    condition = ActionItem.id.is_not_null()
+    condition: Any = ActionItem.id.is_not_null()
     if due_from is not None:
         condition = condition & (ActionItem.due_on >= due_from)
     if due_to is not None:

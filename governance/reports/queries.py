@@ -507,8 +507,11 @@ async def list_deliveries(
     """The deliveries list of the API: on a line, in a state, a page at a time (soonest due
     first, the reading rule in the query, so a page has no gap), with counts by state and
     of those past due over all the reader may read on the line: three queries."""
-    refuse(field_errors(filters), "Unknown filter.")
-    condition = scopes.deliveries(viewer)
+    errors = dict(field_errors(filters))
+    if filters.since and filters.until and filters.until < filters.since:
+        errors["until"] = INBOX_RANGE_MESSAGE
+    refuse(errors, "Unknown filter.")
+    condition = scopes.deliveries(viewer) & _delivered_between(filters.since, filters.until)
     if filters.line:
         condition = condition & (Delivery.recipient == filters.line)
     counts = {state: 0 for state in DELIVERY_STATES}
@@ -597,13 +600,22 @@ def _inbox_status_condition(status: str, today: dt.date) -> Any:
 
 def _inbox_condition(viewer: Viewer, filters: InboxFilters, lines: list[str]) -> Any:
     """The reading rule, the lines and the delivery dates: everything but the status."""
-    condition = scopes.deliveries(viewer) & Delivery.recipient.is_in(lines)
+    return (
+        scopes.deliveries(viewer)
+        & Delivery.recipient.is_in(lines)
+        & _delivered_between(filters.since, filters.until)
+    )
+
+
+def _delivered_between(since: dt.date | None, until: dt.date | None) -> Any:
+    """Delivered on or after `since`, on or before `until` (days of the organisation's
+    time zone; either may be absent)."""
+    condition: Any = Delivery.id.is_not_null()
     midnight = dt.time(0, tzinfo=organisation_zone())
-    if filters.since is not None:
-        start = dt.datetime.combine(filters.since, midnight)
-        condition = condition & (Delivery.delivered_at >= start)
-    if filters.until is not None:
-        end = dt.datetime.combine(filters.until + dt.timedelta(days=1), midnight)
+    if since is not None:
+        condition = condition & (Delivery.delivered_at >= dt.datetime.combine(since, midnight))
+    if until is not None:
+        end = dt.datetime.combine(until + dt.timedelta(days=1), midnight)
         condition = condition & (Delivery.delivered_at < end)
     return condition
 

@@ -264,10 +264,13 @@ class DecidedAtMeeting(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
 
 
 class DeliveryFilters(msgspec.Struct, kw_only=True):
-    """Filters of the deliveries list; empty means any."""
+    """Filters of the deliveries list (delivered on or after `since`, on or before
+    `until`); empty means any."""
 
     line: LineFilter = ""
     state: StateFilter = ""
+    since: dt.date | None = None
+    until: dt.date | None = None
 
 
 class InboxStatus(StrEnum):

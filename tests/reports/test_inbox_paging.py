@@ -222,3 +222,24 @@ async def test_bad_filters_are_said_never_a_500(client: httpx.AsyncClient) -> No
     for cursor in ("W10", "x" * 300):
         refused = await client.get(f"/deliveries?cursor={cursor}")
         assert refused.status_code in (400, 422), cursor
+
+
+async def test_the_api_filters_deliveries_by_the_date_delivered(client: httpx.AsyncClient) -> None:
+    await _world()
+    from governance.accounts.services import issue_api_token
+
+    headers = {"Authorization": f"Bearer {await issue_api_token('director@example.org')}"}
+    today = organisation_today()
+    params = {
+        "line": "director",
+        "since": (today - dt.timedelta(days=50)).isoformat(),
+        "until": (today - dt.timedelta(days=40)).isoformat(),
+    }
+    body = (await client.get("/api/v1/deliveries", params=params, headers=headers)).json()
+    # 11 days of one internal report each on the Director's line; the Board-only ones unseen.
+    assert len(body["deliveries"]) == 11 and sum(body["counts"].values()) == 11
+    assert SECRET not in str(body)
+    for bad in ({"since": "2026-02-30"}, {"since": "2026-12-10", "until": "2026-12-01"}):
+        refused = await client.get("/api/v1/deliveries", params=bad, headers=headers)
+        assert refused.status_code in (400, 422), bad
+        assert refused.headers["content-type"].startswith("application/problem+json")
