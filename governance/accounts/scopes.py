@@ -265,7 +265,8 @@ def search_entries(viewer: Viewer) -> Any:
     ) & ((Entry.status != "minutes:draft") | Entry.group_id.is_in(led or [NO_GROUP]))
     return (
         (kind("meeting") & proceedings(viewer, Entry.group_id))
-        | (kind("agenda_item", "decision") & by_item)
+        # A written resolution is read as scopes.resolutions reads it: group, visibility.
+        | (kind("agenda_item", "decision", "resolution") & by_item)
         | (kind("document") & paper)
         | (kind("minutes") & by_item & minutes_text)
         | (kind("action") & (owned | by_item))

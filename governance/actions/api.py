@@ -9,6 +9,7 @@ is changed. An action the caller may not read is 404, the same as one that does 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from litestar import Controller, Response, get, patch, post
@@ -54,10 +55,12 @@ class ActionApiController(Controller):
         name="api:actions:list",
         responses=FILTERED_READ_ERRORS,
         summary="A group's actions the caller may read, by due date, a page at a time",
-        description="Filter by `status` and by `owner_id`. A caller who may not read the "
-        "group's content gets only the actions they own. `limit` actions a page, soonest due "
-        "first; `older` (the page after) and `newer` (the one before) in the answer are "
-        "opaque cursors to pass as `cursor` (null: none). `overdue_count` counts them all.",
+        description="Filter by `status`, by `owner_id` and by due date (`due_from`, `due_to`: "
+        "on or after, on or before; a range ending before it starts is a 422). A caller who "
+        "may not read the group's content gets only the actions they own. `limit` actions a "
+        "page, soonest due first; `older` (the page after) and `newer` (the one before) in "
+        "the answer are opaque cursors to pass as `cursor` (null: none). `overdue_count` "
+        "counts them all.",
     )
     async def list_actions(
         self,
@@ -67,9 +70,11 @@ class ActionApiController(Controller):
         owner_id: Annotated[int | None, QueryParameter(ge=1, le=MAX_ROW_ID)] = None,
         cursor: Annotated[str, QueryParameter(max_length=MAX_CURSOR_LENGTH)] = "",
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+        due_from: FromQuery[dt.date | None] = None,
+        due_to: FromQuery[dt.date | None] = None,
     ) -> ActionListView:
         return await queries.paged_group_actions(
-            slug, viewer, status or None, owner_id, cursor or None, limit
+            slug, viewer, status or None, owner_id, cursor or None, limit, (due_from, due_to)
         )
 
     @post(

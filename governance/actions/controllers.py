@@ -26,6 +26,7 @@ from governance.actions.schemas import (
     ProgressNote,
     Reassignment,
     StatusChange,
+    due_range_errors,
 )
 from governance.core.clock import organisation_today, utc_text
 from governance.core.contracts import ascii_int, command_from_form, read_form
@@ -47,6 +48,7 @@ from governance.groups.queries import get_group, members_on
 
 CSV_HEADER = ["title", "status", "owners", "due", "completed (UTC)", "source"]
 FILTER_MESSAGE = "A filter was not understood and has been left out."
+MY_ACTION_FILTERS = ("status", "group", "due_from", "due_to", "cursor")
 
 
 def _values_with_owners(data: Mapping[str, Any], owner_ids: list[int] | None) -> dict[str, Any]:
@@ -135,17 +137,23 @@ class ActionController(Controller):
     @get("/actions", name="actions:mine")
     async def mine(self, request: Request[Any, Any, Any], viewer: RequestViewer) -> Template:
         filters, errors = read_form(MyActionFilters, request.query_params)
-        status = "" if "status" in errors else filters.status
-        group_slug = "" if "group" in errors else filters.group
-        actions = await queries.my_actions(viewer, status or None, group_slug or None)
+        errors = {**errors, **due_range_errors(filters)}
+        # A filter not understood is left out (and said so); the others still apply.
+        kept = {
+            name: getattr(filters, name)
+            for name in MY_ACTION_FILTERS
+            if name not in errors and not (name == "due_from" and "due_to" in errors)
+        }
+        listing = await queries.paged_my_actions(viewer, MyActionFilters(**kept))
         context = {
-            "actions": actions,
+            "actions": listing.actions,
             "groups": await queries.group_choices(),
             "statuses": ACTION_STATUSES,
-            "overdue_count": sum(action.is_overdue for action in actions),
+            "overdue_count": listing.overdue_count,
             "user_id": viewer.user.id,
+            "paging": {"older": listing.older, "newer": listing.newer},
         }
-        values = {"status": status, "group": group_slug}
+        values = {name: request.query_params.get(name, "") for name in MY_ACTION_FILTERS}
         return _list_page(request, "actions/mine.html", context, values, errors)
 
     @get("/groups/{slug:str}/actions", name="actions:group")
@@ -153,11 +161,17 @@ class ActionController(Controller):
         self, request: Request[Any, Any, Any], viewer: RequestViewer, slug: FromPath[str]
     ) -> Template:
         filters, errors = read_form(GroupActionFilters, request.query_params)
+        errors = {**errors, **due_range_errors(filters)}
         status = "" if "status" in errors else filters.status
         owner_id = None if "owner" in errors else filters.owner
         cursor = "" if "cursor" in errors else filters.cursor
+        no_range = "due_to" in errors
+        due = (
+            None if no_range or "due_from" in errors else filters.due_from,
+            None if no_range else filters.due_to,
+        )
         listing = await queries.paged_group_actions(
-            slug, viewer, status or None, owner_id, cursor or None
+            slug, viewer, status or None, owner_id, cursor or None, due=due
         )
         group = await get_group(slug)
         context = {
@@ -172,7 +186,12 @@ class ActionController(Controller):
             "overdue_count": listing.overdue_count,
             "paging": {"older": listing.older, "newer": listing.newer},
         }
-        values = {"status": status, "owner": owner_id or ""}
+        values = {
+            "status": status,
+            "owner": owner_id or "",
+            "due_from": request.query_params.get("due_from", ""),
+            "due_to": request.query_params.get("due_to", ""),
+        }
         return _list_page(request, "actions/index.html", context, values, errors)
 
     @get("/groups/{slug:str}/actions.csv", name="actions:group-csv")

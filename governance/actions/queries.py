@@ -17,18 +17,23 @@ from governance.accounts.policy import Viewer
 from governance.actions.schemas import (
     ACTION_STATUSES,
     ACTIVE_STATUSES,
+    DUE_RANGE_MESSAGE,
     GROUP_SOURCE_TYPES,
     ActionListView,
     ActionPage,
     ActionSummaryView,
     ActionUpdateView,
     ActionView,
+    GroupActionFilters,
+    MyActionFilters,
     OwnerView,
     SourceType,
     SourceView,
+    due_range_errors,
 )
 from governance.actions.tables import ActionItem, ActionOwner, ActionUpdate
 from governance.core.clock import organisation_today
+from governance.core.contracts import refuse
 from governance.core.db import PreparedSelect
 from governance.core.errors import InvalidInput, NotFoundError
 from governance.core.http import query_choice
@@ -256,13 +261,16 @@ async def paged_group_actions(
     owner_id: int | None = None,
     cursor: str | None = None,
     limit: int | None = None,
+    due: tuple[dt.date | None, dt.date | None] = (None, None),
 ) -> ActionListView:
     """A page of a group's actions this viewer may read (the visibility in the query, so a
-    page is full: no gap where a hidden one is), by due date, soonest first, and how many
-    of them all are overdue: three queries at any page."""
+    page is full: no gap where a hidden one is), by due date, soonest first, due between
+    the `due` dates if given, and how many of them all are overdue: three queries at any
+    page."""
     status = status_filter(status)
+    refuse(due_range_errors(GroupActionFilters(due_from=due[0], due_to=due[1])), DUE_RANGE_MESSAGE)
     group = await get_group(slug)
-    condition = (ActionItem.group == group["id"]) & scopes.actions(viewer)
+    condition = (ActionItem.group == group["id"]) & scopes.actions(viewer) & _due_between(*due)
     if status is not None:
         condition = condition & (ActionItem.status == status)
     if owner_id is not None:
@@ -322,6 +330,58 @@ async def my_actions(
         group_slug=group_slug or "",
     )
     return _overdue_first(await _summaries(rows))
+
+
+def _due_between(due_from: dt.date | None, due_to: dt.date | None) -> Any:
+    """Due on or after `due_from` and on or before `due_to` (either may be absent)."""
+    condition: Any = ActionItem.id.is_not_null()
+    if due_from is not None:
+        condition = condition & (ActionItem.due_on >= due_from)
+    if due_to is not None:
+        condition = condition & (ActionItem.due_on <= due_to)
+    return condition
+
+
+async def paged_my_actions(
+    viewer: Viewer, filters: MyActionFilters, limit: int | None = None
+) -> ActionListView:
+    """A page of My actions (assigned to me or created by me, that I may still read, the
+    reading rule and every filter in the query, so a page has no gap), soonest due first,
+    and how many of them all are overdue: three queries at any page."""
+    refuse(due_range_errors(filters), DUE_RANGE_MESSAGE)
+    status = status_filter(filters.status or None)
+    owned = ActionItem.id.is_in(
+        ActionOwner.select(ActionOwner.action).where(ActionOwner.user == viewer.user.id)
+    )
+    condition = (owned | (ActionItem.created_by == viewer.user.id)) & scopes.actions(viewer)
+    if status is not None:
+        condition = condition & (ActionItem.status == status)
+    if filters.group:
+        condition = condition & (ActionItem.group.slug == filters.group)
+    condition = condition & _due_between(filters.due_from, filters.due_to)
+    found = await keyset_page(
+        ActionItem.select(*_columns()).where(condition),
+        ActionItem.due_on,
+        ActionItem.id,
+        filters.cursor or None,
+        limit,
+        descending=False,
+    )
+    overdue = await ActionItem.count().where(
+        condition
+        & ActionItem.status.is_in(list(ACTIVE_STATUSES))
+        & (ActionItem.due_on < organisation_today())
+    )
+    return ActionListView(
+        group_slug="",
+        group_name="",
+        can_manage=False,
+        can_read=True,
+        actions=await _summaries(found.rows),
+        older=found.older,
+        newer=found.newer,
+        overdue_count=overdue,
+    )
 
 
 async def actions_for_sources(

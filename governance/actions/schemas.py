@@ -158,11 +158,37 @@ class ActionPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     due_on: DueOn | None = None
 
 
+PageCursor = Annotated[
+    str,
+    contracts.text(
+        "Page", max_length=200, required=False, description="A cursor from `older`/`newer`"
+    ),
+]
+DueFrom = Annotated[
+    dt.date | None, contracts.labelled("Due from", required=False, description="On or after")
+]
+DueTo = Annotated[
+    dt.date | None, contracts.labelled("Due to", required=False, description="On or before")
+]
+DUE_RANGE_MESSAGE = "The last due date is before the first: choose a range that holds a day."
+
+
 class MyActionFilters(msgspec.Struct, kw_only=True):
-    """Filters of My actions; empty means any."""
+    """Filters of My actions (due on or after `due_from`, on or before `due_to`), and the
+    page (a cursor from the list); empty means any."""
 
     status: StatusFilter = ""
     group: GroupSlugFilter = ""
+    due_from: DueFrom = None
+    due_to: DueTo = None
+    cursor: PageCursor = ""
+
+
+def due_range_errors(filters: MyActionFilters | GroupActionFilters) -> dict[str, str]:
+    """Why the due dates do not make a range, if they do not."""
+    if filters.due_from and filters.due_to and filters.due_to < filters.due_from:
+        return {"due_to": DUE_RANGE_MESSAGE}
+    return {}
 
 
 class GroupActionFilters(msgspec.Struct, kw_only=True):
@@ -171,12 +197,9 @@ class GroupActionFilters(msgspec.Struct, kw_only=True):
 
     status: StatusFilter = ""
     owner: OwnerFilter | None = None
-    cursor: Annotated[
-        str,
-        contracts.text(
-            "Page", max_length=200, required=False, description="A cursor from `older`/`newer`"
-        ),
-    ] = ""
+    due_from: DueFrom = None
+    due_to: DueTo = None
+    cursor: PageCursor = ""
 
 
 # --- views ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ A submitted report never changes: there is no route that edits, withdraws or del
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
@@ -145,7 +146,9 @@ class ReportApiController(Controller):
         description="For the Director and the Board, their lines' deliveries (the Board also "
         "sees the Director line's); for members, their groups' reports' deliveries. `limit` "
         "a page, soonest due first; `older`/`newer` in the answer are opaque cursors to pass "
-        "as `cursor`. `counts` and `overdue` count them all.",
+        "as `cursor`. `counts` and `overdue` count them all. `since`/`until`: delivered on "
+        "or after, on or before (dates in the organisation's time zone; a range ending "
+        "before it starts is a 422).",
     )
     async def list_deliveries(
         self,
@@ -154,8 +157,12 @@ class ReportApiController(Controller):
         delivery_state: StateParameter = None,
         cursor: Annotated[str, QueryParameter(max_length=MAX_CURSOR_LENGTH)] = "",
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+        since: FromQuery[dt.date | None] = None,
+        until: FromQuery[dt.date | None] = None,
     ) -> DeliveryListView:
-        filters = DeliveryFilters(line=line or "", state=delivery_state or "")
+        filters = DeliveryFilters(
+            line=line or "", state=delivery_state or "", since=since, until=until
+        )
         return await queries.list_deliveries(viewer, filters, cursor or None, limit)
 
     @post(

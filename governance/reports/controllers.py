@@ -20,6 +20,7 @@ from governance.core.errors import ConflictError, InvalidInput
 from governance.core.http import (
     FormFailure,
     RowId,
+    form_page,
     form_values,
     page,
     page_with_forms,
@@ -33,6 +34,7 @@ from governance.groups.dependencies import RequestViewer
 from governance.groups.queries import get_group
 from governance.reports import board_line, forms, queries, services
 from governance.reports.schemas import (
+    INBOX_STATUSES,
     KINDS,
     MAX_ACTIONS_PER_RESPONSE,
     RESPONSE_IS_FINAL,
@@ -42,11 +44,14 @@ from governance.reports.schemas import (
     ROUTES,
     SUBMISSION_IS_FINAL,
     DecidedAtMeeting,
+    InboxFilters,
+    InboxStatus,
     Objection,
     ReportDraft,
     ReportView,
 )
 
+INBOX_FILTERS = ("status", "line", "since", "until", "cursor")
 FORM_CHOICES = {"kinds": KINDS, "routes": ROUTES, "route_labels": ROUTE_LABELS}
 
 
@@ -311,6 +316,30 @@ class ReportController(Controller):
 
     @get("/deliveries", name="reports:inbox")
     async def inbox(self, request: Request[Any, Any, Any], viewer: RequestViewer) -> Template:
-        context = msgspec.structs.asdict(await queries.inbox(viewer))
-        context.update({"viewer": viewer, "response_labels": RESPONSE_LABELS})
-        return page(request, "reports/inbox.html", context)
+        filters, unreadable = read_form(InboxFilters, request.query_params)
+        errors = {**unreadable, **queries.inbox_filter_errors(viewer, filters)}
+        # A filter not understood is left out (and said so); the others still apply.
+        dropped = set(errors) | ({"since", "until"} if "until" in errors else set())
+        kept = {name: getattr(filters, name) for name in INBOX_FILTERS if name not in dropped}
+        listing = await queries.inbox_page(viewer, InboxFilters(**kept))
+        context = msgspec.structs.asdict(listing)
+        context.update(
+            {
+                "viewer": viewer,
+                "response_labels": RESPONSE_LABELS,
+                "statuses": INBOX_STATUSES,
+                "paging": {"older": listing.older, "newer": listing.newer},
+            }
+        )
+        values = {name: request.query_params.get(name, "") for name in INBOX_FILTERS}
+        values["status"] = values["status"] or InboxStatus.AWAITING
+        if errors:
+            return form_page(
+                request,
+                "reports/inbox.html",
+                values,
+                errors,
+                context,
+                message="A filter was not understood and has been left out.",
+            )
+        return page(request, "reports/inbox.html", {**context, "values": values})

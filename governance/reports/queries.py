@@ -23,7 +23,7 @@ from governance.accounts.policy import Line, Viewer
 from governance.accounts.tables import User
 from governance.actions.queries import actions_for_sources
 from governance.actions.schemas import ActionSummaryView, SourceType
-from governance.core.clock import date_in_zone, organisation_today
+from governance.core.clock import date_in_zone, organisation_today, organisation_zone
 from governance.core.contracts import field_errors, refuse
 from governance.core.db import PreparedSelect, one_row
 from governance.core.errors import PermissionDenied
@@ -35,6 +35,8 @@ from governance.reports import schedule
 from governance.reports.integrity import annexes_of, integrity
 from governance.reports.schemas import (
     DELIVERY_STATES,
+    INBOX_RANGE_MESSAGE,
+    UNACKNOWLEDGED,
     BoardProposalView,
     BoardResolutionView,
     DeliveryFilters,
@@ -46,6 +48,9 @@ from governance.reports.schemas import (
     DraftView,
     FollowUpView,
     GroupNameView,
+    InboxFilters,
+    InboxPageView,
+    InboxStatus,
     InboxView,
     LeadReportingView,
     LineScheduleView,
@@ -502,8 +507,11 @@ async def list_deliveries(
     """The deliveries list of the API: on a line, in a state, a page at a time (soonest due
     first, the reading rule in the query, so a page has no gap), with counts by state and
     of those past due over all the reader may read on the line: three queries."""
-    refuse(field_errors(filters), "Unknown filter.")
-    condition = scopes.deliveries(viewer)
+    errors = dict(field_errors(filters))
+    if filters.since and filters.until and filters.until < filters.since:
+        errors["until"] = INBOX_RANGE_MESSAGE
+    refuse(errors, "Unknown filter.")
+    condition = scopes.deliveries(viewer) & _delivered_between(filters.since, filters.until)
     if filters.line:
         condition = condition & (Delivery.recipient == filters.line)
     counts = {state: 0 for state in DELIVERY_STATES}
@@ -555,6 +563,120 @@ async def inbox(viewer: Viewer) -> InboxView:
         answered=[d for d in mine if d.state == DeliveryState.RESPONDED][-ANSWERED_SHOWN:],
         awaiting_management=[d for d in to_director if d.is_overdue] if board else [],
         director_line=to_director if board else [],
+    )
+
+
+def inbox_lines(viewer: Viewer) -> tuple[list[str], list[str]]:
+    """The lines this person acts for, and those the deliveries page may show them (the
+    Board also follows the Director's); refused for anyone else."""
+    lines = [str(line) for line in Line if viewer.user.acts_for(line)]
+    if not lines:
+        raise PermissionDenied("This page is for the Executive Director and the Board.")
+    shown = [str(Line.DIRECTOR), *lines] if viewer.user.is_board else lines
+    return lines, list(dict.fromkeys(shown))
+
+
+def inbox_filter_errors(viewer: Viewer, filters: InboxFilters) -> dict[str, str]:
+    """Why these filters cannot be applied for this reader, field by field."""
+    errors = dict(field_errors(filters))
+    _, shown = inbox_lines(viewer)
+    if filters.line and filters.line not in shown:
+        errors["line"] = f"Choose {' or '.join(shown)}."
+    if filters.since and filters.until and filters.until < filters.since:
+        errors["until"] = INBOX_RANGE_MESSAGE
+    return errors
+
+
+def _inbox_status_condition(status: str, today: dt.date) -> Any:
+    waiting = Delivery.state != DeliveryState.RESPONDED
+    return {
+        InboxStatus.AWAITING: waiting,
+        InboxStatus.AWAITING_ACKNOWLEDGEMENT: Delivery.state.is_in(list(UNACKNOWLEDGED)),
+        InboxStatus.AWAITING_RESPONSE: Delivery.state == DeliveryState.ACKNOWLEDGED,
+        InboxStatus.ANSWERED: Delivery.state == DeliveryState.RESPONDED,
+        InboxStatus.OVERDUE: waiting & (Delivery.response_due_on < today),
+    }.get(InboxStatus(status))
+
+
+def _inbox_condition(viewer: Viewer, filters: InboxFilters, lines: list[str]) -> Any:
+    """The reading rule, the lines and the delivery dates: everything but the status."""
+    return (
+        scopes.deliveries(viewer)
+        & Delivery.recipient.is_in(lines)
+        & _delivered_between(filters.since, filters.until)
+    )
+
+
+def _delivered_between(since: dt.date | None, until: dt.date | None) -> Any:
+    """Delivered on or after `since`, on or before `until` (days of the organisation's
+    time zone; either may be absent)."""
+    condition: Any = Delivery.id.is_not_null()
+    midnight = dt.time(0, tzinfo=organisation_zone())
+    if since is not None:
+        condition = condition & (Delivery.delivered_at >= dt.datetime.combine(since, midnight))
+    if until is not None:
+        end = dt.datetime.combine(until + dt.timedelta(days=1), midnight)
+        condition = condition & (Delivery.delivered_at < end)
+    return condition
+
+
+async def _inbox_counts(condition: Any, today: dt.date) -> dict[str, int]:
+    """How many of each status there are under `condition`: two queries."""
+    by_state = {state: 0 for state in DELIVERY_STATES}
+    for row in (
+        await Delivery.select(Delivery.state, Count(alias="n"))
+        .where(condition)
+        .group_by(Delivery.state)
+    ):
+        by_state[row["state"]] = row["n"]
+    unacknowledged = sum(by_state[state] for state in UNACKNOWLEDGED)
+    return {
+        InboxStatus.AWAITING: sum(by_state.values()) - by_state[DeliveryState.RESPONDED],
+        InboxStatus.AWAITING_ACKNOWLEDGEMENT: unacknowledged,
+        InboxStatus.AWAITING_RESPONSE: by_state[DeliveryState.ACKNOWLEDGED],
+        InboxStatus.ANSWERED: by_state[DeliveryState.RESPONDED],
+        InboxStatus.OVERDUE: await Delivery.count().where(
+            condition & _inbox_status_condition(InboxStatus.OVERDUE, today)
+        ),
+    }
+
+
+async def inbox_page(
+    viewer: Viewer, filters: InboxFilters, limit: int | None = None
+) -> InboxPageView:
+    """The deliveries page of the Executive Director or a Board member: a page of the
+    deliveries on their line (or, for the Board, the Director's), of a status, delivered
+    within dates; the reading rule and every filter in the query, so a page has no gap and
+    no count or "next" link betrays a hidden delivery. Three queries (four for the Board)."""
+    lines, shown = inbox_lines(viewer)
+    refuse(inbox_filter_errors(viewer, filters), "A filter was not understood.")
+    today = organisation_today()
+    condition = _inbox_condition(viewer, filters, [filters.line] if filters.line else lines)
+    counts = await _inbox_counts(condition, today)
+    management_overdue = 0
+    if viewer.user.is_board:
+        director = _inbox_condition(viewer, InboxFilters(), [str(Line.DIRECTOR)])
+        management_overdue = await Delivery.count().where(
+            director & _inbox_status_condition(InboxStatus.OVERDUE, today)
+        )
+    if filters.status != InboxStatus.ALL:
+        condition = condition & _inbox_status_condition(filters.status, today)
+    found = await keyset_page(
+        _delivery_query(condition),
+        Delivery.response_due_on,
+        Delivery.id,
+        filters.cursor or None,
+        limit,
+        descending=filters.status in (InboxStatus.ANSWERED, InboxStatus.ALL),
+    )
+    return InboxPageView(
+        lines=lines,
+        shown_lines=shown,
+        counts={str(status): count for status, count in counts.items()},
+        management_overdue=management_overdue,
+        deliveries=_delivery_items(found.rows, viewer),
+        older=found.older,
+        newer=found.newer,
     )
 
 

@@ -264,10 +264,61 @@ class DecidedAtMeeting(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
 
 
 class DeliveryFilters(msgspec.Struct, kw_only=True):
-    """Filters of the deliveries list; empty means any."""
+    """Filters of the deliveries list (delivered on or after `since`, on or before
+    `until`); empty means any."""
 
     line: LineFilter = ""
     state: StateFilter = ""
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+
+class InboxStatus(StrEnum):
+    """What the deliveries page shows of its reader's deliveries: those still waiting (the
+    default), one step of the wait, the answered, those past due, or all of them."""
+
+    AWAITING = "awaiting"
+    AWAITING_ACKNOWLEDGEMENT = "awaiting_acknowledgement"
+    AWAITING_RESPONSE = "awaiting_response"
+    ANSWERED = "answered"
+    OVERDUE = "overdue"
+    ALL = "all"
+
+
+INBOX_STATUSES: tuple[str, ...] = tuple(InboxStatus)
+INBOX_RANGE_MESSAGE = "The last date is before the first: choose a range that holds a day."
+
+
+class InboxFilters(msgspec.Struct, kw_only=True):
+    """Filters of the deliveries page, and its page (a cursor from the list): a status, a
+    line (empty: the lines the reader acts for), and the dates the reports were delivered
+    (on or after `since`, on or before `until`, in the organisation's time zone)."""
+
+    status: Annotated[
+        str,
+        contracts.choice(
+            "Status",
+            INBOX_STATUSES,
+            required=False,
+            message="Choose awaiting, awaiting acknowledgement, awaiting response, answered, "
+            "overdue or all.",
+        ),
+    ] = InboxStatus.AWAITING
+    line: LineFilter = ""
+    since: Annotated[
+        dt.date | None,
+        contracts.labelled("Delivered from", required=False, description="On or after"),
+    ] = None
+    until: Annotated[
+        dt.date | None,
+        contracts.labelled("Delivered to", required=False, description="On or before"),
+    ] = None
+    cursor: Annotated[
+        str,
+        contracts.text(
+            "Page", max_length=200, required=False, description="A cursor from `older`/`newer`"
+        ),
+    ] = ""
 
 
 # --- views ------------------------------------------------------------------------------
@@ -558,6 +609,24 @@ class InboxView(msgspec.Struct, kw_only=True):
     awaiting_management: list[DeliveryItemView]
     # Board only: every delivery to the Director.
     director_line: list[DeliveryItemView]
+
+
+class InboxPageView(msgspec.Struct, kw_only=True):
+    """The deliveries page: one page of the deliveries on the lines the reader may follow
+    (their own; for the Board also the Director's), filtered, with counts over them all."""
+
+    # The lines the reader acts for, and those the page may show (the Board: both).
+    lines: list[str]
+    shown_lines: list[str]
+    # Before the status filter: how many there are of each status (InboxStatus, not
+    # `all`), over the readable deliveries of the line and dates asked for.
+    counts: dict[str, int]
+    # Board only: Director-line deliveries past their due date without a response.
+    management_overdue: int
+    # Waiting ones soonest due first; answered ones and all of them latest due first.
+    deliveries: list[DeliveryItemView]
+    older: str | None = None
+    newer: str | None = None
 
 
 class GroupNameView(msgspec.Struct):

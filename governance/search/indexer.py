@@ -3,7 +3,8 @@
 `reindex_entity` runs after every audit event (core.audit.after_event), inside the
 change's transaction, so the index is committed or rolled back with the change it follows.
 It maps the event's entity to the record that owns the text (its "root": a meeting holds
-its agenda items, minutes and decisions; a report its lines' responses), deletes that
+its agenda items, minutes and decisions; a report its lines' responses; a written
+resolution its motion), deletes that
 root's rows and inserts them again from what the tables hold now. A record that no longer
 exists leaves no rows. `rebuild_index` does the same for every record (the migration's
 backfill and `governance search reindex`).
@@ -24,6 +25,7 @@ from governance.core.clock import date_in_zone
 from governance.documents.tables import Document
 from governance.meetings.tables import AgendaItem, Decision, Meeting, Minutes
 from governance.reports.tables import Delivery, Report
+from governance.resolutions.tables import WrittenResolution
 from governance.search.schemas import SearchKind
 from governance.search.tables import SearchEntry
 
@@ -271,6 +273,39 @@ async def _report_entries(report_id: int) -> list[Entry]:
     return entries
 
 
+async def _resolution_entries(resolution_id: int) -> list[Entry]:
+    """A written resolution: its title and motion, with its group, visibility and status
+    (read by whoever reads the resolution, scopes.resolutions)."""
+    resolution = (
+        await WrittenResolution.select(
+            WrittenResolution.id,
+            WrittenResolution.group,
+            WrittenResolution.visibility,
+            WrittenResolution.status,
+            WrittenResolution.proposed_at,
+            WrittenResolution.title,
+            WrittenResolution.text,
+        )
+        .where(WrittenResolution.id == resolution_id)
+        .first()
+    )
+    if resolution is None:
+        return []
+    return [
+        _entry(
+            SearchKind.RESOLUTION,
+            resolution_id,
+            resolution_id,
+            group_id=resolution["group"],
+            visibility=resolution["visibility"],
+            status=resolution["status"],
+            occurred_on=_day(resolution["proposed_at"]),
+            title=resolution["title"],
+            body=resolution["text"],
+        )
+    ]
+
+
 async def _value(table: Any, column: Any, row_id: int) -> Any:
     row = await table.select(column.as_alias("value")).where(table.id == row_id).first()
     return None if row is None else row["value"]
@@ -397,6 +432,8 @@ ROOT_READERS: dict[str, Callable[[int], Awaitable[list[Entry]]]] = {
     "action": _action_entries,
     "report": _report_entries,
     "document": _document_entries,
+    # The audit events of written resolutions name their table.
+    "written_resolution": _resolution_entries,
 }
 
 
@@ -432,7 +469,13 @@ async def rebuild_index() -> int:
     Call inside a write transaction."""
     await SearchEntry.delete(force=True)
     written = 0
-    for root_type, table in (("meeting", Meeting), ("action", ActionItem), ("report", Report)):
+    roots = (
+        ("meeting", Meeting),
+        ("action", ActionItem),
+        ("report", Report),
+        ("written_resolution", WrittenResolution),
+    )
+    for root_type, table in roots:
         for record_id in await _ids(table):
             written += await reindex_root(f"{root_type}:{record_id}")
     series = await Document.select(Document.series).distinct().order_by(Document.series)

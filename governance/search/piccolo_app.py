@@ -20,6 +20,7 @@ APP_CONFIG = AppConfig(
     migration_dependencies=[
         "governance.actions.piccolo_app",
         "governance.reports.piccolo_app",
+        "governance.resolutions.piccolo_app",
     ],
     commands=[],
 )

@@ -177,6 +177,8 @@ def _url(row: Mapping[str, Any]) -> str:
         return path_for("actions:show", action_id=link_id)
     if kind == SearchKind.DOCUMENT:
         return path_for("documents:show", document_id=link_id)
+    if kind == SearchKind.RESOLUTION:
+        return path_for("resolutions:show", resolution_id=link_id)
     anchor = {SearchKind.AGENDA_ITEM: "#item-"}
     suffix = f"{anchor[kind]}{row['record_id']}" if kind in anchor else ""
     return path_for("meetings:show", meeting_id=link_id) + suffix

@@ -25,6 +25,7 @@ class SearchKind(StrEnum):
     REPORT = "report"
     RESPONSE = "response"
     DOCUMENT = "document"
+    RESOLUTION = "resolution"
 
 
 SEARCH_KINDS: tuple[str, ...] = tuple(SearchKind)
@@ -37,6 +38,7 @@ KIND_LABELS: dict[str, str] = {
     SearchKind.REPORT: "Report",
     SearchKind.RESPONSE: "Response",
     SearchKind.DOCUMENT: "Document",
+    SearchKind.RESOLUTION: "Written resolution",
 }
 
 QUERY_MAX_LENGTH = 200

@@ -132,3 +132,35 @@ async def test_the_api_pages_actions_with_limit_and_cursor(client: httpx.AsyncCl
         )
         assert refused.status_code in (400, 422), params
         assert refused.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_the_group_list_filters_by_due_date_on_the_page_and_the_api(
+    client: httpx.AsyncClient,
+) -> None:
+    people, _, internal = await _world()
+    today = organisation_today()
+    since, until = today + dt.timedelta(days=10), today + dt.timedelta(days=35)
+    due = await ActionItem.select(ActionItem.id, ActionItem.due_on)
+    between = {row["id"] for row in due if since <= row["due_on"] <= until}
+    expected = [i for i in internal if i in between]
+    headers = {"Authorization": f"Bearer {await issue_api_token('director@example.org')}"}
+    params = {"due_from": since.isoformat(), "due_to": until.isoformat(), "limit": 10}
+    answer = (
+        await client.get("/api/v1/groups/wellbeing/actions", params=params, headers=headers)
+    ).json()
+    later = await client.get(
+        "/api/v1/groups/wellbeing/actions",
+        params={**params, "cursor": answer["older"]},
+        headers=headers,
+    )
+    ids = [a["id"] for a in answer["actions"]] + [a["id"] for a in later.json()["actions"]]
+    assert ids == expected and later.json()["older"] is None
+    for bad in ({"due_from": "2026-02-30"}, {"due_from": "2026-12-10", "due_to": "2026-12-01"}):
+        refused = await client.get("/api/v1/groups/wellbeing/actions", params=bad, headers=headers)
+        assert refused.status_code in (400, 422), bad
+        assert refused.headers["content-type"].startswith("application/problem+json")
+    await sign_in(client, people["director"])
+    url = f"/groups/wellbeing/actions?due_from={since.isoformat()}&due_to={until.isoformat()}"
+    assert _ids((await client.get(url)).text) == expected
+    backwards = await client.get("/groups/wellbeing/actions?due_from=2026-12-10&due_to=2026-12-01")
+    assert backwards.status_code == 422 and "before the first" in backwards.text

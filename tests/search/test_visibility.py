@@ -68,3 +68,25 @@ async def test_a_hidden_title_answers_exactly_like_nonsense(
         page = await client.get("/search", params={"q": word})
         assert word not in page.text.replace(f'value="{word}"', "")
         assert "Nothing found." in page.text
+
+
+async def test_a_hidden_written_resolution_answers_exactly_like_nonsense(
+    client: httpx.AsyncClient,
+) -> None:
+    """The Director searching a Board-only motion, a member another group's, the Board a
+    group-only one: the same answer as for nonsense; the readers find theirs."""
+    world = await build_search_world()
+    for persona, word, visible in (
+        ("director", "xqboardresolution", "xqinternalresolution"),
+        ("member", "xqothermotion", "xqgroupmotion"),
+        ("board", "xqgroupresolution", "xqboardmotion"),
+        ("other_member", "xqinternalmotion", "xqotherresolution"),
+    ):
+        assert persona not in world.readers[word] and persona in world.readers[visible]
+        await sign_in(client, world.users[persona])
+        hidden = await client.get("/api/v1/search", params={"q": word})
+        nonsense = await client.get("/api/v1/search", params={"q": NONSENSE})
+        assert hidden.content == nonsense.content, persona
+        found = (await client.get("/api/v1/search", params={"q": visible})).json()["hits"]
+        assert [hit["kind"] for hit in found] == ["resolution"], persona
+        assert found[0]["url"].startswith("/resolutions/")

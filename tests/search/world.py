@@ -23,6 +23,8 @@ from governance.meetings.schemas import (
 from governance.reports import services as reports
 from governance.reports.schemas import LineResponse, ReportDraft
 from governance.reports.tables import Delivery
+from governance.resolutions import services as resolutions
+from governance.resolutions.schemas import NewResolution
 from tests.factories import (
     board_responds,
     make_group,
@@ -65,6 +67,9 @@ async def _people(world: SearchWorld) -> tuple[int, int]:
     await make_membership(world.users["chair"], alpha, "chair")
     await make_membership(world.users["member"], alpha, "member")
     await make_membership(world.users["other_member"], beta, "member")
+    # Not a persona: the chair who puts the other group's motion.
+    world.users["beta_chair"] = await make_user(name="Beta chair")
+    await make_membership(world.users["beta_chair"], beta, "chair")
     return alpha, beta
 
 
@@ -267,6 +272,34 @@ async def _documents(world: SearchWorld) -> None:
     world.readers["xqnewversion"] = INTERNAL
 
 
+async def _resolutions(world: SearchWorld) -> None:
+    """A written resolution at each visibility in the chair's group, and one in the other
+    group: each persona has one it may not find (its title and its motion)."""
+    closes_at = utcnow() + dt.timedelta(days=5)
+    leader = await viewer_for(world.users["chair"])
+    for visibility, readers in ITEM_READERS.items():
+        if visibility == "public":  # a motion is never public
+            continue
+        motion = NewResolution(
+            title=f"Resolution xq{visibility}resolution",
+            text=f"Moved xq{visibility}motion",
+            closes_at=closes_at,
+            visibility=visibility,
+        )
+        await resolutions.propose_resolution("alpha", motion, leader)
+        world.readers[f"xq{visibility}resolution"] = readers
+        world.readers[f"xq{visibility}motion"] = readers
+    other = NewResolution(
+        title="Resolution xqotherresolution", text="Moved xqothermotion", closes_at=closes_at
+    )
+    await resolutions.propose_resolution("beta", other, await viewer_for(world.users["beta_chair"]))
+    world.readers["xqotherresolution"] = world.readers["xqothermotion"] = {
+        "other_member",
+        "director",
+        "board",
+    }
+
+
 async def build_search_world() -> SearchWorld:
     world = SearchWorld(users={})
     alpha, _ = await _people(world)
@@ -274,4 +307,5 @@ async def build_search_world() -> SearchWorld:
     await _actions(world, alpha)
     await _reports(world)
     await _documents(world)
+    await _resolutions(world)
     return world
