@@ -150,6 +150,14 @@ class NewRun(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     closes_on: ClosesOn
 
 
+class ResultsPaper(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A run's results put on a coming meeting's agenda as a paper (a snapshot), on the
+    meeting itself or on one of its agenda items."""
+
+    meeting_id: contracts.RowIdValue
+    agenda_item_id: contracts.RowIdValue | None = None
+
+
 # --- views ------------------------------------------------------------------------------
 
 
@@ -236,6 +244,7 @@ class CutResult(msgspec.Struct, kw_only=True):
 class RunResultsView(msgspec.Struct, kw_only=True):
     pulse_id: int
     pulse_title: str
+    group_id: int
     group_slug: str
     run: RunSummaryView
     threshold: int
@@ -244,6 +253,15 @@ class RunResultsView(msgspec.Struct, kw_only=True):
     questions: list[QuestionResult]
     cuts: list[CutResult]
     comments: list[str] | None  # None: the viewer may not read them, or too few responses
+
+
+class AgendaPlace(msgspec.Struct, kw_only=True):
+    """A coming meeting of the group, or one of its agenda items, where a run's results
+    can be put as a paper."""
+
+    meeting_id: int
+    agenda_item_id: int | None
+    label: str
 
 
 class TrendPoint(msgspec.Struct, kw_only=True):
