@@ -22,7 +22,7 @@ from governance.core.http import FormFailure, RowId, form_values, page, page_wit
 from governance.core.urls import path_for
 from governance.groups.dependencies import RequestViewer
 from governance.groups.queries import get_group
-from governance.pulses import queries, services
+from governance.pulses import queries, services, snapshot
 from governance.pulses.schemas import (
     CADENCES,
     KINDS,
@@ -32,6 +32,7 @@ from governance.pulses.schemas import (
     NewQuestion,
     NewRun,
     QuestionChange,
+    ResultsAnnex,
     ResultsPaper,
     RunResultsView,
 )
@@ -111,6 +112,8 @@ async def _results_page(
     context: dict[str, Any] = {
         "results": view,
         "places": await queries.agenda_places(view.group_id, viewer),
+        "drafts": await queries.draft_places(view.group_id, viewer),
+        "quote": "\n".join(snapshot.summary_lines(view)),
         "values": values or {},
     }
     if error is not None:
@@ -255,6 +258,23 @@ class PulseController(Controller):
         return redirect(
             path_for("documents:show", document_id=document_id),
             "The results, as they stand now, are on the meeting's agenda as a paper.",
+        )
+
+    @post("/pulses/runs/{run_id:int}/annex", name="pulses:annex")
+    async def quote_in_report(
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, run_id: RowId
+    ) -> Template | Redirect:
+        data = await request.form()
+        command, unreadable = read_form(ResultsAnnex, data)
+        try:
+            document_id = await services.quote_results_in_report(
+                run_id, command, viewer, unreadable
+            )
+        except InvalidInput as error:
+            return await _results_page(request, run_id, viewer, error, form_values(data))
+        return redirect(
+            path_for("documents:show", document_id=document_id),
+            "The results, as they stand now, are quoted in the draft report as an annex.",
         )
 
     @get("/pulses/runs/{run_id:int}/results.csv", name="pulses:results-csv")

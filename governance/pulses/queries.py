@@ -20,6 +20,7 @@ from governance.pulses.schemas import (
     CONSENT_TEXT,
     AgendaPlace,
     AnswerFormView,
+    DraftPlace,
     Kind,
     PulseListView,
     PulseSummaryView,
@@ -37,6 +38,7 @@ from governance.pulses.tables import (
     PulseRun,
     StaffMember,
 )
+from governance.reports.tables import Report
 from governance.settings import get_settings
 from governance.transparency.charts import Chart
 
@@ -331,6 +333,22 @@ async def agenda_places(group_id: int, viewer: Viewer) -> list[AgendaPlace]:
             if item["meeting"] == meeting["id"]
         )
     return places
+
+
+async def draft_places(group_id: int, viewer: Viewer) -> list[DraftPlace]:
+    """The group's draft reports this viewer reads, newest first: where a run's results can
+    be quoted as an annex. One query; none for someone who does not lead the group."""
+    if not viewer.leads(group_id):
+        return []
+    rows = (
+        await Report.select(Report.id, Report.title, Report.kind)
+        .where((Report.group == group_id) & (Report.status == "draft") & scopes.reports(viewer))
+        .order_by(Report.id, ascending=False)
+    )
+    return [
+        DraftPlace(report_id=row["id"], label=f"{row['title']} ({row['kind']}, draft)")
+        for row in rows
+    ]
 
 
 async def answer_form(run_id: int) -> AnswerFormView:

@@ -158,6 +158,13 @@ class ResultsPaper(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     agenda_item_id: contracts.RowIdValue | None = None
 
 
+class ResultsAnnex(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A run's results quoted in one of the group's draft reports (a recommendation or a
+    periodic report), as an annex: the same snapshot as a meeting's paper."""
+
+    report_id: contracts.RowIdValue
+
+
 # --- views ------------------------------------------------------------------------------
 
 
@@ -261,6 +268,13 @@ class AgendaPlace(msgspec.Struct, kw_only=True):
 
     meeting_id: int
     agenda_item_id: int | None
+    label: str
+
+
+class DraftPlace(msgspec.Struct, kw_only=True):
+    """A draft report of the group that a run's results can be quoted in."""
+
+    report_id: int
     label: str
 
 

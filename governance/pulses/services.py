@@ -48,8 +48,10 @@ from governance.pulses.schemas import (
     NewQuestion,
     NewRun,
     QuestionChange,
+    ResultsAnnex,
     ResultsPaper,
     RosterImportView,
+    RunResultsView,
 )
 from governance.pulses.tables import (
     Pulse,
@@ -637,11 +639,48 @@ async def put_results_on_agenda(
         visibility=await _paper_visibility(view.run.visibility, command, viewer),
         agenda_item_id=command.agenda_item_id,
     )
-    # Only the figures every reader of the paper may see: never the comments.
+    ids = await documents.add_documents(
+        HolderKind.MEETING, command.meeting_id, [_snapshot(view)], paper, viewer
+    )
+    return ids[0]
+
+
+def _snapshot(view: RunResultsView) -> BytesUpload:
+    """The results as a file, made now: only the figures every reader of a paper or an
+    annex may see, so never the comments."""
     view.comments = None
     content = snapshot.results_markdown(view, utcnow()).encode()
-    upload = BytesUpload(snapshot.file_name(view), content)
+    return BytesUpload(snapshot.file_name(view), content)
+
+
+NOT_A_DRAFT = "Choose a draft report of the group."
+
+
+async def quote_results_in_report(
+    run_id: int,
+    command: ResultsAnnex,
+    viewer: Viewer,
+    unreadable: Mapping[str, str] = NO_ERRORS,
+) -> int:
+    """The group's chair or secretary quotes a run's results in one of the group's draft
+    reports, as an annex (a snapshot made now, with only what the threshold allows), read
+    no wider than both the run and the report. Returns the annex's document id."""
+    view = await queries.run_results(run_id, viewer)
+    _lead(viewer, view.group_id, view.run.visibility, queries.NO_RUN)
+    errors = {**field_errors(command), **unreadable}
+    drafts = {place.report_id for place in await queries.draft_places(view.group_id, viewer)}
+    if "report_id" not in errors and command.report_id not in drafts:
+        errors["report_id"] = NOT_A_DRAFT
+    refuse(errors, PAPER_NEEDS_CORRECTING)
+    report = await documents_queries.holder(HolderKind.REPORT, command.report_id, viewer)
+    run_visibility = view.run.visibility
+    annex = NewDocuments(
+        title=f"Pulse results: {view.pulse_title}, run {view.run.number}",
+        visibility=run_visibility
+        if scopes.narrows(report["visibility"], run_visibility)
+        else report["visibility"],
+    )
     ids = await documents.add_documents(
-        HolderKind.MEETING, command.meeting_id, [upload], paper, viewer
+        HolderKind.REPORT, command.report_id, [_snapshot(view)], annex, viewer
     )
     return ids[0]

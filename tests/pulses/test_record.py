@@ -164,3 +164,59 @@ async def test_only_a_coming_meeting_of_the_group_and_only_its_leader(cast, clie
         page = await client.get(f"/pulses/runs/{run_id}")
         assert "Add the results as a paper" not in page.text
     assert await Document.count() == 0
+
+
+async def _draft(cast, title: str, route: str = "both") -> int:  # type: ignore[no-untyped-def]
+    from governance.reports.schemas import ReportDraft
+    from governance.reports.services import create_report
+
+    draft = ReportDraft(kind="recommendation", title=title, body="Our advice.", route=route)
+    return await create_report(cast.slug, draft, await viewer_for(cast.chair))
+
+
+async def _post_annex(client, run_id: int, report_id: str):  # type: ignore[no-untyped-def]
+    token = await csrf_token(client, f"/pulses/runs/{run_id}")
+    return await client.post(
+        f"/pulses/runs/{run_id}/annex", data={"report_id": report_id, "_csrf_token": token}
+    )
+
+
+async def test_a_draft_recommendation_quotes_the_results_with_no_suppressed_cut(cast, client):
+    run_id, _ = await _answered_run(cast)
+    report_id = await _draft(cast, "Flexible hours")
+    await sign_in(client, cast.chair)
+    page = await client.get(f"/pulses/runs/{run_id}")
+    assert "Flexible hours (recommendation, draft)" in page.text
+    # The Markdown to quote in the text holds the same figures, the cuts not shown.
+    assert "Woman: not shown" in page.text and "mean 3.67" in page.text
+    done = await _post_annex(client, run_id, str(report_id))
+    assert done.status_code in (302, 303)
+    document_id = int(done.headers["location"].rsplit("/", 1)[1])
+    annex = await Document.objects().get(Document.id == document_id)
+    assert annex.report == report_id and annex.visibility == "internal"
+    content = (await client.get(f"/documents/{document_id}/content")).text
+    assert "Woman: not shown" in content and "Man: not shown" in content
+    headings = [line for line in content.splitlines() if line.startswith("####")]
+    assert not any(": Woman" in h or ": Man" in h for h in headings)
+    assert "private comment" not in content
+    assert (await client.get(f"/reports/{report_id}")).status_code == 200
+    assert annex.title in (await client.get(f"/reports/{report_id}")).text
+
+
+async def test_an_annex_is_no_wider_than_the_run_nor_the_report(cast, client):
+    run_id, _ = await _answered_run(cast, theme="wellbeing", visibility="board", women=0, men=5)
+    report_id = await _draft(cast, "For everyone")
+    await sign_in(client, cast.chair)
+    done = await _post_annex(client, run_id, str(report_id))
+    annex = await Document.objects().get(
+        Document.id == int(done.headers["location"].rsplit("/", 1)[1])
+    )
+    assert annex.visibility == "board"
+    for refused in ("999999", "nonsense", ""):
+        answer = await _post_annex(client, run_id, refused)
+        assert answer.status_code == 422 and 'href="#report_id"' in answer.text
+    await sign_in(client, cast.member)
+    assert (await _post_annex(client, run_id, str(report_id))).status_code == 403
+    await sign_in(client, cast.director)
+    assert (await _post_annex(client, run_id, str(report_id))).status_code == 404
+    assert await Document.count() == 1
