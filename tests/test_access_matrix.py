@@ -936,6 +936,27 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
             ("GET", "/api/v1/pulses/runs/{run_id}/results", True),
         )
     },
+    # The chair puts a run's results on a coming meeting as a paper; readers of the run who
+    # do not lead get 403, and nobody else learns the run exists.
+    ("POST", "/pulses/runs/{run_id}/paper"): [
+        case(
+            lead(readers),
+            visibility,
+            body=form(place="{scheduled_meeting_id}"),
+            run_id=f"{visibility}_run_id",
+        )
+        for visibility, readers in PULSE_READERS.items()
+    ],
+    # ... or quotes them in one of the group's draft reports, as an annex.
+    ("POST", "/pulses/runs/{run_id}/annex"): [
+        case(
+            lead(readers),
+            visibility,
+            body=form(report_id="{draft_report_id}"),
+            run_id=f"{visibility}_run_id",
+        )
+        for visibility, readers in PULSE_READERS.items()
+    ],
     ("POST", "/pulses/{pulse_id}/questions"): [case(lead(), pulse_id="editable_pulse_id")],
     ("POST", "/pulses/{pulse_id}/runs"): [case(lead(), pulse_id="editable_pulse_id")],
     ("POST", "/api/v1/pulses/{pulse_id}/runs"): [

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import io
 import unicodedata
 from collections.abc import AsyncIterator
 from pathlib import PurePosixPath
@@ -42,6 +43,21 @@ class UploadedFile(Protocol):
     async def read(self, size: int = -1) -> bytes: ...
 
     async def seek(self, offset: int) -> int: ...
+
+
+class BytesUpload:
+    """A file made by the application (a snapshot of figures) handed to the documents
+    services as the upload they expect, so that it is checked and stored like any other."""
+
+    def __init__(self, filename: str, data: bytes) -> None:
+        self.filename = filename
+        self._stream = io.BytesIO(data)
+
+    async def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
+
+    async def seek(self, offset: int) -> int:
+        return self._stream.seek(offset)
 
 
 class Refused(Exception):

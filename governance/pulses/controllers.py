@@ -22,7 +22,7 @@ from governance.core.http import FormFailure, RowId, form_values, page, page_wit
 from governance.core.urls import path_for
 from governance.groups.dependencies import RequestViewer
 from governance.groups.queries import get_group
-from governance.pulses import queries, services
+from governance.pulses import queries, services, snapshot
 from governance.pulses.schemas import (
     CADENCES,
     KINDS,
@@ -32,11 +32,15 @@ from governance.pulses.schemas import (
     NewQuestion,
     NewRun,
     QuestionChange,
+    ResultsAnnex,
+    ResultsPaper,
     RunResultsView,
 )
 
 CSV_HEADER = ["cut", "question", "responses", "mean", "eNPS", "distribution"]
 ROSTER_BODY_LIMIT = 3_000_000
+# The paper form's one choice carries both fields of the command.
+PAPER_FIELD_IDS = {"meeting_id": "place", "agenda_item_id": "place"}
 
 
 def results_csv_rows(view: RunResultsView) -> list[list[Any]]:
@@ -97,6 +101,30 @@ async def _pulse_page(
     return page_with_forms(request, "pulses/show.html", context, failure)
 
 
+async def _results_page(
+    request: Request[Any, Any, Any],
+    run_id: int,
+    viewer: RequestViewer,
+    error: InvalidInput | None = None,
+    values: dict[str, Any] | None = None,
+) -> Template:
+    view = await queries.run_results(run_id, viewer)
+    context: dict[str, Any] = {
+        "results": view,
+        "places": await queries.agenda_places(view.group_id, viewer),
+        "drafts": await queries.draft_places(view.group_id, viewer),
+        "quote": "\n".join(snapshot.summary_lines(view)),
+        "values": values or {},
+    }
+    if error is not None:
+        context.update(
+            errors=error.field_errors, form_error=error.message, error_ids=PAPER_FIELD_IDS
+        )
+    return page(
+        request, "pulses/results.html", context, status_code=422 if error is not None else 200
+    )
+
+
 class PulseController(Controller):
     include_in_schema = False
     guards = [signed_in]
@@ -110,7 +138,7 @@ class PulseController(Controller):
             {
                 "pulses": listing.pulses,
                 "is_admin": viewer.user.is_admin,
-                "led_groups": sorted(viewer.group_roles),
+                "startable_groups": await queries.startable_groups(viewer),
             },
         )
 
@@ -212,8 +240,42 @@ class PulseController(Controller):
     async def results(
         self, request: Request[Any, Any, Any], viewer: RequestViewer, run_id: RowId
     ) -> Template:
-        view = await queries.run_results(run_id, viewer)
-        return page(request, "pulses/results.html", {"results": view})
+        return await _results_page(request, run_id, viewer)
+
+    @post("/pulses/runs/{run_id:int}/paper", name="pulses:paper")
+    async def put_on_agenda(
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, run_id: RowId
+    ) -> Template | Redirect:
+        data = await request.form()
+        # One choice on the form names the meeting and, after a slash, one of its items.
+        meeting, _, item = str(data.get("place") or "").partition("/")
+        fields = {"meeting_id": meeting, "agenda_item_id": item}
+        command, unreadable = read_form(ResultsPaper, fields)
+        try:
+            document_id = await services.put_results_on_agenda(run_id, command, viewer, unreadable)
+        except InvalidInput as error:
+            return await _results_page(request, run_id, viewer, error, form_values(data))
+        return redirect(
+            path_for("documents:show", document_id=document_id),
+            "The results, as they stand now, are on the meeting's agenda as a paper.",
+        )
+
+    @post("/pulses/runs/{run_id:int}/annex", name="pulses:annex")
+    async def quote_in_report(
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, run_id: RowId
+    ) -> Template | Redirect:
+        data = await request.form()
+        command, unreadable = read_form(ResultsAnnex, data)
+        try:
+            document_id = await services.quote_results_in_report(
+                run_id, command, viewer, unreadable
+            )
+        except InvalidInput as error:
+            return await _results_page(request, run_id, viewer, error, form_values(data))
+        return redirect(
+            path_for("documents:show", document_id=document_id),
+            "The results, as they stand now, are quoted in the draft report as an annex.",
+        )
 
     @get("/pulses/runs/{run_id:int}/results.csv", name="pulses:results-csv")
     async def results_csv(self, viewer: RequestViewer, run_id: RowId) -> Response[bytes]:

@@ -10,12 +10,17 @@ from piccolo.query.functions.aggregate import Count
 
 from governance.accounts import scopes
 from governance.accounts.policy import Viewer
+from governance.core.clock import utcnow
 from governance.core.db import one_row
 from governance.core.errors import NotFoundError
+from governance.groups.tables import WorkingGroup
+from governance.meetings.tables import AgendaItem, Meeting
 from governance.pulses import results
 from governance.pulses.schemas import (
     CONSENT_TEXT,
+    AgendaPlace,
     AnswerFormView,
+    DraftPlace,
     Kind,
     PulseListView,
     PulseSummaryView,
@@ -33,6 +38,7 @@ from governance.pulses.tables import (
     PulseRun,
     StaffMember,
 )
+from governance.reports.tables import Report
 from governance.settings import get_settings
 from governance.transparency.charts import Chart
 
@@ -79,6 +85,20 @@ async def pulse_list(viewer: Viewer, group_id: int | None = None) -> PulseListVi
             )
             for r in rows
         ]
+    )
+
+
+async def startable_groups(viewer: Viewer) -> list[dict[str, Any]]:
+    """The groups this viewer may start a pulse for (those they chair or are secretary
+    of; the same rule as `services.create_pulse`), by name; no query for someone who leads
+    none."""
+    led = [group_id for group_id in viewer.group_roles if viewer.leads(group_id)]
+    if not led:
+        return []
+    return (
+        await WorkingGroup.select(WorkingGroup.slug, WorkingGroup.name)
+        .where(WorkingGroup.id.is_in(led))
+        .order_by(WorkingGroup.name)
     )
 
 
@@ -222,6 +242,7 @@ def compute(
     return RunResultsView(
         pulse_id=run["pulse"],
         pulse_title=run["pulse.title"],
+        group_id=run["pulse.group"],
         group_slug=run["pulse.group.slug"],
         run=summary,
         threshold=minimum,
@@ -271,6 +292,63 @@ def trend_chart(points: list[TrendPoint], questions: list[QuestionView]) -> Char
         series=series,
         empty=not any(value is not None for _, values in series for value in values),
     )
+
+
+async def agenda_places(group_id: int, viewer: Viewer) -> list[AgendaPlace]:
+    """The group's coming meetings (scheduled, not started) and their agenda items this
+    viewer reads, soonest first: where a run's results can be put as a paper. Two queries;
+    none for someone who does not lead the group."""
+    if not viewer.leads(group_id):
+        return []
+    meetings = (
+        await Meeting.select(Meeting.id, Meeting.title, Meeting.starts_at)
+        .where(
+            (Meeting.group == group_id)
+            & (Meeting.status == "scheduled")
+            & (Meeting.starts_at > utcnow())
+            & scopes.meetings(viewer)
+        )
+        .order_by(Meeting.starts_at)
+        .order_by(Meeting.id)
+    )
+    if not meetings:
+        return []
+    items = (
+        await AgendaItem.select(AgendaItem.id, AgendaItem.meeting, AgendaItem.title)
+        .where(AgendaItem.meeting.is_in([m["id"] for m in meetings]) & scopes.agenda_items(viewer))
+        .order_by(AgendaItem.position)
+        .order_by(AgendaItem.id)
+    )
+    places = []
+    for meeting in meetings:
+        label = f"{meeting['title']} ({meeting['starts_at']:%d %b %Y})"
+        places.append(AgendaPlace(meeting_id=meeting["id"], agenda_item_id=None, label=label))
+        places.extend(
+            AgendaPlace(
+                meeting_id=meeting["id"],
+                agenda_item_id=item["id"],
+                label=f"{label}: item {item['title']}",
+            )
+            for item in items
+            if item["meeting"] == meeting["id"]
+        )
+    return places
+
+
+async def draft_places(group_id: int, viewer: Viewer) -> list[DraftPlace]:
+    """The group's draft reports this viewer reads, newest first: where a run's results can
+    be quoted as an annex. One query; none for someone who does not lead the group."""
+    if not viewer.leads(group_id):
+        return []
+    rows = (
+        await Report.select(Report.id, Report.title, Report.kind)
+        .where((Report.group == group_id) & (Report.status == "draft") & scopes.reports(viewer))
+        .order_by(Report.id, ascending=False)
+    )
+    return [
+        DraftPlace(report_id=row["id"], label=f"{row['title']} ({row['kind']}, draft)")
+        for row in rows
+    ]
 
 
 async def answer_form(run_id: int) -> AnswerFormView:

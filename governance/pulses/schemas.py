@@ -150,6 +150,21 @@ class NewRun(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     closes_on: ClosesOn
 
 
+class ResultsPaper(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A run's results put on a coming meeting's agenda as a paper (a snapshot), on the
+    meeting itself or on one of its agenda items."""
+
+    meeting_id: contracts.RowIdValue
+    agenda_item_id: contracts.RowIdValue | None = None
+
+
+class ResultsAnnex(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A run's results quoted in one of the group's draft reports (a recommendation or a
+    periodic report), as an annex: the same snapshot as a meeting's paper."""
+
+    report_id: contracts.RowIdValue
+
+
 # --- views ------------------------------------------------------------------------------
 
 
@@ -236,6 +251,7 @@ class CutResult(msgspec.Struct, kw_only=True):
 class RunResultsView(msgspec.Struct, kw_only=True):
     pulse_id: int
     pulse_title: str
+    group_id: int
     group_slug: str
     run: RunSummaryView
     threshold: int
@@ -244,6 +260,22 @@ class RunResultsView(msgspec.Struct, kw_only=True):
     questions: list[QuestionResult]
     cuts: list[CutResult]
     comments: list[str] | None  # None: the viewer may not read them, or too few responses
+
+
+class AgendaPlace(msgspec.Struct, kw_only=True):
+    """A coming meeting of the group, or one of its agenda items, where a run's results
+    can be put as a paper."""
+
+    meeting_id: int
+    agenda_item_id: int | None
+    label: str
+
+
+class DraftPlace(msgspec.Struct, kw_only=True):
+    """A draft report of the group that a run's results can be quoted in."""
+
+    report_id: int
+    label: str
 
 
 class TrendPoint(msgspec.Struct, kw_only=True):

@@ -28,8 +28,13 @@ from governance.core.contracts import NO_ERRORS, field_errors, refuse, trimmed
 from governance.core.db import one_row, write_transaction
 from governance.core.errors import ConflictError, InvalidInput, NotFoundError, PermissionDenied
 from governance.core.urls import absolute_url
+from governance.documents import queries as documents_queries
+from governance.documents import services as documents
+from governance.documents.schemas import HolderKind, NewDocuments
+from governance.documents.storage import BytesUpload
 from governance.groups.tables import WorkingGroup
 from governance.notifications import emails
+from governance.pulses import queries, snapshot
 from governance.pulses.schemas import (
     COMMENT_MAX_LENGTH,
     LIBRARY,
@@ -43,7 +48,10 @@ from governance.pulses.schemas import (
     NewQuestion,
     NewRun,
     QuestionChange,
+    ResultsAnnex,
+    ResultsPaper,
     RosterImportView,
+    RunResultsView,
 )
 from governance.pulses.tables import (
     Pulse,
@@ -585,3 +593,94 @@ async def answer_pulse(token: str, form: Mapping[str, str]) -> None:
                     for stored in kept[start : start + INSERT_CHUNK]
                 )
             )
+
+
+# --- tied to the record ---------------------------------------------------------------------
+
+NOT_A_COMING_PLACE = "Choose a coming meeting of the group, or one of its agenda items."
+PAPER_NEEDS_CORRECTING = "The paper needs correcting. Nothing has been added."
+
+
+async def _paper_visibility(run_visibility: str, command: ResultsPaper, viewer: Viewer) -> str:
+    """The narrower of the run's visibility and that of what will hold the paper: nobody
+    reads the snapshot who may not read both the results and the agenda item."""
+    holder_visibility = documents_queries.MEETING_VISIBILITY
+    if command.agenda_item_id is not None:
+        item = await documents_queries.holder(
+            HolderKind.AGENDA_ITEM, command.agenda_item_id, viewer
+        )
+        holder_visibility = item["visibility"]
+    return (
+        run_visibility if scopes.narrows(holder_visibility, run_visibility) else holder_visibility
+    )
+
+
+async def put_results_on_agenda(
+    run_id: int,
+    command: ResultsPaper,
+    viewer: Viewer,
+    unreadable: Mapping[str, str] = NO_ERRORS,
+) -> int:
+    """The group's chair or secretary puts a snapshot of a run's results (what the
+    threshold allows, frozen now) on a coming meeting of the group, as a paper of the
+    meeting or of one of its items, through the documents services (which check, store
+    and audit it like any upload). Returns the paper's document id."""
+    view = await queries.run_results(run_id, viewer)
+    _lead(viewer, view.group_id, view.run.visibility, queries.NO_RUN)
+    errors = {**field_errors(command), **unreadable}
+    places = await queries.agenda_places(view.group_id, viewer)
+    chosen = (command.meeting_id, command.agenda_item_id)
+    readable_fields = "meeting_id" not in errors and "agenda_item_id" not in errors
+    if readable_fields and chosen not in {(p.meeting_id, p.agenda_item_id) for p in places}:
+        errors["meeting_id"] = NOT_A_COMING_PLACE
+    refuse(errors, PAPER_NEEDS_CORRECTING)
+    paper = NewDocuments(
+        title=f"Pulse results: {view.pulse_title}, run {view.run.number}",
+        visibility=await _paper_visibility(view.run.visibility, command, viewer),
+        agenda_item_id=command.agenda_item_id,
+    )
+    ids = await documents.add_documents(
+        HolderKind.MEETING, command.meeting_id, [_snapshot(view)], paper, viewer
+    )
+    return ids[0]
+
+
+def _snapshot(view: RunResultsView) -> BytesUpload:
+    """The results as a file, made now: only the figures every reader of a paper or an
+    annex may see, so never the comments."""
+    view.comments = None
+    content = snapshot.results_markdown(view, utcnow()).encode()
+    return BytesUpload(snapshot.file_name(view), content)
+
+
+NOT_A_DRAFT = "Choose a draft report of the group."
+
+
+async def quote_results_in_report(
+    run_id: int,
+    command: ResultsAnnex,
+    viewer: Viewer,
+    unreadable: Mapping[str, str] = NO_ERRORS,
+) -> int:
+    """The group's chair or secretary quotes a run's results in one of the group's draft
+    reports, as an annex (a snapshot made now, with only what the threshold allows), read
+    no wider than both the run and the report. Returns the annex's document id."""
+    view = await queries.run_results(run_id, viewer)
+    _lead(viewer, view.group_id, view.run.visibility, queries.NO_RUN)
+    errors = {**field_errors(command), **unreadable}
+    drafts = {place.report_id for place in await queries.draft_places(view.group_id, viewer)}
+    if "report_id" not in errors and command.report_id not in drafts:
+        errors["report_id"] = NOT_A_DRAFT
+    refuse(errors, PAPER_NEEDS_CORRECTING)
+    report = await documents_queries.holder(HolderKind.REPORT, command.report_id, viewer)
+    run_visibility = view.run.visibility
+    annex = NewDocuments(
+        title=f"Pulse results: {view.pulse_title}, run {view.run.number}",
+        visibility=run_visibility
+        if scopes.narrows(report["visibility"], run_visibility)
+        else report["visibility"],
+    )
+    ids = await documents.add_documents(
+        HolderKind.REPORT, command.report_id, [_snapshot(view)], annex, viewer
+    )
+    return ids[0]

@@ -145,6 +145,20 @@ class PresentedLine:
 
 
 @dataclass
+class PresentedPulseRun:
+    """One pulse run as the edition shows it: every figure already text. The headlines were
+    suppressed below the pulse threshold when the figures were computed; the public edition
+    also shows a response count of fewer than 5 as such, and then no response rate."""
+
+    title: str
+    closes_on: str
+    invited: int
+    responses: str
+    response_rate: str
+    headlines: list[tuple[str, str]]  # (the question and its kind of figure, the figure)
+
+
+@dataclass
 class PresentedGroup:
     slug: str
     name: str
@@ -153,6 +167,8 @@ class PresentedGroup:
     lines: list[PresentedLine]
     months: list[Figure]  # actions completed per month; metric is the month "2026-07"
     is_total: bool = False
+    # None: figures computed before reports carried a pulse summary (shown as they were).
+    pulse_runs: list[PresentedPulseRun] | None = None
 
     def get(self, metric: str) -> Figure:
         return next(f for f in self.figures if f.metric == metric)
@@ -408,7 +424,40 @@ def _section(
         ],
         months=months,
         is_total=is_total,
+        pulse_runs=None if is_total else _pulse_runs(group, public),
     )
+
+
+def _headline(prompt: str, kind: str, value: Any, threshold: int) -> tuple[str, str]:
+    label = f"{prompt} ({kind})"
+    if value is None:
+        return label, f"not shown: fewer than {threshold} people"
+    return label, f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _pulse_run(run: dict[str, Any], public: bool) -> PresentedPulseRun:
+    responses = _as_int(run.get("responses"))
+    invited = _as_int(run.get("invited"))
+    hidden = _primary(responses, public)
+    rate = f"{responses / invited:.0%}" if invited else NOT_MEASURED
+    threshold = _as_int(run.get("threshold"))
+    return PresentedPulseRun(
+        title=f"{run.get('pulse_title', '')}, run {run.get('run_number', '')}",
+        closes_on=_text(run.get("closes_on", "")),
+        invited=invited,
+        responses=hidden or str(responses),
+        response_rate=hidden or rate,
+        headlines=[
+            _headline(str(prompt), str(kind), value, threshold)
+            for prompt, kind, value in run.get("headlines", [])
+        ],
+    )
+
+
+def _pulse_runs(group: dict[str, Any], public: bool) -> list[PresentedPulseRun] | None:
+    if "pulse_runs" not in group:
+        return None
+    return [_pulse_run(run, public) for run in group["pulse_runs"]]
 
 
 def _text(value: Any) -> str:
@@ -517,6 +566,25 @@ def figure_rows(presented: Presented) -> list[FigureRow]:
 
 
 def _section_document(section: PresentedGroup) -> dict[str, Any]:
+    doc = _section_figures_document(section)
+    # Only reports computed with a pulse summary carry one, so the published hash of an
+    # earlier report is still the hash of its document.
+    if section.pulse_runs is not None:
+        doc["pulse_runs"] = [
+            {
+                "run": run.title,
+                "closes_on": run.closes_on,
+                "invited": run.invited,
+                "responses": run.responses,
+                "response_rate": run.response_rate,
+                "headlines": {label: figure for label, figure in run.headlines},
+            }
+            for run in section.pulse_runs
+        ]
+    return doc
+
+
+def _section_figures_document(section: PresentedGroup) -> dict[str, Any]:
     return {
         "slug": section.slug,
         "name": section.name,

@@ -57,6 +57,23 @@ class LineFigures:
 
 
 @dataclass
+class PulseRunFigures:
+    """One pulse run of the group that closed in the period, with only what its threshold
+    allowed when the figures were computed: a question's headline (its mean, or the eNPS)
+    is None where fewer than `threshold` people answered it, and every headline is None
+    when the run had fewer responses than that."""
+
+    pulse_title: str
+    run_number: int
+    closes_on: dt.date
+    invited: int
+    responses: int
+    threshold: int
+    # (question, "mean" or "eNPS", the figure or None where not shown)
+    headlines: list[tuple[str, str, float | None]] = field(default_factory=list)
+
+
+@dataclass
 class GroupFigures:
     group_slug: str
     group_name: str
@@ -78,6 +95,8 @@ class GroupFigures:
     median_days_to_complete: float | None = None
     # Actions completed per month of the period, for the trend chart: [("2026-07", 4), ...]
     actions_completed_by_month: list[tuple[str, int]] = field(default_factory=list)
+    # The pulse runs that closed in the period, of a visibility the edition counts.
+    pulse_runs: list[PulseRunFigures] = field(default_factory=list)
 
 
 @dataclass

@@ -1,10 +1,11 @@
 """The figures of a transparency report, computed from the records (DESIGN.md §5, issue 6).
 
 `compute_figures(scope, period_label, edition)` gathers every figure of one group, or of
-every group at once for the organisation, in a fixed number of queries (fifteen) whatever
-the amount of data: counts are made by the database (COUNT ... GROUP BY); where a figure
-needs the organisation's time zone or a median, one query fetches the few columns it needs
-for all groups at once. Nothing is queried per group, meeting, action or report.
+every group at once for the organisation, in a fixed number of queries (eighteen, three
+of them the pulse summary's, `pulse_metrics`) whatever the amount of data: counts are
+made by the database (COUNT ... GROUP BY); where a figure needs the organisation's time
+zone or a median, one query fetches the few columns it needs for all groups at once.
+Nothing is queried per group, meeting, action or report.
 
 Time. A period is whole days in the organisation's time zone (GOVERNANCE_TIMEZONE): from
 00:00 local on its first day (`start`) to 00:00 local on the day after its last (`end`),
@@ -68,6 +69,8 @@ The figures, per group:
   - median_days_to_acknowledge / median_days_to_respond: the median of (acknowledged_at -
     delivered_at) / (responded_at - delivered_at) in days over those deliveries acknowledged /
     responded before the end of the period, rounded to one decimal; None when there are none.
+- pulse_runs: the group's pulse runs that closed in the period, with their headlines where
+  the pulse threshold allows them (see `pulse_metrics`).
 - chair_names: the display names of the group's chairs whose membership is current on the
   as-of day, sorted, each once.
 """
@@ -106,6 +109,7 @@ from governance.transparency.figures import (
     Period,
     TransparencyFigures,
 )
+from governance.transparency.pulse_metrics import add_pulse_runs
 
 REPORT_CADENCES = ("quarterly", "yearly")
 LINE_ORDER = ("director", "board")
@@ -210,6 +214,7 @@ async def compute_figures(scope: str, period_label: str, edition: str) -> Transp
     await _actions_dropped(context)
     await _actions_overdue(context)
     await _lines(context)
+    await add_pulse_runs(figures, context.group_ids, period, edition)
     return TransparencyFigures(
         scope=scope,
         period=period,

@@ -175,7 +175,8 @@ MOST_QUERIES = {
 # resolutions awaiting a vote, and meetings awaiting a reply.
 NAVIGATION = 12
 MOST_QUERIES_SIGNED_IN = {
-    "/board/reports": 22 + NAVIGATION,  # with the previous quarter's figures counted
+    # With the previous quarter's figures counted (three of them its pulse summary's).
+    "/board/reports": 25 + NAVIGATION,
     # One more than before documents and search landed (the viewer's reading of the page);
     # still fixed as data grows (tests/test_query_counts.py).
     "/transparency/reports/{board}": 5 + NAVIGATION,

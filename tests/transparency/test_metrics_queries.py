@@ -8,8 +8,9 @@ from tests.helpers import QueryCounter
 from tests.transparency.test_metrics import build_dataset, clock  # noqa: F401 - fixture
 
 # Groups, chairs, meeting counts, held meetings, memberships, attendance, decisions,
-# confidential matters, four action figures, reporting lines, periodic reports, deliveries.
-QUERIES = 15
+# confidential matters, four action figures, reporting lines, periodic reports, deliveries,
+# and the pulse summary (runs, their questions, their responses).
+QUERIES = 18
 
 
 async def _counts(count_queries: QueryCounter, scopes: list[str]) -> list[int]:
