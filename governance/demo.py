@@ -1,25 +1,41 @@
-"""Demo accounts and memberships for `governance init --demo`. Safe to run twice."""
+"""The demo organisation of `governance init --demo`, recorded through the services on the
+day each thing would have happened (`core.clock.as_of`), so that every row and audit event
+carries its own time. Safe to run twice; the same world every time (seeded randomness)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
+import random
 from typing import Any
 
+from governance.accounts.passwords import hash_password_off_loop
 from governance.accounts.policy import CurrentUser, Viewer
-from governance.accounts.services import RoleChoice, create_user
+from governance.accounts.services import RoleChoice
 from governance.accounts.tables import User
 from governance.actions import services as actions
-from governance.actions.schemas import NewAction, StatusChange
-from governance.actions.tables import ActionItem
-from governance.core.audit import SYSTEM
-from governance.core.clock import organisation_today, utcnow
+from governance.actions.schemas import NewAction, ProgressNote, StatusChange
+from governance.core.audit import SYSTEM, record_event
+from governance.core.clock import as_of, date_in_zone, organisation_today, utcnow
 from governance.core.db import write_transaction
 from governance.demo_papers import seed_demo_papers
 from governance.demo_pulses import seed_demo_pulses
-from governance.groups.queries import get_group, load_viewer
-from governance.groups.schemas import NewMembership
-from governance.groups.services import add_membership
+from governance.demo_world import (
+    DEMO_ACTIONS,
+    DEMO_PEOPLE,
+    DEMO_RECOMMENDATIONS,
+    DEMO_SCHEDULE,
+    DEMO_SUMMARY,
+    DEMO_TERMS,
+    DEMO_TOPICS,
+    FOUNDED_AGO,
+    TOPIC_VISIBILITIES,
+    Answer,
+    Term,
+    Topic,
+)
+from governance.groups.queries import get_group, load_viewer, members_on
+from governance.groups.schemas import MembershipTerm, NewMembership
+from governance.groups.services import add_membership, update_membership
 from governance.groups.tables import ReportingLine, ReportingLineSettings, WorkingGroup
 from governance.meetings import services as meetings
 from governance.meetings.schemas import (
@@ -37,10 +53,11 @@ from governance.meetings.tables import Meeting
 from governance.reports import board_line, schedule
 from governance.reports import services as reports
 from governance.reports.schemas import LineResponse, ReportDraft, ResponseAction
-from governance.reports.tables import Delivery, Report, ReportingPeriod
+from governance.reports.tables import Delivery, Report
 from governance.resolutions import services as resolutions
 from governance.resolutions.schemas import NewResolution, NewVote
 from governance.resolutions.tables import WrittenResolution
+from governance.settings import get_settings
 from governance.transparency import services as transparency
 from governance.transparency.metrics import last_ended_quarter
 from governance.transparency.schemas import GenerateReport, NarrativeChange
@@ -59,13 +76,6 @@ DEMO_ACCOUNTS = (
     ("member.ndi@example.org", "Noor Rahman", RoleChoice()),
 )
 
-DEMO_MEMBERSHIPS = (
-    ("wellbeing", "chair.wellbeing@example.org", "chair"),
-    ("wellbeing", "member.wellbeing@example.org", "member"),
-    ("ndi", "chair.ndi@example.org", "chair"),
-    ("ndi", "member.ndi@example.org", "member"),
-)
-
 
 async def seed_demo() -> int:
     """Creates whatever demo accounts, memberships and activity are missing.
@@ -78,58 +88,104 @@ async def seed_demo() -> int:
 
 
 async def _seed_demo() -> int:
-    created = 0
-    for email, name, roles in DEMO_ACCOUNTS:
-        if not await User.exists().where(User.email == email):
-            await create_user(email, name, roles, DEMO_PASSWORD, SYSTEM)
-            created += 1
-    if created:
-        starts_on = organisation_today() - dt.timedelta(days=365)
-        for slug, email, role in DEMO_MEMBERSHIPS:
-            group = await get_group(slug)
-            await add_membership(
-                group["id"], NewMembership(email=email, role=role, starts_on=starts_on), SYSTEM
-            )
-    for slug, chair_email, member_email in (
-        ("wellbeing", "chair.wellbeing@example.org", "member.wellbeing@example.org"),
-        ("ndi", "chair.ndi@example.org", "member.ndi@example.org"),
-    ):
-        await seed_demo_meetings(slug, chair_email, member_email)
-        await seed_demo_reporting(slug, chair_email, member_email)
-        await seed_demo_resolution(slug, chair_email, member_email)
+    founded = utcnow() - dt.timedelta(days=FOUNDED_AGO)
+    created = await _seed_accounts(founded - dt.timedelta(days=14))
+    for slug in DEMO_TERMS:
+        group = await get_group(slug)
+        if created:
+            await _date_group_from(group["id"], founded)
+            await _seed_terms(group["id"], DEMO_TERMS[slug])
+        chair = await _viewer_by_email(DEMO_TERMS[slug][0].email)
+        await seed_demo_meetings(slug, chair)
+        await seed_demo_reporting(slug, chair)
+        await seed_demo_resolution(slug, chair)
     await seed_demo_transparency()
     await seed_demo_pulses(
         {
-            slug: (await get_group(slug), await _viewer_by_email(chair_email))
-            for slug, chair_email in (
-                ("wellbeing", "chair.wellbeing@example.org"),
-                ("ndi", "chair.ndi@example.org"),
-            )
+            slug: (await get_group(slug), await _viewer_by_email(terms[0].email))
+            for slug, terms in DEMO_TERMS.items()
         },
         await _viewer_by_email("admin@example.org"),
     )
     return created
 
 
-DEMO_TOPICS = {
-    "wellbeing": [
-        ("Staff wellbeing survey results", "public"),
-        ("Workload in the research team", "internal"),
-        ("Concerns about senior management conduct", "board"),
-        ("Support for a colleague after a field mission", "group"),
-    ],
-    "ndi": [
-        ("Inclusive recruitment guidance", "public"),
-        ("Accessibility of the office move", "internal"),
-        ("Pay-gap analysis raised with the Board", "board"),
-        ("Personal circumstances of a staff member", "group"),
-    ],
-}
+def _at(days_ago: float, hour: int = 10) -> dt.datetime:
+    """A moment `days_ago` days back (fractions allowed), at `hour` UTC of that day."""
+    day = utcnow() - dt.timedelta(days=days_ago)
+    return day.replace(hour=hour, minute=0, second=0, microsecond=0)
+
+
+async def _seed_accounts(joined_at: dt.datetime) -> int:
+    """The demo accounts, with one hash of the demo password for all (a hash costs a
+    sixth of a second): the rows and audit events `create_user` writes."""
+    people = [(email, name, roles) for email, name, roles in DEMO_ACCOUNTS]
+    people += [(email, name, RoleChoice()) for email, name in DEMO_PEOPLE]
+    taken = {row["email"] for row in await User.select(User.email)}
+    missing = [person for person in people if person[0] not in taken]
+    if not missing:
+        return 0
+    password_hash = await hash_password_off_loop(DEMO_PASSWORD)
+    with as_of(joined_at):
+        for email, name, roles in missing:
+            rows = await User.insert(
+                User(
+                    email=email,
+                    display_name=name,
+                    password_hash=password_hash,
+                    is_admin=roles.is_admin,
+                    is_director=roles.is_director,
+                    is_board=roles.is_board,
+                    timezone=get_settings().timezone,
+                    created_at=utcnow(),
+                )
+            ).returning(User.id)
+            summary = f"Account {email} created ({roles.describe()})"
+            await record_event(SYSTEM, "user.created", "user", rows[0]["id"], summary)
+    return len(missing)
+
+
+async def _date_group_from(group_id: int, founded: dt.datetime) -> None:
+    """Demo history only: the group and its reporting lines began a year ago (made at
+    seeding time by `seed_default_groups`), so their periods run from then."""
+    await WorkingGroup.update({WorkingGroup.created_at: founded}).where(WorkingGroup.id == group_id)
+    lines = ReportingLine.select(ReportingLine.id).where(ReportingLine.group == group_id)
+    await ReportingLineSettings.update({ReportingLineSettings.made_at: founded}).where(
+        ReportingLineSettings.line.is_in(lines)
+    )
+
+
+async def _seed_terms(group_id: int, terms: tuple[Term, ...]) -> None:
+    """Each term added on the day it began; a term that ended, ended on its day."""
+    admin = await _viewer_by_email("admin@example.org")
+    today = organisation_today()
+    for term in terms:
+        starts_on = today - dt.timedelta(days=term.joined_ago)
+        ends_on = today + dt.timedelta(days=term.ends_in) if term.ends_in else None
+        with as_of(_at(term.joined_ago, hour=9)):
+            command = NewMembership(
+                email=term.email, role=term.role, starts_on=starts_on, ends_on=ends_on
+            )
+            membership_id = await add_membership(group_id, command, SYSTEM)
+        if term.left_ago is not None:
+            with as_of(_at(term.left_ago, hour=9)):
+                ended = MembershipTerm(
+                    role=term.role,
+                    starts_on=starts_on,
+                    ends_on=today - dt.timedelta(days=term.left_ago),
+                )
+                await update_membership(membership_id, ended, admin.user)
 
 
 async def _viewer_by_email(email: str) -> Viewer:
     row = await User.select().where(User.email == email).first()
     assert row is not None, f"demo account {email} is missing"
+    return await load_viewer(CurrentUser.from_row(row))
+
+
+async def _viewer_by_id(user_id: int) -> Viewer:
+    row = await User.select().where(User.id == user_id).first()
+    assert row is not None, f"demo account {user_id} is missing"
     return await load_viewer(CurrentUser.from_row(row))
 
 
@@ -143,93 +199,137 @@ async def _delivery_id(report_id: int, recipient: str) -> int:
     return int(row["id"])
 
 
-async def _demo_meeting(slug: str, starts_at: dt.datetime, chair: Viewer) -> tuple[int, list[int]]:
-    """One monthly meeting with the group's demo agenda; its id and its items'."""
+# --- meetings ---------------------------------------------------------------------------
+
+
+def meeting_days(slug: str, today: dt.date) -> list[dt.datetime]:
+    """The group's monthly meetings since it began (its week and weekday of each month),
+    and the next one still ahead, last."""
+    week, weekday, hour, _ = DEMO_SCHEDULE[slug]
+    founded = today - dt.timedelta(days=FOUNDED_AGO - 7)
+    days = []
+    for months_back in range(13, -3, -1):
+        month_index = today.year * 12 + today.month - 1 - months_back
+        first = dt.date(month_index // 12, month_index % 12 + 1, 1)
+        day = first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (week - 1))
+        if day < founded:
+            continue
+        days.append(dt.datetime.combine(day, dt.time(hour), tzinfo=dt.UTC))
+        if day > today:
+            break
+    return days
+
+
+def _topic(slug: str, visibility: str, month: int) -> Topic:
+    pool = DEMO_TOPICS[slug][visibility]
+    return pool[month % len(pool)]
+
+
+async def _demo_meeting(
+    slug: str, starts_at: dt.datetime, month: int, chair: Viewer
+) -> tuple[int, list[int]]:
+    """One monthly meeting with the group's topics of that month; its id and its items'."""
+    place = DEMO_SCHEDULE[slug][3]
     fields = MeetingDetails(
-        title=f"Monthly meeting {starts_at:%B %Y}",
+        title=f"Monthly meeting, {starts_at:%B %Y}",
         starts_at=starts_at,
         ends_at=starts_at + dt.timedelta(hours=2),
-        location="Meeting room 2 / video link",
+        location=place,
     )
     meeting_id = await meetings.schedule_meeting(slug, fields, chair)
     item_ids = []
-    for title, visibility in DEMO_TOPICS[slug]:
-        notes = f"Papers for *{title.lower()}*."
+    for visibility in TOPIC_VISIBILITIES:
+        title = _topic(slug, visibility, month).title
+        notes = f"Papers for *{title.lower()}* are attached or follow."
         item = AgendaItemDetails(title=title, visibility=visibility, notes=notes)
         item_ids.append(await meetings.add_agenda_item(meeting_id, item, chair))
     return meeting_id, item_ids
 
 
+def _attendance(members: list[dict[str, Any]], chair: Viewer, month: int) -> AttendanceRecord:
+    """Most members come, some by video, one or two send apologies; now and then a guest."""
+    # The same demo every time: made-up attendance, not a secret.
+    chance = random.Random(month * 31 + len(members))  # noqa: S311
+    entries = []
+    for member in members:
+        if member["user"] == chair.user.id:
+            mode = "present"
+        else:
+            mode = chance.choices(("present", "remote", "apologies", "absent"), (6, 3, 2, 1))[0]
+        entries.append(AttendanceEntry(user_id=member["user"], mode=mode))
+    guests = ["Guest speaker from HR"] if month % 4 == 0 else []
+    return AttendanceRecord(entries=entries, guests=guests)
+
+
 async def _hold_demo_meeting(
-    meeting_id: int, item_ids: list[int], month: int, chair: Viewer, member: Viewer
+    slug: str, meeting_id: int, item_ids: list[int], month: int, chair: Viewer
 ) -> None:
-    """Held, with attendance, draft minutes of every item and one decision."""
+    """Held, with attendance of the members on the day, minutes of every item and one
+    decision (now and then not unanimous)."""
+    meeting = await Meeting.select(Meeting.group, Meeting.starts_at).where(Meeting.id == meeting_id)
     await meetings.mark_meeting_held(meeting_id, chair)
-    attendance = AttendanceRecord(
-        entries=[
-            AttendanceEntry(user_id=chair.user.id, mode="present"),
-            AttendanceEntry(user_id=member.user.id, mode="remote" if month % 3 else "apologies"),
-        ],
-        guests=["Guest speaker"] if month % 4 == 0 else [],
-    )
+    members = await members_on(meeting[0]["group"], date_in_zone(meeting[0]["starts_at"]))
+    attendance = _attendance(members, chair, month)
     await meetings.record_attendance(meeting_id, attendance, chair)
     texts = {
-        item_id: f"Discussion recorded for item {n + 1}." for n, item_id in enumerate(item_ids)
+        item_id: _topic(slug, visibility, month).minutes
+        for item_id, visibility in zip(item_ids, TOPIC_VISIBILITIES, strict=True)
     }
     await meetings.save_minutes(
-        meeting_id, MinutesDraft(summary="The meeting opened on time.", items=texts), chair
+        meeting_id, MinutesDraft(summary=DEMO_SUMMARY[slug], items=texts), chair
     )
     # Every member present or remote votes, and no one else (guests do not vote).
     voters = sum(entry.mode in COUNTS_TOWARDS_QUORUM for entry in attendance.entries)
+    against = 1 if month % 4 == 1 and voters > 3 else 0
+    abstain = 1 if month % 3 == 2 and voters > 4 else 0
+    visibility = TOPIC_VISIBILITIES[month % 4]
     decision = NewDecision(
         agenda_item_id=item_ids[month % 4],
-        text="Agreed to follow up before the next meeting.",
-        votes_for=voters,
+        text=_topic(slug, visibility, month).decision,
+        votes_for=voters - against - abstain,
+        votes_against=against,
+        votes_abstain=abstain,
     )
     await meetings.record_decision(meeting_id, decision, chair)
 
 
-async def seed_demo_meetings(slug: str, chair_email: str, member_email: str) -> None:
-    """A year of monthly meetings: minutes at every stage, decisions, every visibility."""
+async def seed_demo_meetings(slug: str, chair: Viewer) -> None:
+    """A year of monthly meetings, each recorded when it happened: scheduled three weeks
+    ahead, held, its minutes circulated a few days later and approved at the next meeting;
+    one cancelled; the last two minutes still moving (one circulated for comment, the most
+    recent still in draft); and the next meeting ahead."""
     group = await get_group(slug)
     if await Meeting.exists().where(Meeting.group == group["id"]):
         return
-    chair = await _viewer_by_email(chair_email)
-    member = await _viewer_by_email(member_email)
-    first = (utcnow() - dt.timedelta(days=365)).replace(hour=10, minute=0, second=0, microsecond=0)
-    held: list[int] = []
-    latest: tuple[int, list[int], dt.datetime] | None = None
-    for month in range(13):
-        starts_at = first + dt.timedelta(days=28 * month)
-        meeting_id, item_ids = await _demo_meeting(slug, starts_at, chair)
+    days = meeting_days(slug, organisation_today())
+    past, upcoming = days[:-1], days[-1]
+    previous: int | None = None
+    for month, starts_at in enumerate(past):
+        with as_of(starts_at - dt.timedelta(days=21)):
+            meeting_id, item_ids = await _demo_meeting(slug, starts_at, month, chair)
+        if month == len(past) - 1 and slug == "wellbeing":
+            # Papers on the latest held meeting, whose minutes are still a draft (not locked).
+            with as_of(starts_at - dt.timedelta(days=7)):
+                await seed_demo_papers(meeting_id, item_ids, starts_at, chair)
         if month == 5:
-            reason = Cancellation(reason="Too few members available")
-            await meetings.cancel_meeting(meeting_id, reason, chair)
+            with as_of(starts_at - dt.timedelta(days=3)):
+                reason = Cancellation(reason="Too few members available")
+                await meetings.cancel_meeting(meeting_id, reason, chair)
             continue
-        await _hold_demo_meeting(meeting_id, item_ids, month, chair, member)
-        held.append(meeting_id)
-        latest = (meeting_id, item_ids, starts_at)
-    # Older minutes are approved at the following meeting; the last two are still moving:
-    # one circulated for comment, the most recent still in draft.
-    for earlier, later in itertools.pairwise(held[:-1]):
-        await meetings.circulate_minutes(earlier, chair)
-        approval = Approval(method="meeting", approving_meeting_id=later)
-        await meetings.approve_minutes(earlier, approval, chair)
-    await meetings.circulate_minutes(held[-2], chair)
-    if slug == "wellbeing" and latest is not None:
-        # Papers on the latest held meeting, whose minutes are still a draft (not locked).
-        await seed_demo_papers(*latest, chair)
-    ahead = (utcnow() + dt.timedelta(days=10)).replace(hour=10, minute=0, second=0, microsecond=0)
-    upcoming = MeetingDetails(
-        title="Next monthly meeting",
-        starts_at=ahead,
-        ends_at=ahead + dt.timedelta(hours=2),
-        location="Meeting room 2",
-    )
-    meeting_id = await meetings.schedule_meeting(slug, upcoming, chair)
-    await meetings.add_agenda_item(
-        meeting_id, AgendaItemDetails(title="Review of actions", visibility="internal"), chair
-    )
+        with as_of(starts_at + dt.timedelta(hours=2, minutes=10)):
+            await _hold_demo_meeting(slug, meeting_id, item_ids, month, chair)
+            if previous is not None and month < len(past) - 1:
+                approval = Approval(method="meeting", approving_meeting_id=meeting_id)
+                await meetings.approve_minutes(previous, approval, chair)
+        if month < len(past) - 1:
+            with as_of(starts_at + dt.timedelta(days=4)):
+                await meetings.circulate_minutes(meeting_id, chair)
+        previous = meeting_id
+    with as_of(upcoming - dt.timedelta(days=21)):
+        meeting_id, _ = await _demo_meeting(slug, upcoming, len(past), chair)
+        await meetings.add_agenda_item(
+            meeting_id, AgendaItemDetails(title="Review of actions", visibility="internal"), chair
+        )
 
 
 DEMO_RESOLUTIONS = {
@@ -245,216 +345,241 @@ DEMO_RESOLUTIONS = {
 }
 
 
-async def seed_demo_resolution(slug: str, chair_email: str, member_email: str) -> None:
-    """A written resolution decided since the last meeting: carried by both members' votes
-    (the last vote closes it), listed in the next meeting's minutes and the register."""
+async def seed_demo_resolution(slug: str, chair: Viewer) -> None:
+    """A written resolution decided since the last meeting: carried when every member
+    today has voted (the last vote closes it), listed in the next meeting's minutes and the
+    register."""
     group = await get_group(slug)
     if await WrittenResolution.exists().where(WrittenResolution.group == group["id"]):
         return
-    chair = await _viewer_by_email(chair_email)
-    member = await _viewer_by_email(member_email)
     title, text = DEMO_RESOLUTIONS[slug]
-    closes_at = (utcnow() + dt.timedelta(days=5)).replace(second=0, microsecond=0)
-    command = NewResolution(title=title, text=text, closes_at=closes_at)
-    resolution_id = await resolutions.propose_resolution(slug, command, chair)
-    await resolutions.cast_vote(resolution_id, NewVote(choice="for", comment="Agreed."), member)
-    await resolutions.cast_vote(resolution_id, NewVote(choice="for"), chair)
+    proposed_at = utcnow() - dt.timedelta(days=3)
+    with as_of(proposed_at):
+        closes_at = (utcnow() + dt.timedelta(days=8)).replace(second=0, microsecond=0)
+        command = NewResolution(title=title, text=text, closes_at=closes_at)
+        resolution_id = await resolutions.propose_resolution(slug, command, chair)
+    members = await members_on(group["id"], organisation_today())
+    others = [member for member in members if member["user"] != chair.user.id]
+    for hours, member in enumerate(others, start=1):
+        with as_of(proposed_at + dt.timedelta(hours=5 * hours)):
+            voter = await _viewer_by_id(member["user"])
+            choice = "abstain" if hours == 3 else "for"
+            await resolutions.cast_vote(resolution_id, NewVote(choice=choice), voter)
+    await resolutions.cast_vote(resolution_id, NewVote(choice="for", comment="Agreed."), chair)
 
 
-async def _backdate_report(
-    report_id: int, submitted_at: dt.datetime, response_days: int = 30
-) -> None:
-    """Demo history only: moves a freshly submitted report and its deliveries into the past."""
-    await Report.update({Report.submitted_at: submitted_at, Report.created_at: submitted_at}).where(
-        Report.id == report_id
-    )
-    await Delivery.update(
-        {
-            Delivery.delivered_at: submitted_at,
-            Delivery.response_due_on: submitted_at.date() + dt.timedelta(days=response_days),
-        }
-    ).where(Delivery.report == report_id)
-    # The period it reported, as if recorded on the day it came (on time or late).
-    submitted_on = submitted_at.date()
-    for row in await ReportingPeriod.select().where(ReportingPeriod.report == report_id):
-        outcome = schedule.outcome_of(row["due_on"], row["closes_on"], submitted_on)
-        await ReportingPeriod.update(
-            {
-                ReportingPeriod.submitted_on: submitted_on,
-                ReportingPeriod.outcome: outcome,
-                ReportingPeriod.recorded_at: submitted_at,
-                ReportingPeriod.outcome_at: submitted_at,
-            }
-        ).where(ReportingPeriod.id == row["id"])
+# --- reports ----------------------------------------------------------------------------
 
 
-async def seed_demo_reporting(slug: str, chair_email: str, member_email: str) -> None:
+def _delays(seed: int) -> tuple[float, float]:
+    """Days from delivery to acknowledgement and from acknowledgement to response: a few
+    days to acknowledge, two to four weeks to respond (the same every time)."""
+    chance = random.Random(seed)  # noqa: S311 - made-up delays, not a secret
+    return chance.uniform(0.5, 6), chance.uniform(8, 26)
+
+
+async def seed_demo_reporting(slug: str, chair: Viewer) -> None:
     """A year of periodic reports (on time, late, one missed) and recommendations answered in
-    every way, one to the Board only, one still awaiting the Director; and their actions."""
+    every way, one to the Board only, one still awaiting the Director; and their actions;
+    each step recorded on the day it was taken."""
     group = await get_group(slug)
     if await Report.exists().where(Report.group == group["id"]):
         return
-    year_ago = utcnow() - dt.timedelta(days=365)
-    await WorkingGroup.update({WorkingGroup.created_at: year_ago}).where(
-        WorkingGroup.id == group["id"]
-    )
-    lines = ReportingLine.select(ReportingLine.id).where(ReportingLine.group == group["id"])
-    await ReportingLineSettings.update({ReportingLineSettings.made_at: year_ago}).where(
-        ReportingLineSettings.line.is_in(lines)
-    )
-    chair = await _viewer_by_email(chair_email)
-    await _seed_periodic_reports(group, chair, year_ago.date())
+    await _seed_periodic_reports(group, chair)
     await _seed_recommendations(slug, chair)
-    await _seed_group_actions(group["id"], chair, await _viewer_by_email(member_email))
+    await _seed_pending_recommendations(slug, chair)
+    await _seed_group_actions(slug, group["id"], chair)
     # The periods since the group began, the quarter with no report recorded as missed.
     await reports.record_periods()
 
 
-async def _seed_periodic_reports(group: dict[str, Any], chair: Viewer, start: dt.date) -> None:
-    """Each quarter since the group began, except one recorded as missed and one late; both
-    lines note each."""
+async def _submitted(slug: str, draft: ReportDraft, chair: Viewer, at: dt.datetime) -> int:
+    with as_of(at):
+        report_id = await reports.create_report(slug, draft, chair)
+        await reports.submit_report(report_id, chair)
+    return report_id
+
+
+async def _director_answers(
+    report_id: int, answer: LineResponse | None, seed: int, acknowledge: bool = True
+) -> None:
+    """The Director acknowledges a few days after delivery and answers weeks later, as far
+    as those days have come."""
     director = await _viewer_by_email("director@example.org")
+    delivery_id = await _delivery_id(report_id, "director")
+    delivered = (await Delivery.select(Delivery.delivered_at).where(Delivery.id == delivery_id))[0][
+        "delivered_at"
+    ]
+    to_acknowledge, to_respond = _delays(seed)
+    acknowledged_at = delivered + dt.timedelta(days=to_acknowledge)
+    if acknowledge and acknowledged_at < utcnow():
+        with as_of(acknowledged_at):
+            await reports.acknowledge_delivery(delivery_id, director)
+    responded_at = acknowledged_at + dt.timedelta(days=to_respond)
+    if answer is not None and responded_at < utcnow():
+        with as_of(responded_at):
+            await reports.respond_to_delivery(delivery_id, _dated(answer), director)
+
+
+async def _board_answers(
+    report_id: int, answer: LineResponse | None, seed: int, concur: bool = True
+) -> None:
+    """The Board line's response by resolution: one Board member acknowledges and proposes
+    it, and the other concurs two days later (the default rule for a Board of two)."""
     board = await _viewer_by_email("board@example.org")
+    board2 = await _viewer_by_email("board2@example.org")
+    delivery_id = await _delivery_id(report_id, "board")
+    delivered = (await Delivery.select(Delivery.delivered_at).where(Delivery.id == delivery_id))[0][
+        "delivered_at"
+    ]
+    to_acknowledge, to_respond = _delays(seed + 7)
+    acknowledged_at = delivered + dt.timedelta(days=to_acknowledge)
+    if acknowledged_at < utcnow():
+        with as_of(acknowledged_at):
+            await reports.acknowledge_delivery(delivery_id, board)
+    proposed_at = acknowledged_at + dt.timedelta(days=to_respond)
+    if answer is None or proposed_at > utcnow():
+        return
+    with as_of(proposed_at):
+        proposal_id = await board_line.propose_board_response(delivery_id, _dated(answer), board)
+    concurred_at = proposed_at + dt.timedelta(days=2)
+    if concur and concurred_at < utcnow():
+        with as_of(concurred_at):
+            await board_line.concur_with_proposal(proposal_id, board2)
+
+
+def _dated(answer: LineResponse) -> LineResponse:
+    """The answer with its actions due 45 days after the day it is given."""
+    due = organisation_today() + dt.timedelta(days=45)
+    actions = [
+        ResponseAction(title=action.title, due_on=due, owner_ids=action.owner_ids)
+        for action in answer.actions
+    ]
+    return LineResponse(response=answer.response, rationale=answer.rationale, actions=actions)
+
+
+async def _seed_periodic_reports(group: dict[str, Any], chair: Viewer) -> None:
+    """Each quarter since the group began, except one missed and one late; both lines note
+    each."""
     today = organisation_today()
+    start = today - dt.timedelta(days=FOUNDED_AGO)
     quarters = schedule.periods_between("quarterly", start, today)
     for index, quarter in enumerate(quarters[:-1]):
         if index == 1:
             continue  # missed
         late = index == 2
-        submitted_on = quarter.ends_on + dt.timedelta(days=45 if late else 20)
+        submitted_on = quarter.ends_on + dt.timedelta(days=45 if late else 12 + index)
         if submitted_on >= today:
             continue
         draft = ReportDraft(
             kind="periodic",
             period=quarter.label,
             title=f"{group['name']}: report for {quarter.label}",
-            body=f"## Activity in {quarter.label}\n\n- Monthly meetings held\n"
-            "- Survey work continued",
+            body=_periodic_body(group["slug"], quarter.label, index),
         )
-        report_id = await reports.create_report(group["slug"], draft, chair)
-        await reports.submit_report(report_id, chair)
-        await _backdate_report(
-            report_id, dt.datetime.combine(submitted_on, dt.time(11), tzinfo=dt.UTC)
-        )
-        to_director = await _delivery_id(report_id, "director")
-        await reports.acknowledge_delivery(to_director, director)
-        await reports.respond_to_delivery(to_director, LineResponse(response="noted"), director)
-        to_board = await _delivery_id(report_id, "board")
-        await reports.acknowledge_delivery(to_board, board)
-        await _board_answers(to_board, LineResponse(response="noted"), board)
+        at = dt.datetime.combine(submitted_on, dt.time(11), tzinfo=dt.UTC)
+        report_id = await _submitted(group["slug"], draft, chair, at)
+        seed = group["id"] * 100 + index
+        await _director_answers(report_id, LineResponse(response="noted"), seed)
+        await _board_answers(report_id, LineResponse(response="noted"), seed)
 
 
-async def _board_answers(delivery_id: int, answer: LineResponse, proposer: Viewer) -> None:
-    """The Board line's response by resolution: one Board member proposes it and the other
-    demo Board member concurs (the default rule for a Board of two: one concurrence)."""
-    concurrer = await _viewer_by_email(
-        "board2@example.org" if proposer.user.email == "board@example.org" else "board@example.org"
+def _periodic_body(slug: str, label: str, index: int) -> str:
+    topics = [
+        _topic(slug, visibility, month).title
+        for month in range(index * 3, index * 3 + 3)
+        for visibility in ("public", "internal")
+    ]
+    lines = "\n".join(f"- {title}" for title in dict.fromkeys(topics))
+    return (
+        f"## Activity in {label}\n\nThe group met monthly. Its main subjects were:\n\n{lines}\n\n"
+        "## Next quarter\n\nThe group will follow up its open actions and report on them."
     )
-    proposal_id = await board_line.propose_board_response(delivery_id, answer, proposer)
-    await board_line.concur_with_proposal(proposal_id, concurrer)
 
 
-async def _recommendation(
-    slug: str, chair: Viewer, title: str, body: str, route: str, days_ago: int
-) -> int:
-    """A recommendation submitted `days_ago` days ago."""
-    draft = ReportDraft(kind="recommendation", title=title, body=body, route=route)
-    report_id = await reports.create_report(slug, draft, chair)
-    await reports.submit_report(report_id, chair)
-    await _backdate_report(report_id, utcnow() - dt.timedelta(days=days_ago))
-    return report_id
-
-
-def _answer(
-    response: str, rationale: str, action: str = "", owner: Viewer | None = None
-) -> LineResponse:
-    """A line's response, with one action due in 45 days if `action` names one."""
+def _answer(answer: Answer, owner: Viewer) -> LineResponse | None:
+    if answer is None:
+        return None
+    response, rationale, action = answer
     due = organisation_today() + dt.timedelta(days=45)
-    actions = [ResponseAction(title=action, due_on=due, owner_ids=[owner.user.id])] if owner else []
-    return LineResponse(response=response, rationale=rationale, actions=actions)
+    actions = [ResponseAction(title=action, due_on=due, owner_ids=[owner.user.id])]
+    return LineResponse(response=response, rationale=rationale, actions=actions if action else [])
 
 
 async def _seed_recommendations(slug: str, chair: Viewer) -> None:
-    """Recommendations answered differently by each line, one to the Board only, and one
-    whose Director line is past due."""
+    """The group's recommendations, each answered by its lines in their time."""
     director = await _viewer_by_email("director@example.org")
-    board = await _viewer_by_email("board@example.org")
-    board2 = await _viewer_by_email("board2@example.org")
-    answered = await _recommendation(
-        slug,
-        chair,
-        "Flexible working hours for all teams",
-        "We recommend a written flexible-hours policy, reviewed after six months.",
-        "both",
-        120,
-    )
-    to_director = await _delivery_id(answered, "director")
-    await reports.acknowledge_delivery(to_director, director)
-    rationale = "Agreed for office-based teams now; field teams after the review."
-    action = "Draft the flexible-hours policy"
-    answer = _answer("partially_accepted", rationale, action, director)
-    await reports.respond_to_delivery(to_director, answer, director)
-    rationale = "The Board supports the recommendation in full."
-    answer = _answer(
-        "accepted", rationale, "Board to review the policy at its next meeting", board2
-    )
-    await _board_answers(await _delivery_id(answered, "board"), answer, board2)
-    declined = await _recommendation(
-        slug,
-        chair,
-        "A fourth well-being day",
-        "An extra paid well-being day each year.",
-        "director",
-        80,
-    )
-    rationale = "Not affordable this financial year; to be reconsidered next year."
-    await reports.respond_to_delivery(
-        await _delivery_id(declined, "director"), _answer("declined", rationale), director
-    )
-    body = "Staff should be able to raise grievances outside their line management."
-    # The Director line is past due; on the Board line, a proposed response awaits the
-    # other Board member's concurrence (which the Director never sees).
-    grievances = await _recommendation(
-        slug, chair, "Independent channel for grievances", body, "both", 50
-    )
+    board = await _viewer_by_email("board@example.org")  # who proposes the Board's answers
+    for n, (title, body, route, days_ago, to_director, to_board) in enumerate(
+        DEMO_RECOMMENDATIONS[slug]
+    ):
+        draft = ReportDraft(kind="recommendation", title=title, body=body, route=route)
+        report_id = await _submitted(slug, draft, chair, _at(days_ago, hour=11))
+        seed = len(slug) * 1000 + n
+        if route in ("both", "director"):
+            await _director_answers(report_id, _answer(to_director, director), seed)
+        if route in ("both", "board"):
+            await _board_answers(report_id, _answer(to_board, board), seed)
+
+
+async def _seed_pending_recommendations(slug: str, chair: Viewer) -> None:
+    """A recommendation whose Director line is past due, and (Wellbeing) a Board-only one;
+    on the Wellbeing Board line a proposed response awaits the other Board member's
+    concurrence (which the Director never sees)."""
+    title, body = {
+        "wellbeing": (
+            "Independent channel for grievances",
+            "Staff should be able to raise grievances outside their line management.",
+        ),
+        "ndi": (
+            "A named contact for reasonable adjustments",
+            "Every request for an adjustment should have one named contact in HR.",
+        ),
+    }[slug]
+    draft = ReportDraft(kind="recommendation", title=title, body=body, route="both")
+    report_id = await _submitted(slug, draft, chair, _at(50, hour=11))
+    seed = len(slug) * 1000 + 50
+    await _director_answers(report_id, None, seed, acknowledge=slug == "ndi")
     if slug == "wellbeing":
         rationale = "The Board supports an independent channel, run by the Board's secretary."
-        await board_line.propose_board_response(
-            await _delivery_id(grievances, "board"), _answer("accepted", rationale), board
-        )
-    if slug == "wellbeing":
+        answer = LineResponse(response="accepted", rationale=rationale)
+        await _board_answers(report_id, answer, seed, concur=False)
         body = "Raised with the Board only, as the matter concerns management."
         title = "Concerns about senior management conduct"
-        board_only = await _recommendation(slug, chair, title, body, "board", 20)
-        await reports.acknowledge_delivery(await _delivery_id(board_only, "board"), board)
+        draft = ReportDraft(kind="recommendation", title=title, body=body, route="board")
+        board_only = await _submitted(slug, draft, chair, _at(20, hour=11))
+        await _board_answers(board_only, None, seed + 1)
 
 
-async def _seed_group_actions(group_id: int, chair: Viewer, member: Viewer) -> None:
-    """Group actions: one done, one in progress, one overdue."""
-    today = organisation_today()
-    for title, status, days in (
-        ("Publish the survey summary", "done", 30),
-        ("Organise a workload workshop", "in_progress", 20),
-        ("Update the buddy scheme guide", "open", 10),
-    ):
-        action_id = await actions.create_action(
-            group_id,
-            NewAction(
-                title=title, due_on=today + dt.timedelta(days=days), owner_ids=[member.user.id]
-            ),
-            chair,
-        )
+async def _seed_group_actions(slug: str, group_id: int, chair: Viewer) -> None:
+    """The group's own actions, each created weeks before it falls due: one done, one in
+    progress, one overdue."""
+    owners = [
+        term.email
+        for term in DEMO_TERMS[slug]
+        if term.role == "member" and term.joined_ago == FOUNDED_AGO and term.left_ago is None
+    ]
+    for n, (title, status, note, due_after) in enumerate(DEMO_ACTIONS[slug]):
+        owner = await _viewer_by_email(owners[n])
+        created_ago = {"done": 70, "in_progress": 25, "open": 40}[status]
+        with as_of(_at(created_ago, hour=15)):
+            command = NewAction(
+                title=title,
+                due_on=organisation_today() + dt.timedelta(days=due_after),
+                owner_ids=[owner.user.id],
+            )
+            action_id = await actions.create_action(group_id, command, chair)
         if status in ("in_progress", "done"):
-            await actions.update_status(
-                action_id, StatusChange(status="in_progress", note="Started."), member
-            )
+            with as_of(_at(created_ago - 4, hour=12)):
+                change = StatusChange(status="in_progress", note="Started.")
+                await actions.update_status(action_id, change, owner)
         if status == "done":
-            await actions.update_status(
-                action_id, StatusChange(status="done", note="Published on the intranet."), member
-            )
-    await ActionItem.update({ActionItem.due_on: today - dt.timedelta(days=5)}).where(
-        (ActionItem.group == group_id) & (ActionItem.title == "Update the buddy scheme guide")
-    )
+            with as_of(_at(created_ago - 24, hour=16)):
+                change = StatusChange(status="done", note=note)
+                await actions.update_status(action_id, change, owner)
+        elif note:
+            with as_of(_at(created_ago - 10, hour=12)):
+                await actions.add_progress(action_id, ProgressNote(body=note), owner)
 
 
 async def seed_demo_transparency() -> None:

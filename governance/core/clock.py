@@ -7,15 +7,34 @@ time zone, `GOVERNANCE_TIMEZONE`, unless a person's own zone is asked for.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
+from contextvars import ContextVar
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from governance.settings import get_settings
 
+# How far this task's clock is set back (see `as_of`); a context variable, so that setting
+# it for the demo's history touches no other request or task.
+_set_back: ContextVar[dt.timedelta] = ContextVar("clock_set_back", default=dt.timedelta(0))
+
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return dt.datetime.now(dt.UTC) - _set_back.get()
+
+
+@contextlib.contextmanager
+def as_of(moment: dt.datetime) -> Iterator[None]:
+    """Within the block, this task's clock reads `moment` (and runs on from it): the demo's
+    history is recorded through the services on the day each thing would have happened,
+    so every row and audit event carries that time."""
+    token = _set_back.set(dt.datetime.now(dt.UTC) - moment)
+    try:
+        yield
+    finally:
+        _set_back.reset(token)
 
 
 @lru_cache(maxsize=64)
