@@ -24,6 +24,7 @@ from governance.core.clock import date_in_zone
 from governance.documents.tables import Document
 from governance.meetings.tables import AgendaItem, Decision, Meeting, Minutes
 from governance.reports.tables import Delivery, Report
+from governance.resolutions.tables import WrittenResolution
 from governance.search.schemas import SearchKind
 from governance.search.tables import SearchEntry
 
@@ -294,6 +295,11 @@ async def _holder_state(document: Mapping[str, Any]) -> tuple[str, str]:
         if report is not None:
             visibility = _narrower(visibility, report["visibility"])
             status = f"report:{report['status']}"
+    if document["resolution"] is not None:
+        resolution = await _value(
+            WrittenResolution, WrittenResolution.visibility, document["resolution"]
+        )
+        visibility = _narrower(visibility, resolution)
     if document["minutes"] is not None:
         minutes = await _value(Minutes, Minutes.status, document["minutes"])
         status = f"minutes:{minutes}"
@@ -317,6 +323,7 @@ async def _document_entries(series: int) -> list[Entry]:
             Document.agenda_item,
             Document.minutes,
             Document.report,
+            Document.resolution,
             Document.title,
             Document.file_name,
             Document.added_at,
