@@ -401,7 +401,8 @@ async def resolution_proposed(
         "text": text,
         "proposed_by": proposed_by,
         "vote_links": vote_links,
-        "papers": list(papers),
+        # The outbox keeps the context as JSON.
+        "papers": [{"title": paper.title, "url": paper.url} for paper in papers],
     }
     return await _notify(
         recipient,
