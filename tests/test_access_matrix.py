@@ -869,6 +869,17 @@ MATRIX: dict[tuple[str, str], Mapping[str, str] | list[Case]] = {
             ("/api/v1/resolutions/{resolution_id}/withdraw", True),
         )
     },
+    # A resolution's papers: added by the chair while it is open, as any paper.
+    **{
+        ("POST", path): [
+            case(lead(readers, api=api), visibility, body, resolution_id=key)
+            for visibility, (key, readers) in RESOLUTION_READERS.items()
+        ]
+        for path, api, body in (
+            ("/resolutions/{resolution_id}/papers", False, None),
+            ("/api/v1/resolutions/{resolution_id}/documents", True, UPLOAD),
+        )
+    },
     # --- documents: read as what holds them; added, replaced and withdrawn by the chair ---
     **{
         ("GET", path): [

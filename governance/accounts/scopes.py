@@ -203,9 +203,9 @@ def documents(viewer: Viewer) -> Any:
     """Documents (papers and annexes) this viewer may read: their own visibility (which
     only narrows their holder's) and, in the same condition, what holds them as it is now:
     an agenda item's visibility, a report as `reports` reads it (other groups' only once
-    submitted), draft minutes' annexes only for the group's chair and secretary, who alone
-    read the draft's text. A document its reader may not read is not found, in the same
-    one query as a document that does not exist."""
+    submitted), a written resolution's visibility, draft minutes' annexes only for the
+    group's chair and secretary, who alone read the draft's text. A document its reader
+    may not read is not found, in the same one query as a document that does not exist."""
     from governance.documents.tables import Document
 
     item = Document.agenda_item.is_null() | readable(
@@ -217,13 +217,17 @@ def documents(viewer: Viewer) -> Any:
         Document.report.visibility,
         outsiders_also=Document.report.status == "submitted",
     )
+    resolution = Document.resolution.is_null() | readable(
+        viewer, Document.group, Document.resolution.visibility
+    )
     led = sorted(group_id for group_id in viewer.group_roles if viewer.leads(group_id))
     minutes = (
         Document.minutes.is_null()
         | (Document.minutes.status != "draft")
         | Document.group.is_in(led or [NO_GROUP])
     )
-    return readable(viewer, Document.group, Document.visibility) & item & report & minutes
+    own = readable(viewer, Document.group, Document.visibility)
+    return own & item & report & resolution & minutes
 
 
 def narrowed_visibilities(holder_visibility: str) -> list[str]:

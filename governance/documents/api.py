@@ -43,6 +43,11 @@ ReportId = Annotated[
     int, PathParameter(ge=1, le=MAX_ROW_ID, description="The report's id", title="Report id")
 ]
 
+ResolutionId = Annotated[
+    int,
+    PathParameter(ge=1, le=MAX_ROW_ID, description="The resolution's id", title="Resolution id"),
+]
+
 READ_ERRORS = problem_responses(400, 401, 404)
 UPLOAD_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 422)
 WITHDRAW_ERRORS = problem_responses(400, 401, 403, 404, 409)
@@ -148,6 +153,22 @@ class DocumentApiController(Controller):
         data: Annotated[DocumentUpload, Multipart],
     ) -> Response[Upload]:
         return await _upload(HolderKind.REPORT, report_id, data, viewer)
+
+    @post(
+        "/resolutions/{resolution_id:int}/documents",
+        name="api:documents:add-to-resolution",
+        summary="Add papers to an open written resolution (chair or secretary)",
+        responses=UPLOAD_ERRORS,
+        status_code=201,
+        request_max_body_size=BODY_LIMIT,
+    )
+    async def add_to_resolution(
+        self,
+        viewer: RequestViewer,
+        resolution_id: ResolutionId,
+        data: Annotated[DocumentUpload, Multipart],
+    ) -> Response[Upload]:
+        return await _upload(HolderKind.RESOLUTION, resolution_id, data, viewer)
 
     @get(
         "/documents/{document_id:int}",

@@ -1,6 +1,6 @@
-"""Document pages: the upload forms of meetings, minutes and reports, a document's page
-with its versions, its download and its sandboxed inline view. A refused upload shows the
-form again with every problem; nothing is stored."""
+"""Document pages: the upload forms of meetings, minutes, reports and written resolutions,
+a document's page with its versions, its download and its sandboxed inline view. A refused
+upload shows the form again with every problem; nothing is stored."""
 
 from __future__ import annotations
 
@@ -162,6 +162,16 @@ class DocumentController(Controller):
         self, request: Request[Any, Any, Any], viewer: RequestViewer, report_id: RowId
     ) -> Template | Redirect:
         return await _add(request, viewer, HolderKind.REPORT, report_id)
+
+    @post(
+        "/resolutions/{resolution_id:int}/papers",
+        name="documents:resolution-add",
+        request_max_body_size=BODY_LIMIT,
+    )
+    async def add_to_resolution(
+        self, request: Request[Any, Any, Any], viewer: RequestViewer, resolution_id: RowId
+    ) -> Template | Redirect:
+        return await _add(request, viewer, HolderKind.RESOLUTION, resolution_id)
 
     @get("/documents/{document_id:int}", name="documents:show")
     async def show(

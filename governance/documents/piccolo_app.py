@@ -12,6 +12,9 @@ APP_CONFIG = AppConfig(
     table_classes=table_finder(
         ["governance.documents.tables", "governance.documents.pack_tables"], exclude_imported=True
     ),
-    migration_dependencies=["governance.reports.piccolo_app"],
+    migration_dependencies=[
+        "governance.reports.piccolo_app",
+        "governance.resolutions.piccolo_app",
+    ],
     commands=[],
 )

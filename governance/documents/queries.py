@@ -12,6 +12,7 @@ from typing import Any
 
 from governance.accounts import scopes
 from governance.accounts.policy import Viewer, Visibility
+from governance.core.clock import utcnow
 from governance.core.db import PreparedSelect, one_row
 from governance.core.errors import ConflictError
 from governance.core.urls import path_for
@@ -28,11 +29,15 @@ from governance.documents.tables import Document
 from governance.meetings import queries as meetings
 from governance.meetings.tables import AgendaItem, Minutes
 from governance.reports import queries as reports
+from governance.resolutions.schemas import accepts_votes
+from governance.resolutions.tables import WrittenResolution
 
 # A meeting (and its minutes) is read by its group's members, the Director and the Board:
 # the visibility its papers narrow.
 MEETING_VISIBILITY = Visibility.INTERNAL
 NO_MINUTES = "This meeting has no minutes yet: start them before adding annexes."
+# The resolutions domain's own words for one its reader may not read.
+NO_SUCH_HOLDER = "There is no such written resolution."
 
 
 def _columns() -> tuple[Any, ...]:
@@ -56,6 +61,7 @@ def view_of(row: Mapping[str, Any]) -> DocumentView:
         meeting_id=row["meeting"],
         agenda_item_id=row["agenda_item"],
         report_id=row["report"],
+        resolution_id=row["resolution"],
         added_by=row["added_by_name"] or "",
         added_at=row["added_at"],
         withdrawn_at=row["withdrawn_at"],
@@ -150,6 +156,32 @@ async def _report_holder(report_id: int, viewer: Viewer) -> dict[str, Any]:
     }
 
 
+async def _resolution_holder(resolution_id: int, viewer: Viewer) -> dict[str, Any]:
+    """A written resolution, read as `scopes.resolutions` allows (the resolutions domain
+    reads documents, so its table is read here rather than through its queries); its papers
+    change only while it is open for votes."""
+    resolution = await one_row(
+        WrittenResolution.select(
+            WrittenResolution.group,
+            WrittenResolution.title,
+            WrittenResolution.visibility,
+            WrittenResolution.status,
+            WrittenResolution.closes_at,
+        ).where((WrittenResolution.id == resolution_id) & scopes.resolutions(viewer)),
+        NO_SUCH_HOLDER,
+    )
+    return {
+        "kind": HolderKind.RESOLUTION,
+        "id": resolution_id,
+        "group": resolution["group"],
+        "visibility": resolution["visibility"],
+        "resolution": resolution_id,
+        "frozen": not accepts_votes(resolution["status"], resolution["closes_at"], utcnow()),
+        "title": resolution["title"],
+        "url": path_for("resolutions:show", resolution_id=resolution_id),
+    }
+
+
 async def holder(kind: str, holder_id: int, viewer: Viewer) -> dict[str, Any]:
     """What holds (or will hold) a document, if this viewer may read it: its group, the
     visibility a document on it narrows, whether it is frozen, its title and page. A
@@ -160,6 +192,8 @@ async def holder(kind: str, holder_id: int, viewer: Viewer) -> dict[str, Any]:
         return await _item_holder(holder_id, viewer)
     if kind == HolderKind.MINUTES:
         return await _minutes_holder(holder_id, viewer)
+    if kind == HolderKind.RESOLUTION:
+        return await _resolution_holder(holder_id, viewer)
     return await _report_holder(holder_id, viewer)
 
 
@@ -205,7 +239,8 @@ def current_versions(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def held_documents(kind: str, holder_id: int, viewer: Viewer) -> list[DocumentView]:
-    """The current papers of minutes (by their id) or a report that this viewer reads."""
+    """The current papers of minutes (by their id), a report or a written resolution that
+    this viewer reads."""
     rows = await Document.select(*_columns()).where(
         (Document.holder_kind == kind)
         & (Document.holder_id == holder_id)

@@ -1,10 +1,10 @@
 """The contracts of documents (papers and annexes): commands in, views out, every limit.
 
-A document is held by a meeting (its papers), an agenda item, minutes (annexes) or a report
-(annexes). Its type is read from its content, never from its name: an allow-list of
-media types recognised by their signatures (`filetype`), and plain text (UTF-8 without NUL
-characters), whose subtype (CSV, Markdown) is then taken from the name's extension, as
-the three are served alike.
+A document is held by a meeting (its papers), an agenda item, minutes (annexes), a report
+(annexes) or a written resolution (its papers). Its type is read from its content, never
+from its name: an allow-list of media types recognised by their signatures (`filetype`),
+and plain text (UTF-8 without NUL characters), whose subtype (CSV, Markdown) is then taken
+from the name's extension, as the three are served alike.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class HolderKind(StrEnum):
     AGENDA_ITEM = "agenda_item"
     MINUTES = "minutes"
     REPORT = "report"
+    RESOLUTION = "resolution"
 
 
 HOLDER_KINDS: tuple[str, ...] = tuple(HolderKind)
@@ -97,6 +98,7 @@ FROZEN = {
     HolderKind.AGENDA_ITEM: "The meeting's minutes are approved: its papers can no longer change.",
     HolderKind.MINUTES: "The minutes are approved: their annexes can no longer change.",
     HolderKind.REPORT: "The report has been submitted: its annexes can no longer change.",
+    HolderKind.RESOLUTION: "Voting on the resolution has ended: its papers can no longer change.",
 }
 ALREADY_WITHDRAWN = "This paper has already been withdrawn."
 
@@ -157,6 +159,7 @@ class DocumentView(msgspec.Struct, kw_only=True):
     meeting_id: int | None
     agenda_item_id: int | None
     report_id: int | None
+    resolution_id: int | None
     added_by: str
     added_at: dt.datetime
     withdrawn_at: dt.datetime | None

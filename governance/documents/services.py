@@ -125,6 +125,7 @@ def _columns(held_by: Mapping[str, Any]) -> dict[str, Any]:
         "agenda_item": held_by.get("agenda_item"),
         "minutes": held_by.get("minutes"),
         "report": held_by.get("report"),
+        "resolution": held_by.get("resolution"),
     }
 
 
@@ -212,6 +213,37 @@ async def add_documents(
     refuse(errors, NEEDS_CORRECTING)
     fields = {"title": command.title, "visibility": command.visibility, "series": None}
     return await _store_all(held_by, files, scanned, {**fields, "version": 1}, viewer)
+
+
+async def check_papers(
+    files: Sequence[UploadedFile],
+) -> tuple[list[ScannedFile], dict[str, str]]:
+    """Reads and checks the files a record carries when it is proposed (a written
+    resolution's papers), before the record exists, so that their errors are shown with
+    the record's own and nothing is stored unless all is right. No file: nothing to do."""
+    if not files:
+        return [], {}
+    if len(files) > MAX_FILES_PER_POST:
+        return [], _file_errors(files, [])
+    scanned, problems = await scan_all(files)
+    return scanned, _file_errors(files, problems)
+
+
+async def store_papers(
+    kind: str,
+    holder_id: int,
+    files: Sequence[UploadedFile],
+    scanned: Sequence[ScannedFile],
+    viewer: Viewer,
+) -> list[int]:
+    """Adds the files `check_papers` accepted to the record just created, in the caller's
+    write transaction: each a paper named by its file, of the record's visibility, with its
+    audit event, under the same rules as `add_documents`. Returns the new documents' ids."""
+    held_by = await queries.holder(kind, holder_id, viewer)
+    _authorise(viewer, held_by["group"])
+    _require_changeable(held_by)
+    fields = {"title": "", "visibility": held_by["visibility"], "series": None, "version": 1}
+    return await _store_all(held_by, files, scanned, fields, viewer)
 
 
 async def _changeable_document(document_id: int, viewer: Viewer) -> tuple[Any, Any]:

@@ -25,6 +25,7 @@ from governance.accounts.tables import User
 from governance.groups.tables import WorkingGroup
 from governance.meetings.tables import AgendaItem, Meeting, Minutes
 from governance.reports.tables import Report
+from governance.resolutions.tables import WrittenResolution
 
 
 class DocumentContent(Table, tablename="document_content"):
@@ -48,7 +49,8 @@ class DocumentBlob(Table, tablename="document_blob"):
 class Document(Table, tablename="document"):
     id = Serial(primary_key=True)
     group = ForeignKey(references=WorkingGroup, on_delete=OnDelete.cascade, index=True)
-    # What holds it: "meeting", "agenda_item", "minutes" or "report", and that record's id.
+    # What holds it: "meeting", "agenda_item", "minutes", "report" or "resolution", and that
+    # record's id.
     holder_kind = Varchar(length=20)
     holder_id = Integer(index=True)
     # The holder's records, for the visibility of what holds it (set where they apply).
@@ -61,6 +63,13 @@ class Document(Table, tablename="document"):
     minutes = ForeignKey(references=Minutes, on_delete=OnDelete.cascade, null=True, default=None)
     report = ForeignKey(
         references=Report, on_delete=OnDelete.cascade, null=True, default=None, index=True
+    )
+    resolution = ForeignKey(
+        references=WrittenResolution,
+        on_delete=OnDelete.cascade,
+        null=True,
+        default=None,
+        index=True,
     )
     # The id of the paper's first version; every version of the paper carries it.
     series = Integer(default=0, index=True)

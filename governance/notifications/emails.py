@@ -374,6 +374,15 @@ class ResolutionRef:
         }
 
 
+@dataclass(frozen=True)
+class PaperLink:
+    """A paper as an email lists it: its title and its page (read once signed in). Only
+    papers the recipient may read are given."""
+
+    title: str
+    url: str
+
+
 async def resolution_proposed(
     recipient: Recipient,
     resolution: ResolutionRef,
@@ -382,14 +391,18 @@ async def resolution_proposed(
     proposed_by: str,
     vote_links: dict[str, str],
     timezone: str,
+    papers: Sequence[PaperLink] = (),
 ) -> bool:
     """A motion put to the group's members between meetings, with one signed link per
-    vote. Governance requires it: it has no category. Once per resolution and member."""
+    vote and the papers the member may read. Governance requires it: it has no category.
+    Once per resolution and member."""
     context = {
         **resolution.base(timezone),
         "text": text,
         "proposed_by": proposed_by,
         "vote_links": vote_links,
+        # The outbox keeps the context as JSON.
+        "papers": [{"title": paper.title, "url": paper.url} for paper in papers],
     }
     return await _notify(
         recipient,

@@ -19,6 +19,8 @@ from governance.core.errors import ConflictError, InvalidInput, PermissionDenied
 from governance.core.http import FormFailure, RowId, form_page, form_values, page, page_with_forms
 from governance.core.http import redirect as redirect_to
 from governance.core.urls import path_for
+from governance.documents.controllers import upload_context, uploaded_files
+from governance.documents.schemas import upload_body_limit
 from governance.groups.dependencies import RequestViewer
 from governance.groups.queries import get_group
 from governance.resolutions import queries, services
@@ -31,6 +33,8 @@ from governance.resolutions.schemas import (
 )
 
 FORM_TEMPLATE = "resolutions/form.html"
+# A proposal may carry its papers (the documents domain's limits).
+BODY_LIMIT = upload_body_limit()
 BALLOT_TEMPLATE = "resolutions/ballot.html"
 LABELS = {
     "visibilities": RESOLUTION_VISIBILITIES,
@@ -44,6 +48,13 @@ VOTED = {
 }
 
 
+def _paper_limits() -> dict[str, Any]:
+    """The proposal form's papers: how many and how large (their visibility is the
+    resolution's)."""
+    limits = upload_context({"visibility": "group"})
+    return {"max_upload": limits["max_upload"], "max_files": limits["max_files"]}
+
+
 async def _resolution_page(
     request: Request[Any, Any, Any],
     resolution_id: int,
@@ -51,7 +62,7 @@ async def _resolution_page(
     failure: FormFailure | None = None,
 ) -> Template:
     view = await queries.resolution_view(resolution_id, viewer)
-    context = {"resolution": view, **LABELS}
+    context = {"resolution": view, **LABELS, **upload_context({"visibility": view.visibility})}
     return page_with_forms(request, "resolutions/show.html", context, failure)
 
 
@@ -74,9 +85,14 @@ class ResolutionController(Controller):
         if not viewer.leads(group["id"]):
             raise PermissionDenied(services.NOT_A_LEADER)
         values = {"visibility": "internal"}
-        return page(request, FORM_TEMPLATE, {"group": group, "values": values, **LABELS})
+        context = {"group": group, "values": values, **LABELS, **_paper_limits()}
+        return page(request, FORM_TEMPLATE, context)
 
-    @post("/groups/{slug:str}/resolutions/new", name="resolutions:create")
+    @post(
+        "/groups/{slug:str}/resolutions/new",
+        name="resolutions:create",
+        request_max_body_size=BODY_LIMIT,
+    )
     async def create(
         self, request: Request[Any, Any, Any], viewer: RequestViewer, slug: FromPath[str]
     ) -> Template | Redirect:
@@ -84,14 +100,16 @@ class ResolutionController(Controller):
         command, unreadable = read_form(NewResolution, data, timezone=viewer.user.timezone)
         try:
             resolution_id = await services.propose_resolution(
-                slug, command, viewer, unreadable=unreadable
+                slug, command, viewer, unreadable=unreadable, files=uploaded_files(data)
             )
         except InvalidInput as error:
-            context = {"group": await get_group(slug), **LABELS}
+            context = {"group": await get_group(slug), **LABELS, **_paper_limits()}
+            # A file cannot be put back in a form: it is chosen again.
+            typed = {key: value for key, value in form_values(data).items() if key != "file"}
             return form_page(
                 request,
                 FORM_TEMPLATE,
-                form_values(data),
+                typed,
                 error.field_errors,
                 context,
                 message=error.message,

@@ -13,9 +13,11 @@ from typing import Any
 
 from governance.core.signing import sign, unsign_id_pair
 from governance.core.urls import absolute_url
+from governance.documents import queries as documents
+from governance.documents.schemas import HolderKind
 from governance.notifications import emails
 from governance.notifications.audiences import member_readers
-from governance.notifications.emails import ResolutionRef
+from governance.notifications.emails import PaperLink, ResolutionRef
 from governance.notifications.queries import Subscriber
 from governance.resolutions.schemas import VOTE_CHOICES
 
@@ -56,11 +58,23 @@ async def audience(row: Mapping[str, Any]) -> list[Subscriber]:
     return await member_readers(row["group"], row["visibility"])
 
 
-async def tell_proposed(row: Mapping[str, Any], proposed_by: str) -> int:
-    """To each current member: the motion, with their voting links."""
+async def papers_for(resolution_id: int, reader: Subscriber) -> list[PaperLink]:
+    """The resolution's current papers this reader may read (the documents' own condition,
+    with their roles today), as an email links them: one query."""
+    papers = await documents.held_documents(HolderKind.RESOLUTION, resolution_id, reader.viewer)
+    return [
+        PaperLink(title=paper.title, url=absolute_url("documents:show", document_id=paper.id))
+        for paper in papers
+    ]
+
+
+async def tell_proposed(row: Mapping[str, Any], proposed_by: str, *, with_papers: bool) -> int:
+    """To each current member: the motion, with their voting links and the papers they may
+    read (`with_papers`: whether it has any, so that one without costs no query)."""
     ref = resolution_ref(row)
     told = 0
     for reader in await audience(row):
+        papers = await papers_for(row["id"], reader) if with_papers else []
         told += await emails.resolution_proposed(
             reader.recipient,
             ref,
@@ -68,6 +82,7 @@ async def tell_proposed(row: Mapping[str, Any], proposed_by: str) -> int:
             proposed_by=proposed_by,
             vote_links=vote_links(row["id"], reader.id),
             timezone=reader.timezone,
+            papers=papers,
         )
     return told
 

@@ -12,6 +12,8 @@ from governance.accounts import scopes
 from governance.accounts.policy import Viewer
 from governance.core.clock import utcnow
 from governance.core.db import PreparedSelect, one_row
+from governance.documents import queries as documents
+from governance.documents.schemas import HolderKind
 from governance.groups.queries import get_group
 from governance.meetings.schemas import MeetingStatus
 from governance.meetings.tables import Meeting
@@ -23,6 +25,7 @@ from governance.resolutions.schemas import (
     ResolutionSummaryView,
     ResolutionView,
     VoteView,
+    accepts_votes,
 )
 from governance.resolutions.tables import ResolutionVote, WrittenResolution
 
@@ -72,16 +75,17 @@ async def votes_of(resolution_id: int) -> list[dict[str, Any]]:
 
 
 def is_open(row: Mapping[str, Any], now: dt.datetime) -> bool:
-    return row["status"] == ResolutionStatus.OPEN and now < row["closes_at"]
+    return accepts_votes(row["status"], row["closes_at"], now)
 
 
 async def resolution_view(
     resolution_id: int, viewer: Viewer, now: dt.datetime | None = None
 ) -> ResolutionView:
-    """One resolution with its votes: two queries."""
+    """One resolution with its votes and papers: three queries."""
     now = now or utcnow()
     row = await readable_resolution(resolution_id, viewer)
     votes = await votes_of(resolution_id)
+    papers = await documents.held_documents(HolderKind.RESOLUTION, resolution_id, viewer)
     mine = next((v["choice"] for v in votes if v["user"] == viewer.user.id), None)
     open_now = is_open(row, now)
     return ResolutionView(
@@ -100,9 +104,11 @@ async def resolution_view(
             )
             for v in votes
         ],
+        papers=papers,
         my_vote=mine,
         may_vote=open_now and mine is None and viewer.is_member_of(row["group"]),
         may_withdraw=open_now and viewer.leads(row["group"]),
+        may_add_papers=open_now and viewer.leads(row["group"]),
     )
 
 

@@ -18,6 +18,7 @@ import msgspec
 
 from governance.accounts.policy import Visibility
 from governance.core import contracts
+from governance.documents.schemas import DocumentView
 
 
 class ResolutionStatus(StrEnum):
@@ -100,6 +101,13 @@ Comment = Annotated[
 ]
 
 
+def accepts_votes(status: str, closes_at: dt.datetime, now: dt.datetime) -> bool:
+    """Whether a resolution is open: not withdrawn or decided, and its closing time not
+    come (the scheduler may close it a little later; votes, and changes to its papers,
+    stop at the time itself)."""
+    return status == ResolutionStatus.OPEN and now < closes_at
+
+
 # --- commands ---------------------------------------------------------------------------
 
 
@@ -176,9 +184,13 @@ class ResolutionView(msgspec.Struct, kw_only=True):
     members_counted: int
     quorum_met: bool
     votes: list[VoteView]
+    # Its current papers the reader may read (each narrows the resolution's visibility).
+    papers: list[DocumentView]
     my_vote: str | None
     may_vote: bool
     may_withdraw: bool
+    # The chair or secretary adds papers while it is open.
+    may_add_papers: bool
 
     @property
     def status_label(self) -> str:

@@ -15,7 +15,7 @@ a resolution's title or text, which may be confidential.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,9 @@ from governance.core.contracts import NO_ERRORS, field_errors, refuse
 from governance.core.db import hold_row, one_row, write_transaction
 from governance.core.errors import ConflictError, NotFoundError, PermissionDenied
 from governance.core.isolation import SkippedItems
+from governance.documents import services as documents
+from governance.documents.schemas import HolderKind
+from governance.documents.storage import UploadedFile
 from governance.groups.queries import get_group, members_on
 from governance.groups.schemas import QuorumRule, ResolutionRule
 from governance.groups.tables import WorkingGroup
@@ -51,6 +54,8 @@ ALREADY_VOTED = "Your vote on this resolution is already recorded; a vote cannot
 NEEDS_CORRECTING = "The resolution needs correcting. Nothing has been saved."
 VOTE_LINK_INVALID = "This voting link is not valid. Vote from the resolution's page instead."
 SCHEDULER = SystemActor(actor_label="scheduler")
+# What holds a resolution's papers, in the documents domain.
+HOLDER = HolderKind.RESOLUTION
 
 
 @dataclass(frozen=True)
@@ -120,25 +125,35 @@ def _closing_error(closes_at: dt.datetime, now: dt.datetime) -> str | None:
     return None
 
 
+def _proposal_errors(
+    command: NewResolution, unreadable: Mapping[str, str], now: dt.datetime
+) -> dict[str, str]:
+    errors = {**field_errors(command), **unreadable}
+    if "closes_at" not in errors and command.closes_at is not None:
+        message = _closing_error(command.closes_at, now)
+        if message:
+            errors["closes_at"] = message
+    return errors
+
+
 async def propose_resolution(
     slug: str,
     command: NewResolution,
     viewer: Viewer,
     *,
     unreadable: Mapping[str, str] = NO_ERRORS,
+    files: Sequence[UploadedFile] = (),
 ) -> int:
-    """Puts a motion to the group's current members, each told with their voting links."""
+    """Puts a motion to the group's current members, each told with their voting links and
+    the links to its papers (`files`: each a paper of the resolution's visibility, read and
+    checked before anything is written, so a refused one stores nothing)."""
     now = utcnow()
+    group = await get_group(slug)
+    if not viewer.leads(group["id"]):
+        raise PermissionDenied(NOT_A_LEADER)
+    scanned, paper_errors = await documents.check_papers(files)
     async with write_transaction():
-        group = await get_group(slug)
-        if not viewer.leads(group["id"]):
-            raise PermissionDenied(NOT_A_LEADER)
-        errors = {**field_errors(command), **unreadable}
-        if "closes_at" not in errors and command.closes_at is not None:
-            message = _closing_error(command.closes_at, now)
-            if message:
-                errors["closes_at"] = message
-        refuse(errors, NEEDS_CORRECTING)
+        refuse({**_proposal_errors(command, unreadable, now), **paper_errors}, NEEDS_CORRECTING)
         rows = await WrittenResolution.insert(
             WrittenResolution(
                 group=group["id"],
@@ -162,7 +177,9 @@ async def propose_resolution(
             f"group {group['id']}, closing {row['closes_at']:%Y-%m-%d %H:%M} UTC",
             scope=_scope(row),
         )
-        await notices.tell_proposed(row, viewer.user.display_name)
+        if files:
+            await documents.store_papers(HOLDER, resolution_id, files, scanned, viewer)
+        await notices.tell_proposed(row, viewer.user.display_name, with_papers=bool(files))
     return resolution_id
 
 

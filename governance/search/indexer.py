@@ -329,6 +329,11 @@ async def _holder_state(document: Mapping[str, Any]) -> tuple[str, str]:
         if report is not None:
             visibility = _narrower(visibility, report["visibility"])
             status = f"report:{report['status']}"
+    if document["resolution"] is not None:
+        resolution = await _value(
+            WrittenResolution, WrittenResolution.visibility, document["resolution"]
+        )
+        visibility = _narrower(visibility, resolution)
     if document["minutes"] is not None:
         minutes = await _value(Minutes, Minutes.status, document["minutes"])
         status = f"minutes:{minutes}"
@@ -352,6 +357,7 @@ async def _document_entries(series: int) -> list[Entry]:
             Document.agenda_item,
             Document.minutes,
             Document.report,
+            Document.resolution,
             Document.title,
             Document.file_name,
             Document.added_at,
