@@ -343,7 +343,8 @@ class MeetingController(Controller):
         item = await queries.get_agenda_item(item_id, viewer)
 
         change = _filled(AgendaMove, services.move_agenda_item, item_id, viewer)
-        return await _act(request, viewer, item.meeting.id, change, "Agenda reordered.", "move")
+        form = f"move-{item_id}"
+        return await _act(request, viewer, item.meeting.id, change, "Agenda reordered.", form)
 
     @post("/agenda-items/{item_id:int}/remove", name="meetings:remove-item")
     async def remove_item(
@@ -390,7 +391,8 @@ class MeetingController(Controller):
 
         change = _filled(ConflictDeclaration, services.declare_conflict, item_id, viewer)
         success = "Conflict of interest recorded."
-        return await _act(request, viewer, item.meeting.id, change, success, "conflict")
+        form = f"conflict-{item_id}"
+        return await _act(request, viewer, item.meeting.id, change, success, form)
 
     # --- attendance ---
 
