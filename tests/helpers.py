@@ -46,6 +46,19 @@ async def post_form(
     return await client.post(url, data=payload)
 
 
+async def shown_after_refusal(
+    client: httpx.AsyncClient, response: httpx.Response
+) -> httpx.Response:
+    """A form refused on a page of several is answered with a 303 to the page's own address
+    (Post/Redirect/Get), whose view shows the refusal: that page, with the 303 in its
+    history."""
+    assert response.status_code == 303, (response.status_code, response.text[:300])
+    shown = await client.get(response.headers["location"])
+    shown.history = [response]
+    assert shown.status_code == 200, shown.status_code
+    return shown
+
+
 def field_error(html: str, name: str) -> str | None:
     """The error message shown under a form field, if any."""
     match = re.search(rf'<p class="error" id="{re.escape(name)}-error">([^<]*)</p>', html)

@@ -1154,7 +1154,15 @@ async def request_as(
             return await client.request(
                 method, url, json=body or {}, headers={"x-csrftoken": keeper.csrf}
             )
-        return await client.request(method, url, data={**(body or {}), "_csrf_token": keeper.csrf})
+        response = await client.request(
+            method, url, data={**(body or {}), "_csrf_token": keeper.csrf}
+        )
+        if response.status_code != 303:
+            return response
+    # A form refused on a page of several answers 303 to the page, whose view shows why.
+    shown = await client.get(response.headers["location"])
+    shown.history = [response]
+    return shown
 
 
 def _problem(response: httpx.Response, status: int) -> str | None:
@@ -1167,7 +1175,14 @@ def _problem(response: httpx.Response, status: int) -> str | None:
 
 
 def _page(response: httpx.Response, status: int) -> str | None:
+    """The refusal as a page: answered with `status`, or (a form refused on a page of
+    several) a 303 to the page, shown again saying why."""
     content_type = response.headers.get("content-type", "")
+    if response.history and status in {409, 422}:
+        redirected = response.history[-1].status_code == 303 and response.status_code == 200
+        if redirected and 'role="alert"' in response.text:
+            return None
+        return f"expected a {status} page or the page again saying why, got {response.text[:200]}"
     if response.status_code != status or not content_type.startswith("text/html"):
         return f"expected a {status} page, got {response.status_code} {content_type}"
     return None

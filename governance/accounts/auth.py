@@ -18,10 +18,13 @@ from governance.accounts.policy import CurrentUser
 from governance.accounts.sessions import (
     SESSION_COOKIE,
     SignedIn,
+    keep_refused_form,
     signed_in_by_session,
     signed_in_by_token,
+    take_refused_form,
 )
 from governance.core.errors import StepRequired
+from governance.core.http import REFUSED_FORM_SCOPE, FormFailure
 from governance.core.security import CROSS_SITE, cookie, cookie_name, sent_from_another_site
 from governance.core.urls import path_for
 from governance.settings import get_settings
@@ -79,6 +82,7 @@ class AuthenticationMiddleware(ASGIMiddleware):
             elif cookie := session_cookie_value(scope):
                 signed_in = await signed_in_by_session(cookie, get_settings())
                 scope["auth"] = "session"
+                await _take_refused_form(scope, signed_in)
         # The person, their roles today and the data version, read in one query.
         scope[SIGNED_IN_SCOPE] = signed_in  # type: ignore[literal-required]
         user = signed_in.viewer.user if signed_in else None
@@ -86,6 +90,33 @@ class AuthenticationMiddleware(ASGIMiddleware):
         if user is not None:
             _refuse_what_user_may_not_reach(scope, user)
         await next_app(scope, receive, send)
+
+
+async def _take_refused_form(scope: Scope, signed_in: SignedIn | None) -> None:
+    """A page view after a refused POST's redirect finds the refused form in the scope
+    (`core.http.page_with_forms` shows it); any page view ends the session's keeping it."""
+    session_id = signed_in.viewer.user.session_id if signed_in else None
+    if signed_in is None or not signed_in.refused_form or session_id is None:
+        return
+    if scope.get("method") != "GET":
+        return
+    kept = await take_refused_form(session_id, signed_in.refused_form, scope["path"])
+    if kept is not None:
+        scope[REFUSED_FORM_SCOPE] = FormFailure.from_kept(kept)  # type: ignore[literal-required]
+
+
+async def keep_for_page(
+    connection: ASGIConnection[Any, Any, Any, Any], page_path: str, failure: FormFailure
+) -> bool:
+    """Keeps a refused form for the next view of its page, when the request comes with a
+    sign-in session (the caller then redirects there); False for a bearer token, whose
+    client is shown the refusal where it posted."""
+    user = connection.scope.get("user")
+    session_id = getattr(user, "session_id", None)
+    if connection.scope.get("auth") != "session" or not session_id:
+        return False
+    await keep_refused_form(session_id, page_path, failure.to_kept())
+    return True
 
 
 def _refuse_what_user_may_not_reach(scope: Scope, user: CurrentUser) -> None:

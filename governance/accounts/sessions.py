@@ -22,6 +22,7 @@ from governance.accounts.policy import CurrentUser, Viewer, strongest_roles
 from governance.accounts.tables import ApiToken, User, UserSession
 from governance.core.clock import organisation_today, utcnow
 from governance.core.db import get_engine
+from governance.core.signing import sign, unsign
 from governance.core.tables import AuditChainHead
 from governance.groups.tables import Membership
 from governance.settings import Settings
@@ -100,6 +101,9 @@ class SignedIn:
 
     viewer: Viewer
     data_version: int
+    # A refused form the session keeps for its next page view, as signed (see
+    # `keep_refused_form`); "" when there is none, and always for a token.
+    refused_form: str = ""
 
 
 def _signed_in_sql(credential_table: str, credential_columns: str, key_column: str) -> str:
@@ -120,7 +124,9 @@ def _signed_in_sql(credential_table: str, credential_columns: str, key_column: s
     )
 
 
-_SESSION_SQL = _signed_in_sql(UserSession._meta.tablename, "c.created_at, c.last_seen_at", "id")
+_SESSION_SQL = _signed_in_sql(
+    UserSession._meta.tablename, "c.created_at, c.last_seen_at, c.refused_form", "id"
+)
 _TOKEN_SQL = _signed_in_sql(
     ApiToken._meta.tablename,
     "c.id AS token_id, c.last_used_at, c.expires_at, c.revoked_at, c.read_only",
@@ -149,7 +155,8 @@ def _roles_today(rows: list[dict[str, Any]]) -> dict[int, str]:
 
 def _signed_in(rows: list[dict[str, Any]], user: CurrentUser) -> SignedIn:
     version = rows[0]["data_version"]
-    return SignedIn(Viewer(user=user, group_roles=_roles_today(rows)), int(version or 0))
+    viewer = Viewer(user=user, group_roles=_roles_today(rows))
+    return SignedIn(viewer, int(version or 0), str(rows[0].get("refused_form") or ""))
 
 
 async def resolve_session(token: str, settings: Settings) -> CurrentUser | None:
@@ -193,6 +200,32 @@ async def end_all_sessions(user_id: int, keep_session_id: str | None = None) -> 
     if keep_session_id is not None:
         query = query.where(UserSession.id != keep_session_id)
     await query
+
+
+REFUSED_FORM_PURPOSE = "refused-form"
+# A refused form is shown by the page view that follows its POST's redirect at once; one
+# kept longer than this (the redirect never followed) is stale and never shown.
+REFUSED_FORM_SECONDS = 300
+
+
+async def keep_refused_form(session_id: str, page_path: str, failure: Mapping[str, Any]) -> None:
+    """Keeps a refused form (each field's error, what was typed, which form, why) in the
+    session, signed and dated, for the next view of the page at `page_path`: the POST is
+    answered with a redirect to that page (Post/Redirect/Get), which shows it again."""
+    kept = sign(REFUSED_FORM_PURPOSE, {"path": page_path, **failure})
+    await UserSession.update({UserSession.refused_form: kept}).where(UserSession.id == session_id)
+
+
+async def take_refused_form(session_id: str, kept: str, page_path: str) -> dict[str, Any] | None:
+    """The refused form a session kept, if it is for this page and fresh; it is shown once,
+    so the session forgets it whatever page is viewed next."""
+    await UserSession.update({UserSession.refused_form: ""}).where(
+        (UserSession.id == session_id) & (UserSession.refused_form == kept)
+    )
+    failure = unsign(REFUSED_FORM_PURPOSE, kept, REFUSED_FORM_SECONDS)
+    if isinstance(failure, dict) and failure.get("path") == page_path:
+        return failure
+    return None
 
 
 def session_handle(session_id: str) -> str:

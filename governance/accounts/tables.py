@@ -9,6 +9,7 @@ from piccolo.columns import (
     Integer,
     OnDelete,
     Serial,
+    Text,
     Timestamptz,
     Varchar,
 )
@@ -48,6 +49,10 @@ class UserSession(Table, tablename="user_session"):
     last_seen_at = Timestamptz()
     ip_address = Varchar(length=64, default="")
     user_agent = Varchar(length=300, default="")
+    # A refused form kept for the next page view (signed, minutes old at most; see
+    # sessions.keep_refused_form): what was typed and each field's error, so the page can
+    # be shown again at its own address after the POST is answered with a redirect.
+    refused_form = Text(default="")
 
 
 class ApiToken(Table, tablename="api_token"):

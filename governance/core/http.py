@@ -26,6 +26,9 @@ from governance.core.security import cookie, cookie_name
 from governance.core.signing import sign, unsign
 
 FLASH_COOKIE = "governance_flash"
+# Where the authentication middleware leaves a refused form kept for this page view (a
+# `FormFailure`), after its POST was answered with a redirect here (Post/Redirect/Get).
+REFUSED_FORM_SCOPE = "refused_form"
 CommandT = TypeVar("CommandT", bound=msgspec.Struct)
 ResultT = TypeVar("ResultT")
 
@@ -130,6 +133,31 @@ class FormFailure:
         status = 422 if isinstance(error, InvalidInput) else 409
         return cls(error.field_errors, values or {}, form, error.message, status)
 
+    def to_kept(self) -> dict[str, Any]:
+        """The failure as the session keeps it until the page is shown again: text only (a
+        file chosen is never kept; a browser never fills a file field back in)."""
+        return {
+            "errors": {str(name): str(text) for name, text in self.errors.items()},
+            "values": {
+                str(name): value for name, value in self.values.items() if isinstance(value, str)
+            },
+            "form": self.form,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_kept(cls, kept: Mapping[str, Any]) -> FormFailure:
+        """A kept failure, shown on the page its POST redirected to: the page itself is
+        fine, so it answers 200."""
+        errors, values = kept.get("errors"), kept.get("values")
+        return cls(
+            dict(errors) if isinstance(errors, dict) else {},
+            dict(values) if isinstance(values, dict) else {},
+            str(kept.get("form") or ""),
+            str(kept.get("message") or ""),
+            200,
+        )
+
 
 def page_with_forms(
     request: Request[Any, Any, Any],
@@ -137,8 +165,11 @@ def page_with_forms(
     context: Mapping[str, Any],
     failure: FormFailure | None = None,
 ) -> Template:
-    """A page holding several forms, shown again with the failed one's errors, if any."""
-    failure = failure or FormFailure(status_code=200)
+    """A page holding several forms, shown again with the failed one's errors, if any:
+    the one given, or the one kept for this view after a refused POST's redirect."""
+    if failure is None:
+        kept = request.scope.get(REFUSED_FORM_SCOPE)
+        failure = kept if isinstance(kept, FormFailure) else FormFailure(status_code=200)
     full_context = {
         **context,
         "errors": dict(failure.errors),

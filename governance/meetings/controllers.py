@@ -12,7 +12,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from governance.accounts.auth import signed_in
+from governance.accounts.auth import keep_for_page, signed_in
 from governance.accounts.policy import VISIBILITIES, Viewer
 from governance.core.clock import zone
 from governance.core.contracts import Confirmation, read_form
@@ -87,9 +87,6 @@ async def _meeting_page(
             "modes": ATTENDANCE_MODES,
             "reply_modes": REPLY_MODES,
             "reply_labels": REPLY_LABELS,
-            # A refused form is shown again at the address it was posted to; the site's
-            # script puts the page's own address back in the address bar.
-            "page_url": path_for("meetings:show", meeting_id=meeting_id),
         }
     )
     context.update(await papers_context(meeting_id, context["meeting"], viewer))
@@ -111,12 +108,16 @@ async def _act(
     form: str = "",
 ) -> Template | Redirect:
     """Runs one change from the submitted form; on a refusal (of the values or of the state)
-    shows the meeting page again with the reason beside the form that was sent."""
+    the meeting page is shown again, at its own address (the session keeps the refusal for
+    the redirect's page view), with the reason beside the form that was sent."""
     data = await request.form()
     try:
         await change(data)
     except (InvalidInput, ConflictError) as error:
         failure = FormFailure.of(error, form, form_values(data))
+        page_path = path_for("meetings:show", meeting_id=meeting_id)
+        if await keep_for_page(request, page_path, failure):
+            return Redirect(path=page_path, status_code=303)
         return await _meeting_page(request, meeting_id, viewer, failure)
     return _to_meeting(meeting_id, success)
 
@@ -342,7 +343,8 @@ class MeetingController(Controller):
         item = await queries.get_agenda_item(item_id, viewer)
 
         change = _filled(AgendaMove, services.move_agenda_item, item_id, viewer)
-        return await _act(request, viewer, item.meeting.id, change, "Agenda reordered.", "move")
+        form = f"move-{item_id}"
+        return await _act(request, viewer, item.meeting.id, change, "Agenda reordered.", form)
 
     @post("/agenda-items/{item_id:int}/remove", name="meetings:remove-item")
     async def remove_item(
@@ -389,7 +391,8 @@ class MeetingController(Controller):
 
         change = _filled(ConflictDeclaration, services.declare_conflict, item_id, viewer)
         success = "Conflict of interest recorded."
-        return await _act(request, viewer, item.meeting.id, change, success, "conflict")
+        form = f"conflict-{item_id}"
+        return await _act(request, viewer, item.meeting.id, change, success, form)
 
     # --- attendance ---
 

@@ -60,9 +60,10 @@
   });
 })();
 
-// A refused form is shown again at the address it was posted to: put the page's own address
-// back in the address bar, so that reloading or sharing it shows the page, not the form's
-// address. The error summary takes the focus, as the GOV.UK pattern asks.
+// A form refused on a page of several is answered with a redirect to the page, which shows
+// the refusal (Post/Redirect/Get, no script needed). Where a page is still shown again at the
+// address its form was posted to (its body names its own address), put that address back in
+// the address bar. The error summary takes the focus, as the GOV.UK pattern asks.
 (function () {
   var own = document.body.getAttribute("data-page-url");
   if (own && window.history && window.history.replaceState) {

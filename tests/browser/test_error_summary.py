@@ -7,13 +7,15 @@ address in the address bar, not the address it was posted to."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 
-from playwright.async_api import Page, expect
+import pytest
+from playwright.async_api import Browser, Page, expect
 
 from governance.core.clock import organisation_today, utcnow
 from governance.reports import services as reports
 from governance.reports.schemas import ReportDraft
-from tests.browser.conftest import sign_in_through_form
+from tests.browser.conftest import ACTION_TIMEOUT_MS, sign_in_through_form
 from tests.factories import (
     PASSWORD,
     make_group,
@@ -53,9 +55,24 @@ async def _refused_in_one_round(page: Page, expected: dict[str, str]) -> None:
         link = summary.locator(f'a[href="#{field_id}"]')
         await expect(link).to_contain_text(message)
     await expect(summary.get_by_role("link")).to_have_count(len(expected))
+    await _every_summary_link_leads_to_a_field(page)
     for field_id in expected:
         await summary.locator(f'a[href="#{field_id}"]').click()
         await expect(page.locator(f"#{field_id}")).to_be_focused()
+
+
+async def _every_summary_link_leads_to_a_field(page: Page) -> None:
+    """Each link of the error summary names exactly one element of the page: a field, or
+    a group of them."""
+    for href in await page.locator(".error-summary a").evaluate_all(
+        "links => links.map(link => link.getAttribute('href'))"
+    ):
+        assert href.startswith("#"), href
+        target = page.locator(f'[id="{href[1:]}"]')
+        await expect(target).to_have_count(1)
+        tag = await target.evaluate("element => element.tagName")
+        # A group of boxes (an action's owners) is a fieldset, the summary's link its legend's.
+        assert tag in {"INPUT", "SELECT", "TEXTAREA", "FIELDSET"}, (href, tag)
 
 
 async def test_the_meeting_form(browser_page: Page, live_server: str) -> None:
@@ -95,6 +112,55 @@ async def test_a_form_on_the_meeting_page_keeps_the_pages_address(
     await page.get_by_label("Item title").fill("Budget")
     await _submit(page, "Add item")
     await expect(page.get_by_role("status")).to_have_text("Agenda item added.")
+
+
+@pytest.fixture
+async def no_script_page(browser: Browser) -> AsyncIterator[Page]:
+    """A page in a fresh context where JavaScript does not run."""
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 800}, java_script_enabled=False
+    )
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    try:
+        yield await context.new_page()
+    finally:
+        await context.close()
+
+
+async def test_without_javascript_a_refused_meeting_form_is_shown_at_the_pages_address(
+    no_script_page: Page, live_server: str
+) -> None:
+    page = no_script_page
+    chair, _ = await _people()
+    started = utcnow() - dt.timedelta(hours=1)
+    meeting_id = await make_meeting(SLUG, chair, starts_at=started)
+    await sign_in_through_form(page, live_server, CHAIR, PASSWORD)
+    meeting_url = f"{live_server}/meetings/{meeting_id}"
+    await page.goto(meeting_url)
+    await page.get_by_text("Add an agenda item").click()
+    await page.locator("#section-agenda").get_by_label("Notes").fill("Typed **before** the title")
+    await _submit(page, "Add item")
+    # Post/Redirect/Get: the address is the page's own, with no script to put it back.
+    assert page.url == meeting_url, page.url
+    summary = page.locator(".error-summary")
+    await expect(summary).to_contain_text("Item title is required.")
+    await expect(page.locator("#title-error")).to_contain_text("Item title is required.")
+    await expect(page.locator("#notes")).to_have_value("Typed **before** the title")
+    await _every_summary_link_leads_to_a_field(page)
+    # Reloading shows the page, not the form again nor its refusal.
+    await page.reload()
+    assert page.url == meeting_url
+    await expect(summary).to_have_count(0)
+    await page.get_by_text("Add an agenda item").click()
+    await page.get_by_label("Item title").fill("Budget")
+    await _submit(page, "Add item")
+    await expect(page.get_by_role("status")).to_have_text("Agenda item added.")
+    # The move form of an item: its error beside it, the summary's link leading to it.
+    await page.locator(".agenda-item").get_by_label("New position").fill("4")
+    await _submit(page, "Move")
+    assert page.url == meeting_url, page.url
+    await expect(page.locator("#position-error")).to_contain_text("Choose a position from 1")
+    await _every_summary_link_leads_to_a_field(page)
 
 
 async def test_the_action_form(browser_page: Page, live_server: str) -> None:

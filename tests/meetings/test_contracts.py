@@ -15,7 +15,7 @@ from governance.accounts.services import issue_api_token
 from governance.core.clock import utcnow
 from governance.meetings.tables import AgendaItem, Attendance, Meeting
 from tests.factories import make_meeting
-from tests.helpers import field_error, post_form, sign_in
+from tests.helpers import field_error, post_form, shown_after_refusal, sign_in
 
 TOO_LONG_TITLE = "x" * 201
 TOO_LONG_PLACE = "p" * 501
@@ -168,7 +168,7 @@ async def test_free_text_keeps_line_breaks_as_newlines_and_refuses_other_control
     await sign_in(client, cast.chair)
     url = f"/meetings/{meeting_id}/agenda"
     page = await post_form(client, url, {"title": "Item", "notes": "One\vtwo"})
-    assert page.status_code == 422
+    page = await shown_after_refusal(client, page)
     assert shown(page.text, "notes") == "Notes contains a control character that cannot be stored."
     page = await post_form(client, url, {"title": "Item", "notes": "One\r\ntwo\rthree"})
     assert page.status_code in {302, 303}
@@ -184,7 +184,7 @@ async def test_the_agenda_item_form_reports_every_invalid_field_at_once(client, 
     bad = {"title": "", "visibility": "secret", "notes": "n" * 20001}
     await sign_in(client, cast.chair)
     response = await post_form(client, f"/meetings/{meeting_id}/agenda", bad)
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert shown(response.text, "title") == "Item title is required."
     assert (shown(response.text, "visibility") or "").startswith("Choose one of")
     assert shown(response.text, "notes") == "Notes must be at most 20000 characters."
@@ -202,7 +202,7 @@ async def test_the_agenda_item_form_and_the_api_say_the_same(client, cast, chair
     bad = {"title": "t" * 301, "visibility": "everyone", "notes": "bad\x00notes"}
     await sign_in(client, cast.chair)
     page = await post_form(client, f"/meetings/{meeting_id}/agenda", bad)
-    assert page.status_code == 422
+    page = await shown_after_refusal(client, page)
     url = f"/api/v1/meetings/{meeting_id}/agenda"
     errors = await api_errors(client, "PUT", url, {"items": [bad]}, chair_token)
     for name in ("title", "visibility", "notes"):
@@ -231,7 +231,7 @@ async def test_attendance_reports_every_invalid_field_at_once(client, cast, chai
             "guests": f"Dr Guest\n{TOO_LONG_GUEST}",
         },
     )
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     for member in (cast.member, cast.member2):
         assert shown(response.text, f"mode_{member}") == (
             "Choose present, remote, apologies or absent."
@@ -263,7 +263,7 @@ async def test_attendance_page_and_api_say_the_same(client, cast, chair_token, m
         f"/meetings/{meeting_id}/attendance",
         {f"mode_{cast.member}": mode, f"mode_{cast.chair}": "present", "guests": guest},
     )
-    assert page.status_code == 422
+    page = await shown_after_refusal(client, page)
     entries = [{"user_id": cast.chair, "mode": "present"}]
     if mode:
         entries.append({"user_id": cast.member, "mode": mode})

@@ -20,7 +20,7 @@ from governance.meetings.schemas import (
 from governance.meetings.tables import AgendaItem, Attendance, Decision, Meeting, Minutes
 from governance.notifications.needs_me import forget_recent_tasks
 from tests.factories import make_meeting, make_membership, make_user, viewer_for
-from tests.helpers import field_error, post_form, sign_in
+from tests.helpers import field_error, post_form, shown_after_refusal, sign_in
 
 SECRETS = (
     "BOARD-TITLE",
@@ -189,7 +189,7 @@ async def test_agenda_and_decision_forms_show_field_errors(client, cast):
     response = await post_form(
         client, f"/meetings/{meeting_id}/agenda", {"title": "", "visibility": "secret"}
     )
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_error(response.text, "title") == "Item title is required."
     assert field_error(response.text, "visibility").startswith("Choose one of")
     assert await AgendaItem.count() == 0
@@ -203,12 +203,12 @@ async def test_agenda_and_decision_forms_show_field_errors(client, cast):
         f"/meetings/{meeting_id}/decisions",
         {"agenda_item_id": str(item_id), "text": "", "votes_for": "-1"},
     )
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_error(response.text, "text") == "Decision is required."
     assert field_error(response.text, "votes_for") == "Votes for must be between 0 and 1000."
     assert await Decision.count() == 0
     response = await post_form(client, f"/agenda-items/{item_id}/move", {"position": "5"})
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert "Position must be between 1 and 1" in response.text
 
 
@@ -218,10 +218,10 @@ async def test_refused_transitions_show_the_reason_and_change_nothing(client, ca
     response = await post_form(
         client, f"/meetings/{meeting_id}/minutes/approve", {"method": "circulation"}
     )
-    assert response.status_code == 409
+    response = await shown_after_refusal(client, response)
     assert "Minutes must be circulated before they can be approved." in response.text
     response = await post_form(client, f"/meetings/{meeting_id}/minutes/circulate")
-    assert response.status_code == 409
+    response = await shown_after_refusal(client, response)
     assert (await Minutes.select(Minutes.status).first())["status"] == "draft"
 
 
@@ -235,7 +235,7 @@ async def test_attendance_form_refuses_a_non_member(client, cast):
         f"/meetings/{meeting_id}/attendance",
         {f"mode_{cast.chair}": "present", f"mode_{cast.stranger}": "present"},
     )
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert "members of the group on the meeting date can be recorded" in response.text
     assert await Attendance.count() == 0
     response = await post_form(

@@ -41,7 +41,7 @@ from governance.meetings.tables import (
     MinutesComment,
 )
 from tests.factories import make_meeting, viewer_for
-from tests.helpers import CSRF_COOKIE, csrf_token, post_form, sign_in
+from tests.helpers import CSRF_COOKIE, csrf_token, post_form, shown_after_refusal, sign_in
 
 STAGES = ("scheduled", "held", "minutes_draft", "circulated", "approved")
 HELD_STAGES = ("held", "minutes_draft", "circulated")
@@ -390,7 +390,9 @@ async def _send(client: httpx.AsyncClient, stage: Stage, route: Route) -> httpx.
             json=route.body(stage),
             headers={"Authorization": f"Bearer {stage.chair_token}"},
         )
-    return await post_form(client, route.path(stage), route.body(stage))
+    response = await post_form(client, route.path(stage), route.body(stage))
+    # A form of the meeting page is refused with a 303 to the page, which says why.
+    return await shown_after_refusal(client, response) if response.status_code == 303 else response
 
 
 def _message(response: httpx.Response, route: Route) -> str:
@@ -412,7 +414,8 @@ async def test_what_a_stage_does_not_allow_is_refused_and_changes_nothing(client
         before = await _state(client, stage)
         response = await _send(client, stage, route)
         expected = route.refused[stage_name]
-        assert response.status_code == 409, (route.name, response.status_code, response.text)
+        refused_status = 200 if response.history else 409
+        assert response.status_code == refused_status, (route.name, response.text[:300])
         assert expected in _message(response, route), (route.name, response.text[:2000])
         assert await _state(client, stage) == before, route.name
 
