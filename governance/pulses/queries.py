@@ -196,21 +196,26 @@ async def _responses(run_id: int) -> list[dict[str, Any]]:
     return [row["answers"] for row in rows]
 
 
+def run_columns() -> tuple[Any, ...]:
+    """What a run's results are computed from (`compute`): the run, its pulse and group."""
+    return (
+        PulseRun.id,
+        PulseRun.number,
+        PulseRun.opens_on,
+        PulseRun.closes_on,
+        PulseRun.status,
+        PulseRun.visibility,
+        PulseRun.invited,
+        PulseRun.pulse,
+        PulseRun.pulse.title,
+        PulseRun.pulse.group,
+        PulseRun.pulse._.group._.slug,
+    )
+
+
 async def run_results(run_id: int, viewer: Viewer) -> RunResultsView:
     run = await one_row(
-        PulseRun.select(
-            PulseRun.id,
-            PulseRun.number,
-            PulseRun.opens_on,
-            PulseRun.closes_on,
-            PulseRun.status,
-            PulseRun.visibility,
-            PulseRun.invited,
-            PulseRun.pulse,
-            PulseRun.pulse.title,
-            PulseRun.pulse.group,
-            PulseRun.pulse._.group._.slug,
-        ).where((PulseRun.id == run_id) & scopes.pulse_runs(viewer)),
+        PulseRun.select(*run_columns()).where((PulseRun.id == run_id) & scopes.pulse_runs(viewer)),
         NO_RUN,
     )
     questions = await questions_of(run["pulse"])

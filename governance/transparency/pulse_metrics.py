@@ -24,19 +24,7 @@ from governance.transparency.figures import GroupFigures, Period, PulseRunFigure
 
 async def _runs(group_ids: list[int], period: Period, edition: str) -> list[dict[str, Any]]:
     return list(
-        await PulseRun.select(
-            PulseRun.id,
-            PulseRun.number,
-            PulseRun.opens_on,
-            PulseRun.closes_on,
-            PulseRun.status,
-            PulseRun.visibility,
-            PulseRun.invited,
-            PulseRun.pulse,
-            PulseRun.pulse.title,
-            PulseRun.pulse.group,
-            PulseRun.pulse._.group._.slug,
-        )
+        await PulseRun.select(*pulse_queries.run_columns())
         .where(
             PulseRun.pulse.group.is_in(group_ids)
             & (PulseRun.closes_on >= period.starts_on)
