@@ -12,6 +12,7 @@ from jinja2.runtime import Context
 
 from governance.core.markdown import render_markdown
 
+EN_DASH = "\u2013"  # between the two ends of a range, as typeset text has it
 TEMPLATE_DIRECTORY = Path(__file__).resolve().parents[2] / "templates"
 
 
@@ -26,6 +27,25 @@ def format_datetime(
         return ""
     local = value.astimezone(ZoneInfo(timezone))
     text = local.strftime("%-d %b %Y, %H:%M")
+    return text if timezone == reader_timezone else f"{text} ({timezone})"
+
+
+def format_time_range(
+    starts: dt.datetime,
+    ends: dt.datetime,
+    timezone: str = "UTC",
+    reader_timezone: str | None = None,
+) -> str:
+    """A meeting's time, its zone written once at the end (unless it is the reader's own):
+    "2 Dec 2026, 10:00 \u2013 11:30 (Europe/London)" (an en dash); an end on another day
+    carries its date."""
+    start_text = format_datetime(starts, timezone, timezone)
+    local_start, local_end = (moment.astimezone(ZoneInfo(timezone)) for moment in (starts, ends))
+    same_day = local_start.date() == local_end.date()
+    end_text = (
+        local_end.strftime("%H:%M") if same_day else format_datetime(ends, timezone, timezone)
+    )
+    text = f"{start_text} {EN_DASH} {end_text}"
     return text if timezone == reader_timezone else f"{text} ({timezone})"
 
 
@@ -44,6 +64,14 @@ def datetime_filter(context: Context, value: dt.datetime | None, timezone: str =
     return format_datetime(value, timezone, _reader_timezone(context))
 
 
+@jinja2.pass_context
+def time_range_filter(
+    context: Context, starts: dt.datetime, ends: dt.datetime, timezone: str = "UTC"
+) -> str:
+    """`{{ starts | time_range(ends, zone) }}`: from start to end, the zone written once."""
+    return format_time_range(starts, ends, timezone, _reader_timezone(context))
+
+
 def format_date(value: dt.date | None) -> str:
     if value is None:
         return ""
@@ -57,5 +85,6 @@ def humanize_choice(value: Any) -> str:
 def add_template_helpers(environment: jinja2.Environment) -> None:
     environment.filters["markdown"] = render_markdown
     environment.filters["datetime"] = datetime_filter
+    environment.filters["time_range"] = time_range_filter
     environment.filters["date"] = format_date
     environment.filters["humanize"] = humanize_choice
