@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 
 import httpx
 import pytest
+from markupsafe import Markup
 
 from governance.core.markdown import render_markdown
 from tests.factories import make_group, make_membership, make_user
@@ -129,3 +130,19 @@ async def test_a_progress_note_shows_as_markdown_and_offers_a_preview(
     assert '<a href="https://example.org/plan"' in page
     assert "**Half**" not in page
     assert 'formaction="/preview"' in page
+
+
+def test_a_text_shown_again_is_rendered_once_and_a_changed_one_anew() -> None:
+    from governance.core import markdown
+
+    markdown._render_kept.cache_clear()
+    first = markdown.render_markdown("Kept **text**")
+    again = markdown.render_markdown("Kept **text**")
+    changed = markdown.render_markdown("Kept **text**, changed")
+
+    assert again == first == Markup("<p>Kept <strong>text</strong></p>\n")
+    assert "changed" in changed
+    assert markdown._render_kept.cache_info().hits == 1
+    long_text = "word " * markdown.LONGEST_KEPT
+    markdown.render_markdown(long_text)
+    assert markdown._render_kept.cache_info().currsize == 2  # the long one is not kept
