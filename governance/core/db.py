@@ -31,6 +31,8 @@ from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 from governance.core.errors import DatabaseBusy, NotFoundError
+from governance.core.together import Part, current_batch, outputs_of, rows_of, statement_of
+from governance.core.together import reads_together as batching
 from governance.settings import get_settings, prepare_data_dir
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 10.0
@@ -461,6 +463,8 @@ class PreparedSelect:
     def __init__(self, build: Callable[..., Any]) -> None:
         self._build = build
         self._shapes: dict[tuple[Any, ...], tuple[Any, str, list[Any]]] = {}
+        # Each built query's columns, by the query (kept alive by `_shapes`).
+        self._outputs: dict[int, list[Any] | None] = {}
 
     def _prepared(
         self, engine_type: str, structure: tuple[Any, ...], values: Mapping[str, Any]
@@ -480,15 +484,52 @@ class PreparedSelect:
             sql, args = querystring.compile_string(engine_type=engine_type)
             if len(self._shapes) >= self.SHAPES_KEPT:
                 self._shapes.clear()
+                self._outputs.clear()
             prepared = self._shapes[shape] = (query, sql, [_picker(arg) for arg in args])
         return prepared
 
     async def run(self, *structure: Any, **values: Any) -> list[dict[str, Any]]:
         """The rows, as the built query would return them with these values (lists of
-        values passed as lists)."""
+        values passed as lists); inside `reads_together()`, sent with the other selects
+        asked for at the same moment."""
         engine = get_engine()
         query, sql, pickers = self._prepared(engine.engine_type, structure, values)
-        querystring = QueryString("", query_type="select", table=query.table)
-        querystring._frozen_compiled_strings = (sql, [pick(values) for pick in pickers])
-        rows = await engine.run_querystring(querystring)
+        args = [pick(values) for pick in pickers]
+        batch = current_batch()
+        outputs = self._outputs_of(engine.engine_type, query) if batch is not None else None
+        if batch is not None and outputs is not None and not engine.current_transaction.get():
+            answer = asyncio.get_running_loop().create_future()
+            batch.join(Part(query, sql, outputs, args, answer))
+            rows = await answer
+        else:
+            querystring = QueryString("", query_type="select", table=query.table)
+            querystring._frozen_compiled_strings = (sql, args)
+            rows = await engine.run_querystring(querystring)
         return await query._process_results(rows)  # type: ignore[no-any-return]
+
+    def _outputs_of(self, engine_type: str, query: Any) -> list[Any] | None:
+        key = id(query)
+        if key not in self._outputs:
+            self._outputs[key] = outputs_of(query, engine_type)
+        return self._outputs[key]
+
+
+async def _send_together(parts: Sequence[Part]) -> None:
+    """Answers a batch of selects: one alone as itself, several in one statement."""
+    engine = get_engine()
+    if len(parts) == 1:
+        (part,) = parts
+        querystring = QueryString("", query_type="select", table=part.query.table)
+        querystring._frozen_compiled_strings = (part.sql, part.args)
+        part.answer.set_result(await engine.run_querystring(querystring))
+        return
+    (row,) = await engine.run_querystring(statement_of(parts, engine.engine_type))
+    answers = list(dict(row).values())
+    for part, answer in zip(parts, answers, strict=True):
+        part.answer.set_result(rows_of(part, answer))
+
+
+def reads_together() -> contextlib.AbstractContextManager[Any]:
+    """Inside this block, prepared selects asked for at the same moment (from tasks
+    gathered together) are sent as one statement: see core/together.py."""
+    return batching(_send_together)

@@ -1,0 +1,120 @@
+"""Where a page's time goes, in this process: each route's SQL statements and a cProfile of
+many requests, driven through the ASGI app (no network, no load generator).
+
+    .venv/bin/python scripts/profile_pages.py [--requests 300] [--route dashboard] [--sql]
+
+Builds a throwaway SQLite database with the demo data (as scripts/bench_pages.py does), signs
+in the demo chair, then for each route prints the statements it sends (with --sql) and the
+functions that took the most time over --requests requests. Figures under cProfile are
+inflated; compare routes and changes with each other, and measure speed with bench_pages.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import logging
+import os
+import pstats
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from scripts.bench_pages import EMAIL, GOVERNANCE, PASSWORD, SLUG, routes  # noqa: E402
+
+
+def prepare(folder: Path) -> tuple[dict[str, str], str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVERNANCE_")}
+    env |= {"GOVERNANCE_DATA_DIR": str(folder), "GOVERNANCE_LOG_LEVEL": "WARNING"}
+    subprocess.run(
+        [*GOVERNANCE, "init", "--demo"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL
+    )
+    token = subprocess.run(
+        [*GOVERNANCE, "token", "create", EMAIL],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()[-1]
+    return env, token
+
+
+async def profile(env: dict[str, str], token: str, args: argparse.Namespace) -> None:
+    os.environ.update(env)
+    from litestar.testing import AsyncTestClient
+
+    from governance.app import create_app
+    from governance.core.db import get_engine
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    async with AsyncTestClient(create_app()) as client:
+        engine = get_engine()
+        statements: list[str] = []
+        original = engine.run_querystring
+
+        async def recording(querystring: Any, *a: Any, **k: Any) -> Any:
+            frozen = getattr(querystring, "_frozen_compiled_strings", None)
+            statements.append(frozen[0] if frozen else str(querystring))
+            return await original(querystring, *a, **k)
+
+        engine.run_querystring = recording  # type: ignore[method-assign]
+        login = await client.get("/login")
+        csrf = re.search(r'name="_csrf_token" value="([^"]+)"', login.text)
+        assert csrf
+        await client.post(
+            "/login",
+            data={"email": EMAIL, "password": PASSWORD, "_csrf_token": csrf.group(1), "next": "/"},
+        )
+        meetings = (await client.get(f"/groups/{SLUG}/meetings")).text
+        found = re.search(r'href="/meetings/(\d+)"', meetings)
+        assert found, "the demo group lists no meeting"
+        meeting_id = int(found.group(1))
+        for route in routes(meeting_id):
+            if args.route and route.label != args.route:
+                continue
+            headers = {"Authorization": f"Bearer {token}"} if route.auth == "token" else {}
+            await client.get(route.path, headers=headers)
+            statements.clear()
+            response = await client.get(route.path, headers=headers)
+            print(
+                f"\n== {route.label} {route.path}: {response.status_code}, "
+                f"{len(statements)} statements"
+            )
+            if args.sql:
+                for sql in statements:
+                    print("   ", " ".join(sql.split())[:400])
+            profiler = cProfile.Profile()
+            started = time.perf_counter()
+            profiler.enable()
+            for _ in range(args.requests):
+                await client.get(route.path, headers=headers)
+            profiler.disable()
+            elapsed = time.perf_counter() - started
+            print(f"   {elapsed / args.requests * 1000:.2f} ms a request under cProfile")
+            if args.top:
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--route", default="")
+    parser.add_argument("--sql", action="store_true")
+    parser.add_argument("--top", type=int, default=0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        env, token = prepare(Path(folder))
+        asyncio.run(profile(env, token, args))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
