@@ -32,7 +32,7 @@ from governance.accounts.controllers import (
 )
 from governance.actions.api import ActionApiController
 from governance.actions.controllers import ActionController
-from governance.core.db import database_is_reachable, open_database
+from governance.core.db import ReadsTogetherMiddleware, database_is_reachable, open_database
 from governance.core.errors import handle_exception
 from governance.core.http import refuse_non_ascii_path_ids
 from governance.core.openapi import CommandSchemaPlugin
@@ -121,6 +121,9 @@ async def ready() -> Response[dict[str, str]]:
 
 def _configure_templates(engine: JinjaTemplateEngine) -> None:
     add_template_helpers(engine.engine)
+    # Templates ship with the code and change only with a restart: without this, Jinja
+    # looks at every template file's time on disk at every use (a dozen times a page).
+    engine.engine.auto_reload = False
     engine.engine.globals["service_name"] = "Governance"
     engine.engine.globals["organisation_timezone"] = get_settings().timezone
     engine.engine.globals["organisation_name"] = get_settings().org_name
@@ -257,6 +260,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # First, so that everything after it sees the client's own address and scheme.
             TrustedProxyMiddleware(settings.trusted_proxies),
             SecurityHeadersMiddleware(),
+            ReadsTogetherMiddleware(),
             AuthenticationMiddleware(),
             DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf),
         ],

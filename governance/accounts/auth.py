@@ -163,16 +163,20 @@ def signed_in_of(connection: ASGIConnection[Any, Any, Any, Any]) -> SignedIn | N
     return connection.scope.get(SIGNED_IN_SCOPE)  # type: ignore[return-value]
 
 
-def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+# Guards are coroutines: Litestar runs a plain function guard in a worker thread, a hop per
+# request for a check that reads only the scope.
+async def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     current_user(connection)
 
 
-def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if not current_user(connection).is_admin:
         raise PermissionDeniedException("Only an administrator can do this.")
 
 
-def board_or_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def board_or_admin(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
     user = current_user(connection)
     if not (user.is_board or user.is_admin):
         raise PermissionDeniedException("Only Board members and administrators can see this.")

@@ -5,6 +5,7 @@ field's error."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -144,10 +145,12 @@ class ActionController(Controller):
             for name in MY_ACTION_FILTERS
             if name not in errors and not (name == "due_from" and "due_to" in errors)
         }
-        listing = await queries.paged_my_actions(viewer, MyActionFilters(**kept))
+        listing, groups = await asyncio.gather(
+            queries.paged_my_actions(viewer, MyActionFilters(**kept)), queries.group_choices()
+        )
         context = {
             "actions": listing.actions,
-            "groups": await queries.group_choices(),
+            "groups": groups,
             "statuses": ACTION_STATUSES,
             "overdue_count": listing.overdue_count,
             "user_id": viewer.user.id,

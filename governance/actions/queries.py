@@ -7,10 +7,13 @@ not see is "not found", exactly like one that does not exist, in the same single
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
+
+from piccolo.query.functions.aggregate import Count
 
 from governance.accounts import scopes
 from governance.accounts.policy import Viewer
@@ -37,7 +40,7 @@ from governance.core.contracts import refuse
 from governance.core.db import PreparedSelect
 from governance.core.errors import InvalidInput, NotFoundError
 from governance.core.http import query_choice
-from governance.core.paging import keyset_page
+from governance.core.paging import PageAt, decode_cursor, keyset_page, page_from, page_of
 from governance.core.urls import path_for
 from governance.groups.queries import get_group, members_on
 from governance.groups.tables import WorkingGroup
@@ -298,40 +301,6 @@ async def paged_group_actions(
     )
 
 
-def _my_actions_query(
-    viewer: Viewer, by_status: bool, by_group: bool, status: Any, group_slug: Any
-) -> Any:
-    owned = ActionItem.id.is_in(
-        ActionOwner.select(ActionOwner.action).where(ActionOwner.user == viewer.user.id)
-    )
-    mine = owned | (ActionItem.created_by == viewer.user.id)
-    query = ActionItem.select(*_columns()).where(mine & scopes.actions(viewer))
-    if by_status:
-        query = query.where(ActionItem.status == status)
-    if by_group:
-        query = query.where(ActionItem.group.slug == group_slug)
-    return query
-
-
-# Built once per viewer and filter (every signed-in view of the dashboard asks for it).
-_MY_ACTIONS = PreparedSelect(_my_actions_query)
-
-
-async def my_actions(
-    viewer: Viewer, status: str | None = None, group_slug: str | None = None
-) -> list[ActionSummaryView]:
-    """Actions assigned to me or created by me that I may still read, overdue first."""
-    status = status_filter(status)
-    rows = await _MY_ACTIONS.run(
-        viewer,
-        status is not None,
-        bool(group_slug),
-        status=status or "",
-        group_slug=group_slug or "",
-    )
-    return _overdue_first(await _summaries(rows))
-
-
 def _due_between(due_from: dt.date | None, due_to: dt.date | None) -> Any:
     """Due on or after `due_from` and on or before `due_to` (either may be absent)."""
     condition: Any = ActionItem.id.is_not_null()
@@ -342,36 +311,89 @@ def _due_between(due_from: dt.date | None, due_to: dt.date | None) -> Any:
     return condition
 
 
+def _mine(viewer: Viewer, by: tuple[bool, bool, bool, bool], values: dict[str, Any]) -> Any:
+    """Assigned to me or created by me, that I may still read, with the filters `by` names
+    (status, group, due from, due to) on `values` (or a prepared select's placeholders)."""
+    by_status, by_group, by_from, by_to = by
+    owned = ActionItem.id.is_in(
+        ActionOwner.select(ActionOwner.action).where(ActionOwner.user == viewer.user.id)
+    )
+    condition = (owned | (ActionItem.created_by == viewer.user.id)) & scopes.actions(viewer)
+    if by_status:
+        condition = condition & (ActionItem.status == values["status"])
+    if by_group:
+        condition = condition & (ActionItem.group.slug == values["group_slug"])
+    if by_from:
+        condition = condition & (ActionItem.due_on >= values["due_from"])
+    if by_to:
+        condition = condition & (ActionItem.due_on <= values["due_to"])
+    return condition
+
+
+# Built once per viewer and filter (every signed-in view of the dashboard asks for it).
+_MY_ACTIONS = PreparedSelect(
+    lambda viewer, by, **values: ActionItem.select(*_columns()).where(_mine(viewer, by, values))
+)
+_MY_ACTIONS_PAGE = PreparedSelect(
+    lambda viewer, by, at, *, after_due, after_id, **values: page_of(
+        ActionItem.select(*_columns()).where(_mine(viewer, by, values)),
+        ActionItem.due_on,
+        ActionItem.id,
+        at,
+        after_due,
+        after_id,
+    )
+)
+_MY_OVERDUE = PreparedSelect(
+    lambda viewer, by, *, today, **values: ActionItem.select(Count()).where(
+        _mine(viewer, by, values)
+        & ActionItem.status.is_in(list(ACTIVE_STATUSES))
+        & (ActionItem.due_on < today)
+    )
+)
+
+
+async def my_actions(
+    viewer: Viewer, status: str | None = None, group_slug: str | None = None
+) -> list[ActionSummaryView]:
+    """Actions assigned to me or created by me that I may still read, overdue first."""
+    status = status_filter(status)
+    rows = await _MY_ACTIONS.run(
+        viewer,
+        (status is not None, bool(group_slug), False, False),
+        status=status or "",
+        group_slug=group_slug or "",
+    )
+    return _overdue_first(await _summaries(rows))
+
+
 async def paged_my_actions(
     viewer: Viewer, filters: MyActionFilters, limit: int | None = None
 ) -> ActionListView:
     """A page of My actions (assigned to me or created by me, that I may still read, the
     reading rule and every filter in the query, so a page has no gap), soonest due first,
-    and how many of them all are overdue: three queries at any page."""
+    and how many of them all are overdue: the page and the count are read together, then
+    the page's owners."""
     refuse(due_range_errors(filters), DUE_RANGE_MESSAGE)
     status = status_filter(filters.status or None)
-    owned = ActionItem.id.is_in(
-        ActionOwner.select(ActionOwner.action).where(ActionOwner.user == viewer.user.id)
+    by = (status is not None, bool(filters.group), bool(filters.due_from), bool(filters.due_to))
+    values = {
+        "status": status or "",
+        "group_slug": filters.group,
+        "due_from": filters.due_from or dt.date.min,
+        "due_to": filters.due_to or dt.date.max,
+    }
+    cursor = decode_cursor(filters.cursor or None)
+    at = PageAt.of(cursor, limit, descending=False)
+    after = {
+        "after_due": cursor.value if cursor else dt.date.min,
+        "after_id": cursor.row_id if cursor else 0,
+    }
+    rows, overdue = await asyncio.gather(
+        _MY_ACTIONS_PAGE.run(viewer, by, at, **after, **values),
+        _MY_OVERDUE.run(viewer, by, today=organisation_today(), **values),
     )
-    condition = (owned | (ActionItem.created_by == viewer.user.id)) & scopes.actions(viewer)
-    if status is not None:
-        condition = condition & (ActionItem.status == status)
-    if filters.group:
-        condition = condition & (ActionItem.group.slug == filters.group)
-    condition = condition & _due_between(filters.due_from, filters.due_to)
-    found = await keyset_page(
-        ActionItem.select(*_columns()).where(condition),
-        ActionItem.due_on,
-        ActionItem.id,
-        filters.cursor or None,
-        limit,
-        descending=False,
-    )
-    overdue = await ActionItem.count().where(
-        condition
-        & ActionItem.status.is_in(list(ACTIVE_STATUSES))
-        & (ActionItem.due_on < organisation_today())
-    )
+    found = page_from(rows, ActionItem.due_on, ActionItem.id, at, cursor)
     return ActionListView(
         group_slug="",
         group_name="",
@@ -380,7 +402,7 @@ async def paged_my_actions(
         actions=await _summaries(found.rows),
         older=found.older,
         newer=found.newer,
-        overdue_count=overdue,
+        overdue_count=overdue[0]["count"],
     )
 
 
@@ -409,11 +431,14 @@ async def actions_for_sources(
     return found
 
 
+_GROUP_CHOICES = PreparedSelect(
+    lambda: WorkingGroup.select(WorkingGroup.name, WorkingGroup.slug).order_by(WorkingGroup.name)
+)
+
+
 async def group_choices() -> list[dict[str, Any]]:
     """Every group's name and slug, for filters."""
-    return await WorkingGroup.select(WorkingGroup.name, WorkingGroup.slug).order_by(  # type: ignore[no-any-return]
-        WorkingGroup.name
-    )
+    return await _GROUP_CHOICES.run()
 
 
 def source_errors(

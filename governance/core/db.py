@@ -23,6 +23,9 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 import aiosqlite
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
 from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
@@ -35,6 +38,7 @@ from governance.core.together import Part, current_batch, outputs_of, rows_of, s
 from governance.core.together import reads_together as batching
 from governance.settings import get_settings, prepare_data_dir
 
+READING_METHODS = frozenset({"GET", "HEAD"})
 SQLITE_BUSY_TIMEOUT_SECONDS = 10.0
 # How long a writer waits for its turn in this process's queue before the request is
 # answered 503 (the queue is FIFO, so this is how long the writers ahead may take in all).
@@ -533,3 +537,18 @@ def reads_together() -> contextlib.AbstractContextManager[Any]:
     """Inside this block, prepared selects asked for at the same moment (from tasks
     gathered together) are sent as one statement: see core/together.py."""
     return batching(_send_together)
+
+
+class ReadsTogetherMiddleware(ASGIMiddleware):
+    """A request that only reads (GET, HEAD) runs inside `reads_together()`: the selects its
+    page gathers go to the database together. A request that writes runs as written, one
+    statement at a time, inside its use case's transaction."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if scope.get("method") not in READING_METHODS:
+            await next_app(scope, receive, send)
+            return
+        with reads_together():
+            await next_app(scope, receive, send)

@@ -93,6 +93,47 @@ class Page:
     newer: str | None
 
 
+@dataclass(frozen=True)
+class PageAt:
+    """What decides a page query's form (not its values): whether a cursor leads there,
+    which way the rows run, and how many are asked for. A `PreparedSelect` keeps one
+    statement for each (see `page_of`)."""
+
+    size: int
+    has_cursor: bool
+    later: bool
+    backwards: bool
+
+    @classmethod
+    def of(cls, at: Position | None, limit: int | None, descending: bool) -> PageAt:
+        backwards = at is not None and at.direction == NEWER
+        # Along the list: past the cursor in the list's own order; back: before it, reversed.
+        return cls(page_size(limit), at is not None, descending == backwards, backwards)
+
+
+def page_of(query: Any, sort: Column, row_id: Column, at: PageAt, value: Any, at_id: Any) -> Any:
+    """`query` limited to the page `at` names, past the row of sort `value` and id `at_id`
+    (values or a prepared select's placeholders), one row more than the page holds."""
+    if at.has_cursor:
+        if at.later:
+            after = (sort > value) | ((sort == value) & (row_id > at_id))
+        else:
+            after = (sort < value) | ((sort == value) & (row_id < at_id))
+        query = query.where(after)
+    return query.order_by(sort, row_id, ascending=at.later).limit(at.size + 1)
+
+
+def page_from(
+    rows: list[dict[str, Any]], sort: Column, row_id: Column, at: PageAt, cursor: Position | None
+) -> Page:
+    """The page of the rows `page_of`'s query answered, with its neighbours' cursors."""
+    more = len(rows) > at.size
+    rows = rows[: at.size]
+    if at.backwards:
+        rows.reverse()
+    return Page(rows, *_neighbours(rows, sort, row_id, cursor, more))
+
+
 async def keyset_page(
     query: Any,
     sort: Column,
@@ -106,24 +147,11 @@ async def keyset_page(
     `row_id` under their own names) that `cursor` names: newest first, or with
     `descending=False` soonest first (then "older" is the page further along, "newer"
     the one before): one query."""
-    size = page_size(limit)
-    at = decode_cursor(cursor)
-    backwards = at is not None and at.direction == NEWER
-    # Along the list: past the cursor in the list's own order; back: before it, reversed.
-    later = descending == backwards
-    if at is not None:
-        if later:
-            after = (sort > at.value) | ((sort == at.value) & (row_id > at.row_id))
-        else:
-            after = (sort < at.value) | ((sort == at.value) & (row_id < at.row_id))
-        query = query.where(after)
-    query = query.order_by(sort, row_id, ascending=later)
-    rows: list[dict[str, Any]] = await query.limit(size + 1)
-    more = len(rows) > size
-    rows = rows[:size]
-    if backwards:
-        rows.reverse()
-    return Page(rows, *_neighbours(rows, sort, row_id, at, more))
+    position = decode_cursor(cursor)
+    at = PageAt.of(position, limit, descending)
+    value, at_id = (position.value, position.row_id) if position else (None, None)
+    rows: list[dict[str, Any]] = await page_of(query, sort, row_id, at, value, at_id)
+    return page_from(rows, sort, row_id, at, position)
 
 
 def _neighbours(

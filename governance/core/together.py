@@ -31,9 +31,14 @@ from piccolo.columns import (
     JSON,
     JSONB,
     UUID,
+    Array,
     Boolean,
+    Bytea,
     Date,
+    DoublePrecision,
     Interval,
+    Numeric,
+    Real,
     Time,
     Timestamp,
     Timestamptz,
@@ -105,6 +110,11 @@ def _decoder(selected: Any) -> Decode:
     return _as_is
 
 
+# Kinds of column that JSON cannot carry exactly (bytes, decimals, floats, arrays): a select
+# holding one runs alone.
+_NOT_CARRIED = (Bytea, Numeric, Real, DoublePrecision, Array)
+
+
 def _is_json(selected: Any) -> bool:
     return isinstance(selected, JSON | JSONB)
 
@@ -120,8 +130,11 @@ class _Output:
 
 def outputs_of(query: Any, engine_type: str) -> list[_Output] | None:
     """The columns a built select answers with, in order, by the alias its SQL gives each;
-    None for a query of another kind (a count, an exists), which runs alone."""
+    None for a query of another kind (a count, an exists) or one selecting a column JSON
+    cannot carry exactly, which runs alone."""
     if not isinstance(query, Select):
+        return None
+    if any(isinstance(c, _NOT_CARRIED) for c in query.columns_delegate.selected_columns):
         return None
     outputs = []
     selected: Any  # a column or another selectable (a count, a raw value)
@@ -157,14 +170,31 @@ class Part:
     answer: asyncio.Future[list[dict[str, Any]]]
 
 
+# The statements made for each combination of selects a page sends (a page sends the same
+# ones each time), so Piccolo builds each combination's SQL once.
+_COMBINED: dict[tuple[str, tuple[str, ...]], tuple[str, int]] = {}
+MOST_COMBINATIONS_KEPT = 512
+
+
+def _combined_sql(parts: Sequence[Part], engine_type: str) -> tuple[str, int]:
+    key = (engine_type, tuple(part.sql for part in parts))
+    combined = _COMBINED.get(key)
+    if combined is None:
+        columns = [f"{_part_sql(p.outputs, engine_type)} AS p{n}" for n, p in enumerate(parts)]
+        template = "SELECT " + ", ".join(columns)
+        subqueries = [part.query.querystrings[0] for part in parts]
+        sql, placeholders = QueryString(template, *subqueries).compile_string(engine_type)
+        if len(_COMBINED) >= MOST_COMBINATIONS_KEPT:
+            _COMBINED.clear()
+        combined = _COMBINED[key] = (sql, len(placeholders))
+    return combined
+
+
 def statement_of(parts: Sequence[Part], engine_type: str) -> QueryString:
     """One statement answering every part, each in its own column."""
-    columns = [f"{_part_sql(p.outputs, engine_type)} AS p{n}" for n, p in enumerate(parts)]
-    template = "SELECT " + ", ".join(columns)
-    subqueries = [part.query.querystrings[0] for part in parts]
-    sql, placeholders = QueryString(template, *subqueries).compile_string(engine_type)
+    sql, placeholders = _combined_sql(parts, engine_type)
     args = [arg for part in parts for arg in part.args]
-    if len(placeholders) != len(args):  # a select whose SQL holds values of its own
+    if placeholders != len(args):  # a select whose SQL holds values of its own
         raise ValueError("the selects' arguments do not line up with their statement")
     statement = QueryString("", query_type="select", table=parts[0].query.table)
     statement._frozen_compiled_strings = (sql, args)
