@@ -5,7 +5,6 @@ field's error."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -32,6 +31,7 @@ from governance.actions.schemas import (
 from governance.core.clock import organisation_today, utc_text
 from governance.core.contracts import ascii_int, command_from_form, read_form
 from governance.core.contracts import form_values as form_values_of
+from governance.core.db import read_at_once
 from governance.core.errors import ConflictError, InvalidInput, ServiceError
 from governance.core.exports import CSV_MEDIA_TYPE, attachment, csv_bytes
 from governance.core.http import (
@@ -145,7 +145,7 @@ class ActionController(Controller):
             for name in MY_ACTION_FILTERS
             if name not in errors and not (name == "due_from" and "due_to" in errors)
         }
-        listing, groups = await asyncio.gather(
+        listing, groups = await read_at_once(
             queries.paged_my_actions(viewer, MyActionFilters(**kept)), queries.group_choices()
         )
         context = {

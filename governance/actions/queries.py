@@ -7,7 +7,6 @@ not see is "not found", exactly like one that does not exist, in the same single
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
@@ -37,7 +36,7 @@ from governance.actions.schemas import (
 from governance.actions.tables import ActionItem, ActionOwner, ActionUpdate
 from governance.core.clock import organisation_today
 from governance.core.contracts import refuse
-from governance.core.db import PreparedSelect
+from governance.core.db import PreparedSelect, read_at_once
 from governance.core.errors import InvalidInput, NotFoundError
 from governance.core.http import query_choice
 from governance.core.paging import PageAt, decode_cursor, keyset_page, page_from, page_of
@@ -389,7 +388,7 @@ async def paged_my_actions(
         "after_due": cursor.value if cursor else dt.date.min,
         "after_id": cursor.row_id if cursor else 0,
     }
-    rows, overdue = await asyncio.gather(
+    rows, overdue = await read_at_once(
         _MY_ACTIONS_PAGE.run(viewer, by, at, **after, **values),
         _MY_OVERDUE.run(viewer, by, today=organisation_today(), **values),
     )

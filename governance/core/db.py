@@ -19,7 +19,7 @@ import contextlib
 import re
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import aiosqlite
@@ -531,6 +531,15 @@ async def _send_together(parts: Sequence[Part]) -> None:
     answers = list(dict(row).values())
     for part, answer in zip(parts, answers, strict=True):
         part.answer.set_result(rows_of(part, answer))
+
+
+async def read_at_once(*reads: Awaitable[Any]) -> tuple[Any, ...]:
+    """Reads that do not wait on each other, asked for at once (inside `reads_together()`,
+    one statement); inside a transaction one after another, as its connection answers one
+    statement at a time (PostgreSQL's driver refuses a second while one runs)."""
+    if get_engine().current_transaction.get():
+        return tuple([await read for read in reads])
+    return tuple(await asyncio.gather(*reads))
 
 
 def reads_together() -> contextlib.AbstractContextManager[Any]:

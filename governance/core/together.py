@@ -51,6 +51,8 @@ MOST_COLUMNS_A_PART = 100
 _ALIAS = re.compile(r' AS "([^"]+)"\s*$')
 
 Decode = Callable[[Any], Any]
+# How many further turns of the loop a batch waits for selects before it is sent.
+TURNS_WAITED = 3
 
 
 def _as_is(value: Any) -> Any:
@@ -225,10 +227,15 @@ class Batch:
         if not self.waiting:
             # Runs after every task that is ready now has taken its step (call_soon is
             # first in, first out), so the selects those steps ask for are in this batch.
-            asyncio.get_running_loop().call_soon(self._send_waiting)
+            asyncio.get_running_loop().call_soon(self._send_waiting, TURNS_WAITED)
         self.waiting.append(part)
 
-    def _send_waiting(self) -> None:
+    def _send_waiting(self, turns_left: int) -> None:
+        if turns_left:
+            # A step that gathers reads starts them as tasks, which take their first step
+            # in the next turn: wait for those (and for gathers within gathers).
+            asyncio.get_running_loop().call_soon(self._send_waiting, turns_left - 1)
+            return
         parts, self.waiting = self.waiting, []
         task = asyncio.ensure_future(self._answer(parts))
         self.sending.add(task)

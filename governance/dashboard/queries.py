@@ -4,11 +4,10 @@ groups, actions, meetings and reports domains return, each with its own visibili
 
 from __future__ import annotations
 
-import msgspec
-
 from governance.accounts.policy import Viewer
 from governance.actions.queries import my_actions
 from governance.core.clock import organisation_today, utcnow
+from governance.core.db import read_at_once
 from governance.dashboard.schemas import DashboardView, GroupOverview
 from governance.groups.queries import get_group, group_page_of, list_groups, my_terms
 from governance.meetings.queries import meetings_of, readable_meetings_for_user
@@ -19,32 +18,41 @@ RECENT_MEETINGS = 6
 
 
 async def dashboard_for(viewer: Viewer) -> DashboardView:
-    groups = await list_groups(viewer)
-    actions = [a for a in await my_actions(viewer) if a.is_active]
-    meetings = [
-        m
-        for m in await readable_meetings_for_user(viewer, since=utcnow())
-        if m["status"] == "scheduled"
-    ]
-    lines = await inbox(viewer) if (viewer.user.is_director or viewer.user.is_board) else None
+    reads_lines = viewer.user.is_director or viewer.user.is_board
+    groups, actions, meetings, lines, memberships, reporting = await read_at_once(
+        list_groups(viewer),
+        my_actions(viewer),
+        readable_meetings_for_user(viewer, since=utcnow()),
+        inbox(viewer) if reads_lines else _nothing(),
+        my_terms(viewer.user.id),
+        reporting_overview_for_leads(viewer),
+    )
+    active = [action for action in actions if action.is_active]
+    ahead = [meeting for meeting in meetings if meeting["status"] == "scheduled"]
     return DashboardView(
         my_groups=[group for group in groups if group.my_role],
         other_groups=[group for group in groups if not group.my_role],
-        memberships=await my_terms(viewer.user.id),
-        open_actions=actions[:DASHBOARD_ROWS],
-        open_action_count=len(actions),
-        meetings_ahead=meetings[:DASHBOARD_ROWS],
+        memberships=memberships,
+        open_actions=active[:DASHBOARD_ROWS],
+        open_action_count=len(active),
+        meetings_ahead=ahead[:DASHBOARD_ROWS],
         lines=lines,
-        reporting=await reporting_overview_for_leads(viewer),
+        reporting=reporting,
     )
+
+
+async def _nothing() -> None:
+    return None
 
 
 async def group_overview(slug: str, viewer: Viewer) -> GroupOverview:
     """The group page: mandate, members and lines, its meetings, and what each line is owed."""
     group = await get_group(slug)  # read once, for the page and its meetings
-    page = await group_page_of(group, viewer)
-    meetings = await meetings_of(group, viewer)
-    schedules = await line_schedules(msgspec.structs.asdict(page.group), organisation_today())
+    page, meetings, schedules = await read_at_once(
+        group_page_of(group, viewer),
+        meetings_of(group, viewer),
+        line_schedules(group, organisation_today()),
+    )
     return GroupOverview(
         page=page,
         upcoming_meetings=meetings.upcoming,

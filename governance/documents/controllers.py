@@ -15,6 +15,7 @@ from governance.accounts import scopes
 from governance.accounts.auth import signed_in
 from governance.accounts.policy import Viewer
 from governance.core.contracts import read_form
+from governance.core.db import read_at_once
 from governance.core.errors import InvalidInput, NotFoundError
 from governance.core.http import RowId, form_page, page, redirect
 from governance.documents import queries, services, serving
@@ -68,17 +69,15 @@ def upload_context(held_by: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-async def papers_context(meeting_id: int, meeting: Any, viewer: Viewer) -> dict[str, Any]:
-    """What the meeting page shows of its papers and its minutes' annexes, and its upload
-    forms' choices: three queries, one more when the meeting has minutes."""
-    papers = await queries.meeting_papers(meeting_id, viewer)
-    annexes = []
-    if meeting.minutes is not None:
-        annexes = await queries.minutes_annexes(meeting_id, viewer)
-    agenda = [(item.id, (item.position, item.title)) for item in meeting.agenda]
+async def papers_context(meeting_id: int, group_id: int, viewer: Viewer) -> dict[str, Any]:
+    """What the meeting page shows of its papers and its minutes' annexes (none until it
+    has minutes), and its upload forms' choices: read together."""
+    papers, annexes = await read_at_once(
+        queries.meeting_papers(meeting_id, viewer, group_id),
+        queries.minutes_annexes(meeting_id, viewer),
+    )
     return {
         "papers": papers,
-        "paper_agenda": agenda,
         "minutes_annexes": annexes,
         **upload_context({"visibility": queries.MEETING_VISIBILITY}),
     }

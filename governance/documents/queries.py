@@ -13,7 +13,7 @@ from typing import Any
 from governance.accounts import scopes
 from governance.accounts.policy import Viewer, Visibility
 from governance.core.clock import utcnow
-from governance.core.db import PreparedSelect, one_row
+from governance.core.db import PreparedSelect, one_row, read_at_once
 from governance.core.errors import ConflictError
 from governance.core.urls import path_for
 from governance.documents import storage
@@ -305,8 +305,10 @@ async def meeting_papers(
     is then read, with the viewer's access to the meeting)."""
     if group_id is None:
         group_id = (await meetings.readable_meeting(meeting_id, viewer))["group"]
-    rows = await _MEETING_PAPERS.run(viewer, meeting_id=meeting_id)
-    numbered = await _numbered_items(meeting_id, group_id, viewer)
+    rows, numbered = await read_at_once(
+        _MEETING_PAPERS.run(viewer, meeting_id=meeting_id),
+        _numbered_items(meeting_id, group_id, viewer),
+    )
     papers = [
         (view_of(row), numbered.get(row["agenda_item"]))
         for row in current_versions(rows)

@@ -16,6 +16,7 @@ from governance.accounts.auth import keep_for_page, signed_in
 from governance.accounts.policy import VISIBILITIES, Viewer
 from governance.core.clock import zone
 from governance.core.contracts import Confirmation, read_form
+from governance.core.db import read_at_once
 from governance.core.errors import ConflictError, InvalidInput
 from governance.core.http import FormFailure, RowId, form_page, form_values, page, page_with_forms
 from governance.core.http import redirect as redirect_to
@@ -77,7 +78,13 @@ async def _meeting_page(
     viewer: Viewer,
     failure: FormFailure | None = None,
 ) -> Template:
-    meeting_page = await queries.meeting_page(meeting_id, viewer)
+    meeting_row = await queries.readable_meeting(meeting_id, viewer)
+    # Papers and resolutions need only the meeting's row: read with the page's own reads.
+    meeting_page, papers, resolutions = await read_at_once(
+        queries.meeting_page_of(meeting_row, viewer),
+        papers_context(meeting_id, meeting_row["group"], viewer),
+        _resolutions_since(meeting_row, viewer),
+    )
     meeting_page.steps = services.meeting_steps(meeting_page)
     context = msgspec.structs.asdict(meeting_page)
     context.update(
@@ -89,14 +96,20 @@ async def _meeting_page(
             "reply_labels": REPLY_LABELS,
         }
     )
-    context.update(await papers_context(meeting_id, context["meeting"], viewer))
-    meeting = context["meeting"]
-    context["resolutions_since"] = (
-        []
-        if meeting.status == MeetingStatus.CANCELLED
-        else await taken_since_last_meeting(meeting.group_slug, meeting.starts_at, viewer)
-    )
+    context.update(papers)
+    context["paper_agenda"] = [
+        (item.id, (item.position, item.title)) for item in meeting_page.meeting.agenda
+    ]
+    context["resolutions_since"] = resolutions
     return page_with_forms(request, "meetings/show.html", context, failure)
+
+
+async def _resolutions_since(meeting: Mapping[str, Any], viewer: Viewer) -> list[Any]:
+    """The group's resolutions taken since its last meeting, for the minutes (none for a
+    cancelled meeting)."""
+    if meeting["status"] == MeetingStatus.CANCELLED:
+        return []
+    return await taken_since_last_meeting(meeting["group_slug"], meeting["starts_at"], viewer)
 
 
 async def _act(

@@ -22,7 +22,7 @@ from governance.accounts import scopes
 from governance.accounts.policy import CurrentUser, Viewer
 from governance.accounts.tables import User
 from governance.core.clock import date_in_zone, organisation_zone, utcnow
-from governance.core.db import PreparedSelect, one_row
+from governance.core.db import PreparedSelect, one_row, read_at_once
 from governance.core.errors import NotFoundError
 from governance.core.paging import Page, keyset_page
 from governance.groups.queries import get_group, members_on
@@ -202,7 +202,10 @@ _REPLIES_TO = PreparedSelect(
 
 async def replies_of(meeting_id: int, member_ids: set[int]) -> dict[int, str]:
     """The replies to the meeting's notice of those who are members on its date."""
-    rows = await _REPLIES_TO.run(meeting_id=meeting_id)
+    return _replies_of_members(await _REPLIES_TO.run(meeting_id=meeting_id), member_ids)
+
+
+def _replies_of_members(rows: list[dict[str, Any]], member_ids: set[int]) -> dict[int, str]:
     return {row["user"]: row["mode"] for row in rows if row["user"] in member_ids}
 
 
@@ -342,25 +345,39 @@ _DECISIONS_OF_ITEMS = PreparedSelect(
 )
 
 
-async def _agenda(
-    meeting: Mapping[str, Any], viewer: Viewer, minutes: Mapping[str, Any] | None
+async def _agenda_rows(
+    meeting: Mapping[str, Any], viewer: Viewer
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The items this viewer may read, then their conflicts and decisions read together:
+    two steps (one when the agenda holds nothing the viewer may read)."""
+    items = await _READABLE_ITEMS_OF.run(viewer, meeting["group"], meeting_id=meeting["id"])
+    item_ids = [item["id"] for item in items]
+    if not item_ids:
+        return [], [], []
+    conflicts, decisions = await read_at_once(
+        _CONFLICTS_OF_ITEMS.run(item_ids=item_ids), _DECISIONS_OF_ITEMS.run(item_ids=item_ids)
+    )
+    return items, conflicts, decisions
+
+
+def _agenda(
+    meeting: Mapping[str, Any],
+    viewer: Viewer,
+    minutes: Mapping[str, Any] | None,
+    rows: tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]],
 ) -> tuple[list[AgendaItemView], list[DecisionView], str | None]:
-    """The items this viewer may read, with their conflicts, and their decisions: three
-    queries (one when the agenda holds nothing the viewer may read); and, once the minutes
-    are approved, whether those items still have their hashes."""
+    """The agenda's items with their conflicts, and their decisions, from `_agenda_rows`;
+    and, once the minutes are approved, whether those items still have their hashes."""
+    items, conflicts, decisions = rows
     show_text = minutes is not None and reads_minutes_text(
         viewer, meeting["group"], minutes["status"]
     )
     approved = minutes is not None and minutes["status"] == MinutesStatus.APPROVED
-    items = await _READABLE_ITEMS_OF.run(viewer, meeting["group"], meeting_id=meeting["id"])
-    item_ids = [item["id"] for item in items]
-    if not item_ids:
+    if not items:
         return [], [], integrity.OK if approved else None
-    conflicts = await _CONFLICTS_OF_ITEMS.run(item_ids=item_ids)
     by_item: dict[int, list[ConflictView]] = defaultdict(list)
     for conflict in conflicts:
         by_item[conflict["agenda_item"]].append(view_of(ConflictView, conflict))
-    decisions = await _DECISIONS_OF_ITEMS.run(item_ids=item_ids)
     # Numbered 1 to n among the items this reader reads: a hidden item leaves no gap.
     agenda = [
         AgendaItemView(
@@ -376,7 +393,7 @@ async def _agenda(
         )
         for number, item in enumerate(items, start=1)
     ]
-    order = {item_id: index for index, item_id in enumerate(item_ids)}
+    order = {item["id"]: index for index, item in enumerate(items)}
     decisions.sort(key=lambda d: order[d["agenda_item_id"]])
     shown = integrity.items_integrity(minutes, items, decisions) if minutes and approved else None
     outcomes = with_outcomes(decisions, meeting["decision_rule"])
@@ -486,7 +503,10 @@ async def _minutes(
     if not found:
         return None, None
     row = found[0]
-    errata = await _READABLE_ERRATA_OF.run(viewer, meeting["group"], minutes_id=row["id"])
+    errata, approval = await read_at_once(
+        _READABLE_ERRATA_OF.run(viewer, meeting["group"], minutes_id=row["id"]),
+        approval_of(row, recorded_by=row["approver_name"]),
+    )
     show_text = reads_minutes_text(viewer, meeting["group"], row["status"])
     view = MinutesView(
         status=row["status"],
@@ -495,7 +515,7 @@ async def _minutes(
         approved_at=row["approved_at"],
         approval_method=row["approval_method"] or None,
         approved_at_meeting_id=row["approved_at_meeting"],
-        approval=await approval_of(row, recorded_by=row["approver_name"]),
+        approval=approval,
         errata=view_of(list[ErratumView], errata),
     )
     return row, view
@@ -531,14 +551,18 @@ async def approval_of(row: Mapping[str, Any], recorded_by: str | None) -> Approv
 async def _view(
     meeting: dict[str, Any], viewer: Viewer
 ) -> tuple[MeetingView, dict[str, Any] | None]:
-    """The meeting as this viewer may read it (eight queries with the meeting's), and the
-    minutes' row."""
-    minutes_row, minutes = await _minutes(meeting, viewer)
-    agenda, decisions, items_integrity = await _agenda(meeting, viewer, minutes_row)
+    """The meeting as this viewer may read it, and the minutes' row: eight selects, read
+    together in two steps."""
+    (minutes_row, minutes), agenda_rows, members, attendance, reply_rows = await read_at_once(
+        _minutes(meeting, viewer),
+        _agenda_rows(meeting, viewer),
+        members_on(meeting["group"], meeting_date(meeting["starts_at"])),
+        _attendance(meeting["id"]),
+        _REPLIES_TO.run(meeting_id=meeting["id"]),
+    )
+    agenda, decisions, items_integrity = _agenda(meeting, viewer, minutes_row, agenda_rows)
     locked = minutes_row is not None and minutes_row["status"] == MinutesStatus.APPROVED
-    members = await members_on(meeting["group"], meeting_date(meeting["starts_at"]))
-    attendance = await _attendance(meeting["id"])
-    replies = await replies_of(meeting["id"], {m["user"] for m in members})
+    replies = _replies_of_members(reply_rows, {m["user"] for m in members})
     if minutes is not None and minutes_row is not None and items_integrity is not None:
         record = integrity.record_integrity(minutes_row, attendance)
         intact = record == items_integrity == integrity.OK
@@ -622,7 +646,11 @@ async def _later_held(meeting: Mapping[str, Any]) -> list[MeetingSummaryView]:
 
 async def meeting_page(meeting_id: int, viewer: Viewer) -> MeetingPage:
     """Everything the meeting page shows, in a fixed number of queries."""
-    meeting = await readable_meeting(meeting_id, viewer)
+    return await meeting_page_of(await readable_meeting(meeting_id, viewer), viewer)
+
+
+async def meeting_page_of(meeting: dict[str, Any], viewer: Viewer) -> MeetingPage:
+    """The meeting page of a meeting this viewer reads (its `readable_meeting` row)."""
     view, minutes = await _view(meeting, viewer)
     is_member = viewer.is_member_of(meeting["group"])
     # Comments on a draft are the members' own deliberation, about any of its items.

@@ -13,7 +13,8 @@ from piccolo.columns.combination import WhereRaw
 from piccolo.query.functions.aggregate import Count
 
 from governance.accounts.tables import User
-from governance.core.db import PreparedSelect, reads_together, write_transaction
+from governance.core.db import PreparedSelect, read_at_once, reads_together, write_transaction
+from governance.documents.tables import DocumentBlob
 from governance.groups.tables import Membership, WorkingGroup
 from governance.meetings.tables import Meeting
 from tests.factories import make_group, make_meeting, make_membership, make_user
@@ -177,3 +178,30 @@ async def test_a_failing_batch_fails_every_select_in_it_and_leaves_none_waiting(
         await asyncio.gather(broken.run(), GROUP_COUNT.run())
     with reads_together():
         assert (await asyncio.gather(GROUP_COUNT.run()))[0][0]["count"] >= 0
+
+
+CHUNKS = PreparedSelect(
+    lambda sha256: DocumentBlob.select(DocumentBlob.data).where(DocumentBlob.sha256 == sha256)
+)
+
+
+async def test_a_select_of_bytes_runs_alone_and_returns_its_bytes(
+    count_queries: QueryCounter,
+) -> None:
+    raw = bytes(range(256))
+    await DocumentBlob.insert(DocumentBlob(sha256="b" * 64, chunk_index=0, data=raw))
+    with count_queries(), reads_together():
+        chunks, (count,) = await asyncio.gather(CHUNKS.run(sha256="b" * 64), GROUP_COUNT.run())
+    # JSON cannot carry bytes exactly: that select is its own statement.
+    assert count_queries.count == 2
+    assert bytes(chunks[0]["data"]) == raw and count["count"] >= 0
+
+
+async def test_reads_at_once_inside_a_transaction_run_one_after_another() -> None:
+    world = await a_small_world()
+    async with write_transaction():
+        # Two at once on a transaction's one connection would be refused by asyncpg.
+        people, members = await read_at_once(
+            PEOPLE.run(ids=world["people"]), MEMBERSHIPS.run(group_id=world["group"])
+        )
+    assert len(people) == 2 and len(members) == 2
