@@ -15,7 +15,13 @@ from governance.accounts.tables import User
 from governance.actions import services as actions
 from governance.actions.schemas import NewAction, ProgressNote, StatusChange
 from governance.core.audit import SYSTEM, record_event
-from governance.core.clock import as_of, date_in_zone, organisation_today, utcnow
+from governance.core.clock import (
+    as_of,
+    date_in_zone,
+    organisation_today,
+    organisation_zone,
+    utcnow,
+)
 from governance.core.db import write_transaction
 from governance.demo_papers import seed_demo_papers
 from governance.demo_pulses import seed_demo_pulses
@@ -582,13 +588,35 @@ async def _seed_group_actions(slug: str, group_id: int, chair: Viewer) -> None:
                 await actions.add_progress(action_id, ProgressNote(body=note), owner)
 
 
+# When a quarter's reports would have been made, after the quarter's end (local midnight):
+# counted and written, approved, published.
+QUARTER_REPORT_STEPS = (
+    dt.timedelta(days=3, hours=10),
+    dt.timedelta(days=6, hours=15),
+    dt.timedelta(days=8, hours=11),
+)
+QUARTER_REPORT_SPAN = dt.timedelta(days=9)
+
+
+def quarter_report_moments(ends_on: dt.date) -> tuple[dt.datetime, ...]:
+    """The quarter's reports generated, approved and published days after it ended; a demo
+    seeded within days of the end has them in the time since, so each step falls after the
+    period and before the demo's now, in order."""
+    ended = dt.datetime.combine(
+        ends_on + dt.timedelta(days=1), dt.time(), organisation_zone()
+    ).astimezone(dt.UTC)
+    scale = min(1.0, (utcnow() - ended) / QUARTER_REPORT_SPAN)
+    return tuple(ended + step * scale for step in QUARTER_REPORT_STEPS)
+
+
 async def seed_demo_transparency() -> None:
     """The last ended quarter's reports published, both editions, for each group and the
-    organisation; and this year's annual reports as drafts, still gathering figures."""
+    organisation, dated when they would have been (`quarter_report_moments`); and this
+    year's annual reports as drafts, still gathering figures (counted now)."""
     if await TransparencyReport.exists():
         return
     today = organisation_today()
-    quarter = last_ended_quarter(today).label
+    quarter = last_ended_quarter(today)
     year = str(today.year)
     board = await _viewer_by_email("board@example.org")
     for scope, manager_email in (
@@ -598,19 +626,29 @@ async def seed_demo_transparency() -> None:
     ):
         manager = board if scope == "organisation" else await _viewer_by_email(manager_email)
         for edition in ("board", "public"):
-            generated = await transparency.generate_report(
-                GenerateReport(scope=scope, period=quarter, edition=edition), manager
-            )
-            await transparency.update_narrative(
-                generated.report_id,
-                NarrativeChange(
-                    narrative=f"A quarter of steady work. Figures for {quarter} are drawn from"
-                    " the records; the group's commentary follows in the annual report."
-                ),
-                manager,
-            )
-            await transparency.approve_report(generated.report_id, manager)
-            await transparency.publish_report(generated.report_id, manager)
+            await _publish_quarter_report(scope, quarter.label, quarter.ends_on, edition, manager)
             await transparency.generate_report(
                 GenerateReport(scope=scope, period=year, edition=edition), manager
             )
+
+
+async def _publish_quarter_report(
+    scope: str, quarter: str, ends_on: dt.date, edition: str, manager: Viewer
+) -> None:
+    generated_at, approved_at, published_at = quarter_report_moments(ends_on)
+    with as_of(generated_at):
+        generated = await transparency.generate_report(
+            GenerateReport(scope=scope, period=quarter, edition=edition), manager
+        )
+        await transparency.update_narrative(
+            generated.report_id,
+            NarrativeChange(
+                narrative=f"A quarter of steady work. Figures for {quarter} are drawn from"
+                " the records; the group's commentary follows in the annual report."
+            ),
+            manager,
+        )
+    with as_of(approved_at):
+        await transparency.approve_report(generated.report_id, manager)
+    with as_of(published_at):
+        await transparency.publish_report(generated.report_id, manager)

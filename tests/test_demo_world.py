@@ -6,21 +6,30 @@ figures."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import statistics
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from governance.actions.tables import ActionItem
-from governance.core.clock import date_in_zone, organisation_today, utcnow
+from governance.core.clock import (
+    as_of,
+    date_in_zone,
+    organisation_today,
+    organisation_zone,
+    utcnow,
+)
 from governance.core.tables import AuditEvent
-from governance.demo import seed_demo
+from governance.demo import quarter_report_moments, seed_demo
 from governance.groups.queries import members_on
 from governance.groups.services import seed_default_groups
 from governance.groups.tables import Membership, WorkingGroup
 from governance.meetings.tables import AgendaItem, Meeting
 from governance.reports.tables import Delivery
-from governance.transparency.editions import present
+from governance.transparency.editions import all_figures, present
+from governance.transparency.metrics import last_ended_quarter
 from governance.transparency.tables import TransparencyReport
 
 pytestmark = pytest.mark.slow
@@ -101,8 +110,8 @@ async def test_every_action_is_created_before_it_falls_due(demo):
 
 async def test_each_public_edition_shows_figures(demo):
     """The attendance rate is drawn from enough people to be shown in every public
-    edition; the year's counts (meetings held, actions opened) are large enough too. (A
-    quarter's few meetings are still shown as "fewer than 5": that rule is the editions'.)"""
+    edition; the counts of the groups' activity (meetings held, actions opened) are shown
+    whatever their size (issue 16): only figures about people are ever hidden."""
     reports = await TransparencyReport.select().where(TransparencyReport.edition == "public")
     assert len(reports) == 6  # three scopes, a published quarter and a draft year each
     for report in reports:
@@ -111,5 +120,46 @@ async def test_each_public_edition_shows_figures(demo):
         for group in presented.groups:
             shown = {f.metric for f in group.figures if not f.suppressed and f.value}
             assert {"attendance_rate", "attendance_people"} <= shown, group.slug
-            if "-Q" not in report["period"]:
-                assert {"meetings_held", "actions_opened", "confidential_matters"} <= shown
+        # Nothing about people is small in groups of this size, and nothing else is hidden.
+        assert not [f.metric for f in all_figures(presented) if f.suppressed], report["period"]
+
+
+async def test_published_reports_are_dated_after_their_period_and_before_now(demo):
+    """Counted, approved and published in the days after the quarter ended, not at seeding
+    time; the document's own "generated" moment and the audit trail say the same."""
+    now = utcnow()
+    reports = await TransparencyReport.select().where(TransparencyReport.status == "published")
+    assert len(reports) == 6  # three scopes, two editions, the last ended quarter
+    published = {
+        event["entity_id"]: event["occurred_at"]
+        for event in await AuditEvent.select().where(AuditEvent.action == "transparency.published")
+    }
+    for report in reports:
+        period = last_ended_quarter(organisation_today())
+        assert report["period"] == period.label
+        end = dt.datetime.combine(
+            period.ends_on + dt.timedelta(days=1), dt.time(), organisation_zone()
+        )
+        steps = [report[name] for name in ("created_at", "approved_at", "published_at")]
+        assert end < report["generated_at"] <= steps[1], report["id"]
+        assert end < steps[0] <= steps[1] <= steps[2] < now, report["id"]
+        # Within the fortnight after the quarter, not on the day the demo was seeded.
+        assert steps[2] < end + dt.timedelta(days=14), report["id"]
+        assert steps[2] <= published[str(report["id"])] < now
+        content = report["content"]
+        content = json.loads(content) if isinstance(content, str) else content
+        assert end < dt.datetime.fromisoformat(content["generated_at"]) < now
+    drafts = await TransparencyReport.select().where(TransparencyReport.status == "draft")
+    assert drafts and all(d["period"] == str(organisation_today().year) for d in drafts)
+
+
+def test_a_demo_seeded_just_after_a_quarter_dates_its_reports_in_the_time_since():
+    """Seeded on the morning the quarter ended, the steps fit in the hours since."""
+    ended = dt.datetime(2026, 10, 1, 0, 0, tzinfo=ZoneInfo("Europe/London"))
+    with as_of(ended + dt.timedelta(hours=6)):
+        moments = quarter_report_moments(dt.date(2026, 9, 30))
+        now = utcnow()
+    assert ended < moments[0] < moments[1] < moments[2] < now
+    with as_of(ended + dt.timedelta(days=40)):
+        moments = quarter_report_moments(dt.date(2026, 9, 30))
+    assert [m.astimezone(ZoneInfo("Europe/London")).date().day for m in moments] == [4, 7, 9]

@@ -28,7 +28,7 @@ from governance.core.db import write_transaction
 from governance.core.email import CHUNK, OutgoingEmail, queue_email, queue_emails, queued_keys
 from governance.core.isolation import SkippedItems
 from governance.core.signing import email_preferences_url
-from governance.core.templating import format_date, format_datetime
+from governance.core.templating import format_date, format_datetime, format_time_range
 from governance.core.urls import absolute_url
 from governance.notifications.links import unsubscribe_url
 from governance.notifications.schemas import DIGEST, Category, TaskView, category_label
@@ -253,12 +253,14 @@ async def meeting_changed(
     """A meeting moved or its place changed: the old and the new, in the recipient's zone;
     after the notice, with the calendar update (SEQUENCE raised), whose agenda holds the
     titles this reader may read (`visibility`: the narrowest among them). One per change
-    (its sequence number) and person."""
+    (its sequence number) and person. The times are ranges written as pages write them
+    (`format_time_range`: the zone once, at the end); the template still reads contexts
+    queued before, which carried `old_starts` and `old_ends`."""
     context = {
         **meeting.base(timezone),
         "moved": (before.starts_at, before.ends_at) != (meeting.starts_at, meeting.ends_at),
-        "old_starts": _when(before.starts_at, timezone),
-        "old_ends": _when(before.ends_at, timezone),
+        "when": format_time_range(meeting.starts_at, meeting.ends_at, timezone),
+        "old_when": format_time_range(before.starts_at, before.ends_at, timezone),
         "old_location": before.location,
         "old_title": before.title,
     }

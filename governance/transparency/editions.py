@@ -6,17 +6,23 @@ the API and the charts) is made from a `Presented` report and never from the sto
 figures, so no format can show a figure its edition suppresses.
 
 The board edition shows every figure. The public edition, whose figures count only public
-and internal records (`accounts.scopes.EDITION_COUNTS`), also suppresses small numbers:
+and internal records (`accounts.scopes.EDITION_COUNTS`), also suppresses small numbers of
+people (`ABOUT_PEOPLE`: the attendance rate and the members it is drawn from; a pulse run's
+responses, whose headlines the pulse threshold already left out). The group's own activity
+(meetings held, decisions, actions, periodic reports on time, late or missed, the Director's
+and the Board's answers) says nothing about any person, so a small group publishes it too:
 
-- a count from 1 to 4 is shown as "fewer than 5" (0 is shown: it identifies nobody);
-- a rate or median drawn from fewer than 5 people or items is shown as "fewer than 5"
-  (the attendance rate when it comes from fewer than 5 people, a median of fewer than 5
-  values), and so is a share whose numerator or denominator is suppressed;
-- a count that, with the others shown, would give away a suppressed one is "withheld":
-  the parts of a total (a line's recommendations by outcome, its periodic reports by
-  outcome, actions completed by month) and the organisation's totals across groups are
-  checked until no relation has exactly one unknown cell;
+- a count about people from 1 to 4 is shown as "fewer than 5" (0 is shown: it identifies
+  nobody);
+- a rate drawn from fewer than 5 people is shown as "fewer than 5";
+- a count that, with the others shown, would give away a suppressed one is "withheld"
+  (`suppression.suppress`: the organisation's totals across groups are checked until no
+  relation has exactly one unknown cell);
 - no names of people appear except the chairs'.
+
+Figures stored before that rule (`SmallNumbers.EVERY_COUNT`) are shown as they were
+published: every count from 1 to 4 hidden, and rates and medians drawn from fewer than 5
+people or items, so their documents and hashes do not change.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from governance.transparency.figures import (
     ORGANISATION,
     ORGANISATION_NAME,
     PUBLIC_THRESHOLD,
+    SmallNumbers,
 )
 from governance.transparency.suppression import (
     FEWER,
@@ -47,6 +54,14 @@ from governance.transparency.suppression import (
 
 NOT_MEASURED = "—"
 SUPPRESSION_NOTE = (
+    f"In this edition a figure about people (attendance, pulse responses) drawn from fewer "
+    f'than {PUBLIC_THRESHOLD} people is shown as "{FEWER}", and a figure from which one of '
+    f'those could be worked out is "{WITHHELD}". Counts of the group\'s own activity '
+    "(meetings, decisions, actions, reports) are shown whatever their size: they identify "
+    "no one."
+)
+# The note of reports whose figures were stored before the rule above (every count hidden).
+EVERY_COUNT_NOTE = (
     f"In this edition a figure drawn from fewer than {PUBLIC_THRESHOLD} people or items is "
     f'shown as "{FEWER}", and a figure from which one of those could be worked out is '
     f'"{WITHHELD}".'
@@ -117,6 +132,10 @@ HEADLINE_METRICS = (
     "confidential_matters",
 )
 HEADLINE_LINE_METRICS = ("recommendations", "pending", "overdue_responses")
+# The figures about people: the only ones the public edition hides when they are small
+# (besides a pulse run's responses, always about people). Every other figure counts what
+# the group did, which identifies no one however few.
+ABOUT_PEOPLE = frozenset({"attendance_people", "attendance_rate"})
 
 
 @dataclass
@@ -132,6 +151,17 @@ class Figure:
     def public_value(self) -> int | float | str | None:
         """The value as the formats carry it: a number, None, or the suppression words."""
         return self.suppressed or self.value
+
+    @property
+    def reading(self) -> str:
+        """The figure as a page or an email says it: a suppressed one as what it is ("not
+        shown: fewer than 5 people"), never as a value beside a rate."""
+        if not self.suppressed:
+            return self.display
+        people = self.suppressed == FEWER and (
+            self.kind == "rate" or self.metric.rpartition(":")[2] in ABOUT_PEOPLE
+        )
+        return f"not shown: {self.display}{' people' if people else ''}"
 
 
 @dataclass
@@ -217,8 +247,32 @@ class Presented:
 CellKey = Key
 
 
-def _primary(value: int, public: bool) -> str:
-    return primary(value) if public else ""
+@dataclass(frozen=True)
+class Hiding:
+    """What one presentation hides: nothing (the board edition), the small figures about
+    people (the public edition), or every small figure (a public edition whose figures were
+    stored before the figures about people were told apart)."""
+
+    public: bool
+    every_count: bool = False
+
+    @classmethod
+    def of(cls, content: dict[str, Any], edition: str) -> Hiding:
+        rule = content.get("small_numbers", SmallNumbers.EVERY_COUNT.value)
+        return cls(edition == "public", rule != SmallNumbers.ABOUT_PEOPLE.value)
+
+    def hides_small(self, metric: str) -> bool:
+        """Whether a small value of this figure is hidden: the one test every format's
+        figures pass through (all are made from `present`)."""
+        return self.public and (self.every_count or metric in ABOUT_PEOPLE)
+
+    @property
+    def note(self) -> str:
+        return EVERY_COUNT_NOTE if self.every_count else SUPPRESSION_NOTE
+
+
+def _primary(value: int, hiding: Hiding, metric: str) -> str:
+    return primary(value) if hiding.hides_small(metric) else ""
 
 
 def _as_int(value: Any) -> int:
@@ -246,20 +300,21 @@ def _responded(line: dict[str, Any]) -> int:
 
 
 def _section_cells(
-    slug: str, group: dict[str, Any], public: bool, cells: dict[CellKey, Cell]
+    slug: str, group: dict[str, Any], hiding: Hiding, cells: dict[CellKey, Cell]
 ) -> None:
     for metric, _, kind in GROUP_METRICS:
         if kind == "count":
             value = _as_int(group.get(metric))
-            cells[(slug, "", metric)] = Cell(value, _primary(value, public))
+            cells[(slug, "", metric)] = Cell(value, _primary(value, hiding, metric))
     for line in group.get("lines", []):
         for metric, _, kind in LINE_METRICS:
             if kind == "count":
                 value = _as_int(line.get(metric))
-                cells[(slug, line["recipient"], metric)] = Cell(value, _primary(value, public))
+                hidden = _primary(value, hiding, metric)
+                cells[(slug, line["recipient"], metric)] = Cell(value, hidden)
     for month, count in group.get(MONTH_METRIC, []):
         count = _as_int(count)
-        cells[(slug, "", f"month:{month}")] = Cell(count, _primary(count, public))
+        cells[(slug, "", f"month:{month}")] = Cell(count, _primary(count, hiding, MONTH_METRIC))
 
 
 def _section_relations(slug: str, group: dict[str, Any]) -> list[Relation]:
@@ -338,13 +393,13 @@ def _count_figure(metric: str, label: str, cell: Cell) -> Figure:
 
 
 def _measured_figure(
-    metric: str, label: str, kind: str, value: Any, base: int, public: bool
+    metric: str, label: str, kind: str, value: Any, base: int, hiding: Hiding
 ) -> Figure:
-    """A rate or median: suppressed in the public edition when drawn from fewer than the
-    threshold's people or items."""
+    """A rate or median: suppressed in the public edition when it is about people and drawn
+    from fewer than the threshold's people (or, by the earlier rule, from fewer items)."""
     if value is None:
         return Figure(metric, label, kind, None, NOT_MEASURED)
-    if public and base < PUBLIC_THRESHOLD:
+    if hiding.hides_small(metric) and base < PUBLIC_THRESHOLD:
         return Figure(metric, label, kind, None, FEWER, FEWER)
     number = float(value)
     display = _display_rate(number) if kind == "rate" else _display_median(number)
@@ -361,7 +416,7 @@ def _share_figure(metric: str, label: str, numerator: Cell, denominator: Cell) -
 
 
 def _group_figures(
-    slug: str, group: dict[str, Any], cells: dict[CellKey, Cell], public: bool, is_total: bool
+    slug: str, group: dict[str, Any], cells: dict[CellKey, Cell], hiding: Hiding, is_total: bool
 ) -> list[Figure]:
     figures = []
     for metric, label, kind in GROUP_METRICS:
@@ -380,13 +435,13 @@ def _group_figures(
             base = "attendance_people" if metric == "attendance_rate" else "actions_completed"
             value = group.get(metric)
             figures.append(
-                _measured_figure(metric, label, kind, value, cells[(slug, "", base)].value, public)
+                _measured_figure(metric, label, kind, value, cells[(slug, "", base)].value, hiding)
             )
     return figures
 
 
 def _line_figures(
-    slug: str, line: dict[str, Any], cells: dict[CellKey, Cell], public: bool, is_total: bool
+    slug: str, line: dict[str, Any], cells: dict[CellKey, Cell], hiding: Hiding, is_total: bool
 ) -> PresentedLine:
     recipient = line["recipient"]
     figures = []
@@ -398,7 +453,7 @@ def _line_figures(
             figures.append(_count_figure(metric, label, cells[(slug, recipient, metric)]))
         elif not is_total:
             value = line.get(metric)
-            figures.append(_measured_figure(metric, label, kind, value, responded, public))
+            figures.append(_measured_figure(metric, label, kind, value, responded, hiding))
     return PresentedLine(recipient, _line_name(recipient), figures)
 
 
@@ -407,7 +462,7 @@ def _line_name(recipient: str) -> str:
 
 
 def _section(
-    slug: str, group: dict[str, Any], cells: dict[CellKey, Cell], public: bool, is_total: bool
+    slug: str, group: dict[str, Any], cells: dict[CellKey, Cell], hiding: Hiding, is_total: bool
 ) -> PresentedGroup:
     months = [
         _count_figure(month, month, cells[(slug, "", f"month:{month}")])
@@ -418,13 +473,13 @@ def _section(
         name=str(group.get("group_name", slug)),
         # Chairs are the only people a report names, in either edition.
         chair_names=[str(name) for name in group.get("chair_names", [])],
-        figures=_group_figures(slug, group, cells, public, is_total),
+        figures=_group_figures(slug, group, cells, hiding, is_total),
         lines=[
-            _line_figures(slug, line, cells, public, is_total) for line in group.get("lines", [])
+            _line_figures(slug, line, cells, hiding, is_total) for line in group.get("lines", [])
         ],
         months=months,
         is_total=is_total,
-        pulse_runs=None if is_total else _pulse_runs(group, public),
+        pulse_runs=None if is_total else _pulse_runs(group, hiding.public),
     )
 
 
@@ -438,7 +493,8 @@ def _headline(prompt: str, kind: str, value: Any, threshold: int) -> tuple[str, 
 def _pulse_run(run: dict[str, Any], public: bool) -> PresentedPulseRun:
     responses = _as_int(run.get("responses"))
     invited = _as_int(run.get("invited"))
-    hidden = _primary(responses, public)
+    # A run's responses are people, in either rule.
+    hidden = primary(responses) if public else ""
     rate = f"{responses / invited:.0%}" if invited else NOT_MEASURED
     threshold = _as_int(run.get("threshold"))
     return PresentedPulseRun(
@@ -470,24 +526,24 @@ def present(content: dict[str, Any], edition: str) -> Presented:
     """The figures as the edition shows them. The only function that decides what is shown."""
     if edition not in EDITIONS:
         raise ValueError(f"unknown edition {edition!r}")
-    public = edition == "public"
+    hiding = Hiding.of(content, edition)
     groups = list(content.get("groups", []))
     scope = str(content.get("scope", ""))
     cells: dict[CellKey, Cell] = {}
     relations: list[Relation] = []
     for group in groups:
-        _section_cells(group["group_slug"], group, public, cells)
+        _section_cells(group["group_slug"], group, hiding, cells)
         relations += _section_relations(group["group_slug"], group)
     total = _totals(groups) if scope == ORGANISATION else None
     if total is not None:
         # Totals are counted from the groups' stored figures, then suppressed like them.
-        _section_cells(TOTALS_SLUG, total, public, cells)
+        _section_cells(TOTALS_SLUG, total, hiding, cells)
         relations += _section_relations(TOTALS_SLUG, total)
         relations += _total_relations(groups, total)
-    if public:
+    if hiding.public:
         suppress(cells, relations)
-    sections = [_section(g["group_slug"], g, cells, public, False) for g in groups]
-    totals_section = _section(TOTALS_SLUG, total, cells, public, True) if total else None
+    sections = [_section(g["group_slug"], g, cells, hiding, False) for g in groups]
+    totals_section = _section(TOTALS_SLUG, total, cells, hiding, True) if total else None
     period = content.get("period", {})
     presented = Presented(
         scope=scope,
@@ -505,8 +561,8 @@ def present(content: dict[str, Any], edition: str) -> Presented:
         totals=totals_section,
     )
     presented.any_suppressed = any(figure.suppressed for figure in all_figures(presented))
-    if public:
-        presented.notes.append(SUPPRESSION_NOTE)
+    if hiding.public:
+        presented.notes.append(hiding.note)
     return presented
 
 

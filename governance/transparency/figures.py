@@ -21,14 +21,24 @@ class Edition(StrEnum):
     Director."""
 
     BOARD = "board"  # everything the Board may read
-    PUBLIC = "public"  # public and internal records; small counts suppressed
+    PUBLIC = "public"  # public and internal records; small figures about people suppressed
 
 
 EDITIONS: tuple[str, ...] = tuple(Edition)
 # The scope of the whole organisation (a group's scope is its short name).
 ORGANISATION = "organisation"
 ORGANISATION_NAME = "The organisation"
-PUBLIC_THRESHOLD = 5  # a public count drawn from fewer people or items is "fewer than 5"
+PUBLIC_THRESHOLD = 5  # a public figure about fewer people is "fewer than 5"
+
+
+class SmallNumbers(StrEnum):
+    """Which small figures a public edition hides. Stored with the figures, because a
+    published report is shown (and its SHA-256 checked) by the rule it was published
+    under: figures stored before the rule was written down carry none and keep hiding
+    every small count."""
+
+    EVERY_COUNT = "every count"  # figures stored without a rule (before issue 16)
+    ABOUT_PEOPLE = "about people"  # only figures about people (editions.ABOUT_PEOPLE)
 
 
 @dataclass
@@ -106,6 +116,7 @@ class TransparencyFigures:
     edition: str
     generated_at: dt.datetime
     groups: list[GroupFigures] = field(default_factory=list)
+    small_numbers: str = SmallNumbers.ABOUT_PEOPLE.value
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

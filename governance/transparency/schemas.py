@@ -67,7 +67,8 @@ EditionChoice = Annotated[
         "Edition",
         EDITIONS,
         description="board: everything the Board may read; public: public and internal "
-        "records only, counts drawn from fewer than 5 people or items shown as 'fewer than 5'",
+        "records only, figures about fewer than 5 people (attendance, pulse responses) shown "
+        "as 'fewer than 5'; counts of the groups' activity shown whatever their size",
     ),
 ]
 Narrative = Annotated[

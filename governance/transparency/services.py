@@ -452,7 +452,7 @@ async def _tell_the_board(
             version=report.version,
             supersedes_version=supersedes,
             sha256=digest,
-            headline=[{"label": f.label, "value": f.display} for f in rows],
+            headline=[{"label": f.label, "value": f.reading} for f in rows],
         )
 
 

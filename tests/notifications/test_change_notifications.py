@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 
 import pytest
 
@@ -14,6 +15,7 @@ from governance.actions import services as actions
 from governance.actions.schemas import NewAction, Reassignment
 from governance.core.audit import SYSTEM
 from governance.core.clock import organisation_today
+from governance.core.email import render_email
 from governance.core.errors import InvalidInput
 from governance.core.tables import OutboundEmail
 from governance.groups import services as groups
@@ -23,6 +25,7 @@ from governance.meetings.schemas import Approval, Cancellation, MeetingDetails
 from governance.meetings.tables import Meeting
 from governance.notifications.schemas import CATEGORIES, Category
 from tests.factories import make_meeting, viewer_for
+from tests.helpers import html_part, text_part
 from tests.notifications.conftest import START, Mail, People, add_item, queued
 
 SECRET = "Concerns about the Director's conduct"
@@ -92,14 +95,49 @@ async def test_a_meeting_scheduled_moved_and_cancelled_tells_current_members_onc
         "Meeting scheduled: Monthly meeting (Working Group on Wellbeing)",
     ]
     changed = next(m for m in to_member if "changed" in str(m["Subject"]))
-    text = Mail.everything(changed)
-    # The old and the new time, in the reader's own zone (New York: UTC-5 in November).
-    assert "It was: 12 Nov 2026, 04:00 (America/New_York)" in text
-    assert "It is now: 13 Nov 2026, 06:00 (America/New_York)" in text
+    # The old and the new time, in the reader's own zone (New York: UTC-5 in November), each
+    # a range with its zone once, at the end, as pages write it (time_range).
+    body = text_part(changed).replace("\r\n", "\n")
+    assert "It was: 12 Nov 2026, 04:00 \u2013 06:00 (America/New_York)\n" in body
+    assert "It is now: 13 Nov 2026, 06:00 \u2013 08:00 (America/New_York)\n" in body
+    assert "When:   13 Nov 2026, 06:00 \u2013 08:00 (America/New_York)\n" in body
+    assert body.count("America/New_York") == 3
+    html = html_part(changed)
+    assert "It was: 12 Nov 2026, 04:00 \u2013 06:00 (America/New_York)<br>" in html
+    assert "<strong>13 Nov 2026, 06:00 \u2013 08:00 (America/New_York)</strong>" in html
     cancelled = next(m for m in to_member if "cancelled" in str(m["Subject"]))
     assert "The venue is closed" in Mail.everything(cancelled)
     # Each carries its category's one-click unsubscribe.
     assert all(m["List-Unsubscribe"] for m in to_member)
+
+
+async def test_a_change_queued_before_the_ranges_still_renders(people: People):
+    """The outbox keeps each email's context: one queued before the time ranges carried
+    each end with its zone (`old_starts`, `old_ends`, and `starts`, `ends` below)."""
+    chair = await viewer_for(people.chair)
+    starts = START + dt.timedelta(days=10)
+    meeting_id = await make_meeting(people.slug, people.chair, starts_at=starts, announce=True)
+    await meetings.update_meeting(meeting_id, details(starts + dt.timedelta(hours=3)), chair)
+    row = (
+        await OutboundEmail.select(OutboundEmail.context)
+        .where(OutboundEmail.template == "meeting_changed")
+        .first()
+    )
+    context = row["context"] if isinstance(row["context"], dict) else json.loads(row["context"])
+    assert {"when", "old_when"} <= context.keys()
+    earlier = {key: value for key, value in context.items() if key not in ("when", "old_when")}
+    earlier |= {
+        "old_starts": "12 Nov 2026, 09:00 (UTC)",
+        "old_ends": "12 Nov 2026, 11:00 (UTC)",
+        "starts": "12 Nov 2026, 12:00 (UTC)",
+        "ends": "12 Nov 2026, 14:00 (UTC)",
+    }
+    rendered = render_email("meeting_changed", earlier)
+    assert "It was: 12 Nov 2026, 09:00 (UTC) to 12 Nov 2026, 11:00 (UTC)" in rendered.text
+    assert "It is now: 12 Nov 2026, 12:00 (UTC) to 12 Nov 2026, 14:00 (UTC)" in rendered.text
+    assert "Starts: 12 Nov 2026, 12:00 (UTC)" in rendered.text
+    assert "It was: 12 Nov 2026, 09:00 (UTC) to 12 Nov 2026, 11:00 (UTC)" in rendered.html
+    assert "Ends: 12 Nov 2026, 14:00 (UTC)" in rendered.html
 
 
 async def test_saving_a_meeting_unchanged_tells_no_one_and_keeps_its_sequence(people: People):

@@ -1,16 +1,19 @@
 """The public edition in every format: the page, the printable document the PDF is made
 from, the PDF, CSV, JSON, the API and the charts. No non-public text, no name but the
-chairs', and no suppressed figure anywhere.
+chairs', and no suppressed figure anywhere; and a small group's own activity (meetings
+held, decisions, actions, reports on time, late or missed) published as it is (issue 16).
 
 The checks do not trust the suppression function: each reads the format back and compares
-it with the stored figures, so a count from 1 to 4 found as a number in any format fails,
-whatever the presentation code decided.
+it with the stored figures, so a count about people from 1 to 4 found as a number in any
+format fails, and so does a count of activity not shown as its number, whatever the
+presentation code decided.
 """
 
 from __future__ import annotations
 
 import base64
 import csv
+import datetime as dt
 import hashlib
 import io
 import re
@@ -22,6 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
+from governance.meetings.tables import Attendance, Meeting
 from governance.transparency import charts, formats, queries, services
 from governance.transparency.editions import FEWER, WITHHELD
 from governance.transparency.schemas import GenerateReport, NarrativeChange
@@ -34,6 +38,7 @@ from tests.transparency.transparency_data import (
     Record,
     build_record,
     clock,
+    london,
 )
 
 __all__ = ["clock"]
@@ -68,16 +73,40 @@ LINE_COUNTS = (
     "overdue_responses",
 )
 LINE_MEDIANS = ("median_days_to_acknowledge", "median_days_to_respond")
+# The figures about people, written out here again: the only ones the public edition may
+# hide. Every other count is the group's own activity, shown whatever its size.
+PEOPLE_COUNTS = ("attendance_people",)
+PUBLISHED_SCOPES = ("wellbeing", "ndi", "organisation")
+
+
+async def _one_small_meeting(group_id: int, chair: int) -> None:
+    """The NDI group held one meeting in the quarter, its chair alone present: a small
+    group, whose attendance is about one person."""
+    starts = london(2026, 8, 12, 10)
+    rows = await Meeting.insert(
+        Meeting(
+            group=group_id,
+            title="NDI meeting",
+            starts_at=starts,
+            ends_at=starts + dt.timedelta(hours=1),
+            status="held",
+            created_at=starts,
+            updated_at=starts,
+        )
+    ).returning(Meeting.id)
+    await Attendance.insert(Attendance(meeting=rows[0]["id"], user=chair, mode="present"))
 
 
 @pytest.fixture
 async def published(clock: None) -> dict[str, Any]:
     """The record, with the group's and the organisation's public editions published."""
     record = await build_record()
+    await _one_small_meeting(record.other_group_id, record.other_chair)
     chair = await viewer_for(record.chair)
     board = await viewer_for(record.board)
+    other_chair = await viewer_for(record.other_chair)
     ids = {}
-    for scope, viewer in (("wellbeing", chair), ("organisation", board)):
+    for scope, viewer in (("wellbeing", chair), ("ndi", other_chair), ("organisation", board)):
         generated = await services.generate_report(
             GenerateReport(scope=scope, period="2026-Q3", edition="public"), viewer
         )
@@ -122,23 +151,17 @@ def small(cells: dict[tuple[str, str, str], int]) -> dict[tuple[str, str, str], 
     return {key: value for key, value in cells.items() if 0 < value < 5}
 
 
-def medians_from_few(content: dict[str, Any]) -> set[tuple[str, str, str]]:
-    """Line medians drawn from fewer than 5 responses, and group figures drawn from fewer
-    than 5 people or items: none may be shown as a number."""
-    keys = set()
-    for group in content["groups"]:
-        slug = group["group_slug"]
-        if group["attendance_people"] < 5:
-            keys.add((slug, "", "attendance_rate"))
-        if group["actions_completed"] < 5:
-            keys.add((slug, "", "median_days_to_complete"))
-        for line in group["lines"]:
-            responded = sum(
-                line[k] for k in ("accepted", "partially_accepted", "declined", "noted")
-            )
-            if responded < 5:
-                keys.update((slug, line["recipient"], metric) for metric in LINE_MEDIANS)
-    return keys
+def about_people(key: tuple[str, str, str]) -> bool:
+    return key[1] != "month" and key[2] in PEOPLE_COUNTS
+
+
+def rates_from_few(content: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """Rates about fewer than 5 people: none may be shown as a number."""
+    return {
+        (group["group_slug"], "", "attendance_rate")
+        for group in content["groups"]
+        if group["attendance_people"] < 5
+    }
 
 
 def is_number(value: Any) -> bool:
@@ -149,23 +172,77 @@ def is_number(value: Any) -> bool:
     )
 
 
+def as_number(value: Any) -> float:
+    return float(str(value).replace(",", "").split()[0].rstrip("%"))
+
+
 def assert_nothing_suppressed_shown(
     shown: dict[tuple[str, str, str], Any], content: dict[str, Any], where: str
 ) -> None:
+    """Small counts about people are hidden; every count of activity is shown as stored,
+    however small; every number shown is the stored one; and the counts add up."""
     cells = stored_cells(content)
-    # The test data has small counts to hide, so the check below checks something.
-    assert small(cells), where
+    # The test data has small counts of activity, so the check below checks something.
+    assert [key for key in small(cells) if not about_people(key)], where
     for key in small(cells):
         assert key in shown, (where, key)
-        assert shown[key] in SUPPRESSED, (where, key, shown[key])
-    for key in medians_from_few(content):
+        if about_people(key):
+            assert shown[key] in SUPPRESSED, (where, key, shown[key])
+    for key, value in cells.items():
+        if not about_people(key) and key in shown:
+            assert is_number(shown[key]) and as_number(shown[key]) == value, (
+                where,
+                key,
+                shown[key],
+            )
+    for key in rates_from_few(content):
         if key in shown:
             assert not is_number(shown[key]), (where, key, shown[key])
     for key, value in shown.items():
         if key in cells and is_number(value):
-            number = float(str(value).replace(",", "").split()[0].rstrip("%"))
-            assert number == cells[key], (where, key, value)
-            assert not 0 < number < 5, (where, key, value)
+            assert as_number(value) == cells[key], (where, key, value)
+            if about_people(key):
+                assert not 0 < as_number(value) < 5, (where, key, value)
+    assert_figures_add_up(shown, where)
+
+
+def assert_figures_add_up(shown: dict[tuple[str, str, str], Any], where: str) -> None:
+    """As a reader sees them: a line's recommendations are its outcomes; its periodic
+    reports due are at least those on time, late or missed (the rest still owed); the
+    actions completed are the months'; the organisation's counts are its groups'."""
+
+    def number(key: tuple[str, str, str]) -> float:
+        assert is_number(shown[key]), (where, key, shown[key])
+        return as_number(shown[key])
+
+    sections = {slug for slug, _, _ in shown}
+    lines = {(slug, line) for slug, line, _ in shown if line not in ("", "month")}
+    for slug, line in lines:
+        outcomes = ("accepted", "partially_accepted", "declined", "noted", "pending")
+        total = number((slug, line, "recommendations"))
+        assert total == sum(number((slug, line, o)) for o in outcomes), (where, slug, line)
+        periodic = ("periodic_on_time", "periodic_late", "periodic_missed")
+        due = number((slug, line, "periodic_due"))
+        assert due >= sum(number((slug, line, p)) for p in periodic), (where, slug, line)
+    for slug in sections:
+        months = [key for key in shown if key[0] == slug and key[1] == "month"]
+        completed = number((slug, "", "actions_completed"))
+        assert completed == sum(number(key) for key in months), (where, slug)
+        assert number((slug, "", "meetings_held")) >= number((slug, "", "meetings_with_quorum"))
+    if "organisation" in sections:
+        groups = sections - {"organisation"}
+        for (slug, line, metric), value in shown.items():
+            if slug != "organisation" or about_people((slug, line, metric)):
+                continue
+            if metric.endswith(("_rate", "_share")) or metric.startswith("median_"):
+                continue
+            parts = [(group, line, metric) for group in groups if (group, line, metric) in shown]
+            assert number((slug, line, metric)) == sum(number(p) for p in parts), (
+                where,
+                line,
+                metric,
+                value,
+            )
 
 
 def assert_no_private_text(text: str, where: str) -> None:
@@ -262,7 +339,7 @@ async def _content(report_id: int) -> dict[str, Any]:
 # --- the tests --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("scope", ["wellbeing", "organisation"])
+@pytest.mark.parametrize("scope", PUBLISHED_SCOPES)
 async def test_the_public_page_hides_every_suppressed_figure_and_private_text(
     published: dict[str, Any], client: httpx.AsyncClient, scope: str
 ) -> None:
@@ -272,13 +349,15 @@ async def test_the_public_page_hides_every_suppressed_figure_and_private_text(
     assert response.status_code == 200
     assert_nothing_suppressed_shown(cells_from_html(response.text), content, "page")
     assert_no_private_text(response.text, "page")
-    assert CHAIR_NAME in response.text  # chairs are named
+    if scope != "ndi":
+        assert CHAIR_NAME in response.text  # chairs are named
     assert "fewer than 5" in response.text
     # A suppressed value reads as what it is, never as a value beside a rate (issue 16).
-    assert re.search(
-        r'class="suppressed">not shown: (fewer than 5( people)?|withheld)</td>', response.text
-    )
-    assert not re.search(r'class="suppressed">fewer than 5</td>', response.text)
+    if scope != "wellbeing":  # six members attended: nothing about people is small
+        assert re.search(
+            r'class="suppressed">not shown: (fewer than 5 people|withheld)</td>', response.text
+        )
+    assert not re.search(r'class="suppressed">(not shown: )?fewer than 5</td>', response.text)
     # The charts are images served by the site, each with its text alternative.
     for name in charts.CHART_NAMES:
         assert f'src="/transparency/reports/{report_id}/charts/{name}.svg"' in response.text
@@ -292,7 +371,7 @@ async def test_the_public_page_hides_every_suppressed_figure_and_private_text(
     assert "data:image" not in response.text
 
 
-@pytest.mark.parametrize("scope", ["wellbeing", "organisation"])
+@pytest.mark.parametrize("scope", PUBLISHED_SCOPES)
 async def test_the_pdf_and_the_document_it_is_made_from(
     published: dict[str, Any], client: httpx.AsyncClient, scope: str
 ) -> None:
@@ -333,7 +412,7 @@ async def test_the_pdf_and_the_document_it_is_made_from(
             assert secret.encode() not in piece
 
 
-@pytest.mark.parametrize("scope", ["wellbeing", "organisation"])
+@pytest.mark.parametrize("scope", PUBLISHED_SCOPES)
 async def test_csv_json_and_the_api(
     published: dict[str, Any], client: httpx.AsyncClient, scope: str
 ) -> None:
@@ -380,8 +459,8 @@ async def test_charts_are_clean_svg_with_nothing_suppressed(
         assert_clean_svg(response.text)
         assert_no_private_text(response.text, name)
     actions = await client.get(f"/transparency/reports/{report_id}/charts/actions.svg")
-    # July (3) and August (4) are fewer than 5: drawn as gaps, never as values.
-    assert set(svg_values(actions.text)) <= {"0"}
+    # July (3) and August (4) are the group's activity: drawn as they are, however few.
+    assert {"3", "4"} <= set(svg_values(actions.text))
     attendance = await client.get(f"/transparency/reports/{report_id}/charts/attendance.svg")
     assert svg_values(attendance.text) == ["100%", "100%"]  # each value with its unit (issue 16)
     assert (
@@ -424,7 +503,10 @@ async def test_the_email_to_the_board_carries_only_the_editions_figures(
         for part in (rendered.subject, rendered.text, rendered.html):
             assert_no_private_text(part.replace("Bea Board", ""), "email")
         values = {entry["label"]: entry["value"] for entry in row["context"]["headline"]}
-        assert all(
-            not (is_number(v) and 0 < float(v.split()[0].rstrip("%")) < 5) for v in values.values()
-        )
         assert row["context"]["sha256"] in rendered.text
+        if row["context"]["scope_name"] == "Working Group on NDI":
+            # One meeting is said; the attendance of its one member is not.
+            assert values["Meetings held"] == "1"
+            reading = "not shown: fewer than 5 people"
+            assert values["Attendance rate at meetings held"] == reading
+            assert reading in rendered.text

@@ -1,7 +1,13 @@
-"""The public edition's suppression on hand-made and random figures: every count from 1 to
-4 is hidden, and none can be worked out from what is shown, through any relation (a line's
-outcomes, a group's months, the organisation's totals), by the narrowing any reader could
-do; the board edition hides nothing."""
+"""The public edition's suppression on hand-made and random figures.
+
+Figures stored with the rule of issue 16 (`small_numbers: "about people"`) hide only the
+figures about people: their small counts are hidden and none can be worked out from what
+is shown (the organisation's totals), while every count of the group's activity is shown
+as it is, however small. Figures stored before (no rule) keep the earlier one, so a report
+published then keeps its document and hash: every count from 1 to 4 is hidden, and none
+can be worked out through any relation (a line's outcomes, a group's months, the
+organisation's totals) by the narrowing any reader could do. The board edition hides
+nothing."""
 
 from __future__ import annotations
 
@@ -10,7 +16,15 @@ from typing import Any
 
 import pytest
 
-from governance.transparency.editions import FEWER, WITHHELD, document, present
+from governance.transparency.editions import (
+    EVERY_COUNT_NOTE,
+    FEWER,
+    SUPPRESSION_NOTE,
+    WITHHELD,
+    document,
+    document_hash,
+    present,
+)
 from governance.transparency.suppression import Cell, Relation, pinned
 
 GROUP_COUNTS = (
@@ -60,14 +74,21 @@ def group(slug: str, counts: dict[str, int], months: list[int], lines: list[dict
     }
 
 
-def content(scope: str, groups: list[dict]) -> dict[str, Any]:
-    return {
+def content(scope: str, groups: list[dict], rule: str | None = None) -> dict[str, Any]:
+    """Stored figures; without a rule, as they were stored before issue 16."""
+    stored = {
         "scope": scope,
         "period": {"label": "2026-Q3", "starts_on": "2026-07-01", "ends_on": "2026-09-30"},
         "edition": "public",
         "generated_at": "2026-10-01T06:00:00+00:00",
         "groups": groups,
     }
+    return stored if rule is None else {**stored, "small_numbers": rule}
+
+
+ABOUT_PEOPLE = "about people"
+# Written out here again: the only counts about people. Every other is the group's activity.
+PEOPLE_COUNTS = ("attendance_people",)
 
 
 def true_cells(data: dict[str, Any]) -> dict[tuple[str, str, str], int]:
@@ -293,3 +314,107 @@ def test_random_figures_never_give_a_small_count_away(seed: int) -> None:
     count = rng.choice([1, 2, 3, 6])
     scope = "organisation" if count > 1 or seed % 2 else "g0"
     assert_protected(content(scope, [random_group(f"g{i}") for i in range(count)]))
+
+
+# --- figures stored with the rule of issue 16: only figures about people are hidden -------
+
+
+def assert_people_protected(data: dict[str, Any]) -> dict[tuple[str, str, str], Any]:
+    """Every count of activity is shown as it is; a small count about people is hidden and
+    cannot be worked out from the others (the organisation's totals)."""
+    truth = true_cells(data)
+    values = shown(data, "public")
+    cells = {}
+    for key, value in truth.items():
+        if key[2] not in PEOPLE_COUNTS:
+            assert values[key] == value, (key, value, values[key])
+            cells[key] = Cell(value)
+            continue
+        if 0 < value < 5:
+            assert values[key] in (FEWER, WITHHELD), (key, value, values[key])
+        if values[key] in (FEWER, WITHHELD):
+            cells[key] = Cell(value, values[key])
+        else:
+            assert values[key] == value, key
+            cells[key] = Cell(value)
+    assert pinned(cells, relations(data)) == []
+    return values
+
+
+def test_a_small_group_publishes_its_own_activity() -> None:
+    small = group(
+        "small",
+        {"meetings_held": 2, "meetings_cancelled": 1, "decisions": 3, "attendance_people": 3},
+        [1, 2, 0],
+        [line("director", [1, 0, 1, 0, 1], [2, 1, 1], overdue=1, owed=1)],
+    )
+    data = content("small", [small], ABOUT_PEOPLE)
+    values = assert_people_protected(data)
+    assert values[("small", "", "meetings_held")] == 2
+    assert values[("small", "", "month:2026-07")] == 1
+    assert values[("small", "director", "periodic_on_time")] == 2
+    assert values[("small", "director", "periodic_late")] == 1
+    assert values[("small", "director", "periodic_missed")] == 1
+    assert values[("small", "director", "periodic_due")] == 5  # one still owed
+    # Medians of activity are shown, whatever the number of items behind them.
+    assert values[("small", "", "median_days_to_complete")] == 12.0
+    assert values[("small", "director", "median_days_to_respond")] == 9.5
+    # The attendance is about three people: neither the count nor the rate is shown.
+    assert values[("small", "", "attendance_people")] == FEWER
+    assert values[("small", "", "attendance_rate")] == FEWER
+    assert present(data, "public").notes == [SUPPRESSION_NOTE]
+
+
+def test_the_totals_do_not_give_away_a_small_groups_people() -> None:
+    """7 people in all and 6 in one group would say the other's 1."""
+    few = group("a", {"attendance_people": 1, "meetings_held": 1}, [0, 1, 0], [])
+    many = group("b", {"attendance_people": 6, "meetings_held": 6}, [3, 3, 0], [])
+    values = assert_people_protected(content("organisation", [few, many], ABOUT_PEOPLE))
+    assert values[("a", "", "attendance_people")] == FEWER
+    people = [values[(s, "", "attendance_people")] for s in ("organisation", "b")]
+    assert WITHHELD in people
+    assert values[("organisation", "", "meetings_held")] == 7
+    assert values[("a", "", "meetings_held")] == 1
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_random_figures_show_activity_and_hide_small_numbers_of_people(seed: int) -> None:
+    rng = random.Random(seed)
+    choices = [0, 0, 1, 2, 3, 4, 5, 6, 8, 13]
+
+    def random_group(slug: str) -> dict:
+        counts = {name: rng.choice(choices) for name in GROUP_COUNTS}
+        counts["meetings_with_quorum"] = rng.randint(0, counts["meetings_held"])
+        counts["decisions_with_quorum"] = rng.randint(0, counts["decisions"])
+        lines = [
+            line(
+                r, [rng.choice(choices) for _ in OUTCOMES], [rng.choice(choices) for _ in PERIODIC]
+            )
+            for r in ("director", "board")
+        ]
+        return group(slug, counts, [rng.choice(choices) for _ in MONTHS], lines)
+
+    count = rng.choice([1, 2, 3, 6])
+    scope = "organisation" if count > 1 or seed % 2 else "g0"
+    data = content(scope, [random_group(f"g{i}") for i in range(count)], ABOUT_PEOPLE)
+    assert_people_protected(data)
+
+
+# Computed by the code as it was before issue 16 (commit 2b1b357), over the figures of
+# test_a_small_group_publishes_its_own_activity stored without a rule: a report published
+# then must keep this document, and so this hash.
+EARLIER_RULE_HASH = "9a57c94d0dabcae51ca297044702aa4db1c03283320f5df2a47b3d078a0496ba"
+
+
+def test_figures_stored_before_the_rule_keep_their_document_and_hash() -> None:
+    small = group(
+        "small",
+        {"meetings_held": 2, "meetings_cancelled": 1, "decisions": 3, "attendance_people": 3},
+        [1, 2, 0],
+        [line("director", [1, 0, 1, 0, 1], [2, 1, 1], overdue=1, owed=1)],
+    )
+    presented = present(content("small", [small]), "public")
+    assert presented.notes == [EVERY_COUNT_NOTE]
+    assert presented.groups[0].get("meetings_held").suppressed == FEWER
+    assert presented.groups[0].get("median_days_to_complete").suppressed == FEWER
+    assert document_hash(document(presented)) == EARLIER_RULE_HASH
