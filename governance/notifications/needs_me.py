@@ -27,6 +27,7 @@ from governance.accounts import scopes
 from governance.accounts.policy import GroupRole, Line, Viewer
 from governance.actions.tables import ActionOwner
 from governance.core.clock import date_in_zone, organisation_today, utcnow
+from governance.core.db import read_at_once
 from governance.core.urls import path_for
 from governance.meetings.tables import Meeting, MeetingReply, Minutes, MinutesComment
 from governance.notifications.queries import delivery_columns, minutes_columns
@@ -425,8 +426,9 @@ async def tasks_for_many(viewers: Sequence[Viewer], today: dt.date | None = None
     queries whatever their number and the amount of data."""
     today = today or organisation_today()
     gathered: Tasks = {viewer.user.id: [] for viewer in viewers}
-    for builder in BUILDERS:
-        for user_id, tasks in (await builder(viewers, today)).items():
+    built = await read_at_once(*(builder(viewers, today) for builder in BUILDERS))
+    for tasks_by_user in built:
+        for user_id, tasks in tasks_by_user.items():
             gathered[user_id].extend(tasks)
     return {user_id: _oldest_first(tasks) for user_id, tasks in gathered.items()}
 
