@@ -964,15 +964,16 @@ async def group_reports(
     )
 
 
+_GROUPS_BY_ID = PreparedSelect(
+    lambda ids: WorkingGroup.select().where(WorkingGroup.id.is_in(ids)).order_by(WorkingGroup.name)
+)
+
+
 async def reporting_overview_for_leads(viewer: Viewer) -> list[LeadReportingView]:
     """For chairs and secretaries: what is due from each group they lead."""
     # No early return for someone who leads nothing: the page costs the same queries for all.
     led = [group_id for group_id in viewer.group_roles if viewer.leads(group_id)]
-    groups = (
-        await WorkingGroup.select()
-        .where(WorkingGroup.id.is_in(led or [NO_ROW]))
-        .order_by(WorkingGroup.name)
-    )
+    groups = await _GROUPS_BY_ID.run(ids=led or [NO_ROW])
     schedules = await schedules_for_groups(groups, organisation_today())
     return [
         LeadReportingView(
