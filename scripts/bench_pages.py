@@ -73,6 +73,21 @@ def routes(meeting_id: int) -> list[Route]:
     ]
 
 
+def demo_data_and_token(env: dict[str, str]) -> str:
+    """Fills the database `env` names with the demo data; an API token of the demo chair."""
+    subprocess.run(
+        [*GOVERNANCE, "init", "--demo"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL
+    )
+    return subprocess.run(
+        [*GOVERNANCE, "token", "create", EMAIL],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()[-1]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -182,21 +197,7 @@ def measure(config: str, args: argparse.Namespace, folder: Path) -> dict[str, Fi
         env["GOVERNANCE_DATABASE_URL"] = f"{args.postgres}/{database}"
     server = None
     try:
-        subprocess.run(
-            [*GOVERNANCE, "init", "--demo"],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        token = subprocess.run(
-            [*GOVERNANCE, "token", "create", EMAIL],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.split()[-1]
+        token = demo_data_and_token(env)
         port = free_port()
         server = subprocess.Popen(
             [

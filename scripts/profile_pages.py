@@ -18,7 +18,6 @@ import logging
 import os
 import pstats
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,23 +26,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from scripts.bench_pages import EMAIL, GOVERNANCE, PASSWORD, SLUG, routes  # noqa: E402
+from scripts.bench_pages import EMAIL, PASSWORD, SLUG, demo_data_and_token, routes  # noqa: E402
 
 
 def prepare(folder: Path) -> tuple[dict[str, str], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVERNANCE_")}
     env |= {"GOVERNANCE_DATA_DIR": str(folder), "GOVERNANCE_LOG_LEVEL": "WARNING"}
-    subprocess.run(
-        [*GOVERNANCE, "init", "--demo"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL
-    )
-    token = subprocess.run(
-        [*GOVERNANCE, "token", "create", EMAIL],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split()[-1]
+    token = demo_data_and_token(env)
     return env, token
 
 
