@@ -41,7 +41,7 @@ from governance.core.security import (
     TrustedProxyMiddleware,
     cookie_name,
 )
-from governance.core.templating import TEMPLATE_DIRECTORY, add_template_helpers
+from governance.core.templating import TEMPLATE_DIRECTORY, add_template_helpers, url_for
 from governance.core.urls import use_application
 from governance.dashboard.controllers import (
     DashboardController,
@@ -121,6 +121,7 @@ async def ready() -> Response[dict[str, str]]:
 
 def _configure_templates(engine: JinjaTemplateEngine) -> None:
     add_template_helpers(engine.engine)
+    engine.engine.globals["url_for"] = url_for
     # Templates ship with the code and change only with a restart: without this, Jinja
     # looks at every template file's time on disk at every use (a dozen times a page).
     engine.engine.auto_reload = False

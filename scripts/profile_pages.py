@@ -119,6 +119,8 @@ async def profile(env: dict[str, str], token: str, args: argparse.Namespace) -> 
             print(f"   {elapsed / args.requests * 1000:.2f} ms a request under cProfile")
             if args.top:
                 pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
+                if args.callers:
+                    pstats.Stats(profiler).sort_stats(args.sort).print_callers(args.callers)
 
 
 def main() -> int:
@@ -128,6 +130,7 @@ def main() -> int:
     parser.add_argument("--sql", action="store_true")
     parser.add_argument("--top", type=int, default=0)
     parser.add_argument("--sort", default="cumulative", help="cumulative or tottime")
+    parser.add_argument("--callers", default="", help="show who calls functions matching this")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         env, token = prepare(Path(folder))

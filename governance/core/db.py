@@ -353,11 +353,21 @@ def build_engine(database_url: str) -> Engine:
     return CountingPostgresEngine(dsn=database_url.replace("postgres://", "postgresql://", 1))
 
 
+_engines: list[Engine] = []
+
+
 def get_engine() -> Engine:
-    engine = engine_finder()
-    if engine is None:
-        raise RuntimeError("No database engine: PICCOLO_CONF does not name governance.piccolo_conf")
-    return engine
+    """The process's engine, found once, as each Piccolo table keeps it once found
+    (`Table._meta.db`): Piccolo's finder imports the configuration module again at every
+    call, a couple of dozen times a page."""
+    if not _engines:
+        engine = engine_finder()
+        if engine is None:
+            raise RuntimeError(
+                "No database engine: PICCOLO_CONF does not name governance.piccolo_conf"
+            )
+        _engines.append(engine)
+    return _engines[0]
 
 
 def is_postgres(engine: Engine | None = None) -> bool:

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 import msgspec
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
@@ -66,6 +67,13 @@ def query_choice(
             "Unknown filter.", {name: message or f"Choose one of: {', '.join(allowed)}."}
         )
     return value
+
+
+def request_state(connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
+    """What this request keeps for later steps of itself (the viewer, the navigation's
+    count), as the dict it is: `connection.state` builds a `State` at every use, whose `.get`
+    finds a missing key by catching a KeyError, a cost on every page."""
+    return connection.scope.setdefault("state", {})  # type: ignore[typeddict-item]
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:

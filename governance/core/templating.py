@@ -11,6 +11,7 @@ import jinja2
 from jinja2.runtime import Context
 
 from governance.core.markdown import render_markdown
+from governance.core.urls import address_in
 
 EN_DASH = "\u2013"  # between the two ends of a range, as typeset text has it
 TEMPLATE_DIRECTORY = Path(__file__).resolve().parents[2] / "templates"
@@ -80,6 +81,13 @@ def format_date(value: dt.date | None) -> str:
 
 def humanize_choice(value: Any) -> str:
     return str(value).replace("_", " ").capitalize() if value is not None else ""
+
+
+@jinja2.pass_context
+def url_for(context: Context, route_name: str, /, **path_parameters: Any) -> str:
+    """Litestar's `url_for` for templates, with each address built once
+    (`core.urls.address_in`)."""
+    return address_in(context["request"].app, route_name, path_parameters)
 
 
 def add_template_helpers(environment: jinja2.Environment) -> None:

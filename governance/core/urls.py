@@ -12,6 +12,13 @@ if TYPE_CHECKING:
     from litestar import Litestar
 
 _application: Litestar | None = None
+# The addresses already built, by route name and parameters, for the application last asked
+# about: a page asks for fifty (every link and form of a meeting's agenda), and Litestar's
+# `route_reverse` looks the route up and checks each parameter's type every time, a tenth
+# of a page's rendering. The route table never changes once the application is built.
+_addresses: dict[tuple[Any, ...], str] = {}
+_addresses_of: list[Litestar] = []
+MOST_ADDRESSES_KEPT = 4096
 
 
 def use_application(app: Litestar) -> None:
@@ -34,7 +41,27 @@ def _routes() -> Litestar:
 
 def path_for(name: str, **parameters: Any) -> str:
     """The path of the route with this name, e.g. `path_for("meetings:show", meeting_id=4)`."""
-    return _routes().route_reverse(name, **parameters)
+    return address_in(_routes(), name, parameters)
+
+
+def address_in(app: Litestar, name: str, parameters: dict[str, Any]) -> str:
+    """`app.route_reverse(name, **parameters)`, built once for each name and parameters
+    (their types are part of the key: `True` is not meeting 1)."""
+    if not _addresses_of or _addresses_of[0] is not app:
+        _addresses.clear()
+        _addresses_of[:] = [app]
+    key = (name, *parameters.items(), *map(type, parameters.values()))
+    try:
+        return _addresses[key]
+    except KeyError:
+        pass
+    except TypeError:  # a value that cannot be a key: built each time
+        return app.route_reverse(name, **parameters)
+    address = app.route_reverse(name, **parameters)
+    if len(_addresses) >= MOST_ADDRESSES_KEPT:
+        _addresses.clear()
+    _addresses[key] = address
+    return address
 
 
 def absolute_url(name: str, **parameters: Any) -> str:

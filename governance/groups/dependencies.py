@@ -13,6 +13,7 @@ from litestar.di import NamedDependency
 
 from governance.accounts.auth import current_user, signed_in_of
 from governance.accounts.policy import Viewer
+from governance.core.http import request_state
 from governance.groups.queries import load_viewer
 
 VIEWER_STATE = "viewer"
@@ -23,7 +24,8 @@ async def provide_viewer(request: Request[Any, Any, Any]) -> Viewer:
     token, or in one query, once per request: a hook that needs it before the handler
     leaves it for the handler); a request
     without one is answered 401 (pages: a redirect to sign in)."""
-    viewer = request.state.get(VIEWER_STATE)
+    state = request_state(request)
+    viewer = state.get(VIEWER_STATE)
     if viewer is None:
         # The sign-in middleware read the roles with the session or token; a person put
         # in the scope otherwise (a test's, a command's) has them read here.
@@ -34,7 +36,7 @@ async def provide_viewer(request: Request[Any, Any, Any]) -> Viewer:
             if signed_in is not None and signed_in.viewer.user is user
             else await load_viewer(user)
         )
-        request.state[VIEWER_STATE] = viewer
+        state[VIEWER_STATE] = viewer
     return viewer  # type: ignore[no-any-return]
 
 

@@ -16,7 +16,7 @@ from governance.accounts.auth import admin_only, current_user, signed_in, signed
 from governance.accounts.policy import Viewer
 from governance.core.contracts import read_form
 from governance.core.errors import InvalidInput
-from governance.core.http import RowId, form_page, page, redirect
+from governance.core.http import RowId, form_page, page, redirect, request_state
 from governance.core.paging import MAX_CURSOR_LENGTH
 from governance.core.urls import path_for
 from governance.groups.dependencies import RequestViewer, provide_viewer
@@ -229,14 +229,15 @@ async def tasks_of_request(
 ) -> list[needs_me.TaskView]:
     """The reader's tasks, read once per request (the navigation's count and the page
     share them), and again only once the data has changed (`needs_me.recent_tasks_for`)."""
-    cached = request.state.get(TASKS_STATE)
+    state = request_state(request)
+    cached = state.get(TASKS_STATE)
     if cached is None:
         signed_in = signed_in_of(request)
         if signed_in is not None and signed_in.viewer.user is viewer.user:
             cached = await needs_me.recent_tasks_for(viewer, signed_in.data_version)
         else:
             cached = await needs_me.tasks_for(viewer)
-        request.state[TASKS_STATE] = cached
+        state[TASKS_STATE] = cached
     return cached  # type: ignore[no-any-return]
 
 
@@ -251,6 +252,6 @@ async def count_tasks_for_navigation(request: Request[Any, Any, Any]) -> None:
     it builds is the one the handler is given (`groups.dependencies.provide_viewer`)."""
     if request.scope.get("user") is None or not _renders_a_page(request):
         return
-    request.state[TASKS_STATE + "_count"] = len(
+    request_state(request)[TASKS_STATE + "_count"] = len(
         await tasks_of_request(request, await provide_viewer(request))
     )

@@ -221,7 +221,9 @@ async def _open(page: Page, live_server: str, step: Step, world: World) -> None:
     await sign_in_through_form(page, live_server, step.who, PASSWORD)
     await page.goto(live_server + step.page(world))
     if step.name == "remove agenda item":
-        await page.locator(".remove-item summary").click()
+        # Removing is a step of its own: its link shows the page with the confirmation.
+        await page.locator(".remove-link").first.click()
+        await expect(page.locator(".remove-item")).to_be_visible()
     if step.fill:
         await step.fill(page)
 
