@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 
@@ -146,11 +147,15 @@ class Viewer:
     user: CurrentUser
     group_roles: dict[int, str] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def query_shape(self) -> tuple[Any, ...]:
         """Everything about this viewer that a visibility condition is built from (the
-        key under which `core.db.PreparedSelect` keeps a query built for them)."""
-        return (self.user, tuple(sorted(self.group_roles.items())))
+        key under which `core.db.PreparedSelect` keeps a query built for them): who they
+        are, their organisation roles and their group roles. Made once per viewer, as a
+        page runs a score of prepared selects for the same one."""
+        user = self.user
+        roles = tuple(sorted(self.group_roles.items()))
+        return (user.id, user.is_admin, user.is_director, user.is_board, roles)
 
     def is_member_of(self, group_id: int) -> bool:
         return group_id in self.group_roles
