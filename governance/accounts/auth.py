@@ -24,7 +24,7 @@ from governance.accounts.sessions import (
     take_refused_form,
 )
 from governance.core.errors import StepRequired
-from governance.core.http import REFUSED_FORM_SCOPE, FormFailure
+from governance.core.http import KEEP_REFUSED_FORM_SCOPE, REFUSED_FORM_SCOPE, FormFailure
 from governance.core.security import CROSS_SITE, cookie, cookie_name, sent_from_another_site
 from governance.core.urls import path_for
 from governance.settings import get_settings
@@ -83,6 +83,7 @@ class AuthenticationMiddleware(ASGIMiddleware):
                 signed_in = await signed_in_by_session(cookie, get_settings())
                 scope["auth"] = "session"
                 await _take_refused_form(scope, signed_in)
+                _leave_form_keeper(scope, signed_in)
         # The person, their roles today and the data version, read in one query.
         scope[SIGNED_IN_SCOPE] = signed_in  # type: ignore[literal-required]
         user = signed_in.viewer.user if signed_in else None
@@ -105,18 +106,18 @@ async def _take_refused_form(scope: Scope, signed_in: SignedIn | None) -> None:
         scope[REFUSED_FORM_SCOPE] = FormFailure.from_kept(kept)  # type: ignore[literal-required]
 
 
-async def keep_for_page(
-    connection: ASGIConnection[Any, Any, Any, Any], page_path: str, failure: FormFailure
-) -> bool:
-    """Keeps a refused form for the next view of its page, when the request comes with a
-    sign-in session (the caller then redirects there); False for a bearer token, whose
-    client is shown the refusal where it posted."""
-    user = connection.scope.get("user")
-    session_id = getattr(user, "session_id", None)
-    if connection.scope.get("auth") != "session" or not session_id:
-        return False
-    await keep_refused_form(session_id, page_path, failure.to_kept())
-    return True
+def _leave_form_keeper(scope: Scope, signed_in: SignedIn | None) -> None:
+    """For a request signed in by its session cookie, how a refused form is kept for the
+    next view of its page (`core.http.refused_to_page`); a bearer token's client gets none,
+    and is shown the refusal where it posted."""
+    session_id = signed_in.viewer.user.session_id if signed_in else None
+    if session_id is None:
+        return
+
+    async def keep(page_path: str, failure: FormFailure) -> None:
+        await keep_refused_form(session_id, page_path, failure.to_kept())
+
+    scope[KEEP_REFUSED_FORM_SCOPE] = keep  # type: ignore[literal-required]
 
 
 def _refuse_what_user_may_not_reach(scope: Scope, user: CurrentUser) -> None:

@@ -68,6 +68,7 @@ from governance.core.http import (
     page,
     page_with_forms,
     redirect,
+    refused_to_page,
     safe_next,
     submit_form,
 )
@@ -268,7 +269,15 @@ class ProfileController(Controller):
             return redirect(path_for("accounts:profile"), "Your profile is saved.")
 
         template = "accounts/profile.html"
-        return await submit_form(request, ProfileChange, act, done, template, _profile_context())
+        return await submit_form(
+            request,
+            ProfileChange,
+            act,
+            done,
+            template,
+            _profile_context(),
+            path_for("accounts:profile"),
+        )
 
 
 class UserAdminController(Controller):
@@ -292,7 +301,14 @@ class UserAdminController(Controller):
         def done(account: AccountView) -> Redirect:
             return redirect(path_for("accounts:users"), f"Invitation sent to {account.email}.")
 
-        return await submit_form(request, Invitation, act, done, "accounts/admin_invite.html")
+        return await submit_form(
+            request,
+            Invitation,
+            act,
+            done,
+            "accounts/admin_invite.html",
+            shown_at=path_for("accounts:invite-form"),
+        )
 
     @get("/{user_id:int}", name="accounts:user")
     async def edit_form(self, request: Request[Any, Any, Any], user_id: RowId) -> Template:
@@ -310,6 +326,7 @@ class UserAdminController(Controller):
             lambda _: _to_account(user_id, "Account saved."),
             "accounts/admin_user_edit.html",
             {"account": account},
+            shown_at=path_for("accounts:user", user_id=user_id),
         )
 
     @post("/{user_id:int}/deactivate", name="accounts:deactivate")
@@ -407,6 +424,7 @@ class SecurityController(Controller):
             as_signed_in(request, services.change_password),
             lambda _: _to_security("Your password is changed. Your other sessions have ended."),
             "accounts/change_password.html",
+            shown_at=path_for("accounts:password-form"),
         )
 
     @get("/email", name="accounts:email-form")
@@ -427,6 +445,7 @@ class SecurityController(Controller):
             as_signed_in(request, services.request_email_change),
             done,
             "accounts/change_email.html",
+            shown_at=path_for("accounts:email-form"),
         )
 
     @post("/sessions/end-others", name="accounts:end-other-sessions")
@@ -443,7 +462,7 @@ class SecurityController(Controller):
         return _to_security("That session has ended.")
 
     @post("/tokens", name="accounts:create-token")
-    async def create_token(self, request: Request[Any, Any, Any]) -> Template:
+    async def create_token(self, request: Request[Any, Any, Any]) -> Template | Redirect:
         command, unreadable = read_form(TokenRequest, await request.form())
         context = await _security_context(request)
         try:
@@ -451,9 +470,10 @@ class SecurityController(Controller):
                 command, current_user(request), unreadable=unreadable
             )
         except InvalidInput as error:
-            values = msgspec.structs.asdict(command)
-            return page_with_forms(
-                request, SECURITY, context, FormFailure.of(error, "token", values)
+            failure = FormFailure.of(error, "token", msgspec.structs.asdict(command))
+            shown_at = path_for("accounts:security")
+            return await refused_to_page(request, shown_at, failure) or page_with_forms(
+                request, SECURITY, context, failure
             )
         # The token is in this answer only: it is never stored, nor shown again.
         context = {**context, "tokens": await queries.list_tokens(current_user(request).id)}
@@ -487,12 +507,19 @@ class TwoFactorController(Controller):
         return shown
 
     @post("/", name="accounts:two-factor-enable")
-    async def enable(self, request: Request[Any, Any, Any]) -> Template:
+    async def enable(self, request: Request[Any, Any, Any]) -> Template | Redirect:
         user = current_user(request)
         command, unreadable = read_form(SecondFactorEnrolment, await request.form())
         try:
             codes = await services.enable_second_factor(command, user, unreadable=unreadable)
         except InvalidInput as error:
+            # Shown again with a new secret to scan either way: nothing typed is kept (the
+            # code is a secret, the set-up signed for this page only).
+            redirected = await refused_to_page(
+                request, path_for("accounts:two-factor"), FormFailure.of(error)
+            )
+            if redirected is not None:
+                return redirected
             status = await queries.second_factor_status(user, services.second_factor_required(user))
             context = {"status": status, "setup": services.start_enrolment(user)}
             return form_page(request, TWO_FACTOR, {}, error.field_errors, context, error.message)
@@ -513,6 +540,7 @@ class TwoFactorController(Controller):
                 lambda _: _to_security("Two-factor sign-in is off."),
                 TWO_FACTOR,
                 {"status": status},
+                shown_at=path_for("accounts:two-factor"),
             )
         except (PermissionDenied, ConflictError) as error:
             return _to_security(error.message, "error")

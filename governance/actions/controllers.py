@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -25,6 +26,7 @@ from governance.actions.schemas import (
     NewAction,
     ProgressNote,
     Reassignment,
+    SourceView,
     StatusChange,
     due_range_errors,
 )
@@ -42,6 +44,8 @@ from governance.core.http import (
     page,
     page_with_forms,
     redirect,
+    refuse_form,
+    refused_to_page,
 )
 from governance.core.urls import path_for
 from governance.groups.dependencies import RequestViewer
@@ -97,15 +101,30 @@ async def _act(
     form: str,
 ) -> Template | Redirect:
     """Runs one change from the submitted form; on a refusal (of the values or of the state)
-    shows the action page again with the reason beside the form that was sent."""
+    the action page is shown again, at its own address (the session keeps the refusal for
+    the redirect's page view), with the reason beside the form that was sent."""
     data = await request.form()
     try:
         await change(data)
     except (InvalidInput, ConflictError) as error:
         owner_ids = [ascii_int(v) for v in form_values_of(data, "owner_ids")]
         values = _values_with_owners(data, [v for v in owner_ids if v is not None])
-        return await _action_page(request, action_id, viewer, FormFailure.of(error, form, values))
+        failure = FormFailure.of(error, form, values)
+        page_path = path_for("actions:show", action_id=action_id)
+        if redirected := await refused_to_page(request, page_path, failure):
+            return redirected
+        return await _action_page(request, action_id, viewer, failure)
     return redirect(path_for("actions:show", action_id=action_id), success)
+
+
+def _new_action_address(slug: str, command: NewAction, source: SourceView | None) -> str:
+    """The new action form's own address, naming the meeting or decision it comes from (a
+    source that could not be found is left out: the form then comes from the group)."""
+    address = path_for("actions:new", slug=slug)
+    if source is None:
+        return address
+    query = urlencode({"source_type": command.source_type, "source_id": command.source_id})
+    return f"{address}?{query}"
 
 
 async def _form_context(group: dict[str, Any], source: Any) -> dict[str, Any]:
@@ -252,12 +271,14 @@ class ActionController(Controller):
                 )
             except ServiceError:
                 source = None
-            return form_page(
+            return await refuse_form(
                 request,
+                _new_action_address(slug, command, source),
                 "actions/form.html",
                 _values_with_owners(data, command.owner_ids),
-                errors,
+                error,
                 await _form_context(group, source),
+                errors,
             )
         return redirect(
             path_for("actions:show", action_id=action_id),

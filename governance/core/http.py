@@ -12,7 +12,7 @@ import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit
 
 import msgspec
 from litestar import Request
@@ -30,6 +30,10 @@ FLASH_COOKIE = "governance_flash"
 # Where the authentication middleware leaves a refused form kept for this page view (a
 # `FormFailure`), after its POST was answered with a redirect here (Post/Redirect/Get).
 REFUSED_FORM_SCOPE = "refused_form"
+# Where the authentication middleware leaves, for a request signed in by a session cookie
+# only, the coroutine that keeps a refused form for the next view of a page (a `FormKeeper`):
+# core cannot reach the session itself, which belongs to accounts.
+KEEP_REFUSED_FORM_SCOPE = "keep_refused_form"
 CommandT = TypeVar("CommandT", bound=msgspec.Struct)
 ResultT = TypeVar("ResultT")
 
@@ -94,15 +98,38 @@ def page(
     context: Mapping[str, Any] | None = None,
     status_code: int = 200,
 ) -> Template:
-    """A page, with any flash message left by the previous redirect (shown once)."""
+    """A page, with any flash message left by the previous redirect (shown once), and the
+    form refused by the POST that redirected here, when the context shows no errors of its
+    own: a GET handler of a page with one form needs nothing more for Post/Redirect/Get."""
     messages = _read_flash(request)
     cookies = [cookie(FLASH_COOKIE, "", 0)] if messages else []
+    shown = {"flash_messages": messages, "errors": {}, "values": {}, **(context or {})}
+    kept = kept_refusal(request)
+    if kept is not None and not shown["errors"]:
+        shown.update(_failure_context(kept))
     return Template(
-        template_name=template_name,
-        context={"flash_messages": messages, "errors": {}, "values": {}, **(context or {})},
-        status_code=status_code,
-        cookies=cookies,
+        template_name=template_name, context=shown, status_code=status_code, cookies=cookies
     )
+
+
+def kept_refusal(request: Request[Any, Any, Any]) -> FormFailure | None:
+    """The refused form this page view shows again, when it is the view a refused POST
+    redirected to (Post/Redirect/Get)."""
+    kept = request.scope.get(REFUSED_FORM_SCOPE)
+    return kept if isinstance(kept, FormFailure) else None
+
+
+def _failure_context(failure: FormFailure) -> dict[str, Any]:
+    """What a template reads of a refused form: each field's error, what was typed, which
+    form it was and, for the error summary, why."""
+    shown: dict[str, Any] = {
+        "errors": dict(failure.errors),
+        "values": dict(failure.values),
+        "failed_form": failure.form,
+    }
+    if failure.message:
+        shown["form_error"] = failure.message
+    return shown
 
 
 def form_page(
@@ -146,9 +173,7 @@ class FormFailure:
         file chosen is never kept; a browser never fills a file field back in)."""
         return {
             "errors": {str(name): str(text) for name, text in self.errors.items()},
-            "values": {
-                str(name): value for name, value in self.values.items() if isinstance(value, str)
-            },
+            "values": {str(name): value for name, value in self.values.items() if _keepable(value)},
             "form": self.form,
             "message": self.message,
         }
@@ -167,6 +192,14 @@ class FormFailure:
         )
 
 
+def _keepable(value: Any) -> bool:
+    """Text typed, or the ticked values of a list of boxes (ids or text), survives being kept;
+    anything else (a file) is not typed back in."""
+    if isinstance(value, list):
+        return all(isinstance(item, str | int) and not isinstance(item, bool) for item in value)
+    return isinstance(value, str)
+
+
 def page_with_forms(
     request: Request[Any, Any, Any],
     template_name: str,
@@ -176,17 +209,27 @@ def page_with_forms(
     """A page holding several forms, shown again with the failed one's errors, if any:
     the one given, or the one kept for this view after a refused POST's redirect."""
     if failure is None:
-        kept = request.scope.get(REFUSED_FORM_SCOPE)
-        failure = kept if isinstance(kept, FormFailure) else FormFailure(status_code=200)
-    full_context = {
-        **context,
-        "errors": dict(failure.errors),
-        "values": dict(failure.values),
-        "failed_form": failure.form,
-    }
-    if failure.message:
-        full_context["form_error"] = failure.message
+        failure = kept_refusal(request) or FormFailure(status_code=200)
+    full_context = {**context, **_failure_context(failure)}
     return page(request, template_name, full_context, status_code=failure.status_code)
+
+
+# Keeps a refused form for the next view of the page at a path (its address's path part).
+FormKeeper = Callable[[str, FormFailure], Awaitable[None]]
+
+
+async def refused_to_page(
+    request: Request[Any, Any, Any], page_address: str, failure: FormFailure
+) -> Redirect | None:
+    """Post/Redirect/Get for a refused form: the refusal is kept for the next view of its
+    page, and the answer is a 303 to the page's exact address (query string included), so
+    the address bar shows the page, not the POST. None when the request has no session to
+    keep it in (a bearer token): the caller shows the refusal where it was posted, 422."""
+    keep = request.scope.get(KEEP_REFUSED_FORM_SCOPE)
+    if not callable(keep):
+        return None
+    await keep(urlsplit(page_address).path, failure)
+    return Redirect(path=page_address, status_code=303)
 
 
 def redirect(
@@ -234,15 +277,41 @@ async def submit_form(
     done: Callable[[ResultT], Redirect],
     template_name: str,
     context: Mapping[str, Any] | None = None,
+    shown_at: str | None = None,
 ) -> Template | Redirect:
     """A form posted to one service: read into its command, handed to `act` with the
-    fields it could not read, and on success `done` with what `act` returned; a refusal of
-    the values shows the form again with what was typed and every field's error."""
+    fields it could not read, and on success `done` with what `act` returned. A refusal of
+    the values is answered with a redirect to the form's page `shown_at`, which shows it
+    again with what was typed and every field's error (`page`); without a session to keep
+    it in, or without `shown_at`, the form is shown again here, 422."""
     data = await request.form()
     command, unreadable = read_form(command_type, data)
     try:
         result = await act(command, unreadable)
     except InvalidInput as error:
         values = form_values(data)
-        return form_page(request, template_name, values, error.field_errors, context, error.message)
+        if shown_at is None:
+            return form_page(
+                request, template_name, values, error.field_errors, context, error.message
+            )
+        return await refuse_form(request, shown_at, template_name, values, error, context)
     return done(result)
+
+
+async def refuse_form(
+    request: Request[Any, Any, Any],
+    shown_at: str,
+    template_name: str,
+    values: Mapping[str, Any],
+    error: InvalidInput,
+    context: Mapping[str, Any] | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> Template | Redirect:
+    """A refused single form: a redirect to its page `shown_at`, whose view shows what was
+    typed and each field's error (`errors`, else the refusal's own); without a session to
+    keep them in, the form shown again here (`template_name`, `context`), 422."""
+    field_errors = error.field_errors if errors is None else errors
+    failure = FormFailure(field_errors, values, "", error.message)
+    if redirected := await refused_to_page(request, shown_at, failure):
+        return redirected
+    return form_page(request, template_name, values, field_errors, context, error.message)

@@ -1,7 +1,8 @@
 """Group pages, and the administrator's forms for groups, memberships and reporting lines.
 
 Each form is read into its command (`groups/schemas.py`) and handed to one service, which
-finds every field's error at once; a refused form is shown again with all of them."""
+finds every field's error at once; a refused form is shown again with all of them, at its
+page's own address (Post/Redirect/Get)."""
 
 from __future__ import annotations
 
@@ -73,9 +74,12 @@ async def _submit(
     template: str,
     context: dict[str, Any],
 ) -> Template | Redirect:
-    """The form handed to one service as the signed-in administrator."""
+    """The form handed to one service as the signed-in administrator; every form here is
+    posted to its own page's address, where a refused one is shown again."""
     act = as_signed_in(request, change)
-    return await submit_form(request, command_type, act, done, template, context)
+    return await submit_form(
+        request, command_type, act, done, template, context, shown_at=request.url.path
+    )
 
 
 async def _membership_context(membership_id: int) -> dict[str, Any]:

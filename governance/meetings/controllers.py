@@ -12,13 +12,22 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from governance.accounts.auth import keep_for_page, signed_in
+from governance.accounts.auth import signed_in
 from governance.accounts.policy import VISIBILITIES, Viewer
 from governance.core.clock import zone
 from governance.core.contracts import Confirmation, read_form
 from governance.core.db import read_at_once
 from governance.core.errors import ConflictError, InvalidInput
-from governance.core.http import FormFailure, RowId, form_page, form_values, page, page_with_forms
+from governance.core.http import (
+    FormFailure,
+    RowId,
+    form_page,
+    form_values,
+    page,
+    page_with_forms,
+    refuse_form,
+    refused_to_page,
+)
 from governance.core.http import redirect as redirect_to
 from governance.core.urls import path_for
 from governance.documents.controllers import papers_context
@@ -129,8 +138,8 @@ async def _act(
     except (InvalidInput, ConflictError) as error:
         failure = FormFailure.of(error, form, form_values(data))
         page_path = path_for("meetings:show", meeting_id=meeting_id)
-        if await keep_for_page(request, page_path, failure):
-            return Redirect(path=page_path, status_code=303)
+        if redirected := await refused_to_page(request, page_path, failure):
+            return redirected
         return await _meeting_page(request, meeting_id, viewer, failure)
     return _to_meeting(meeting_id, success)
 
@@ -173,20 +182,22 @@ def _plain(
     return change
 
 
-def _meeting_form(
+async def _meeting_form(
     request: Request[Any, Any, Any],
     data: Mapping[str, Any],
-    error: InvalidInput | ConflictError,
+    error: InvalidInput,
     group: Mapping[str, Any],
     meeting: MeetingHead | None,
-) -> Template:
-    return form_page(
+) -> Template | Redirect:
+    """The meeting form refused: shown again at its own address (where it was posted)."""
+    return await refuse_form(
         request,
+        request.url.path,
         "meetings/form.html",
         form_values(data),
-        error.field_errors or {"title": error.message},
+        error,
         {"group": group, "meeting": meeting},
-        message=error.message,
+        error.field_errors or {"title": error.message},
     )
 
 
@@ -233,7 +244,7 @@ class MeetingController(Controller):
                 slug, command, viewer, unreadable=unreadable
             )
         except InvalidInput as error:
-            return _meeting_form(request, data, error, await get_group(slug), None)
+            return await _meeting_form(request, data, error, await get_group(slug), None)
         return _to_meeting(meeting_id, "Meeting scheduled. Add its agenda below.")
 
     @get("/meetings/{meeting_id:int}", name="meetings:show")
@@ -270,7 +281,7 @@ class MeetingController(Controller):
             # A refused state (ConflictError) is not the form's fault: its error page says why.
             meeting = await services.managed_meeting_head(meeting_id, viewer)
             group = {"name": meeting.group_name, "slug": meeting.group_slug}
-            return _meeting_form(request, data, error, group, meeting)
+            return await _meeting_form(request, data, error, group, meeting)
         return _to_meeting(meeting_id, "Meeting updated; calendars will show the change.")
 
     @post("/meetings/{meeting_id:int}/held", name="meetings:held")
@@ -339,13 +350,14 @@ class MeetingController(Controller):
         try:
             await services.update_agenda_item(item_id, command, viewer, unreadable=unreadable)
         except InvalidInput as error:
-            return form_page(
+            return await refuse_form(
                 request,
+                path_for("meetings:edit-item-form", item_id=item_id),
                 "meetings/agenda_item_form.html",
                 form_values(data),
-                error.field_errors or {"title": error.message},
+                error,
                 {"item": item.item, "meeting": item.meeting, **LABELS},
-                message=error.message,
+                error.field_errors or {"title": error.message},
             )
         return _to_meeting(item.meeting.id, "Agenda item saved.")
 
@@ -442,13 +454,14 @@ class MeetingController(Controller):
         except InvalidInput as error:
             # A refused state change (minutes no longer a draft) is a ConflictError: the
             # 409 page, not this form.
-            return form_page(
+            return await refuse_form(
                 request,
+                path_for("meetings:minutes-form", meeting_id=meeting_id),
                 "meetings/minutes_form.html",
                 form_values(data),
-                error.field_errors or {"summary": error.message},
+                error,
                 {"meeting": await queries.meeting_view(meeting_id, viewer), **LABELS},
-                message=error.message,
+                error.field_errors or {"summary": error.message},
             )
         return _to_meeting(meeting_id, "Draft minutes saved.")
 

@@ -16,7 +16,14 @@ from governance.accounts.auth import admin_only, current_user, signed_in, signed
 from governance.accounts.policy import Viewer
 from governance.core.contracts import read_form
 from governance.core.errors import InvalidInput
-from governance.core.http import RowId, form_page, page, redirect, request_state
+from governance.core.http import (
+    RowId,
+    kept_refusal,
+    page,
+    redirect,
+    refuse_form,
+    request_state,
+)
 from governance.core.paging import MAX_CURSOR_LENGTH
 from governance.core.urls import path_for
 from governance.groups.dependencies import RequestViewer, provide_viewer
@@ -61,7 +68,12 @@ def _invalid_link(request: Request[Any, Any, Any]) -> Template:
 
 async def _show(request: Request[Any, Any, Any], user_id: int, action: str) -> Template:
     preferences = await queries.get_preferences(user_id)
-    return page(request, PREFERENCES_TEMPLATE, _form_context(preferences, action))
+    context = _form_context(preferences, action)
+    kept = kept_refusal(request)
+    if kept is not None and isinstance(kept.values.get("categories"), list):
+        # The boxes as they were ticked when the form was refused (`page` shows the rest).
+        context["enabled"] = frozenset(kept.values["categories"])
+    return page(request, PREFERENCES_TEMPLATE, context)
 
 
 async def _save(request: Request[Any, Any, Any], user_id: int, action: str) -> Template | Redirect:
@@ -74,10 +86,10 @@ async def _save(request: Request[Any, Any, Any], user_id: int, action: str) -> T
         values = {
             "digest_frequency": command.digest_frequency,
             "digest_weekday": command.digest_weekday,
+            "categories": [str(category) for category in command.categories],
         }
-        return form_page(
-            request, PREFERENCES_TEMPLATE, values, error.field_errors, context, error.message
-        )
+        # The form's address is its page's (the signed link's too): shown again there.
+        return await refuse_form(request, action, PREFERENCES_TEMPLATE, values, error, context)
     return redirect(action, SAVED)
 
 

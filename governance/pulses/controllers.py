@@ -18,7 +18,16 @@ from governance.core.clock import organisation_today
 from governance.core.contracts import read_form, row_id
 from governance.core.errors import ConflictError, InvalidInput, PermissionDenied, ServiceError
 from governance.core.exports import CSV_MEDIA_TYPE, attachment, csv_bytes
-from governance.core.http import FormFailure, RowId, form_values, page, page_with_forms, redirect
+from governance.core.http import (
+    FormFailure,
+    RowId,
+    form_values,
+    kept_refusal,
+    page,
+    page_with_forms,
+    redirect,
+    refused_to_page,
+)
 from governance.core.urls import path_for
 from governance.groups.dependencies import RequestViewer
 from governance.groups.queries import get_group
@@ -101,6 +110,29 @@ async def _pulse_page(
     return page_with_forms(request, "pulses/show.html", context, failure)
 
 
+async def _refused_on_pulse(
+    request: Request[Any, Any, Any], pulse_id: int, viewer: RequestViewer, failure: FormFailure
+) -> Template | Redirect:
+    """A form of the pulse page refused: the page is shown again at its own address (the
+    session keeps the refusal for the redirect's page view), or here for a token's client."""
+    shown_at = path_for("pulses:show", pulse_id=pulse_id)
+    if redirected := await refused_to_page(request, shown_at, failure):
+        return redirected
+    return await _pulse_page(request, pulse_id, viewer, failure)
+
+
+async def _refused_on_results(
+    request: Request[Any, Any, Any], run_id: int, viewer: RequestViewer, error: InvalidInput
+) -> Template | Redirect:
+    """A form of a run's results page refused: shown again at the page's own address."""
+    values = form_values(await request.form())
+    failure = FormFailure.of(error, values=values)
+    shown_at = path_for("pulses:results", run_id=run_id)
+    if redirected := await refused_to_page(request, shown_at, failure):
+        return redirected
+    return await _results_page(request, run_id, viewer, error, values)
+
+
 async def _results_page(
     request: Request[Any, Any, Any],
     run_id: int,
@@ -120,6 +152,9 @@ async def _results_page(
         context.update(
             errors=error.field_errors, form_error=error.message, error_ids=PAPER_FIELD_IDS
         )
+    elif kept_refusal(request) is not None:
+        # `page` shows the refused form kept for this view; its summary links the same way.
+        context["error_ids"] = PAPER_FIELD_IDS
     return page(
         request, "pulses/results.html", context, status_code=422 if error is not None else 200
     )
@@ -162,6 +197,9 @@ class PulseController(Controller):
         try:
             pulse_id = await services.create_pulse(group["id"], command, viewer, unreadable)
         except InvalidInput as error:
+            failure = FormFailure.of(error, values=form_values(data))
+            if redirected := await refused_to_page(request, request.url.path, failure):
+                return redirected
             return page(
                 request,
                 "pulses/new.html",
@@ -195,7 +233,7 @@ class PulseController(Controller):
             await services.add_question(pulse_id, command, viewer, unreadable)
         except (InvalidInput, ConflictError) as error:
             failure = FormFailure.of(error, "add-question", form_values(data))
-            return await _pulse_page(request, pulse_id, viewer, failure)
+            return await _refused_on_pulse(request, pulse_id, viewer, failure)
         return redirect(path_for("pulses:show", pulse_id=pulse_id), "Question added.")
 
     @post("/pulses/questions/{question_id:int}", name="pulses:change-question")
@@ -212,7 +250,7 @@ class PulseController(Controller):
             if not pulse_id:
                 raise
             failure = FormFailure.of(error, f"question-{question_id}", form_values(data))
-            return await _pulse_page(request, pulse_id, viewer, failure)
+            return await _refused_on_pulse(request, pulse_id, viewer, failure)
         return redirect(path_for("pulses:show", pulse_id=pulse_id), "Question saved.")
 
     @post("/pulses/questions/{question_id:int}/remove", name="pulses:remove-question")
@@ -230,7 +268,7 @@ class PulseController(Controller):
             run_id = await services.launch_run(pulse_id, command, viewer, unreadable)
         except (InvalidInput, ConflictError) as error:
             failure = FormFailure.of(error, "launch", form_values(data))
-            return await _pulse_page(request, pulse_id, viewer, failure)
+            return await _refused_on_pulse(request, pulse_id, viewer, failure)
         return redirect(
             path_for("pulses:results", run_id=run_id),
             "Run launched: each person on the staff roster is sent their own link.",
@@ -254,7 +292,7 @@ class PulseController(Controller):
         try:
             document_id = await services.put_results_on_agenda(run_id, command, viewer, unreadable)
         except InvalidInput as error:
-            return await _results_page(request, run_id, viewer, error, form_values(data))
+            return await _refused_on_results(request, run_id, viewer, error)
         return redirect(
             path_for("documents:show", document_id=document_id),
             "The results, as they stand now, are on the meeting's agenda as a paper.",
@@ -271,7 +309,7 @@ class PulseController(Controller):
                 run_id, command, viewer, unreadable
             )
         except InvalidInput as error:
-            return await _results_page(request, run_id, viewer, error, form_values(data))
+            return await _refused_on_results(request, run_id, viewer, error)
         return redirect(
             path_for("documents:show", document_id=document_id),
             "The results, as they stand now, are quoted in the draft report as an annex.",
@@ -299,6 +337,8 @@ class StaffRosterController(Controller):
         self, request: Request[Any, Any, Any], viewer: RequestViewer
     ) -> Template | Redirect:
         data = await request.form()
+        # A file chosen cannot be put back in a form, so a refused roster is shown here, where
+        # it was posted, rather than redirected to its page (Post/Redirect/Get).
         upload = data.get("roster")
         content = await upload.read() if isinstance(upload, UploadFile) else b""
         try:

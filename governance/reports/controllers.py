@@ -22,9 +22,11 @@ from governance.core.http import (
     RowId,
     form_page,
     form_values,
+    kept_refusal,
     page,
     page_with_forms,
     redirect,
+    refused_to_page,
     submit_form,
 )
 from governance.core.paging import MAX_CURSOR_LENGTH
@@ -74,12 +76,21 @@ async def _trail(
         "user_id": viewer.user.id,
         "submission_is_final": SUBMISSION_IS_FINAL,
         "response_is_final": RESPONSE_IS_FINAL,
-        # A refused form is shown again at the address it was posted to; the site's script
-        # puts the page's own address back in the address bar.
-        "page_url": path_for("reports:show", report_id=report.id),
         **await annexes_context(report.id, report.visibility, viewer),
     }
     return page_with_forms(request, "reports/show.html", context, failure)
+
+
+async def _refused_on_trail(
+    request: Request[Any, Any, Any], report_id: int, viewer: Viewer, failure: FormFailure
+) -> Template | Redirect:
+    """A form of the report page refused: the page is shown again at its own address (the
+    session keeps the refusal for the redirect's page view), or here for a token's client.
+    A refusal changes nothing, not even the read receipt."""
+    shown_at = path_for("reports:show", report_id=report_id)
+    if redirected := await refused_to_page(request, shown_at, failure):
+        return redirected
+    return await _trail(request, await queries.get_report(report_id, viewer), viewer, failure)
 
 
 PROPOSAL_DONE = {
@@ -104,9 +115,8 @@ async def _on_proposal(
     try:
         delivery_id = await act(data)
     except (InvalidInput, ConflictError) as error:
-        failure = FormFailure.of(error, f"proposal-{form}", data)
-        report = await queries.get_report(report_id, viewer)
-        return await _trail(request, report, viewer, failure)
+        failure = FormFailure.of(error, f"proposal-{form}", form_values(data))
+        return await _refused_on_trail(request, report_id, viewer, failure)
     delivery = await queries.get_delivery(delivery_id, viewer)
     message = PROPOSAL_DONE[form]
     if delivery.state == "responded" and form in {"concur", "object"}:
@@ -166,13 +176,20 @@ class ReportController(Controller):
             return _show(report_id, "Draft saved. Read it through, then submit it when ready.")
 
         context = _form_context(group)
-        return await submit_form(request, ReportDraft, act, done, "reports/form.html", context)
+        # The report it follows up, if any, is among the values typed back in.
+        shown_at = path_for("reports:new", slug=slug)
+        return await submit_form(
+            request, ReportDraft, act, done, "reports/form.html", context, shown_at
+        )
 
     @get("/reports/{report_id:int}", name="reports:show")
     async def show(
         self, request: Request[Any, Any, Any], viewer: RequestViewer, report_id: RowId
     ) -> Template:
-        return await _trail(request, await services.open_report(report_id, viewer), viewer)
+        # The view that shows a refused form again is the one its POST redirected to: the
+        # refusal changed nothing, so that view does not count as opening the report.
+        opened = queries.get_report if kept_refusal(request) else services.open_report
+        return await _trail(request, await opened(report_id, viewer), viewer)
 
     @get("/reports/{report_id:int}/edit", name="reports:edit")
     async def edit_form(
@@ -197,7 +214,10 @@ class ReportController(Controller):
             return _show(report_id, "Draft saved.")
 
         context = _form_context(group, draft)
-        return await submit_form(request, ReportDraft, act, done, "reports/form.html", context)
+        shown_at = path_for("reports:edit", report_id=report_id)
+        return await submit_form(
+            request, ReportDraft, act, done, "reports/form.html", context, shown_at
+        )
 
     @post("/reports/{report_id:int}/submit", name="reports:submit")
     async def submit(
@@ -209,8 +229,8 @@ class ReportController(Controller):
                 report_id, viewer, confirmation=confirmation
             )
         except (InvalidInput, ConflictError) as error:
-            report = await services.open_report(report_id, viewer)
-            return await _trail(request, report, viewer, FormFailure.of(error, "submit"))
+            failure = FormFailure.of(error, "submit")
+            return await _refused_on_trail(request, report_id, viewer, failure)
         lines = "both lines" if len(delivery_ids) == 2 else "its line"
         return _show(report_id, f"Submitted and delivered to {lines}. The text is now frozen.")
 
@@ -227,8 +247,8 @@ class ReportController(Controller):
             report_id = await services.acknowledge_delivery(delivery_id, viewer)
         except ConflictError as error:
             delivery = await queries.delivery_row(delivery_id, viewer)
-            report = await services.open_report(delivery["report"], viewer)
-            return await _trail(request, report, viewer, FormFailure.of(error))
+            failure = FormFailure.of(error)
+            return await _refused_on_trail(request, delivery["report"], viewer, failure)
         return _show(report_id, "Acknowledged. The group can see that you have it.")
 
     @post("/deliveries/{delivery_id:int}/respond", name="reports:respond")
@@ -246,9 +266,7 @@ class ReportController(Controller):
         except (InvalidInput, ConflictError) as error:
             failure = FormFailure.of(error, f"delivery-{delivery_id}", form_values(data))
             failure = dataclasses.replace(failure, errors=forms.form_errors(failure.errors, rows))
-            # A refusal changes nothing, not even the read receipt.
-            report = await queries.get_report(delivery["report"], viewer)
-            return await _trail(request, report, viewer, failure)
+            return await _refused_on_trail(request, delivery["report"], viewer, failure)
         return _show(delivery["report"], "Response recorded. The group has been told.")
 
     @post("/deliveries/{delivery_id:int}/propose", name="reports:propose")
@@ -265,9 +283,7 @@ class ReportController(Controller):
         except (InvalidInput, ConflictError) as error:
             failure = FormFailure.of(error, f"delivery-{delivery_id}", form_values(data))
             failure = dataclasses.replace(failure, errors=forms.form_errors(failure.errors, rows))
-            # A refusal changes nothing, not even the read receipt.
-            report = await queries.get_report(delivery["report"], viewer)
-            return await _trail(request, report, viewer, failure)
+            return await _refused_on_trail(request, delivery["report"], viewer, failure)
         return _show(
             delivery["report"],
             "Proposed. It becomes the Board's response once enough Board members concur; "

@@ -16,7 +16,15 @@ from governance.accounts.auth import signed_in
 from governance.accounts.policy import Viewer
 from governance.core.contracts import read_form
 from governance.core.errors import ConflictError, InvalidInput, PermissionDenied
-from governance.core.http import FormFailure, RowId, form_page, form_values, page, page_with_forms
+from governance.core.http import (
+    FormFailure,
+    RowId,
+    form_page,
+    form_values,
+    page,
+    page_with_forms,
+    refused_to_page,
+)
 from governance.core.http import redirect as redirect_to
 from governance.core.urls import path_for
 from governance.documents.controllers import upload_context, uploaded_files
@@ -66,6 +74,18 @@ async def _resolution_page(
     return page_with_forms(request, "resolutions/show.html", context, failure)
 
 
+async def _refused_on_page(
+    request: Request[Any, Any, Any], resolution_id: int, viewer: Viewer, failure: FormFailure
+) -> Template | Redirect:
+    """A form of the resolution page refused: the page is shown again at its own address
+    (the session keeps the refusal for the redirect's page view), or here for a token's
+    client."""
+    shown_at = path_for("resolutions:show", resolution_id=resolution_id)
+    if redirected := await refused_to_page(request, shown_at, failure):
+        return redirected
+    return await _resolution_page(request, resolution_id, viewer, failure)
+
+
 class ResolutionController(Controller):
     include_in_schema = False  # pages for people; the API is described at /schema
     guards = [signed_in]
@@ -104,7 +124,9 @@ class ResolutionController(Controller):
             )
         except InvalidInput as error:
             context = {"group": await get_group(slug), **LABELS, **_paper_limits()}
-            # A file cannot be put back in a form: it is chosen again.
+            # A file cannot be put back in a form: it is chosen again. So this form is shown
+            # again where it was posted (not redirected to its page, Post/Redirect/Get), with
+            # the file field empty either way.
             typed = {key: value for key, value in form_values(data).items() if key != "file"}
             return form_page(
                 request,
@@ -135,7 +157,7 @@ class ResolutionController(Controller):
             status = await services.cast_vote(resolution_id, command, viewer, unreadable=unreadable)
         except (InvalidInput, ConflictError) as error:
             failure = FormFailure.of(error, "vote", form_values(data))
-            return await _resolution_page(request, resolution_id, viewer, failure)
+            return await _refused_on_page(request, resolution_id, viewer, failure)
         path = path_for("resolutions:show", resolution_id=resolution_id)
         return redirect_to(path, VOTED.get(status, VOTED["open"]))
 
@@ -147,7 +169,7 @@ class ResolutionController(Controller):
             await services.withdraw_resolution(resolution_id, viewer)
         except ConflictError as error:
             failure = FormFailure.of(error, "withdraw")
-            return await _resolution_page(request, resolution_id, viewer, failure)
+            return await _refused_on_page(request, resolution_id, viewer, failure)
         path = path_for("resolutions:show", resolution_id=resolution_id)
         return redirect_to(path, "Resolution withdrawn; the members have been told.")
 

@@ -60,15 +60,10 @@
   });
 })();
 
-// A form refused on a page of several is answered with a redirect to the page, which shows
-// the refusal (Post/Redirect/Get, no script needed). Where a page is still shown again at the
-// address its form was posted to (its body names its own address), put that address back in
-// the address bar. The error summary takes the focus, as the GOV.UK pattern asks.
+// A refused form is shown again on its page, at the page's own address (the POST is answered
+// with a redirect there, Post/Redirect/Get, no script needed). The error summary takes the
+// focus, as the GOV.UK pattern asks.
 (function () {
-  var own = document.body.getAttribute("data-page-url");
-  if (own && window.history && window.history.replaceState) {
-    window.history.replaceState(null, "", own + window.location.hash);
-  }
   var summary = document.querySelector(".error-summary");
   if (summary) summary.focus();
 })();

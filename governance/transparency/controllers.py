@@ -27,11 +27,13 @@ from governance.core.exports import CSV_MEDIA_TYPE, PDF_MEDIA_TYPE, attachment, 
 from governance.core.http import (
     FormFailure,
     RowId,
-    form_page,
     form_values,
+    kept_refusal,
     page,
     page_with_forms,
     redirect,
+    refuse_form,
+    refused_to_page,
 )
 from governance.core.urls import path_for
 from governance.groups.dependencies import RequestViewer
@@ -65,7 +67,7 @@ async def _report_page(
     typed, beside its form)."""
     with sign_in_for_more(reader):
         shown = await queries.report_page(report_id, reader)
-    failure = failure or FormFailure(status_code=200)
+    failure = failure or kept_refusal(request) or FormFailure(status_code=200)
     if "narrative" not in failure.values:
         failure = replace(failure, values={**failure.values, "narrative": shown.report.narrative})
     context = {
@@ -75,9 +77,6 @@ async def _report_page(
         "charts": charts.charts(shown.item.presented),
         "status_labels": STATUS_LABELS,
         "publication_is_final": PUBLICATION_IS_FINAL,
-        # A refused form is shown again at the address it was posted to; the site's script
-        # puts the page's own address back in the address bar.
-        "page_url": path_for("transparency:show", report_id=report_id),
     }
     return page_with_forms(request, "transparency/show.html", context, failure)
 
@@ -90,13 +89,17 @@ async def _act(
     success: str,
     form: str = "",
 ) -> Template | Redirect:
-    """Makes one change to the report; on a refusal (of the values or of the state) shows
-    the report's page again with the reason."""
+    """Makes one change to the report; on a refusal (of the values or of the state) the
+    report's page is shown again, at its own address (the session keeps the refusal for the
+    redirect's page view), with the reason."""
     try:
         await change
     except (InvalidInput, ConflictError) as error:
         typed = form_values(await request.form())
         failure = FormFailure.of(error, form, typed)
+        shown_at = path_for("transparency:show", report_id=report_id)
+        if redirected := await refused_to_page(request, shown_at, failure):
+            return redirected
         return await _report_page(request, report_id, viewer, failure)
     return redirect(path_for("transparency:show", report_id=report_id), success)
 
@@ -257,13 +260,13 @@ class TransparencyController(Controller):
         except InvalidInput as error:
             # The page of the scope the form was on; a group there is none of is not found.
             context = await _scope_page(command.scope, viewer)
-            return form_page(
+            return await refuse_form(
                 request,
+                _scope_path(command.scope),
                 "transparency/scope.html",
                 form_values(data),
-                error.field_errors,
+                error,
                 context,
-                message=error.message,
             )
         message = (
             "Draft generated from the records."

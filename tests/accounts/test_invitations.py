@@ -21,7 +21,7 @@ from governance.core.tables import AuditEvent, OutboundEmail
 from tests.accounts.support import counts, issued_session, log_in, password_hash_of
 from tests.core.locking import rows_held
 from tests.factories import make_user
-from tests.helpers import field_error, html_part, post_form, sign_in, text_part
+from tests.helpers import field_error, html_part, post_form, shown_after_refusal, sign_in, text_part
 
 MAIL_FROM = "Governance <governance@example.org>"
 NEW_PASSWORD = "a brand new passphrase"
@@ -160,7 +160,7 @@ async def test_invalid_invitation_changes_nothing(client, fields, field, message
 
     response = await post_form(client, "/admin/users/invite", fields)
 
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     error = field_error(response.text, field)
     assert error is not None and message in error
     # What was typed is shown again.

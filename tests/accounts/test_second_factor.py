@@ -16,7 +16,7 @@ from governance.core.tables import AuditEvent, OutboundEmail
 from tests.accounts.support import browser, issued_session, log_in
 from tests.accounts.test_transport_security import served
 from tests.factories import PASSWORD, make_user
-from tests.helpers import post_form, sign_in
+from tests.helpers import post_form, shown_after_refusal, sign_in
 
 
 def _context(row: dict) -> dict:
@@ -219,7 +219,8 @@ async def test_a_member_may_turn_it_off_with_their_password(client):
     await sign_in(client, user_id)
     await enrol(client)
     wrong = await post_form(client, "/profile/two-factor/off", {"current_password": "nope"})
-    assert wrong.status_code == 422 and "not your current password" in wrong.text
+    wrong = await shown_after_refusal(client, wrong)
+    assert "not your current password" in wrong.text
     off = await post_form(client, "/profile/two-factor/off", {"current_password": PASSWORD})
     assert off.status_code == 302
     row = await User.select(User.totp_enabled_at).where(User.id == user_id).first()
@@ -233,9 +234,10 @@ async def test_a_wrong_first_code_enrols_nothing(client):
     answer = await post_form(
         client, "/profile/two-factor", {"enrolment": _hidden(setup.text, "enrolment"), "code": "12"}
     )
-    assert answer.status_code == 422 and "That code is not right" in answer.text
+    answer = await shown_after_refusal(client, answer)
+    assert "That code is not right" in answer.text
     forged = await post_form(client, "/profile/two-factor", {"enrolment": "x", "code": "123456"})
-    assert forged.status_code == 422
+    forged = await shown_after_refusal(client, forged)
     row = await User.select(User.totp_enabled_at).where(User.id == user_id).first()
     assert row["totp_enabled_at"] is None
 

@@ -17,7 +17,7 @@ from governance.core.clock import organisation_today
 from governance.core.tables import AuditEvent
 from tests.actions.conftest import make_action, make_overdue
 from tests.factories import make_meeting, make_membership, make_user, viewer_for
-from tests.helpers import field_error, post_form, sign_in
+from tests.helpers import field_error, post_form, shown_after_refusal, sign_in
 
 
 def _day(days: int) -> str:
@@ -206,7 +206,7 @@ async def test_new_action_form_refuses_bad_input_and_creates_nothing(client, cas
         f"/groups/{cast.slug}/actions/new",
         {"title": "", "due_on": "tomorrow", "visibility": "secret"},
     )
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_error(response.text, "title") == "Title is required."
     assert field_error(response.text, "due_on") == "Due date must be a date (YYYY-MM-DD)."
     assert field_error(response.text, "visibility").startswith("Choose one of")
@@ -216,7 +216,7 @@ async def test_new_action_form_refuses_bad_input_and_creates_nothing(client, cas
         f"/groups/{cast.slug}/actions/new",
         {"title": "Late", "due_on": _day(-1), "owner_ids": [str(cast.member), str(cast.stranger)]},
     )
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_error(response.text, "due_on") == "The due date cannot be in the past."
     assert field_error(response.text, "owner_ids") == (
         "Choose owners from the group&#39;s current members."
@@ -261,7 +261,7 @@ async def test_new_action_from_another_groups_meeting_is_not_found(client, cast)
             "source_id": str(other_meeting),
         },
     )
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert "not part of this group" in response.text
     assert await ActionItem.count() == 0
 
@@ -288,20 +288,20 @@ async def test_refused_status_changes_show_the_reason_and_change_nothing(client,
     await sign_in(client, cast.member)
     before = await _snapshot()
     response = await post_form(client, f"/actions/{action_id}/status", {"status": "dropped"})
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_error(response.text, "note") == "Give the reason for dropping this action."
     response = await post_form(client, f"/actions/{action_id}/status", {"status": "open"})
-    assert response.status_code == 409
+    response = await shown_after_refusal(client, response)
     assert "This action is already open." in response.text
     response = await post_form(client, f"/actions/{action_id}/status", {"status": "later"})
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_error(response.text, "status").startswith("Choose one of")
     assert await _snapshot() == before
     await services.update_status(
         action_id, StatusChange(status="done", note=""), await viewer_for(cast.member)
     )
     response = await post_form(client, f"/actions/{action_id}/status", {"status": "open"})
-    assert response.status_code == 409
+    response = await shown_after_refusal(client, response)
     assert "its status is final" in response.text
 
 
@@ -326,7 +326,7 @@ async def test_progress_form(client, cast):
     action_id = await make_action(cast)
     await sign_in(client, cast.member)
     response = await post_form(client, f"/actions/{action_id}/progress", {"body": " "})
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_error(response.text, "body") == "A progress note cannot be empty."
     assert await ActionUpdate.count() == 0
     response = await post_form(client, f"/actions/{action_id}/progress", {"body": "Half done"})
@@ -356,10 +356,10 @@ async def test_chair_reassigns_and_moves_the_due_date(client, cast):
         f"/actions/{action_id}/owners",
         {"owner_ids": [str(cast.member2)], "due_on": _day(-2)},
     )
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_error(response.text, "due_on") == "The due date cannot be in the past."
     response = await post_form(client, f"/actions/{action_id}/owners", {"due_on": _day(5)})
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_error(response.text, "owner_ids") == "Choose at least one owner."
     assert await _snapshot() == before
     response = await post_form(
@@ -382,7 +382,7 @@ async def test_reassigning_to_an_owner_that_is_not_an_id_is_refused(client, cast
     response = await post_form(
         client, f"/actions/{action_id}/owners", {"owner_ids": [owner], "due_on": _day(9)}
     )
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_error(response.text, "owner_ids") == "Owners: choose from the list."
     assert await _snapshot() == before
 

@@ -14,7 +14,7 @@ from governance.core.tables import AuditEvent
 from governance.groups.services import seed_default_groups
 from governance.groups.tables import Membership, ReportingLine, WorkingGroup
 from tests.factories import make_group, make_membership, make_user
-from tests.helpers import field_error, post_form, sign_in
+from tests.helpers import field_error, post_form, shown_after_refusal, sign_in
 
 
 def today() -> dt.date:
@@ -89,7 +89,7 @@ async def test_duplicate_slug_or_name_is_a_field_error(client: httpx.AsyncClient
     before = await state()
 
     response = await post_form(client, "/admin/groups/new", group_form(slug="alpha"))
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_error(response.text, "slug") == "Another group already has this short name."
     assert field_error(response.text, "name") is None
     assert 'value="Working Group on Climate"' in response.text  # what was typed is kept
@@ -97,7 +97,7 @@ async def test_duplicate_slug_or_name_is_a_field_error(client: httpx.AsyncClient
     response = await post_form(
         client, "/admin/groups/new", group_form(name="Alpha group", slug="alpha")
     )
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_error(response.text, "name") == "Another group already has this name."
     assert field_error(response.text, "slug") == "Another group already has this short name."
     assert "Nothing has been saved" in response.text
@@ -110,7 +110,7 @@ async def test_slugs_the_admin_addresses_use_are_refused(client: httpx.AsyncClie
     before = await state()
     for slug in ("lines", "memberships", "new", "edit"):
         response = await post_form(client, "/admin/groups/new", group_form(slug=slug))
-        assert response.status_code == 422, slug
+        response = await shown_after_refusal(client, response)
         assert "choose another" in (field_error(response.text, "slug") or ""), slug
     assert await state() == before
 
@@ -123,7 +123,7 @@ async def test_bad_group_values_are_field_errors(client: httpx.AsyncClient) -> N
         "/admin/groups/new",
         group_form(name="", slug="Not a slug", quorum_rule="fixed", quorum_count="0"),
     )
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_error(response.text, "name") == "Name is required."
     assert field_error(response.text, "slug") is not None
     assert field_error(response.text, "quorum_count") is not None
@@ -150,7 +150,7 @@ async def test_every_bad_group_field_is_reported_in_one_round(client: httpx.Asyn
             quorum_count="many",
         ),
     )
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_errors_of(
         response.text, "name", "slug", "mandate", "quorum_rule", "quorum_count"
     ) == {
@@ -181,7 +181,7 @@ async def test_rules_that_read_the_database_are_reported_with_the_others(
                 quorum_count="0",
             ),
         )
-        assert response.status_code == 422, url
+        response = await shown_after_refusal(client, response)
         errors = field_errors_of(response.text, "name", "slug", "quorum_count")
         assert errors == {
             "name": "Another group already has this name."
@@ -244,7 +244,7 @@ async def test_edit_group_to_another_groups_name_is_refused(client: httpx.AsyncC
     response = await post_form(
         client, "/admin/groups/alpha/edit", group_form(name="Beta group", slug="alpha")
     )
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_error(response.text, "name") == "Another group already has this name."
     assert await state() == before
 
@@ -310,7 +310,7 @@ async def test_add_membership_refusals_change_nothing(client: httpx.AsyncClient)
     ]  # fmt: skip
     for data, field, message in cases:
         response = await post_form(client, url, {"role": "member", **data})
-        assert response.status_code == 422, data
+        response = await shown_after_refusal(client, response)
         assert field_error(response.text, field) == message, data
     assert await state() == before
 
@@ -329,7 +329,7 @@ async def test_every_bad_membership_field_is_reported_in_one_round(
         "/admin/groups/alpha/memberships/new",
         {"email": "", "role": "emperor", "starts_on": "soon", "ends_on": "31/12/2027"},
     )
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_errors_of(response.text, "email", "role", "starts_on", "ends_on") == {
         "email": "Email is required.",
         "role": "Choose one of: chair, secretary, member.",
@@ -344,7 +344,7 @@ async def test_every_bad_membership_field_is_reported_in_one_round(
         {"email": "nobody@example.org", "role": "emperor", "starts_on": "2027-02-01",
          "ends_on": "2027-01-31"},
     )  # fmt: skip
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_errors_of(response.text, "email", "role", "ends_on") == {
         "email": "No account has this email. Invite the person first.",
         "role": "Choose one of: chair, secretary, member.",
@@ -357,7 +357,7 @@ async def test_every_bad_membership_field_is_reported_in_one_round(
         f"/admin/groups/memberships/{membership_id}",
         {"role": "", "starts_on": "", "ends_on": "later"},
     )
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_errors_of(response.text, "starts_on", "ends_on") == {
         "starts_on": "Start date is required.",
         "ends_on": "End date must be a date (YYYY-MM-DD).",
@@ -415,19 +415,19 @@ async def test_edit_membership_refusals_change_nothing(client: httpx.AsyncClient
     response = await post_form(
         client, url, {"role": "member", "starts_on": "2025-01-01", "ends_on": "2026-01-01"}
     )
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_error(response.text, "starts_on") == "Overlaps another term of this person."
 
     response = await post_form(
         client, url, {"role": "member", "starts_on": "2025-06-01", "ends_on": "2025-05-31"}
     )
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_error(response.text, "ends_on") == (
         "The end date must be on or after the start date."
     )
 
     response = await post_form(client, url, {"role": "member", "starts_on": ""})
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_error(response.text, "starts_on") == "Start date is required."
     assert await state() == before
 
@@ -494,7 +494,7 @@ async def test_bad_reporting_line_numbers_are_field_errors(client: httpx.AsyncCl
         f"/admin/groups/lines/{line_id}",
         {"cadence": "hourly", "report_due_days": "soon", "response_days": "0"},
     )
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_error(response.text, "cadence") is not None
     assert field_error(response.text, "report_due_days") == (
         "Days to submit the report must be a whole number."
@@ -509,12 +509,12 @@ async def test_bad_reporting_line_numbers_are_field_errors(client: httpx.AsyncCl
         f"/admin/groups/lines/{line_id}",
         {"cadence": "quarterly", "report_due_days": "-1", "response_days": "366"},
     )
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_error(response.text, "report_due_days") is not None
     assert field_error(response.text, "response_days") is not None
 
     response = await post_form(client, f"/admin/groups/lines/{line_id}", {})
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert await state() == before
 
 

@@ -145,7 +145,7 @@ async def test_schedule_form_refuses_bad_input_and_creates_nothing(client, cast)
             "location": "",
         },
     )
-    assert response.status_code == 422
+    response = await shown_after_refusal(client, response)
     assert field_error(response.text, "title") == "Title is required."
     assert field_error(response.text, "ends_at") == "The end must be after the start."
     assert await Meeting.count() == 0

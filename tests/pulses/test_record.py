@@ -13,7 +13,7 @@ from governance.meetings.schemas import AgendaItemDetails
 from governance.meetings.services import add_agenda_item
 from governance.pulses import services
 from tests.factories import make_meeting, viewer_for
-from tests.helpers import csrf_token, sign_in
+from tests.helpers import csrf_token, shown_after_refusal, sign_in
 from tests.pulses.conftest import answers_for, import_staff, launch, links, make_pulse, questions
 
 
@@ -154,7 +154,7 @@ async def test_only_a_coming_meeting_of_the_group_and_only_its_leader(cast, clie
     await sign_in(client, cast.chair)
     for place in (str(past), "999999", "nonsense", "", f"{past}/x"):
         refused = await _post_paper(client, run_id, place)
-        assert refused.status_code == 422, place
+        refused = await shown_after_refusal(client, refused)
         assert "There is a problem" in refused.text and 'href="#place"' in refused.text
     assert await Document.count() == 0
     coming = await make_meeting(cast.slug, cast.chair)
@@ -214,7 +214,8 @@ async def test_an_annex_is_no_wider_than_the_run_nor_the_report(cast, client):
     assert annex.visibility == "board"
     for refused in ("999999", "nonsense", ""):
         answer = await _post_annex(client, run_id, refused)
-        assert answer.status_code == 422 and 'href="#report_id"' in answer.text
+        answer = await shown_after_refusal(client, answer)
+        assert 'href="#report_id"' in answer.text
     await sign_in(client, cast.member)
     assert (await _post_annex(client, run_id, str(report_id))).status_code == 403
     await sign_in(client, cast.director)

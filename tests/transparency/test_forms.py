@@ -15,7 +15,14 @@ from governance.transparency import queries, services
 from governance.transparency.schemas import MAX_NARRATIVE, GenerateReport
 from governance.transparency.tables import TransparencyReport
 from tests.factories import viewer_for
-from tests.helpers import QueryCounter, csrf_token, field_error, post_form, sign_in
+from tests.helpers import (
+    QueryCounter,
+    csrf_token,
+    field_error,
+    post_form,
+    shown_after_refusal,
+    sign_in,
+)
 from tests.transparency.transparency_data import Record, build_record, clock
 
 __all__ = ["clock"]
@@ -50,7 +57,7 @@ async def test_the_generate_form_reports_every_field_in_one_round(
     await sign_in(client, record.chair)
     bad = {**GENERATE, "period": "2026-H1", "edition": "secret"}
     page = await post_form(client, "/transparency/generate", bad)
-    assert page.status_code == 422
+    page = await shown_after_refusal(client, page)
     assert _shown(page.text, "period") == "Name a quarter or a year, e.g. 2026-Q3 or 2026."
     assert _shown(page.text, "edition") == "Choose one of: board, public."
     assert "Some values need correcting. Nothing has been saved." in page.text
@@ -80,8 +87,9 @@ async def test_the_generate_form_and_the_api_say_the_same(
 ) -> None:
     await sign_in(client, record.chair)
     page = await post_form(client, "/transparency/generate", {**GENERATE, field: value})
+    page = await shown_after_refusal(client, page)
     api = await _api(client, "POST", "/api/v1/transparency-reports", {**GENERATE, field: value})
-    assert (page.status_code, api.status_code) == (422, 422)
+    assert api.status_code == 422
     assert _shown(page.text, field) == api.json()["errors"][field]
     assert await TransparencyReport.count() == 0
 
@@ -115,7 +123,7 @@ async def test_the_narrative_form_and_the_api_say_the_same(
     page = await post_form(
         client, f"/transparency/reports/{report_id}/narrative", {"narrative": narrative}
     )
-    assert page.status_code == 422
+    page = await shown_after_refusal(client, page)
     assert _shown(page.text, "narrative") == message
     assert "The narrative needs correcting. Nothing has been saved." in page.text
     api = await _api(
