@@ -169,6 +169,19 @@ async def browser_page(
         await context.close()
 
 
+@pytest.fixture
+async def no_script_page(browser: Browser) -> AsyncIterator[Page]:
+    """A page in a fresh context where JavaScript does not run."""
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 800}, java_script_enabled=False
+    )
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    try:
+        yield await context.new_page()
+    finally:
+        await context.close()
+
+
 async def _save_failure_screenshot(page: Page, request: pytest.FixtureRequest) -> None:
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)[:100]
     path = FAILURE_SCREENSHOTS / f"{name}.png"

@@ -11,11 +11,11 @@ taken."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
 from governance.core.clock import organisation_today, utcnow
 from governance.meetings import services as meetings
@@ -27,7 +27,7 @@ from governance.reports.tables import Delivery, Report
 from governance.transparency import services as transparency
 from governance.transparency.schemas import GenerateReport
 from governance.transparency.tables import TransparencyReport
-from tests.browser.conftest import ACTION_TIMEOUT_MS, sign_in_through_form
+from tests.browser.conftest import sign_in_through_form
 from tests.factories import (
     PASSWORD,
     make_group,
@@ -202,19 +202,6 @@ async def _minutes_approved(meeting_id: int) -> bool:
 
 async def _is_submitted(report_id: int) -> bool:
     return await _status(Report, report_id, "submitted_at") is not None
-
-
-@pytest.fixture
-async def no_script_page(browser: Browser) -> AsyncIterator[Page]:
-    """A page in a fresh context where JavaScript does not run."""
-    context = await browser.new_context(
-        viewport={"width": 1280, "height": 800}, java_script_enabled=False
-    )
-    context.set_default_timeout(ACTION_TIMEOUT_MS)
-    try:
-        yield await context.new_page()
-    finally:
-        await context.close()
 
 
 async def _open(page: Page, live_server: str, step: Step, world: World) -> None:

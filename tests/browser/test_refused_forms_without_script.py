@@ -5,10 +5,8 @@ it back), with the error summary and each field's error shown, and what was type
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
-import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
 from governance.actions import services as actions
 from governance.actions.schemas import NewAction
@@ -16,25 +14,12 @@ from governance.core.clock import organisation_today
 from governance.groups.queries import get_group
 from governance.reports import services as reports
 from governance.reports.schemas import ReportDraft
-from tests.browser.conftest import ACTION_TIMEOUT_MS, sign_in_through_form
+from tests.browser.conftest import sign_in_through_form
 from tests.factories import PASSWORD, make_group, make_membership, make_user, viewer_for
 
 SLUG = "wellbeing"
 CHAIR = "chair@example.org"
 DIRECTOR = "director@example.org"
-
-
-@pytest.fixture
-async def no_script_page(browser: Browser) -> AsyncIterator[Page]:
-    """A page in a fresh context where JavaScript does not run."""
-    context = await browser.new_context(
-        viewport={"width": 1280, "height": 800}, java_script_enabled=False
-    )
-    context.set_default_timeout(ACTION_TIMEOUT_MS)
-    try:
-        yield await context.new_page()
-    finally:
-        await context.close()
 
 
 async def _people() -> tuple[int, int]:
