@@ -76,25 +76,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import os
 
-    import uvicorn
-
     from governance.scheduler import IN_PROCESS_ENV
+    from governance.serving import serve
 
     # Each web process runs the scheduler unless told not to; the lease lets only one of
     # them (or a separate `governance scheduler`) run jobs at a time.
     os.environ[IN_PROCESS_ENV] = "0" if args.no_scheduler else "1"
-    uvicorn.run(
-        "governance.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        # X-Forwarded-For/-Proto are believed by the service itself, from the addresses in
-        # GOVERNANCE_TRUSTED_PROXIES only (core/security.py); uvicorn's own handling would
-        # believe them from 127.0.0.1 (or $FORWARDED_ALLOW_IPS) first.
-        proxy_headers=False,
-        log_level="info",
-    )
+    serve(args.host, args.port, args.workers)
     return 0
 
 
