@@ -9,7 +9,8 @@ Fixtures for browser tests (every test in tests/browser is marked `browser`):
 - ``demo_data``: the two default groups and the demo accounts of `governance init --demo`
   (password ``governance.demo.DEMO_PASSWORD``).
 
-``sign_in_through_form(page, base_url, email, password)`` signs in with the real form.
+``sign_in_through_form(page, base_url, email, password)`` signs in with the real form;
+``submit_by_button(page, button)`` presses a button and waits for the answering page.
 
 The server runs as a task in the session event loop, beside the tests, because the database
 engine (and on PostgreSQL its connection pool) belongs to that loop. Two consequences for tests:
@@ -207,6 +208,12 @@ async def sign_in_through_form(page: Page, base_url: str, email: str, password: 
     await page.get_by_label("Password").fill(password)
     async with page.expect_navigation():
         await page.get_by_role("button", name="Sign in").click()
+
+
+async def submit_by_button(page: Page, button: str) -> None:
+    """Presses the named button and waits for the page the server answers with."""
+    async with page.expect_navigation():
+        await page.get_by_role("button", name=button).click()
 
 
 class _HashOncePerPassword:

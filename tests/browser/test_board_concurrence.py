@@ -11,17 +11,12 @@ from playwright.async_api import Page, expect
 from governance.core.clock import organisation_today
 from governance.reports import services
 from governance.reports.schemas import ReportDraft
-from tests.browser.conftest import sign_in_through_form
+from tests.browser.conftest import sign_in_through_form, submit_by_button
 from tests.factories import PASSWORD, make_group, make_membership, make_user, viewer_for
 
 
-async def _submit(page: Page, button: str) -> None:
-    async with page.expect_navigation():
-        await page.get_by_role("button", name=button).click()
-
-
 async def _sign_out(page: Page) -> None:
-    await _submit(page, "Sign out")
+    await submit_by_button(page, "Sign out")
 
 
 async def test_the_boards_answer_waits_for_a_second_board_member(
@@ -52,7 +47,7 @@ async def test_the_boards_answer_waits_for_a_second_board_member(
     form = page.locator("#line-board form").last
     await form.get_by_label("Response").select_option("accepted")
     await form.get_by_label("Rationale").fill("The Board supports it in full.")
-    await _submit(page, "Propose the Board's response")
+    await submit_by_button(page, "Propose the Board's response")
     await expect(page.get_by_role("status")).to_contain_text("Proposed.")
     board_line = page.locator("#line-board")
     await expect(board_line).to_contain_text("Proposed Board response: Accepted")
@@ -76,7 +71,7 @@ async def test_the_boards_answer_waits_for_a_second_board_member(
         page.get_by_text("A proposed Board response awaits your concurrence")
     ).to_be_visible()
     await page.goto(report_url)
-    await _submit(page, "Concur")
+    await submit_by_button(page, "Concur")
     await expect(page.get_by_role("status")).to_contain_text("the Board's response is recorded")
     await _sign_out(page)
 

@@ -7,40 +7,21 @@ address in the address bar, not the address it was posted to."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
-import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
 from governance.core.clock import organisation_today, utcnow
-from governance.reports import services as reports
-from governance.reports.schemas import ReportDraft
-from tests.browser.conftest import ACTION_TIMEOUT_MS, sign_in_through_form
+from tests.browser.conftest import sign_in_through_form, submit_by_button
+from tests.browser.wellbeing import (
+    CHAIR,
+    SLUG,
+    chair_and_director,
+    director_declining_a_recommendation,
+)
 from tests.factories import (
     PASSWORD,
-    make_group,
     make_meeting,
-    make_membership,
-    make_user,
-    viewer_for,
 )
-
-SLUG = "wellbeing"
-CHAIR = "chair@example.org"
-DIRECTOR = "director@example.org"
-
-
-async def _people() -> tuple[int, int]:
-    group_id = await make_group(slug=SLUG, name="Working Group on Wellbeing")
-    chair = await make_user(CHAIR, "Wren Okafor")
-    await make_membership(chair, group_id, "chair", organisation_today() - dt.timedelta(days=90))
-    director = await make_user(DIRECTOR, "Dana Mensah", director=True)
-    return chair, director
-
-
-async def _submit(page: Page, button: str) -> None:
-    async with page.expect_navigation():
-        await page.get_by_role("button", name=button).click()
 
 
 async def _refused_in_one_round(page: Page, expected: dict[str, str]) -> None:
@@ -77,11 +58,11 @@ async def _every_summary_link_leads_to_a_field(page: Page) -> None:
 
 async def test_the_meeting_form(browser_page: Page, live_server: str) -> None:
     page = browser_page
-    await _people()
+    await chair_and_director()
     await sign_in_through_form(page, live_server, CHAIR, PASSWORD)
     await page.goto(f"{live_server}/groups/{SLUG}/meetings/new")
     await page.get_by_label("Place or video link").fill("Room 2")
-    await _submit(page, "Schedule meeting")
+    await submit_by_button(page, "Schedule meeting")
     await _refused_in_one_round(
         page,
         {"title": "Title is required", "starts_at": "required", "ends_at": "required"},
@@ -92,7 +73,7 @@ async def test_the_meeting_form(browser_page: Page, live_server: str) -> None:
     await page.get_by_label("Title").fill("December meeting")
     await page.get_by_label("Starts").fill(f"{day}T10:00")
     await page.get_by_label("Ends").fill(f"{day}T12:00")
-    await _submit(page, "Schedule meeting")
+    await submit_by_button(page, "Schedule meeting")
     await expect(page.locator("h1")).to_have_text("December meeting")
 
 
@@ -100,38 +81,25 @@ async def test_a_form_on_the_meeting_page_keeps_the_pages_address(
     browser_page: Page, live_server: str
 ) -> None:
     page = browser_page
-    chair, _ = await _people()
+    chair, _ = await chair_and_director()
     meeting_id = await make_meeting(SLUG, chair, starts_at=utcnow() + dt.timedelta(days=7))
     await sign_in_through_form(page, live_server, CHAIR, PASSWORD)
     meeting_url = f"{live_server}/meetings/{meeting_id}"
     await page.goto(meeting_url)
     await page.get_by_text("Add an agenda item").click()
-    await _submit(page, "Add item")
+    await submit_by_button(page, "Add item")
     await _refused_in_one_round(page, {"title": "required"})
     assert page.url.startswith(meeting_url) and "/agenda" not in page.url, page.url
     await page.get_by_label("Item title").fill("Budget")
-    await _submit(page, "Add item")
+    await submit_by_button(page, "Add item")
     await expect(page.get_by_role("status")).to_have_text("Agenda item added.")
-
-
-@pytest.fixture
-async def no_script_page(browser: Browser) -> AsyncIterator[Page]:
-    """A page in a fresh context where JavaScript does not run."""
-    context = await browser.new_context(
-        viewport={"width": 1280, "height": 800}, java_script_enabled=False
-    )
-    context.set_default_timeout(ACTION_TIMEOUT_MS)
-    try:
-        yield await context.new_page()
-    finally:
-        await context.close()
 
 
 async def test_without_javascript_a_refused_meeting_form_is_shown_at_the_pages_address(
     no_script_page: Page, live_server: str
 ) -> None:
     page = no_script_page
-    chair, _ = await _people()
+    chair, _ = await chair_and_director()
     started = utcnow() - dt.timedelta(hours=1)
     meeting_id = await make_meeting(SLUG, chair, starts_at=started)
     await sign_in_through_form(page, live_server, CHAIR, PASSWORD)
@@ -139,7 +107,7 @@ async def test_without_javascript_a_refused_meeting_form_is_shown_at_the_pages_a
     await page.goto(meeting_url)
     await page.get_by_text("Add an agenda item").click()
     await page.locator("#section-agenda").get_by_label("Notes").fill("Typed **before** the title")
-    await _submit(page, "Add item")
+    await submit_by_button(page, "Add item")
     # Post/Redirect/Get: the address is the page's own, with no script to put it back.
     assert page.url == meeting_url, page.url
     summary = page.locator(".error-summary")
@@ -153,11 +121,11 @@ async def test_without_javascript_a_refused_meeting_form_is_shown_at_the_pages_a
     await expect(summary).to_have_count(0)
     await page.get_by_text("Add an agenda item").click()
     await page.get_by_label("Item title").fill("Budget")
-    await _submit(page, "Add item")
+    await submit_by_button(page, "Add item")
     await expect(page.get_by_role("status")).to_have_text("Agenda item added.")
     # The move form of an item: its error beside it, the summary's link leading to it.
     await page.locator(".agenda-item").get_by_label("New position").fill("4")
-    await _submit(page, "Move")
+    await submit_by_button(page, "Move")
     assert page.url == meeting_url, page.url
     await expect(page.locator("#position-error")).to_contain_text("Choose a position from 1")
     await _every_summary_link_leads_to_a_field(page)
@@ -165,12 +133,12 @@ async def test_without_javascript_a_refused_meeting_form_is_shown_at_the_pages_a
 
 async def test_the_action_form(browser_page: Page, live_server: str) -> None:
     page = browser_page
-    await _people()
+    await chair_and_director()
     await sign_in_through_form(page, live_server, CHAIR, PASSWORD)
     await page.goto(f"{live_server}/groups/{SLUG}/actions/new")
     yesterday = (organisation_today() - dt.timedelta(days=1)).isoformat()
     await page.get_by_label("Due").fill(yesterday)
-    await _submit(page, "Create action")
+    await submit_by_button(page, "Create action")
     await _refused_in_one_round(
         page,
         {"title": "required", "due_on": "past", "owner_ids": "Choose at least one owner."},
@@ -178,23 +146,23 @@ async def test_the_action_form(browser_page: Page, live_server: str) -> None:
     await page.get_by_label("What is to be done").fill("Book the quiet room")
     await page.get_by_label("Due").fill((organisation_today() + dt.timedelta(days=7)).isoformat())
     await page.get_by_label("Wren Okafor").check()
-    await _submit(page, "Create action")
+    await submit_by_button(page, "Create action")
     await expect(page.locator("h1")).to_have_text("Book the quiet room")
 
 
 async def test_the_report_form(browser_page: Page, live_server: str) -> None:
     page = browser_page
-    await _people()
+    await chair_and_director()
     await sign_in_through_form(page, live_server, CHAIR, PASSWORD)
     await page.goto(f"{live_server}/groups/{SLUG}/reports/new")
     await page.get_by_label("Kind").select_option("periodic")
     await page.get_by_label("Period (periodic reports)").fill("2026-Q9")
-    await _submit(page, "Save draft")
+    await submit_by_button(page, "Save draft")
     await _refused_in_one_round(page, {"period": "2026-Q4", "title": "required"})
     await page.get_by_label("Kind").select_option("recommendation")
     await page.get_by_label("Period (periodic reports)").fill("")
     await page.get_by_label("Title").fill("Quiet rooms")
-    await _submit(page, "Save draft")
+    await submit_by_button(page, "Save draft")
     await expect(page.get_by_role("status")).to_contain_text("Draft saved")
 
 
@@ -202,19 +170,7 @@ async def test_the_response_form_says_a_past_due_date_beside_its_field(
     browser_page: Page, live_server: str
 ) -> None:
     page = browser_page
-    chair, _ = await _people()
-    report_id = await reports.create_report(
-        SLUG,
-        ReportDraft(kind="recommendation", title="Quiet rooms", body="Every floor needs one."),
-        await viewer_for(chair),
-    )
-    await reports.submit_report(report_id, await viewer_for(chair))
-    await sign_in_through_form(page, live_server, DIRECTOR, PASSWORD)
-    report_url = f"{live_server}/reports/{report_id}"
-    await page.goto(report_url)
-    form = page.locator("#line-director form").last
-    await form.get_by_label("Response", exact=True).select_option("declined")
-    await form.get_by_label("Action 1").fill("Survey the floors")
+    report_url, form = await director_declining_a_recommendation(page, live_server)
     yesterday = (organisation_today() - dt.timedelta(days=1)).isoformat()
     await form.get_by_label("Due").first.fill(yesterday)
     # The site's script asks first; going ahead sends the form.

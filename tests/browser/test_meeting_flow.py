@@ -10,18 +10,13 @@ import re
 from playwright.async_api import Page, expect
 
 from governance.core.clock import organisation_today
-from tests.browser.conftest import sign_in_through_form
+from tests.browser.conftest import sign_in_through_form, submit_by_button
 from tests.factories import PASSWORD, make_group, make_membership, make_user
 
 
 async def _sign_out(page: Page) -> None:
     async with page.expect_navigation():
         await page.get_by_role("button", name="Sign out").click()
-
-
-async def _submit(page: Page, button: str) -> None:
-    async with page.expect_navigation():
-        await page.get_by_role("button", name=button).click()
 
 
 async def _confirm(page: Page, button: str) -> None:
@@ -55,7 +50,7 @@ async def test_chair_records_a_meeting_and_each_reader_sees_what_they_may(
     await page.get_by_label("Starts").fill(f"{yesterday.isoformat()}T10:00")
     await page.get_by_label("Ends").fill(f"{yesterday.isoformat()}T12:00")
     await page.get_by_label("Place or video link").fill("Room 2")
-    await _submit(page, "Schedule meeting")
+    await submit_by_button(page, "Schedule meeting")
     await expect(page.locator("h1")).to_have_text("November meeting")
     meeting_url = page.url.split("?")[0]
     meeting_id = int(re.search(r"/meetings/(\d+)", meeting_url).group(1))
@@ -69,7 +64,7 @@ async def test_chair_records_a_meeting_and_each_reader_sees_what_they_may(
         await page.get_by_text("Add an agenda item").click()
         await page.get_by_label("Item title").fill(title)
         await page.get_by_label("Who can read it").select_option(visibility)
-        await _submit(page, "Add item")
+        await submit_by_button(page, "Add item")
         await expect(page.get_by_role("status")).to_have_text("Agenda item added.")
     await expect(page.locator(".agenda-item h3")).to_have_count(3)
 
@@ -80,14 +75,14 @@ async def test_chair_records_a_meeting_and_each_reader_sees_what_they_may(
     await page.locator(f"#mode_{chair}").select_option("present")
     await page.locator(f"#mode_{member}").select_option("remote")
     await page.get_by_label("Guests (one name per line)").fill("Dr Visiting Expert")
-    await _submit(page, "Save attendance")
+    await submit_by_button(page, "Save attendance")
     await expect(page.locator(".quorum")).to_contain_text("Quorum met.")
 
     # A decision on the public item.
     await page.get_by_label("On agenda item").select_option(label="1. Wellbeing survey results")
     await page.get_by_label("Decision", exact=True).fill("Publish the survey summary.")
     await page.get_by_label("For", exact=True).fill("2")
-    await _submit(page, "Record decision")
+    await submit_by_button(page, "Record decision")
     await expect(page.locator(".decision").first).to_contain_text("Publish the survey summary.")
 
     # The minutes, item by item.
@@ -102,10 +97,10 @@ async def test_chair_records_a_meeting_and_each_reader_sees_what_they_may(
     await page.get_by_label(re.compile("Conduct of senior management")).fill(
         "Concerns to be raised with the Board only."
     )
-    await _submit(page, "Save draft minutes")
+    await submit_by_button(page, "Save draft minutes")
     await expect(page.get_by_role("status")).to_have_text("Draft minutes saved.")
 
-    await _submit(page, "Circulate for comment")
+    await submit_by_button(page, "Circulate for comment")
     await expect(page.locator(".badge.minutes-circulated")).to_be_visible()
     await page.get_by_label("Approved", exact=True).select_option("circulation")
     await _confirm(page, "Approve and lock")

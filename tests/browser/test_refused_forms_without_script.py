@@ -12,45 +12,32 @@ from governance.actions import services as actions
 from governance.actions.schemas import NewAction
 from governance.core.clock import organisation_today
 from governance.groups.queries import get_group
-from governance.reports import services as reports
-from governance.reports.schemas import ReportDraft
-from tests.browser.conftest import sign_in_through_form
-from tests.factories import PASSWORD, make_group, make_membership, make_user, viewer_for
-
-SLUG = "wellbeing"
-CHAIR = "chair@example.org"
-DIRECTOR = "director@example.org"
-
-
-async def _people() -> tuple[int, int]:
-    group_id = await make_group(slug=SLUG, name="Working Group on Wellbeing")
-    chair = await make_user(CHAIR, "Wren Okafor")
-    await make_membership(chair, group_id, "chair", organisation_today() - dt.timedelta(days=90))
-    director = await make_user(DIRECTOR, "Dana Mensah", director=True)
-    return chair, director
+from tests.browser.conftest import sign_in_through_form, submit_by_button
+from tests.browser.wellbeing import (
+    CHAIR,
+    SLUG,
+    chair_and_director,
+    director_declining_a_recommendation,
+)
+from tests.factories import PASSWORD, viewer_for
 
 
 async def _group_id() -> int:
     return int((await get_group(SLUG))["id"])
 
 
-async def _submit(page: Page, button: str) -> None:
-    async with page.expect_navigation():
-        await page.get_by_role("button", name=button).click()
-
-
 async def test_a_refused_new_action_is_shown_at_the_forms_address(
     no_script_page: Page, live_server: str
 ) -> None:
     page = no_script_page
-    await _people()
+    await chair_and_director()
     await sign_in_through_form(page, live_server, CHAIR, PASSWORD)
     form_url = f"{live_server}/groups/{SLUG}/actions/new"
     await page.goto(form_url)
     await page.get_by_label("What is to be done").fill("Book the quiet room")
     await page.get_by_label("Wren Okafor").check()
     await page.get_by_label("Due").fill((organisation_today() - dt.timedelta(days=1)).isoformat())
-    await _submit(page, "Create action")
+    await submit_by_button(page, "Create action")
     assert page.url == form_url, page.url
     await expect(page.locator(".error-summary")).to_contain_text("past")
     await expect(page.locator("#due_on-error")).to_contain_text("past")
@@ -62,7 +49,7 @@ async def test_a_refused_progress_note_is_shown_at_the_action_pages_address(
     no_script_page: Page, live_server: str
 ) -> None:
     page = no_script_page
-    chair, _ = await _people()
+    chair, _ = await chair_and_director()
     command = NewAction(
         title="Book the quiet room",
         due_on=organisation_today() + dt.timedelta(days=7),
@@ -72,7 +59,7 @@ async def test_a_refused_progress_note_is_shown_at_the_action_pages_address(
     await sign_in_through_form(page, live_server, CHAIR, PASSWORD)
     action_url = f"{live_server}/actions/{action_id}"
     await page.goto(action_url)
-    await _submit(page, "Add note")
+    await submit_by_button(page, "Add note")
     assert page.url == action_url, page.url
     await expect(page.locator(".error-summary")).to_contain_text("cannot be empty")
     await expect(page.locator("#body-error")).to_contain_text("cannot be empty")
@@ -82,22 +69,10 @@ async def test_a_refused_response_is_shown_at_the_reports_address(
     no_script_page: Page, live_server: str
 ) -> None:
     page = no_script_page
-    chair, _ = await _people()
-    report_id = await reports.create_report(
-        SLUG,
-        ReportDraft(kind="recommendation", title="Quiet rooms", body="Every floor needs one."),
-        await viewer_for(chair),
-    )
-    await reports.submit_report(report_id, await viewer_for(chair))
-    await sign_in_through_form(page, live_server, DIRECTOR, PASSWORD)
-    report_url = f"{live_server}/reports/{report_id}"
-    await page.goto(report_url)
-    form = page.locator("#line-director form").last
-    await form.get_by_label("Response", exact=True).select_option("declined")
-    await form.get_by_label("Action 1").fill("Survey the floors")
+    report_url, form = await director_declining_a_recommendation(page, live_server)
     # Without a script the irreversible step's box is on the form, to tick by hand.
     await form.locator('input[name="understood"]').check()
-    await _submit(page, "Record response")
+    await submit_by_button(page, "Record response")
     assert page.url == report_url, page.url
     await expect(page.locator(".error-summary")).to_contain_text("Give the reasons")
     await expect(page.locator("#rationale-error")).to_contain_text("Give the reasons")
