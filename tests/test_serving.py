@@ -5,6 +5,7 @@ Real processes on 127.0.0.1, watched through /proc (Linux, as on the service's m
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -17,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from governance.serving import reuse_port_socket
 from tests.helpers import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -166,3 +168,23 @@ def test_a_port_already_in_use_stops_the_service_with_a_message():
         )
     assert run.returncode != 0
     assert f"Cannot listen on 127.0.0.1:{port}" in run.stderr
+
+
+async def test_a_workers_connections_send_small_answers_at_once():
+    """TCP_NODELAY on each connection, as uvicorn's own socket gets: without it Nagle's
+    algorithm holds a small answer until the client's delayed acknowledgement (40 ms)."""
+    accepted: asyncio.Future[asyncio.BaseTransport] = asyncio.get_running_loop().create_future()
+
+    class Accept(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            accepted.set_result(transport)
+
+    sock = reuse_port_socket("127.0.0.1", 0)
+    server = await asyncio.get_running_loop().create_server(Accept, sock=sock)
+    try:
+        _, writer = await asyncio.open_connection(*sock.getsockname())
+        connection = (await accepted).get_extra_info("socket")
+        assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        writer.close()
+    finally:
+        server.close()
