@@ -15,7 +15,7 @@ from governance.accounts.tables import User
 from governance.core.clock import organisation_today, utcnow
 from governance.groups.tables import Membership
 from governance.notifications.needs_me import forget_recent_tasks
-from tests.factories import PASSWORD_HASH, make_group, make_membership, make_user
+from tests.factories import PASSWORD_HASH, make_group, make_meeting, make_membership, make_user
 from tests.helpers import QueryCounter, sign_in
 
 
@@ -198,6 +198,32 @@ async def test_unchanged_data_costs_the_page_alone(
         small[url] = count_queries.count
     assert small == PAGES_UNCHANGED
     assert max(small.values()) <= MOST_QUERIES_A_SIGNED_IN_PAGE
+
+
+# The same pages read right after a change: each pays the navigation's "needs me" afresh,
+# two statements more than when nothing changed, the same for the meeting page.
+PAGES_AFTER_A_CHANGE = {"/": 6, "/groups/group-0": 6, "/actions": 4, "/meetings/{meeting}": 7}
+MOST_QUERIES_AFTER_A_CHANGE = 7
+
+
+async def test_a_page_after_a_change_costs_two_statements_more(
+    client: httpx.AsyncClient, count_queries: QueryCounter
+) -> None:
+    reader, groups = await small_world()
+    chair = await make_user(name="Chair")
+    await make_membership(chair, groups[0], "chair")
+    meeting = await make_meeting("group-0", chair)
+    await sign_in(client, reader)
+    urls = {url.format(meeting=meeting): url for url in PAGES_AFTER_A_CHANGE}
+    for url in urls:
+        await client.get(url)
+    found = {
+        template: await queries_for(client, count_queries, url) for url, template in urls.items()
+    }
+    assert found == PAGES_AFTER_A_CHANGE
+    for url in PAGES_UNCHANGED.keys() & found.keys():
+        assert found[url] == PAGES_UNCHANGED[url] + 2, url
+    assert max(found.values()) <= MOST_QUERIES_AFTER_A_CHANGE
 
 
 async def _counts(
