@@ -7,7 +7,10 @@ page `/me/tasks`, the top of the dashboard, the count in the navigation, `GET
 they never disagree. A builder that no reader of the set can have anything for (a
 transparency report for someone who chairs nothing and is not on the Board) still asks,
 with a condition no row meets: every page costs the same queries for every reader, whatever
-their roles and the amount of data (tests/test_query_counts.py).
+their roles and the amount of data (tests/test_query_counts.py). Every select is prepared
+(`core.db.PreparedSelect`), so that on a page, where reads go together (core/together.py),
+the first select of every builder is sent in one statement, and those that depend on what
+they found (comments, replies, stances, recorded periods, votes) in one more.
 
 A row disappears when its task is done: a comment made (or the minutes approved), the
 action done or dropped, the delivery acknowledged then answered, the periodic report
@@ -27,7 +30,7 @@ from governance.accounts import scopes
 from governance.accounts.policy import GroupRole, Line, Viewer
 from governance.actions.tables import ActionOwner
 from governance.core.clock import date_in_zone, organisation_today, utcnow
-from governance.core.db import read_at_once
+from governance.core.db import PreparedSelect, read_at_once
 from governance.core.urls import path_for
 from governance.meetings.tables import Meeting, MeetingReply, Minutes, MinutesComment
 from governance.notifications.queries import delivery_columns, minutes_columns
@@ -68,25 +71,36 @@ def _groups_of(viewers: Iterable[Viewer], *, leading: bool = False) -> list[int]
     return sorted(found)
 
 
+def _reader_ids(viewers: Iterable[Viewer]) -> list[int]:
+    return [viewer.user.id for viewer in viewers] or [NO_ROW]
+
+
 # --- minutes to comment on --------------------------------------------------------------
+
+
+_CIRCULATED_MINUTES = PreparedSelect(
+    lambda group_ids: (
+        Minutes.select(*minutes_columns(), Minutes.meeting._.group._.slug.as_alias("slug"))
+        .where((Minutes.status == "circulated") & Minutes.meeting.group.is_in(group_ids))
+        .order_by(Minutes.circulated_at)
+    )
+)
+_COMMENTERS = PreparedSelect(
+    lambda minutes_ids, author_ids: MinutesComment.select(
+        MinutesComment.minutes, MinutesComment.author
+    ).where(MinutesComment.minutes.is_in(minutes_ids) & MinutesComment.author.is_in(author_ids))
+)
 
 
 async def minutes_to_comment(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
     """Circulated minutes of each reader's groups on which they have not yet commented:
     two queries."""
-    groups = _groups_of(viewers)
-    rows = (
-        await Minutes.select(*minutes_columns(), Minutes.meeting._.group._.slug.as_alias("slug"))
-        .where((Minutes.status == "circulated") & Minutes.meeting.group.is_in(groups or [NO_ROW]))
-        .order_by(Minutes.circulated_at)
+    rows = await _CIRCULATED_MINUTES.run(group_ids=_groups_of(viewers) or [NO_ROW])
+    comments = await _COMMENTERS.run(
+        minutes_ids=[row["minutes_id"] for row in rows] or [NO_ROW],
+        author_ids=_reader_ids(viewers),
     )
-    commented = {
-        (row["minutes"], row["author"])
-        for row in await MinutesComment.select(MinutesComment.minutes, MinutesComment.author).where(
-            MinutesComment.minutes.is_in([row["minutes_id"] for row in rows] or [NO_ROW])
-            & MinutesComment.author.is_in([viewer.user.id for viewer in viewers])
-        )
-    }
+    commented = {(row["minutes"], row["author"]) for row in comments}
     found: Tasks = defaultdict(list)
     for viewer in viewers:
         for row in rows:
@@ -112,24 +126,21 @@ def _minutes_task(row: dict[str, Any]) -> TaskView:
 # --- meetings to reply to ---------------------------------------------------------------
 
 
-async def meetings_to_reply(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
-    """Scheduled meetings ahead of the reader's groups whose notice is out and which the
-    reader has not answered (attending, remotely, apologies). A reply removes the row; so
-    do the meeting starting or being cancelled. One query for one reader (a page and its
-    navigation count: the replies are a sub-select), two for a digest's batch."""
-    groups = _groups_of(viewers)
+def _noticed_meetings(one_reader: bool, **values: Any) -> Any:
+    """Meetings ahead whose notice is out; for one reader (`values["reader_id"]`), only
+    those they have not answered, the replies being a sub-select."""
     noticed = (
         (Meeting.status == "scheduled")
-        & (Meeting.starts_at > utcnow())
+        & (Meeting.starts_at > values["now"])
         & Meeting.notice_sent_at.is_not_null()
-        & Meeting.group.is_in(groups or [NO_ROW])
+        & Meeting.group.is_in(values["group_ids"])
     )
-    if len(viewers) == 1:
+    if one_reader:
         answered = MeetingReply.select(MeetingReply.meeting).where(
-            MeetingReply.user == viewers[0].user.id
+            MeetingReply.user == values["reader_id"]
         )
         noticed = noticed & Meeting.id.not_in(answered)
-    rows = await Meeting.select(
+    return Meeting.select(
         Meeting.id,
         Meeting.group,
         Meeting.title,
@@ -138,15 +149,33 @@ async def meetings_to_reply(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
         Meeting.group.name.as_alias("group_name"),
         Meeting.group.slug.as_alias("group_slug"),
     ).where(noticed)
+
+
+_NOTICED_MEETINGS = PreparedSelect(_noticed_meetings)
+_REPLIES = PreparedSelect(
+    lambda meeting_ids, user_ids: MeetingReply.select(
+        MeetingReply.meeting, MeetingReply.user
+    ).where(MeetingReply.meeting.is_in(meeting_ids) & MeetingReply.user.is_in(user_ids))
+)
+
+
+async def meetings_to_reply(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
+    """Scheduled meetings ahead of the reader's groups whose notice is out and which the
+    reader has not answered (attending, remotely, apologies). A reply removes the row; so
+    do the meeting starting or being cancelled. One query for one reader (a page and its
+    navigation count: the replies are a sub-select), two for a digest's batch."""
+    groups = _groups_of(viewers) or [NO_ROW]
     replied: set[tuple[int, int]] = set()
-    if len(viewers) > 1:
-        replied = {
-            (row["meeting"], row["user"])
-            for row in await MeetingReply.select(MeetingReply.meeting, MeetingReply.user).where(
-                MeetingReply.meeting.is_in([row["id"] for row in rows] or [NO_ROW])
-                & MeetingReply.user.is_in([viewer.user.id for viewer in viewers])
-            )
-        }
+    if len(viewers) == 1:
+        rows = await _NOTICED_MEETINGS.run(
+            True, group_ids=groups, now=utcnow(), reader_id=viewers[0].user.id
+        )
+    else:
+        rows = await _NOTICED_MEETINGS.run(False, group_ids=groups, now=utcnow())
+        replies = await _REPLIES.run(
+            meeting_ids=[row["id"] for row in rows] or [NO_ROW], user_ids=_reader_ids(viewers)
+        )
+        replied = {(row["meeting"], row["user"]) for row in replies}
     found: Tasks = defaultdict(list)
     for viewer in viewers:
         for row in rows:
@@ -170,14 +199,10 @@ def _reply_task(row: dict[str, Any]) -> TaskView:
 # --- my actions -------------------------------------------------------------------------
 
 
-async def actions_due(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
-    """Each reader's own active actions that are past their due date or due within
-    ACTION_DUE_SOON_DAYS: one query. An owner always reads what they own
-    (`scopes.actions`), so no other condition applies."""
-    horizon = today + dt.timedelta(days=ACTION_DUE_SOON_DAYS)
+def _actions_due_by(owner_ids: Any, horizon: Any) -> Any:
     action = ActionOwner.action
-    rows = (
-        await ActionOwner.select(
+    return (
+        ActionOwner.select(
             ActionOwner.user,
             action.id.as_alias("action_id"),
             action.title.as_alias("title"),
@@ -186,11 +211,24 @@ async def actions_due(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
             action._.group._.slug.as_alias("group_slug"),
         )
         .where(
-            ActionOwner.user.is_in([viewer.user.id for viewer in viewers] or [NO_ROW])
+            ActionOwner.user.is_in(owner_ids)
             & action.status.is_in(list(ACTIVE_ACTION_STATUSES))
             & (action.due_on <= horizon)
         )
         .order_by(action.due_on)
+    )
+
+
+_ACTIONS_DUE_BY = PreparedSelect(_actions_due_by)
+
+
+async def actions_due(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
+    """Each reader's own active actions that are past their due date or due within
+    ACTION_DUE_SOON_DAYS: one query. An owner always reads what they own
+    (`scopes.actions`), so no other condition applies."""
+    rows = await _ACTIONS_DUE_BY.run(
+        owner_ids=_reader_ids(viewers),
+        horizon=today + dt.timedelta(days=ACTION_DUE_SOON_DAYS),
     )
     found: Tasks = defaultdict(list)
     for row in rows:
@@ -212,16 +250,34 @@ async def actions_due(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
 # --- deliveries awaiting my line --------------------------------------------------------
 
 
-async def deliveries_awaiting(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
-    """Deliveries to the reader's line (Executive Director, Board) not yet acknowledged or
-    not yet answered, of reports the reader may read: one query."""
-    lines = sorted({line for viewer in viewers for line in Line if viewer.user.acts_for(line)})
-    rows = (
-        await Delivery.select(*delivery_columns(), Delivery.report._.group._.slug.as_alias("slug"))
-        .where((Delivery.state != "responded") & Delivery.recipient.is_in(lines or [""]))
+_UNANSWERED_DELIVERIES = PreparedSelect(
+    lambda lines: (
+        Delivery.select(*delivery_columns(), Delivery.report._.group._.slug.as_alias("slug"))
+        .where((Delivery.state != "responded") & Delivery.recipient.is_in(lines))
         .order_by(Delivery.delivered_at)
     )
-    proposals = await _pending_board_proposals()
+)
+_PENDING_PROPOSALS = PreparedSelect(
+    lambda: BoardResponseProposal.select(
+        BoardResponseProposal.id, BoardResponseProposal.delivery, BoardResponseProposal.proposed_by
+    ).where(BoardResponseProposal.status == "pending")
+)
+_STANCES_ON = PreparedSelect(
+    lambda proposal_ids: ProposalConcurrence.select(
+        ProposalConcurrence.proposal, ProposalConcurrence.member
+    ).where(ProposalConcurrence.proposal.is_in(proposal_ids))
+)
+
+
+async def deliveries_awaiting(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
+    """Deliveries to the reader's line (Executive Director, Board) not yet acknowledged or
+    not yet answered, of reports the reader may read: three queries, the deliveries and
+    the pending Board proposals asked for together, then who has spoken on the proposals."""
+    lines = sorted({line for viewer in viewers for line in Line if viewer.user.acts_for(line)})
+    # Asked for at once, so that on a page both go with the other builders' first selects.
+    rows, proposals = await read_at_once(
+        _UNANSWERED_DELIVERIES.run(lines=lines or [""]), _pending_board_proposals()
+    )
     found: Tasks = defaultdict(list)
     for viewer in viewers:
         for row in rows:
@@ -241,13 +297,8 @@ async def _pending_board_proposals() -> dict[int, set[int]]:
     """Each Board delivery with a pending proposed response, and who has had their say on
     it (its proposer, and each member who concurred or objected): two queries. Only Board
     members act on the Board line, so only they are ever given these tasks."""
-    pending = BoardResponseProposal.status == "pending"
-    proposals = await BoardResponseProposal.select(
-        BoardResponseProposal.id, BoardResponseProposal.delivery, BoardResponseProposal.proposed_by
-    ).where(pending)
-    stances = await ProposalConcurrence.select(
-        ProposalConcurrence.proposal, ProposalConcurrence.member
-    ).where(ProposalConcurrence.proposal.is_in([row["id"] for row in proposals] or [NO_ROW]))
+    proposals = await _PENDING_PROPOSALS.run()
+    stances = await _STANCES_ON.run(proposal_ids=[row["id"] for row in proposals] or [NO_ROW])
     spoken: dict[int, set[int]] = {row["id"]: {row["proposed_by"]} for row in proposals}
     for stance in stances:
         spoken[stance["proposal"]].add(stance["member"])
@@ -325,18 +376,14 @@ async def reports_owed(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
 # --- transparency reports to approve ----------------------------------------------------
 
 
-async def transparency_to_approve(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
-    """Transparency reports awaiting the reader's approval, then publication: a group's for
-    its chair, the organisation's for the Board: one query."""
-    chaired = sorted(
-        {g for v in viewers for g, role in v.group_roles.items() if role == GroupRole.CHAIR}
-    )
-    board = any(viewer.user.is_board for viewer in viewers)
-    in_scope: Any = TransparencyReport.group.is_in(chaired or [NO_ROW])
+def _transparency_to_approve(board: bool, chaired: Any) -> Any:
+    """Reports to approve or publish of the chaired groups, and the organisation's too
+    for a set of readers with a Board member in it."""
+    in_scope: Any = TransparencyReport.group.is_in(chaired)
     if board:
         in_scope = in_scope | TransparencyReport.group.is_null()
-    rows = (
-        await TransparencyReport.select(
+    return (
+        TransparencyReport.select(
             TransparencyReport.id,
             TransparencyReport.group,
             TransparencyReport.period,
@@ -350,6 +397,19 @@ async def transparency_to_approve(viewers: Sequence[Viewer], today: dt.date) -> 
         .where(TransparencyReport.status.is_in(list(TO_APPROVE)) & in_scope)
         .order_by(TransparencyReport.created_at)
     )
+
+
+_TRANSPARENCY_TO_APPROVE = PreparedSelect(_transparency_to_approve)
+
+
+async def transparency_to_approve(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
+    """Transparency reports awaiting the reader's approval, then publication: a group's for
+    its chair, the organisation's for the Board: one query."""
+    chaired = sorted(
+        {g for v in viewers for g, role in v.group_roles.items() if role == GroupRole.CHAIR}
+    )
+    board = any(viewer.user.is_board for viewer in viewers)
+    rows = await _TRANSPARENCY_TO_APPROVE.run(board, chaired=chaired or [NO_ROW])
     found: Tasks = defaultdict(list)
     for viewer in viewers:
         for row in rows:

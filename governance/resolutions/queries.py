@@ -240,21 +240,30 @@ async def closing_within(now: dt.datetime, ahead: dt.timedelta) -> list[dict[str
     )
 
 
+# Built once: "needs me" asks for both on every page read after a change.
+_VOTERS_OF = PreparedSelect(
+    lambda resolution_ids: ResolutionVote.select(
+        ResolutionVote.resolution, ResolutionVote.user
+    ).where(ResolutionVote.resolution.is_in(resolution_ids))
+)
+_OPEN_IN_GROUPS = PreparedSelect(
+    lambda group_ids: (
+        WrittenResolution.select(*_columns())
+        .where(
+            (WrittenResolution.status == ResolutionStatus.OPEN)
+            & WrittenResolution.group.is_in(group_ids)
+        )
+        .order_by(WrittenResolution.proposed_at)
+    )
+)
+
+
 async def voters_of(resolution_ids: list[int]) -> set[tuple[int, int]]:
     """(resolution, user) of every vote cast on these resolutions: one query."""
-    rows = await ResolutionVote.select(ResolutionVote.resolution, ResolutionVote.user).where(
-        ResolutionVote.resolution.is_in(resolution_ids or [NO_ROW])
-    )
+    rows = await _VOTERS_OF.run(resolution_ids=list(resolution_ids) or [NO_ROW])
     return {(row["resolution"], row["user"]) for row in rows}
 
 
 async def open_in_groups(group_ids: list[int]) -> list[dict[str, Any]]:
     """Open resolutions of these groups, oldest first ("needs me"): one query."""
-    return await (  # type: ignore[no-any-return]
-        WrittenResolution.select(*_columns())
-        .where(
-            (WrittenResolution.status == ResolutionStatus.OPEN)
-            & WrittenResolution.group.is_in(group_ids or [NO_ROW])
-        )
-        .order_by(WrittenResolution.proposed_at)
-    )
+    return await _OPEN_IN_GROUPS.run(group_ids=list(group_ids) or [NO_ROW])
