@@ -42,7 +42,7 @@ from governance.notifications.schemas import (
     TaskListView,
     TaskView,
 )
-from governance.reports.queries import line_entries, line_plans, recorded_periods
+from governance.reports.queries import line_entries, plans_and_periods_of_groups
 from governance.reports.tables import BoardResponseProposal, Delivery, ProposalConcurrence
 from governance.resolutions.queries import open_in_groups, voters_of
 from governance.transparency.tables import TransparencyReport
@@ -340,10 +340,10 @@ def _delivery_task(row: dict[str, Any]) -> TaskView:
 
 async def reports_owed(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
     """For chairs and secretaries: each line's periodic reports due within
-    REPORT_DUE_SOON_DAYS, due, or past their due date, until submitted: two queries."""
+    REPORT_DUE_SOON_DAYS, due, or past their due date, until submitted: two selects
+    read at once."""
     led = _groups_of(viewers, leading=True)
-    plans = await line_plans(led)
-    recorded = await recorded_periods(plan.line_id for plan in plans)
+    plans, recorded = await plans_and_periods_of_groups(led)
     horizon = today + dt.timedelta(days=REPORT_DUE_SOON_DAYS)
     by_group: Tasks = defaultdict(list)
     for plan in plans:
