@@ -609,14 +609,16 @@ async def decision_view(meeting_id: int, decision_id: int, viewer: Viewer) -> De
     raise NotFoundError("There is no such decision, or you cannot see it.")
 
 
-_COMMENTS_ON = PreparedSelect(
-    lambda minutes_id: (
+# By the meeting, not by its minutes' row, so that the page reads them with the meeting's
+# other parts instead of after them (a meeting has one set of minutes at most).
+_COMMENTS_ON_MINUTES_OF = PreparedSelect(
+    lambda meeting_id: (
         MinutesComment.select(
             MinutesComment.body,
             MinutesComment.created_at,
             MinutesComment.author.display_name.as_alias("author_name"),
         )
-        .where(MinutesComment.minutes == minutes_id)
+        .where(MinutesComment.minutes._.meeting == meeting_id)
         .order_by(MinutesComment.created_at)
     )
 )
@@ -633,9 +635,13 @@ _HELD_AFTER = PreparedSelect(
 )
 
 
-async def _comments(minutes_id: int) -> list[CommentView]:
-    rows = await _COMMENTS_ON.run(minutes_id=minutes_id)
+async def _comments(meeting_id: int) -> list[CommentView]:
+    rows = await _COMMENTS_ON_MINUTES_OF.run(meeting_id=meeting_id)
     return view_of(list[CommentView], rows)
+
+
+async def _none() -> list[Any]:
+    return []
 
 
 async def _later_held(meeting: Mapping[str, Any]) -> list[MeetingSummaryView]:
@@ -651,13 +657,16 @@ async def meeting_page(meeting_id: int, viewer: Viewer) -> MeetingPage:
 
 async def meeting_page_of(meeting: dict[str, Any], viewer: Viewer) -> MeetingPage:
     """The meeting page of a meeting this viewer reads (its `readable_meeting` row)."""
-    view, minutes = await _view(meeting, viewer)
     is_member = viewer.is_member_of(meeting["group"])
-    # Comments on a draft are the members' own deliberation, about any of its items.
-    comments = await _comments(minutes["id"]) if minutes and is_member else []
-    approving: list[MeetingSummaryView] = []
-    if view.can_manage and minutes and minutes["status"] == MinutesStatus.CIRCULATED:
-        approving = await _later_held(meeting)
+    # Read with the rest, before the minutes' state is known; used only if it calls for them.
+    (view, minutes), comments, later_held = await read_at_once(
+        _view(meeting, viewer),
+        # Comments on a draft are the members' own deliberation, about any of its items.
+        _comments(meeting["id"]) if is_member else _none(),
+        _later_held(meeting) if viewer.leads(meeting["group"]) else _none(),
+    )
+    circulated = minutes is not None and minutes["status"] == MinutesStatus.CIRCULATED
+    approving: list[MeetingSummaryView] = later_held if circulated else []
     return MeetingPage(
         meeting=view, is_member=is_member, comments=comments, later_held_meetings=approving
     )
