@@ -5,7 +5,9 @@ builds a throwaway database with the demo data, starts `governance serve --no-sc
 signs in a chair (a session cookie) and makes an API token, then runs wrk on each route in
 turn: 1 thread, 16 connections, 5 s. It prints req/s, p50 and p99 latency, non-2xx answers
 and the ratio to `/health` measured in that same run, then the SQL statements each route
-costs (counted in-process on the same data: the engine counts what it sends).
+costs (counted in-process on the same data: the engine counts what it sends). For the
+dashboard it also prints the CPU each request cost the service, PostgreSQL and wrk (from
+/proc), and from those the most two PostgreSQL workers can serve over one on this machine.
 
     .venv/bin/python scripts/bench_pages.py [--duration 5] [--connections 16]
         [--configs sqlite-1,postgres-1,postgres-2] [--postgres postgresql://postgres@127.0.0.1:5432]
@@ -21,6 +23,7 @@ import asyncio
 import logging
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -57,6 +60,12 @@ class Figures:
     p50_ms: float
     p99_ms: float
     bad: int
+    # CPU milliseconds per request of the service's processes, PostgreSQL's and wrk's (read
+    # from /proc; None where it is not there).
+    cpu_ms: tuple[float, float, float] | None = None
+
+
+DASHBOARD = "dashboard, signed in"
 
 
 def routes(meeting_id: int) -> list[Route]:
@@ -122,6 +131,61 @@ def a_meeting_id(client: httpx.Client) -> int:
     found = re.search(r'href="/meetings/(\d+)"', page)
     assert found, "the demo group lists no meeting"
     return int(found.group(1))
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time of these processes so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _processes(server: subprocess.Popen[bytes]) -> tuple[list[int], list[int]]:
+    """The service's processes (the one started and its children) and PostgreSQL's."""
+    service, postgres = [server.pid], []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name, rest = stat.split("(", 1)[1].rsplit(")", 1)
+        if int(rest.split()[1]) == server.pid:
+            service.append(int(entry.name))
+        elif name == "postgres":
+            postgres.append(int(entry.name))
+    return service, postgres
+
+
+def run_wrk_counting_cpu(
+    base: str,
+    route: Route,
+    headers: dict[str, str],
+    args: argparse.Namespace,
+    server: subprocess.Popen[bytes],
+) -> Figures:
+    """As run_wrk, with the CPU each request cost the service, PostgreSQL and wrk."""
+    if not Path("/proc/self/stat").exists():
+        return run_wrk(base, route, headers, args)
+    service, postgres = _processes(server)
+    before = (_cpu_seconds(service), _cpu_seconds(postgres), _children_cpu())
+    figures = run_wrk(base, route, headers, args)
+    after = (_cpu_seconds(service), _cpu_seconds(postgres), _children_cpu())
+    served = figures.rate * args.duration
+    spent = [1000 * (b - a) / served for a, b in zip(before, after, strict=True)]
+    figures.cpu_ms = (spent[0], spent[1], spent[2])
+    return figures
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_wrk(base: str, route: Route, headers: dict[str, str], args: argparse.Namespace) -> Figures:
@@ -227,7 +291,12 @@ def measure(config: str, args: argparse.Namespace, folder: Path) -> dict[str, Fi
             "session": {"Cookie": cookie},
             "token": {"Authorization": f"Bearer {token}"},
         }
-        figures = {r.label: run_wrk(base, r, auth[r.auth], args) for r in routes(meeting_id)}
+        figures = {
+            r.label: run_wrk_counting_cpu(base, r, auth[r.auth], args, server)
+            if r.label == DASHBOARD
+            else run_wrk(base, r, auth[r.auth], args)
+            for r in routes(meeting_id)
+        }
         if config == args.configs[0]:
             counts = asyncio.run(query_counts(env, meeting_id, token))
             for label, count in counts.items():
@@ -255,6 +324,13 @@ def report(config: str, figures: dict[str, Figures], args: argparse.Namespace) -
             f"| {label} | {row.rate:.0f} | {row.p50_ms:.1f} | {row.p99_ms:.1f} | {row.bad} | "
             f"{row.rate / health:.3f} | {queries} |"
         )
+    cpu = figures[DASHBOARD].cpu_ms
+    if cpu is not None:
+        service, postgres, wrk = cpu
+        print(
+            f"CPU per dashboard: service {service:.2f} ms, PostgreSQL {postgres:.2f} ms, "
+            f"wrk {wrk:.2f} ms"
+        )
 
 
 def main() -> int:
@@ -269,20 +345,32 @@ def main() -> int:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
     folder = Path(tempfile.mkdtemp(prefix="governance-pages-"))
-    rates: dict[str, float] = {}
+    dashboards: dict[str, Figures] = {}
     try:
         for config in args.configs:
             figures = measure(config, args, folder)
             report(config, figures, args)
-            rates[config] = figures["dashboard, signed in"].rate
+            dashboards[config] = figures[DASHBOARD]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    if "postgres-1" in rates and "postgres-2" in rates:
-        print(
-            f"\nPostgreSQL dashboard, two workers / one: "
-            f"{rates['postgres-2'] / rates['postgres-1']:.2f}"
-        )
+    if "postgres-1" in dashboards and "postgres-2" in dashboards:
+        report_scaling(dashboards["postgres-1"], dashboards["postgres-2"])
     return 0
+
+
+def report_scaling(one: Figures, two: Figures) -> None:
+    """Two workers' dashboard rate over one's, and the most the CPUs allow: one busy
+    worker serves 1/service requests a second; two can at best share all the CPUs among
+    the service, PostgreSQL and wrk, so CPUs x service / (service + PostgreSQL + wrk)."""
+    print(f"\nPostgreSQL dashboard, two workers / one: {two.rate / one.rate:.2f}")
+    if one.cpu_ms is not None:
+        service, postgres, wrk = one.cpu_ms
+        # Two workers use two CPUs at most, and no more than there are.
+        bound = min(2.0, (os.cpu_count() or 1) * service / (service + postgres + wrk))
+        print(
+            f"at most {bound:.2f} on {os.cpu_count()} CPUs with one worker's costs per request "
+            f"(service {service:.2f} ms, PostgreSQL {postgres:.2f} ms, wrk {wrk:.2f} ms)"
+        )
 
 
 if __name__ == "__main__":

@@ -118,7 +118,7 @@ async def profile(env: dict[str, str], token: str, args: argparse.Namespace) -> 
             elapsed = time.perf_counter() - started
             print(f"   {elapsed / args.requests * 1000:.2f} ms a request under cProfile")
             if args.top:
-                pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
+                pstats.Stats(profiler).sort_stats(args.sort).print_stats(*args.only, args.top)
                 if args.callers:
                     pstats.Stats(profiler).sort_stats(args.sort).print_callers(args.callers)
 
@@ -130,6 +130,9 @@ def main() -> int:
     parser.add_argument("--sql", action="store_true")
     parser.add_argument("--top", type=int, default=0)
     parser.add_argument("--sort", default="cumulative", help="cumulative or tottime")
+    parser.add_argument(
+        "--only", action="append", default=[], help="functions whose file or name matches (a regex)"
+    )
     parser.add_argument("--callers", default="", help="show who calls functions matching this")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
