@@ -66,13 +66,15 @@ def run_worker(host: str, port: int) -> None:
 
 class WorkersOnOwnSockets:
     """Starts the workers, starts a worker again when one dies, and stops them all on SIGINT
-    or SIGTERM. The parent holds the address bound (without listening, so it is given no
-    connection) for as long as it runs, so no other program takes the port between a
-    worker's death and its replacement, and a port already in use is reported at once."""
+    or SIGTERM, or when one could not start (then exiting with uvicorn's code for that, 3).
+    The parent holds the address bound (without listening, so it is given no connection)
+    for as long as it runs, so no other program takes the port between a worker's death and
+    its replacement, and a port already in use is reported at once."""
 
     def __init__(self, host: str, port: int, workers: int) -> None:
         self.host, self.port, self.count = host, port, workers
         self.should_stop = threading.Event()
+        self.failed_to_start = False
 
     def run(self) -> None:
         try:
@@ -99,6 +101,8 @@ class WorkersOnOwnSockets:
             for worker in workers:
                 worker.join()
             address.close()
+        if self.failed_to_start:
+            raise SystemExit(STARTUP_FAILURE)  # as uvicorn exits when its one server cannot
 
     def _start_worker(self) -> SpawnProcess:
         worker = _spawn.Process(target=run_worker, args=(self.host, self.port))
@@ -113,6 +117,7 @@ class WorkersOnOwnSockets:
             # It failed before serving (the app, its settings or the socket): a new worker
             # would fail the same way, so the service stops rather than loop.
             logger.error("Worker %s failed to start; stopping.", worker.pid)
+            self.failed_to_start = True
             self.should_stop.set()
             return worker
         logger.warning(

@@ -188,3 +188,19 @@ async def test_a_workers_connections_send_small_answers_at_once():
         writer.close()
     finally:
         server.close()
+
+
+def test_workers_that_cannot_start_stop_the_service_with_uvicorns_exit_code():
+    """A database that cannot be reached fails each worker's start-up: the service stops
+    (exit 3, as uvicorn's single server) instead of starting workers again for ever."""
+    unreachable = f"postgresql://postgres@127.0.0.1:{free_port()}/governance"
+    run = subprocess.run(  # noqa: S603 - our own command, fixed arguments
+        [*serve_command(free_port()), "--no-scheduler"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "GOVERNANCE_DATABASE_URL": unreachable},
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_SECONDS,
+    )
+    assert run.returncode == 3, run.stderr
+    assert "failed to start; stopping" in run.stderr
