@@ -68,21 +68,26 @@ def status_filter(status: str | None) -> str | None:
     return query_choice(status, ACTION_STATUSES, "status", STATUS_MESSAGE)
 
 
-_OWNERS_OF = PreparedSelect(
-    lambda action_ids: ActionOwner.select(
+def _owners_where(condition: Any) -> Any:
+    return ActionOwner.select(
         ActionOwner.action,
         ActionOwner.user,
         ActionOwner.user.display_name.as_alias("display_name"),
-    ).where(ActionOwner.action.is_in(action_ids))
-)
+    ).where(condition)
+
+
+_OWNERS_OF = PreparedSelect(lambda action_ids: _owners_where(ActionOwner.action.is_in(action_ids)))
 
 
 async def _owners_of(action_ids: list[int]) -> dict[int, list[OwnerView]]:
     """Each action's owners, sorted by name: one query for all of them."""
-    by_action: dict[int, list[OwnerView]] = defaultdict(list)
     if not action_ids:
-        return by_action
-    rows = await _OWNERS_OF.run(action_ids=list(action_ids))
+        return defaultdict(list)
+    return _owners_by_action(await _OWNERS_OF.run(action_ids=list(action_ids)))
+
+
+def _owners_by_action(rows: list[dict[str, Any]]) -> dict[int, list[OwnerView]]:
+    by_action: dict[int, list[OwnerView]] = defaultdict(list)
     for row in rows:
         by_action[row["action"]].append(OwnerView(row["user"], row["display_name"]))
     for owners in by_action.values():
@@ -110,7 +115,12 @@ def _summary(row: dict[str, Any], owners: list[OwnerView], today: dt.date) -> Ac
 
 
 async def _summaries(rows: list[dict[str, Any]]) -> list[ActionSummaryView]:
-    owners = await _owners_of([row["id"] for row in rows])
+    return _summaries_with(rows, await _owners_of([row["id"] for row in rows]))
+
+
+def _summaries_with(
+    rows: list[dict[str, Any]], owners: dict[int, list[OwnerView]]
+) -> list[ActionSummaryView]:
     today = organisation_today()
     return [_summary(row, owners[row["id"]], today) for row in rows]
 
@@ -333,6 +343,13 @@ def _mine(viewer: Viewer, by: tuple[bool, bool, bool, bool], values: dict[str, A
 _MY_ACTIONS = PreparedSelect(
     lambda viewer, by, **values: ActionItem.select(*_columns()).where(_mine(viewer, by, values))
 )
+# The owners of those same actions, chosen by the same condition rather than by the ids
+# found, so that both are read at once.
+_OWNERS_OF_MY_ACTIONS = PreparedSelect(
+    lambda viewer, by, **values: _owners_where(
+        ActionOwner.action.is_in(ActionItem.select(ActionItem.id).where(_mine(viewer, by, values)))
+    )
+)
 _MY_ACTIONS_PAGE = PreparedSelect(
     lambda viewer, by, at, *, after_due, after_id, **values: page_of(
         ActionItem.select(*_columns()).where(_mine(viewer, by, values)),
@@ -357,13 +374,12 @@ async def my_actions(
 ) -> list[ActionSummaryView]:
     """Actions assigned to me or created by me that I may still read, overdue first."""
     status = status_filter(status)
-    rows = await _MY_ACTIONS.run(
-        viewer,
-        (status is not None, bool(group_slug), False, False),
-        status=status or "",
-        group_slug=group_slug or "",
+    by = (status is not None, bool(group_slug), False, False)
+    values = {"status": status or "", "group_slug": group_slug or ""}
+    rows, owners = await read_at_once(
+        _MY_ACTIONS.run(viewer, by, **values), _OWNERS_OF_MY_ACTIONS.run(viewer, by, **values)
     )
-    return _overdue_first(await _summaries(rows))
+    return _overdue_first(_summaries_with(rows, _owners_by_action(owners)))
 
 
 async def paged_my_actions(

@@ -18,7 +18,7 @@ from governance.accounts.policy import (
     strongest_roles,
 )
 from governance.core.clock import organisation_today
-from governance.core.db import PreparedSelect, one_row
+from governance.core.db import PreparedSelect, one_row, read_at_once
 from governance.core.errors import NotFoundError
 from governance.groups.schemas import (
     DecisionRule,
@@ -121,10 +121,12 @@ _MEMBER_COUNTS = PreparedSelect(
 
 
 async def list_groups(viewer: Viewer) -> list[GroupSummaryView]:
-    """Every group with its number of current members: two queries whatever the number of
-    groups or memberships, counted by the database rather than fetched and counted here."""
-    groups = await _EVERY_GROUP.run()
-    counts = await _MEMBER_COUNTS.run(today=organisation_today())
+    """Every group with its number of current members: two selects read at once, whatever
+    the number of groups or memberships, counted by the database rather than fetched and
+    counted here."""
+    groups, counts = await read_at_once(
+        _EVERY_GROUP.run(), _MEMBER_COUNTS.run(today=organisation_today())
+    )
     members = {row["group"]: int(row["members"]) for row in counts}
     return [
         GroupSummaryView(
