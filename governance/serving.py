@@ -11,10 +11,13 @@ sockets. Where the platform has no `SO_REUSEPORT`, uvicorn's supervisor is used.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
+import os
 import signal
 import socket
+import sys
 import threading
 from multiprocessing.context import SpawnProcess
 from typing import Any
@@ -23,6 +26,7 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
 APP = "governance.app:create_app"
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 logger = logging.getLogger("uvicorn.error")
 # Spawned, not forked: each worker imports the app afresh, as uvicorn's own workers do.
 _spawn = multiprocessing.get_context("spawn")
@@ -54,8 +58,20 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run_worker(host: str, port: int) -> None:
+def stop_with_supervisor(supervisor: int) -> None:
+    """On Linux, asks the kernel to send this worker SIGTERM when its supervisor dies, even
+    by SIGKILL, so that no worker goes on serving alone (uvicorn's workers would)."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != supervisor:  # it died before the kernel was asked
+        raise SystemExit(0)
+
+
+def run_worker(host: str, port: int, supervisor: int) -> None:
     """One worker process: its own listening socket, one uvicorn server on it."""
+    stop_with_supervisor(supervisor)
     try:
         sock = reuse_port_socket(host, port)
     except OSError as error:
@@ -105,7 +121,7 @@ class WorkersOnOwnSockets:
             raise SystemExit(STARTUP_FAILURE)  # as uvicorn exits when its one server cannot
 
     def _start_worker(self) -> SpawnProcess:
-        worker = _spawn.Process(target=run_worker, args=(self.host, self.port))
+        worker = _spawn.Process(target=run_worker, args=(self.host, self.port, os.getpid()))
         worker.start()
         return worker
 

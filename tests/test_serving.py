@@ -204,3 +204,20 @@ def test_workers_that_cannot_start_stop_the_service_with_uvicorns_exit_code():
     )
     assert run.returncode == 3, run.stderr
     assert "failed to start; stopping" in run.stderr
+
+
+def ended(pid: int) -> bool:
+    """Gone, or a zombie that nobody has reaped yet (its parent died)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_workers_stop_when_their_supervisor_is_killed(two_workers):
+    process, port = two_workers
+    workers = listening_workers(process.pid, port)
+    process.kill()
+    process.wait()
+    until(lambda: all(ended(pid) for pid in workers))
+    assert not answers(port)
