@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import logging.config
 import multiprocessing
 import os
 import signal
@@ -23,7 +24,7 @@ from multiprocessing.context import SpawnProcess
 from typing import Any
 
 import uvicorn
-from uvicorn.config import STARTUP_FAILURE
+from uvicorn.config import LOGGING_CONFIG, STARTUP_FAILURE
 
 APP = "governance.app:create_app"
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -93,6 +94,7 @@ class WorkersOnOwnSockets:
         self.failed_to_start = False
 
     def run(self) -> None:
+        logging.config.dictConfig(LOGGING_CONFIG)  # the supervisor logs as uvicorn's does
         try:
             address = reuse_port_socket(self.host, self.port)
         except OSError as error:
