@@ -59,6 +59,11 @@ class Settings:
     # Its logo in the header: an http(s) address or a path the service serves
     # (/static/...); empty: no logo.
     org_logo_url: str = ""
+    # The most connections each process (a web worker, the scheduler, a command) keeps
+    # open to PostgreSQL. Few suffice: a request holds one only while a statement runs,
+    # and PostgreSQL spends more per statement the more sessions take turns (measured:
+    # README "Performance").
+    database_pool_size: int = 4
 
     @property
     def is_https(self) -> bool:
@@ -280,6 +285,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         pulse_min_responses=_pulse_threshold(env),
         org_name=" ".join((env.get("GOVERNANCE_ORG_NAME") or "").split())[:200],
         org_logo_url=_logo_url(env),
+        database_pool_size=_int(env, "GOVERNANCE_DATABASE_POOL_SIZE", 4),
     )
 
 

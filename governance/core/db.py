@@ -407,11 +407,14 @@ async def _keep_session_state_of_returned_connection(connection: Any) -> None:
 @contextlib.asynccontextmanager
 async def open_database() -> AsyncIterator[Engine]:
     """Opens the pool for the life of the app or a command, and closes it after."""
-    prepare_data_dir(get_settings())
+    settings = get_settings()
+    prepare_data_dir(settings)
     engine = get_engine()
     if isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(
-            min_size=1, max_size=10, reset=_keep_session_state_of_returned_connection
+            min_size=1,
+            max_size=settings.database_pool_size,
+            reset=_keep_session_state_of_returned_connection,
         )
     try:
         yield engine
