@@ -69,7 +69,6 @@ from governance.notifications.controllers import (
     OutboxAdminController,
     TasksController,
     count_tasks_for_navigation,
-    put_navigation_count,
 )
 from governance.operations.api import OperationsApiController
 from governance.operations.controllers import PersonalDataController, StatusController
@@ -285,7 +284,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # group roles they hold today.
         dependencies={"viewer": Provide(provide_viewer)},
         before_request=_before_request,
-        after_request=put_navigation_count,
         exception_handlers={Exception: handle_exception},
         lifespan=[database_lifespan, in_process_scheduler, settled_heap],
         logging_config=_logging_config(settings),

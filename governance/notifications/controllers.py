@@ -4,9 +4,6 @@ renders or redirects; a refused form is shown again with every field's error."""
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -43,7 +40,6 @@ from governance.notifications.schemas import (
 )
 
 TASKS_STATE = "tasks"
-logger = logging.getLogger(__name__)
 PREFERENCES_TEMPLATE = "notifications/preferences.html"
 UNSUBSCRIBE_TEMPLATE = "notifications/unsubscribe.html"
 INVALID_LINK_TEMPLATE = "notifications/link_invalid.html"
@@ -245,49 +241,16 @@ async def tasks_of_request(
 ) -> list[needs_me.TaskView]:
     """The reader's tasks, read once per request (the navigation's count and the page
     share them), and again only once the data has changed (`needs_me.recent_tasks_for`)."""
-    return await _tasks_read_of(request, viewer)
-
-
-def _tasks_read_of(
-    request: Request[Any, Any, Any], viewer: Viewer
-) -> asyncio.Future[list[needs_me.TaskView]]:
     state = request_state(request)
-    read = state.get(TASKS_STATE)
-    if read is None:
-        read = state[TASKS_STATE] = asyncio.ensure_future(_read_tasks(request, viewer))
-        _keep_until_done(read)
-    return read  # type: ignore[no-any-return]
-
-
-async def _read_tasks(request: Request[Any, Any, Any], viewer: Viewer) -> list[needs_me.TaskView]:
-    signed_in = signed_in_of(request)
-    if signed_in is not None and signed_in.viewer.user is viewer.user:
-        return await needs_me.recent_tasks_for(viewer, signed_in.data_version)
-    return await needs_me.tasks_for(viewer)
-
-
-# The navigation's reads under way. asyncio holds a task only weakly: the read of a page
-# that fails before its count is taken must not be collected half done.
-_unfinished_reads: set[asyncio.Future[Any]] = set()
-
-
-def _keep_until_done(read: asyncio.Future[Any]) -> None:
-    _unfinished_reads.add(read)
-    read.add_done_callback(_forget_read)
-
-
-def _forget_read(read: asyncio.Future[Any]) -> None:
-    _unfinished_reads.discard(read)
-    if not read.cancelled() and read.exception() is not None:
-        # Whoever awaits the read hears of it; a page that failed first has answered.
-        logger.debug("the navigation's count was not read", exc_info=read.exception())
-
-
-# The page's count under way and the request's state it goes in: a context variable,
-# because `after_request` is given the response alone.
-_navigation_count: contextvars.ContextVar[
-    tuple[asyncio.Future[list[needs_me.TaskView]], dict[str, Any]] | None
-] = contextvars.ContextVar("navigation_count", default=None)
+    cached = state.get(TASKS_STATE)
+    if cached is None:
+        signed_in = signed_in_of(request)
+        if signed_in is not None and signed_in.viewer.user is viewer.user:
+            cached = await needs_me.recent_tasks_for(viewer, signed_in.data_version)
+        else:
+            cached = await needs_me.tasks_for(viewer)
+        state[TASKS_STATE] = cached
+    return cached  # type: ignore[no-any-return]
 
 
 def _renders_a_page(request: Request[Any, Any, Any]) -> bool:
@@ -296,24 +259,11 @@ def _renders_a_page(request: Request[Any, Any, Any]) -> bool:
 
 
 async def count_tasks_for_navigation(request: Request[Any, Any, Any]) -> None:
-    """A `before_request` hook: for a signed-in person's page, starts reading what waits
-    for them, for the navigation's count. It is not awaited here, so its selects go to the
-    database with the page's own (`core/together.py`): a page read after a change costs no
-    more statements than one read while nothing changed. `put_navigation_count` takes the
-    count before the page is rendered. The viewer it builds is the one the handler is given
-    (`groups.dependencies.provide_viewer`)."""
+    """A `before_request` hook: for a signed-in person's page, the number of things that
+    wait for them, for the navigation (`tasks_count` in the request's state). The viewer
+    it builds is the one the handler is given (`groups.dependencies.provide_viewer`)."""
     if request.scope.get("user") is None or not _renders_a_page(request):
-        _navigation_count.set(None)  # nothing left from a request before in this context
         return
-    read = _tasks_read_of(request, await provide_viewer(request))
-    _navigation_count.set((read, request_state(request)))
-
-
-async def put_navigation_count(response: Any) -> Any:
-    """An `after_request` hook: the number of things that wait for the reader, put in the
-    request's state (`tasks_count`, which the navigation shows) before the page renders."""
-    started = _navigation_count.get()
-    if started is not None:
-        read, state = started
-        state[TASKS_STATE + "_count"] = len(await read)
-    return response
+    request_state(request)[TASKS_STATE + "_count"] = len(
+        await tasks_of_request(request, await provide_viewer(request))
+    )
