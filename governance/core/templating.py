@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,8 +20,13 @@ if TYPE_CHECKING:
 
 EN_DASH = "\u2013"  # between the two ends of a range, as typeset text has it
 TEMPLATE_DIRECTORY = Path(__file__).resolve().parents[2] / "templates"
+# Pages write the same moments again and again (a meeting's time on every view of it) and
+# strftime costs microseconds each: the texts are kept, keyed by the moment and the zones
+# (the text depends on nothing else), at most this many.
+MOMENTS_KEPT = 4096
 
 
+@functools.lru_cache(maxsize=MOMENTS_KEPT)
 def format_datetime(
     value: dt.datetime | None, timezone: str = "UTC", reader_timezone: str | None = None
 ) -> str:
@@ -35,6 +41,7 @@ def format_datetime(
     return text if timezone == reader_timezone else f"{text} ({timezone})"
 
 
+@functools.lru_cache(maxsize=MOMENTS_KEPT)
 def format_time_range(
     starts: dt.datetime,
     ends: dt.datetime,
