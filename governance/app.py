@@ -6,7 +6,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from litestar import Litestar, Request, Response, get
 from litestar.config.csrf import CSRFConfig
@@ -42,7 +42,7 @@ from governance.core.security import (
     TrustedProxyMiddleware,
     cookie_name,
 )
-from governance.core.templating import TEMPLATE_DIRECTORY, add_template_helpers, url_for
+from governance.core.templating import TEMPLATE_DIRECTORY, add_template_helpers, url_for_in
 from governance.core.urls import use_application
 from governance.dashboard.controllers import (
     DashboardController,
@@ -122,7 +122,6 @@ async def ready() -> Response[dict[str, str]]:
 
 def _configure_templates(engine: JinjaTemplateEngine) -> None:
     add_template_helpers(engine.engine)
-    engine.engine.globals["url_for"] = url_for
     # Templates ship with the code and change only with a restart: without this, Jinja
     # looks at every template file's time on disk at every use (a dozen times a page).
     engine.engine.auto_reload = False
@@ -292,5 +291,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[CommandSchemaPlugin()],
         debug=False,
     )
+    # Templates build addresses from this application's route table (Litestar's own
+    # `url_for`, replaced here, reads the application from the request on every call).
+    cast(JinjaTemplateEngine, app.template_engine).engine.globals["url_for"] = url_for_in(app)
     use_application(app)
     return app

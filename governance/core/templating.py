@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -13,10 +15,18 @@ from jinja2.runtime import Context
 from governance.core.markdown import render_markdown
 from governance.core.urls import address_in
 
+if TYPE_CHECKING:
+    from litestar import Litestar
+
 EN_DASH = "\u2013"  # between the two ends of a range, as typeset text has it
 TEMPLATE_DIRECTORY = Path(__file__).resolve().parents[2] / "templates"
+# Pages write the same moments again and again (a meeting's time on every view of it) and
+# strftime costs microseconds each: the texts are kept, keyed by the moment and the zones
+# (the text depends on nothing else), at most this many.
+MOMENTS_KEPT = 4096
 
 
+@functools.lru_cache(maxsize=MOMENTS_KEPT)
 def format_datetime(
     value: dt.datetime | None, timezone: str = "UTC", reader_timezone: str | None = None
 ) -> str:
@@ -31,6 +41,7 @@ def format_datetime(
     return text if timezone == reader_timezone else f"{text} ({timezone})"
 
 
+@functools.lru_cache(maxsize=MOMENTS_KEPT)
 def format_time_range(
     starts: dt.datetime,
     ends: dt.datetime,
@@ -83,14 +94,38 @@ def humanize_choice(value: Any) -> str:
     return str(value).replace("_", " ").capitalize() if value is not None else ""
 
 
-@jinja2.pass_context
-def url_for(context: Context, route_name: str, /, **path_parameters: Any) -> str:
-    """Litestar's `url_for` for templates, with each address built once
-    (`core.urls.address_in`)."""
-    return address_in(context["request"].app, route_name, path_parameters)
+def url_for_in(app: Litestar) -> Callable[..., str]:
+    """Litestar's `url_for` for this application's templates, with each address built once
+    (`core.urls.address_in`).
+
+    Bound to the application instead of reading it from the request through the context:
+    Jinja gives a function that takes the context a copy of it, made for the call, whenever
+    the call is inside a loop or a block (every link and form of a page), which cost a
+    tenth of the meeting page's rendering."""
+
+    def url_for(route_name: str, /, **path_parameters: Any) -> str:
+        return address_in(app, route_name, path_parameters)
+
+    return url_for
+
+
+class SharedModuleTemplate(jinja2.Template):
+    """A template whose `{% from ... import %}` by another template of the same environment
+    uses its module made once, without Jinja's check of each render's globals against the
+    template's (a set difference over a ChainMap, a fiftieth of a page's service time with
+    its five imports)."""
+
+    def _get_default_module(self, ctx: Context | None = None) -> jinja2.environment.TemplateModule:
+        if ctx is not None and not ctx.globals_keys.difference(self.environment.globals):
+            # Every global of the importing render is the environment's, which this
+            # template's globals hold too: Jinja would find no new one and use the module
+            # it made once.
+            ctx = None
+        return super()._get_default_module(ctx)
 
 
 def add_template_helpers(environment: jinja2.Environment) -> None:
+    environment.template_class = SharedModuleTemplate
     environment.filters["markdown"] = render_markdown
     environment.filters["datetime"] = datetime_filter
     environment.filters["time_range"] = time_range_filter

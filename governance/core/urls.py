@@ -16,7 +16,7 @@ _application: Litestar | None = None
 # about: a page asks for fifty (every link and form of a meeting's agenda), and Litestar's
 # `route_reverse` looks the route up and checks each parameter's type every time, a tenth
 # of a page's rendering. The route table never changes once the application is built.
-_addresses: dict[tuple[Any, ...], str] = {}
+_addresses: dict[tuple[Any, ...] | str, str] = {}
 _addresses_of: list[Litestar] = []
 MOST_ADDRESSES_KEPT = 4096
 
@@ -50,7 +50,8 @@ def address_in(app: Litestar, name: str, parameters: dict[str, Any]) -> str:
     if not _addresses_of or _addresses_of[0] is not app:
         _addresses.clear()
         _addresses_of[:] = [app]
-    key = (name, *parameters.items(), *map(type, parameters.values()))
+    # A link without parameters (the navigation's) is keyed by its name alone.
+    key = (name, *parameters.items(), *map(type, parameters.values())) if parameters else name
     try:
         return _addresses[key]
     except KeyError:
