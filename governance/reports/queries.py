@@ -779,22 +779,28 @@ async def line_plans(group_ids: Iterable[int] | None = None) -> list[LinePlan]:
     return sorted(plans, key=lambda plan: (plan.group_id, plan.recipient != Line.DIRECTOR))
 
 
-async def recorded_periods(line_ids: Iterable[int]) -> dict[tuple[int, str], dict[str, Any]]:
-    """The recorded periods of these lines, by line and period: one query."""
-    rows = await _RECORDED_PERIODS_OF.run(line_ids=list(line_ids) or [NO_ROW])
+RecordedPeriods = dict[tuple[int, str], dict[str, Any]]
+
+
+def _by_line_and_period(rows: Iterable[dict[str, Any]]) -> RecordedPeriods:
     return {(row["line"], row["period"]): row for row in rows}
+
+
+async def recorded_periods(line_ids: Iterable[int]) -> RecordedPeriods:
+    """The recorded periods of these lines, by line and period: one query."""
+    return _by_line_and_period(await _RECORDED_PERIODS_OF.run(line_ids=list(line_ids) or [NO_ROW]))
 
 
 async def plans_and_periods_of_groups(
     group_ids: Sequence[int],
-) -> tuple[list[LinePlan], dict[tuple[int, str], dict[str, Any]]]:
+) -> tuple[list[LinePlan], RecordedPeriods]:
     """The lines of these groups and their recorded periods, read at once (the periods by
     their lines' group, not by the lines found: so the two are one step, not two)."""
     plans, rows = await read_at_once(
         line_plans(group_ids),
         _RECORDED_PERIODS_OF_GROUPS.run(group_ids=list(group_ids) or [NO_ROW]),
     )
-    return plans, {(row["line"], row["period"]): row for row in rows}
+    return plans, _by_line_and_period(rows)
 
 
 def period_entry(slot: schedule.Slot, row: Mapping[str, Any] | None, today: dt.date) -> PeriodView:
