@@ -1,6 +1,7 @@
 """Addresses by route name, for code that has no request at hand (emails, calendar files,
-redirects built in jobs). Pages use Litestar's `url_for` in templates and
-`request.url_for` in handlers; this module asks the same application's route table."""
+redirects built in jobs), and, through `address_in`, for templates (`url_for`, bound to its
+application by `core.templating.url_for_in`); handlers use `request.url_for`. All ask the
+same application's route table."""
 
 from __future__ import annotations
 
