@@ -9,8 +9,9 @@ transparency report for someone who chairs nothing and is not on the Board) stil
 with a condition no row meets: every page costs the same queries for every reader, whatever
 their roles and the amount of data (tests/test_query_counts.py). Every select is prepared
 (`core.db.PreparedSelect`), so that on a page, where reads go together (core/together.py),
-the first select of every builder is sent in one statement, and those that depend on what
-they found (comments, replies, stances, recorded periods, votes) in one more.
+every select is sent in one statement: what a builder would read by the rows it found
+(comments, replies, stances, recorded periods, votes) it reads by the same conditions
+instead, so nothing waits on anything else.
 
 A row disappears when its task is done: a comment made (or the minutes approved), the
 action done or dropped, the delivery acknowledged then answered, the periodic report
@@ -44,7 +45,7 @@ from governance.notifications.schemas import (
 )
 from governance.reports.queries import line_entries, plans_and_periods_of_groups
 from governance.reports.tables import BoardResponseProposal, Delivery, ProposalConcurrence
-from governance.resolutions.queries import open_in_groups, voters_of
+from governance.resolutions.queries import open_in_groups, votes_on_open_in_groups
 from governance.transparency.tables import TransparencyReport
 
 # Matches no row: keeps `is_in([])` (invalid SQL on some engines) out of the queries.
@@ -85,20 +86,26 @@ _CIRCULATED_MINUTES = PreparedSelect(
         .order_by(Minutes.circulated_at)
     )
 )
+# The readers' comments on those same minutes, chosen by the same conditions rather than by
+# the minutes found, so that the two are read at once (one statement on a page).
 _COMMENTERS = PreparedSelect(
-    lambda minutes_ids, author_ids: MinutesComment.select(
+    lambda group_ids, author_ids: MinutesComment.select(
         MinutesComment.minutes, MinutesComment.author
-    ).where(MinutesComment.minutes.is_in(minutes_ids) & MinutesComment.author.is_in(author_ids))
+    ).where(
+        (MinutesComment.minutes.status == "circulated")
+        & MinutesComment.minutes._.meeting._.group.is_in(group_ids)
+        & MinutesComment.author.is_in(author_ids)
+    )
 )
 
 
 async def minutes_to_comment(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
     """Circulated minutes of each reader's groups on which they have not yet commented:
-    two queries."""
-    rows = await _CIRCULATED_MINUTES.run(group_ids=_groups_of(viewers) or [NO_ROW])
-    comments = await _COMMENTERS.run(
-        minutes_ids=[row["minutes_id"] for row in rows] or [NO_ROW],
-        author_ids=_reader_ids(viewers),
+    two selects read at once."""
+    group_ids = _groups_of(viewers) or [NO_ROW]
+    rows, comments = await read_at_once(
+        _CIRCULATED_MINUTES.run(group_ids=group_ids),
+        _COMMENTERS.run(group_ids=group_ids, author_ids=_reader_ids(viewers)),
     )
     commented = {(row["minutes"], row["author"]) for row in comments}
     found: Tasks = defaultdict(list)
@@ -126,21 +133,19 @@ def _minutes_task(row: dict[str, Any]) -> TaskView:
 # --- meetings to reply to ---------------------------------------------------------------
 
 
-def _noticed_meetings(one_reader: bool, **values: Any) -> Any:
-    """Meetings ahead whose notice is out; for one reader (`values["reader_id"]`), only
-    those they have not answered, the replies being a sub-select."""
-    noticed = (
-        (Meeting.status == "scheduled")
-        & (Meeting.starts_at > values["now"])
-        & Meeting.notice_sent_at.is_not_null()
-        & Meeting.group.is_in(values["group_ids"])
+def _noticed(meeting: Any, values: dict[str, Any]) -> Any:
+    """Meetings ahead of these groups whose notice is out (`meeting` is the table, or the
+    foreign key that leads to it)."""
+    return (
+        (meeting.status == "scheduled")
+        & (meeting.starts_at > values["now"])
+        & meeting.notice_sent_at.is_not_null()
+        & meeting.group.is_in(values["group_ids"])
     )
-    if one_reader:
-        answered = MeetingReply.select(MeetingReply.meeting).where(
-            MeetingReply.user == values["reader_id"]
-        )
-        noticed = noticed & Meeting.id.not_in(answered)
-    return Meeting.select(
+
+
+_NOTICED_MEETINGS = PreparedSelect(
+    lambda **values: Meeting.select(
         Meeting.id,
         Meeting.group,
         Meeting.title,
@@ -148,34 +153,27 @@ def _noticed_meetings(one_reader: bool, **values: Any) -> Any:
         Meeting.notice_sent_at,
         Meeting.group.name.as_alias("group_name"),
         Meeting.group.slug.as_alias("group_slug"),
-    ).where(noticed)
-
-
-_NOTICED_MEETINGS = PreparedSelect(_noticed_meetings)
+    ).where(_noticed(Meeting, values))
+)
+# The readers' replies to those same meetings, chosen by the same conditions: read at once.
 _REPLIES = PreparedSelect(
-    lambda meeting_ids, user_ids: MeetingReply.select(
-        MeetingReply.meeting, MeetingReply.user
-    ).where(MeetingReply.meeting.is_in(meeting_ids) & MeetingReply.user.is_in(user_ids))
+    lambda **values: MeetingReply.select(MeetingReply.meeting, MeetingReply.user).where(
+        _noticed(MeetingReply.meeting, values) & MeetingReply.user.is_in(values["user_ids"])
+    )
 )
 
 
 async def meetings_to_reply(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
     """Scheduled meetings ahead of the reader's groups whose notice is out and which the
     reader has not answered (attending, remotely, apologies). A reply removes the row; so
-    do the meeting starting or being cancelled. One query for one reader (a page and its
-    navigation count: the replies are a sub-select), two for a digest's batch."""
+    do the meeting starting or being cancelled. Two selects read at once."""
     groups = _groups_of(viewers) or [NO_ROW]
-    replied: set[tuple[int, int]] = set()
-    if len(viewers) == 1:
-        rows = await _NOTICED_MEETINGS.run(
-            True, group_ids=groups, now=utcnow(), reader_id=viewers[0].user.id
-        )
-    else:
-        rows = await _NOTICED_MEETINGS.run(False, group_ids=groups, now=utcnow())
-        replies = await _REPLIES.run(
-            meeting_ids=[row["id"] for row in rows] or [NO_ROW], user_ids=_reader_ids(viewers)
-        )
-        replied = {(row["meeting"], row["user"]) for row in replies}
+    now = utcnow()
+    rows, replies = await read_at_once(
+        _NOTICED_MEETINGS.run(group_ids=groups, now=now),
+        _REPLIES.run(group_ids=groups, now=now, user_ids=_reader_ids(viewers)),
+    )
+    replied = {(row["meeting"], row["user"]) for row in replies}
     found: Tasks = defaultdict(list)
     for viewer in viewers:
         for row in rows:
@@ -262,19 +260,20 @@ _PENDING_PROPOSALS = PreparedSelect(
         BoardResponseProposal.id, BoardResponseProposal.delivery, BoardResponseProposal.proposed_by
     ).where(BoardResponseProposal.status == "pending")
 )
-_STANCES_ON = PreparedSelect(
-    lambda proposal_ids: ProposalConcurrence.select(
+# The stances on those same proposals, chosen by the same condition: read at once.
+_STANCES_ON_PENDING = PreparedSelect(
+    lambda: ProposalConcurrence.select(
         ProposalConcurrence.proposal, ProposalConcurrence.member
-    ).where(ProposalConcurrence.proposal.is_in(proposal_ids))
+    ).where(ProposalConcurrence.proposal.status == "pending")
 )
 
 
 async def deliveries_awaiting(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
     """Deliveries to the reader's line (Executive Director, Board) not yet acknowledged or
-    not yet answered, of reports the reader may read: three queries, the deliveries and
-    the pending Board proposals asked for together, then who has spoken on the proposals."""
+    not yet answered, of reports the reader may read: three selects read at once, the
+    deliveries, the pending Board proposals and who has spoken on them."""
     lines = sorted({line for viewer in viewers for line in Line if viewer.user.acts_for(line)})
-    # Asked for at once, so that on a page both go with the other builders' first selects.
+    # Asked for at once, so that on a page they go with the other builders' selects.
     rows, proposals = await read_at_once(
         _UNANSWERED_DELIVERIES.run(lines=lines or [""]), _pending_board_proposals()
     )
@@ -295,13 +294,15 @@ async def deliveries_awaiting(viewers: Sequence[Viewer], today: dt.date) -> Task
 
 async def _pending_board_proposals() -> dict[int, set[int]]:
     """Each Board delivery with a pending proposed response, and who has had their say on
-    it (its proposer, and each member who concurred or objected): two queries. Only Board
-    members act on the Board line, so only they are ever given these tasks."""
-    proposals = await _PENDING_PROPOSALS.run()
-    stances = await _STANCES_ON.run(proposal_ids=[row["id"] for row in proposals] or [NO_ROW])
+    it (its proposer, and each member who concurred or objected): two selects read at
+    once. Only Board members act on the Board line, so only they are ever given these
+    tasks."""
+    proposals, stances = await read_at_once(_PENDING_PROPOSALS.run(), _STANCES_ON_PENDING.run())
     spoken: dict[int, set[int]] = {row["id"]: {row["proposed_by"]} for row in proposals}
     for stance in stances:
-        spoken[stance["proposal"]].add(stance["member"])
+        # Outside a page's one statement, a proposal may have been settled in between.
+        if stance["proposal"] in spoken:
+            spoken[stance["proposal"]].add(stance["member"])
     return {row["delivery"]: spoken[row["id"]] for row in proposals}
 
 
@@ -436,10 +437,12 @@ def _transparency_task(row: dict[str, Any]) -> TaskView:
 
 async def resolutions_to_vote(viewers: Sequence[Viewer], today: dt.date) -> Tasks:
     """Open written resolutions of each reader's groups on which they have not voted: two
-    queries. Members read every visibility of their group's content; the check stays, so
-    that the rule lives in `accounts/scopes.py`."""
-    rows = await open_in_groups(_groups_of(viewers))
-    voted = await voters_of([row["id"] for row in rows])
+    selects read at once. Members read every visibility of their group's content; the
+    check stays, so that the rule lives in `accounts/scopes.py`."""
+    group_ids = _groups_of(viewers)
+    rows, voted = await read_at_once(
+        open_in_groups(group_ids), votes_on_open_in_groups(group_ids, _reader_ids(viewers))
+    )
     found: Tasks = defaultdict(list)
     for viewer in viewers:
         for row in rows:

@@ -240,7 +240,7 @@ async def closing_within(now: dt.datetime, ahead: dt.timedelta) -> list[dict[str
     )
 
 
-# Built once: "needs me" asks for both on every page read after a change.
+# Built once: "needs me" asks for the last two on every page read after a change.
 _VOTERS_OF = PreparedSelect(
     lambda resolution_ids: ResolutionVote.select(
         ResolutionVote.resolution, ResolutionVote.user
@@ -258,6 +258,19 @@ _OPEN_IN_GROUPS = PreparedSelect(
 )
 
 
+# The votes these people cast on the open resolutions of these groups: chosen by the same
+# conditions as `_OPEN_IN_GROUPS`, not by the resolutions it found, so both are read at once.
+_VOTES_ON_OPEN_IN_GROUPS = PreparedSelect(
+    lambda group_ids, user_ids: ResolutionVote.select(
+        ResolutionVote.resolution, ResolutionVote.user
+    ).where(
+        (ResolutionVote.resolution.status == ResolutionStatus.OPEN)
+        & ResolutionVote.resolution.group.is_in(group_ids)
+        & ResolutionVote.user.is_in(user_ids)
+    )
+)
+
+
 async def voters_of(resolution_ids: list[int]) -> set[tuple[int, int]]:
     """(resolution, user) of every vote cast on these resolutions: one query."""
     rows = await _VOTERS_OF.run(resolution_ids=list(resolution_ids) or [NO_ROW])
@@ -267,3 +280,14 @@ async def voters_of(resolution_ids: list[int]) -> set[tuple[int, int]]:
 async def open_in_groups(group_ids: list[int]) -> list[dict[str, Any]]:
     """Open resolutions of these groups, oldest first ("needs me"): one query."""
     return await _OPEN_IN_GROUPS.run(group_ids=list(group_ids) or [NO_ROW])
+
+
+async def votes_on_open_in_groups(
+    group_ids: list[int], user_ids: list[int]
+) -> set[tuple[int, int]]:
+    """(resolution, user) of every vote these people cast on the open resolutions of these
+    groups: one query, which does not wait on `open_in_groups`."""
+    rows = await _VOTES_ON_OPEN_IN_GROUPS.run(
+        group_ids=list(group_ids) or [NO_ROW], user_ids=list(user_ids) or [NO_ROW]
+    )
+    return {(row["resolution"], row["user"]) for row in rows}

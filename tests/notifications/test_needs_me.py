@@ -290,3 +290,36 @@ async def test_the_reply_waiting_is_in_the_digest_and_the_navigation(
     context = json.loads(context) if isinstance(context, str) else context
     links = [item["link"] for item in context["tasks"]["items"]]
     assert f"http://testserver/meetings/{scheduled}#notice-heading" in links
+
+
+async def test_one_readers_answers_leave_the_others_tasks_in_a_batch() -> None:
+    """The digest asks for many readers at once: one member's comment, reply and votes are
+    read with everybody's, and take away only that member's tasks."""
+    from governance.meetings.schemas import NoticeReply
+    from governance.meetings.services import reply_to_notice, send_meeting_notice
+    from governance.notifications.needs_me import tasks_for_many
+
+    world = await _world_with_every_kind()
+    chair = await viewer_for(world.users["chair"])
+    member = await viewer_for(world.users["member"])
+    answered = {"minutes_to_comment", "meeting_to_reply", "resolution_to_vote"}
+    await send_meeting_notice(int(world.params["scheduled_meeting_id"]), chair)
+    before = await tasks_for_many([member, chair])
+    for user_id in (member.user.id, chair.user.id):
+        assert answered <= {task.kind for task in before[user_id]}, user_id
+
+    await comment_on_minutes(
+        int(world.params["circulated_meeting_id"]), NewComment(body="Agreed."), member
+    )
+    await reply_to_notice(
+        int(world.params["scheduled_meeting_id"]), NoticeReply(mode="attending"), member
+    )
+    for key in ("resolution_id", "board_resolution_id", "group_resolution_id"):
+        await cast_vote(int(world.params[key]), NewVote(choice="for"), member)
+    after = await tasks_for_many([member, chair])
+    assert not answered & {task.kind for task in after[member.user.id]}
+    assert after[chair.user.id] == before[chair.user.id]
+    assert after == {
+        member.user.id: await tasks_for(member),
+        chair.user.id: await tasks_for(chair),
+    }
