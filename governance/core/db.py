@@ -20,7 +20,7 @@ import re
 import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 from litestar.enums import ScopeType
@@ -564,6 +564,15 @@ async def read_at_once(*reads: Awaitable[Any]) -> tuple[Any, ...]:
     if get_engine().current_transaction.get():
         return tuple([await read for read in reads])
     return tuple(await asyncio.gather(*reads))
+
+
+Answer = TypeVar("Answer")
+
+
+async def read_left_out(answer: Answer) -> Answer:
+    """Stands for a read this reader's page leaves out (their roles call for none of its
+    rows) among the page's reads at once: no statement, `answer` as its result."""
+    return answer
 
 
 def reads_together() -> contextlib.AbstractContextManager[Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from governance.accounts.policy import Viewer
 from governance.actions.queries import my_actions
 from governance.core.clock import organisation_today, utcnow
-from governance.core.db import read_at_once
+from governance.core.db import read_at_once, read_left_out
 from governance.dashboard.schemas import DashboardView, GroupOverview
 from governance.groups.queries import get_group, group_page_of, list_groups, my_terms
 from governance.meetings.queries import meetings_of, readable_meetings_for_user
@@ -23,7 +23,7 @@ async def dashboard_for(viewer: Viewer) -> DashboardView:
         list_groups(viewer),
         my_actions(viewer),
         readable_meetings_for_user(viewer, since=utcnow()),
-        inbox(viewer) if reads_lines else _nothing(),
+        inbox(viewer) if reads_lines else read_left_out(None),
         my_terms(viewer.user.id),
         reporting_overview_for_leads(viewer),
     )
@@ -39,10 +39,6 @@ async def dashboard_for(viewer: Viewer) -> DashboardView:
         lines=lines,
         reporting=reporting,
     )
-
-
-async def _nothing() -> None:
-    return None
 
 
 async def group_overview(slug: str, viewer: Viewer) -> GroupOverview:

@@ -22,7 +22,7 @@ from governance.accounts import scopes
 from governance.accounts.policy import CurrentUser, Viewer
 from governance.accounts.tables import User
 from governance.core.clock import date_in_zone, organisation_zone, utcnow
-from governance.core.db import PreparedSelect, one_row, read_at_once
+from governance.core.db import PreparedSelect, one_row, read_at_once, read_left_out
 from governance.core.errors import NotFoundError
 from governance.core.paging import Page, keyset_page
 from governance.groups.queries import get_group, members_on
@@ -640,10 +640,6 @@ async def _comments(meeting_id: int) -> list[CommentView]:
     return view_of(list[CommentView], rows)
 
 
-async def _none() -> list[Any]:
-    return []
-
-
 async def _later_held(meeting: Mapping[str, Any]) -> list[MeetingSummaryView]:
     """The group's held meetings after this one: those that may approve its minutes."""
     rows = await _HELD_AFTER.run(group_id=meeting["group"], starts_at=meeting["starts_at"])
@@ -662,8 +658,8 @@ async def meeting_page_of(meeting: dict[str, Any], viewer: Viewer) -> MeetingPag
     (view, minutes), comments, later_held = await read_at_once(
         _view(meeting, viewer),
         # Comments on a draft are the members' own deliberation, about any of its items.
-        _comments(meeting["id"]) if is_member else _none(),
-        _later_held(meeting) if viewer.leads(meeting["group"]) else _none(),
+        _comments(meeting["id"]) if is_member else read_left_out([]),
+        _later_held(meeting) if viewer.leads(meeting["group"]) else read_left_out([]),
     )
     circulated = minutes is not None and minutes["status"] == MinutesStatus.CIRCULATED
     approving: list[MeetingSummaryView] = later_held if circulated else []
