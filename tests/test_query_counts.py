@@ -179,7 +179,7 @@ API_AND_ANONYMOUS_QUERIES = {
     "/api/v1/me/tasks": 2,  # the token, then "needs me" in one statement
     "/api/v1/decisions": 3,  # meetings' decisions and written resolutions
     "/api/v1/transparency-reports": 3,
-    "/transparency": 2,
+    "/transparency": 1,  # published public editions and approved minutes, read at once
 }
 
 

@@ -895,12 +895,9 @@ async def public_minutes(meeting_id: int) -> PublicMinutesView:
     )
 
 
-async def published_minutes(limit: int = PUBLISHED_MINUTES_LIMIT) -> list[PublishedMinutesView]:
-    """Every approved minutes' public version, for anyone: by group, then newest meeting
-    first (one query). Approved minutes are public in their public version whatever their
-    items' visibility, so listing them tells no one more than `/public/meetings/{id}`."""
-    rows = (
-        await Minutes.select(
+def _published_minutes(limit: int) -> Any:
+    return (
+        Minutes.select(
             Minutes.approved_at,
             Minutes.meeting.id.as_alias("meeting_id"),
             Minutes.meeting.title.as_alias("title"),
@@ -913,7 +910,17 @@ async def published_minutes(limit: int = PUBLISHED_MINUTES_LIMIT) -> list[Publis
         .order_by(Minutes.meeting.starts_at, ascending=False)
         .limit(limit)
     )
-    return view_of(list[PublishedMinutesView], rows)
+
+
+# Built once: the public index and its feed, which anyone may ask for, ask on every view.
+_PUBLISHED_MINUTES = PreparedSelect(_published_minutes)
+
+
+async def published_minutes(limit: int = PUBLISHED_MINUTES_LIMIT) -> list[PublishedMinutesView]:
+    """Every approved minutes' public version, for anyone: by group, then newest meeting
+    first (one query). Approved minutes are public in their public version whatever their
+    items' visibility, so listing them tells no one more than `/public/meetings/{id}`."""
+    return view_of(list[PublishedMinutesView], await _PUBLISHED_MINUTES.run(limit))
 
 
 # --- calendars --------------------------------------------------------------------------

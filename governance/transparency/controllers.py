@@ -37,7 +37,6 @@ from governance.core.http import (
 )
 from governance.core.urls import path_for
 from governance.groups.dependencies import RequestViewer
-from governance.meetings.queries import published_minutes
 from governance.settings import get_settings
 from governance.transparency import charts, feed, formats, queries, services
 from governance.transparency.dependencies import READER, RequestReader, sign_in_for_more
@@ -137,8 +136,7 @@ class TransparencyController(Controller):
 
     @get("/transparency", name="transparency:index")
     async def public_index(self, request: Request[Any, Any, Any]) -> Template:
-        reports = await queries.public_reports()
-        minutes = await published_minutes()
+        reports, minutes = await queries.public_index()
         return page(
             request,
             "transparency/public_index.html",
@@ -148,7 +146,7 @@ class TransparencyController(Controller):
     @get("/transparency/feed.atom", name="transparency:feed")
     async def atom(self) -> Response[bytes]:
         """The public index as an Atom feed: published reports and public minutes."""
-        body = feed.atom_feed(await queries.public_reports(), await published_minutes())
+        body = feed.atom_feed(*await queries.public_index())
         return Response(body, media_type=feed.ATOM_MEDIA_TYPE)
 
     @get("/transparency/reports/{report_id:int}", name="transparency:show")

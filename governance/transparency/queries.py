@@ -24,11 +24,14 @@ from governance.accounts import scopes
 from governance.accounts.policy import Viewer
 from governance.core.clock import date_in_zone, organisation_today
 from governance.core.contracts import field_errors, refuse
+from governance.core.db import PreparedSelect, read_at_once
 from governance.core.errors import InvalidInput, NotFoundError, PermissionDenied
 from governance.core.exports import pdf_from_html
 from governance.core.urls import path_for
 from governance.groups.queries import get_group
 from governance.groups.tables import WorkingGroup
+from governance.meetings.queries import published_minutes
+from governance.meetings.schemas import PublishedMinutesView
 from governance.settings import get_settings
 from governance.transparency import formats, metrics
 from governance.transparency.editions import (
@@ -290,15 +293,24 @@ async def _filter_condition(filters: ReportFilters) -> Any:
     return parts
 
 
-async def _listed(condition: Any, limit: int = LIST_LIMIT) -> list[ReportSummaryView]:
-    rows = (
-        await TransparencyReport.select(*_SUMMARY_COLUMNS)
+def _newest_first(condition: Any, limit: int) -> Any:
+    return (
+        TransparencyReport.select(*_SUMMARY_COLUMNS)
         .where(condition)
         .order_by(TransparencyReport.period, ascending=False)
         .order_by(TransparencyReport.id, ascending=False)
         .limit(limit)
     )
-    return [_summary(row) for row in rows]
+
+
+async def _listed(condition: Any, limit: int = LIST_LIMIT) -> list[ReportSummaryView]:
+    return [_summary(row) for row in await _newest_first(condition, limit)]
+
+
+# Built once: anyone may ask for the public index and its feed, on every view.
+_PUBLISHED_PUBLIC_EDITIONS = PreparedSelect(
+    lambda: _newest_first(scopes.transparency_reports(None), LIST_LIMIT)
+)
 
 
 async def list_reports(
@@ -312,12 +324,20 @@ async def list_reports(
 
 
 async def public_reports() -> list[ReportSummaryView]:
-    """Published public editions, for /transparency: anyone may read them."""
-    reports = await list_reports(None)
+    """Published public editions, for /transparency: anyone may read them (the reports
+    `list_reports(None)` gives, newest period first)."""
+    reports = [_summary(row) for row in await _PUBLISHED_PUBLIC_EDITIONS.run()]
     newer = {report.supersedes: report.version for report in reports if report.supersedes}
     for report in reports:
         report.superseded_by_version = newer.get(report.id)
     return reports
+
+
+async def public_index() -> tuple[list[ReportSummaryView], list[PublishedMinutesView]]:
+    """What `/transparency` and its feed list, for anyone, read at once (one statement on
+    a page): the published public editions and the public versions of approved minutes."""
+    reports, minutes = await read_at_once(public_reports(), published_minutes())
+    return reports, minutes
 
 
 async def scope_page(scope: str, viewer: Viewer) -> ScopePage:
