@@ -57,6 +57,7 @@ from governance.transparency import services as transparency
 from governance.transparency.metrics import last_ended_quarter, previous_period
 from governance.transparency.schemas import GenerateReport
 from tests.factories import make_group, make_meeting, make_membership, make_user, viewer_for
+from tests.helpers import found
 
 PERSONAS = ("anonymous", "other_member", "member", "chair", "director", "board", "admin")
 
@@ -175,7 +176,9 @@ async def build_world() -> World:
     await make_membership(chair, alpha, "chair")
     # An invited person who has not yet set a password: the target of the user admin routes.
     target = await make_user(name="Invitee", password_hash="")
-    line = await ReportingLine.select(ReportingLine.id).where(ReportingLine.group == alpha).first()
+    line = found(
+        await ReportingLine.select(ReportingLine.id).where(ReportingLine.group == alpha).first()
+    )
     leader = await viewer_for(chair)
     now = utcnow().replace(microsecond=0)
     today = organisation_today()
@@ -441,6 +444,7 @@ async def _pulses(admin: int, leader: Any) -> dict[str, str]:
         await PulseQuestion.select(PulseQuestion.id).where(PulseQuestion.pulse == editable).first()
     )
     staff = await StaffMember.select(StaffMember.id).order_by(StaffMember.id).first()
+    assert question is not None and staff is not None
     token = pulses.invitation_token(int(found["internal_run_id"]), staff["id"])
     return {
         **found,

@@ -25,6 +25,7 @@ os.environ["GOVERNANCE_DATABASE_URL"] = os.environ.get("GOVERNANCE_TEST_DATABASE
 import httpx  # noqa: E402
 import pytest  # noqa: E402
 from litestar import Litestar  # noqa: E402
+from piccolo.engine.postgres import PostgresEngine  # noqa: E402
 
 from governance.app import create_app  # noqa: E402
 from governance.cli import apply_migrations  # noqa: E402
@@ -32,13 +33,13 @@ from governance.core.clock import organisation_today  # noqa: E402
 from governance.core.db import get_engine, is_postgres, open_database  # noqa: E402
 from governance.piccolo_conf import APP_REGISTRY  # noqa: E402
 from tests.factories import make_group, make_membership, make_user  # noqa: E402
-from tests.helpers import QueryCounter, SmtpSink  # noqa: E402
+from tests.helpers import QueryCounter, SmtpSink, asgi_transport  # noqa: E402
 
 TEST_DATA_DIR = _DATA_DIR
 
 
 def _all_tables() -> list[str]:
-    names = []
+    names: list[str] = []
     for app_config in APP_REGISTRY.app_configs.values():
         names.extend(table._meta.tablename for table in app_config.table_classes)
     return names
@@ -68,6 +69,7 @@ async def empty_database(database: None) -> AsyncIterator[None]:
                 for table in tables
             ),
         ]
+        assert isinstance(engine, PostgresEngine) and engine.pool is not None
         async with engine.pool.acquire() as connection:
             await connection.execute("; ".join(statements))
     else:
@@ -87,7 +89,7 @@ def app() -> Litestar:
 @pytest.fixture
 async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     """A browser-like client: keeps cookies, does not follow redirects."""
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+    transport = asgi_transport(app, client=("203.0.113.7", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
 

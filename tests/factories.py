@@ -13,6 +13,7 @@ from governance.core.clock import organisation_today, utcnow
 from governance.core.tables import OutboundEmail
 from governance.groups.schemas import GroupDetails, NewMembership
 from governance.groups.services import add_membership, create_group
+from tests.helpers import found
 
 PASSWORD = "correct horse battery staple"
 # Hashing is deliberately slow; one hash serves every test user.
@@ -78,7 +79,7 @@ async def make_membership(
     *,
     announce: bool = False,
 ) -> int:
-    email = (await User.select(User.email).where(User.id == user_id).first())["email"]
+    email = found(await User.select(User.email).where(User.id == user_id).first())["email"]
     membership_id = await _add_membership(user_id, email, group_id, role, starts_on, ends_on)
     if not announce:
         await forget_notifications(f"membership:{membership_id}:")
@@ -111,7 +112,7 @@ async def viewer_for(user_id: int):  # type: ignore[no-untyped-def]
     from governance.groups.queries import load_viewer
 
     row = await User.select().where(User.id == user_id).first()
-    return await load_viewer(CurrentUser.from_row(row))
+    return await load_viewer(CurrentUser.from_row(found(row)))
 
 
 async def make_meeting(

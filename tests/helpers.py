@@ -10,10 +10,10 @@ import email.policy
 import re
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
 from aiosmtpd.controller import Controller
@@ -21,7 +21,27 @@ from aiosmtpd.controller import Controller
 from governance.accounts.auth import session_cookie_value  # noqa: F401 - re-exported for tests
 from governance.accounts.sessions import SESSION_COOKIE, start_session
 
+if TYPE_CHECKING:
+    from litestar import Litestar
+
 CSRF_COOKIE = "governance_csrf"
+
+T = TypeVar("T")
+
+
+def found(value: T | None) -> T:
+    """What a look-up found: a `.first()` row, a `re.search` match, a `.get()` object.
+    Fails the test, saying so, when it found nothing, instead of a TypeError further on;
+    and tells the type checker the value is there."""
+    assert value is not None, "expected to find it, found nothing"
+    return value
+
+
+def asgi_transport(app: Litestar, *, client: tuple[str, int]) -> httpx.ASGITransport:
+    """httpx's transport to the app, as a browser at `client` (address, port). Litestar types
+    its ASGI callable by its own scope and event types, httpx by plain mappings: both are
+    ASGI, so the app is handed over as the callable httpx expects."""
+    return httpx.ASGITransport(app=cast(Callable[..., Awaitable[None]], app), client=client)
 
 
 async def sign_in(client: httpx.AsyncClient, user_id: int) -> str:
@@ -38,7 +58,10 @@ async def csrf_token(client: httpx.AsyncClient, page: str = "/login") -> str:
 
 
 async def post_form(
-    client: httpx.AsyncClient, url: str, data: dict[str, Any] | None = None, with_csrf: bool = True
+    client: httpx.AsyncClient,
+    url: str,
+    data: Mapping[str, Any] | None = None,
+    with_csrf: bool = True,
 ) -> httpx.Response:
     payload = dict(data or {})
     if with_csrf:
@@ -179,6 +202,8 @@ class _FaultyHandler(_Handler):
 
 class FaultySmtp(SmtpSink):
     """An aiosmtpd server on 127.0.0.1 that stores every message and then misbehaves."""
+
+    handler: _FaultyHandler
 
     def __init__(self, mode: str) -> None:
         self.port = free_port()

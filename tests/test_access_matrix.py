@@ -304,7 +304,7 @@ def pulse_cases(path: str, api: bool) -> list[Case]:
     """A pulse's or run's route at each visibility: read by those who read that visibility."""
     name = "run_id" if "{run_id}" in path else "pulse_id"
     return [
-        case(grid(readers, api=api), visibility, **{name: f"{visibility}_{name}"})
+        Case(grid(readers, api=api), {name: f"{visibility}_{name}"}, label=visibility)
         for visibility, readers in PULSE_READERS.items()
     ]
 
@@ -1002,7 +1002,7 @@ def cases_of(route: tuple[str, str]) -> list[Case]:
 
 def registered_routes(app: Litestar) -> set[tuple[str, str]]:
     """(method, path) for every handler the app serves, with parameter types dropped."""
-    found = set()
+    found: set[tuple[str, str]] = set()
     for route in app.routes:
         if route.path.startswith(EXCLUDED_PREFIXES):
             continue
@@ -1335,7 +1335,7 @@ async def test_access(
     for persona in [persona for persona in personas if each.expected[persona] == OK]:
         await keeper.changed_rows()
         response = await request_as(client, keeper, persona, method, url, body)
-        problem = check(response, OK) or (each.keeps_secrets and leaked(response, persona))
+        problem = check(response, OK) or (leaked(response, persona) if each.keeps_secrets else None)
         if problem:
             problems[persona] = problem
     if problems:

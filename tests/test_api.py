@@ -13,7 +13,7 @@ from governance.accounts.services import issue_api_token, set_user_active
 from governance.accounts.tables import User
 from governance.core.clock import organisation_today
 from tests.factories import make_group, make_membership, make_user
-from tests.helpers import sign_in
+from tests.helpers import found, sign_in
 
 
 def today() -> dt.date:
@@ -122,7 +122,7 @@ async def test_deactivation_by_an_admin_ends_api_access(client: httpx.AsyncClien
     token = await issue_api_token("milo@example.org")
     admin_id = await make_user(admin=True)
     admin = await User.select().where(User.id == admin_id).first()
-    await set_user_active(user_id, False, CurrentUser.from_row(admin))
+    await set_user_active(user_id, False, CurrentUser.from_row(found(admin)))
     assert_problem(await client.get("/api/v1/me", headers=bearer(token)), 401)
 
 

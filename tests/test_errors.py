@@ -205,7 +205,7 @@ BAD_NUMBERS = ("abc", "0", "-1", "1.5", "2147483648", "99999999999999999999")
 
 def int_parameter_routes(app: Litestar) -> list[tuple[str, str]]:
     """(method, path with {param}) for every route taking an integer in its path."""
-    found = []
+    found: list[tuple[str, str]] = []
     for route in app.routes:
         if ":int}" not in route.path:
             continue

@@ -129,7 +129,9 @@ async def test_page_queries_are_fixed_for_organisation_roles(
     client: httpx.AsyncClient, count_queries: QueryCounter, role: str
 ) -> None:
     _, groups = await small_world()
-    user_id = await make_user(**{role: True})
+    user_id = await make_user(
+        admin=role == "admin", director=role == "director", board=role == "board"
+    )
     await sign_in(client, user_id)
     small = {url: await queries_for(client, count_queries, url) for url in PAGES}
     await grow_tenfold(await make_user(), groups)

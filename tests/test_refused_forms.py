@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,7 @@ from governance.reports.tables import Delivery
 from governance.resolutions import services as resolutions
 from governance.resolutions.schemas import NewResolution
 from tests.factories import make_user, viewer_for
-from tests.helpers import field_error, post_form, sign_in
+from tests.helpers import field_error, found, post_form, sign_in
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Refusal:
 
     user: int
     url: str
-    body: dict[str, str | list[str]]
+    body: Mapping[str, str | Sequence[str]]
     page: str
     field: str
     message: str
@@ -87,7 +87,7 @@ async def _director_delivery(report_id: int) -> int:
         .where((Delivery.report == report_id) & (Delivery.recipient == "director"))
         .first()
     )
-    return int(delivery["id"])
+    return int(found(delivery)["id"])
 
 
 async def _pulse(cast: Any) -> int:
@@ -352,10 +352,10 @@ async def test_a_refused_response_never_counts_as_opening_the_report(
     shown = await client.get(response.headers["location"])
     assert 'class="error-summary"' in shown.text
     state = await Delivery.select(Delivery.state).where(Delivery.id == delivery_id).first()
-    assert state["state"] == "delivered"
+    assert found(state)["state"] == "delivered"
     assert await AuditEvent.count() == audit
     for _ in range(2):
         assert (await client.get(f"/reports/{report_id}")).status_code == 200
     state = await Delivery.select(Delivery.state).where(Delivery.id == delivery_id).first()
-    assert state["state"] == "read"
+    assert found(state)["state"] == "read"
     assert await AuditEvent.count() == audit + 1

@@ -45,6 +45,7 @@ from schemathesis.specs.openapi.checks import (
 from governance.accounts.services import issue_api_token
 from governance.accounts.tables import User
 from tests.access_world import World, build_world
+from tests.helpers import found
 
 pytestmark = pytest.mark.slow
 
@@ -133,6 +134,7 @@ def _cases(operation: APIOperation) -> tuple[Case, ...]:
 
 
 def _records_for(operation: APIOperation, name: str, world: World) -> tuple[str, ...]:
+    keys: tuple[str, ...]
     if name == "report_id":
         keys = TRANSPARENCY_RECORDS if "transparency" in operation.path else REPORT_RECORDS
     else:
@@ -184,7 +186,7 @@ async def _tokens(world: World) -> dict[str, str]:
     tokens = {}
     for role in ROLES:
         row = await User.select(User.email).where(User.id == world.users[role]).first()
-        tokens[role] = await issue_api_token(row["email"], "schemathesis")
+        tokens[role] = await issue_api_token(found(row)["email"], "schemathesis")
     return tokens
 
 

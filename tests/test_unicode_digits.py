@@ -16,7 +16,7 @@ from governance.meetings.schemas import AgendaItemDetails
 from governance.meetings.services import add_agenda_item
 from governance.meetings.tables import Attendance, ConflictOfInterest, Minutes
 from tests.factories import make_meeting, viewer_for
-from tests.helpers import post_form, shown_after_refusal, sign_in
+from tests.helpers import found, post_form, shown_after_refusal, sign_in
 
 # Superscript two, circled one, Arabic-Indic one, full-width one, Arabic-Indic 34, a mix,
 # N'Ko one, superscript 12.
@@ -109,7 +109,7 @@ async def test_minutes_field_names(client, cast):
         response = await shown_after_refusal(client, response)
         assert "An agenda item in the form is not part of this meeting." in response.text, raw
     minutes = await Minutes.select(Minutes.summary).where(Minutes.meeting == meeting_id).first()
-    assert not minutes["summary"]
+    assert not found(minutes)["summary"]
 
 
 async def test_action_owners(client, cast):

@@ -168,7 +168,7 @@ async def create_group(
 async def update_group(
     group_id: int,
     command: GroupDetails,
-    actor: CurrentUser,
+    actor: Actor,
     *,
     unreadable: Mapping[str, str] = NO_ERRORS,
 ) -> GroupRecord:

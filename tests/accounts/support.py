@@ -11,7 +11,7 @@ from litestar import Litestar
 from governance.accounts.sessions import SESSION_COOKIE, token_digest
 from governance.accounts.tables import User, UserSession
 from governance.core.tables import AuditEvent, OutboundEmail
-from tests.helpers import post_form
+from tests.helpers import asgi_transport, found, post_form
 
 
 async def log_in(
@@ -48,7 +48,7 @@ async def sessions_of(user_id: int) -> int:
 
 async def password_hash_of(user_id: int) -> str:
     row = await User.select(User.password_hash).where(User.id == user_id).first()
-    return str(row["password_hash"])
+    return str(found(row)["password_hash"])
 
 
 async def counts() -> dict[str, int]:
@@ -63,6 +63,6 @@ async def counts() -> dict[str, int]:
 @asynccontextmanager
 async def browser(app: Litestar, address: str = "203.0.113.7") -> AsyncIterator[httpx.AsyncClient]:
     """A second browser, optionally from another address."""
-    transport = httpx.ASGITransport(app=app, client=(address, 50001))
+    transport = asgi_transport(app, client=(address, 50001))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http

@@ -21,7 +21,7 @@ from tests.accounts.support import (
     session_exists,
 )
 from tests.factories import PASSWORD, make_user
-from tests.helpers import post_form, shown_after_refusal, sign_in
+from tests.helpers import found, post_form, shown_after_refusal, sign_in
 
 NEW_PASSWORD = "a brand new passphrase here"
 
@@ -82,7 +82,7 @@ async def test_a_wrong_current_password_changes_nothing_and_names_every_field(cl
 
 
 async def _confirmation_link() -> str:
-    row = (
+    row = found(
         await OutboundEmail.select(OutboundEmail.context)
         .where(OutboundEmail.template == "email_change")
         .first()
@@ -99,7 +99,7 @@ async def test_a_change_of_email_needs_the_link_and_the_link_works_once(client):
     )
     assert answer.status_code == 302
     # Nothing changes until the new address's link is opened and confirmed.
-    assert (await User.select(User.email).where(User.id == user_id).first())["email"] == (
+    assert found(await User.select(User.email).where(User.id == user_id).first())["email"] == (
         "old@example.org"
     )
     confirmation = await OutboundEmail.select().where(OutboundEmail.template == "email_change")
@@ -108,11 +108,11 @@ async def test_a_change_of_email_needs_the_link_and_the_link_works_once(client):
     link = await _confirmation_link()
     # Opening the link (a mail scanner might) changes nothing; the page's button does.
     assert (await client.get(link)).status_code == 200
-    assert (await User.select(User.email).where(User.id == user_id).first())["email"] == (
+    assert found(await User.select(User.email).where(User.id == user_id).first())["email"] == (
         "old@example.org"
     )
     assert (await post_form(client, link)).status_code == 302
-    assert (await User.select(User.email).where(User.id == user_id).first())["email"] == (
+    assert found(await User.select(User.email).where(User.id == user_id).first())["email"] == (
         "new@example.org"
     )
     assert any("changed to new@example.org" in w for w in await notices_to("old@example.org"))
@@ -195,11 +195,11 @@ async def test_a_token_made_on_the_profile_is_shown_once_and_listed(client):
     )
     assert answer.status_code == 200
     assert answer.headers["cache-control"] == "no-store"
-    token = re.search(r'<code id="new-token">(gov_[^<]+)</code>', answer.text).group(1)
+    token = found(re.search(r'<code id="new-token">(gov_[^<]+)</code>', answer.text)).group(1)
     assert (await client.get("/api/v1/me", headers=bearer(token))).status_code == 200
     listing = await client.get("/profile/security")
     assert "report script" in listing.text and token not in listing.text
-    row = await ApiToken.select().where(ApiToken.user == user_id).first()
+    row = found(await ApiToken.select().where(ApiToken.user == user_id).first())
     assert row["token_hash"] != token
     expected = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
     assert abs(row["expires_at"] - expected) < dt.timedelta(minutes=5)
@@ -263,9 +263,9 @@ async def test_tokens_from_the_command_line(capsys):
     await make_user("cli@example.org")
     token = await issue_api_token("cli@example.org", "nightly", 7, read_only=True)
     assert token.startswith("gov_")
-    (listed,) = await list_tokens_of("cli@example.org")
+    (listed,) = found(await list_tokens_of("cli@example.org"))
     assert listed.read_only and listed.state == "active" and listed.label == "nightly"
-    assert listed.expires_at - dt.datetime.now(dt.UTC) < dt.timedelta(days=7, minutes=1)
+    assert found(listed.expires_at) - dt.datetime.now(dt.UTC) < dt.timedelta(days=7, minutes=1)
     await revoke_token(listed.id, None)
-    (listed,) = await list_tokens_of("cli@example.org")
+    (listed,) = found(await list_tokens_of("cli@example.org"))
     assert listed.state == "revoked"

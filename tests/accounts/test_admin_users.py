@@ -15,7 +15,7 @@ from tests.accounts.support import (
     sessions_of,
 )
 from tests.factories import PASSWORD, make_user
-from tests.helpers import field_error, post_form, shown_after_refusal, sign_in
+from tests.helpers import field_error, found, post_form, shown_after_refusal, sign_in
 
 
 async def test_deactivation_ends_that_users_sessions_immediately(client, app):
@@ -40,7 +40,7 @@ async def test_deactivation_ends_that_users_sessions_immediately(client, app):
         assert next_request.headers["location"].startswith("/login")
 
     assert (await log_in(client, "target@example.org", PASSWORD)).status_code == 422
-    row = await User.select(User.is_active).where(User.id == target_id).first()
+    row = found(await User.select(User.is_active).where(User.id == target_id).first())
     assert row["is_active"] is False
     events = await AuditEvent.select().where(AuditEvent.action == "user.deactivated")
     assert len(events) == 1
@@ -70,7 +70,7 @@ async def test_admin_cannot_deactivate_themselves(client):
     response = await post_form(client, f"/admin/users/{admin_id}/deactivate")
 
     assert response.status_code == 302
-    row = await User.select(User.is_active).where(User.id == admin_id).first()
+    row = found(await User.select(User.is_active).where(User.id == admin_id).first())
     assert row["is_active"] is True
     assert await session_exists(token)
     assert await counts() == before
@@ -88,7 +88,7 @@ async def test_admin_edit_form_errors_change_nothing(client):
     own_role = await post_form(client, f"/admin/users/{admin_id}", {"display_name": "Admin"})
     own_role = await shown_after_refusal(client, own_role)
     assert await counts() == before
-    row = await User.select(User.is_admin).where(User.id == admin_id).first()
+    row = found(await User.select(User.is_admin).where(User.id == admin_id).first())
     assert row["is_admin"] is True
 
 
@@ -102,7 +102,7 @@ async def test_admin_edit_changes_roles_with_one_audit_event(client):
     )
 
     assert response.status_code == 302
-    row = await User.select().where(User.id == target_id).first()
+    row = found(await User.select().where(User.id == target_id).first())
     assert (row["display_name"], row["is_director"], row["is_admin"]) == ("Target B", True, False)
     events = await AuditEvent.select().where(AuditEvent.action == "user.updated")
     assert len(events) == 1 and "director" in events[0]["summary"]

@@ -24,7 +24,7 @@ from governance.reports.schemas import ReportDraft
 from governance.reports.services import acknowledge_delivery, create_report, submit_report
 from governance.reports.tables import Delivery
 from tests.factories import make_meeting, make_user, viewer_for
-from tests.helpers import QueryCounter, csrf_token, post_form, sign_in
+from tests.helpers import QueryCounter, csrf_token, found, post_form, sign_in
 
 MOMENT = dt.datetime(2026, 11, 24, 9, 30, tzinfo=dt.UTC)
 
@@ -48,7 +48,7 @@ async def _board_only_activity(cast) -> int:
     """A Board-only recommendation, submitted (its emails to the Board queued) and
     acknowledged by the Board; returns its id."""
     report_id = await _report(cast, "Independence channel", "board")
-    delivery = await Delivery.select(Delivery.id).where(Delivery.report == report_id).first()
+    delivery = found(await Delivery.select(Delivery.id).where(Delivery.report == report_id).first())
     await acknowledge_delivery(delivery["id"], await viewer_for(cast.board))
     return report_id
 
@@ -116,7 +116,7 @@ async def test_a_plain_administrator_sees_no_board_only_or_group_only_events(cli
 async def test_a_hidden_parked_email_is_not_found_as_a_missing_one(client, cast, count_queries):
     director_admin = await make_user("da@example.org", "Director Admin", director=True, admin=True)
     await _board_only_activity(cast)
-    hidden = (
+    hidden = found(
         await OutboundEmail.select(OutboundEmail.id)
         .where(OutboundEmail.template == "report_delivered")
         .first()
@@ -139,7 +139,7 @@ async def test_a_hidden_parked_email_is_not_found_as_a_missing_one(client, cast,
     assert answers[0].text == answers[1].text.replace("999999", str(hidden["id"]))
     assert costs[0] == costs[1]
     assert await AuditEvent.count() == events
-    row = (
+    row = found(
         await OutboundEmail.select(OutboundEmail.status)
         .where(OutboundEmail.id == hidden["id"])
         .first()
@@ -151,7 +151,7 @@ async def test_a_hidden_parked_email_is_not_found_as_a_missing_one(client, cast,
     await sign_in(client, board_admin)
     retried = await post_form(client, f"/admin/outbox/{hidden['id']}/retry")
     assert retried.status_code in (302, 303)
-    event = (
+    event = found(
         await AuditEvent.select(AuditEvent.visibility)
         .order_by(AuditEvent.sequence, ascending=False)
         .first()

@@ -7,7 +7,7 @@ from governance.accounts.tables import ApiToken, LoginAttempt, User, UserSession
 from governance.core.tables import AuditEvent
 from tests.accounts.support import browser, counts, issued_session, session_exists
 from tests.factories import PASSWORD, make_user
-from tests.helpers import csrf_token, post_form, sign_in
+from tests.helpers import csrf_token, found, post_form, sign_in
 
 PROFILE = {
     "display_name": "Renamed",
@@ -75,14 +75,14 @@ async def test_profile_without_token_changes_nothing(client):
     response = await post_form(client, "/profile", PROFILE, with_csrf=False)
 
     assert_csrf_refused(response)
-    row = await User.select().where(User.id == user_id).first()
+    row = found(await User.select().where(User.id == user_id).first())
     assert row["display_name"] == "Original"
     assert row["timezone"] == "Europe/London"
     assert await counts() == before
 
     accepted = await post_form(client, "/profile", PROFILE)
     assert accepted.status_code == 302
-    row = await User.select().where(User.id == user_id).first()
+    row = found(await User.select().where(User.id == user_id).first())
     assert (row["display_name"], row["timezone"], row["digest_frequency"]) == (
         "Renamed",
         "Europe/Paris",
@@ -116,7 +116,7 @@ async def test_admin_forms_without_token_change_nothing(client):
     for response in (invite, deactivate, edit):
         assert_csrf_refused(response)
     assert await counts() == before
-    target = await User.select().where(User.id == target_id).first()
+    target = found(await User.select().where(User.id == target_id).first())
     assert target["is_active"] and not target["is_admin"] and target["display_name"] == "Target"
     assert await session_exists(target_token)
 
@@ -140,7 +140,7 @@ async def test_bearer_token_reads_the_api(client):
     assert body["organisation_roles"] == ["board"]
     # The database keeps only the token's digest.
     assert not await ApiToken.exists().where(ApiToken.token_hash == token)
-    stored = await ApiToken.select().where(ApiToken.user == user_id).first()
+    stored = found(await ApiToken.select().where(ApiToken.user == user_id).first())
     assert stored["last_used_at"] is not None
     assert await AuditEvent.count().where(AuditEvent.action == "api_token.created") == 1
 

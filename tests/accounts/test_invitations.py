@@ -21,7 +21,15 @@ from governance.core.tables import AuditEvent, OutboundEmail
 from tests.accounts.support import counts, issued_session, log_in, password_hash_of
 from tests.core.locking import rows_held
 from tests.factories import make_user
-from tests.helpers import field_error, html_part, post_form, shown_after_refusal, sign_in, text_part
+from tests.helpers import (
+    field_error,
+    found,
+    html_part,
+    post_form,
+    shown_after_refusal,
+    sign_in,
+    text_part,
+)
 
 MAIL_FROM = "Governance <governance@example.org>"
 NEW_PASSWORD = "a brand new passphrase"
@@ -113,7 +121,7 @@ async def test_expired_invitation_is_refused(client):
     start = utcnow()
     with time_machine.travel(start, tick=False) as traveller:
         assert (await invite(client)).status_code == 302
-        row = await OutboundEmail.select().output(load_json=True).first()
+        row = found(await OutboundEmail.select().output(load_json=True).first())
         link = row["context"]["link"]
         user_id = int(row["dedupe_key"].split(":")[2])
         client.cookies.clear()
@@ -135,7 +143,7 @@ async def test_tampered_link_is_refused(client):
     admin_id = await make_user(admin=True)
     await sign_in(client, admin_id)
     await invite(client)
-    link = (await OutboundEmail.select().output(load_json=True).first())["context"]["link"]
+    link = found(await OutboundEmail.select().output(load_json=True).first())["context"]["link"]
     tampered = link[:-3] + ("AAA" if not link.endswith("AAA") else "BBB")
 
     assert (await client.get(path_of(tampered))).status_code == 404
@@ -173,7 +181,7 @@ async def test_invitation_link_set_password_form_errors_keep_the_link_valid(clie
     admin_id = await make_user(admin=True)
     await sign_in(client, admin_id)
     await invite(client)
-    link = (await OutboundEmail.select().output(load_json=True).first())["context"]["link"]
+    link = found(await OutboundEmail.select().output(load_json=True).first())["context"]["link"]
     client.cookies.clear()
 
     short = await set_password(client, link, "short")
@@ -205,7 +213,9 @@ async def test_resending_an_invitation_queues_a_new_email_each_time(client):
     admin_id = await make_user(admin=True)
     await sign_in(client, admin_id)
     await invite(client)
-    user_id = (await User.select(User.id).where(User.email == "newcomer@example.org").first())["id"]
+    user_id = found(await User.select(User.id).where(User.email == "newcomer@example.org").first())[
+        "id"
+    ]
 
     for _ in range(2):
         response = await post_form(client, f"/admin/users/{user_id}/resend-invitation")

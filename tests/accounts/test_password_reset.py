@@ -13,7 +13,7 @@ import time_machine
 from governance.accounts.passwords import verify_password
 from governance.accounts.tables import User
 from governance.core.clock import utcnow
-from governance.core.db import get_engine
+from governance.core.db import QueryCountingMixin, get_engine
 from governance.core.email import FileTransport, deliver_outbox
 from governance.core.tables import AuditEvent, OutboundEmail
 from tests.accounts.support import (
@@ -200,6 +200,7 @@ async def test_the_answer_costs_the_same_whether_or_not_the_account_exists(app, 
     known one asked for again in the hour. The link is queued after the answer."""
     await make_user(email="ada@example.org")
     engine = get_engine()
+    assert isinstance(engine, QueryCountingMixin)
     answered_after: list[int] = []
 
     async def watched(scope, receive, send):

@@ -16,7 +16,7 @@ from governance.core.tables import AuditEvent, OutboundEmail
 from tests.accounts.support import browser, issued_session, log_in
 from tests.accounts.test_transport_security import served
 from tests.factories import PASSWORD, make_user
-from tests.helpers import post_form, shown_after_refusal, sign_in
+from tests.helpers import found, post_form, shown_after_refusal, sign_in
 
 
 def _context(row: dict) -> dict:
@@ -36,7 +36,7 @@ async def enrol(client: httpx.AsyncClient) -> tuple[str, list[str]]:
     setup = await client.get("/profile/two-factor")
     assert setup.status_code == 200
     assert setup.headers["cache-control"] == "no-store"
-    secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', setup.text).group(1)
+    secret = found(re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', setup.text)).group(1)
     assert "<svg" in setup.text  # the QR code, made on the server
     answer = await post_form(
         client,
@@ -61,7 +61,7 @@ async def password_step(client: httpx.AsyncClient, email: str) -> str:
 async def fresh_code(secret: str, user_id: int) -> str:
     """A code no sign-in has used yet: the next step's (a code is accepted once, and the
     enrolment took the current one; a step either side of now is accepted)."""
-    row = await User.select(User.totp_last_step).where(User.id == user_id).first()
+    row = found(await User.select(User.totp_last_step).where(User.id == user_id).first())
     return pyotp.TOTP(secret).at((row["totp_last_step"] + 1) * 30)
 
 
@@ -73,7 +73,7 @@ async def test_enrolment_then_sign_in_needs_the_code(client, app):
     user_id = await make_user("board@example.org", board=True)
     await sign_in(client, user_id)
     secret, _ = await enrol(client)
-    row = (
+    row = found(
         await User.select(User.totp_enabled_at, User.totp_secret).where(User.id == user_id).first()
     )
     assert row["totp_enabled_at"] is not None and row["totp_secret"] == secret
@@ -107,7 +107,7 @@ async def test_a_code_is_accepted_once(client, app):
     secret, _ = await enrol(client)
     async with browser(app) as first, browser(app) as second:
         # The enrolment took a code: replaying it is refused.
-        row = await User.select(User.totp_last_step).where(User.id == user_id).first()
+        row = found(await User.select(User.totp_last_step).where(User.id == user_id).first())
         code = pyotp.TOTP(secret).at(row["totp_last_step"] * 30)
         challenge = await password_step(first, "member@example.org")
         replayed = await code_step(first, challenge, code)
@@ -198,7 +198,7 @@ async def test_an_administrator_resets_a_lost_second_factor(client, app):
     await sign_in(client, admin_id)
     answer = await post_form(client, f"/admin/users/{member_id}/reset-two-factor")
     assert answer.status_code == 302
-    row = await User.select(User.totp_enabled_at).where(User.id == member_id).first()
+    row = found(await User.select(User.totp_enabled_at).where(User.id == member_id).first())
     assert row["totp_enabled_at"] is None
     assert await RecoveryCode.count().where(RecoveryCode.user == member_id) == 0
     notices = await OutboundEmail.select(OutboundEmail.context).where(
@@ -223,7 +223,7 @@ async def test_a_member_may_turn_it_off_with_their_password(client):
     assert "not your current password" in wrong.text
     off = await post_form(client, "/profile/two-factor/off", {"current_password": PASSWORD})
     assert off.status_code == 302
-    row = await User.select(User.totp_enabled_at).where(User.id == user_id).first()
+    row = found(await User.select(User.totp_enabled_at).where(User.id == user_id).first())
     assert row["totp_enabled_at"] is None
 
 
@@ -238,7 +238,7 @@ async def test_a_wrong_first_code_enrols_nothing(client):
     assert "That code is not right" in answer.text
     forged = await post_form(client, "/profile/two-factor", {"enrolment": "x", "code": "123456"})
     forged = await shown_after_refusal(client, forged)
-    row = await User.select(User.totp_enabled_at).where(User.id == user_id).first()
+    row = found(await User.select(User.totp_enabled_at).where(User.id == user_id).first())
     assert row["totp_enabled_at"] is None
 
 

@@ -20,7 +20,7 @@ from tests.accounts.support import (
     sessions_of,
 )
 from tests.factories import PASSWORD, make_user
-from tests.helpers import post_form, sign_in
+from tests.helpers import found, post_form, sign_in
 
 NO_MATCH = "That email and password do not match an active account."
 
@@ -48,7 +48,7 @@ async def test_good_credentials_start_a_session_and_go_to_next(client):
     page = await client.get("/profile")
     assert page.status_code == 200
     assert "ada@example.org" in page.text or "value=" in page.text
-    last_login = await User.select(User.last_login_at).where(User.id == user_id).first()
+    last_login = found(await User.select(User.last_login_at).where(User.id == user_id).first())
     assert last_login["last_login_at"] is not None
 
 
@@ -292,6 +292,6 @@ async def test_session_cookie_lasts_no_longer_than_the_absolute_limit(client):
     header = next(
         h for h in response.headers.get_list("set-cookie") if h.startswith("governance_session=")
     )
-    max_age = int(re.search(r"Max-Age=(\d+)", header).group(1))
+    max_age = int(found(re.search(r"Max-Age=(\d+)", header)).group(1))
     assert max_age == get_settings().session_absolute_hours * 3600
     assert "samesite=lax" in header.lower()

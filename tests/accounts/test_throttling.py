@@ -16,7 +16,7 @@ from governance.core.tables import OutboundEmail
 from governance.settings import get_settings
 from tests.accounts.support import browser, issued_session, log_in
 from tests.factories import PASSWORD, make_user
-from tests.helpers import post_form
+from tests.helpers import found, post_form
 
 WRONG = "not the password at all"
 ADDRESS = "203.0.113.7"  # the test client's address
@@ -134,8 +134,8 @@ async def test_a_password_reset_lifts_the_accounts_throttle(client):
         assert_throttled(await log_in(client, "target@example.org", PASSWORD))
 
         await post_form(client, "/account/forgot-password", {"email": "target@example.org"})
-        row = await (
-            OutboundEmail.select()
+        row = found(
+            await OutboundEmail.select()
             .where(OutboundEmail.template == "password_reset")
             .output(load_json=True)
             .first()

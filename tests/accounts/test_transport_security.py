@@ -26,7 +26,7 @@ from governance.core.urls import use_application
 from governance.settings import SettingsError, get_settings, load_settings
 from tests.accounts.support import issued_session, log_in
 from tests.factories import PASSWORD, make_user
-from tests.helpers import CSRF_COOKIE, csrf_token, sign_in
+from tests.helpers import CSRF_COOKIE, asgi_transport, csrf_token, found, sign_in
 
 ADDRESS = "203.0.113.7"  # the test client's address
 HTTPS_BASE = "https://governance.example.org"
@@ -63,7 +63,7 @@ async def served(
     """A client of the service created with these settings, from `address`."""
     with environment(GOVERNANCE_BASE_URL=base_url, **env):
         other = create_app()
-        transport = httpx.ASGITransport(app=other, client=(address, 50000))
+        transport = asgi_transport(other, client=(address, 50000))
         try:
             async with httpx.AsyncClient(transport=transport, base_url=base_url) as http:
                 yield http
@@ -185,7 +185,7 @@ async def test_a_form_sent_from_another_site_is_refused_even_with_its_csrf_token
         assert response.status_code == 403
         assert "text/html" in response.headers["content-type"]
         assert CROSS_SITE in response.text
-    row = await User.select(User.display_name).where(User.id == user_id).first()
+    row = found(await User.select(User.display_name).where(User.id == user_id).first())
     assert row["display_name"] == "Original"
     for headers in (
         {"origin": "http://testserver"},
@@ -261,7 +261,7 @@ async def failed_sign_in_from(http: httpx.AsyncClient, headers: dict[str, str]) 
     wrong = {"email": "ada@example.org", "password": "wrong password!"}
     response = await post_login(http, wrong, headers)
     assert response.status_code == 422
-    row = await LoginAttempt.select(LoginAttempt.ip_address).first()
+    row = found(await LoginAttempt.select(LoginAttempt.ip_address).first())
     return str(row["ip_address"])
 
 

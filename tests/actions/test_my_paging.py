@@ -14,7 +14,7 @@ from governance.actions.schemas import NewAction, StatusChange
 from governance.actions.services import create_action, update_status
 from governance.core.clock import organisation_today
 from tests.factories import make_group, make_membership, make_user, viewer_for
-from tests.helpers import QueryCounter, field_error, sign_in
+from tests.helpers import QueryCounter, field_error, found, sign_in
 
 
 async def _world() -> tuple[int, list[int]]:
@@ -91,7 +91,7 @@ async def test_my_actions_come_a_page_at_a_time_at_a_fixed_cost(
     # Back from the second page: the first again.
     second = (await client.get(_later((await client.get("/actions")).text) or "")).text
     nav = second.split('aria-label="My actions pages"')[1].split("</nav>")[0]
-    earlier = unescape(re.search(r'<a href="([^"]+)" rel="prev">Due earlier</a>', nav)[1])
+    earlier = unescape(found(re.search(r'<a href="([^"]+)" rel="prev">Due earlier</a>', nav))[1])
     assert _ids((await client.get(earlier)).text) == ids[:20]
 
 

@@ -17,7 +17,7 @@ from governance.core.clock import organisation_today
 from governance.core.tables import AuditEvent
 from tests.actions.conftest import make_action, make_overdue
 from tests.factories import make_meeting, make_membership, make_user, viewer_for
-from tests.helpers import field_error, post_form, shown_after_refusal, sign_in
+from tests.helpers import field_error, found, post_form, shown_after_refusal, sign_in
 
 
 def _day(days: int) -> str:
@@ -190,7 +190,7 @@ async def test_new_action_form_and_creation(client, cast):
         },
     )
     assert response.status_code == 302
-    action = await ActionItem.select().first()
+    action = found(await ActionItem.select().first())
     assert response.headers["location"] == f"/actions/{action['id']}"
     assert (action["source_type"], action["source_id"]) == ("meeting", meeting_id)
     assert await ActionOwner.count() == 2
@@ -209,7 +209,7 @@ async def test_new_action_form_refuses_bad_input_and_creates_nothing(client, cas
     response = await shown_after_refusal(client, response)
     assert field_error(response.text, "title") == "Title is required."
     assert field_error(response.text, "due_on") == "Due date must be a date (YYYY-MM-DD)."
-    assert field_error(response.text, "visibility").startswith("Choose one of")
+    assert found(field_error(response.text, "visibility")).startswith("Choose one of")
     assert field_error(response.text, "owner_ids") == "Choose at least one owner."
     response = await post_form(
         client,
@@ -279,7 +279,7 @@ async def test_owner_changes_the_status_through_the_form(client, cast):
     assert response.headers["location"] == f"/actions/{action_id}"
     response = await post_form(client, f"/actions/{action_id}/status", {"status": "done"})
     assert response.status_code == 302
-    row = await ActionItem.select().where(ActionItem.id == action_id).first()
+    row = found(await ActionItem.select().where(ActionItem.id == action_id).first())
     assert row["status"] == "done" and row["completed_at"] is not None
 
 
@@ -295,7 +295,7 @@ async def test_refused_status_changes_show_the_reason_and_change_nothing(client,
     assert "This action is already open." in response.text
     response = await post_form(client, f"/actions/{action_id}/status", {"status": "later"})
     response = await shown_after_refusal(client, response)
-    assert field_error(response.text, "status").startswith("Choose one of")
+    assert found(field_error(response.text, "status")).startswith("Choose one of")
     assert await _snapshot() == before
     await services.update_status(
         action_id, StatusChange(status="done", note=""), await viewer_for(cast.member)

@@ -144,7 +144,11 @@ async def test_the_group_list_filters_by_due_date_on_the_page_and_the_api(
     between = {row["id"] for row in due if since <= row["due_on"] <= until}
     expected = [i for i in internal if i in between]
     headers = {"Authorization": f"Bearer {await issue_api_token('director@example.org')}"}
-    params = {"due_from": since.isoformat(), "due_to": until.isoformat(), "limit": 10}
+    params: dict[str, str | int] = {
+        "due_from": since.isoformat(),
+        "due_to": until.isoformat(),
+        "limit": 10,
+    }
     answer = (
         await client.get("/api/v1/groups/wellbeing/actions", params=params, headers=headers)
     ).json()

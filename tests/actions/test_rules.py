@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,7 @@ from governance.meetings.schemas import (
 )
 from tests.actions.conftest import fields, make_action, make_overdue
 from tests.factories import make_meeting, make_membership, make_user, viewer_for
+from tests.helpers import found
 
 
 async def _events(action: str | None = None) -> int:
@@ -34,7 +36,9 @@ async def _events(action: str | None = None) -> int:
 
 
 async def _status(action_id: int) -> str:
-    row = await ActionItem.select(ActionItem.status).where(ActionItem.id == action_id).first()
+    row = found(
+        await ActionItem.select(ActionItem.status).where(ActionItem.id == action_id).first()
+    )
     return str(row["status"])
 
 
@@ -167,7 +171,7 @@ async def test_an_action_comes_from_a_meeting_or_decision_of_its_own_group(cast)
     other_chair = await make_user("other-chair@example.org")
     await make_membership(other_chair, cast.other_group_id, "chair")
     other_meeting = await make_meeting("ndi", other_chair)
-    refusals = [
+    refusals: list[tuple[dict[str, Any], str]] = [
         ({"source_type": "meeting", "source_id": other_meeting}, "source_id"),
         ({"source_type": "decision", "source_id": decision_id + 100}, "source_id"),
         ({"source_type": "meeting"}, "source_id"),
@@ -201,6 +205,7 @@ async def test_insert_action_for_a_response_has_no_permission_check_and_any_acti
     assert action.created_by == cast.director
     assert action.is_owner and not action.can_manage and action.can_update
     event = await AuditEvent.select().where(AuditEvent.action == "action.created").first()
+    assert event is not None
     assert event["actor_id"] == cast.director and event["entity_id"] == str(action_id)
     found = await queries.actions_for_sources("response", [7, 8], director)
     assert [a.id for a in found[7]] == [action_id] and found[8] == []
@@ -303,11 +308,11 @@ async def test_allowed_transitions(cast, start, to):
     await services.update_status(
         action_id, StatusChange(status=to, note="Because"), await viewer_for(cast.member)
     )
-    row = await ActionItem.select().where(ActionItem.id == action_id).first()
+    row = found(await ActionItem.select().where(ActionItem.id == action_id).first())
     assert row["status"] == to
     assert (row["completed_at"] is not None) == (to == "done")
     assert row["drop_reason"] == ("Because" if to == "dropped" else "")
-    update = (
+    update = found(
         await ActionUpdate.select()
         .where(ActionUpdate.action == action_id)
         .order_by(ActionUpdate.id, ascending=False)

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
+from piccolo.table import Table
 from playwright.async_api import Page, expect
 
 from governance.core.clock import organisation_today, utcnow
@@ -36,6 +37,7 @@ from tests.factories import (
     make_user,
     viewer_for,
 )
+from tests.helpers import found
 
 SLUG = "wellbeing"
 CHAIR = "chair@example.org"
@@ -99,7 +101,7 @@ async def _world() -> World:
     )
     await reports.submit_report(delivered, chair)
     await reports.open_report(delivered, await viewer_for(director_id))
-    delivery = (
+    delivery = found(
         await Delivery.select(Delivery.id)
         .where((Delivery.report == delivered) & (Delivery.recipient == "director"))
         .first()
@@ -117,8 +119,10 @@ async def _world() -> World:
     )
 
 
-async def _status(table: type, row_id: int, column: str) -> object:
-    row = await table.select(getattr(table, column)).where(table.id == row_id).first()
+async def _status(table: type[Table], row_id: int, column: str) -> object:
+    row = (
+        await table.select(getattr(table, column)).where(table._meta.primary_key == row_id).first()
+    )
     return None if row is None else row[column]
 
 
@@ -187,12 +191,12 @@ STEPS = (
 )
 
 
-async def _is(table: type, row_id: int, column: str, value: str) -> bool:
+async def _is(table: type[Table], row_id: int, column: str, value: str) -> bool:
     return await _status(table, row_id, column) == value
 
 
-async def _gone(table: type, row_id: int) -> bool:
-    return not await table.exists().where(table.id == row_id)
+async def _gone(table: type[Table], row_id: int) -> bool:
+    return not await table.exists().where(table._meta.primary_key == row_id)
 
 
 async def _minutes_approved(meeting_id: int) -> bool:

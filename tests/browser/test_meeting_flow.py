@@ -12,6 +12,7 @@ from playwright.async_api import Page, expect
 from governance.core.clock import organisation_today
 from tests.browser.conftest import sign_in_through_form, submit_by_button
 from tests.factories import PASSWORD, make_group, make_membership, make_user
+from tests.helpers import found
 
 
 async def _sign_out(page: Page) -> None:
@@ -53,7 +54,7 @@ async def test_chair_records_a_meeting_and_each_reader_sees_what_they_may(
     await submit_by_button(page, "Schedule meeting")
     await expect(page.locator("h1")).to_have_text("November meeting")
     meeting_url = page.url.split("?")[0]
-    meeting_id = int(re.search(r"/meetings/(\d+)", meeting_url).group(1))
+    meeting_id = int(found(re.search(r"/meetings/(\d+)", meeting_url)).group(1))
 
     # The agenda: one item of each kind that matters here.
     for title, visibility in (

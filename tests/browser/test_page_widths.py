@@ -21,6 +21,7 @@ from playwright.async_api import Browser, Error, Page
 
 from governance.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from tests.browser.conftest import ACTION_TIMEOUT_MS, sign_in_through_form
+from tests.helpers import found
 
 pytestmark = pytest.mark.slow
 
@@ -131,7 +132,9 @@ async def _seed_long_text() -> None:
     from governance.accounts.tables import User
     from tests.factories import make_meeting
 
-    chair = await User.select(User.id).where(User.email == "chair.wellbeing@example.org").first()
+    chair = found(
+        await User.select(User.id).where(User.email == "chair.wellbeing@example.org").first()
+    )
     meeting_id = await make_meeting("wellbeing", chair["id"], title=f"Review {LONG_WORD}")
     from governance.meetings.tables import Meeting
 

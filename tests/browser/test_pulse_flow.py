@@ -17,6 +17,7 @@ from governance.pulses.schemas import NewRun
 from governance.pulses.tables import Pulse
 from tests.browser.conftest import sign_in_through_form
 from tests.factories import PASSWORD, make_group, make_membership, make_user, viewer_for
+from tests.helpers import found
 from tests.pulses.conftest import answers_for, links, roster_csv
 
 EXPECT_TIMEOUT_MS = 60_000
@@ -72,7 +73,7 @@ async def test_chair_runs_a_pulse_staff_answer_by_link_and_the_chair_reads_a_tre
     await expect(page.get_by_text("Fewer than 5 responses")).to_be_visible()
     results_url = page.url
 
-    pulse_id = (await Pulse.select(Pulse.id).first())["id"]
+    pulse_id = found(await Pulse.select(Pulse.id).first())["id"]
     questions = await questions_of(pulse_id)
     run_id = int(results_url.rsplit("/", 1)[1])
     sent = sorted((await links(run_id)).values())

@@ -11,6 +11,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from governance.accounts.tables import User
 from governance.demo import DEMO_PASSWORD
 from tests.browser.conftest import sign_in_through_form
+from tests.helpers import found
 
 EMAIL = "board@example.org"
 
@@ -18,7 +19,7 @@ EMAIL = "board@example.org"
 async def _fresh_code(secret: str) -> str:
     """A code no sign-in has used yet: the next step's (one step either side of now is
     accepted, and each step's code once)."""
-    row = await User.select(User.totp_last_step).where(User.email == EMAIL).first()
+    row = found(await User.select(User.totp_last_step).where(User.email == EMAIL).first())
     return pyotp.TOTP(secret).at((row["totp_last_step"] + 1) * 30)
 
 

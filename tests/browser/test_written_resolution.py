@@ -20,6 +20,7 @@ from governance.resolutions.tables import WrittenResolution
 from governance.settings import get_settings
 from tests.browser.conftest import ACTION_TIMEOUT_MS, sign_in_through_form
 from tests.factories import PASSWORD, make_group, make_meeting, make_membership, make_user
+from tests.helpers import found
 
 TITLE = "Adopt the wellbeing survey"
 
@@ -44,7 +45,7 @@ async def _vote_link(address: str, choice: str) -> str:
 
 
 async def _chair_id() -> int:
-    row = await User.select(User.id).where(User.email == "chair@example.org").first()
+    row = found(await User.select(User.id).where(User.email == "chair@example.org").first())
     return int(row["id"])
 
 

@@ -35,6 +35,7 @@ from governance.core.db import write_transaction
 from governance.core.errors import InvalidInput, NotFoundError, PermissionDenied
 from governance.core.tables import AuditChainHead, AuditEvent, OutboundEmail
 from tests.factories import make_user
+from tests.helpers import found
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,7 +53,7 @@ async def events() -> list[dict]:
 async def actor(admin: bool = True) -> CurrentUser:
     user_id = await make_user(admin=admin)
     row = await User.select().where(User.id == user_id).first()
-    return CurrentUser.from_row(row)
+    return CurrentUser.from_row(found(row))
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

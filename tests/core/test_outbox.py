@@ -19,6 +19,7 @@ from governance.core.clock import utcnow
 from governance.core.db import is_postgres, write_transaction
 from governance.core.email import (
     MAX_TEMPORARY_ATTEMPTS,
+    DeliveryReport,
     FileTransport,
     OutgoingEmail,
     SmtpTimeouts,
@@ -404,7 +405,7 @@ class SlowServer:
         self.traveller = traveller
         self.other_worker_after = other_worker_after
         self.sent = 0
-        self.other_report = None
+        self.other_report: DeliveryReport | None = None
 
     async def send(self, message) -> None:
         self.traveller.shift(dt.timedelta(seconds=60))

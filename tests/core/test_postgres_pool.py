@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from piccolo.engine.postgres import PostgresEngine
 
 from governance.core.audit import SYSTEM, record_event
 from governance.core.db import get_engine, is_postgres, write_transaction
@@ -39,6 +40,7 @@ async def test_a_transaction_given_up_leaves_no_transaction_open_in_the_pool():
 async def test_the_pool_holds_at_most_the_configured_connections_and_queues_the_rest():
     engine = get_engine()
     most = get_settings().database_pool_size
+    assert isinstance(engine, PostgresEngine) and engine.pool is not None
     assert engine.pool.get_max_size() == most
 
     async def backend() -> int:

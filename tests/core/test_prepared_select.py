@@ -4,6 +4,9 @@ values, any length of list, and each viewer's own visibility conditions (both en
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
+
+from piccolo.query import Select
 
 from governance.accounts import scopes
 from governance.core.clock import organisation_today
@@ -13,7 +16,7 @@ from governance.meetings.tables import Meeting
 from tests.factories import make_group, make_meeting, make_membership, make_user, viewer_for
 
 
-def _members(group_ids: list[object], on: object) -> object:
+def _members(group_ids: list[Any], on: object) -> Select:
     return (
         Membership.select(Membership.user, Membership.group, Membership.user.email.as_alias("e"))
         .where(Membership.group.is_in(group_ids) & (Membership.starts_on <= on))
@@ -47,7 +50,7 @@ async def test_each_viewer_has_their_own_visibility_conditions() -> None:
     director = await viewer_for(await make_user(director=True))
     outsider = await viewer_for(await make_user())
 
-    def build(viewer: object, group_id: object) -> object:
+    def build(viewer: object, group_id: object) -> Select:
         return Meeting.select(Meeting.id).where(
             (Meeting.group == group_id) & scopes.meetings(viewer)  # type: ignore[arg-type]
         )

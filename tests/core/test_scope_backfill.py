@@ -21,6 +21,7 @@ from governance.reports.schemas import ReportDraft
 from governance.reports.services import acknowledge_delivery, create_report, submit_report
 from governance.reports.tables import Delivery
 from tests.factories import make_meeting, viewer_for
+from tests.helpers import found
 
 backfill = importlib.import_module(
     "governance.core.piccolo_migrations.core_2026_12_03t06_20_01_000000"
@@ -46,7 +47,9 @@ async def _history(cast) -> None:
             chair,
         )
         await submit_report(report_id, chair)
-    delivery = await Delivery.select(Delivery.id).where(Delivery.recipient == "board").first()
+    delivery = found(
+        await Delivery.select(Delivery.id).where(Delivery.recipient == "board").first()
+    )
     await acknowledge_delivery(delivery["id"], await viewer_for(cast.board))
     await create_report(
         cast.slug,

@@ -29,7 +29,7 @@ from governance.core.email import (
 from governance.core.tables import AuditEvent, OutboundEmail, SchedulerLease
 from governance.scheduler import Lease
 from tests.factories import make_user
-from tests.helpers import FaultySmtp, SmtpSink, post_form, sign_in
+from tests.helpers import FaultySmtp, SmtpSink, found, post_form, sign_in
 
 MAIL_FROM = "Governance <governance@example.org>"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,7 @@ async def queue(key: str, recipient: str = "ada@example.org") -> None:
 
 
 async def row(key: str) -> dict:
-    return await OutboundEmail.select().where(OutboundEmail.dedupe_key == key).first()
+    return found(await OutboundEmail.select().where(OutboundEmail.dedupe_key == key).first())
 
 
 @pytest.fixture
@@ -240,7 +240,7 @@ async def test_a_killed_scheduler_sends_nothing_twice(faulty):
     finally:
         if process.poll() is None:
             process.kill()
-    lease = await SchedulerLease.select().first()
+    lease = found(await SchedulerLease.select().first())
     sink = SmtpSink()
     sink.start()
     try:

@@ -7,7 +7,8 @@ import io
 import zipfile
 from dataclasses import dataclass
 
-from pypdf import PdfWriter
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import Destination
 
 from governance.documents.pack import PackPaper
 
@@ -86,3 +87,12 @@ class FakeUpload:
     async def seek(self, offset: int) -> int:
         self.offset = offset
         return offset
+
+
+def outline_of(reader: PdfReader) -> list[Destination]:
+    """A pack's bookmarks, which are one level deep: a nested list fails the test."""
+    entries = []
+    for entry in reader.outline:
+        assert isinstance(entry, Destination), f"a nested outline: {entry!r}"
+        entries.append(entry)
+    return entries

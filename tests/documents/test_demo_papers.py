@@ -14,13 +14,14 @@ from governance.documents import queries
 from governance.documents.tables import Document
 from governance.groups.queries import load_viewer
 from governance.groups.services import seed_default_groups
+from tests.helpers import found
 
 pytestmark = pytest.mark.slow
 
 
 async def _viewer(email: str):
     row = await User.select().where(User.email == email).first()
-    return await load_viewer(CurrentUser.from_row(row))
+    return await load_viewer(CurrentUser.from_row(found(row)))
 
 
 async def test_the_demo_has_papers_and_a_board_only_one_the_director_does_not_get():

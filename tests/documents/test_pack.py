@@ -16,7 +16,8 @@ from governance.documents.pack import (
     cache_key,
     render_pack,
 )
-from tests.documents.pack_samples import ODT, odt, paper, pdf_of, png
+from tests.documents.pack_samples import ODT, odt, outline_of, paper, pdf_of, png
+from tests.helpers import found
 
 COVER = PackCover(
     group_name="Working Group on Wellbeing",
@@ -29,7 +30,10 @@ AGENDA = [PackAgendaLine(11, "Welcome"), PackAgendaLine(12, "Budget"), PackAgend
 
 def _outline(pdf: bytes) -> list[tuple[str, int]]:
     reader = PdfReader(io.BytesIO(pdf))
-    return [(item.title, reader.get_destination_page_number(item)) for item in reader.outline]
+    return [
+        (found(item.title), found(reader.get_destination_page_number(item)))
+        for item in outline_of(reader)
+    ]
 
 
 def _text(pdf: bytes) -> str:

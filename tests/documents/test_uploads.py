@@ -15,6 +15,7 @@ from governance.documents.tables import Document, DocumentBlob, DocumentContent
 from governance.meetings.tables import Minutes
 from governance.reports.tables import Report
 from tests.documents import files
+from tests.helpers import found
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -330,7 +331,7 @@ async def test_the_report_hash_covers_its_annexes(client, cast, setting):
     assert annex.status_code == 201
     annex_sha = annex.json()["documents"][0]["sha256"]
     await reports.submit_report(setting.report_id, await viewer_for(cast.chair))
-    row = await Report.select().where(Report.id == setting.report_id).first()
+    row = found(await Report.select().where(Report.id == setting.report_id).first())
     without = content_hash({**row, "to_director": True, "to_board": True})
     assert row["content_hash"] != without
     assert await mismatched_records() == []

@@ -14,7 +14,7 @@ from governance.core.tables import AuditEvent
 from governance.groups.services import seed_default_groups
 from governance.groups.tables import Membership, ReportingLine, WorkingGroup
 from tests.factories import make_group, make_membership, make_user
-from tests.helpers import field_error, post_form, shown_after_refusal, sign_in
+from tests.helpers import field_error, found, post_form, shown_after_refusal, sign_in
 
 
 def today() -> dt.date:
@@ -37,7 +37,7 @@ async def state() -> dict[str, Any]:
 
 
 async def last_event() -> dict[str, Any]:
-    return await AuditEvent.select().order_by(AuditEvent.sequence, ascending=False).first()
+    return found(await AuditEvent.select().order_by(AuditEvent.sequence, ascending=False).first())
 
 
 def group_form(**changes: str) -> dict[str, str]:
@@ -68,7 +68,7 @@ async def test_create_group_with_both_lines_and_an_audit_event(client: httpx.Asy
     assert response.status_code == 302
     assert response.headers["location"] == "/groups/climate"
 
-    group = await WorkingGroup.select().where(WorkingGroup.slug == "climate").first()
+    group = found(await WorkingGroup.select().where(WorkingGroup.slug == "climate").first())
     assert group["name"] == "Working Group on Climate"
     assert group["mandate"] == "Looks at our **footprint**."
     lines = await ReportingLine.select().where(ReportingLine.group == group["id"])
@@ -217,7 +217,7 @@ async def test_edit_group(client: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 302
     assert response.headers["location"] == "/groups/alpha-renamed"
-    group = await WorkingGroup.select().where(WorkingGroup.id == group_id).first()
+    group = found(await WorkingGroup.select().where(WorkingGroup.id == group_id).first())
     assert (group["name"], group["slug"], group["quorum_count"]) == (
         "Alpha renamed",
         "alpha-renamed",
@@ -273,7 +273,7 @@ async def test_add_membership(client: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 302
     assert response.headers["location"] == "/groups/alpha"
-    row = await Membership.select().where(Membership.user == user_id).first()
+    row = found(await Membership.select().where(Membership.user == user_id).first())
     assert (row["group"], row["role"], row["starts_on"], row["ends_on"]) == (
         group_id,
         "chair",
@@ -394,7 +394,7 @@ async def test_edit_membership(client: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 302
     assert response.headers["location"] == "/groups/alpha"
-    row = await Membership.select().where(Membership.id == membership_id).first()
+    row = found(await Membership.select().where(Membership.id == membership_id).first())
     assert (row["role"], row["ends_on"]) == ("secretary", dt.date(2026, 12, 31))
     event = await last_event()
     assert event["action"] == "membership.updated"
@@ -445,7 +445,7 @@ async def test_unknown_membership_is_404(client: httpx.AsyncClient) -> None:
 
 
 async def board_line_id(group_id: int) -> int:
-    row = (
+    row = found(
         await ReportingLine.select(ReportingLine.id)
         .where((ReportingLine.group == group_id) & (ReportingLine.recipient == "board"))
         .first()
@@ -468,7 +468,7 @@ async def test_edit_reporting_line(client: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 302
     assert response.headers["location"] == "/groups/alpha"
-    line = await ReportingLine.select().where(ReportingLine.id == line_id).first()
+    line = found(await ReportingLine.select().where(ReportingLine.id == line_id).first())
     assert (line["cadence"], line["report_due_days"], line["response_days"]) == (
         "half_yearly",
         45,

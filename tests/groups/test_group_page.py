@@ -13,7 +13,7 @@ from governance.accounts.tables import User
 from governance.core.clock import organisation_today
 from governance.groups.queries import load_viewer
 from tests.factories import make_group, make_membership, make_user
-from tests.helpers import sign_in
+from tests.helpers import found, sign_in
 
 
 class TagCollector(HTMLParser):
@@ -40,7 +40,7 @@ def section(html: str, heading_id: str) -> str:
 
 async def current_user(user_id: int) -> CurrentUser:
     row = await User.select().where(User.id == user_id).first()
-    return CurrentUser.from_row(row)
+    return CurrentUser.from_row(found(row))
 
 
 async def signed_in_member(client: httpx.AsyncClient, group_id: int) -> int:

@@ -829,10 +829,11 @@ async def test_decision_refusals(client, people):
     assert_problem(response, 409)
     assert await snapshot() == before
     # Nor attendance or minutes.
-    for method, target, body in [
+    refused: list[tuple[str, str, dict[str, Any]]] = [
         ("PUT", f"/api/v1/meetings/{meeting_id}/attendance", {"entries": []}),
         ("PUT", f"/api/v1/meetings/{meeting_id}/minutes", {"summary": "x"}),
-    ]:
+    ]
+    for method, target, body in refused:
         assert_problem(
             await client.request(method, target, json=body, headers=people.auth("chair")), 409
         )

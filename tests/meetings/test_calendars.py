@@ -21,7 +21,7 @@ from governance.meetings.queries import hash_token
 from governance.meetings.schemas import AgendaItemDetails, Cancellation, MeetingDetails
 from governance.meetings.tables import CalendarFeed
 from tests.factories import make_group, make_membership, make_user
-from tests.helpers import post_form, sign_in
+from tests.helpers import found, post_form, sign_in
 
 TITLES = {
     "public": "Annual budget overview",
@@ -66,7 +66,7 @@ async def people() -> People:
 
 async def viewer_of(user_id: int) -> Viewer:
     row = await User.select().where(User.id == user_id).first()
-    return await load_viewer(CurrentUser.from_row(row))
+    return await load_viewer(CurrentUser.from_row(found(row)))
 
 
 async def schedule(

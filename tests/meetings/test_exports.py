@@ -31,7 +31,7 @@ from governance.meetings.schemas import (
     NewErratum,
 )
 from tests.factories import make_group, make_membership, make_user
-from tests.helpers import sign_in
+from tests.helpers import found, sign_in
 
 ITEMS = {
     "public": ("Annual budget overview", "Budget **approved** as presented.", "Adopt the budget"),
@@ -59,7 +59,7 @@ class Record:
 
 async def viewer_of(user_id: int) -> Viewer:
     row = await User.select().where(User.id == user_id).first()
-    return await load_viewer(CurrentUser.from_row(row))
+    return await load_viewer(CurrentUser.from_row(found(row)))
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from governance.meetings.schemas import (
 )
 from governance.meetings.tables import AgendaItem, Attendance, Decision, Minutes
 from tests.factories import make_meeting, viewer_for
-from tests.helpers import sign_in
+from tests.helpers import found, sign_in
 
 WARNING = "Integrity warning"
 
@@ -70,7 +70,7 @@ async def _approved(cast) -> dict[str, int]:
     )
     await services.circulate_minutes(meeting_id, chair)
     await services.approve_minutes(meeting_id, Approval(method="circulation"), chair)
-    minutes = await Minutes.select(Minutes.id).where(Minutes.meeting == meeting_id).first()
+    minutes = found(await Minutes.select(Minutes.id).where(Minutes.meeting == meeting_id).first())
     return {
         "meeting": meeting_id,
         "minutes": minutes["id"],
@@ -94,12 +94,12 @@ async def _findings() -> list[tuple[str, int, str]]:
 
 async def test_approval_hashes_the_minutes_and_each_decision_and_audits_the_hash(cast):
     ids = await _approved(cast)
-    minutes = await Minutes.select().where(Minutes.id == ids["minutes"]).first()
+    minutes = found(await Minutes.select().where(Minutes.id == ids["minutes"]).first())
     decisions = await Decision.select().where(Decision.meeting == ids["meeting"])
 
     assert re.fullmatch("[0-9a-f]{64}", minutes["content_hash"])
     assert all(re.fullmatch("[0-9a-f]{64}", d["content_hash"]) for d in decisions)
-    event = await AuditEvent.select().where(AuditEvent.action == "minutes.approved").first()
+    event = found(await AuditEvent.select().where(AuditEvent.action == "minutes.approved").first())
     assert f"sha256 {minutes['content_hash']}" in event["summary"]
     assert await _findings() == []
 
@@ -175,7 +175,7 @@ async def test_a_board_only_item_changed_warns_the_board_and_not_the_director(cl
 
 async def test_minutes_approved_before_hashes_existed_are_sealed_by_the_migration(cast):
     ids = await _approved(cast)
-    sealed = await Minutes.select().where(Minutes.id == ids["minutes"]).first()
+    sealed = found(await Minutes.select().where(Minutes.id == ids["minutes"]).first())
     await Minutes.update({Minutes.content_hash: "", Minutes.part_hashes: ""}).where(
         Minutes.id == ids["minutes"]
     )
@@ -183,7 +183,7 @@ async def test_minutes_approved_before_hashes_existed_are_sealed_by_the_migratio
 
     await integrity.seal_unsealed_minutes()
 
-    again = await Minutes.select().where(Minutes.id == ids["minutes"]).first()
+    again = found(await Minutes.select().where(Minutes.id == ids["minutes"]).first())
     assert again["content_hash"] == sealed["content_hash"]
     assert again["part_hashes"] == sealed["part_hashes"]
     assert await _findings() == []
@@ -214,7 +214,9 @@ async def test_untouched_public_minutes_show_no_warning(client, cast):
     page = await client.get(f"/public/meetings/{meeting_id}")
     assert page.status_code == 200 and "Open day" in page.text and WARNING not in page.text
     assert ids  # the other meeting's minutes are approved too, and untouched
-    item = await AgendaItem.select(AgendaItem.id).where(AgendaItem.meeting == meeting_id).first()
+    item = found(
+        await AgendaItem.select(AgendaItem.id).where(AgendaItem.meeting == meeting_id).first()
+    )
     await AgendaItem.update({AgendaItem.minutes_text: "Closed day."}).where(
         AgendaItem.id == item["id"]
     )

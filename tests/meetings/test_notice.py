@@ -26,7 +26,7 @@ from governance.meetings.schemas import Cancellation, MeetingDetails, NoticeRepl
 from governance.meetings.tables import AgendaItem, MeetingReply
 from governance.notifications.jobs import meeting_notice_job
 from tests.factories import make_meeting, viewer_for
-from tests.helpers import post_form, sign_in
+from tests.helpers import found, post_form, sign_in
 from tests.notifications.conftest import (  # noqa: F401 - fixtures
     START,
     Mail,
@@ -270,7 +270,7 @@ async def test_a_member_who_joins_after_the_notice_gets_it_for_the_meetings_ahea
     assert notice["dedupe_key"].startswith(f"meeting:{noticed}:notice:")
     assert SECRET in context["agenda"]  # a member now, who reads every item of the group
     # Joining from a later day: not a member yet, not told (the notice is for members).
-    later = await User.select(User.id).where(User.email == "other@example.org").first()
+    later = found(await User.select(User.id).where(User.email == "other@example.org").first())
     await make_membership(later["id"], people.group_id, "member", today + dt.timedelta(days=2))
     assert await notices_to("other@example.org") == []
 

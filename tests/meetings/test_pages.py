@@ -20,7 +20,7 @@ from governance.meetings.schemas import (
 from governance.meetings.tables import AgendaItem, Attendance, Decision, Meeting, Minutes
 from governance.notifications.needs_me import forget_recent_tasks
 from tests.factories import make_meeting, make_membership, make_user, viewer_for
-from tests.helpers import field_error, post_form, shown_after_refusal, sign_in
+from tests.helpers import field_error, found, post_form, shown_after_refusal, sign_in
 
 SECRETS = (
     "BOARD-TITLE",
@@ -160,7 +160,7 @@ async def test_schedule_form_refuses_bad_input_and_creates_nothing(client, cast)
         },
     )
     assert response.status_code == 302
-    meeting = await Meeting.select().first()
+    meeting = found(await Meeting.select().first())
     # Typed in the chair's zone (Europe/London, UTC+0 in December) and stored in UTC.
     assert meeting["starts_at"] == dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
 
@@ -191,7 +191,7 @@ async def test_agenda_and_decision_forms_show_field_errors(client, cast):
     )
     response = await shown_after_refusal(client, response)
     assert field_error(response.text, "title") == "Item title is required."
-    assert field_error(response.text, "visibility").startswith("Choose one of")
+    assert found(field_error(response.text, "visibility")).startswith("Choose one of")
     assert await AgendaItem.count() == 0
     item_id = await services.add_agenda_item(
         meeting_id,
@@ -222,7 +222,7 @@ async def test_refused_transitions_show_the_reason_and_change_nothing(client, ca
     assert "Minutes must be circulated before they can be approved." in response.text
     response = await post_form(client, f"/meetings/{meeting_id}/minutes/circulate")
     response = await shown_after_refusal(client, response)
-    assert (await Minutes.select(Minutes.status).first())["status"] == "draft"
+    assert found(await Minutes.select(Minutes.status).first())["status"] == "draft"
 
 
 async def test_attendance_form_refuses_a_non_member(client, cast):

@@ -27,6 +27,7 @@ from governance.meetings.schemas import (
 )
 from governance.meetings.tables import AgendaItem, Attendance, Decision, Erratum, Meeting, Minutes
 from tests.factories import make_meeting, make_membership, make_user, viewer_for
+from tests.helpers import found
 
 
 def _past(days: int) -> dt.datetime:
@@ -67,7 +68,7 @@ async def test_quorum_counts_members_current_on_the_meeting_date(cast):
     )
     starts_at = dt.datetime.combine(meeting_day, dt.time(10, 0), tzinfo=dt.UTC)
     meeting_id = await make_meeting(cast.slug, cast.chair, starts_at=starts_at)
-    meeting = await Meeting.select(Meeting.starts_at).where(Meeting.id == meeting_id).first()
+    meeting = found(await Meeting.select(Meeting.starts_at).where(Meeting.id == meeting_id).first())
     members = await members_on(cast.group_id, queries.meeting_date(meeting["starts_at"]))
     member_ids = {m["user"] for m in members}
     assert ended_on_day in member_ids
@@ -136,7 +137,9 @@ async def test_attendance_for_a_non_member_is_refused_and_changes_nothing(cast):
 async def test_decision_without_quorum_is_flagged_and_with_quorum_is_not(cast):
     meeting_id = await _held_meeting(cast)
     chair = await viewer_for(cast.chair)
-    item = await AgendaItem.select(AgendaItem.id).where(AgendaItem.meeting == meeting_id).first()
+    item = found(
+        await AgendaItem.select(AgendaItem.id).where(AgendaItem.meeting == meeting_id).first()
+    )
     await services.record_attendance(
         meeting_id,
         AttendanceRecord(entries=[AttendanceEntry(user_id=cast.chair, mode="present")], guests=[]),
@@ -239,7 +242,9 @@ async def test_agenda_add_reorder_move_past_end_and_remove(cast):
 async def test_agenda_is_frozen_once_the_meeting_is_held_or_cancelled(cast):
     meeting_id = await _held_meeting(cast)
     chair = await viewer_for(cast.chair)
-    item = await AgendaItem.select(AgendaItem.id).where(AgendaItem.meeting == meeting_id).first()
+    item = found(
+        await AgendaItem.select(AgendaItem.id).where(AgendaItem.meeting == meeting_id).first()
+    )
     with pytest.raises(ConflictError):
         await services.add_agenda_item(
             meeting_id, AgendaItemDetails(title="Late", visibility="internal", notes=""), chair
@@ -252,7 +257,9 @@ async def test_agenda_is_frozen_once_the_meeting_is_held_or_cancelled(cast):
 async def test_open_item_is_carried_to_the_next_scheduled_meeting_once(cast):
     meeting_id = await _held_meeting(cast)
     chair = await viewer_for(cast.chair)
-    item = await AgendaItem.select(AgendaItem.id).where(AgendaItem.meeting == meeting_id).first()
+    item = found(
+        await AgendaItem.select(AgendaItem.id).where(AgendaItem.meeting == meeting_id).first()
+    )
     with pytest.raises(ConflictError):  # not left open
         await services.carry_item_forward(item["id"], chair)
     await services.set_item_open(item["id"], True, chair)
@@ -260,7 +267,7 @@ async def test_open_item_is_carried_to_the_next_scheduled_meeting_once(cast):
         await services.carry_item_forward(item["id"], chair)
     next_id = await make_meeting(cast.slug, cast.chair, title="Next")
     assert await services.carry_item_forward(item["id"], chair) == next_id
-    carried = await AgendaItem.select().where(AgendaItem.meeting == next_id).first()
+    carried = found(await AgendaItem.select().where(AgendaItem.meeting == next_id).first())
     assert (carried["title"], carried["carried_from"]) == ("Budget", item["id"])
     with pytest.raises(ConflictError):
         await services.carry_item_forward(item["id"], chair)
@@ -274,7 +281,7 @@ async def test_cannot_mark_a_future_meeting_held_and_cancel_needs_a_reason(cast)
     with pytest.raises(InvalidInput):
         await services.cancel_meeting(meeting_id, Cancellation(reason="  "), chair)
     await services.cancel_meeting(meeting_id, Cancellation(reason="Chair unwell"), chair)
-    meeting = await Meeting.select().where(Meeting.id == meeting_id).first()
+    meeting = found(await Meeting.select().where(Meeting.id == meeting_id).first())
     assert (meeting["status"], meeting["cancel_reason"], meeting["calendar_sequence"]) == (
         "cancelled",
         "Chair unwell",
@@ -313,9 +320,9 @@ async def test_minutes_state_machine_and_every_refused_transition(cast):
     )
 
     async def status() -> str:
-        return (await Minutes.select(Minutes.status).where(Minutes.meeting == meeting_id).first())[
-            "status"
-        ]
+        return found(
+            await Minutes.select(Minutes.status).where(Minutes.meeting == meeting_id).first()
+        )["status"]
 
     with pytest.raises(ConflictError, match="must be circulated"):
         await services.approve_minutes(meeting_id, Approval(method="circulation"), chair)
@@ -359,7 +366,7 @@ async def test_minutes_state_machine_and_every_refused_transition(cast):
     await services.approve_minutes(
         meeting_id, Approval(method="meeting", approving_meeting_id=later_held), chair
     )
-    minutes = await Minutes.select().where(Minutes.meeting == meeting_id).first()
+    minutes = found(await Minutes.select().where(Minutes.meeting == meeting_id).first())
     assert (
         minutes["status"],
         minutes["approved_by"],
@@ -389,7 +396,9 @@ async def test_minutes_state_machine_and_every_refused_transition(cast):
             ),
             chair,
         )
-    item = await AgendaItem.select(AgendaItem.minutes_text).where(AgendaItem.id == item_id).first()
+    item = found(
+        await AgendaItem.select(AgendaItem.minutes_text).where(AgendaItem.id == item_id).first()
+    )
     assert item["minutes_text"] == "Discussed the budget."
     await services.add_erratum(
         meeting_id, NewErratum(body="The date in item 1 should read 3 March."), chair
@@ -569,7 +578,7 @@ async def test_people_outside_the_group_cannot_find_the_meeting(cast, who):
 
 async def test_director_cannot_open_a_board_item_by_id(cast):
     meeting_id = await _meeting_with_every_visibility(cast)
-    board_item = (
+    board_item = found(
         await AgendaItem.select(AgendaItem.id)
         .where((AgendaItem.meeting == meeting_id) & (AgendaItem.visibility == "board"))
         .first()

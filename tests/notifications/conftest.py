@@ -26,14 +26,14 @@ from governance.notifications.reminders import run_reminder_sweep
 from governance.reports.tables import Delivery, Report
 from governance.settings import get_settings
 from tests.factories import make_group, make_membership, make_user
-from tests.helpers import SmtpSink, free_port, html_part, text_part
+from tests.helpers import SmtpSink, found, free_port, html_part, text_part
 
 # A Monday; London keeps UTC in winter, so 09:00 UTC is 09:00 there.
 START = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def clock() -> Iterator[time_machine.Coordinates]:
+def clock() -> Iterator[time_machine.Traveller]:
     """Time stands still at START until the test moves it (move_to, shift)."""
     with time_machine.travel(START, tick=False) as traveller:
         yield traveller
@@ -57,7 +57,7 @@ class People:
 
 
 @pytest.fixture
-async def people(clock: time_machine.Coordinates) -> People:
+async def people(clock: time_machine.Traveller) -> People:
     """A group with chair, secretary, two members and a former member; a Director, two
     Board members, a stranger and a member of another group."""
     group_id = await make_group(slug="wellbeing", name="Working Group on Wellbeing")
@@ -225,7 +225,7 @@ async def make_delivered_report(
     report_id = int(rows[0]["id"])
     deliveries = {}
     for recipient in lines:
-        line = (
+        line = found(
             await ReportingLine.select(ReportingLine.id)
             .where((ReportingLine.group == group_id) & (ReportingLine.recipient == recipient))
             .first()

@@ -8,7 +8,7 @@ import pytest
 from governance.core.tables import OutboundEmail
 from governance.notifications.links import preferences_url, unsubscribe_url
 from tests.factories import make_user
-from tests.helpers import post_form, shown_after_refusal, sign_in
+from tests.helpers import found, post_form, shown_after_refusal, sign_in
 from tests.notifications.conftest import START, People, make_action, sweep
 
 PERSONAS = ("anonymous", "member", "director", "board", "admin")
@@ -37,7 +37,7 @@ async def _parked_email(people: People) -> int:
     await make_action(people.group_id, [people.member], START.date())
     await sweep()
     await OutboundEmail.update({OutboundEmail.status: "parked"}).where(OutboundEmail.id > 0)
-    return int((await OutboundEmail.select(OutboundEmail.id).first())["id"])
+    return int(found(await OutboundEmail.select(OutboundEmail.id).first())["id"])
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
@@ -54,7 +54,7 @@ async def test_outbox_page_and_retry_are_for_admins_only(clock, people: People, 
             assert response.status_code in (200, 302, 303), persona
         else:
             assert response.status_code == 403, persona
-            assert (await OutboundEmail.select().first())["status"] == "parked"
+            assert found(await OutboundEmail.select().first())["status"] == "parked"
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])

@@ -25,7 +25,7 @@ from governance.meetings.schemas import Approval, Cancellation, MeetingDetails
 from governance.meetings.tables import Meeting
 from governance.notifications.schemas import CATEGORIES, Category
 from tests.factories import make_meeting, viewer_for
-from tests.helpers import html_part, text_part
+from tests.helpers import found, html_part, text_part
 from tests.notifications.conftest import START, Mail, People, add_item, queued
 
 SECRET = "Concerns about the Director's conduct"
@@ -118,7 +118,7 @@ async def test_a_change_queued_before_the_ranges_still_renders(people: People):
     starts = START + dt.timedelta(days=10)
     meeting_id = await make_meeting(people.slug, people.chair, starts_at=starts, announce=True)
     await meetings.update_meeting(meeting_id, details(starts + dt.timedelta(hours=3)), chair)
-    row = (
+    row = found(
         await OutboundEmail.select(OutboundEmail.context)
         .where(OutboundEmail.template == "meeting_changed")
         .first()

@@ -8,7 +8,7 @@ import re
 
 from governance.core.tables import OutboundEmail
 from tests.factories import make_user
-from tests.helpers import csrf_token, post_form, sign_in
+from tests.helpers import csrf_token, found, post_form, sign_in
 from tests.notifications.conftest import START, Mail, People, make_action, sweep
 
 
@@ -75,12 +75,12 @@ async def test_a_permanent_failure_is_parked_shown_to_admins_and_can_be_retried(
     # The retry button needs its CSRF token.
     refused = await client.post(f"/admin/outbox/{row['id']}/retry", data={})
     assert refused.status_code == 403
-    assert (await OutboundEmail.select().first())["status"] == "parked"
+    assert found(await OutboundEmail.select().first())["status"] == "parked"
 
     mail.sink.fail_with(None)
     response = await post_form(client, f"/admin/outbox/{row['id']}/retry")
     assert response.status_code in (302, 303)
-    assert (await OutboundEmail.select().first())["status"] == "queued"
+    assert found(await OutboundEmail.select().first())["status"] == "queued"
     assert (await mail.deliver()).sent == 1
     assert len(mail.to("member@example.org")) == 1
     page = await client.get("/admin/outbox")

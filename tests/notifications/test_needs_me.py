@@ -29,7 +29,7 @@ from governance.resolutions.services import cast_vote
 from governance.transparency import services as transparency
 from tests.access_world import SECRETS, World, build_world
 from tests.factories import make_user, viewer_for
-from tests.helpers import QueryCounter, sign_in
+from tests.helpers import QueryCounter, found, sign_in
 
 PERSONAS = ("admin", "director", "board", "chair", "member")
 
@@ -220,7 +220,9 @@ async def _more_of_everything(world: World) -> None:
     from governance.actions.services import create_action
 
     chair = await viewer_for(world.users["chair"])
-    group = await WorkingGroup.select(WorkingGroup.id).where(WorkingGroup.slug == "alpha").first()
+    group = found(
+        await WorkingGroup.select(WorkingGroup.id).where(WorkingGroup.slug == "alpha").first()
+    )
     for number in range(5):
         await create_action(
             group["id"],
@@ -279,7 +281,7 @@ async def test_the_reply_waiting_is_in_the_digest_and_the_navigation(
     )
     await OutboundEmail.delete().where(OutboundEmail.id > 0)
     await run_digests(dt.datetime.combine(organisation_today(), dt.time(12, 0), tzinfo=dt.UTC))
-    email = (
+    email = found(
         await OutboundEmail.select(OutboundEmail.context)
         .where(
             (OutboundEmail.template == "digest") & (OutboundEmail.recipient == member.user.email)

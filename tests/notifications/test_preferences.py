@@ -15,7 +15,7 @@ from governance.notifications import services
 from governance.notifications.links import preferences_url, unsubscribe_url
 from governance.notifications.queries import muted_categories
 from governance.notifications.schemas import CATEGORIES, EmailChoices
-from tests.helpers import csrf_token, sign_in
+from tests.helpers import csrf_token, found, sign_in
 from tests.notifications.conftest import (
     START,
     Mail,
@@ -31,7 +31,7 @@ def path_of(url: str) -> str:
 
 
 async def user_row(user_id: int) -> dict:
-    return await User.select().where(User.id == user_id).first()
+    return found(await User.select().where(User.id == user_id).first())
 
 
 async def test_the_preferences_link_in_an_email_works_without_signing_in(
@@ -41,7 +41,7 @@ async def test_the_preferences_link_in_an_email_works_without_signing_in(
     await sweep()
     await mail.deliver()
     text = mail.everything(mail.to("member@example.org")[0])
-    link = re.search(r"http://testserver/email/preferences/\S+", text).group(0)
+    link = found(re.search(r"http://testserver/email/preferences/\S+", text)).group(0)
 
     page = await client.get(path_of(link))
     assert page.status_code == 200

@@ -11,6 +11,7 @@ from governance.meetings.tables import MinutesComment
 from governance.notifications.reminders import action_stage, membership_stage
 from governance.reports.tables import Delivery
 from tests.factories import make_membership
+from tests.helpers import found, html_part
 from tests.notifications.conftest import (
     START,
     Mail,
@@ -107,9 +108,7 @@ async def test_an_action_reminder_reaches_the_owner_by_smtp(clock, people: Peopl
         "Action due today: Book the venue & <catering> (Working Group on Wellbeing)"
     )
     assert "Book the venue & <catering>" in mail.everything(message)
-    assert "Book the venue &amp; &lt;catering&gt;" in str(
-        message.get_body(preferencelist=("html",)).get_content()
-    )
+    assert "Book the venue &amp; &lt;catering&gt;" in html_part(message)
     assert message["List-Unsubscribe"].startswith("<http://testserver/email/unsubscribe/")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "http://testserver/email/preferences/" in mail.everything(message)
@@ -234,7 +233,7 @@ async def test_minutes_still_in_draft_seven_days_after_a_held_meeting(clock, peo
 async def _minutes_id(meeting_id: int) -> int:
     from governance.meetings.tables import Minutes
 
-    row = await Minutes.select(Minutes.id).where(Minutes.meeting == meeting_id).first()
+    row = found(await Minutes.select(Minutes.id).where(Minutes.meeting == meeting_id).first())
     return int(row["id"])
 
 

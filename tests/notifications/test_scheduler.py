@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from apscheduler.triggers.cron import CronTrigger
@@ -29,6 +30,7 @@ from governance.scheduler import (
     in_process_scheduler,
     next_runs,
 )
+from tests.helpers import found
 from tests.notifications.conftest import START, Mail, People, make_action
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +63,7 @@ def test_the_schedule_has_the_reminder_sweep_delivery_and_digests():
 
 
 def test_weekdays_are_names_never_numbers():
-    trigger = at(day_of_week="mon,fri", hour=6).build(dt.UTC)
+    trigger = at(day_of_week="mon,fri", hour=6).build(ZoneInfo("UTC"))
     assert isinstance(trigger, CronTrigger)
     with pytest.raises(ValueError, match="names"):
         at(day_of_week="1", hour=6)
@@ -96,7 +98,7 @@ async def test_one_holder_at_a_time_and_a_takeover_once_it_expires(clock):
     assert not first.held()
     assert await second.acquire()
     assert not await first.acquire()
-    row = await SchedulerLease.select().first()
+    row = found(await SchedulerLease.select().first())
     assert row["holder"] == "second"
     assert await SchedulerLease.count() == 1
 
@@ -115,7 +117,7 @@ async def test_racing_for_a_free_lease_only_one_wins():
     results = await asyncio.gather(*(lease.acquire() for lease in leases))
     assert sum(results) == 1
     winner = leases[results.index(True)]
-    assert (await SchedulerLease.select().first())["holder"] == winner.holder
+    assert found(await SchedulerLease.select().first())["holder"] == winner.holder
 
 
 # --- two schedulers -----------------------------------------------------------------------
@@ -226,9 +228,9 @@ async def test_the_in_process_scheduler_runs_only_when_serve_asks(monkeypatch):
 
     monkeypatch.setenv(IN_PROCESS_ENV, "1")
     async with in_process_scheduler():
-        row = await SchedulerLease.select().first()
+        row = found(await SchedulerLease.select().first())
         assert row["holder"] and row["expires_at"] > dt.datetime.now(dt.UTC)
-    row = await SchedulerLease.select().first()
+    row = found(await SchedulerLease.select().first())
     assert row["expires_at"] <= dt.datetime.now(dt.UTC)  # let go on the way out
 
 
@@ -258,7 +260,7 @@ async def test_governance_scheduler_stops_cleanly_on_a_signal(stop_with, tmp_pat
     output = log_path.read_text()
     assert process.returncode == 0, output
     assert "stopped" in output
-    row = await SchedulerLease.select().first()
+    row = found(await SchedulerLease.select().first())
     assert row["expires_at"] <= dt.datetime.now(dt.UTC)
 
 
@@ -330,7 +332,7 @@ async def test_governance_serve_runs_the_scheduler_in_process_and_stops_on_sigte
     assert process.returncode in (0, -signal.SIGTERM), output
     assert "Application shutdown complete" in output
     assert "stopped" in output
-    row = await SchedulerLease.select().first()
+    row = found(await SchedulerLease.select().first())
     assert row["expires_at"] <= dt.datetime.now(dt.UTC)
 
 

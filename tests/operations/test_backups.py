@@ -210,7 +210,7 @@ async def test_a_backup_taken_while_writing_restores_the_same_rows_and_an_intact
     writer = BackgroundWriter()
     writing = asyncio.create_task(writer.run())
     await asyncio.to_thread(writer.wait_for, 3)
-    waited = []
+    waited: list[int] = []
 
     def progress(_: str) -> None:
         if not waited:  # the first step is done: let the writer write some more meanwhile

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import msgspec
@@ -42,7 +43,7 @@ from governance.reports.services import content_hash
 from governance.reports.tables import Delivery, Report
 from tests.conftest import Cast
 from tests.factories import make_meeting, make_membership, make_user
-from tests.helpers import sign_in
+from tests.helpers import found, sign_in
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SUBJECT_NAME = "Riley Quartermain"
@@ -100,7 +101,9 @@ async def _meeting_records(cast: Cast, subject: int) -> tuple[int, int, int]:
                 Minutes.approved_by: cast.chair,
             }
         ).where(Minutes.meeting == meeting)
-        minutes = (await Minutes.select(Minutes.id).where(Minutes.meeting == meeting).first())["id"]
+        minutes = found(await Minutes.select(Minutes.id).where(Minutes.meeting == meeting).first())[
+            "id"
+        ]
         for author, body in ((subject, "My comment on the minutes"), (cast.member2, "Hers")):
             await MinutesComment.insert(
                 MinutesComment(minutes=minutes, author=author, body=body, created_at=utcnow())
@@ -139,13 +142,13 @@ async def _action_records(cast: Cast, subject: int) -> int:
 
 async def _report_records(cast: Cast, subject: int) -> int:
     now = utcnow()
-    line = (
+    line = found(
         await ReportingLine.select(ReportingLine.id)
         .where((ReportingLine.group == cast.group_id) & (ReportingLine.recipient == "board"))
         .first()
     )
     async with write_transaction():
-        fields = {
+        fields: dict[str, Any] = {
             "group": cast.group_id,
             "kind": "recommendation",
             "period": "",
@@ -188,8 +191,8 @@ async def _report_records(cast: Cast, subject: int) -> int:
 
 
 async def _emails_and_events(cast: Cast, subject: int) -> None:
-    subject_row = await User.select().where(User.id == subject).first()
-    chair_row = await User.select().where(User.id == cast.chair).first()
+    subject_row = found(await User.select().where(User.id == subject).first())
+    chair_row = found(await User.select().where(User.id == cast.chair).first())
     async with write_transaction():
         for recipient, key, name in (
             (SUBJECT_EMAIL, "test:subject", SUBJECT_NAME),
@@ -348,15 +351,15 @@ async def test_after_erasure_the_name_and_email_appear_nowhere_but_in_frozen_rec
     assert any(outcome.pseudonym in text for text in texts)
 
     # Frozen records keep their words, and their hashes still verify.
-    report_after = await Report.select().where(Report.id == world.submitted_report).first()
+    report_after = found(await Report.select().where(Report.id == world.submitted_report).first())
     assert report_after == report_before
     assert content_hash(report_after) == report_after["content_hash"]
-    item = await AgendaItem.select().where(AgendaItem.id == world.approved_item).first()
+    item = found(await AgendaItem.select().where(AgendaItem.id == world.approved_item).first())
     assert item["minutes_text"] == f"{SUBJECT_NAME} presented the workload survey."
-    minutes = await Minutes.select().where(Minutes.id == world.minutes).first()
+    minutes = found(await Minutes.select().where(Minutes.id == world.minutes).first())
     assert minutes["summary"] == f"Approved. {SUBJECT_NAME} thanked."
     # Erased in the open, and the chain still holds.
-    last = await AuditEvent.select().order_by(AuditEvent.sequence, ascending=False).first()
+    last = found(await AuditEvent.select().order_by(AuditEvent.sequence, ascending=False).first())
     assert (last["action"], last["entity_id"]) == ("user.erased", str(world.subject))
     assert SUBJECT_NAME not in last["summary"]
     assert (await verify_chain()).intact

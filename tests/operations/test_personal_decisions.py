@@ -21,6 +21,7 @@ from governance.reports.tables import BoardResponseProposal, Delivery, ProposalC
 from governance.resolutions.tables import ResolutionVote, WrittenResolution
 from tests.conftest import Cast
 from tests.factories import make_meeting, make_membership, make_user
+from tests.helpers import found
 
 SUBJECT_NAME = "Riley Quartermain"
 SUBJECT_EMAIL = "riley.quartermain@example.org"
@@ -63,7 +64,7 @@ async def _vote(resolution: int, user: int, choice: str, comment: str) -> None:
 
 async def _board_delivery(cast: Cast) -> int:
     now = utcnow()
-    line = (
+    line = found(
         await ReportingLine.select(ReportingLine.id)
         .where((ReportingLine.group == cast.group_id) & (ReportingLine.recipient == "board"))
         .first()

@@ -13,7 +13,7 @@ from governance.meetings.schemas import AgendaItemDetails
 from governance.meetings.services import add_agenda_item
 from governance.pulses import services
 from tests.factories import make_meeting, viewer_for
-from tests.helpers import csrf_token, shown_after_refusal, sign_in
+from tests.helpers import csrf_token, found, shown_after_refusal, sign_in
 from tests.pulses.conftest import answers_for, import_staff, launch, links, make_pulse, questions
 
 
@@ -67,7 +67,7 @@ async def test_the_chair_puts_a_snapshot_of_the_results_on_a_coming_meeting(cast
     done = await _post_paper(client, run_id, str(meeting_id))
     assert done.status_code in (302, 303)
     document_id = int(done.headers["location"].rsplit("/", 1)[1])
-    paper = await Document.objects().get(Document.id == document_id)
+    paper = found(await Document.objects().get(Document.id == document_id))
     assert paper.meeting == meeting_id and paper.agenda_item is None
     assert paper.media_type == "text/markdown" and paper.visibility == "internal"
     assert "run 1" in paper.title
@@ -93,7 +93,7 @@ async def test_the_chair_puts_a_snapshot_of_the_results_on_a_coming_meeting(cast
 async def _pulse_of_run(run_id: int) -> int:
     from governance.pulses.tables import PulseRun
 
-    row = await PulseRun.select(PulseRun.pulse).where(PulseRun.id == run_id).first()
+    row = found(await PulseRun.select(PulseRun.pulse).where(PulseRun.id == run_id).first())
     return int(row["pulse"])
 
 
@@ -114,7 +114,7 @@ async def test_a_board_only_run_makes_a_board_only_paper_the_director_never_sees
     await sign_in(client, cast.chair)
     done = await _post_paper(client, run_id, str(meeting_id))
     document_id = int(done.headers["location"].rsplit("/", 1)[1])
-    paper = await Document.objects().get(Document.id == document_id)
+    paper = found(await Document.objects().get(Document.id == document_id))
     assert paper.visibility == "board"
     await sign_in(client, cast.board)
     assert (await client.get(f"/documents/{document_id}")).status_code == 200
@@ -142,7 +142,7 @@ async def test_a_paper_on_a_group_only_item_is_read_by_the_group_only(cast, clie
     assert f'value="{meeting_id}/{item_id}"' in page.text
     done = await _post_paper(client, run_id, f"{meeting_id}/{item_id}")
     document_id = int(done.headers["location"].rsplit("/", 1)[1])
-    paper = await Document.objects().get(Document.id == document_id)
+    paper = found(await Document.objects().get(Document.id == document_id))
     assert paper.visibility == "group" and paper.agenda_item == item_id
 
 
@@ -192,7 +192,7 @@ async def test_a_draft_recommendation_quotes_the_results_with_no_suppressed_cut(
     done = await _post_annex(client, run_id, str(report_id))
     assert done.status_code in (302, 303)
     document_id = int(done.headers["location"].rsplit("/", 1)[1])
-    annex = await Document.objects().get(Document.id == document_id)
+    annex = found(await Document.objects().get(Document.id == document_id))
     assert annex.report == report_id and annex.visibility == "internal"
     content = (await client.get(f"/documents/{document_id}/content")).text
     assert "Woman: not shown" in content and "Man: not shown" in content
@@ -208,8 +208,8 @@ async def test_an_annex_is_no_wider_than_the_run_nor_the_report(cast, client):
     report_id = await _draft(cast, "For everyone")
     await sign_in(client, cast.chair)
     done = await _post_annex(client, run_id, str(report_id))
-    annex = await Document.objects().get(
-        Document.id == int(done.headers["location"].rsplit("/", 1)[1])
+    annex = found(
+        await Document.objects().get(Document.id == int(done.headers["location"].rsplit("/", 1)[1]))
     )
     assert annex.visibility == "board"
     for refused in ("999999", "nonsense", ""):

@@ -23,7 +23,7 @@ from governance.core.clock import organisation_today
 from governance.core.tables import AuditEvent, OutboundEmail
 from governance.reports.tables import Delivery, Report
 from tests.factories import make_group, make_membership, make_user, viewer_for
-from tests.helpers import CSRF_COOKIE, csrf_token, sign_in
+from tests.helpers import CSRF_COOKIE, csrf_token, found, sign_in
 
 PROBLEM = "application/problem+json"
 PERSONAS = (
@@ -489,9 +489,12 @@ async def test_responding_twice_is_refused(client, people):
     )
     assert_problem(response, 409)
     assert await snapshot() == before
-    assert (await Delivery.select(Delivery.response).where(Delivery.id == board_delivery).first())[
-        "response"
-    ] == "accepted"
+    assert (
+        found(
+            await Delivery.select(Delivery.response).where(Delivery.id == board_delivery).first()
+        )["response"]
+        == "accepted"
+    )
 
 
 async def test_nobody_acts_on_the_other_lines_delivery(client, people):
@@ -962,7 +965,7 @@ async def _grow(people: People, factor: int) -> None:
                 chair_viewer,
             )
             await services.submit_report(report_id, chair_viewer)
-        delivery = (
+        delivery = found(
             await Delivery.select(Delivery.id)
             .where((Delivery.report == report_id) & (Delivery.recipient == "director"))
             .first()

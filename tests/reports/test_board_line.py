@@ -32,17 +32,19 @@ from governance.reports.schemas import (
 from governance.reports.tables import BoardResponseProposal, Delivery, ProposalConcurrence
 from governance.settings import get_settings
 from tests.factories import make_user, viewer_for
-from tests.helpers import csrf_token, field_error, post_form, shown_after_refusal, sign_in
+from tests.helpers import csrf_token, field_error, found, post_form, shown_after_refusal, sign_in
 
 ANSWER = LineResponse(response="accepted", rationale="The Board supports it in full.")
 
 
 async def board_delivery(cast, route: str = "both") -> int:
     chair = await viewer_for(cast.chair)
-    draft = {"kind": "recommendation", "title": "Flexible hours", "body": "We recommend."}
-    report_id = await services.create_report(cast.slug, ReportDraft(**draft, route=route), chair)
+    draft = ReportDraft(
+        kind="recommendation", title="Flexible hours", body="We recommend.", route=route
+    )
+    report_id = await services.create_report(cast.slug, draft, chair)
     await services.submit_report(report_id, chair)
-    row = (
+    row = found(
         await Delivery.select(Delivery.id)
         .where((Delivery.report == report_id) & (Delivery.recipient == "board"))
         .first()
@@ -51,7 +53,7 @@ async def board_delivery(cast, route: str = "both") -> int:
 
 
 async def delivery(delivery_id: int) -> dict:
-    return await Delivery.select().where(Delivery.id == delivery_id).first()
+    return found(await Delivery.select().where(Delivery.id == delivery_id).first())
 
 
 async def more_board_members(count: int) -> list[int]:
@@ -80,7 +82,9 @@ async def test_a_board_of_two_needs_the_other_members_concurrence(cast):
         "accepted",
         cast.board,
     )
-    event = await AuditEvent.select().where(AuditEvent.action == "delivery.responded").first()
+    event = found(
+        await AuditEvent.select().where(AuditEvent.action == "delivery.responded").first()
+    )
     assert "proposed by Board Member, concurred by Second Board Member" in event["summary"]
     view = await queries.get_delivery(delivery_id, await viewer_for(cast.chair))
     assert view.resolution is not None
@@ -122,7 +126,7 @@ async def test_the_board_never_answers_directly_and_the_director_line_never_by_p
     delivery_id = await board_delivery(cast)
     with pytest.raises(ConflictError, match="resolution"):
         await services.respond_to_delivery(delivery_id, ANSWER, await viewer_for(cast.board))
-    director_delivery = (
+    director_delivery = found(
         await Delivery.select(Delivery.id).where(Delivery.recipient == "director").first()
     )["id"]
     with pytest.raises(ConflictError):
@@ -227,9 +231,9 @@ async def test_objections_that_leave_the_rule_out_of_reach_lapse_the_proposal(ca
     await board_line.object_to_proposal(
         proposal, Objection(reason="Too soon."), await viewer_for(cast.board2)
     )
-    assert (await BoardResponseProposal.select().first())["status"] == "pending"
+    assert found(await BoardResponseProposal.select().first())["status"] == "pending"
     await board_line.object_to_proposal(proposal, Objection(), await viewer_for(extra[0]))
-    assert (await BoardResponseProposal.select().first())["status"] == "lapsed"
+    assert found(await BoardResponseProposal.select().first())["status"] == "lapsed"
     assert (await delivery(delivery_id))["state"] == "delivered"
     reasons = [
         row["reason"] for row in await ProposalConcurrence.select().order_by(ProposalConcurrence.id)
@@ -287,7 +291,9 @@ async def test_each_other_board_member_is_asked_once_and_it_is_in_their_list(cas
         "board2@example.org",
     ]
     assert all(row["dedupe_key"].startswith(f"proposal:{proposal}:") for row in asked)
-    row = await OutboundEmail.select().where(OutboundEmail.template == "board_concurrence").first()
+    row = found(
+        await OutboundEmail.select().where(OutboundEmail.template == "board_concurrence").first()
+    )
     context = json.loads(row["context"]) if isinstance(row["context"], str) else row["context"]
     rendered = render_email("board_concurrence", context)
     assert "A proposed Board response awaits your concurrence" in rendered.subject
@@ -311,7 +317,7 @@ async def _what_the_director_sees(client, cast, report_id: int) -> dict:
     board_line_html = re.search(r'<div class="line line-board".*?</div>\s*</div>', page, re.S)
     api = (await client.get(f"/api/v1/reports/{report_id}")).json()
     return {
-        "page": re.sub(r'name="_csrf_token" value="[^"]*"', "", board_line_html.group(0)),
+        "page": re.sub(r'name="_csrf_token" value="[^"]*"', "", found(board_line_html).group(0)),
         "api": [d for d in api["deliveries"] if d["recipient"] == "board"],
         "list": await queries.list_deliveries(director, DeliveryFilters()),
         "tasks": await tasks_for(director),
@@ -359,7 +365,7 @@ async def test_the_pages_say_clearly_why_a_step_is_refused(client, cast):
         client, f"/deliveries/{delivery_id}/propose", {"response": "accepted", "rationale": ""}
     )
     assert response.status_code == 302
-    proposal = (await BoardResponseProposal.select().first())["id"]
+    proposal = found(await BoardResponseProposal.select().first())["id"]
     # Concurring with one's own proposal.
     response = await post_form(client, f"/board-proposals/{proposal}/concur", {})
     response = await shown_after_refusal(client, response)
@@ -386,7 +392,7 @@ async def test_the_pages_say_clearly_why_a_step_is_refused(client, cast):
     response = await post_form(client, f"/board-proposals/{proposal}/object", {"reason": ""})
     assert response.status_code == 302
     # Two Board members: the objection left nobody to concur, so the proposal lapsed.
-    assert (await BoardResponseProposal.select().first())["status"] == "lapsed"
+    assert found(await BoardResponseProposal.select().first())["status"] == "lapsed"
     response = await post_form(client, f"/board-proposals/{proposal}/concur", {})
     response = await shown_after_refusal(client, response)
     assert "lapsed" in response.text

@@ -17,7 +17,7 @@ from governance.reports import services
 from governance.reports.schemas import ReportDraft
 from governance.reports.tables import Delivery, Report
 from tests.factories import viewer_for
-from tests.helpers import field_error, post_form, shown_after_refusal, sign_in
+from tests.helpers import field_error, found, post_form, shown_after_refusal, sign_in
 
 
 def errors_of(html: str, *names: str) -> dict[str, str | None]:
@@ -120,7 +120,7 @@ async def _director_delivery(cast: Any) -> int:
     await services.submit_report(report_id, chair)
     # The Director has opened it: the read receipt is not what the tests look at.
     await services.open_report(report_id, await viewer_for(cast.director))
-    delivery = (
+    delivery = found(
         await Delivery.select(Delivery.id)
         .where((Delivery.report == report_id) & (Delivery.recipient == "director"))
         .first()

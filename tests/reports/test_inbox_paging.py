@@ -14,7 +14,7 @@ from governance.core.clock import organisation_today, utcnow
 from governance.groups.tables import ReportingLine
 from governance.reports.tables import Delivery, Report
 from tests.factories import make_group, make_user
-from tests.helpers import QueryCounter, field_error, sign_in
+from tests.helpers import QueryCounter, field_error, found, sign_in
 
 SECRET = "Board-only report"
 STATES = ("delivered", "read", "acknowledged", "responded")
@@ -39,6 +39,7 @@ async def _reports(group: int, visibility: str, title: str) -> dict[str, list[in
     from governance.accounts.tables import User
 
     author = await User.select(User.id).where(User.email == "chair@example.org").first()
+    assert author is not None
     lines = {
         row["recipient"]: row["id"]
         for row in await ReportingLine.select(ReportingLine.id, ReportingLine.recipient).where(
@@ -146,7 +147,7 @@ async def test_the_directors_pages_are_full_and_hide_nothing(
 async def _director() -> int:
     from governance.accounts.tables import User
 
-    row = await User.select(User.id).where(User.email == "director@example.org").first()
+    row = found(await User.select(User.id).where(User.email == "director@example.org").first())
     return int(row["id"])
 
 
@@ -165,7 +166,9 @@ async def test_board_only_deliveries_change_nothing_the_director_sees(
     same, byte for byte."""
     found = await _world(with_secrets=False)
     before = await _director_pages(client, count_queries)
-    group = (await Report.select(Report.group).first())["group"]
+    report = await Report.select(Report.group).first()
+    assert report is not None
+    group = report["group"]
     await _reports(group, "board", SECRET)
     after = await _director_pages(client, count_queries)
     assert before == after
@@ -180,6 +183,7 @@ async def test_the_board_follows_both_lines_and_filters_keep_from_page_to_page(
     from governance.accounts.tables import User
 
     board = await User.select(User.id).where(User.email == "board@example.org").first()
+    assert board is not None
     await sign_in(client, board["id"])
     first = (await client.get("/deliveries")).text
     assert SECRET in first  # the Board reads Board-only reports

@@ -10,7 +10,7 @@ from governance.reports.integrity import content_hash
 from governance.reports.schemas import ReportDraft
 from governance.reports.tables import Report
 from tests.factories import viewer_for
-from tests.helpers import sign_in
+from tests.helpers import found, sign_in
 
 WARNING = "Integrity warning"
 
@@ -74,7 +74,7 @@ async def test_body_and_hash_rewritten_together_are_caught_by_the_keyed_trail(ca
     """Whoever can write to the database can recompute a plain SHA-256; not the copy in the
     keyed audit chain, recorded at submission."""
     report_id = await _submitted(cast)
-    row = await Report.select().where(Report.id == report_id).first()
+    row = found(await Report.select().where(Report.id == report_id).first())
     forged = {**row, "body": "Forged."}
     await Report.update({Report.body: "Forged.", Report.content_hash: content_hash(forged)}).where(
         Report.id == report_id

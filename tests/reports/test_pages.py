@@ -12,7 +12,7 @@ from governance.reports import services
 from governance.reports.schemas import LineResponse, ReportDraft
 from governance.reports.tables import Delivery, Report
 from tests.factories import make_group, make_membership, make_user, viewer_for
-from tests.helpers import field_error, post_form, shown_after_refusal, sign_in
+from tests.helpers import field_error, found, post_form, shown_after_refusal, sign_in
 
 
 async def _submitted(
@@ -37,7 +37,7 @@ async def test_draft_form_shows_field_errors_and_creates_nothing(client, cast):
     )
     response = await shown_after_refusal(client, response)
     assert field_error(response.text, "title") == "Title is required."
-    assert "e.g. 2026-Q4" in field_error(response.text, "period")
+    assert "e.g. 2026-Q4" in found(field_error(response.text, "period"))
     assert await Report.count() == 0
     response = await post_form(
         client,
@@ -106,9 +106,9 @@ async def test_director_gets_404_for_a_board_only_report_exactly_as_for_a_missin
     missing_response = await client.get("/reports/99999")
     assert hidden_response.status_code == missing_response.status_code == 404
     assert hidden_response.text == missing_response.text
-    board_delivery = (await Delivery.select(Delivery.id).where(Delivery.report == hidden).first())[
-        "id"
-    ]
+    board_delivery = found(
+        await Delivery.select(Delivery.id).where(Delivery.report == hidden).first()
+    )["id"]
     assert (await post_form(client, f"/deliveries/{board_delivery}/acknowledge")).status_code == 404
     for page in (f"/groups/{cast.slug}/reports", "/deliveries", "/", f"/groups/{cast.slug}"):
         response = await client.get(page)
@@ -119,7 +119,7 @@ async def test_director_gets_404_for_a_board_only_report_exactly_as_for_a_missin
 
 async def test_response_form_refuses_decline_without_rationale(client, cast):
     report_id = await _submitted(cast)
-    delivery_id = (
+    delivery_id = found(
         await Delivery.select(Delivery.id).where(Delivery.recipient == "director").first()
     )["id"]
     await sign_in(client, cast.director)
@@ -132,9 +132,12 @@ async def test_response_form_refuses_decline_without_rationale(client, cast):
         == "Give the reasons when declining or only partly accepting."
     )
     # A refused form changes nothing, not even the read receipt.
-    assert (await Delivery.select(Delivery.state).where(Delivery.id == delivery_id).first())[
-        "state"
-    ] == "delivered"
+    assert (
+        found(await Delivery.select(Delivery.state).where(Delivery.id == delivery_id).first())[
+            "state"
+        ]
+        == "delivered"
+    )
     due = (organisation_today() + dt.timedelta(days=10)).isoformat()
     response = await post_form(
         client,
@@ -174,7 +177,7 @@ async def _grow(cast, factor: int) -> None:
                 await viewer_for(chair),
             )
             await services.submit_report(report_id, await viewer_for(chair))
-        delivery = (
+        delivery = found(
             await Delivery.select(Delivery.id)
             .where((Delivery.report == report_id) & (Delivery.recipient == "director"))
             .first()

@@ -39,7 +39,7 @@ from governance.reports import services
 from governance.reports.schemas import ReportDraft
 from governance.reports.tables import Delivery, Report, ReportingPeriod
 from tests.factories import make_user, viewer_for
-from tests.helpers import field_error, post_form, shown_after_refusal, sign_in
+from tests.helpers import field_error, found, post_form, shown_after_refusal, sign_in
 
 BEGAN = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
 NOT_ENDED = "has not ended yet: a periodic report is for a period that has ended"
@@ -71,7 +71,7 @@ async def line_ids(cast: Any) -> list[int]:
 
 
 async def line_id(cast: Any, recipient: str) -> int:
-    row = (
+    row = found(
         await ReportingLine.select(ReportingLine.id)
         .where((ReportingLine.group == cast.group_id) & (ReportingLine.recipient == recipient))
         .first()
@@ -265,8 +265,8 @@ async def test_a_second_report_for_a_period_is_refused_and_a_correction_follows_
             periodic("2026-Q3", "Correction", follows_up=str(first)),
         )
         assert response.status_code == 302, response.text
-        on_page = int(response.headers["location"].rsplit("/", 1)[1])
-        submitted = await post_form(client, f"/reports/{on_page}/submit", {"understood": "on"})
+        correction = int(response.headers["location"].rsplit("/", 1)[1])
+        submitted = await post_form(client, f"/reports/{correction}/submit", {"understood": "on"})
         assert submitted.status_code == 302
 
         # And through the API.

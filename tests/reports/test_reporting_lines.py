@@ -19,6 +19,7 @@ from governance.reports import board_line, queries, services
 from governance.reports.schemas import LineResponse, ReportDraft, ResponseAction
 from governance.reports.tables import Delivery, Report
 from tests.factories import viewer_for
+from tests.helpers import found
 
 
 def recommendation(
@@ -35,7 +36,7 @@ async def submitted(cast, fields: ReportDraft | None = None) -> int:
 
 
 async def delivery_of(report_id: int, recipient: str) -> dict:
-    return (
+    return found(
         await Delivery.select()
         .where((Delivery.report == report_id) & (Delivery.recipient == recipient))
         .first()
@@ -51,7 +52,7 @@ async def events(action: str) -> int:
 
 async def test_submission_freezes_the_text_and_delivers_along_both_lines_at_once(cast):
     report_id = await submitted(cast)
-    report = await Report.select().where(Report.id == report_id).first()
+    report = found(await Report.select().where(Report.id == report_id).first())
     assert report["status"] == "submitted"
     assert report["content_hash"] == services.content_hash(report)
     deliveries = (
@@ -80,7 +81,7 @@ async def test_an_empty_report_cannot_be_submitted_and_nothing_is_delivered(cast
     with pytest.raises(InvalidInput) as refused:
         await services.submit_report(report_id, chair)
     assert "body" in refused.value.field_errors
-    assert (await Report.select(Report.status).first())["status"] == "draft"
+    assert found(await Report.select(Report.status).first())["status"] == "draft"
     assert await Delivery.count() == 0
     assert await OutboundEmail.count() == 0
     assert await events("report.submitted") == 0
@@ -119,14 +120,15 @@ async def test_periodic_reports_name_a_period_of_the_groups_cadence_and_go_to_bo
             ),
             chair,
         )
-    assert (await Report.select(Report.period).where(Report.id == report_id).first())[
-        "period"
-    ] == "2026-Q4"
+    assert (
+        found(await Report.select(Report.period).where(Report.id == report_id).first())["period"]
+        == "2026-Q4"
+    )
 
 
 async def test_board_only_recommendation_is_delivered_only_to_the_board(cast):
     report_id = await submitted(cast, recommendation("board", "Concerns about management"))
-    report = await Report.select().where(Report.id == report_id).first()
+    report = found(await Report.select().where(Report.id == report_id).first())
     assert (report["visibility"], report["to_director"], report["to_board"]) == (
         "board",
         False,
@@ -251,7 +253,7 @@ async def test_a_response_creates_actions_linked_back_to_it(cast):
         ),
         director,
     )
-    action = await ActionItem.select().where(ActionItem.id == action_ids[0]).first()
+    action = found(await ActionItem.select().where(ActionItem.id == action_ids[0]).first())
     assert (action["source_type"], action["source_id"], action["group"]) == (
         "response",
         director_delivery,
@@ -388,7 +390,7 @@ async def test_schedule_records_on_time_late_and_missed_per_line(cast):
     await periodic("2026-Q2", dt.datetime(2026, 8, 10, 12, tzinfo=dt.UTC))  # due 30 Jul: late
     # 2026-Q3 never arrives; on 24 Nov 2026 it is past due, and on 31 Jan 2027 it is missed.
     with time_machine.travel(dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC), tick=False):
-        group = await WorkingGroup.select().where(WorkingGroup.id == cast.group_id).first()
+        group = found(await WorkingGroup.select().where(WorkingGroup.id == cast.group_id).first())
         schedules = await queries.line_schedules(group, organisation_today())
         for entry in schedules:
             states = {s.period: s.state for s in entry.periods}

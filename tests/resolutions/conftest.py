@@ -11,6 +11,7 @@ from governance.resolutions import services
 from governance.resolutions.schemas import NewResolution, NewVote
 from governance.resolutions.tables import WrittenResolution
 from tests.factories import viewer_for
+from tests.helpers import found
 
 MOTION = "That the group adopts the wellbeing survey."
 
@@ -33,7 +34,7 @@ async def vote(resolution_id: int, user_id: int, choice: str, comment: str = "")
 
 
 async def status_of(resolution_id: int) -> str:
-    row = (
+    row = found(
         await WrittenResolution.select(WrittenResolution.status)
         .where(WrittenResolution.id == resolution_id)
         .first()
@@ -42,7 +43,7 @@ async def status_of(resolution_id: int) -> str:
 
 
 async def closes_at(resolution_id: int) -> dt.datetime:
-    row = (
+    row = found(
         await WrittenResolution.select(WrittenResolution.closes_at)
         .where(WrittenResolution.id == resolution_id)
         .first()

@@ -11,6 +11,7 @@ from governance.meetings.tables import Meeting
 from governance.resolutions.queries import taken_since_last_meeting
 from governance.resolutions.tables import WrittenResolution
 from tests.factories import viewer_for
+from tests.helpers import found
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +27,7 @@ async def test_the_demo_has_a_carried_resolution_per_group_in_the_next_minutes()
         ("ndi", "carried"),
         ("wellbeing", "carried"),
     ]
-    upcoming = (
+    upcoming = found(
         await Meeting.select(Meeting.starts_at, Meeting.group.slug.as_alias("slug"))
         .where((Meeting.group.slug == "wellbeing") & (Meeting.status == "scheduled"))
         .order_by(Meeting.starts_at, ascending=False)
@@ -35,7 +36,7 @@ async def test_the_demo_has_a_carried_resolution_per_group_in_the_next_minutes()
     proposed = WrittenResolution.select(WrittenResolution.proposed_by).where(
         WrittenResolution.group.slug == "wellbeing"
     )
-    chair = (await proposed.first())["proposed_by"]
+    chair = found(await proposed.first())["proposed_by"]
     listed = await taken_since_last_meeting(
         "wellbeing", upcoming["starts_at"], await viewer_for(chair)
     )

@@ -24,7 +24,7 @@ from governance.search import queries as search
 from governance.search.schemas import SearchQuery
 from tests.documents import files
 from tests.factories import viewer_for
-from tests.helpers import csrf_token, sign_in
+from tests.helpers import csrf_token, found, sign_in
 from tests.resolutions.conftest import move_close, propose, vote
 
 PROBLEM = "application/problem+json"
@@ -222,7 +222,7 @@ async def test_no_paper_changes_once_voting_has_ended(client, cast, tokens, how)
     shown = await client.get(f"/resolutions/{resolution_id}")
     assert f'action="/resolutions/{resolution_id}/papers"' not in shown.text
     assert await _stored() == before
-    row = await Document.select(Document.withdrawn_at).where(Document.id == paper_id).first()
+    row = found(await Document.select(Document.withdrawn_at).where(Document.id == paper_id).first())
     assert row["withdrawn_at"] is None
 
 
@@ -316,7 +316,7 @@ async def test_a_member_of_another_group_is_told_there_is_nothing(client, cast, 
 async def test_a_proposal_queued_before_papers_existed_still_renders(cast):
     """The outbox keeps each email's context: one queued before this change has no papers."""
     await propose(cast)
-    row = await OutboundEmail.select(OutboundEmail.context).first()
+    row = found(await OutboundEmail.select(OutboundEmail.context).first())
     context = row["context"] if isinstance(row["context"], dict) else json.loads(row["context"])
     assert context.pop("papers") == []
     rendered = render_email("resolution_proposed", context)

@@ -18,7 +18,7 @@ from governance.transparency import services
 from governance.transparency.schemas import GenerateReport
 from governance.transparency.tables import TransparencyReport
 from tests.factories import viewer_for
-from tests.helpers import sign_in
+from tests.helpers import found, sign_in
 from tests.transparency.transparency_data import build_record, clock
 
 __all__ = ["clock"]
@@ -42,7 +42,9 @@ async def published(clock: None) -> dict[str, Any]:
 
 
 async def _row(report_id: int) -> dict[str, Any]:
-    return await TransparencyReport.select().where(TransparencyReport.id == report_id).first()
+    return found(
+        await TransparencyReport.select().where(TransparencyReport.id == report_id).first()
+    )
 
 
 def _pdf_text(content: bytes) -> str:
@@ -55,7 +57,7 @@ async def test_the_head_at_publication_is_in_every_format(
 ) -> None:
     board_id = published["ids"]["board"]
     row = await _row(board_id)
-    event = (
+    event = found(
         await AuditEvent.select()
         .where(
             (AuditEvent.action == "transparency.published")
@@ -135,7 +137,7 @@ async def test_changed_figures_are_flagged_even_when_the_page_was_seen_before(
     base = f"/transparency/reports/{board_id}"
     assert WARNING not in (await client.get(base)).text
 
-    row = (
+    row = found(
         await TransparencyReport.select()
         .where(TransparencyReport.id == board_id)
         .output(load_json=True)

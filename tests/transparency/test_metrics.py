@@ -480,7 +480,7 @@ async def _recommendations(
     builder: _Builder, group_id: int, lines: dict[str, tuple[int, str, int, int]], author: int
 ) -> None:
     rng = builder.rng
-    plans = []
+    plans: list[tuple[dt.datetime, dt.datetime | None]] = []
     for _ in range(10 * builder.scale):
         plans.append((builder.moment(at(2025, 12, 1), at(2026, 11, 20)), None))
     # Delivered at the quarter's edges; answered at its last minute or just after.

@@ -19,7 +19,7 @@ from governance.transparency import services
 from governance.transparency.schemas import GenerateReport
 from governance.transparency.tables import TransparencyReport
 from tests.factories import viewer_for
-from tests.helpers import csrf_token, post_form, shown_after_refusal, sign_in
+from tests.helpers import csrf_token, found, post_form, shown_after_refusal, sign_in
 from tests.transparency.transparency_data import Record, build_record, clock
 
 __all__ = ["clock"]
@@ -228,7 +228,7 @@ async def test_generate_write_approve_and_publish_from_the_pages(
     published = await post_form(client, f"{report_url}/publish", {"understood": "on"})
     assert published.status_code == 302
     shown = await client.get(report_url)
-    row = await TransparencyReport.select().where(TransparencyReport.id == report_id).first()
+    row = found(await TransparencyReport.select().where(TransparencyReport.id == report_id).first())
     assert row["status"] == "published"
     assert row["content_hash"] in shown.text
     assert 'name="narrative"' not in shown.text  # nothing left to change

@@ -9,6 +9,7 @@ from xml.etree import ElementTree
 import httpx
 
 from tests.access_world import SECRETS, build_world
+from tests.helpers import found
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -49,7 +50,7 @@ async def test_the_feed_is_atom_with_only_public_content(client: httpx.AsyncClie
         f"http://testserver/public/meetings/{world.params['approved_meeting_id']}",
         f"http://testserver/transparency/reports/{world.params['tr_public_id']}",
     }
-    updated = [entry.findtext(f"{ATOM}updated") for entry in entries]
+    updated = [found(entry.findtext(f"{ATOM}updated")) for entry in entries]
     assert updated == sorted(updated, reverse=True)
     assert feed.findtext(f"{ATOM}updated") == updated[0]
     # Every linked page answers anyone.
