@@ -44,6 +44,7 @@ from governance.notifications.schemas import (
     TaskView,
 )
 from governance.reports.queries import line_entries, plans_and_periods_of_groups
+from governance.reports.schemas import ProposalStatus
 from governance.reports.tables import BoardResponseProposal, Delivery, ProposalConcurrence
 from governance.resolutions.queries import open_in_groups, votes_on_open_in_groups
 from governance.transparency.tables import TransparencyReport
@@ -79,10 +80,16 @@ def _reader_ids(viewers: Iterable[Viewer]) -> list[int]:
 # --- minutes to comment on --------------------------------------------------------------
 
 
+def _circulated(minutes: Any, group_ids: Any) -> Any:
+    """Circulated minutes of these groups (`minutes` is the table, or the foreign key that
+    leads to it)."""
+    return (minutes.status == "circulated") & minutes.meeting.group.is_in(group_ids)
+
+
 _CIRCULATED_MINUTES = PreparedSelect(
     lambda group_ids: (
         Minutes.select(*minutes_columns(), Minutes.meeting._.group._.slug.as_alias("slug"))
-        .where((Minutes.status == "circulated") & Minutes.meeting.group.is_in(group_ids))
+        .where(_circulated(Minutes, group_ids))
         .order_by(Minutes.circulated_at)
     )
 )
@@ -92,9 +99,7 @@ _COMMENTERS = PreparedSelect(
     lambda group_ids, author_ids: MinutesComment.select(
         MinutesComment.minutes, MinutesComment.author
     ).where(
-        (MinutesComment.minutes.status == "circulated")
-        & MinutesComment.minutes._.meeting._.group.is_in(group_ids)
-        & MinutesComment.author.is_in(author_ids)
+        _circulated(MinutesComment.minutes, group_ids) & MinutesComment.author.is_in(author_ids)
     )
 )
 
@@ -258,13 +263,13 @@ _UNANSWERED_DELIVERIES = PreparedSelect(
 _PENDING_PROPOSALS = PreparedSelect(
     lambda: BoardResponseProposal.select(
         BoardResponseProposal.id, BoardResponseProposal.delivery, BoardResponseProposal.proposed_by
-    ).where(BoardResponseProposal.status == "pending")
+    ).where(BoardResponseProposal.status == ProposalStatus.PENDING)
 )
 # The stances on those same proposals, chosen by the same condition: read at once.
 _STANCES_ON_PENDING = PreparedSelect(
     lambda: ProposalConcurrence.select(
         ProposalConcurrence.proposal, ProposalConcurrence.member
-    ).where(ProposalConcurrence.proposal.status == "pending")
+    ).where(ProposalConcurrence.proposal.status == ProposalStatus.PENDING)
 )
 
 

@@ -240,34 +240,33 @@ async def closing_within(now: dt.datetime, ahead: dt.timedelta) -> list[dict[str
     )
 
 
-# Built once: "needs me" asks for the last two on every page read after a change.
 _VOTERS_OF = PreparedSelect(
     lambda resolution_ids: ResolutionVote.select(
         ResolutionVote.resolution, ResolutionVote.user
     ).where(ResolutionVote.resolution.is_in(resolution_ids))
 )
+
+
+def _open_in(resolution: Any, group_ids: Any) -> Any:
+    """Open resolutions of these groups (`resolution` is the table, or the foreign key that
+    leads to it)."""
+    return (resolution.status == ResolutionStatus.OPEN) & resolution.group.is_in(group_ids)
+
+
+# Built once: "needs me" asks for both on every page read after a change.
 _OPEN_IN_GROUPS = PreparedSelect(
     lambda group_ids: (
         WrittenResolution.select(*_columns())
-        .where(
-            (WrittenResolution.status == ResolutionStatus.OPEN)
-            & WrittenResolution.group.is_in(group_ids)
-        )
+        .where(_open_in(WrittenResolution, group_ids))
         .order_by(WrittenResolution.proposed_at)
     )
 )
-
-
-# The votes these people cast on the open resolutions of these groups: chosen by the same
-# conditions as `_OPEN_IN_GROUPS`, not by the resolutions it found, so both are read at once.
+# The votes these people cast on those same resolutions, chosen by the same conditions, not
+# by the resolutions found, so that both are read at once.
 _VOTES_ON_OPEN_IN_GROUPS = PreparedSelect(
     lambda group_ids, user_ids: ResolutionVote.select(
         ResolutionVote.resolution, ResolutionVote.user
-    ).where(
-        (ResolutionVote.resolution.status == ResolutionStatus.OPEN)
-        & ResolutionVote.resolution.group.is_in(group_ids)
-        & ResolutionVote.user.is_in(user_ids)
-    )
+    ).where(_open_in(ResolutionVote.resolution, group_ids) & ResolutionVote.user.is_in(user_ids))
 )
 
 

@@ -48,7 +48,7 @@ async def closes_at(resolution_id: int) -> dt.datetime:
         .where(WrittenResolution.id == resolution_id)
         .first()
     )
-    return row["closes_at"]  # type: ignore[no-any-return]
+    return row["closes_at"]
 
 
 async def move_close(resolution_id: int, moment: dt.datetime) -> None:
