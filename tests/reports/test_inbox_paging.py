@@ -10,7 +10,7 @@ from html import unescape
 
 import httpx
 
-from governance.core.clock import organisation_today, utcnow
+from governance.core.clock import organisation_today, organisation_zone
 from governance.groups.tables import ReportingLine
 from governance.reports.tables import Delivery, Report
 from tests.factories import make_group, make_user
@@ -46,10 +46,14 @@ async def _reports(group: int, visibility: str, title: str) -> dict[str, list[in
             ReportingLine.group == group
         )
     }
-    now = utcnow().replace(microsecond=0)
+    # Each delivered at noon of its day in the organisation's time zone, so that the day it
+    # was delivered on is the same whatever the hour the test runs at (at 23:30 UTC a day of
+    # British Summer Time is already the next day).
+    noon = dt.time(12, tzinfo=organisation_zone())
     found: dict[str, list[int]] = {}
     for number in range(30):
-        at = now - dt.timedelta(days=60 - number)
+        day = organisation_today() - dt.timedelta(days=60 - number)
+        at = dt.datetime.combine(day, noon).astimezone(dt.UTC)
         report = await Report.insert(
             Report(
                 group=group,
