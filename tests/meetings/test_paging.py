@@ -11,7 +11,7 @@ from html import unescape
 import httpx
 
 from governance.accounts.services import issue_api_token
-from governance.core.clock import organisation_today, utcnow
+from governance.core.clock import organisation_today, organisation_zone, utcnow
 from governance.meetings.tables import Meeting
 from tests.factories import make_group, make_membership, make_user
 from tests.helpers import QueryCounter, sign_in
@@ -24,9 +24,13 @@ async def _world() -> tuple[int, list[int], list[int]]:
     member = await make_user("member@example.org", "Member One")
     await make_membership(member, group, "member", organisation_today() - dt.timedelta(days=999))
     now = utcnow().replace(microsecond=0)
+    # Each at noon of its day in the organisation's time zone, so that the day it falls on
+    # is the same whatever the hour the test runs at (the date filters count such days).
+    noon = dt.time(12, tzinfo=organisation_zone())
     past, cancelled = [], []
     for week in range(-2, 45):
-        starts = now - dt.timedelta(days=7 * week + 1)
+        day = organisation_today() - dt.timedelta(days=7 * week + 1)
+        starts = dt.datetime.combine(day, noon).astimezone(dt.UTC)
         status = "scheduled" if week < 0 else "cancelled" if week % 5 == 4 else "held"
         rows = await Meeting.insert(
             Meeting(
